@@ -1,0 +1,33 @@
+# KPI Forge — the two commands of the README: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-dev
+
+.PHONY: run test lint docs install clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install the project with its test tools
+
+run: $(STAMP) ## validate every shipped pack and explain closing_amount
+	$(BIN)/kpi validate
+	$(BIN)/kpi lineage bakery-stored-value closing_amount
+	$(BIN)/kpi checks bakery-stored-value
+
+test: $(STAMP) ## run the test suite
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP) ## ruff and mypy --strict on engine/ and api/
+	$(BIN)/ruff check engine api tests
+	$(BIN)/mypy
+
+docs: $(STAMP) ## regenerate docs/errors.md and docs/cli.md
+	$(BIN)/python -m api.docgen
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

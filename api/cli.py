@@ -1,0 +1,237 @@
+"""The ``kpi`` command: a thin adapter over the engine façade.
+
+Exit codes: 0 success; 1 the pack has errors (problems are printed); 2 bad command-line
+input (an unknown pack, metric or option).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from engine.compile import CompiledPack, check_pack
+from engine.errors import KpiError, PackNotFound
+from engine.library import PackLibrary
+from engine.lineage import graph_export, lineage, render_text
+from engine.problems import CODES, Problem
+from engine.schema import pack_schema
+
+app = typer.Typer(
+    name="kpi",
+    help="KPI Forge: validate KPI packs, explain their formulas and draw their dependency graphs.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+PacksDir = Annotated[
+    list[Path] | None,
+    typer.Option("--packs-dir", help="Extra folder holding pack directories (searched before metrics/).",
+                 show_default=False),
+]
+Locale = Annotated[str | None, typer.Option("--locale", help="Language of labels: zh or en (default: the pack's first locale).")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+
+
+def _library(dirs: list[Path] | None) -> PackLibrary:
+    return PackLibrary.default(list(dirs or []))
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _color(text: str, severity: str) -> str:
+    if not sys.stdout.isatty():
+        return text
+    return typer.style(text, fg="red" if severity == "error" else "yellow", bold=True)
+
+
+def format_problem(p: Problem) -> str:
+    """A problem as a compiler prints it, with the source line and a caret."""
+    head = f"{p.file or '<pack>'}"
+    if p.line:
+        head += f":{p.line}:{p.column or 1}"
+    lines = [f"{head}: {_color(p.severity, p.severity)} {p.code}: {p.message}"]
+    source = _source_line(p)
+    if source is not None:
+        width = len(str(p.line))
+        col = max(p.column, 1)
+        length = _token_length(source, col - 1)
+        lines.append(f"  {p.line} | {source}")
+        lines.append(f"  {' ' * width} | {' ' * (col - 1)}^{'~' * (length - 1)}")
+    if p.hint:
+        lines.append(f"  hint: {p.hint}")
+    return "\n".join(lines)
+
+
+def _source_line(p: Problem) -> str | None:
+    if not p.file or not p.line:
+        return None
+    try:
+        with open(p.file, encoding="utf-8-sig") as fh:
+            for i, line in enumerate(fh, 1):
+                if i == p.line:
+                    return line.rstrip("\n").replace("\t", " ")
+    except OSError:
+        return None
+    return None
+
+
+def _token_length(line: str, start: int) -> int:
+    end = start
+    while end < len(line) and (line[end].isalnum() or line[end] == "_"):
+        end += 1
+    return max(end - start, 1)
+
+
+def _compile_or_exit(pack: str, dirs: list[Path] | None) -> CompiledPack:
+    try:
+        compiled, problems = check_pack(pack, _library(dirs))
+    except PackNotFound as err:
+        raise _fail(str(err)) from None
+    if compiled is None:
+        for p in problems:
+            typer.echo(format_problem(p), err=True)
+        raise _fail(f"pack '{pack}' has errors; run `kpi validate {pack}` for details", 1)
+    return compiled
+
+
+@app.command()
+def validate(
+    paths: Annotated[list[str] | None, typer.Argument(help="Pack directories, files or ids (default: every pack found).",
+                                                      show_default=False)] = None,
+    as_json: AsJson = False,
+    packs_dir: PacksDir = None,
+) -> None:
+    """Check packs: YAML, schema, formulas, references, bands, cycles; prove their checks."""
+    library = _library(packs_dir)
+    targets = list(paths or library.pack_ids())
+    if not targets:
+        raise _fail("no packs given and none found")
+    report: list[dict[str, Any]] = []
+    failed = False
+    for target in targets:
+        try:
+            compiled, problems = check_pack(target, library)
+        except PackNotFound as err:
+            compiled = None
+            problems = [Problem.at("KPI-L009", str(err), None)]
+        errors = sum(p.severity == "error" for p in problems)
+        failed = failed or errors > 0
+        entry: dict[str, Any] = {"pack": target, "valid": errors == 0,
+                                 "problems": [p.to_json() for p in problems]}
+        if compiled is not None:
+            entry.update({"id": compiled.pack.id, "version": compiled.pack.version,
+                          "metrics": len(compiled.pack.metrics), "inputs": len(compiled.pack.inputs),
+                          "checks": {k: v.to_json() for k, v in compiled.proofs.items()}})
+        report.append(entry)
+        if not as_json:
+            for p in problems:
+                typer.echo(format_problem(p))
+            typer.echo(_summary(target, compiled, problems))
+    if as_json:
+        typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
+    if failed:
+        raise typer.Exit(1)
+
+
+def _summary(target: str, c: CompiledPack | None, problems: list[Problem]) -> str:
+    errors = sum(p.severity == "error" for p in problems)
+    warnings = len(problems) - errors
+    if c is None:
+        return f"✗ {target}: {errors} error(s), {warnings} warning(s)\n"
+    statuses = [p.status for p in c.proofs.values()]
+    proofs = ", ".join(f"{statuses.count(s)} {s.replace('_', ' ')}" for s in ("proved", "refuted", "depends_on_data")
+                       if s in statuses)
+    return (f"✓ {c.pack.id} {c.pack.version}: {len(c.pack.inputs)} inputs, {len(c.pack.metrics)} metrics, "
+            f"{len(c.pack.rules)} rules; checks: {proofs or 'none'}; {warnings} warning(s)\n")
+
+
+@app.command("lineage")
+def lineage_cmd(
+    pack: Annotated[str, typer.Argument(help="Pack directory, file or id.")],
+    metric: Annotated[str, typer.Argument(help="Metric (or input / param) id.")],
+    locale: Locale = None,
+    as_json: AsJson = False,
+    packs_dir: PacksDir = None,
+) -> None:
+    """Explain a metric: its formula, the expansion down to inputs, what it uses and what uses it."""
+    compiled = _compile_or_exit(pack, packs_dir)
+    try:
+        info = lineage(compiled, metric, locale)
+    except KpiError as err:
+        raise _fail(str(err)) from None
+    if as_json:
+        typer.echo(json.dumps(info, ensure_ascii=False, indent=2))
+    else:
+        typer.echo(render_text(info, compiled))
+
+
+@app.command()
+def graph(
+    pack: Annotated[str, typer.Argument(help="Pack directory, file or id.")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="json, dot or mermaid.")] = "json",
+    locale: Locale = None,
+    packs_dir: PacksDir = None,
+) -> None:
+    """Print the dependency graph of a pack (dashed / 'previous' edges reach into the last period)."""
+    if fmt not in ("json", "dot", "mermaid"):
+        raise _fail(f"unknown format '{fmt}': choose json, dot or mermaid")
+    typer.echo(graph_export(_compile_or_exit(pack, packs_dir), fmt, locale))
+
+
+@app.command()
+def checks(
+    pack: Annotated[str, typer.Argument(help="Pack directory, file or id.")],
+    as_json: AsJson = False,
+    packs_dir: PacksDir = None,
+) -> None:
+    """Show what the compiler proves about each check: proved, refuted or depends on data."""
+    compiled = _compile_or_exit(pack, packs_dir)
+    if as_json:
+        typer.echo(json.dumps({k: v.to_json() for k, v in compiled.proofs.items()}, ensure_ascii=False, indent=2))
+        return
+    for cid, proof in compiled.proofs.items():
+        check = compiled.pack.checks[cid]
+        typer.echo(f"{cid}: {proof.status.replace('_', ' ')} — {check.assertion}")
+        typer.echo(f"    {proof.reason}")
+        if proof.residual:
+            typer.echo(f"    residual (left − right): {proof.residual}")
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of packs (point your editor's YAML plugin at it for autocompletion)."""
+    typer.echo(json.dumps(pack_schema(), ensure_ascii=False, indent=2))
+
+
+@app.command()
+def codes(as_json: AsJson = False) -> None:
+    """List every problem code with its meaning."""
+    if as_json:
+        typer.echo(json.dumps([vars(c) for c in CODES.values()], ensure_ascii=False, indent=2))
+        return
+    for c in CODES.values():
+        typer.echo(f"{c.code}  {c.severity:<7}  {c.title}")
+
+
+@app.command()
+def packs(packs_dir: PacksDir = None) -> None:
+    """List the packs found by id (in --packs-dir, $KPI_PACKS_PATH and the built-in metrics/)."""
+    library = _library(packs_dir)
+    for ident in library.pack_ids():
+        typer.echo(f"{ident}\t{library.candidates(ident)[0]}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

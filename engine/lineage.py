@@ -1,0 +1,206 @@
+"""Stage 8: lineage — what a number is made of, down to the raw inputs, and where it came from.
+
+:func:`lineage` gives the JSON of ``pack-language.md`` §10 (with more keys), :func:`render_text`
+a tree for the terminal, and :func:`graph_export` the whole graph as JSON, DOT or Mermaid.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from engine.compile import CompiledPack
+from engine.errors import UnknownMetric
+from engine.expand import MAX_EXPANDED_DEPTH, MAX_EXPANDED_NODES, Expander
+from engine.formula import to_latex, to_text
+from engine.model import BUILTINS, Metric
+from engine.validate.context import suggest
+
+_KIND_ORDER = {"metric": 0, "input": 1, "param": 2, "builtin": 3}
+
+
+def _labels(c: CompiledPack, locale: str) -> dict[str, str]:
+    names = {k: k for k in BUILTINS}
+    for section in ("inputs", "params", "metrics"):
+        for ident, d in c.pack.section(section).items():
+            names[ident] = d.label.get(locale, ident)
+    return names
+
+
+def _node(c: CompiledPack, ident: str, locale: str) -> dict[str, Any]:
+    kind = c.graph.graph.nodes[ident]["kind"]
+    d = c.pack.node(ident)
+    out: dict[str, Any] = {"id": ident, "kind": kind, "label": d.label.get(locale, ident) if d else ident}
+    if isinstance(d, Metric):
+        out["formula"] = d.formula
+    if d is not None and getattr(d, "unit", None):
+        out["unit"] = d.unit
+    if kind == "builtin":
+        out["description"] = BUILTINS[ident]
+    return out
+
+
+def lineage(c: CompiledPack, ident: str, locale: str | None = None) -> dict[str, Any]:
+    """The lineage of a metric (or of an input or param: then only its dependents)."""
+    pack = c.pack
+    locale = locale or pack.default_locale
+    d = pack.node(ident)
+    if d is None:
+        hint = suggest(ident, set(pack.metrics) | set(pack.inputs) | set(pack.params))
+        raise UnknownMetric(f"pack '{pack.id}' has no metric, input or param '{ident}'" + (f"; {hint}" if hint else ""))
+    g = c.graph
+    names = _labels(c, locale)
+    up = g.upstream(ident)
+    order = {n: i for i, n in enumerate(g.graph.nodes)}
+    members = sorted(up | {ident}, key=lambda n: (n != ident, _KIND_ORDER[g.graph.nodes[n]["kind"]], order[n]))
+    edges = sorted(((a, b) for a, b in g.graph.edges if a in members and b in members),
+                   key=lambda e: (order[e[1]], order[e[0]]))
+    down = g.downstream(ident)
+    out: dict[str, Any] = {
+        "pack": pack.id, "version": pack.version, "metric": ident, "kind": d.kind,
+        "label": d.label.get(locale, ident), "labels": d.label.to_json(), "locale": locale,
+        "formula": d.formula if isinstance(d, Metric) else None,
+    }
+    if isinstance(d, Metric):
+        out.update(_expansion(c, ident, names))
+    out.update({
+        "inputs": sorted(n for n in up if g.graph.nodes[n]["kind"] == "input"),
+        "params": sorted(n for n in up if g.graph.nodes[n]["kind"] == "param"),
+        "builtins": sorted(n for n in up if g.graph.nodes[n]["kind"] == "builtin"),
+        "upstream": {
+            "nodes": [_node(c, n, locale) for n in members],
+            "edges": [[a, b] for a, b in edges],
+            "lagged_edges": [[a, b] for a, b in edges if g.lagged(a, b)],
+        },
+        "downstream": sorted((n for n in down if n != ident), key=order.__getitem__),
+        "downstream_checks": sorted(s.owner.id for s in c.sites if s.field == "assert" and _names(s) & ({ident} | down)),
+        "downstream_rules": sorted(s.owner.id for s in c.sites if s.field == "when" and _names(s) & ({ident} | down)),
+        "defined_in": {**d.origin.to_json()},
+        "inherited_from": d.inherited_from,
+        "source": getattr(d, "source_ref", None),
+        "unit": getattr(d, "unit", None),
+    })
+    if isinstance(d, Metric):
+        out["benchmark"] = d.benchmark.get(locale) or None
+    return out
+
+
+def _names(site: Any) -> set[str]:
+    return {r.name for r in site.parsed.refs}
+
+
+def _expansion(c: CompiledPack, ident: str, names: dict[str, str]) -> dict[str, Any]:
+    sites = {s.owner.id: s for s in c.sites if s.field == "formula"}
+    expander = Expander(sites, c.graph)
+    parsed = sites[ident].parsed
+    expr = expander.metric(ident)
+    out: dict[str, Any] = {
+        "formula_labeled": to_text(parsed.expr, names),
+        "formula_latex": to_latex(parsed.expr),
+    }
+    if expr is None:
+        out.update({"expanded": None, "expanded_labeled": None, "latex": None, "latex_labeled": None,
+                    "expanded_note": f"too large to expand: {expander.size(ident):,} parts (the limit is "
+                                     f"{MAX_EXPANDED_NODES:,} parts and {MAX_EXPANDED_DEPTH} levels)"})
+        return out
+    out.update({"expanded": to_text(expr), "expanded_labeled": to_text(expr, names),
+                "latex": to_latex(expr), "latex_labeled": to_latex(expr, names)})
+    return out
+
+
+def render_text(info: dict[str, Any], c: CompiledPack, max_lines: int = 200) -> str:
+    """Lineage as a person reads it in a terminal: header, formulas and the upstream tree."""
+    locale = info["locale"]
+    lines = [f"{info['metric']} — {info['label']}", ""]
+    d = info["defined_in"]
+    lines.append(f"  defined in   {d['file']}:{d['line']} (pack {d['pack']})")
+    if info.get("inherited_from"):
+        lines.append(f"  overrides    the definition of pack {info['inherited_from']}")
+    if info.get("source"):
+        lines.append(f"  source       {info['source']}")
+    if info.get("formula"):
+        lines.append(f"  formula      {info['formula']}")
+        lines.append(f"  in words     {info['formula_labeled']}")
+        expanded = info.get("expanded")
+        lines.append(f"  expanded     {expanded}" if expanded else f"  expanded     ({info.get('expanded_note')})")
+    for key in ("inputs", "params", "builtins"):
+        if info[key]:
+            lines.append(f"  {key:<12} {', '.join(info[key])}")
+    lines += ["", "  made of:"]
+    lines += _tree(c, info["metric"], locale, max_lines)
+    if info["downstream"]:
+        lines += ["", f"  used by      {', '.join(info['downstream'])}"]
+    for key, title in (("downstream_checks", "checks"), ("downstream_rules", "rules")):
+        if info[key]:
+            lines.append(f"  {title:<12} {', '.join(info[key])}")
+    return "\n".join(lines)
+
+
+def _tree(c: CompiledPack, root: str, locale: str, max_lines: int) -> list[str]:
+    """The upstream tree; a node already shown is marked instead of repeated."""
+    g = c.graph.graph
+    shown: set[str] = set()
+    out: list[str] = []
+    order = {n: i for i, n in enumerate(g.nodes)}
+    stack: list[tuple[str, str, bool, bool]] = [(root, "    ", True, False)]
+    while stack and len(out) < max_lines:
+        node, prefix, last, lagged = stack.pop()
+        d = c.pack.node(node)
+        label = d.label.get(locale, node) if d else node
+        kind = g.nodes[node]["kind"]
+        connector = "" if node == root else ("└── " if last else "├── ")
+        tag = "previous " if lagged else ""
+        text = f"{prefix}{connector}{tag}{node} ({label})"
+        if isinstance(d, Metric):
+            text += f" = {d.formula}"
+        elif kind != "metric":
+            text += f" [{kind}]"
+        if node in shown and kind == "metric":
+            out.append(text.split(" = ")[0] + " (see above)")
+            continue
+        out.append(text)
+        shown.add(node)
+        if lagged:
+            continue  # last period's value: its own tree is shown where the metric appears
+        children = sorted(g.predecessors(node), key=order.__getitem__)
+        child_prefix = prefix if node == root else prefix + ("    " if last else "│   ")
+        for i, child in reversed(list(enumerate(children))):
+            stack.append((child, child_prefix, i == len(children) - 1, bool(g.edges[child, node].get("lagged"))))
+    if stack:
+        out.append("    … (tree truncated)")
+    return out
+
+
+def graph_export(c: CompiledPack, fmt: str, locale: str | None = None) -> str:
+    """The whole dependency graph as ``json``, ``dot`` or ``mermaid`` text."""
+    locale = locale or c.pack.default_locale
+    g = c.graph.graph
+    nodes = [_node(c, n, locale) for n in g.nodes]
+    edges = [(a, b, bool(lag)) for a, b, lag in g.edges(data="lagged")]
+    if fmt == "json":
+        return json.dumps({"pack": c.pack.id, "version": c.pack.version, "nodes": nodes,
+                           "edges": [{"from": a, "to": b, "lagged": lag} for a, b, lag in edges],
+                           "order": [list(gen) for gen in c.graph.generations]}, ensure_ascii=False, indent=2)
+    if fmt == "dot":
+        shapes = {"metric": "box", "input": "ellipse", "param": "diamond", "builtin": "plaintext"}
+        lines = [f"digraph {_dot_id(c.pack.id)} {{", "  rankdir=LR;"]
+        lines += [f"  {_dot_id(n['id'])} [label={_dot_id(n['id'] + chr(10) + n['label'])}, shape={shapes[n['kind']]}];"
+                  for n in nodes]
+        lines += [f"  {_dot_id(a)} -> {_dot_id(b)}{' [style=dashed, label=previous]' if lag else ''};"
+                  for a, b, lag in edges]
+        return "\n".join([*lines, "}"])
+    if fmt == "mermaid":
+        key = {n["id"]: f"n{i}" for i, n in enumerate(nodes)}
+        shape = {"metric": ('["', '"]'), "input": ('(["', '"])'), "param": ('{{"', '"}}'), "builtin": ('>"', '"]')}
+        lines = ["flowchart LR"]
+        for n in nodes:
+            open_, close = shape[n["kind"]]
+            text = f"{n['id']}<br/>{n['label']}".replace('"', "#quot;")
+            lines.append(f"  {key[n['id']]}{open_}{text}{close}")
+        lines += [f"  {key[a]} {'-. previous .->' if lag else '-->'} {key[b]}" for a, b, lag in edges]
+        return "\n".join(lines)
+    raise ValueError(f"unknown graph format '{fmt}' (json, dot or mermaid)")
+
+
+def _dot_id(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'

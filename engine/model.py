@@ -1,0 +1,303 @@
+"""Stage 3: the pack model — frozen dataclasses built from schema-valid documents.
+
+Every definition remembers where it came from (:class:`Origin`: pack, file, line) and keeps
+a handle on its document (:class:`Source`) so later stages can point at a field, a band or a
+column inside a formula.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, Literal
+
+from engine.load import Document, Path_, dotted
+from engine.problems import Location
+
+Kind = Literal["input", "metric", "param", "dimension", "check", "rule", "remedy", "view", "role"]
+SECTION_KIND: dict[str, Kind] = {
+    "inputs": "input", "metrics": "metric", "params": "param", "dimensions": "dimension",
+    "checks": "check", "rules": "rule", "remedies": "remedy", "views": "view", "roles": "role",
+}
+STATUSES = ("good", "fair", "warning", "critical")
+GRAINS = ("day", "week", "month", "quarter", "year")
+BUILTINS = {"periods": "number of base periods in the row's group", "days": "calendar days the row's group covers"}
+
+
+@dataclass(frozen=True)
+class Text:
+    """Localized text: pairs of (locale, text). A plain string belongs to the default locale."""
+
+    items: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def of(cls, value: Any, default_locale: str) -> Text:
+        if value is None:
+            return cls()
+        if isinstance(value, str):
+            return cls(((default_locale, value),))
+        return cls(tuple((str(k), str(v)) for k, v in value.items()))
+
+    def get(self, locale: str | None = None, fallback: str = "") -> str:
+        d = dict(self.items)
+        if locale and locale in d:
+            return d[locale]
+        return self.items[0][1] if self.items else fallback
+
+    def to_json(self) -> dict[str, str]:
+        return dict(self.items)
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a definition's fields live: the document and the path of the definition in it."""
+
+    doc: Document = field(repr=False, compare=False)
+    path: Path_
+    pack: str
+
+    def loc(self, *sub: str | int) -> Location | None:
+        return self.doc.key_loc((*self.path, *sub))
+
+    def value_loc(self, *sub: str | int) -> Location | None:
+        return self.doc.value_loc((*self.path, *sub))
+
+    def offset_loc(self, field_name: str, offset: int) -> Location | None:
+        return self.doc.locate_in_scalar((*self.path, field_name), offset)
+
+    @property
+    def dotted(self) -> str:
+        return dotted(self.path)
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where an id is defined: the pack, file and line of its key."""
+
+    pack: str
+    file: str
+    line: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"pack": self.pack, "file": self.file, "line": self.line}
+
+
+@dataclass(frozen=True)
+class Definition:
+    """Fields shared by every definition."""
+
+    id: str
+    kind: Kind
+    origin: Origin
+    sources: Mapping[str, Source]  # field name → where that field was written (after overrides)
+    inherited_from: str | None  # the pack an overridden definition came from
+    label: Text
+    description: Text
+
+    @property
+    def source(self) -> Source:
+        """The source of the id itself (the most derived definition)."""
+        return self.sources["__id__"]
+
+    def field_source(self, name: str) -> Source:
+        return self.sources.get(name, self.source)
+
+    def loc(self, name: str | None = None, *sub: str | int) -> Location | None:
+        if name is None:
+            return self.source.loc()
+        return self.field_source(name).loc(name, *sub)
+
+
+@dataclass(frozen=True)
+class Rollup:
+    time: str = "sum"
+    dims: str = "sum"
+
+
+@dataclass(frozen=True)
+class Band:
+    status: str
+    min: Fraction | None
+    max: Fraction | None
+    label: Text
+    advice: Text
+    remedies: tuple[str, ...]
+
+    def contains(self, value: float) -> bool:
+        return (self.min is None or value >= self.min) and (self.max is None or value < self.max)
+
+
+@dataclass(frozen=True)
+class Input(Definition):
+    unit: str | None = None
+    rollup: Rollup = Rollup()
+    required: bool = True
+    default: float | None = None
+    has_default: bool = False
+    source_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class Param(Definition):
+    value: float = 0.0
+    unit: str | None = None
+    source_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class Dimension(Definition):
+    pass
+
+
+@dataclass(frozen=True)
+class Metric(Definition):
+    formula: str = ""
+    unit: str | None = None
+    format: str = "number"
+    decimals: int | None = None
+    category: str | None = None
+    direction: str | None = None
+    source_ref: str | None = None
+    benchmark: Text = Text()
+    bands: tuple[Band, ...] = ()
+    rollup: Rollup | None = None
+
+
+@dataclass(frozen=True)
+class Check(Definition):
+    assertion: str = ""
+    tolerance: float | None = None
+    tolerance_relative: bool = False
+    severity: str = "warning"
+    rules: tuple[str, ...] = ()
+    source_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class Rule(Definition):
+    when: str = ""
+    severity: str = "warning"
+    metric: str | None = None
+    causes: tuple[Text, ...] = ()
+    remedies: tuple[str, ...] = ()
+    source_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class Remedy(Definition):
+    detail: Text = Text()
+    owner: str | None = None
+    source_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class View(Definition):
+    metrics: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Role(Definition):
+    scenarios: tuple[Text, ...] = ()
+    focus: tuple[str, ...] = ()
+
+
+def number(value: Any) -> Fraction | None:
+    """A band bound or tolerance: a number or a percentage string, exactly."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return Fraction(value.strip().rstrip("%")) / 100
+    return Fraction(str(value)) if isinstance(value, float) else Fraction(value)
+
+
+def build(kind: Kind, ident: str, fields: Mapping[str, Any], common: dict[str, Any], locale: str) -> Definition:
+    """Build the typed definition of ``kind`` from its merged fields (already schema-valid)."""
+    def text(name: str) -> Text:
+        return Text.of(fields.get(name), locale)
+
+    def texts(name: str) -> tuple[Text, ...]:
+        return tuple(Text.of(v, locale) for v in fields.get(name) or ())
+
+    def rollup(value: Any) -> Rollup:
+        value = value or {}
+        return Rollup(time=value.get("time", "sum"), dims=value.get("dims", "sum"))
+
+    base = {**common, "label": text("label"), "description": text("description")}
+    src = fields.get("source")
+    if kind == "input":
+        return Input(**base, unit=fields.get("unit"), rollup=rollup(fields.get("rollup")),
+                     required=fields.get("required", True), default=fields.get("default"),
+                     has_default="default" in fields, source_ref=src)
+    if kind == "param":
+        return Param(**base, value=float(fields.get("value", 0.0)), unit=fields.get("unit"), source_ref=src)
+    if kind == "dimension":
+        return Dimension(**base)
+    if kind == "metric":
+        bands = tuple(
+            Band(status=b["status"], min=number(b.get("min")), max=number(b.get("max")),
+                 label=Text.of(b.get("label"), locale), advice=Text.of(b.get("advice"), locale),
+                 remedies=tuple(b.get("remedies") or ()))
+            for b in fields.get("bands") or ())
+        return Metric(**base, formula=fields.get("formula", ""), unit=fields.get("unit"),
+                      format=fields.get("format", "number"), decimals=fields.get("decimals"),
+                      category=fields.get("category"), direction=fields.get("direction"), source_ref=src,
+                      benchmark=text("benchmark"), bands=bands,
+                      rollup=rollup(fields["rollup"]) if "rollup" in fields else None)
+    if kind == "check":
+        tol = fields.get("tolerance")
+        return Check(**base, assertion=fields.get("assert", ""),
+                     tolerance=float(number(tol)) if tol is not None else None,  # type: ignore[arg-type]
+                     tolerance_relative=isinstance(tol, str), severity=fields.get("severity", "warning"),
+                     rules=tuple(fields.get("rules") or ()), source_ref=src)
+    if kind == "rule":
+        return Rule(**base, when=fields.get("when", ""), severity=fields.get("severity", "warning"),
+                    metric=fields.get("metric"), causes=texts("causes"),
+                    remedies=tuple(fields.get("remedies") or ()), source_ref=src)
+    if kind == "remedy":
+        return Remedy(**base, detail=text("detail"), owner=fields.get("owner"), source_ref=src)
+    if kind == "view":
+        return View(**base, metrics=tuple(fields.get("metrics") or ()))
+    return Role(**base, scenarios=texts("scenarios"), focus=tuple(fields.get("focus") or ()))
+
+
+@dataclass(frozen=True)
+class Pack:
+    """A resolved pack: its own header plus every definition, inherited ones included."""
+
+    id: str
+    version: str
+    title: Text
+    description: Text
+    industry: str | None
+    visibility: str
+    locales: tuple[str, ...]
+    grain: str
+    extends: tuple[str, ...]
+    root: str  # display path of the pack's directory or file
+    files: tuple[str, ...]
+    dimensions: Mapping[str, Dimension]
+    params: Mapping[str, Param]
+    inputs: Mapping[str, Input]
+    metrics: Mapping[str, Metric]
+    checks: Mapping[str, Check]
+    rules: Mapping[str, Rule]
+    remedies: Mapping[str, Remedy]
+    views: Mapping[str, View]
+    roles: Mapping[str, Role]
+    ancestors: tuple[str, ...] = ()  # every pack this one inherits from, nearest first
+
+    @property
+    def default_locale(self) -> str:
+        return self.locales[0] if self.locales else "zh"
+
+    def section(self, name: str) -> Mapping[str, Definition]:
+        value: Mapping[str, Definition] = getattr(self, name)
+        return value
+
+    def node(self, ident: str) -> Input | Param | Metric | None:
+        """The input, param or metric with this id (they share one namespace)."""
+        return self.inputs.get(ident) or self.params.get(ident) or self.metrics.get(ident)
