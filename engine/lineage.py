@@ -160,8 +160,6 @@ def _tree(c: CompiledPack, root: str, locale: str, max_lines: int) -> list[str]:
             continue
         out.append(text)
         shown.add(node)
-        if lagged:
-            continue  # last period's value: its own tree is shown where the metric appears
         children = sorted(g.predecessors(node), key=order.__getitem__)
         child_prefix = prefix if node == root else prefix + ("    " if last else "│   ")
         for i, child in reversed(list(enumerate(children))):

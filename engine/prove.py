@@ -11,7 +11,8 @@ A check such as ``closing_amount == closing_net + closing_gift`` is expanded dow
 
 The pack's other equality checks are taken as given: each one that is linear in some input
 is solved for it and substituted, so that ``balance_identity`` is proved from
-``recharge_split`` and ``consume_split``. Expansions and residuals are size-guarded; a check
+``recharge_split`` and ``consume_split``. Only simpler checks serve as givens (see below), so
+no two checks are ever proved from each other. Expansions and residuals are size-guarded; a check
 too large to reason about is reported as depending on data, with the reason.
 """
 
@@ -65,15 +66,20 @@ def prove_checks(pack: Pack, sites: Sequence[FormulaSite], graph: DependencyGrap
             reasons[cid] = reason
         else:
             residuals[cid] = residual
+    # A check may be proved only from checks that are simpler than itself (fewer terms in the
+    # residual; on a tie, defined earlier). This strict order rules out circular proofs: two
+    # equivalent checks cannot each be "proved" from the other.
+    position = {cid: i for i, cid in enumerate(checks)}
+    rank = {cid: (len(sympy.Add.make_args(r)), position[cid]) for cid, r in residuals.items()}
     proofs: dict[str, Proof] = {}
     for cid, site in checks.items():
         expr = site.parsed.expr
         if cid not in residuals:
             proofs[cid] = Proof(cid, "depends_on_data", None, None, (), reasons[cid])
             continue
-        r = residuals[cid]
-        givens = {k: v for k, v in residuals.items() if k != cid and isinstance(checks[k].parsed.expr, _EQ)}
-        proofs[cid] = _decide(cid, expr, r, givens, pack)
+        givens = {k: v for k, v in residuals.items()
+                  if rank[k] < rank[cid] and isinstance(checks[k].parsed.expr, _EQ)}
+        proofs[cid] = _decide(cid, expr, residuals[cid], givens, pack)
     return proofs
 
 

@@ -88,10 +88,10 @@ def check_schema(doc: Document) -> list[Problem]:
     for err in _validator().iter_errors(doc.data):
         problems.extend(_to_problems(err, doc))
     # the same key can fail several ways (type and pattern, say): keep one problem per place+code
-    seen: set[tuple[str, str, int, str]] = set()
+    seen: set[tuple[str, str, int, str, str]] = set()
     unique = []
     for p in problems:
-        k = (p.code, p.file or "", p.line, p.path)
+        k = (p.code, p.file or "", p.line, p.path, p.message if p.code == "KPI-S001" else "")
         if k not in seen:
             seen.add(k)
             unique.append(p)

@@ -17,6 +17,8 @@ from engine.load import MAX_PACK_BYTES, Document, LoadError, decode, parse_yaml,
 from engine.problems import Location, Problem
 
 SECTIONS = ("dimensions", "params", "inputs", "metrics", "checks", "rules", "remedies", "views", "roles")
+_SINGULAR = {"dimensions": "dimension", "params": "param", "inputs": "input", "metrics": "metric", "checks": "check",
+             "rules": "rule", "remedies": "remedy", "views": "view", "roles": "role"}
 
 
 @dataclass
@@ -122,7 +124,7 @@ def merge_texts(root: str, texts: list[tuple[str, str]]) -> tuple[PackSource | N
                     if ident in section:
                         first = doc.keys.get(path)
                         problems.append(Problem.at(
-                            "KPI-R002", f"{key[:-1] if key.endswith('s') else key} '{ident}' is defined twice "
+                            "KPI-R002", f"{_SINGULAR[key]} '{ident}' is defined twice "
                             f"(first at {first})", fdoc.keys.get(path), path=f"{key}.{ident}",
                             hint="an id may be defined in only one file of a pack"))
                         continue

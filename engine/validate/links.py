@@ -9,7 +9,6 @@ from engine.model import Definition
 from engine.problems import Problem
 from engine.validate.context import Context, suggest
 
-
 _HOME = {"remedy": "remedies", "metric": "metrics", "rule": "rules"}
 
 

@@ -1,0 +1,197 @@
+"""The compile façade: extends and overrides, graph order, cycles, proofs — on small packs."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from engine.compile import check_pack, check_text, compile_pack
+from engine.errors import PackError, PackNotFound
+from engine.library import PackLibrary
+
+
+def write(root: Path, pack: str, text: str) -> Path:
+    folder = root / pack
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "pack.yaml").write_text(textwrap.dedent(text), encoding="utf-8")
+    return folder
+
+
+BASE = """\
+    pack: base
+    version: '1.2.0'
+    title: {zh: 基础, en: Base}
+    inputs:
+      churned: {label: {zh: 流失数, en: Churned}}
+      start: {label: {zh: 期初数, en: At start}}
+    metrics:
+      churn_rate:
+        label: {zh: 流失率, en: Churn rate}
+        formula: churned / start
+        unit: ratio
+        bands:
+          - {status: good, max: 5%}
+          - {status: critical, min: 5%}
+"""
+
+
+def codes(problems):
+    return sorted((p.code, Path(p.file).name if p.file else None, p.line) for p in problems if p.severity == "error")
+
+
+def test_an_override_changes_only_the_fields_it_gives(tmp_path: Path):
+    write(tmp_path, "base", BASE)
+    child = write(tmp_path, "child", """\
+        pack: child
+        version: '1.0.0'
+        title: Child
+        extends: [base]
+        inputs:
+          avg: {label: Average members}
+        metrics:
+          churn_rate:
+            override: true
+            bands:
+              - {status: good, max: 8%}
+    """)
+    c = compile_pack(child, PackLibrary([tmp_path]))
+    m = c.pack.metrics["churn_rate"]
+    assert m.formula == "churned / start"  # inherited
+    assert [b.max for b in m.bands] == [pytest.approx(0.08)]  # overridden
+    assert m.label.get("en") == "Churn rate"
+    assert m.inherited_from == "base"
+    assert (m.origin.pack, Path(m.origin.file).name, m.origin.line) == ("child", "pack.yaml", 8)
+    # the formula is still located in the base pack's file, at its line
+    assert m.loc("formula").file.endswith("base/pack.yaml") and m.loc("formula").line == 10
+    assert c.pack.ancestors == ("base",)
+
+
+def test_redefining_without_override_is_an_error(tmp_path: Path):
+    write(tmp_path, "base", BASE)
+    child = write(tmp_path, "child", """\
+        pack: child
+        version: '1.0.0'
+        title: Child
+        extends: [base]
+        inputs: {}
+        metrics:
+          churn_rate: {label: Mine, formula: churned / start}
+    """)
+    _, problems = check_pack(child, PackLibrary([tmp_path]))
+    assert codes(problems) == [("KPI-R003", "pack.yaml", 7)]
+    assert "override: true" in problems[0].hint
+
+
+def test_a_diamond_is_one_definition_but_two_parents_disagreeing_is_an_error(tmp_path: Path):
+    write(tmp_path, "base", BASE)
+    for name in ("left", "right"):
+        write(tmp_path, name, f"pack: {name}\nversion: '1.0.0'\ntitle: T\nextends: [base]\ninputs: {{}}\nmetrics: {{}}\n")
+    top = write(tmp_path, "top", "pack: top\nversion: '1.0.0'\ntitle: T\nextends: [left, right]\ninputs: {}\nmetrics: {}\n")
+    c = compile_pack(top, PackLibrary([tmp_path]))
+    assert list(c.pack.metrics) == ["churn_rate"]
+    assert c.pack.ancestors == ("left", "base", "right")
+    write(tmp_path, "right", "pack: right\nversion: '1.0.0'\ntitle: T\ninputs: {}\n"
+          "metrics: {churn_rate: {label: Other, formula: '1'}}\n")
+    _, problems = check_pack(top, PackLibrary([tmp_path]))
+    assert codes(problems) == [("KPI-R002", "pack.yaml", 4)]
+
+
+def test_version_constraints_and_unknown_packs(tmp_path: Path):
+    write(tmp_path, "base", BASE)
+    child = write(tmp_path, "child", "pack: child\nversion: '1.0.0'\ntitle: T\nextends: ['base@>=2', basse]\n"
+                  "inputs: {}\nmetrics: {}\n")
+    _, problems = check_pack(child, PackLibrary([tmp_path]))
+    assert codes(problems) == [("KPI-R012", "pack.yaml", 4), ("KPI-R012", "pack.yaml", 4)]
+    messages = sorted(p.message for p in problems)
+    assert "no version of 'base' satisfies '>=2' (found 1.2.0)" in messages
+    assert any(p.hint == "did you mean 'base'?" for p in problems)
+
+
+def test_extends_cycles_are_reported(tmp_path: Path):
+    write(tmp_path, "aa", "pack: aa\nversion: '1.0.0'\ntitle: T\nextends: [bb]\ninputs: {}\nmetrics: {}\n")
+    write(tmp_path, "bb", "pack: bb\nversion: '1.0.0'\ntitle: T\nextends: [aa]\ninputs: {}\nmetrics: {}\n")
+    _, problems = check_pack(tmp_path / "aa", PackLibrary([tmp_path]))
+    assert [p.code for p in problems] == ["KPI-R013"]
+    assert "aa → bb → aa" in problems[0].message
+
+
+CARRY = """\
+    pack: carry
+    version: '1.0.0'
+    title: Carry-over
+    inputs:
+      income: {label: Income}
+      spent: {label: Spent}
+      initial: {label: Initial, rollup: {time: first}}
+    metrics:
+      opening: {label: Opening, formula: 'previous(closing, default=initial)'}
+      closing: {label: Closing, formula: opening + income - spent}
+      change_rate: {label: Change, formula: (closing - opening) / opening}
+      twice: {label: Twice, formula: change_rate * 2}
+"""
+
+
+def test_a_carry_over_through_previous_is_not_a_cycle_and_order_is_by_generation(tmp_path: Path):
+    c = compile_pack(write(tmp_path, "carry", CARRY), PackLibrary([tmp_path]))
+    assert c.graph.generations == (("opening",), ("closing",), ("change_rate",), ("twice",))
+    assert c.graph.lagged("closing", "opening")
+    assert not c.graph.lagged("initial", "opening")
+
+
+def test_a_real_cycle_names_its_path_at_the_first_metric(tmp_path: Path):
+    text = CARRY.replace("'previous(closing, default=initial)'", "closing - income")
+    _, problems = check_pack(write(tmp_path, "carry", text), PackLibrary([tmp_path]))
+    assert codes(problems) == [("KPI-R006", "pack.yaml", 9)]
+    [cycle] = [p for p in problems if p.severity == "error"]
+    assert cycle.message == "dependency cycle: opening → closing → opening"
+
+
+def test_checks_are_proved_refuted_or_left_to_the_data():
+    text = textwrap.dedent("""\
+        pack: books
+        version: '1.0.0'
+        title: Books
+        inputs:
+          recharge: {label: R}
+          principal: {label: P}
+          bonus: {label: B}
+          spend: {label: S}
+        metrics:
+          closing: {label: C, formula: 'previous(closing, default=0) + recharge - spend'}
+          closing_principal: {label: CP, formula: 'previous(closing_principal, default=0) + principal - spend'}
+          closing_bonus: {label: CB, formula: 'previous(closing_bonus, default=0) + bonus'}
+          ratio: {label: Q, formula: 'spend / spend'}
+        checks:
+          split: {label: S, assert: recharge == principal + bonus}
+          identity: {label: I, assert: 'closing == closing_principal + closing_bonus + previous(closing, default=0) - previous(closing_principal, default=0) - previous(closing_bonus, default=0)'}
+          never: {label: N, assert: recharge + 1 == recharge}
+          positive: {label: P, assert: 'abs(recharge) >= 0'}
+          order: {label: O, assert: recharge + 1 > recharge}
+    """)
+    c, problems = check_text(text)
+    assert c is not None
+    p = c.proofs
+    assert (p["split"].status, p["split"].residual) == ("depends_on_data", "recharge - bonus - principal")
+    assert (p["identity"].status, p["identity"].using) == ("proved", ("split",))
+    assert (p["never"].status, p["never"].residual) == ("refuted", "1")
+    assert p["positive"].status == "depends_on_data"
+    assert p["order"].status == "proved"
+    assert [(x.code, x.severity) for x in problems] == [("KPI-R015", "warning")]
+
+
+def test_unknown_packs_raise_not_found(tmp_path: Path):
+    with pytest.raises(PackNotFound, match="no pack 'nope'"):
+        check_pack("nope", PackLibrary([tmp_path]))
+
+
+def test_compile_pack_raises_with_every_problem(tmp_path: Path):
+    text = CARRY.replace("opening + income - spent", "openin + incme - spent")
+    with pytest.raises(PackError) as info:
+        compile_pack(write(tmp_path, "carry", text), PackLibrary([tmp_path]))
+    found = [(p.code, p.line, p.column, p.hint) for p in info.value.problems if p.severity == "error"]
+    assert found == [
+        ("KPI-R001", 10, 38, "did you mean 'opening'?"),  # `openin` starts at column 38
+        ("KPI-R001", 10, 47, "did you mean 'income'?"),
+    ]
