@@ -40,6 +40,7 @@ Path_ = tuple[str | int, ...]
 _ALLOWED_TAGS = {
     "tag:yaml.org,2002:" + t for t in ("str", "int", "float", "bool", "null", "map", "seq")
 }
+_TAG_TYPES: dict[str, tuple[type, ...]] = {"int": (int,), "float": (int, float), "bool": (bool,), "null": (type(None),)}
 _NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
 _TRUE = re.compile(r"^(?:true|True|TRUE)$")
 _FALSE = re.compile(r"^(?:false|False|FALSE)$")
@@ -137,8 +138,8 @@ def _resolve_tagged(value: str, tag: str, loc: Location) -> Any:
     kind = tag.rsplit(":", 1)[-1]
     if kind == "str":
         return value
-    resolved = _resolve_plain(value)
-    expected = {"int": int, "float": (int, float), "bool": bool, "null": type(None)}.get(kind)
+    resolved: Any = _resolve_plain(value)
+    expected = _TAG_TYPES.get(kind)
     if expected is None or isinstance(resolved, bool) != (kind == "bool") or not isinstance(resolved, expected):
         raise LoadError(Problem.at("KPI-L005", f"'{value}' is not a valid !!{kind}", loc))
     return float(resolved) if kind == "float" else resolved
@@ -258,6 +259,7 @@ def parse_yaml(text: str, file: str, doc: Document | None = None) -> tuple[Any, 
                 parent = stack[-1] if stack else None
                 if parent is not None and isinstance(parent.container, dict) and parent.key is None:
                     value = ev.value
+                assert ev.start_mark is not None and ev.end_mark is not None
                 span = ScalarSpan(ev.start_mark.line, ev.start_mark.column, ev.end_mark.line, style)
                 place(value, 1, ev.start_mark, ev.anchor, span)
             elif isinstance(ev, yaml.MappingStartEvent | yaml.SequenceStartEvent):

@@ -101,6 +101,7 @@ def check_schema(doc: Document) -> list[Problem]:
 def _to_problems(err: ValidationError, doc: Document) -> list[Problem]:
     path: Path_ = tuple(err.absolute_path)
     where = describe(path)
+    hint: str | None
     loc = doc.key_loc(path) or Location(next(iter(doc.files), "<pack>"), 1, 1)
     kind = err.validator
     inst = err.instance
@@ -121,7 +122,7 @@ def _to_problems(err: ValidationError, doc: Document) -> list[Problem]:
         return out
     if kind == "type":
         expected = err.validator_value if isinstance(err.validator_value, list) else [err.validator_value]
-        want = " or ".join(_TYPE_NAMES.get(t, t) for t in expected)
+        want = " or ".join(_TYPE_NAMES.get(str(t), str(t)) for t in expected)
         got = _describe_value(inst)
         hint = None
         if "string" in expected and isinstance(inst, int | float) and not isinstance(inst, bool):
