@@ -140,7 +140,8 @@ def _resolve_tagged(value: str, tag: str, loc: Location) -> Any:
         return value
     resolved: Any = _resolve_plain(value)
     expected = _TAG_TYPES.get(kind)
-    if expected is None or isinstance(resolved, bool) != (kind == "bool") or not isinstance(resolved, expected):
+    ok = expected is not None and isinstance(resolved, expected) and isinstance(resolved, bool) == (kind == "bool")
+    if not ok:
         raise LoadError(Problem.at("KPI-L005", f"'{value}' is not a valid !!{kind}", loc))
     return float(resolved) if kind == "float" else resolved
 
