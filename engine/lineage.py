@@ -35,6 +35,9 @@ def _node(c: CompiledPack, ident: str, locale: str) -> dict[str, Any]:
         out["formula"] = d.formula
     if d is not None and getattr(d, "unit", None):
         out["unit"] = d.unit
+    rollup = getattr(d, "rollup", None)
+    if rollup is not None:  # how the value combines at a coarser grain (balances are semi-additive)
+        out["rollup"] = {"time": rollup.time, "dims": rollup.dims}
     if kind == "builtin":
         out["description"] = BUILTINS[ident]
     return out

@@ -37,7 +37,7 @@ def test_broken_pack_gives_its_code_at_its_line(case: Path, tmp_path: Path, monk
     work = tmp_path / case.name
     shutil.copytree(case, work)
     if expected.get("generate") == "big_file":
-        (work / "zz_big.yaml").write_text("# padding\n" + "#" * MAX_FILE_BYTES + "\n", encoding="utf-8")
+        (work / expected.get("pack", ".") / "zz_big.yaml").write_text("# padding\n" + "#" * MAX_FILE_BYTES + "\n", encoding="utf-8")
     monkeypatch.chdir(work)
     _, problems = check_pack(Path(expected.get("pack", ".")), PackLibrary([Path(".")]))
     got = sorted((p.code, p.file, p.line) for p in problems if p.severity == "error")
