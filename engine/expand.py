@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sympy
+from sympy.logic.boolalg import BooleanFunction
 
 from engine.formula import Previous, symbol
+from engine.formula import rebuild as rebuild_as_written
 from engine.graph import DependencyGraph
 from engine.validate.context import FormulaSite
 
@@ -24,12 +26,13 @@ MAX_EXPANDED_DEPTH = 120
 
 
 def rebuild(node: Any, args: tuple[Any, ...], evaluate: bool) -> Any:
-    """``node`` with new arguments; evaluated (so algebra applies) or kept as written."""
-    if not evaluate:
-        try:
-            return node.func(*args, evaluate=False)
-        except TypeError:  # classes without an evaluate option (our functions never evaluate)
-            return node.func(*args)
+    """``node`` with new arguments; evaluated (so algebra applies) or kept as the parser built it.
+
+    Conditions (and / or / not and our condition functions) are never re-evaluated: sympy's
+    ``And``/``Or`` would simplify ``x < 1 or x >= 1`` to true, which is wrong when x is null.
+    """
+    if not evaluate or isinstance(node, BooleanFunction):
+        return rebuild_as_written(node, args)
     return node.func(*args)
 
 

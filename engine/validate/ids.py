@@ -20,6 +20,9 @@ def check_ids(ctx: Context) -> Iterator[Problem]:
                 why = "starts with a digit" if ident[:1].isdigit() else "holds characters other than letters, digits and _"
                 yield Problem.at("KPI-R005", f"'{ident}' is not a valid id: it {why}", d.loc(),
                                  path=f"{section}.{ident}", hint=_fix(ident))
+            elif ident.startswith("__"):
+                yield Problem.at("KPI-R005", f"'{ident}' starts with two underscores, which formulas refuse",
+                                 d.loc(), path=f"{section}.{ident}", hint=f"use '{ident.lstrip('_')}' instead")
             elif ident in RESERVED_WORDS:
                 yield Problem.at("KPI-R005", f"'{ident}' is a reserved word of the formula language", d.loc(),
                                  path=f"{section}.{ident}", hint=f"choose another id, e.g. '{ident}_value'")

@@ -195,3 +195,35 @@ def test_compile_pack_raises_with_every_problem(tmp_path: Path):
         ("KPI-R001", 10, 38, "did you mean 'opening'?"),  # `openin` starts at column 38
         ("KPI-R001", 10, 47, "did you mean 'income'?"),
     ]
+
+
+def test_expansion_keeps_conditions_as_written():
+    text = textwrap.dedent("""\
+        pack: conditions
+        version: '1.0.0'
+        title: Conditions
+        inputs:
+          a: {label: A}
+          b: {label: B}
+        metrics:
+          ratio: {label: R, formula: a / b}
+          flag: {label: F, formula: 'if(ratio < 1 or ratio >= 1, 1, 0)'}
+          nested: {label: N, formula: 'if(ratio > 0 and if(ratio < 1, true, false), flag, 0)'}
+        checks:
+          flag_is_one: {label: One, assert: flag == 1}
+    """)
+    c, problems = check_text(text)
+    assert c is not None, problems
+    from engine.lineage import lineage
+
+    info = lineage(c, "nested")
+    # `x < 1 or x >= 1` is not "true": it is false when x is null (b = 0), so it must stay as written
+    assert info["expanded"] == ("if(a / b > 0 and if(a / b < 1, true, false), "
+                                "if(a / b < 1 or a / b >= 1, 1, 0), 0)")
+    assert c.proofs["flag_is_one"].status == "depends_on_data"
+
+
+def test_ids_with_two_leading_underscores_are_refused():
+    _, problems = check_text("pack: under\nversion: '1.0.0'\ntitle: T\ninputs:\n  __total: {label: T}\n"
+                             "metrics:\n  m: {label: M, formula: '1'}\n")
+    assert [(p.code, p.line) for p in problems if p.severity == "error"] == [("KPI-R005", 5)]

@@ -1,0 +1,291 @@
+"""The vocabulary of the formula language as sympy objects.
+
+* :func:`symbol` is the one way a name becomes a sympy ``Symbol``.
+* :data:`NULL` (the only instance of :class:`Null`) is the missing value.
+* One sympy class per function of the language that sympy does not have. None of them ever
+  evaluates itself (``eval`` returns ``None``), so ``previous(x)`` stays ``Previous(x, 1, null)``
+  until the evaluator gives it a meaning.
+* :data:`FUNCTIONS` is the signature table the parser checks calls against, and
+  :data:`RESERVED_WORDS` the words that may not be used as ids.
+
+sympy quirks this module works around (sympy 1.14):
+
+* A ``Function`` subclass is an ``Expr``; a function that gives a condition (``rising``,
+  ``falling``) must be a ``BooleanFunction`` instead, or ``Not``/``And`` refuse it.
+* ``Function.__new__`` calls ``evalf`` on the result when an argument is a ``Float``;
+  ``_should_evalf`` is overridden so that never happens.
+* ``If`` is an ``Expr`` even when its branches are conditions: the parser tracks kinds itself
+  and builds ``And``/``Or`` without sympy's argument checks (see ``parser.py``).
+"""
+
+from __future__ import annotations
+
+import keyword
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, ClassVar, Literal
+
+import sympy
+from sympy.logic.boolalg import BooleanFunction
+
+Kind = Literal["number", "condition"]
+
+
+def symbol(name: str) -> sympy.Symbol:
+    """The sympy ``Symbol`` of an input, metric, param or built-in name.
+
+    This is the only place where names become symbols: the name must be an identifier
+    (``str.isidentifier()``), which keeps tenant-controlled text such as
+    ``__import__("os").system(...)`` out of every symbol name.
+    """
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(f"not a valid name for a formula symbol: {name!r}")
+    return sympy.Symbol(name, real=True)
+
+
+class Null(sympy.AtomicExpr):  # type: ignore[misc]  # sympy is untyped
+    """The missing value (``null`` in a formula). A singleton: use :data:`NULL`.
+
+    It is numeric-kind: it may stand wherever a number may, and the evaluator propagates it
+    through arithmetic.
+    """
+
+    _instance: ClassVar[Null | None] = None
+
+    def __new__(cls) -> Null:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def _hashable_content(self) -> tuple[()]:
+        return ()
+
+    def __getnewargs__(self) -> tuple[()]:
+        return ()
+
+    def _sympystr(self, printer: Any) -> str:
+        return "null"
+
+    def _latex(self, printer: Any) -> str:
+        return r"\mathrm{null}"
+
+
+NULL = Null()
+
+
+class KpiFunction(sympy.Function):  # type: ignore[misc]  # sympy is untyped
+    """Base of the number-valued functions of the language: never evaluates itself."""
+
+    #: The name of the function in the formula language.
+    kpi_name: ClassVar[str] = ""
+
+    # No ``eval`` classmethod: sympy's default returns None, so a call never evaluates itself.
+
+    @classmethod
+    def _should_evalf(cls, arg: Any) -> int:
+        # sympy would otherwise evalf the whole call as soon as one argument is a Float.
+        return -1
+
+
+class KpiCondition(BooleanFunction):  # type: ignore[misc]  # sympy is untyped
+    """Base of the condition-valued functions of the language: never evaluates itself."""
+
+    kpi_name: ClassVar[str] = ""
+
+
+class If(KpiFunction):
+    """``if(condition, then, else)``. An ``Expr`` even when the branches are conditions."""
+
+    kpi_name = "if"
+    nargs = 3
+
+
+class Coalesce(KpiFunction):
+    """``coalesce(x, fallback, …)``: the first argument that is not null."""
+
+    kpi_name = "coalesce"
+
+
+class Round(KpiFunction):
+    """``round(x, digits)``; always built with both arguments, ``digits`` an ``Integer``."""
+
+    kpi_name = "round"
+    nargs = 2
+
+
+class Previous(KpiFunction):
+    """``previous(x, n=1, default=null)``; always built as ``(x, Integer(n), default)``."""
+
+    kpi_name = "previous"
+    nargs = 3
+
+
+class Change(KpiFunction):
+    """``change(x)``: x minus previous x."""
+
+    kpi_name = "change"
+    nargs = 1
+
+
+class Growth(KpiFunction):
+    """``growth(x)``: change of x divided by previous x."""
+
+    kpi_name = "growth"
+    nargs = 1
+
+
+class RollingSum(KpiFunction):
+    """``rolling_sum(x, n)``: sum over the last n periods, this one included."""
+
+    kpi_name = "rolling_sum"
+    nargs = 2
+
+
+class RollingAvg(KpiFunction):
+    """``rolling_avg(x, n)``: average over the last n periods, this one included."""
+
+    kpi_name = "rolling_avg"
+    nargs = 2
+
+
+class CumulativeSum(KpiFunction):
+    """``cumulative_sum(x)``: running total since the first period of the group."""
+
+    kpi_name = "cumulative_sum"
+    nargs = 1
+
+
+class Rising(KpiCondition):
+    """``rising(x, n)``: x increased in each of the last n periods."""
+
+    kpi_name = "rising"
+    nargs = 2
+
+
+class Falling(KpiCondition):
+    """``falling(x, n)``: x decreased in each of the last n periods."""
+
+    kpi_name = "falling"
+    nargs = 2
+
+
+# -- signature table -------------------------------------------------------------------
+
+#: What an argument must be: a number, a condition, a branch of ``if`` (either kind, the
+#: same for both branches), a window length (whole-number literal 1..1000) or the digits of
+#: ``round`` (whole-number literal 0..10).
+ArgRole = Literal["number", "condition", "branch", "window", "digits"]
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of a function of the language."""
+
+    name: str
+    role: ArgRole
+    #: The default as written in the formula language (``"1"``, ``"null"``), or None if the
+    #: parameter is required.
+    default: str | None = None
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """The signature of one function of the language."""
+
+    name: str
+    params: tuple[Param, ...]
+    min_args: int
+    #: None: no upper limit (the last parameter repeats).
+    max_args: int | None
+    #: Parameters that may also be given by name (``previous(x, n=2)``).
+    named: frozenset[str]
+    #: "branch" means: the kind of the then/else branches.
+    result: Literal["number", "condition", "branch"]
+    #: The sympy class the call becomes (``Min``, ``Max``, ``Abs`` or a class of this module).
+    sympy_class: Any
+    summary: str
+
+    def param_for(self, index: int) -> Param:
+        """The parameter that the positional argument at ``index`` fills."""
+        return self.params[min(index, len(self.params) - 1)]
+
+    def usage(self) -> str:
+        """How a call looks, e.g. ``previous(x, n=1, default=null)``."""
+        parts = []
+        for p in self.params:
+            parts.append(f"{p.name}={p.default}" if p.name in self.named and p.default else p.name)
+        if self.max_args is None:
+            parts.append("…")
+        return f"{self.name}({', '.join(parts)})"
+
+
+def _spec(
+    name: str,
+    params: tuple[Param, ...],
+    result: Literal["number", "condition", "branch"],
+    sympy_class: Any,
+    summary: str,
+    *,
+    min_args: int | None = None,
+    max_args: int | None | Literal["params"] = "params",
+    named: tuple[str, ...] = (),
+) -> FunctionSpec:
+    required = sum(1 for p in params if p.default is None)
+    return FunctionSpec(
+        name=name,
+        params=params,
+        min_args=required if min_args is None else min_args,
+        max_args=len(params) if max_args == "params" else max_args,
+        named=frozenset(named),
+        result=result,
+        sympy_class=sympy_class,
+        summary=summary,
+    )
+
+
+_X = Param("x", "number")
+_N = Param("n", "window")
+
+#: Every function of the language, by name. Read-only.
+FUNCTIONS: Mapping[str, FunctionSpec] = MappingProxyType({
+    s.name: s
+    for s in (
+        _spec("min", (Param("value", "number"),), "number", sympy.Min,
+              "the smallest of the values", min_args=1, max_args=None),
+        _spec("max", (Param("value", "number"),), "number", sympy.Max,
+              "the largest of the values", min_args=1, max_args=None),
+        _spec("abs", (_X,), "number", sympy.Abs, "the absolute value"),
+        _spec("round", (_X, Param("digits", "digits", "0")), "number", Round,
+              "x rounded to a number of decimal places"),
+        _spec("if", (Param("condition", "condition"), Param("then", "branch"),
+                     Param("else", "branch")), "branch", If,
+              "`then` where the condition holds, `else` otherwise"),
+        _spec("coalesce", (Param("value", "number"), Param("fallback", "number")), "number",
+              Coalesce, "the first value that is not null", min_args=2, max_args=None),
+        _spec("previous", (_X, Param("n", "window", "1"), Param("default", "number", "null")),
+              "number", Previous, "x n periods earlier (default where there is none)",
+              named=("n", "default")),
+        _spec("change", (_X,), "number", Change, "x minus previous x"),
+        _spec("growth", (_X,), "number", Growth, "change of x divided by previous x"),
+        _spec("rolling_sum", (_X, _N), "number", RollingSum, "sum of x over the last n periods"),
+        _spec("rolling_avg", (_X, _N), "number", RollingAvg,
+              "average of x over the last n periods"),
+        _spec("cumulative_sum", (_X,), "number", CumulativeSum, "running total of x"),
+        _spec("rising", (_X, _N), "condition", Rising, "x increased in each of the last n periods"),
+        _spec("falling", (_X, _N), "condition", Falling,
+              "x decreased in each of the last n periods"),
+    )
+})
+
+#: Names that are values in every formula without being defined by a pack.
+BUILTIN_NAMES: frozenset[str] = frozenset({"periods", "days"})
+
+#: Words of the formula language literals and operators.
+LANGUAGE_WORDS: frozenset[str] = frozenset({"and", "or", "not", "if", "true", "false", "null"})
+
+#: Words that may not be used as ids of inputs, metrics, params, … (``periods`` and ``days``
+#: are valid *in formulas*, as built-ins, but no pack may define them).
+RESERVED_WORDS: frozenset[str] = (
+    LANGUAGE_WORDS | BUILTIN_NAMES | frozenset(FUNCTIONS) | frozenset(keyword.kwlist)
+)
