@@ -23,6 +23,7 @@ from engine.validate.context import FormulaSite
 
 MAX_EXPANDED_NODES = 4000
 MAX_EXPANDED_DEPTH = 120
+SIZE_CAP = 10**12  # sizes are counted up to here (a doubling chain grows as 2**n)
 
 
 def rebuild(node: Any, args: tuple[Any, ...], evaluate: bool) -> Any:
@@ -81,7 +82,7 @@ class Expander:
                 if not ref.lagged and ref.name in self._size:
                     size += self._size[ref.name] - 1
                     depth = max(depth, parsed.depth + self._depth[ref.name])
-            self._size[m] = min(size, 10**12)
+            self._size[m] = min(size, SIZE_CAP)
             self._depth[m] = depth
 
     def cost(self, refs: Any, node_count: int, depth: int) -> tuple[int, int]:

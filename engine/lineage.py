@@ -11,7 +11,7 @@ from typing import Any
 
 from engine.compile import CompiledPack
 from engine.errors import UnknownMetric
-from engine.expand import MAX_EXPANDED_DEPTH, MAX_EXPANDED_NODES, Expander
+from engine.expand import MAX_EXPANDED_DEPTH, MAX_EXPANDED_NODES, SIZE_CAP, Expander
 from engine.formula import to_latex, to_text
 from engine.model import BUILTINS, Metric
 from engine.validate.context import suggest
@@ -103,12 +103,16 @@ def _expansion(c: CompiledPack, ident: str, names: dict[str, str]) -> dict[str, 
     }
     if expr is None:
         out.update({"expanded": None, "expanded_labeled": None, "latex": None, "latex_labeled": None,
-                    "expanded_note": f"too large to expand: {expander.size(ident):,} parts (the limit is "
+                    "expanded_note": f"too large to expand: {_parts(expander.size(ident))} (the limit is "
                                      f"{MAX_EXPANDED_NODES:,} parts and {MAX_EXPANDED_DEPTH} levels)"})
         return out
     out.update({"expanded": to_text(expr), "expanded_labeled": to_text(expr, names),
                 "latex": to_latex(expr), "latex_labeled": to_latex(expr, names)})
     return out
+
+
+def _parts(size: int) -> str:
+    return f"{size:,} parts" if size < SIZE_CAP else f"more than {SIZE_CAP:,} parts"
 
 
 def render_text(info: dict[str, Any], c: CompiledPack, max_lines: int = 200) -> str:

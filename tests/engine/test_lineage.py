@@ -1,0 +1,65 @@
+"""Lineage of the built-in packs against reviewed snapshot files in tests/golden/lineage/.
+
+A snapshot is the exact output an auditor reads; after an intended change, regenerate with
+``KPI_UPDATE_GOLDEN=1 pytest tests/engine/test_lineage.py`` and review the diff.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from engine.compile import compile_pack
+from engine.library import PackLibrary
+from engine.lineage import graph_export, lineage, render_text
+
+GOLDEN = Path(__file__).resolve().parent.parent / "golden" / "lineage"
+CASES = [
+    ("bakery-stored-value", "closing_amount", "zh"),
+    ("bakery-stored-value", "active_rate", "en"),
+    ("bakery-stored-value", "gift_utilization", "en"),
+    ("membership-core", "clv", "en"),
+]
+
+
+def _check(name: str, actual: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("KPI_UPDATE_GOLDEN"):
+        path.write_text(actual, encoding="utf-8")
+    assert path.read_text(encoding="utf-8") == actual, f"{name} changed; see the module docstring"
+
+
+@pytest.mark.parametrize(("pack", "metric", "locale"), CASES, ids=[f"{p}.{m}.{loc}" for p, m, loc in CASES])
+def test_lineage_matches_its_snapshot(pack: str, metric: str, locale: str, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(GOLDEN.parent.parent.parent)  # file paths in the output are relative to the repo
+    c = compile_pack(pack, PackLibrary.default())
+    info = lineage(c, metric, locale)
+    _check(f"{pack}.{metric}.{locale}.json", json.dumps(info, ensure_ascii=False, indent=2) + "\n")
+    _check(f"{pack}.{metric}.{locale}.txt", render_text(info, c) + "\n")
+
+
+def test_graph_snapshot_in_mermaid(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(GOLDEN.parent.parent.parent)
+    c = compile_pack("membership-core", PackLibrary.default())
+    _check("membership-core.mermaid", graph_export(c, "mermaid", "en") + "\n")
+
+
+def test_lineage_stays_bounded_for_a_doubling_chain(tmp_path: Path):
+    # m1 = x + x, m2 = m1 + m1, …: expanding m40 would have 2**40 parts (the threat model's blow-up)
+    lines = ["pack: chain", "version: '1.0.0'", "title: Chain", "inputs:", "  x: {label: X}", "metrics:",
+             "  m1: {label: M1, formula: x + x}"]
+    lines += [f"  m{i}: {{label: M{i}, formula: m{i - 1} + m{i - 1}}}" for i in range(2, 41)]
+    (tmp_path / "chain.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    c = compile_pack(tmp_path / "chain.yaml", PackLibrary([]))
+    info = lineage(c, "m40")
+    assert info["expanded"] is None and info["latex"] is None
+    # size(m_n) = 2 * size(m_n-1) + 1 with size(m1) = 3, so 2**(n+1) - 1: m40 has 2,199,023,255,551 parts
+    assert info["expanded_note"] == ("too large to expand: more than 1,000,000,000,000 parts "
+                                     "(the limit is 4,000 parts and 120 levels)")
+    assert lineage(c, "m10")["expanded"].count("x") == 1024  # 2,047 parts: under the limit
+    assert lineage(c, "m11")["expanded_note"] == ("too large to expand: 4,095 parts "
+                                                  "(the limit is 4,000 parts and 120 levels)")
+    assert lineage(c, "m5")["expanded"].count("x") == 32
