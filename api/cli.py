@@ -14,10 +14,12 @@ from typing import Annotated, Any
 import typer
 
 from engine.compile import CompiledPack, check_pack
-from engine.errors import KpiError, PackNotFound
+from engine.errors import InputError, KpiError, PackNotFound
+from engine.evaluate import evaluate, read_table
 from engine.library import PackLibrary
 from engine.lineage import graph_export, lineage, render_text
 from engine.problems import CODES, Problem
+from engine.report import render_csv, render_table
 from engine.schema import pack_schema
 
 app = typer.Typer(
@@ -184,6 +186,54 @@ def graph(
     if fmt not in ("json", "dot", "mermaid"):
         raise _fail(f"unknown format '{fmt}': choose json, dot or mermaid")
     typer.echo(graph_export(_compile_or_exit(pack, packs_dir), fmt, locale))
+
+
+@app.command("eval")
+def eval_cmd(
+    pack: Annotated[str, typer.Argument(help="Pack directory, file or id.")],
+    inputs: Annotated[Path, typer.Option("--inputs", "-i", help="Data: .csv (with header), .json (list of rows) or .parquet.",
+                                         show_default=False)],
+    grain: Annotated[str | None, typer.Option("--grain", help="Output grain: day, week, month, quarter or year "
+                                              "(default: the data's).")] = None,
+    by: Annotated[str | None, typer.Option("--by", help="Dimensions to keep, comma-separated; '' totals across all "
+                                           "(default: every dimension in the data).")] = None,
+    metrics: Annotated[str | None, typer.Option("--metrics", help="Metrics to return, comma-separated (default: every "
+                                                "metric the data allows).")] = None,
+    param: Annotated[list[str] | None, typer.Option("--param", help="Override a param for this evaluation: name=value "
+                                                    "(repeatable).")] = None,
+    locale: Locale = None,
+    trace: Annotated[bool, typer.Option("--trace", help="Explain each value: its formula with the numbers.")] = False,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="json, table or csv.")] = "json",
+    packs_dir: PacksDir = None,
+) -> None:
+    """Evaluate a pack over data: values, bands, rules and checks per period and dimension."""
+    if fmt not in ("json", "table", "csv"):
+        raise _fail(f"unknown format '{fmt}': choose json, table or csv")
+    compiled = _compile_or_exit(pack, packs_dir)
+    overrides: dict[str, str] = {}
+    for item in param or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise _fail(f"--param '{item}' must look like name=value")
+        overrides[key.strip()] = value.strip()
+    try:
+        result = evaluate(compiled, read_table(inputs), grain=grain,
+                          by=None if by is None else [b.strip() for b in by.split(",") if b.strip()],
+                          metrics=[m.strip() for m in metrics.split(",") if m.strip()] if metrics else None,
+                          params=overrides, locale=locale, trace=trace)
+        body = result.to_json()
+    except InputError as err:
+        message = f"{inputs}: {err}"
+        if err.hint:
+            message += f"\n  hint: {err.hint}"
+        raise _fail(message) from None
+    if fmt == "json":
+        text = json.dumps(body, ensure_ascii=False, indent=2)
+    elif fmt == "csv":
+        text = render_csv(body)
+    else:
+        text = render_table(body, compiled.pack, locale=locale, color=sys.stdout.isatty())
+    typer.echo(text)
 
 
 @app.command()

@@ -7,7 +7,8 @@ escapes is a bug in the engine, not a problem with the user's input.
     ├── FormulaError        a formula could not be parsed (code KPI-F…, with the column)
     ├── PackError           a pack failed to load or validate (carries every Problem found)
     ├── PackNotFound        a pack id or path that does not exist
-    └── UnknownMetric       a metric id that the pack does not define
+    ├── UnknownMetric       a metric id that the pack does not define
+    └── InputError          bad evaluation input: a cell, a column, a period, an option
 """
 
 from __future__ import annotations
@@ -56,3 +57,19 @@ class PackNotFound(KpiError):
 
 class UnknownMetric(KpiError):
     """A metric id that the pack does not define."""
+
+
+class InputError(KpiError):
+    """Bad evaluation input. ``row`` is the 1-based data row (not counting a CSV header) or None."""
+
+    def __init__(self, reason: str, *, row: int | None = None, column: str | None = None,
+                 hint: str | None = None) -> None:
+        self.reason = reason
+        self.row = row
+        self.column = column
+        self.hint = hint
+        where = ", ".join(x for x in (f"row {row}" if row else "", f"column '{column}'" if column else "") if x)
+        super().__init__(f"{where}: {reason}" if where else reason)
+
+    def to_json(self) -> dict[str, object]:
+        return {"row": self.row, "column": self.column, "reason": self.reason, "hint": self.hint}

@@ -1,0 +1,224 @@
+"""The evaluation façade: a compiled pack over rows → values, bands, rules, checks and trace.
+
+    rows ─table─▶ validated columns ─plan─▶ what to compute ─frame─▶ base cells
+      ─(roll up: across members, then periods)─▶ frame at the output grain ─backend─▶ values
+      ─▶ Evaluation (arrays; ``to_json()`` gives the response of pack-language §9)
+
+The CLI and the HTTP API call :func:`evaluate` and hold no logic of their own.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sympy
+
+from engine.backends.numpy_backend import Ctx, NumpyBackend, round_half_up
+from engine.compile import CompiledPack, compile_pack
+from engine.explain import Explainer, format_number
+from engine.formula import symbol
+from engine.frame import (
+    Cells,
+    Frame,
+    across_members,
+    across_periods,
+    base_cells,
+    frame_cells,
+    to_frame,
+)
+from engine.library import PackLibrary
+from engine.model import Metric
+from engine.plan import Plan, make_plan
+from engine.table import Columns, Rows, dimension_codes, numeric, periods_of, read_table, to_columns
+
+__all__ = ["Evaluation", "evaluate", "read_table"]
+
+
+def evaluate(
+    pack: CompiledPack | str | Path,
+    rows: Rows | Columns,
+    *,
+    grain: str | None = None,
+    by: Sequence[str] | None = None,
+    metrics: Sequence[str] | None = None,
+    params: Mapping[str, Any] | None = None,
+    locale: str | None = None,
+    trace: bool = False,
+    library: PackLibrary | None = None,
+) -> Evaluation:
+    """Evaluate a pack over rows. Bad input raises :class:`engine.errors.InputError`."""
+    c = pack if isinstance(pack, CompiledPack) else compile_pack(pack, library)
+    columns = to_columns(rows)
+    period_index, data_grain = periods_of(columns)
+    plan = make_plan(c, list(columns.data), data_grain, grain=grain, by=by, metrics=metrics,
+                     params=params, locale=locale)
+    values: dict[str, np.ndarray] = {}
+    for name in plan.inputs:
+        spec = c.pack.inputs[name]
+        if name in columns:
+            values[name] = numeric(columns, name, spec.default, fill_blank=not spec.required)
+        else:
+            values[name] = np.full(columns.n, np.nan if spec.default is None else float(spec.default))
+    codes, labels = [], []
+    for dim in plan.dims:
+        code, label = dimension_codes(columns, dim)
+        codes.append(code)
+        labels.append(label)
+    cells = base_cells(data_grain, plan.dims, codes, labels, period_index, values)
+    backend = NumpyBackend()
+    formulas = {s.owner.id: s.parsed.expr for s in c.sites if s.field == "formula"}
+    frame = _output_frame(plan, cells, backend, formulas)
+    ctx = backend.run(frame, [m for m in plan.metrics if m not in plan.rolled], formulas, c.graph.graph, plan.params)
+    return Evaluation(plan, frame, ctx, backend, formulas, trace)
+
+
+def _output_frame(plan: Plan, cells: Cells, backend: NumpyBackend, formulas: dict[str, Any]) -> Frame:
+    if not plan.aggregates:
+        return to_frame(cells)
+    pack = plan.compiled.pack
+    source = cells
+    if plan.base_metrics:  # metrics with their own rollup: computed per member and base period first
+        base = to_frame(cells)
+        backend.run(base, plan.base_metrics, formulas, plan.compiled.graph.graph, plan.params)
+        source = frame_cells(base, [*plan.inputs, *plan.rolled])
+    dims_rules = {i: pack.inputs[i].rollup.dims for i in plan.inputs}
+    time_rules = {i: pack.inputs[i].rollup.time for i in plan.inputs}
+    for m in plan.rolled:
+        rollup = pack.metrics[m].rollup
+        assert rollup is not None
+        dims_rules[m], time_rules[m] = rollup.dims, rollup.time
+    if plan.by != plan.dims:
+        source = across_members(source, plan.by, dims_rules)
+    if plan.grain != plan.data_grain:
+        source = across_periods(source, plan.grain, time_rules)
+    return to_frame(source)
+
+
+class Evaluation:
+    """The result of one evaluation: arrays over the output rows, and their JSON."""
+
+    def __init__(self, plan: Plan, frame: Frame, ctx: Ctx, backend: NumpyBackend, formulas: dict[str, Any],
+                 trace: bool) -> None:
+        self.plan = plan
+        self.frame = frame
+        self.ctx = ctx
+        self.backend = backend
+        self.formulas = formulas
+        self.trace = trace
+        self._g, self._t = frame.cells()
+
+    def __len__(self) -> int:
+        return len(self._g)
+
+    def values(self, metric: str) -> np.ndarray:
+        """Values of a metric (or input) over the output rows; NaN is null."""
+        return np.asarray(self.ctx.columns[metric][self._g, self._t], dtype=np.float64)
+
+    def row_keys(self) -> tuple[list[str], dict[str, list[str]]]:
+        periods = [self.frame.period(int(t)).label for t in self._t]
+        dims = {d: [self.frame.keys[int(g)][self.frame.dims.index(d)] for g in self._g] for d in self.plan.by}
+        return periods, dims
+
+    def to_json(self) -> dict[str, Any]:
+        """The response of pack-language §9."""
+        plan, pack = self.plan, self.plan.compiled.pack
+        loc = plan.locale
+        explainer = Explainer(self.ctx, self.backend, self.formulas, set(plan.inputs), set(plan.rolled))
+        g_idx, t_idx = self._g, self._t
+        shown = {m: _rounded(self.values(m), pack.metrics[m]) for m in plan.output}
+        rules = {r: self.backend.value(self.ctx, _site(plan, "when", r))[g_idx, t_idx] for r in plan.rules}
+        checks = {k: self._check(k) for k in plan.checks}
+        rows = []
+        for i, (g, t) in enumerate(zip(g_idx.tolist(), t_idx.tolist(), strict=True)):
+            key = self.frame.keys[g]
+            values: dict[str, float | None] = {}
+            undefined: dict[str, str] = {}
+            bands: dict[str, dict[str, Any]] = {}
+            for m, column in shown.items():
+                v = float(column[i])
+                if math.isnan(v):
+                    values[m] = None
+                    undefined[m] = explainer.reason(m, g, t)
+                    continue
+                values[m] = v
+                band = next((b for b in pack.metrics[m].bands if b.contains(float(self.ctx.columns[m][g, t]))), None)
+                if band is not None:
+                    bands[m] = {"status": band.status, "label": band.label.get(loc) or None}
+            row: dict[str, Any] = {
+                "period": self.frame.period(t).label,
+                "dims": {d: key[self.frame.dims.index(d)] for d in plan.by},
+                "values": values, "undefined": undefined, "bands": bands,
+                "rules": [self._rule(r) for r in plan.rules if bool(rules[r][i])],
+                "checks": [{"id": k, "status": status[i], "residual": _residual(residual[i]),
+                            "severity": pack.checks[k].severity, "label": pack.checks[k].label.get(loc) or None}
+                           for k, (status, residual) in checks.items()],
+            }
+            if self.trace:
+                row["trace"] = {m: {"formula": pack.metrics[m].formula, "with_values": explainer.with_values(m, g, t),
+                                    "value": values[m]} for m in plan.output}
+            rows.append(row)
+        return {"pack": pack.id, "version": pack.version, "grain": plan.grain, "by": list(plan.by),
+                "rows": rows, "warnings": plan.warnings}
+
+    def _rule(self, rid: str) -> dict[str, Any]:
+        pack, loc = self.plan.compiled.pack, self.plan.locale
+        rule = pack.rules[rid]
+        return {"id": rid, "severity": rule.severity, "label": rule.label.get(loc),
+                "causes": [c.get(loc) for c in rule.causes],
+                "remedies": [{"id": r, "label": pack.remedies[r].label.get(loc)} for r in rule.remedies]}
+
+    def _check(self, cid: str) -> tuple[list[str], np.ndarray]:
+        """Status and residual of a check on every output row."""
+        pack = self.plan.compiled.pack
+        check = pack.checks[cid]
+        expr = _site(self.plan, "assert", cid)
+        g, t = self._g, self._t
+        refs = sorted({s.name for s in expr.free_symbols})
+        known = np.ones(len(g), bool)
+        for name in refs:
+            if name not in self.plan.params:
+                known &= ~np.isnan(np.asarray(self.backend.value(self.ctx, symbol(name)))[g, t])
+        if isinstance(expr, sympy.Eq):
+            lhs = self.backend.value(self.ctx, expr.args[0])[g, t]
+            rhs = self.backend.value(self.ctx, expr.args[1])[g, t]
+            with np.errstate(all="ignore"):
+                residual = lhs - rhs
+                scale = np.maximum(np.abs(lhs), np.abs(rhs))
+                if check.tolerance is None:
+                    ok = np.abs(residual) <= 1e-9 * scale
+                elif check.tolerance_relative:
+                    ok = np.abs(residual) <= check.tolerance * scale + 1e-12
+                else:
+                    ok = np.abs(residual) <= check.tolerance + 1e-9 * scale
+            known &= ~np.isnan(residual)
+        else:
+            ok = np.asarray(self.backend.value(self.ctx, expr), bool)[g, t]
+            residual = np.full(len(g), np.nan)
+        status = ["undefined" if not k else ("pass" if o else "fail") for k, o in zip(known, ok, strict=True)]
+        return status, residual
+
+
+def _site(plan: Plan, field: str, ident: str) -> Any:
+    site = next(s for s in plan.compiled.sites if s.field == field and s.owner.id == ident)
+    return site.parsed.expr
+
+
+def _residual(value: float) -> float | None:
+    return None if math.isnan(value) else float(format_number(float(value)))
+
+
+def _rounded(values: np.ndarray, metric: Metric) -> np.ndarray:
+    """Values as shown: rounded once, half away from zero (docs/evaluation.md, Output values)."""
+    if metric.decimals is not None:
+        digits = metric.decimals + (2 if metric.format == "percent" else 0)
+        return np.asarray(round_half_up(values, digits), dtype=np.float64)
+    if metric.format == "currency":
+        return np.asarray(round_half_up(values, 2), dtype=np.float64)
+    out = np.array(values, dtype=np.float64)
+    finite = np.isfinite(out)
+    out[finite] = [float(f"{v:.12g}") for v in out[finite]]
+    return out

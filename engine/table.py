@@ -1,0 +1,225 @@
+"""Evaluation input: rows from CSV, JSON or Parquet → validated columns.
+
+Rows arrive as a list of flat objects (JSON), as columns (a mapping of column name to a list
+or NumPy array: the fast path for large data), or from a file. Every bad cell is an
+:class:`InputError` naming its 1-based data row and column, and nothing is evaluated.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.errors import InputError
+from engine.periods import Period, parse_period
+
+Rows = Sequence[Mapping[str, Any]] | Mapping[str, Any]
+
+
+@dataclass
+class Columns:
+    """Input as columns of equal length ``n``; ``kinds[name]`` is "csv" (all text) or "any"."""
+
+    n: int
+    data: dict[str, Any]
+    text_only: bool = False
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.data
+
+
+def read_table(path: Path | str) -> Columns:
+    """Read CSV (with a header), JSON (a list of objects) or Parquet, by file extension."""
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if not p.is_file():
+        raise InputError(f"file not found: {p}")
+    if suffix == ".csv":
+        with p.open(encoding="utf-8-sig", newline="") as fh:
+            reader = csv.reader(fh)
+            header = next(reader, None)
+            if not header:
+                raise InputError(f"{p} is empty: a CSV needs a header row")
+            names = [h.strip() for h in header]
+            _unique_names(names)
+            cols: list[list[str]] = [[] for _ in names]
+            for i, record in enumerate(reader, 1):
+                if not record:
+                    continue
+                if len(record) != len(names):
+                    raise InputError(f"has {len(record)} cells but the header has {len(names)}", row=i)
+                for col, cell in zip(cols, record, strict=True):
+                    col.append(cell)
+        return Columns(len(cols[0]) if cols else 0, dict(zip(names, cols, strict=True)), text_only=True)
+    if suffix == ".json":
+        try:
+            data = json.loads(p.read_text(encoding="utf-8-sig"), parse_constant=_no_constant)
+        except (ValueError, UnicodeDecodeError) as err:
+            raise InputError(f"{p} is not valid JSON: {err}") from None
+        if not isinstance(data, list):
+            raise InputError(f"{p} must hold a JSON list of row objects")
+        return to_columns(data)
+    if suffix == ".parquet":
+        return _read_parquet(p)
+    raise InputError(f"cannot read '{p.name}': use a .csv, .json or .parquet file")
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _read_parquet(p: Path) -> Columns:
+    try:
+        import duckdb
+    except ImportError:  # pragma: no cover - duckdb is a dependency
+        raise InputError("reading Parquet needs the duckdb package") from None
+    try:
+        con = duckdb.connect()
+        rel = con.read_parquet(str(p))
+        names = list(rel.columns)
+        arrays = rel.fetchnumpy()
+    except duckdb.Error as err:
+        raise InputError(f"cannot read {p.name} as Parquet: {err}") from None
+    data: dict[str, Any] = {}
+    for name in names:
+        arr: Any = arrays[name]
+        if np.ma.isMaskedArray(arr):
+            arr = np.ma.filled(arr.astype(np.float64), np.nan) if arr.dtype.kind in "iuf" else np.ma.filled(arr, None)
+        data[name] = arr if arr.dtype.kind in "iuf" else [None if v is None else str(v) for v in arr.tolist()]
+    n = len(next(iter(data.values()))) if data else 0
+    return Columns(n, data)
+
+
+def _unique_names(names: list[str]) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise InputError(f"column '{name}' appears twice in the header", column=name)
+        seen.add(name)
+
+
+def to_columns(rows: Rows | Columns) -> Columns:
+    """Rows (a list of objects) or columns (a mapping of name → list/array) as :class:`Columns`."""
+    if isinstance(rows, Columns):
+        return rows
+    if isinstance(rows, Mapping):
+        lengths = {name: len(col) for name, col in rows.items()}
+        if len(set(lengths.values())) > 1:
+            raise InputError(f"columns have different lengths: {lengths}")
+        return Columns(next(iter(lengths.values()), 0), dict(rows))
+    names: dict[str, None] = {}
+    for i, row in enumerate(rows, 1):
+        if not isinstance(row, Mapping):
+            raise InputError("each row must be an object of column: value", row=i)
+        for key in row:
+            names.setdefault(str(key), None)
+    data = {name: [row.get(name) for row in rows] for name in names}
+    return Columns(len(rows), data)
+
+
+def periods_of(columns: Columns) -> tuple[np.ndarray, str]:
+    """The period column as indices, and the rows' grain (one grain per request)."""
+    if "period" not in columns:
+        raise InputError("the data has no 'period' column", column="period",
+                         hint="add a column 'period' holding e.g. 2026-01")
+    raw = columns.data["period"]
+    values = [str(v) if v is not None else "" for v in (raw.tolist() if isinstance(raw, np.ndarray) else raw)]
+    labels, inverse = np.unique(np.asarray(values, dtype=object), return_inverse=True)
+    parsed: list[Period] = []
+    for label in labels:
+        try:
+            parsed.append(parse_period(str(label)))
+        except ValueError as err:
+            row = int(np.flatnonzero(inverse == len(parsed))[0]) + 1
+            raise InputError(str(err), row=row, column="period") from None
+    grains = {p.grain for p in parsed}
+    if len(grains) > 1:
+        first_grain = parsed[int(inverse[0])].grain
+        bad = next(i for i, k in enumerate(inverse) if parsed[int(k)].grain != first_grain)
+        raise InputError(f"'{values[bad]}' is a {parsed[int(inverse[bad])].grain}, but row 1 is a {first_grain}: "
+                         "all rows of one request must have the same grain", row=bad + 1, column="period")
+    index = np.asarray([p.index for p in parsed], dtype=np.int64)[inverse] if parsed else np.zeros(0, np.int64)
+    return index, (parsed[0].grain if parsed else "month")
+
+
+def dimension_codes(columns: Columns, dim: str) -> tuple[np.ndarray, list[str]]:
+    """A dimension column as integer codes into its sorted distinct values."""
+    raw = columns.data[dim]
+    values = raw.tolist() if isinstance(raw, np.ndarray) else list(raw)
+    for i, v in enumerate(values):
+        if v is None or (isinstance(v, str) and not v.strip()) or isinstance(v, bool | list | dict):
+            raise InputError("a dimension value must be non-empty text", row=i + 1, column=dim)
+    text = [v if isinstance(v, str) else _number_text(v) for v in values]
+    labels, codes = np.unique(np.asarray(text, dtype=object), return_inverse=True)
+    return codes.astype(np.int64), [str(x) for x in labels]
+
+
+def _number_text(v: Any) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def numeric(columns: Columns, name: str, default: float | None = None, fill_blank: bool = False) -> np.ndarray:
+    """A column as float64 with NaN for null. ``fill_blank``: blanks take ``default``."""
+    raw = columns.data[name]
+    blank_value = np.nan if default is None or not fill_blank else float(default)
+    if isinstance(raw, np.ndarray) and raw.dtype.kind in "iuf":
+        out = raw.astype(np.float64)
+        bad = np.isinf(out)
+        if bad.any():
+            raise InputError(f"'{out[bad][0]}' is not a finite number", row=int(np.flatnonzero(bad)[0]) + 1, column=name)
+        if fill_blank:
+            out[np.isnan(out)] = blank_value
+        return out
+    if columns.text_only:
+        return _numeric_text(raw, name, blank_value)
+    values = raw.tolist() if isinstance(raw, np.ndarray) else raw
+    out = np.empty(len(values), dtype=np.float64)
+    for i, v in enumerate(values):
+        if v is None or (isinstance(v, str) and not v.strip()):
+            out[i] = blank_value
+            continue
+        if isinstance(v, bool) or not isinstance(v, int | float | str):
+            raise InputError(f"{_show(v)} is not a number", row=i + 1, column=name)
+        try:
+            x = float(v)
+        except (ValueError, OverflowError):
+            raise InputError(f"{_show(v)} is not a number", row=i + 1, column=name) from None
+        if not math.isfinite(x):
+            raise InputError(f"{_show(v)} is not a finite number", row=i + 1, column=name)
+        out[i] = x
+    return out
+
+
+def _numeric_text(raw: Sequence[str], name: str, blank_value: float) -> np.ndarray:
+    arr = np.asarray(raw, dtype=object)
+    stripped = np.char.strip(arr.astype(str))
+    blank = stripped == ""
+    out = np.full(len(arr), blank_value, dtype=np.float64)
+    try:
+        out[~blank] = stripped[~blank].astype(np.float64)
+    except ValueError:
+        for i, cell in enumerate(stripped):
+            if cell:
+                try:
+                    float(cell)
+                except ValueError:
+                    raise InputError(f"{_show(cell)} is not a number", row=i + 1, column=name) from None
+    bad = ~blank & ~np.isfinite(out)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(f"{_show(stripped[i])} is not a finite number", row=i + 1, column=name)
+    return out
+
+
+def _show(v: Any) -> str:
+    text = json.dumps(v, ensure_ascii=False) if not isinstance(v, str) else f"'{v}'"
+    return text if len(text) <= 40 else text[:37] + "…"
