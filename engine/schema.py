@@ -117,6 +117,10 @@ def _to_problems(err: ValidationError, doc: Document) -> list[Problem]:
                 continue
             close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
             hint = f"did you mean '{close[0]}'?" if close else f"allowed keys here: {', '.join(allowed)}"
+            if any(ch in str(key) for ch in "()=+*/") or " " in str(key).strip():
+                # `{formula: previous(x, default=0)}`: YAML split the value at its comma
+                hint = ("this looks like the rest of a formula: inside { … } a value containing a comma "
+                        "must be quoted, e.g. formula: 'previous(x, default=0)'")
             out.append(Problem.at("KPI-S002", f"{where}: unknown key '{key}'", doc.key_loc((*path, key)) or loc,
                                   path=dotted((*path, key)), hint=hint))
         return out

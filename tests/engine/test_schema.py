@@ -91,3 +91,9 @@ def test_places_are_described_for_people(path, text):
 def test_the_schema_has_no_remote_references():
     text = json.dumps(pack_schema())
     assert '"$ref": "http' not in text and "file:" not in text
+
+
+def test_a_formula_split_at_its_comma_gets_a_quoting_hint():
+    found, raw = problems("inputs: {x: {label: X}}\nmetrics:\n  m: {label: M, formula: rolling_sum(x, 3)}\n")
+    assert found == [("KPI-S002", 6, "metrics.m.3)")]
+    assert "must be quoted" in raw[0].hint
