@@ -220,5 +220,5 @@ def _rounded(values: np.ndarray, metric: Metric) -> np.ndarray:
         return np.asarray(round_half_up(values, 2), dtype=np.float64)
     out = np.array(values, dtype=np.float64)
     finite = np.isfinite(out)
-    out[finite] = [float(f"{v:.12g}") for v in out[finite]]
+    out[finite] = [float(f"{v:.15g}") for v in out[finite]]
     return out

@@ -35,10 +35,10 @@ _TIME = (Previous, Change, Growth, RollingSum, RollingAvg, CumulativeSum, Rising
 
 
 def format_number(value: float) -> str:
-    """A number as a person writes it: 17000, 0.31, 1.5e-07 (12 significant digits)."""
+    """A number as a person writes it: 17000, 0.31, 1.5e-07 (15 significant digits)."""
     if not math.isfinite(value):
         return "null"
-    text = f"{value:.12g}"
+    text = f"{value:.15g}"
     if "e" not in text and "." in text:
         text = text.rstrip("0").rstrip(".")
     return "0" if text == "-0" else text
@@ -108,7 +108,7 @@ class Explainer:
         if isinstance(node, Previous | Change | Growth):
             x, n = node.args[0], int(node.args[1]) if isinstance(node, Previous) else 1
             if t - n < self.frame.first[g]:
-                if isinstance(node, Previous):
+                if isinstance(node, Previous) and node.args[2] is not NULL:
                     return self._why(node.args[2], g, t) or f"no period before {self.frame.period(t).label}"
                 return f"no period before {self.frame.period(t).label}"
             if not self.frame.present[g, t - n]:

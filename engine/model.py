@@ -128,7 +128,10 @@ class Band:
     remedies: tuple[str, ...]
 
     def contains(self, value: float) -> bool:
-        return (self.min is None or value >= self.min) and (self.max is None or value < self.max)
+        """Whether ``value`` is in [min, max). The float is read as the decimal it prints as, so
+        0.3 (really 0.29999999999999998…) is at ``min: 30%``, as the analyst means."""
+        x = Fraction(repr(float(value)))
+        return (self.min is None or x >= self.min) and (self.max is None or x < self.max)
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,12 @@ from functools import lru_cache
 
 GRAINS = ("day", "week", "month", "quarter", "year")
 _RANK = {g: i for i, g in enumerate(GRAINS)}
-_YEAR = re.compile(r"^(\d{4})$")
-_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
-_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+# ASCII digits only (\d would accept full-width and other scripts' digits); matched with fullmatch
+_YEAR = re.compile(r"([0-9]{4})")
+_QUARTER = re.compile(r"([0-9]{4})-Q([1-4])")
+_MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
+_WEEK = re.compile(r"([0-9]{4})-W([0-9]{2})")
+_DAY = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 
 
 def coarser_or_same(fine: str, coarse: str) -> bool:
@@ -108,24 +109,27 @@ def from_date(day: date, grain: str) -> Period:
 
 @lru_cache(maxsize=65536)
 def parse_period(text: str) -> Period:
-    """Parse a period label; raises ValueError with a message a person can act on."""
+    """Parse a period label; raises ValueError with a message a person can act on.
+
+    Surrounding spaces are ignored (as in CSV cells); anything else must match exactly.
+    """
     if not isinstance(text, str):
         raise ValueError(f"a period must be text such as 2026-01, not {text!r}")
     s = text.strip()
     try:
-        if m := _YEAR.match(s):
+        if m := _YEAR.fullmatch(s):
             return Period("year", _year(m[1]))
-        if m := _QUARTER.match(s):
+        if m := _QUARTER.fullmatch(s):
             return Period("quarter", _year(m[1]) * 4 + int(m[2]) - 1)
-        if m := _MONTH.match(s):
+        if m := _MONTH.fullmatch(s):
             month = int(m[2])
             if not 1 <= month <= 12:
                 raise ValueError(f"month {m[2]} does not exist")
             return Period("month", _year(m[1]) * 12 + month - 1)
-        if m := _WEEK.match(s):
+        if m := _WEEK.fullmatch(s):
             year, week = _year(m[1]), int(m[2])
             return from_date(date.fromisocalendar(year, week, 1), "week")
-        if m := _DAY.match(s):
+        if m := _DAY.fullmatch(s):
             return Period("day", date(_year(m[1]), int(m[2]), int(m[3])).toordinal())
     except ValueError as err:
         raise ValueError(f"'{text}' is not a valid period: {err}") from None

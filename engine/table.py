@@ -187,7 +187,7 @@ def numeric(columns: Columns, name: str, default: float | None = None, fill_blan
         if v is None or (isinstance(v, str) and not v.strip()):
             out[i] = blank_value
             continue
-        if isinstance(v, bool) or not isinstance(v, int | float | str):
+        if isinstance(v, bool) or not isinstance(v, int | float | str) or (isinstance(v, str) and "_" in v):
             raise InputError(f"{_show(v)} is not a number", row=i + 1, column=name)
         try:
             x = float(v)
@@ -203,6 +203,10 @@ def _numeric_text(raw: Sequence[str], name: str, blank_value: float) -> np.ndarr
     arr = np.asarray(raw, dtype=object)
     stripped = np.char.strip(arr.astype(str))
     blank = stripped == ""
+    underscore = np.char.find(stripped, "_") >= 0  # float() would read 1_000 as 1000
+    if underscore.any():
+        i = int(np.flatnonzero(underscore)[0])
+        raise InputError(f"{_show(stripped[i])} is not a number", row=i + 1, column=name)
     out = np.full(len(arr), blank_value, dtype=np.float64)
     try:
         out[~blank] = stripped[~blank].astype(np.float64)
