@@ -6,7 +6,7 @@ while rolling up. :class:`Frame` is the dense form the evaluator works on: every
 data, so that the previous *period* is one column to the left whether or not it has data.
 
 Rolling up has two steps (pack-language §3): across dimension members within each period,
-then across periods. Aggregations skip nulls; all-null gives null.
+then across periods. Null propagates through a roll-up, as through arithmetic.
 """
 
 from __future__ import annotations
@@ -87,25 +87,31 @@ def base_cells(grain: str, dims: tuple[str, ...], codes: list[np.ndarray], label
 
 
 def aggregate(cell: np.ndarray, order: np.ndarray, v: np.ndarray, how: str, n: int) -> np.ndarray:
-    """Combine ``v`` per ``cell`` (0..n-1) by ``how``; ``order`` ranks values for first/last."""
-    ok = ~np.isnan(v)
-    c, x = cell[ok], v[ok]
-    counts = np.bincount(c, minlength=n)
+    """Combine ``v`` per ``cell`` (0..n-1) by ``how``; ``order`` ranks values for first/last.
+
+    Null propagates: a cell any of whose values is null is null (a total over stores where one
+    store's value is unknown is unknown, not the other stores' sum). ``first`` / ``last`` take
+    the value of the first / last period present, null or not.
+    """
     out = np.full(n, np.nan)
-    has = counts > 0
+    if how in ("first", "last"):
+        idx = np.lexsort((order, cell))
+        cs = cell[idx]
+        boundary = cs[1:] != cs[:-1]
+        edge = np.flatnonzero(np.r_[True, boundary] if how == "first" else np.r_[boundary, True])
+        out[cs[edge]] = v[idx][edge]
+        return out
+    ok = ~np.isnan(v)
+    counts = np.bincount(cell, minlength=n)
+    complete = (np.bincount(cell[ok], minlength=n) == counts) & (counts > 0)
+    c, x = cell[ok], v[ok]
     if how in ("sum", "avg"):
         total = np.bincount(c, weights=x, minlength=n)
-        out[has] = total[has] / (counts[has] if how == "avg" else 1)
+        out[complete] = total[complete] / (counts[complete] if how == "avg" else 1)
     elif how in ("min", "max"):
         acc = np.full(n, np.inf if how == "min" else -np.inf)
         (np.minimum if how == "min" else np.maximum).at(acc, c, x)
-        out[has] = acc[has]
-    elif how in ("first", "last"):
-        idx = np.lexsort((order[ok], c))
-        cs = c[idx]
-        edge = np.flatnonzero(np.r_[True, cs[1:] != cs[:-1]]) if how == "first" else \
-            np.flatnonzero(np.r_[cs[1:] != cs[:-1], True])
-        out[cs[edge]] = x[idx][edge]
+        out[complete] = acc[complete]
     else:  # pragma: no cover - the schema allows nothing else
         raise ValueError(how)
     return out

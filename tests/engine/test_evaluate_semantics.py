@@ -257,27 +257,34 @@ def test_a_balance_over_stores_takes_the_last_month_present_after_the_dimension_
     assert at(body, "2026-Q1")["values"]["bal"] == 30
 
 
-def test_aggregations_skip_nulls_and_all_null_gives_null():
+def test_null_propagates_through_a_roll_up():
     c = compile_pack("""\
         inputs:
           x: {label: X}
+          bal: {label: Balance, rollup: {time: last}}
         metrics:
           v: {label: V, formula: x}
+          b: {label: B, formula: bal}
     """)
     rows = [
-        {"period": "2026-01", "store": "A", "x": None},
-        {"period": "2026-01", "store": "B", "x": 8},
-        {"period": "2026-02", "store": "A", "x": None},
-        {"period": "2026-02", "store": "B", "x": None},
+        {"period": "2026-01", "store": "A", "x": None, "bal": 5},
+        {"period": "2026-01", "store": "B", "x": 8, "bal": 6},
+        {"period": "2026-02", "store": "A", "x": 1, "bal": None},
+        {"period": "2026-02", "store": "B", "x": 2, "bal": 7},
+        {"period": "2026-03", "store": "B", "x": 4, "bal": 9},
     ]
     body = run(c, rows, by=[])
-    assert at(body, "2026-01")["values"]["v"] == 8  # the null of A is skipped: 8
-    feb = at(body, "2026-02")
-    assert feb["values"]["v"] is None  # every value null -> null
-    assert "v" in feb["undefined"]
-    # across time too: Q1 = Jan 8 + Feb (null, skipped) = 8
-    body = run(c, rows, grain="quarter", by=[])
-    assert at(body, "2026-Q1")["values"]["v"] == 8
+    jan = at(body, "2026-01")
+    assert jan["values"]["v"] is None  # A's x is unknown, so the total is unknown (not B's 8)
+    assert "x is empty" in jan["undefined"]["v"]
+    assert at(body, "2026-02")["values"]["v"] == 3  # 1 + 2
+    assert at(body, "2026-02")["values"]["b"] is None  # A's balance is unknown in February
+    # across time: Jan is null, so Q1's sum is null; `last` takes March (B only: 9), null or not
+    q1 = at(run(c, rows, grain="quarter", by=[]), "2026-Q1")
+    assert q1["values"]["v"] is None
+    assert q1["values"]["b"] == 9
+    # per store, B's quarter is complete: 8 + 2 + 4 = 14
+    assert at(run(c, rows, grain="quarter"), "2026-Q1", store="B")["values"]["v"] == 14
 
 
 def test_weeks_roll_up_into_the_month_of_their_thursday():
