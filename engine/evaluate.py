@@ -110,13 +110,19 @@ class Evaluation:
         self.formulas = formulas
         self.trace = trace
         self._g, self._t = frame.cells()
+        width = frame.shape[1]
+        self._flat = self._g * width + self._t
+        self._complete = bool(frame.present.all())  # then the output rows are every cell, in order
 
     def __len__(self) -> int:
         return len(self._g)
 
     def values(self, metric: str) -> np.ndarray:
         """Values of a metric (or input) over the output rows; NaN is null."""
-        return np.asarray(self.ctx.columns[metric][self._g, self._t], dtype=np.float64)
+        column = np.broadcast_to(self.ctx.columns[metric], self.frame.shape)
+        if self._complete:
+            return np.asarray(column, dtype=np.float64).reshape(-1)
+        return np.asarray(column, dtype=np.float64).reshape(-1)[self._flat]
 
     def row_keys(self) -> tuple[list[str], dict[str, list[str]]]:
         periods = [self.frame.period(int(t)).label for t in self._t]

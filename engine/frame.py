@@ -64,26 +64,49 @@ def base_cells(grain: str, dims: tuple[str, ...], codes: list[np.ndarray], label
     """Cells of the input rows (one per row); a repeated (period, dimensions) key is an error."""
     n = len(period)
     if dims:
-        stacked = np.stack(codes, axis=1) if n else np.zeros((0, len(dims)), np.int64)
-        uniq, g = np.unique(stacked, axis=0, return_inverse=True)
-        g = g.reshape(-1).astype(np.int64)
-        keys = [tuple(labels[d][int(c)] for d, c in enumerate(row)) for row in uniq]
+        # codes index sorted labels, so a mixed-radix key sorts like the tuple of labels
+        key = codes[0].astype(np.int64)
+        for code, label in zip(codes[1:], labels[1:], strict=True):
+            key = key * len(label) + code
+        if len(dims) == 1:
+            g, keys = key, [(label,) for label in labels[0]]
+        else:
+            uniq, g = np.unique(key, return_inverse=True)
+            g = g.reshape(-1)
+            keys = [_decode(int(k), labels) for k in uniq]
     else:
         g = np.zeros(n, np.int64)
         keys = [()]
     if n:
-        span = int(period.max() - period.min() + 1)
-        key = g * span + (period - period.min())
-        order = np.argsort(key, kind="stable")
-        dup = np.flatnonzero(key[order][1:] == key[order][:-1])
-        if dup.size:
-            second = int(order[1:][dup].min())
-            first = int(order[:-1][dup][np.argmin(order[1:][dup])])
-            what = ", ".join([Period(grain, int(period[second])).label, *keys[int(g[second])]])
-            raise InputError(f"duplicate row for ({what}): the same key is on row {first + 1}",
-                             row=second + 1, column="period",
-                             hint="each period and dimension member may appear once; sum them first")
+        _refuse_duplicates(grain, keys, g, period)
     return Cells(grain, dims, keys, g, period.astype(np.int64), values, np.ones(n), np.arange(n))
+
+
+def _decode(key: int, labels: list[list[str]]) -> tuple[str, ...]:
+    parts = []
+    for label in reversed(labels):
+        key, digit = divmod(key, len(label))
+        parts.append(label[digit])
+    return tuple(reversed(parts))
+
+
+def _refuse_duplicates(grain: str, keys: list[tuple[str, ...]], g: np.ndarray, period: np.ndarray) -> None:
+    span = int(period.max() - period.min() + 1)
+    cell = g * span + (period - period.min())
+    size = len(keys) * span
+    if size <= 50_000_000:  # counting is linear; sorting a million keys is not
+        if int(np.bincount(cell, minlength=size).max()) <= 1:
+            return
+    order = np.argsort(cell, kind="stable")
+    dup = np.flatnonzero(cell[order][1:] == cell[order][:-1])
+    if not dup.size:
+        return
+    second = int(order[1:][dup].min())
+    first = int(np.flatnonzero(cell == cell[second])[0])
+    what = ", ".join([Period(grain, int(period[second])).label, *keys[int(g[second])]])
+    raise InputError(f"duplicate row for ({what}): the same key is on row {first + 1}",
+                     row=second + 1, column="period",
+                     hint="each period and dimension member may appear once; sum them first")
 
 
 def aggregate(cell: np.ndarray, order: np.ndarray, v: np.ndarray, how: str, n: int) -> np.ndarray:
@@ -168,10 +191,15 @@ def to_frame(cells: Cells) -> Frame:
     count[g, t] = cells.count
     first = np.where(present.any(axis=1), present.argmax(axis=1), width)
     frame = Frame(cells.grain, t0, cells.dims, keys, present, first, count)
+    flat = g * width + t
+    in_order = len(flat) == n_groups * width and bool(np.all(flat[1:] > flat[:-1])) if len(flat) else False
     for name, v in cells.values.items():
-        dense = np.full((n_groups, width), np.nan)
-        dense[g, t] = v
-        frame.columns[name] = dense
+        if in_order:  # a complete grid already sorted by group and period: a view, no copy
+            frame.columns[name] = np.asarray(v, dtype=np.float64).reshape(n_groups, width)
+            continue
+        dense = np.full(n_groups * width, np.nan)
+        dense[flat] = v
+        frame.columns[name] = dense.reshape(n_groups, width)
     return frame
 
 

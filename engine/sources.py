@@ -114,7 +114,7 @@ def merge_texts(root: str, texts: list[tuple[str, str]]) -> tuple[PackSource | N
             problems.append(Problem.at("KPI-L010", f"the file is {what}, not a mapping of pack keys",
                                        Location(shown, 1, 1), hint="start the file with keys such as `pack:` or `metrics:`"))
             continue
-        _copy_locations(fdoc, doc, ())
+        _copy_locations(fdoc, doc)  # first occurrence wins, so duplicates keep their first place
         for key, value in data.items():
             key_loc = fdoc.keys.get((key,))
             if key in SECTIONS and isinstance(value, dict) and isinstance(merged.get(key, {}), dict):
@@ -129,7 +129,6 @@ def merge_texts(root: str, texts: list[tuple[str, str]]) -> tuple[PackSource | N
                             hint="an id may be defined in only one file of a pack"))
                         continue
                     section[ident] = entry
-                    _copy_locations(fdoc, doc, path)
                 continue
             if key in merged:
                 if key == "pack" and merged[key] == value:
@@ -141,15 +140,16 @@ def merge_texts(root: str, texts: list[tuple[str, str]]) -> tuple[PackSource | N
             merged[key] = value
             if key_loc is not None:
                 header_from[key] = key_loc
-            _copy_locations(fdoc, doc, (key,))
     if problems and not merged:
         return None, problems
     return PackSource(root, [s for s, _ in texts], doc), problems
 
 
-def _copy_locations(src: Document, dst: Document, prefix: tuple[str | int, ...]) -> None:
-    n = len(prefix)
-    for table_src, table_dst in ((src.keys, dst.keys), (src.values, dst.values), (src.spans, dst.spans)):
-        for path, loc in table_src.items():
-            if path[:n] == prefix and (n > 0 or len(path) <= 1):
-                table_dst.setdefault(path, loc)  # type: ignore[arg-type]
+def _copy_locations(src: Document, dst: Document) -> None:
+    """Add a file's locations to the merged document, keeping locations already there."""
+    for path, loc in src.keys.items():
+        dst.keys.setdefault(path, loc)
+    for path, loc in src.values.items():
+        dst.values.setdefault(path, loc)
+    for path, span in src.spans.items():
+        dst.spans.setdefault(path, span)

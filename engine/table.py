@@ -124,14 +124,22 @@ def to_columns(rows: Rows | Columns) -> Columns:
     return Columns(len(rows), data)
 
 
+def _text_array(raw: Any) -> np.ndarray:
+    """A column as a fixed-width unicode array (sorting those is fast; Python objects are not)."""
+    if isinstance(raw, np.ndarray) and raw.dtype.kind == "U":
+        return raw
+    values = raw.tolist() if isinstance(raw, np.ndarray) else raw
+    return np.asarray(["" if v is None else v if isinstance(v, str) else _number_text(v) for v in values], dtype=str)
+
+
 def periods_of(columns: Columns) -> tuple[np.ndarray, str]:
     """The period column as indices, and the rows' grain (one grain per request)."""
     if "period" not in columns:
         raise InputError("the data has no 'period' column", column="period",
                          hint="add a column 'period' holding e.g. 2026-01")
-    raw = columns.data["period"]
-    values = [str(v) if v is not None else "" for v in (raw.tolist() if isinstance(raw, np.ndarray) else raw)]
-    labels, inverse = np.unique(np.asarray(values, dtype=object), return_inverse=True)
+    values = _text_array(columns.data["period"])
+    labels, inverse = np.unique(values, return_inverse=True)
+    inverse = inverse.reshape(-1)
     parsed: list[Period] = []
     for label in labels:
         try:
@@ -139,11 +147,11 @@ def periods_of(columns: Columns) -> tuple[np.ndarray, str]:
         except ValueError as err:
             row = int(np.flatnonzero(inverse == len(parsed))[0]) + 1
             raise InputError(str(err), row=row, column="period") from None
-    grains = {p.grain for p in parsed}
-    if len(grains) > 1:
-        first_grain = parsed[int(inverse[0])].grain
-        bad = next(i for i, k in enumerate(inverse) if parsed[int(k)].grain != first_grain)
-        raise InputError(f"'{values[bad]}' is a {parsed[int(inverse[bad])].grain}, but row 1 is a {first_grain}: "
+    grains = np.asarray([p.grain for p in parsed], dtype=object)
+    if len(set(grains.tolist())) > 1:
+        first_grain = grains[inverse[0]]
+        bad = int(np.flatnonzero(grains[inverse] != first_grain)[0])
+        raise InputError(f"'{values[bad]}' is a {grains[inverse[bad]]}, but row 1 is a {first_grain}: "
                          "all rows of one request must have the same grain", row=bad + 1, column="period")
     index = np.asarray([p.index for p in parsed], dtype=np.int64)[inverse] if parsed else np.zeros(0, np.int64)
     return index, (parsed[0].grain if parsed else "month")
@@ -152,13 +160,17 @@ def periods_of(columns: Columns) -> tuple[np.ndarray, str]:
 def dimension_codes(columns: Columns, dim: str) -> tuple[np.ndarray, list[str]]:
     """A dimension column as integer codes into its sorted distinct values."""
     raw = columns.data[dim]
-    values = raw.tolist() if isinstance(raw, np.ndarray) else list(raw)
-    for i, v in enumerate(values):
-        if v is None or (isinstance(v, str) and not v.strip()) or isinstance(v, bool | list | dict):
-            raise InputError("a dimension value must be non-empty text", row=i + 1, column=dim)
-    text = [v if isinstance(v, str) else _number_text(v) for v in values]
-    labels, codes = np.unique(np.asarray(text, dtype=object), return_inverse=True)
-    return codes.astype(np.int64), [str(x) for x in labels]
+    if not (isinstance(raw, np.ndarray) and raw.dtype.kind == "U"):
+        values = raw.tolist() if isinstance(raw, np.ndarray) else raw
+        for i, v in enumerate(values):
+            if v is None or isinstance(v, bool | list | dict):
+                raise InputError("a dimension value must be non-empty text", row=i + 1, column=dim)
+    text = np.char.strip(_text_array(raw))
+    labels, codes = np.unique(text, return_inverse=True)
+    if len(labels) and labels[0] == "":
+        raise InputError("a dimension value must be non-empty text", row=int(np.flatnonzero(codes == 0)[0]) + 1,
+                         column=dim)
+    return codes.reshape(-1).astype(np.int64), [str(x) for x in labels]
 
 
 def _number_text(v: Any) -> str:

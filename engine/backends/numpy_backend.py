@@ -178,8 +178,13 @@ class Compiler:
 
 def _divide(a: Any, b: Any) -> Any:
     """a / b, with null (NaN) where b is 0."""
-    b = np.asarray(b, dtype=np.float64)
-    return np.where(b == 0, np.nan, np.divide(a, np.where(b == 0, 1.0, b)))
+    out = np.true_divide(a, b)
+    if isinstance(out, np.ndarray):
+        zero = np.equal(b, 0)
+        if np.any(zero):
+            out = np.where(zero, np.nan, out)
+        return out
+    return np.nan if b == 0 else out
 
 
 def _relation(op: str, left: Fn, right: Fn) -> Fn:
@@ -279,7 +284,7 @@ class NumpyBackend:
                 recurrence = len(members) > 1 or sub.has_edge(members[0], members[0])
                 if not recurrence:
                     m = members[0]
-                    ctx.columns[m] = _clean(ctx.full(self.compile(formulas[m])(ctx, None)))
+                    ctx.columns[m] = _clean(ctx.full(self.compile(formulas[m])(ctx, None)))  # read-only
                     continue
                 for m in members:
                     ctx.columns[m] = np.full(ctx.shape, np.nan)
@@ -304,7 +309,11 @@ def _rank(condensed: Any, comp: int, position: Mapping[str, int]) -> int:
     return min(position[m] for m in condensed.nodes[comp]["members"])
 
 
-def _clean(values: np.ndarray) -> np.ndarray:
-    out = np.array(values, dtype=np.float64)
-    out[~np.isfinite(out)] = np.nan
+def _clean(values: Any) -> np.ndarray:
+    """A metric's values with ±inf (overflow) made null. Arrays are never written to afterwards,
+    so a column shared with an input (a metric that is just ``x``) is safe."""
+    out = np.asarray(values, dtype=np.float64)
+    overflow = np.isinf(out)
+    if overflow.any():
+        out = np.where(overflow, np.nan, out)
     return out
