@@ -14,10 +14,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## create .venv and install the project with its test tools
 
-run: $(STAMP) ## validate every shipped pack and explain closing_amount
+run: $(STAMP) ## validate every shipped pack, explain closing_amount, evaluate the sample data
 	$(BIN)/kpi validate
 	$(BIN)/kpi lineage bakery-stored-value closing_amount
 	$(BIN)/kpi checks bakery-stored-value
+	$(BIN)/kpi eval bakery-stored-value --inputs metrics/bakery-stored-value/examples/sample.csv \
+		--grain quarter --by '' --format table --locale en
 
 test: $(STAMP) ## run the test suite
 	$(BIN)/python -m pytest -q

@@ -136,7 +136,10 @@ class Evaluation:
         explainer = Explainer(self.ctx, self.backend, self.formulas, set(plan.inputs), set(plan.rolled))
         g_idx, t_idx = self._g, self._t
         shown = {m: _rounded(self.values(m), pack.metrics[m]) for m in plan.output}
+        band_of = {m: self._bands(m) for m in plan.output if pack.metrics[m].bands}
         rules = {r: self.backend.value(self.ctx, _site(plan, "when", r))[g_idx, t_idx] for r in plan.rules}
+        rule_json = {r: self._rule(r) for r in plan.rules}  # the same text every time a rule fires
+        check_json = {k: (pack.checks[k].severity, pack.checks[k].label.get(loc) or None) for k in plan.checks}
         checks = {k: self._check(k) for k in plan.checks}
         rows = []
         for i, (g, t) in enumerate(zip(g_idx.tolist(), t_idx.tolist(), strict=True)):
@@ -151,16 +154,17 @@ class Evaluation:
                     undefined[m] = explainer.reason(m, g, t)
                     continue
                 values[m] = v
-                band = next((b for b in pack.metrics[m].bands if b.contains(float(self.ctx.columns[m][g, t]))), None)
-                if band is not None:
-                    bands[m] = {"status": band.status, "label": band.label.get(loc) or None}
+                if m in band_of:
+                    index, shown_bands = band_of[m]
+                    if index[i] >= 0:
+                        bands[m] = shown_bands[index[i]]
             row: dict[str, Any] = {
                 "period": self.frame.period(t).label,
                 "dims": {d: key[self.frame.dims.index(d)] for d in plan.by},
                 "values": values, "undefined": undefined, "bands": bands,
-                "rules": [self._rule(r) for r in plan.rules if bool(rules[r][i])],
+                "rules": [rule_json[r] for r in plan.rules if rules[r][i]],
                 "checks": [{"id": k, "status": status[i], "residual": _residual(residual[i]),
-                            "severity": pack.checks[k].severity, "label": pack.checks[k].label.get(loc) or None}
+                            "severity": check_json[k][0], "label": check_json[k][1]}
                            for k, (status, residual) in checks.items()],
             }
             if self.trace:
@@ -169,6 +173,16 @@ class Evaluation:
             rows.append(row)
         return {"pack": pack.id, "version": pack.version, "grain": plan.grain, "by": list(plan.by),
                 "rows": rows, "warnings": plan.warnings}
+
+    def _bands(self, metric: str) -> tuple[list[int], list[dict[str, Any]]]:
+        """Which band (index, or -1) each output row's unrounded value is in, and the bands' JSON."""
+        bands = self.plan.compiled.pack.metrics[metric].bands
+        values = self.values(metric)
+        index = np.full(len(values), -1)
+        for k, band in reversed(list(enumerate(bands))):  # bands do not overlap; first wins anyway
+            index[band.mask(values)] = k
+        shown = [{"status": b.status, "label": b.label.get(self.plan.locale) or None} for b in bands]
+        return index.tolist(), shown
 
     def _rule(self, rid: str) -> dict[str, Any]:
         pack, loc = self.plan.compiled.pack, self.plan.locale

@@ -40,9 +40,10 @@ class Text:
         return cls(tuple((str(k), str(v)) for k, v in value.items()))
 
     def get(self, locale: str | None = None, fallback: str = "") -> str:
-        d = dict(self.items)
-        if locale and locale in d:
-            return d[locale]
+        """The text in ``locale``, else in the first locale given, else ``fallback``."""
+        for key, text in self.items:
+            if key == locale:
+                return text
         return self.items[0][1] if self.items else fallback
 
     def to_json(self) -> dict[str, str]:
@@ -128,10 +129,20 @@ class Band:
     remedies: tuple[str, ...]
 
     def contains(self, value: float) -> bool:
-        """Whether ``value`` is in [min, max). The float is read as the decimal it prints as, so
-        0.3 (really 0.29999999999999998…) is at ``min: 30%``, as the analyst means."""
-        x = Fraction(repr(float(value)))
-        return (self.min is None or x >= self.min) and (self.max is None or x < self.max)
+        """Whether ``value`` is in [min, max). Bounds are compared as floats: 30% is the same double
+        as a computed 0.3, so a value of exactly 30% is at ``min: 30%``, as the analyst means."""
+        return (self.min is None or value >= float(self.min)) and (self.max is None or value < float(self.max))
+
+    def mask(self, values: Any) -> Any:
+        """:meth:`contains` over a NumPy array (NaN is in no band)."""
+        import numpy as np
+
+        out = ~np.isnan(values)
+        if self.min is not None:
+            out &= values >= float(self.min)
+        if self.max is not None:
+            out &= values < float(self.max)
+        return out
 
 
 @dataclass(frozen=True)

@@ -107,3 +107,15 @@ def test_json_input_and_a_missing_file(tmp_path: Path):
     assert from_json == from_csv
     result = run("eval", "bakery-stored-value", "-i", str(tmp_path / "nope.csv"))
     assert result.exit_code == 2 and "file not found" in result.output
+
+
+def test_parquet_input_gives_the_same_result_as_csv(tmp_path: Path):
+    import duckdb
+
+    target = tmp_path / "sample.parquet"
+    con = duckdb.connect()
+    con.execute(f"COPY (SELECT * FROM read_csv_auto('{SAMPLE}', all_varchar=false, types={{'period': 'VARCHAR'}})) "
+                f"TO '{target}' (FORMAT PARQUET)")
+    from_parquet = json.loads(run("eval", "bakery-stored-value", "-i", str(target)).output)
+    from_csv = json.loads(run("eval", "bakery-stored-value", "-i", str(SAMPLE)).output)
+    assert from_parquet == from_csv
