@@ -119,10 +119,9 @@ class Evaluation:
 
     def values(self, metric: str) -> np.ndarray:
         """Values of a metric (or input) over the output rows; NaN is null."""
-        column = np.broadcast_to(self.ctx.columns[metric], self.frame.shape)
-        if self._complete:
-            return np.asarray(column, dtype=np.float64).reshape(-1)
-        return np.asarray(column, dtype=np.float64).reshape(-1)[self._flat]
+        flat: np.ndarray = np.asarray(np.broadcast_to(self.ctx.columns[metric], self.frame.shape),
+                                      dtype=np.float64).reshape(-1)
+        return flat if self._complete else flat[self._flat]
 
     def row_keys(self) -> tuple[list[str], dict[str, list[str]]]:
         periods = [self.frame.period(int(t)).label for t in self._t]

@@ -63,6 +63,7 @@ def base_cells(grain: str, dims: tuple[str, ...], codes: list[np.ndarray], label
                period: np.ndarray, values: dict[str, np.ndarray]) -> Cells:
     """Cells of the input rows (one per row); a repeated (period, dimensions) key is an error."""
     n = len(period)
+    keys: list[tuple[str, ...]]
     if dims:
         # codes index sorted labels, so a mixed-radix key sorts like the tuple of labels
         key = codes[0].astype(np.int64)
@@ -94,9 +95,9 @@ def _refuse_duplicates(grain: str, keys: list[tuple[str, ...]], g: np.ndarray, p
     span = int(period.max() - period.min() + 1)
     cell = g * span + (period - period.min())
     size = len(keys) * span
-    if size <= 50_000_000:  # counting is linear; sorting a million keys is not
-        if int(np.bincount(cell, minlength=size).max()) <= 1:
-            return
+    # counting is linear; sorting a million keys is not
+    if size <= 50_000_000 and int(np.bincount(cell, minlength=size).max()) <= 1:
+        return
     order = np.argsort(cell, kind="stable")
     dup = np.flatnonzero(cell[order][1:] == cell[order][:-1])
     if not dup.size:
