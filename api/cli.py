@@ -18,6 +18,7 @@ from engine.errors import InputError, KpiError, PackNotFound
 from engine.evaluate import evaluate, read_table
 from engine.library import PackLibrary
 from engine.lineage import graph_export, lineage, render_text
+from engine.pack_docs import pack_markdown
 from engine.problems import CODES, Problem
 from engine.report import render_csv, render_table
 from engine.schema import pack_schema
@@ -253,6 +254,19 @@ def checks(
         typer.echo(f"    {proof.reason}")
         if proof.residual:
             typer.echo(f"    residual (left − right): {proof.residual}")
+
+
+@app.command()
+def docs(
+    pack: Annotated[str, typer.Argument(help="Pack directory, file or id.")],
+    locale: Locale = None,
+    packs_dir: PacksDir = None,
+) -> None:
+    """Print a pack's catalog as Markdown: every indicator with its formula, bands, rules and source."""
+    compiled = _compile_or_exit(pack, packs_dir)
+    if locale is not None and locale not in compiled.pack.locales:
+        raise _fail(f"unknown locale '{locale}': this pack has {', '.join(compiled.pack.locales)}")
+    typer.echo(pack_markdown(compiled, locale), nl=False)
 
 
 @app.command()

@@ -1,7 +1,8 @@
 """Regenerate the reference pages of ``docs/`` from the code: ``python -m api.docgen``.
 
 - ``docs/errors.md`` from :data:`engine.problems.CODES`;
-- ``docs/cli.md`` from the ``--help`` of every ``kpi`` command.
+- ``docs/cli.md`` from the ``--help`` of every ``kpi`` command;
+- ``docs/packs/<pack>.<locale>.md``, the catalog of each built-in pack (``kpi docs``).
 
 A test fails when the committed pages differ from what this prints, so they never go stale.
 """
@@ -15,6 +16,9 @@ import typer
 from typer.testing import CliRunner
 
 from api.cli import app
+from engine.compile import compile_pack
+from engine.library import BUILTIN_ROOT, PackLibrary
+from engine.pack_docs import pack_markdown
 from engine.problems import CODES
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -72,9 +76,24 @@ def _help(runner: CliRunner, args: list[str]) -> str:
 PAGES = {"errors.md": errors_page, "cli.md": cli_page}
 
 
+def pack_pages() -> dict[str, str]:
+    """The catalog of each built-in pack in each of its locales: ``packs/<id>.<locale>.md``."""
+    library = PackLibrary.default()
+    pages: dict[str, str] = {}
+    for pack_id in PackLibrary([BUILTIN_ROOT]).pack_ids():
+        compiled = compile_pack(pack_id, library)
+        for locale in compiled.pack.locales:
+            pages[f"packs/{pack_id}.{locale}.md"] = pack_markdown(compiled, locale)
+    return pages
+
+
 def main() -> None:
     for name, render in PAGES.items():
         (DOCS / name).write_text(render() + "\n", encoding="utf-8")
+        print(f"wrote docs/{name}", file=sys.stderr)
+    (DOCS / "packs").mkdir(exist_ok=True)
+    for name, text in pack_pages().items():
+        (DOCS / name).write_text(text, encoding="utf-8")
         print(f"wrote docs/{name}", file=sys.stderr)
 
 

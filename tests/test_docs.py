@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from api.docgen import DOCS, PAGES
+from api.docgen import DOCS, PAGES, pack_pages
 from engine.problems import CODES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,3 +34,12 @@ def test_the_readme_links_every_doc_page(page: str):
 def test_the_glossary_defines_the_core_terms(term: str):
     text = (DOCS / "glossary.md").read_text(encoding="utf-8").lower()
     assert f"## {term}" in text or f"**{term}**" in text
+
+
+def test_pack_catalogs_are_up_to_date():
+    pages = pack_pages()
+    assert {"packs/bakery-stored-value.zh.md", "packs/bakery-stored-value.en.md",
+            "packs/membership-core.zh.md", "packs/membership-core.en.md"} <= set(pages)
+    for name, text in pages.items():
+        path = DOCS / name
+        assert path.is_file() and path.read_text(encoding="utf-8") == text, f"{name} is stale: run `make docs`"
