@@ -140,6 +140,9 @@ class Evaluation:
         rule_json = {r: self._rule(r) for r in plan.rules}  # the same text every time a rule fires
         check_json = {k: (pack.checks[k].severity, pack.checks[k].label.get(loc) or None) for k in plan.checks}
         checks = {k: self._check(k) for k in plan.checks}
+        # trace explains each value and each metric it is made of (pack order)
+        traced = {m: _rounded(self.values(m), pack.metrics[m]) for m in pack.metrics
+                  if m in set(plan.metrics)} if self.trace else {}
         rows = []
         for i, (g, t) in enumerate(zip(g_idx.tolist(), t_idx.tolist(), strict=True)):
             key = self.frame.keys[g]
@@ -167,8 +170,7 @@ class Evaluation:
                            for k, (status, residual) in checks.items()],
             }
             if self.trace:
-                row["trace"] = {m: {"formula": pack.metrics[m].formula, "with_values": explainer.with_values(m, g, t),
-                                    "value": values[m]} for m in plan.output}
+                row["trace"] = {m: self._trace(explainer, traced[m][i], m, g, t) for m in traced}
             rows.append(row)
         return {"pack": pack.id, "version": pack.version, "grain": plan.grain, "by": list(plan.by),
                 "rows": rows, "warnings": plan.warnings}
@@ -182,6 +184,16 @@ class Evaluation:
             index[band.mask(values)] = k
         shown = [{"status": b.status, "label": b.label.get(self.plan.locale) or None} for b in bands]
         return index.tolist(), shown
+
+    def _trace(self, explainer: Explainer, value: float, metric: str, g: int, t: int) -> dict[str, Any]:
+        formula = self.plan.compiled.pack.metrics[metric].formula
+        shown = None if math.isnan(value) else float(value)
+        if metric in self.plan.rolled:  # computed per member and base period, then combined
+            rollup = self.plan.compiled.pack.metrics[metric].rollup
+            assert rollup is not None
+            return {"formula": formula, "with_values": None, "value": shown,
+                    "combined": f"{rollup.dims} across members, {rollup.time} across periods"}
+        return {"formula": formula, "with_values": explainer.with_values(metric, g, t), "value": shown}
 
     def _rule(self, rid: str) -> dict[str, Any]:
         pack, loc = self.plan.compiled.pack, self.plan.locale

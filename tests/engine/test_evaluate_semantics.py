@@ -1416,3 +1416,20 @@ def test_only_requested_metrics_appear_but_their_dependencies_are_computed():
     body = run(c, [{"period": "2026-01", "store": "A", "a": 3, "b": 4}], metrics=["doubled"])
     row = at(body, "2026-01", store="A")
     assert row["values"] == {"doubled": 1.5}  # 3 / 4 * 2
+
+
+def test_trace_explains_each_metric_a_value_is_made_of():
+    c = compile_pack("""\
+        inputs:
+          a: {label: A}
+          b: {label: B}
+        metrics:
+          s: {label: S, formula: a + b}
+          r: {label: R, formula: s / b}
+    """)
+    rows = [{"period": "2026-01", "store": "A", "a": 6, "b": 2}]
+    body = evaluate(c, rows, metrics=["r"], trace=True).to_json()
+    trace = body["rows"][0]["trace"]
+    assert list(body["rows"][0]["values"]) == ["r"]  # only what was asked for is returned...
+    assert trace["r"] == {"formula": "s / b", "with_values": "8 / 2", "value": 4.0}  # (6 + 2) / 2
+    assert trace["s"] == {"formula": "a + b", "with_values": "6 + 2", "value": 8.0}  # ...but s is explained
