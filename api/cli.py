@@ -6,7 +6,10 @@ input (an unknown pack, metric or option).
 
 from __future__ import annotations
 
+import functools
 import json
+import os
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,10 +21,13 @@ from engine.errors import InputError, KpiError, PackNotFound
 from engine.evaluate import evaluate, read_table
 from engine.library import PackLibrary
 from engine.lineage import graph_export, lineage, render_text
+from engine.load import MAX_FILE_BYTES, source_lines
 from engine.pack_docs import pack_markdown
 from engine.problems import CODES, Problem
 from engine.report import render_csv, render_table
 from engine.schema import pack_schema
+
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 app = typer.Typer(
     name="kpi",
@@ -65,6 +71,10 @@ def format_problem(p: Problem) -> str:
     if source is not None:
         width = len(str(p.line))
         col = max(p.column, 1)
+        if len(source) > 120:  # show the part around the column, not a 100 KB line
+            start = max(col - 60, 0)
+            source = ("…" if start else "") + source[start:start + 120] + "…"
+            col = col - start + (1 if start else 0)
         length = _token_length(source, col - 1)
         lines.append(f"  {p.line} | {source}")
         lines.append(f"  {' ' * width} | {' ' * (col - 1)}^{'~' * (length - 1)}")
@@ -73,17 +83,23 @@ def format_problem(p: Problem) -> str:
     return "\n".join(lines)
 
 
-def _source_line(p: Problem) -> str | None:
-    if not p.file or not p.line:
-        return None
+@functools.lru_cache(maxsize=64)
+def _file_lines(path: str) -> list[str] | None:
+    """A pack file's lines, split as libyaml counts them; read once however many problems it has."""
     try:
-        with open(p.file, encoding="utf-8-sig") as fh:
-            for i, line in enumerate(fh, 1):
-                if i == p.line:
-                    return line.rstrip("\n").replace("\t", " ")
-    except OSError:
+        with open(path, encoding="utf-8-sig") as fh:
+            return source_lines(fh.read(MAX_FILE_BYTES + 1))
+    except (OSError, UnicodeDecodeError):
         return None
-    return None
+
+
+def _source_line(p: Problem) -> str | None:
+    if not p.file or not p.line or not os.path.isfile(p.file):
+        return None
+    lines = _file_lines(p.file)
+    if lines is None or p.line > len(lines):
+        return None
+    return _CONTROL.sub("?", lines[p.line - 1].replace("\t", " "))
 
 
 def _token_length(line: str, start: int) -> int:
@@ -120,6 +136,8 @@ def validate(
     report: list[dict[str, Any]] = []
     failed = False
     for target in targets:
+        if not target.strip():
+            raise _fail("an empty pack name was given")
         try:
             compiled, problems = check_pack(target, library)
         except PackNotFound as err:

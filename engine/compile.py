@@ -104,7 +104,7 @@ def _compile(source: PackSource, library: PackLibrary,
         if proof.status == "refuted":
             check = pack.checks[proof.check]
             problems.append(Problem.at(
-                "KPI-R015", f"check '{check.id}' can never hold: {proof.lhs_minus_rhs} ≠ 0 for any data",
+                "KPI-R015", f"check '{check.id}' can never hold: {proof.reason}",
                 check.field_source("assert").offset_loc("assert", 0), path=f"checks.{check.id}.assert",
                 hint="fix the assertion or the formulas it compares"))
     problems = sort_problems(problems)

@@ -63,7 +63,7 @@ class PackLibrary:
             if not root.is_dir():
                 continue
             for d in root.iterdir():
-                if d.is_dir() and _PACK_ID.match(d.name) and any(d.glob("*.yaml")):
+                if d.is_dir() and _PACK_ID.match(d.name) and (any(d.glob("*.yaml")) or any(d.glob("*.yml"))):
                     found.add(d.name)
         return sorted(found)
 

@@ -56,7 +56,8 @@ def lineage(c: CompiledPack, ident: str, locale: str | None = None) -> dict[str,
     up = g.upstream(ident)
     order = {n: i for i, n in enumerate(g.graph.nodes)}
     members = sorted(up | {ident}, key=lambda n: (n != ident, _KIND_ORDER[g.graph.nodes[n]["kind"]], order[n]))
-    edges = sorted(((a, b) for a, b in g.graph.edges if a in members and b in members),
+    member_set = set(members)
+    edges = sorted(((a, b) for a, b in g.graph.subgraph(member_set).edges),
                    key=lambda e: (order[e[1]], order[e[0]]))
     down = g.downstream(ident)
     out: dict[str, Any] = {
@@ -200,11 +201,17 @@ def graph_export(c: CompiledPack, fmt: str, locale: str | None = None) -> str:
         lines = ["flowchart LR"]
         for n in nodes:
             open_, close = shape[n["kind"]]
-            text = f"{n['id']}<br/>{n['label']}".replace('"', "#quot;")
+            text = f"{n['id']}<br/>{_mermaid(n['label'])}"
             lines.append(f"  {key[n['id']]}{open_}{text}{close}")
         lines += [f"  {key[a]} {'-. previous .->' if lag else '-->'} {key[b]}" for a, b, lag in edges]
         return "\n".join(lines)
     raise ValueError(f"unknown graph format '{fmt}' (json, dot or mermaid)")
+
+
+def _mermaid(text: str) -> str:
+    """Label text that Mermaid shows literally (its entity codes; no markup from labels)."""
+    text = text.replace("#", "#35;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
+    return " ".join(text.split())
 
 
 def _dot_id(text: str) -> str:

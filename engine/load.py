@@ -15,6 +15,7 @@ scalars ourselves, which lets us:
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -40,6 +41,15 @@ Path_ = tuple[str | int, ...]
 _ALLOWED_TAGS = {
     "tag:yaml.org,2002:" + t for t in ("str", "int", "float", "bool", "null", "map", "seq")
 }
+_LINE_BREAK = re.compile("\r\n|\r|\n|\x85|\u2028|\u2029")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+
+
+def source_lines(text: str) -> list[str]:
+    """Lines as libyaml counts them (it also breaks at U+0085, U+2028 and U+2029)."""
+    return _LINE_BREAK.split(text)
+
+
 _TAG_TYPES: dict[str, tuple[type, ...]] = {"int": (int,), "float": (int, float), "bool": (bool,), "null": (type(None),)}
 _NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
 _TRUE = re.compile(r"^(?:true|True|TRUE)$")
@@ -130,7 +140,11 @@ def _resolve_plain(value: str) -> Any:
     if _INT.match(value):
         return int(value)
     if _FLOAT.match(value) and any(c.isdigit() for c in value):
-        return float(value)
+        number = float(value)
+        mantissa = value.lower().split("e")[0]
+        if not math.isfinite(number) or (number == 0 and any(c in "123456789" for c in mantissa)):
+            return value  # 1e999 would be inf and 1e-400 would be 0: leave them to the schema
+        return number
     return value
 
 
@@ -155,6 +169,7 @@ class _Frame:
     key: str | None = None
     key_loc: Location | None = None
     keys_seen: dict[str, Location] = field(default_factory=dict)
+    depth: int = 0  # depth of the deepest child, aliases expanded
 
 
 def _events(text: str) -> Iterator[Any]:
@@ -168,8 +183,8 @@ def parse_yaml(text: str, file: str, doc: Document | None = None) -> tuple[Any, 
     syntax error stops the parser anyway).
     """
     doc = doc if doc is not None else Document(data=None)
-    doc.files[file] = text.splitlines()
-    anchors: dict[str, tuple[Any, int]] = {}
+    doc.files[file] = source_lines(text)
+    anchors: dict[str, tuple[Any, int, int]] = {}  # value, nodes and depth, aliases expanded
     stack: list[_Frame] = []
     total_nodes = 0
     documents = 0
@@ -179,16 +194,21 @@ def parse_yaml(text: str, file: str, doc: Document | None = None) -> tuple[Any, 
     def loc_of(mark: Any) -> Location:
         return Location(file, mark.line + 1, mark.column + 1)
 
-    def place(value: Any, nodes: int, start: Any, anchor: str | None, span: ScalarSpan | None) -> None:
+    def place(value: Any, nodes: int, start: Any, anchor: str | None, span: ScalarSpan | None,
+              depth: int = 0) -> None:
         """Attach a finished node to its parent (or make it the result)."""
         nonlocal result, done
         if anchor:
-            anchors[anchor] = (value, nodes)
+            anchors[anchor] = (value, nodes, depth)
+        if len(stack) + depth > MAX_DEPTH:
+            raise LoadError(Problem.at("KPI-L006", f"nesting deeper than {MAX_DEPTH} levels (aliases expanded)",
+                                       loc_of(start)))
         if not stack:
             result, done = value, True
             return
         parent = stack[-1]
         parent.nodes += nodes
+        parent.depth = max(parent.depth, depth)
         if isinstance(parent.container, list):
             path = (*parent.path, len(parent.container))
             doc.keys.setdefault(path, loc_of(start))
@@ -287,13 +307,13 @@ def parse_yaml(text: str, file: str, doc: Document | None = None) -> tuple[Any, 
             elif isinstance(ev, yaml.MappingEndEvent | yaml.SequenceEndEvent):
                 frame = stack.pop()
                 start = doc.values.get(frame.path)
-                place(frame.container, frame.nodes, _MarkLike(start), frame.anchor, None)
+                place(frame.container, frame.nodes, _MarkLike(start), frame.anchor, None, frame.depth + 1)
             elif isinstance(ev, yaml.AliasEvent):
                 if ev.anchor not in anchors:
                     raise LoadError(Problem.at("KPI-L002", f"unknown alias *{ev.anchor}", loc_of(ev.start_mark)))
-                value, nodes = anchors[ev.anchor]
+                value, nodes, depth = anchors[ev.anchor]
                 count(nodes, ev.start_mark)
-                place(value, nodes, ev.start_mark, None, None)
+                place(value, nodes, ev.start_mark, None, None, depth)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         message = " ".join(x for x in (exc.problem, exc.context) if x) or "invalid YAML"
@@ -301,7 +321,14 @@ def parse_yaml(text: str, file: str, doc: Document | None = None) -> tuple[Any, 
         line = doc.files[file][mark.line] if mark and mark.line < len(doc.files[file]) else ""
         raise LoadError(Problem.at("KPI-L002", message, loc, hint=_yaml_hint(message, line))) from None
     except yaml.YAMLError as exc:
-        raise LoadError(Problem.at("KPI-L002", str(exc).splitlines()[0], Location(file))) from None
+        bad = _CONTROL.search(text)
+        loc = Location(file)
+        if bad:
+            before = source_lines(text[: bad.start()])
+            loc = Location(file, len(before), len(before[-1]) + 1)
+        raise LoadError(Problem.at("KPI-L002", "the file contains a control character YAML does not allow",
+                                   loc, hint="remove invisible characters (copy-pasted text often has them)")
+                        if bad else Problem.at("KPI-L002", str(exc).splitlines()[0], loc)) from None
     return result, doc
 
 

@@ -7,6 +7,7 @@ column inside a formula.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -25,6 +26,14 @@ GRAINS = ("day", "week", "month", "quarter", "year")
 BUILTINS = {"periods": "number of base periods in the row's group", "days": "calendar days the row's group covers"}
 
 
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _printable(text: str) -> str:
+    """Labels go to terminals and web pages: control characters (ANSI escapes…) become �."""
+    return _CONTROL.sub("\ufffd", text)
+
+
 @dataclass(frozen=True)
 class Text:
     """Localized text: pairs of (locale, text). A plain string belongs to the default locale."""
@@ -36,8 +45,8 @@ class Text:
         if value is None:
             return cls()
         if isinstance(value, str):
-            return cls(((default_locale, value),))
-        return cls(tuple((str(k), str(v)) for k, v in value.items()))
+            return cls(((default_locale, _printable(value)),))
+        return cls(tuple((str(k), _printable(str(v))) for k, v in value.items()))
 
     def get(self, locale: str | None = None, fallback: str = "") -> str:
         """The text in ``locale``, else in the first locale given, else ``fallback``."""

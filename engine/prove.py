@@ -12,12 +12,19 @@ A check such as ``closing_amount == closing_net + closing_gift`` is expanded dow
 The pack's other equality checks are taken as given: each one that is linear in some input
 is solved for it and substituted, so that ``balance_identity`` is proved from
 ``recharge_split`` and ``consume_split``. Only simpler checks serve as givens (see below), so
-no two checks are ever proved from each other. Expansions and residuals are size-guarded; a check
-too large to reason about is reported as depending on data, with the reason.
+no two checks are ever proved from each other, and only exact givens — or givens whose
+absolute tolerances add up to no more than the check's own tolerance — prove a check.
+
+Tenant formulas can make algebra explode, so nothing is expanded before an upper bound of
+its size is computed, and all proofs of a pack share a time budget. A check that is too large,
+involves ``null``, divides by zero for every value, or that sympy cannot handle is reported as
+depending on data, with the reason — and is still evaluated on every row.
 """
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -25,13 +32,18 @@ from typing import Any, Literal
 import sympy
 
 from engine.expand import MAX_EXPANDED_DEPTH, Expander, evaluated
-from engine.formula import count_nodes, to_latex, to_text
+from engine.formula import NULL, count_nodes, to_latex, to_text
 from engine.graph import DependencyGraph
-from engine.model import Pack
+from engine.model import Check, Pack
 from engine.validate.context import FormulaSite
 
 Status = Literal["proved", "refuted", "depends_on_data"]
 MAX_PROOF_NODES = 600  # residual size up to which sympy's cancel() is attempted
+MAX_TERMS = 2_000  # upper bound of the terms an expansion may produce
+TIME_BUDGET = 2.0  # seconds for all proofs of one pack
+MAX_GIVENS = 64  # eliminations tried per check
+#: what sympy may raise on odd but valid formulas; the check is then left to the data
+_SYMPY_FAILURES = (sympy.PolynomialError, sympy.SympifyError, TypeError, ValueError, ArithmeticError, RecursionError)
 _EQ = (sympy.Eq,)
 _ORDER = (sympy.Lt, sympy.Le, sympy.Gt, sympy.Ge)
 
@@ -58,10 +70,14 @@ def prove_checks(pack: Pack, sites: Sequence[FormulaSite], graph: DependencyGrap
     metrics = {s.owner.id: s for s in sites if s.field == "formula"}
     checks = {s.owner.id: s for s in sites if s.field == "assert"}
     expander = Expander(metrics, graph)
+    deadline = time.monotonic() + TIME_BUDGET
     residuals: dict[str, Any] = {}
     reasons: dict[str, str] = {}
     for cid, site in checks.items():
-        residual, reason = _residual(site, expander)
+        try:
+            residual, reason = _residual(site, expander, deadline)
+        except _SYMPY_FAILURES:
+            residual, reason = None, "the compiler could not reason about this check"
         if residual is None:
             reasons[cid] = reason
         else:
@@ -73,28 +89,70 @@ def prove_checks(pack: Pack, sites: Sequence[FormulaSite], graph: DependencyGrap
     rank = {cid: (len(sympy.Add.make_args(r)), position[cid]) for cid, r in residuals.items()}
     proofs: dict[str, Proof] = {}
     for cid, site in checks.items():
-        expr = site.parsed.expr
         if cid not in residuals:
             proofs[cid] = Proof(cid, "depends_on_data", None, None, (), reasons[cid])
             continue
-        givens = {k: v for k, v in residuals.items()
-                  if rank[k] < rank[cid] and isinstance(checks[k].parsed.expr, _EQ)}
-        proofs[cid] = _decide(cid, expr, residuals[cid], givens, pack)
+        givens = {k: v for k, v in residuals.items() if rank[k] < rank[cid]
+                  and isinstance(checks[k].parsed.expr, _EQ) and not pack.checks[k].tolerance_relative}
+        try:
+            proofs[cid] = _decide(pack.checks[cid], site.parsed.expr, residuals[cid], givens, pack, deadline)
+        except _SYMPY_FAILURES:
+            proofs[cid] = Proof(cid, "depends_on_data", None, None, (),
+                                "the compiler could not reason about this check")
     return proofs
 
 
-def _residual(site: FormulaSite, expander: Expander) -> tuple[Any | None, str]:
+def _residual(site: FormulaSite, expander: Expander, deadline: float) -> tuple[Any | None, str]:
     expr = site.parsed.expr
     if not isinstance(expr, _EQ + _ORDER):
         return None, "only comparisons (==, <, <=, >, >=) are proved; this check is evaluated on the data"
     size, depth = expander.cost(site.parsed.refs, site.parsed.node_count, site.parsed.depth)
     if size > MAX_PROOF_NODES or depth > MAX_EXPANDED_DEPTH:
-        return None, f"too large to prove (the expansion has {size:,} parts)"
-    lhs, rhs = (evaluated(expander.expression(side, evaluate=False)) for side in expr.args)
-    diff = lhs - rhs
-    if count_nodes(diff) > MAX_PROOF_NODES:
-        return None, "too large to prove"
-    return _simplify(diff), ""
+        return None, "too large to prove: its expansion has more than 600 parts"
+    if time.monotonic() > deadline:
+        return None, f"not attempted: the {TIME_BUDGET:g} s allowed for this pack's proofs ran out"
+    sides = [expander.expression(side, evaluate=False) for side in expr.args]
+    if any(node is NULL for side in sides for node in sympy.preorder_traversal(side)):
+        return None, "it involves null, which is never equal or comparable to anything"
+    diff = evaluated(sides[0]) - evaluated(sides[1])
+    if count_nodes(diff) > MAX_PROOF_NODES or term_bound(diff) > MAX_TERMS:
+        return None, "too large to prove: expanding it would make too many terms"
+    r = _simplify(diff)
+    if r.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo) or r.has(sympy.I):
+        return None, "its formulas divide by zero or are undefined, so it depends on the data"
+    return r, ""
+
+
+def term_bound(expr: Any) -> int:
+    """An upper bound of the terms of ``expr`` once expanded (numerator + denominator)."""
+    cap = 10**9
+    memo: dict[Any, tuple[int, int]] = {}
+    stack: list[tuple[Any, bool]] = [(expr, False)]
+    while stack:
+        node, ready = stack.pop()
+        if node in memo:
+            continue
+        if not isinstance(node, sympy.Add | sympy.Mul | sympy.Pow):
+            memo[node] = (1, 1)  # symbols, numbers and function calls are single factors
+            continue
+        if not ready:
+            stack.append((node, True))
+            stack.extend((a, False) for a in node.args if a not in memo)
+            continue
+        parts = [memo[a] for a in node.args]
+        if isinstance(node, sympy.Add):  # a/b + c/d = (ad + cb) / bd
+            den = min(math.prod(d for _, d in parts), cap)
+            num = min(sum(n * den // max(d, 1) for n, d in parts), cap)
+        elif isinstance(node, sympy.Mul):
+            num, den = min(math.prod(n for n, _ in parts), cap), min(math.prod(d for _, d in parts), cap)
+        else:
+            (n, d), _ = parts
+            k = abs(int(node.exp)) if node.exp.is_Integer else 1
+            grow = [min(math.comb(x + k - 1, k), cap) if x < cap else cap for x in (n, d)]
+            num, den = (grow[0], grow[1]) if not node.exp.is_negative else (grow[1], grow[0])
+        memo[node] = (num, den)
+    n, d = memo[expr]
+    return min(n + d, cap)
 
 
 def _simplify(expr: Any) -> Any:
@@ -104,34 +162,53 @@ def _simplify(expr: Any) -> Any:
     return sympy.expand(expr)
 
 
-def _decide(cid: str, expr: Any, r: Any, givens: Mapping[str, Any], pack: Pack) -> Proof:
-    used: list[str] = []
-    original = r
-    if isinstance(expr, _EQ) and r != 0:
-        for gid, g in sorted(givens.items()):
-            step = _eliminate(r, g, pack)
-            if step is not None:
-                r = step
-                used.append(gid)
-                if r == 0:
-                    break
-        if r != 0:
-            used, r = [], original  # the givens did not close the proof: report the plain residual
-    text = None if r == 0 else to_text(r)
-    latex = None if r == 0 else to_latex(r)
+def _decide(check: Check, expr: Any, r: Any, givens: Mapping[str, Any], pack: Pack, deadline: float) -> Proof:
+    cid = check.id
+    own = check.tolerance if check.tolerance is not None and not check.tolerance_relative else 0.0
     if isinstance(expr, _EQ):
         if r == 0:
-            how = f" using {', '.join(used)}" if used else ""
-            return Proof(cid, "proved", None, None, tuple(used), f"holds for any data{how}")
+            return Proof(cid, "proved", None, None, (), "holds for any data")
+        text, latex = to_text(r), to_latex(r)
         if r.is_number:
-            return Proof(cid, "refuted", text, latex, (), "the two sides always differ by a constant")
+            if own and abs(float(r)) <= own:
+                return Proof(cid, "proved", None, None, (), f"the sides differ by {text}, within the tolerance {own:g}")
+            return Proof(cid, "refuted", text, latex, (), f"the two sides always differ by {text}")
+        closed, used, slack = _use_givens(r, givens, pack, deadline)
+        if closed and slack <= own + 1e-12:
+            how = f"holds for any data, using {', '.join(used)}"
+            if slack:
+                how += f" (within their tolerances, ±{slack:g})"
+            return Proof(cid, "proved", None, None, tuple(used), how)
+        if closed:
+            return Proof(cid, "depends_on_data", text, latex, (),
+                         f"would follow from {', '.join(used)}, but only within their tolerances (±{slack:g}), "
+                         f"wider than this check's ({own:g})")
         return Proof(cid, "depends_on_data", text, latex, (), "holds only when the residual is 0 on the data")
     truth = _order_truth(expr, r)
+    text, latex = to_text(r), to_latex(r)
     if truth is True:
         return Proof(cid, "proved", None, None, (), "holds for any data")
     if truth is False:
-        return Proof(cid, "refuted", text, latex, (), "can never hold")
+        return Proof(cid, "refuted", text, latex, (), f"it is false for every value (left − right = {text})")
     return Proof(cid, "depends_on_data", text, latex, (), "whether it holds depends on the data")
+
+
+def _use_givens(r: Any, givens: Mapping[str, Any], pack: Pack, deadline: float) -> tuple[bool, list[str], float]:
+    """Eliminate inputs from ``r`` with the givens; whether it closes, which were used, their tolerance."""
+    used: list[str] = []
+    slack = 0.0
+    for gid, g in sorted(givens.items())[:MAX_GIVENS]:
+        if time.monotonic() > deadline or not (g.free_symbols & r.free_symbols):
+            continue
+        step = _eliminate(r, g, pack)
+        if step is None:
+            continue
+        r = step
+        used.append(gid)
+        slack += pack.checks[gid].tolerance or 0.0
+        if r == 0:
+            return True, used, slack
+    return False, [], 0.0
 
 
 def _eliminate(r: Any, given: Any, pack: Pack) -> Any | None:
@@ -146,18 +223,17 @@ def _eliminate(r: Any, given: Any, pack: Pack) -> Any | None:
         if not coeff.is_number or coeff == 0:
             continue
         solution = -(given - coeff * s) / coeff
-        return _simplify(r.subs(s, solution))
+        candidate = r.subs(s, solution)
+        if term_bound(candidate) > MAX_TERMS:
+            return None
+        return _simplify(candidate)
     return None
 
 
 def _order_truth(expr: Any, r: Any) -> bool | None:
-    if not r.is_number:
+    """Whether ``lhs - rhs = r`` makes an order comparison true for every value (None: unknown)."""
+    if not r.is_number or not r.is_real:
         return None
-    value = sympy.Rational(r) if r.is_rational else sympy.Float(r)
-    if isinstance(expr, sympy.Lt):
-        return bool(value < 0)
-    if isinstance(expr, sympy.Le):
-        return bool(value <= 0)
-    if isinstance(expr, sympy.Gt):
-        return bool(value > 0)
-    return bool(value >= 0)
+    truth = {sympy.Lt: r.is_extended_negative, sympy.Le: r.is_extended_nonpositive,
+             sympy.Gt: r.is_extended_positive, sympy.Ge: r.is_extended_nonnegative}[type(expr)]
+    return None if truth is None else bool(truth)

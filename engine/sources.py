@@ -59,6 +59,8 @@ def load_pack_source(path: Path) -> tuple[PackSource | None, list[Problem]]:
                                      hint="a pack is a directory of YAML files such as pack.yaml")]
     elif path.is_file():
         files = [path]
+    elif path.exists():
+        return None, [Problem.at("KPI-L009", f"{display} is not a file or a directory", Location(display))]
     else:
         return None, [Problem.at("KPI-L009", f"{display} does not exist", Location(display))]
     problems: list[Problem] = []
@@ -91,7 +93,12 @@ def load_pack_text(text: str | bytes, name: str = "<request>") -> tuple[PackSour
             text = decode(text, name)
         except LoadError as err:
             return None, [err.problem]
-    if len(text.encode("utf-8")) > MAX_PACK_BYTES:
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        return None, [Problem.at("KPI-L009", "the pack is not valid Unicode text (it holds a lone surrogate)",
+                                 Location(name))]
+    if size > MAX_PACK_BYTES:
         return None, [Problem.at("KPI-L001", f"the pack is larger than {MAX_PACK_BYTES:,} bytes", Location(name))]
     return merge_texts(name, [(name, text)])
 

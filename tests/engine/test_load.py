@@ -145,3 +145,36 @@ def test_files_are_size_capped_and_must_be_utf8(tmp_path: Path):
     with pytest.raises(LoadError) as info:
         read_text(latin, "latin.yaml")
     assert (info.value.problem.code, info.value.problem.line) == ("KPI-L009", 2)
+
+
+def test_aliases_cannot_nest_past_the_depth_cap():
+    depth = 30
+    lines = ["a0: &a0 " + "[" * depth + "1" + "]" * depth]
+    lines += [f"b{k}: &a{k} " + "[" * depth + f"*a{k - 1}" + "]" * depth for k in range(1, 40)]
+    assert code_of("\n".join(lines) + "\n")[0] == "KPI-L006"
+
+
+@pytest.mark.parametrize("scalar", ["1e999", "-2e308", "1e-400"])
+def test_numbers_that_a_float_cannot_hold_stay_text(scalar):
+    data, _ = load(f"v: {scalar}\n")
+    assert data["v"] == scalar  # the schema then reports "expected a number"
+
+
+def test_lines_are_counted_as_libyaml_counts_them():
+    # U+2028 inside a quoted value is a line break for YAML: later lines must not shift
+    data, doc = load('title: "L\u2028x"\nb: 1\n')
+    assert doc.keys[("b",)].line == 3
+    assert doc.files["p.yaml"][2] == "b: 1"
+
+
+def test_control_characters_are_located():
+    with pytest.raises(LoadError) as info:
+        load("a: 1\nb: x\x0cy\n")
+    assert (info.value.problem.code, info.value.problem.line, info.value.problem.column) == ("KPI-L002", 2, 5)
+
+
+def test_a_lone_surrogate_is_a_problem_not_a_crash():
+    from engine.sources import load_pack_text
+
+    source, problems = load_pack_text("pack: a\ud800")
+    assert source is None and [p.code for p in problems] == ["KPI-L009"]
