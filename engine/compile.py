@@ -90,6 +90,7 @@ def _compile(source: PackSource, library: PackLibrary,
     problems += found
     if pack is None:
         return None, sort_problems(problems)
+    problems += _broken_parents(pack, source, library)
     sites = list(_parse_formulas(pack, problems))
     ctx = Context(pack, sites)
     problems += run_rules(ctx)
@@ -111,11 +112,36 @@ def _compile(source: PackSource, library: PackLibrary,
     return CompiledPack(pack, tuple(sites), graph, proofs, tuple(problems)), problems
 
 
+_PARENT_ERRORS: dict[tuple[str, tuple[tuple[str, int, int], ...]], int] = {}
+
+
+def _broken_parents(pack: Pack, source: PackSource, library: PackLibrary) -> list[Problem]:
+    """A parent must be valid on its own: a child cannot repair it by defining what it lacks."""
+    problems = []
+    for index, root in pack.parents:
+        path = Path(root)
+        files = sorted(path.glob("*.y*ml")) if path.is_dir() else [path]
+        key = (str(path.resolve()), tuple((f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in files))
+        if key not in _PARENT_ERRORS:
+            _PARENT_ERRORS[key] = 0  # a cycle is reported by resolve; do not recurse into it
+            _, found = check_pack(path, library)
+            _PARENT_ERRORS[key] = sum(p.severity == "error" for p in found)
+        if _PARENT_ERRORS[key]:
+            name = pack.extends[index].partition("@")[0]
+            problems.append(Problem.at(
+                "KPI-R012", f"extended pack '{name}' has {_PARENT_ERRORS[key]} error(s) of its own",
+                source.doc.key_loc(("extends", index)), path=f"extends.{index}",
+                hint=f"run `kpi validate {name}` and fix it first"))
+    return problems
+
+
 def _parse_formulas(pack: Pack, problems: list[Problem]) -> list[FormulaSite]:
     sites: list[FormulaSite] = []
     for section, field, kind in _FIELDS:
         for d in pack.section(section).values():
             text = getattr(d, {"formula": "formula", "assert": "assertion", "when": "when"}[field])
+            if field not in d.sources:
+                continue  # the key is missing: reported as KPI-S001
             src = d.field_source(field)
             try:
                 parsed = parse_formula(text, expect=kind)  # type: ignore[arg-type]

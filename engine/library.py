@@ -20,9 +20,11 @@ _PACK_ID = re.compile(r"^[a-z][a-z0-9-]{1,63}$")
 
 def parse_extends(item: str) -> tuple[str, SpecifierSet | None]:
     """Split ``'id@>=1.0,<2'`` into the id and a version constraint. Raises ValueError."""
-    ident, _, spec = item.partition("@")
-    if not spec:
+    ident, at, spec = item.partition("@")
+    if not at:
         return ident, None
+    if not spec.replace(" ", "").strip(","):
+        raise ValueError(f"'{item}' has an empty version constraint (write e.g. {ident}@>=1.0,<2, or just {ident})")
     try:
         return ident, SpecifierSet(spec.replace(" ", ""))
     except InvalidSpecifier:

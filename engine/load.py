@@ -100,13 +100,17 @@ class Document:
             if span.line != span.end_line:
                 return start  # a multi-line flow scalar is folded: point at its start
             raw = lines[span.line][span.column :] if span.line < len(lines) else ""
+            if span.style == "'":  # '' stands for one quote: walk the raw text to the offset
+                i, seen = 1, 0
+                while seen < offset and i < len(raw):
+                    i += 2 if raw[i:i + 2] == "''" else 1
+                    seen += 1
+                return Location(start.file, span.line + 1, span.column + 1 + i)
             shift = 0
-            if span.style in ("'", '"'):
+            if span.style == '"':
                 shift = 1
-                if span.style == '"' and "\\" in raw:
+                if "\\" in raw:
                     return start  # escapes shift columns unpredictably
-                if span.style == "'":
-                    shift += raw[1 : 1 + offset + raw.count("''")].count("''")
             return Location(start.file, span.line + 1, span.column + 1 + shift + offset)
         if span.style == "|":
             # literal block: each value line is a source line after the header, minus indentation

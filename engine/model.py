@@ -312,6 +312,7 @@ class Pack:
     views: Mapping[str, View]
     roles: Mapping[str, Role]
     ancestors: tuple[str, ...] = ()  # every pack this one inherits from, nearest first
+    parents: tuple[tuple[int, str], ...] = ()  # (index in extends, root) of each direct parent
 
     @property
     def default_locale(self) -> str:

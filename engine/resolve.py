@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from engine.library import PackLibrary, parse_extends
@@ -23,6 +24,11 @@ from engine.model import SECTION_KIND, Definition, Origin, Pack, Source, Text, b
 from engine.problems import Location, Problem
 from engine.schema import check_schema
 from engine.sources import SECTIONS, PackSource, load_pack_source
+
+#: keys an entry needs unless it overrides an inherited one (as in the schema's "else" branches)
+REQUIRED = {"params": ("value",), "inputs": ("label",), "metrics": ("label", "formula"), "checks": ("assert",),
+            "rules": ("label", "when"), "remedies": ("label",), "views": ("metrics",)}
+MAX_EXTENDS_DEPTH = 32
 
 
 @dataclass
@@ -46,6 +52,7 @@ class Layer:
     header: dict[str, Any]
     entries: dict[str, dict[str, RawEntry]] = field(default_factory=dict)
     ancestors: list[str] = field(default_factory=list)
+    parents: list[tuple[int, str]] = field(default_factory=list)  # (index in extends, parent's root)
 
 
 def load_checked(path: Path) -> tuple[PackSource | None, list[Problem]]:
@@ -68,10 +75,9 @@ def resolve(source: PackSource, library: PackLibrary) -> tuple[Pack | None, list
     return _typed(layer), problems
 
 
-def _own_entries(source: PackSource) -> dict[str, dict[str, RawEntry]]:
+def _own_entries(source: PackSource, locales: list[str]) -> dict[str, dict[str, RawEntry]]:
     data = source.data
     pack_id = str(data.get("pack", "?"))
-    locales = data.get("locales") or ["zh", "en"]
     out: dict[str, dict[str, RawEntry]] = {}
     for section in SECTIONS:
         for ident, fields in (data.get(section) or {}).items():
@@ -94,12 +100,21 @@ def _layer(source: PackSource, library: PackLibrary, stack: list[str], problems:
     merged: dict[str, dict[str, RawEntry]] = {}
     header = {k: v for k, v in data.items() if k not in SECTIONS}
     ancestors: list[str] = []
+    conflicts: dict[tuple[str, str], Problem] = {}  # settled if this pack overrides the id
+    parents: list[tuple[int, str]] = []
+    seen_parents: set[str] = set()
     for index, item in enumerate(data.get("extends") or []):
         loc = source.doc.key_loc(("extends", index))
+        if item.partition("@")[0] in seen_parents:
+            problems.append(Problem.at("KPI-R012", f"'{item.partition('@')[0]}' is listed twice in extends", loc,
+                                       hint="list each extended pack once"))
+            continue
+        seen_parents.add(item.partition("@")[0])
         parent = _parent(item, loc, library, [*stack, pack_id], problems, memo)
         if parent is None:
             continue
         parent_id = str(parent.header["pack"])
+        parents.append((index, parent.source.root))
         for name in [parent_id, *parent.ancestors]:
             if name not in ancestors:
                 ancestors.append(name)
@@ -112,12 +127,19 @@ def _layer(source: PackSource, library: PackLibrary, stack: list[str], problems:
                 if have is None:
                     target[ident] = entry
                 elif have.origin != entry.origin:
-                    problems.append(Problem.at(
+                    conflicts.setdefault((section, ident), Problem.at(
                         "KPI-R002", f"'{ident}' is defined by both '{have.origin.pack}' ({have.origin.file}:"
                         f"{have.origin.line}) and '{entry.origin.pack}' ({entry.origin.file}:{entry.origin.line})",
                         loc, path=f"extends.{index}",
                         hint=f"redefine '{ident}' in this pack with override: true to choose one"))
-    for section, entries in _own_entries(source).items():
+    header.setdefault("locales", None)
+    locales = list(header.get("locales") or ["zh", "en"])
+    own_entries = _own_entries(source, locales)
+    for (section, ident), problem in conflicts.items():
+        own = own_entries.get(section, {}).get(ident)
+        if own is None or own.fields.get("override") is not True:
+            problems.append(problem)
+    for section, entries in own_entries.items():
         target = merged.setdefault(section, {})
         for ident, own in entries.items():
             override = own.fields.pop("override", False) is True
@@ -129,6 +151,11 @@ def _layer(source: PackSource, library: PackLibrary, stack: list[str], problems:
                     problems.append(Problem.at(
                         "KPI-R004", f"'{ident}' says override: true but no extended pack defines it", id_loc,
                         path=f"{section}.{ident}", hint="remove 'override: true'"))
+                    problems.extend(
+                        Problem.at("KPI-S001", f"{section[:-1] if section != 'remedies' else 'remedy'} '{ident}': "
+                                   f"missing required key '{key}' (nothing is inherited to take it from)", id_loc,
+                                   path=f"{section}.{ident}", hint=f"add '{key}:'")
+                        for key in REQUIRED.get(section, ()) if key not in own.fields)
                 target[ident] = own
             elif not override:
                 problems.append(Problem.at(
@@ -139,7 +166,7 @@ def _layer(source: PackSource, library: PackLibrary, stack: list[str], problems:
                 target[ident] = RawEntry(
                     section, ident, {**have.fields, **own.fields}, {**have.sources, **own.sources},
                     own.origin, own.locale, inherited_from=have.origin.pack)
-    layer = Layer(source, header, merged, ancestors)
+    layer = Layer(source, header, merged, ancestors, parents)
     memo[pack_id] = layer
     return layer
 
@@ -156,7 +183,16 @@ def _parent(item: str, loc: Location | None, library: PackLibrary, stack: list[s
         problems.append(Problem.at("KPI-R013", f"packs extend each other in a circle: {cycle}", loc,
                                    hint="remove one of the extends entries"))
         return None
+    if len(stack) > MAX_EXTENDS_DEPTH:
+        problems.append(Problem.at("KPI-R013", f"extends goes deeper than {MAX_EXTENDS_DEPTH} packs", loc))
+        return None
     if parent_id in memo:
+        have = str(memo[parent_id].header.get("version"))
+        if spec is not None and not _satisfies(have, spec):
+            problems.append(Problem.at(
+                "KPI-R012", f"two versions of '{parent_id}' would be needed: {have} is already used, and "
+                f"'{item}' asks for {spec}", loc, hint="make the version constraints agree"))
+            return None
         return memo[parent_id]
     candidates = library.candidates(parent_id)
     if not candidates:
@@ -177,16 +213,19 @@ def _parent(item: str, loc: Location | None, library: PackLibrary, stack: list[s
             problems.append(Problem.at("KPI-R012", f"{path} declares pack '{source.data.get('pack')}', "
                                        f"not '{parent_id}'", loc))
             return None
-        try:
-            ok = spec is None or Version(version) in spec
-        except InvalidVersion:
-            ok = False
-        if ok:
+        if spec is None or _satisfies(version, spec):
             return _layer(source, library, stack, problems, memo)
         rejected.append(version)
     problems.append(Problem.at("KPI-R012", f"no version of '{parent_id}' satisfies '{item.partition('@')[2]}' "
                                f"(found {', '.join(rejected)})", loc))
     return None
+
+
+def _satisfies(version: str, spec: SpecifierSet) -> bool:
+    try:
+        return Version(version) in spec
+    except InvalidVersion:
+        return False
 
 
 def _typed(layer: Layer) -> Pack:
@@ -205,5 +244,5 @@ def _typed(layer: Layer) -> Pack:
         description=Text.of(data.get("description"), locales[0]), industry=data.get("industry"),
         visibility=data.get("visibility", "public"), locales=locales, grain=data.get("grain") or "month",
         extends=tuple(data.get("extends") or ()), root=layer.source.root, files=tuple(layer.source.files),
-        ancestors=tuple(layer.ancestors), **sections,  # type: ignore[arg-type]
+        ancestors=tuple(layer.ancestors), parents=tuple(layer.parents), **sections,  # type: ignore[arg-type]
     )

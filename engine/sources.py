@@ -124,7 +124,19 @@ def merge_texts(root: str, texts: list[tuple[str, str]]) -> tuple[PackSource | N
         _copy_locations(fdoc, doc)  # first occurrence wins, so duplicates keep their first place
         for key, value in data.items():
             key_loc = fdoc.keys.get((key,))
-            if key in SECTIONS and isinstance(value, dict) and isinstance(merged.get(key, {}), dict):
+            if key in SECTIONS and value is None:
+                continue  # an empty section (`checks:` with nothing under it)
+            if key in SECTIONS and not isinstance(value, dict):
+                problems.append(Problem.at("KPI-S003", f"'{key}' must be a mapping of id: definition, not "
+                                           f"{'a list' if isinstance(value, list) else 'a single value'}", key_loc,
+                                           path=key, hint=f"write each entry as `  some_id: {{...}}` under {key}:"))
+                continue
+            if key == "pack" and "pack" in merged and merged["pack"] != value:
+                problems.append(Problem.at("KPI-L011", f"the files name different packs: '{merged['pack']}' "
+                                           f"(at {header_from.get('pack')}) and '{value}'", key_loc, path=key,
+                                           hint="every file of a pack folder belongs to the same pack"))
+                continue
+            if key in SECTIONS:
                 section = merged.setdefault(key, {})
                 for ident, entry in value.items():
                     path = (key, ident)

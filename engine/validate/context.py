@@ -45,3 +45,21 @@ def suggest(name: str, options: list[str] | set[str]) -> str | None:
     """A "did you mean" hint for a misspelt id."""
     close = difflib.get_close_matches(name, sorted(options), n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'?" if close else None
+
+
+class Suggester:
+    """"Did you mean" for many names against one set of ids: memoised, and with a budget, so a
+    pack full of misspellings cannot make validation take minutes (difflib is quadratic)."""
+
+    def __init__(self, options: set[str], budget: int = 200) -> None:
+        self.options = sorted(options)
+        self.budget = budget
+        self.memo: dict[str, str | None] = {}
+
+    def __call__(self, name: str) -> str | None:
+        if name not in self.memo:
+            if self.budget <= 0:
+                return None
+            self.budget -= 1
+            self.memo[name] = suggest(name, self.options)
+        return self.memo[name]

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from engine.problems import Problem
-from engine.validate.context import Context, suggest
+from engine.validate.context import Context, Suggester
 
 
 def check_references(ctx: Context) -> Iterator[Problem]:
     names = ctx.names()
+    hint_for = Suggester(names)
     for site in ctx.sites:
         for ref in site.parsed.refs:
             if ref.name not in names:
@@ -17,7 +18,7 @@ def check_references(ctx: Context) -> Iterator[Problem]:
                 yield Problem.at(
                     "KPI-R001", f"unknown name '{ref.name}' in the {what} of '{site.owner.id}'",
                     site.loc(ref.offset), path=site.path,
-                    hint=suggest(ref.name, names) or "define it under inputs, metrics or params")
+                    hint=hint_for(ref.name) or "define it under inputs, metrics or params")
             elif site.field == "formula" and ref.name == site.owner.id and not ref.lagged:
                 yield Problem.at(
                     "KPI-R016", f"metric '{ref.name}' uses itself", site.loc(ref.offset), path=site.path,

@@ -227,3 +227,86 @@ def test_ids_with_two_leading_underscores_are_refused():
     _, problems = check_text("pack: under\nversion: '1.0.0'\ntitle: T\ninputs:\n  __total: {label: T}\n"
                              "metrics:\n  m: {label: M, formula: '1'}\n")
     assert [(p.code, p.line) for p in problems if p.severity == "error"] == [("KPI-R005", 5)]
+
+
+DIAMOND_BASE = "pack: dbase\nversion: '1.0.0'\ntitle: T\ninputs: {a: {label: A}, b: {label: B}}\n" \
+               "metrics: {m: {label: M, formula: a + b}}\n"
+
+
+def test_a_childs_override_settles_a_conflict_between_its_parents(tmp_path: Path):
+    write(tmp_path, "dbase", DIAMOND_BASE)
+    write(tmp_path, "dleft", "pack: dleft\nversion: '1.0.0'\ntitle: T\nextends: [dbase]\ninputs: {}\n"
+          "metrics: {m: {override: true, formula: a * b}}\n")
+    write(tmp_path, "dright", "pack: dright\nversion: '1.0.0'\ntitle: T\nextends: [dbase]\ninputs: {}\nmetrics: {}\n")
+    text = "pack: dtop\nversion: '1.0.0'\ntitle: T\nextends: [dleft, dright]\ninputs: {}\nmetrics: {}\n"
+    _, problems = check_pack(write(tmp_path, "dtop", text), PackLibrary([tmp_path]))
+    assert codes(problems) == [("KPI-R002", "pack.yaml", 4)]
+    settled = text.replace("metrics: {}", "metrics: {m: {override: true, formula: a - b}}")
+    c = compile_pack(write(tmp_path, "dtop", settled), PackLibrary([tmp_path]))
+    assert c.pack.metrics["m"].formula == "a - b"
+
+
+def test_an_override_of_nothing_still_needs_the_required_fields():
+    text = ("pack: over\nversion: '1.0.0'\ntitle: T\ninputs: {a: {label: A}}\n"
+            "params:\n  p: {override: true}\nmetrics:\n  m: {override: true, label: M}\n  n: {label: N, formula: a}\n")
+    _, problems = check_text(text)
+    found = sorted((p.code, p.line) for p in problems)
+    assert found == [("KPI-R004", 6), ("KPI-R004", 8), ("KPI-S001", 6), ("KPI-S001", 8)]
+
+
+def test_one_resolution_cannot_use_two_versions_of_a_pack(tmp_path: Path):
+    new, old = tmp_path / "new", tmp_path / "old"
+    write(new, "verx", "pack: verx\nversion: '2.0.0'\ntitle: T\ninputs: {}\nmetrics: {}\n")
+    write(old, "verx", "pack: verx\nversion: '1.0.0'\ntitle: T\ninputs: {}\nmetrics: {}\n")
+    write(tmp_path / "p", "very", "pack: very\nversion: '1.0.0'\ntitle: T\nextends: ['verx@<2']\ninputs: {}\nmetrics: {}\n")
+    top = write(tmp_path / "p", "verz", "pack: verz\nversion: '1.0.0'\ntitle: T\nextends: [very, 'verx@>=2']\n"
+                "inputs: {}\nmetrics: {}\n")
+    _, problems = check_pack(top, PackLibrary([tmp_path / "p", new, old]))
+    assert [p.code for p in problems] == ["KPI-R012"]
+    assert "two versions of 'verx'" in problems[0].message
+
+
+def test_a_parent_must_be_valid_on_its_own(tmp_path: Path):
+    write(tmp_path, "late", "pack: late\nversion: '1.0.0'\ntitle: T\ninputs: {a: {label: A}}\n"
+          "metrics: {m: {label: M, formula: a + qq}}\n")
+    child = write(tmp_path, "kid", "pack: kid\nversion: '1.0.0'\ntitle: T\nextends: [late]\n"
+                  "inputs: {qq: {label: Q}}\nmetrics: {}\n")
+    _, problems = check_pack(child, PackLibrary([tmp_path]))
+    assert ("KPI-R012", "pack.yaml", 4) in codes(problems)
+    assert any("has 1 error(s) of its own" in p.message for p in problems)
+
+
+def test_a_child_without_locales_writes_in_its_parents_locale(tmp_path: Path):
+    write(tmp_path, "enbase", "pack: enbase\nversion: '1.0.0'\ntitle: T\nlocales: [en]\ninputs: {}\nmetrics: {}\n")
+    child = write(tmp_path, "enkid", "pack: enkid\nversion: '1.0.0'\ntitle: T\nextends: [enbase]\n"
+                  "inputs: {a: {label: Amount}}\nmetrics: {m: {label: Money, formula: a}}\n")
+    c = compile_pack(child, PackLibrary([tmp_path]))
+    assert c.pack.metrics["m"].label.to_json() == {"en": "Money"}
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "line"),
+    [
+        ("inputs:\n  period: {label: P}\nmetrics: {m: {label: M, formula: period}}\n", "KPI-R005", 5),
+        ("dimensions: {store: {label: S}}\ninputs:\n  store: {label: S}\nmetrics: {m: {label: M, formula: store}}\n",
+         "KPI-R002", 6),
+        ("extends: ['membership-core@,,']\ninputs: {}\nmetrics: {}\n", "KPI-R012", 4),
+        ("extends: [membership-core, membership-core]\ninputs: {}\nmetrics: {}\n", "KPI-R012", 4),
+    ],
+    ids=["period-is-the-data-column", "dimension-and-input-share-an-id", "empty-constraint", "listed-twice"],
+)
+def test_ids_and_extends_that_the_data_or_library_cannot_honour(body: str, code: str, line: int):
+    _, problems = check_text("pack: idc\nversion: '1.0.0'\ntitle: T\n" + body)
+    assert (code, line) in [(p.code, p.line) for p in problems if p.severity == "error"]
+
+
+def test_sections_split_across_files_get_precise_messages(tmp_path: Path):
+    folder = tmp_path / "split"
+    folder.mkdir()
+    (folder / "a.yaml").write_text("pack: split\nversion: '1.0.0'\ntitle: T\ninputs: {a: {label: A}}\nchecks:\n",
+                                   encoding="utf-8")
+    (folder / "b.yaml").write_text("pack: other\nmetrics:\n  - m\nchecks: {c: {assert: a == a}}\n", encoding="utf-8")
+    _, problems = check_pack(folder, PackLibrary([]))
+    found = sorted((p.code, Path(p.file).name, p.line) for p in problems)
+    assert found == [("KPI-L011", "b.yaml", 1), ("KPI-S003", "b.yaml", 2)]
+    assert "the files name different packs: 'split'" in next(p.message for p in problems if p.code == "KPI-L011")
