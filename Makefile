@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: run test lint docs install clean
+.PHONY: run serve test lint docs install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,12 +14,16 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## create .venv and install the project with its test tools
 
-run: $(STAMP) ## validate every shipped pack, explain closing_amount, evaluate the sample data
+run: $(STAMP) ## validate the shipped packs, explain closing_amount, evaluate the sample, demo the API
 	$(BIN)/kpi validate
 	$(BIN)/kpi lineage bakery-stored-value closing_amount
 	$(BIN)/kpi checks bakery-stored-value
 	$(BIN)/kpi eval bakery-stored-value --inputs metrics/bakery-stored-value/examples/sample.csv \
 		--grain quarter --by '' --format table --locale en
+	$(BIN)/kpi serve --demo --data-dir "$$(mktemp -d)"
+
+serve: $(STAMP) ## start the HTTP API on http://127.0.0.1:8000 (Ctrl-C stops it)
+	$(BIN)/kpi serve --data-dir kpi-data
 
 test: $(STAMP) ## run the test suite
 	$(BIN)/python -m pytest -q

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
+from api.server_cli import register as register_server
 from engine.compile import CompiledPack, check_pack
 from engine.errors import InputError, KpiError, PackNotFound
 from engine.evaluate import evaluate, read_table
@@ -36,6 +37,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+register_server(app)  # kpi serve, kpi keys create
 
 PacksDir = Annotated[
     list[Path] | None,

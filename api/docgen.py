@@ -65,6 +65,9 @@ def cli_page() -> str:
     ]
     for name in names:
         lines += [f"## `kpi {name}`", "", "```", _help(runner, [name]), "```", ""]
+        group = command.commands[name]  # type: ignore[attr-defined]
+        for sub in sorted(getattr(group, "commands", {})):  # a group such as `kpi keys`
+            lines += [f"### `kpi {name} {sub}`", "", "```", _help(runner, [name, sub]), "```", ""]
     return "\n".join(lines)
 
 

@@ -1,0 +1,214 @@
+"""Which packs a request may see, and how each one is compiled.
+
+- Built-in packs (``metrics/``) are read-only and readable by everyone; their ids cannot be
+  published.
+- A published version is readable by everyone if public, else by its owner only; anything a
+  reader may not see is answered exactly like a pack that does not exist (404).
+- ``extends`` of a published pack resolves to built-in packs and to published packs its
+  publisher could read. The exact versions chosen are *pinned* when it is published, and the
+  pinned packs' YAML is materialised in a content-addressed folder under
+  ``<data-dir>/libraries/`` so that the engine's :class:`~engine.library.PackLibrary` finds
+  them: a version means the same thing forever, whatever is published later.
+- Compiled packs are cached by content hash (YAML and pinned parents).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+import shutil
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from packaging.version import InvalidVersion, Version
+
+from api.server.jobs import CompileCache
+from api.server.problems import ApiProblem, clip
+from api.server.registry import Registry, VersionRecord
+from api.server.responses import Rendered
+from engine.compile import CompiledPack
+from engine.library import BUILTIN_ROOT, PackLibrary, parse_extends
+from engine.problems import Problem
+
+LIBRARIES = "libraries"
+PACK_ID = re.compile(r"^[a-z][a-z0-9-]{1,63}$")  # the pack-id rule of the spec (§1)
+
+
+@dataclass(frozen=True)
+class PackRef:
+    """One readable version of a pack and what compiling it needs."""
+
+    id: str
+    builtin: bool
+    key: str
+    source: dict[str, Any]
+    record: VersionRecord | None = None
+
+    @property
+    def visibility(self) -> str:
+        return self.record.visibility if self.record else "public"
+
+
+def satisfies(version: str, item: str) -> bool:
+    """Whether ``version`` meets the constraint of an ``extends`` entry (``id@>=1,<2``)."""
+    try:
+        _, spec = parse_extends(item)
+        return spec is None or Version(version) in spec
+    except (ValueError, InvalidVersion):
+        return False
+
+
+class Catalog:
+    """Built-in and published packs as one catalog, with a compile cache."""
+
+    def __init__(self, registry: Registry, cache_size: int = 256) -> None:
+        self.registry = registry
+        self.library_root = registry.data_dir / LIBRARIES
+        self.library_root.mkdir(parents=True, exist_ok=True)
+        self.builtin_ids = tuple(PackLibrary([BUILTIN_ROOT]).pack_ids())
+        self.cache = CompileCache(cache_size)
+        self.rendered = Rendered(cache_size)  # response bodies of immutable resources
+        self._texts: OrderedDict[tuple[str, str], bytes] = OrderedDict()
+        self._libraries: dict[tuple[tuple[str, str], ...], Path] = {}
+        self._lock = threading.Lock()
+
+    # -- finding a pack ---------------------------------------------------------------------
+    def builtin(self, pack: str) -> PackRef:
+        return PackRef(pack, True, f"builtin:{pack}", {"builtin": str(BUILTIN_ROOT / pack)})
+
+    def published(self, rec: VersionRecord) -> PackRef:
+        pins = tuple(sorted(rec.pins.items()))
+        libdir = self.library(rec.pins)
+        key = f"{rec.sha256}|{','.join(f'{k}@{v}' for k, v in pins)}"
+        source = {"text": self.text(rec.pack, rec.version), "name": f"{rec.pack}@{rec.version}.yaml",
+                  "libdir": str(libdir) if libdir else None}
+        return PackRef(rec.pack, False, key, source, rec)
+
+    def readable_versions(self, pack: str, owner: str | None) -> list[VersionRecord]:
+        return [r for r in self.registry.versions(pack) if r.readable_by(owner)]
+
+    def resolve(self, pack: str, owner: str | None, version: str | None = None) -> PackRef:
+        """The pack as ``owner`` may see it (newest version unless one is asked for), else 404."""
+        if pack in self.builtin_ids:
+            ref = self.builtin(pack)
+            if version is not None and self.compiled(ref).pack.version != version:
+                raise ApiProblem("version-not-found", f"the built-in pack '{pack}' has no version "
+                                 f"'{clip(version, 40)}' (it is {self.compiled(ref).pack.version})")
+            return ref
+        recs = self.readable_versions(pack, owner)
+        if not recs:
+            raise ApiProblem("pack-not-found", f"there is no pack '{clip(pack, 80)}'")
+        if version is None:
+            return self.published(recs[0])
+        for rec in recs:
+            if rec.version == version:
+                return self.published(rec)
+        raise ApiProblem("version-not-found", f"pack '{pack}' has no version '{clip(version, 40)}' "
+                         f"(versions: {', '.join(r.version for r in recs)})")
+
+    def compiled(self, ref: PackRef) -> CompiledPack:
+        """The compiled pack (cached); 422 if a stored pack no longer compiles."""
+        compiled, problems = self.cache.get(ref.key, ref.source)
+        if compiled is None:
+            raise ApiProblem("pack-invalid", f"the stored pack '{ref.id}' does not compile with this server's "
+                             "built-in packs", problems=[p.to_json() for p in problems])
+        return compiled
+
+    def try_compiled(self, ref: PackRef) -> CompiledPack | None:
+        compiled, _ = self.cache.get(ref.key, ref.source)
+        return compiled
+
+    def listing(self, owner: str | None) -> list[PackRef]:
+        """Every pack ``owner`` may see: the built-in ones, then the newest readable version of each."""
+        refs = [self.builtin(p) for p in self.builtin_ids]
+        for recs in self.registry.readable(owner).values():
+            refs.append(self.published(recs[0]))
+        return refs
+
+    # -- extends of published packs -------------------------------------------------------
+    def pins(self, extends: Iterable[Any], owner: str | None) -> dict[str, VersionRecord]:
+        """The published versions a new pack's ``extends`` resolve to, with their own pins.
+
+        The newest version ``owner`` may read that satisfies the constraint (or the newest one,
+        so that the engine reports the unsatisfied constraint with the version it found).
+        """
+        readable = self.registry.readable(owner)
+        chosen: dict[str, VersionRecord] = {}
+        for item in extends:
+            if not isinstance(item, str):
+                continue
+            try:
+                pack, _ = parse_extends(item)
+            except ValueError:
+                continue
+            recs = readable.get(pack)
+            if pack in self.builtin_ids or pack in chosen or not recs:
+                continue
+            rec = next((r for r in recs if satisfies(r.version, item)), recs[0])
+            chosen[pack] = rec
+            for parent, version in rec.pins.items():
+                if parent not in chosen:
+                    found = next((r for r in readable.get(parent, []) if r.version == version), None)
+                    if found is not None:
+                        chosen[parent] = found
+        return chosen
+
+    def library(self, pins: dict[str, str]) -> Path | None:
+        """A folder holding the pinned packs as ``<id>/<id>@<version>.yaml`` (made once, by content)."""
+        if not pins:
+            return None
+        items = tuple(sorted(pins.items()))
+        with self._lock:
+            known = self._libraries.get(items)
+        if known is not None and known.is_dir():
+            return known
+        texts = {pack: self.text(pack, version) for pack, version in items}
+        digest = hashlib.sha256()
+        for pack, version in items:
+            digest.update(f"{pack}@{version}:{hashlib.sha256(texts[pack]).hexdigest()}\n".encode())
+        final = self.library_root / digest.hexdigest()[:32]
+        if not final.is_dir():
+            tmp = self.library_root / f".tmp-{secrets.token_hex(8)}"
+            for pack, version in items:
+                (tmp / pack).mkdir(parents=True)
+                (tmp / pack / f"{pack}@{version}.yaml").write_bytes(texts[pack])
+            try:
+                os.rename(tmp, final)
+            except OSError:  # another request made it first
+                shutil.rmtree(tmp, ignore_errors=True)
+        with self._lock:
+            self._libraries[items] = final
+        return final
+
+    def text(self, pack: str, version: str) -> bytes:
+        """A published version's YAML exactly as sent (cached: versions never change)."""
+        key = (pack, version)
+        with self._lock:
+            hit = self._texts.get(key)
+        if hit is not None:
+            return hit
+        data = self.registry.yaml(pack, version)
+        with self._lock:
+            self._texts[key] = data
+            while len(self._texts) > 512:
+                self._texts.popitem(last=False)
+        return data
+
+    def builtin_text(self, pack: str) -> bytes:
+        """A built-in pack's files as one YAML stream, each document headed by its file name."""
+        parts = []
+        files = [*(BUILTIN_ROOT / pack).glob("*.yaml"), *(BUILTIN_ROOT / pack).glob("*.yml")]
+        for f in sorted(files, key=lambda f: f.name):
+            body = f.read_text(encoding="utf-8-sig")
+            parts.append(f"# file: metrics/{pack}/{f.name}\n---\n{body.rstrip()}\n")
+        return "".join(parts).encode("utf-8")
+
+
+def warnings_json(problems: list[Problem]) -> list[dict[str, object]]:
+    return [p.to_json() for p in problems if p.severity != "error"]

@@ -1,0 +1,226 @@
+"""What an evaluation worker does: compile a pack (cached), read a request body, evaluate.
+
+These are plain functions over picklable dicts so that they run the same in a worker process
+(:mod:`api.server.worker`) and in tests. A job never raises: it returns an *outcome*,
+``{"body": bytes}`` or ``{"problem": slug, "detail": str, **extra}``.
+
+    job = {"kind": "evaluate", "key": str | None, "source": Source, "body": bytes,
+           "media": "json" | "csv", "options": dict | None, "max_rows": int}
+    job = {"kind": "check", "source": Source}
+    Source = {"builtin": "<pack dir>"} | {"text": bytes, "name": str, "libdir": str | None}
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import threading
+import traceback
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from api.server.models import EvaluateOptions
+from api.server.problems import clip, validation_errors
+from engine.compile import CompiledPack, check_pack, check_text
+from engine.errors import InputError, KpiError, PackError
+from engine.evaluate import evaluate
+from engine.library import BUILTIN_ROOT, PackLibrary
+from engine.problems import Problem
+from engine.table import Columns, to_columns
+
+Outcome = dict[str, Any]
+MAX_NUMBER_DIGITS = 100
+
+
+def library(libdir: str | None) -> PackLibrary:
+    """Built-in packs, after the materialised published packs that a pack extends (if any)."""
+    return PackLibrary([Path(libdir), BUILTIN_ROOT] if libdir else [BUILTIN_ROOT])
+
+
+def compile_source(source: dict[str, Any]) -> tuple[CompiledPack | None, list[Problem]]:
+    if "builtin" in source:
+        return check_pack(Path(source["builtin"]), PackLibrary([BUILTIN_ROOT]))
+    return check_text(source["text"], library(source.get("libdir")), source["name"])
+
+
+class CompileCache:
+    """Compiled packs by key (content hash and pinned parents), least recently used evicted."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[str, tuple[CompiledPack | None, list[Problem]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str | None, source: dict[str, Any]) -> tuple[CompiledPack | None, list[Problem]]:
+        if key is None:
+            return compile_source(source)
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None:
+                self._items.move_to_end(key)
+                return hit
+        result = compile_source(source)
+        with self._lock:
+            self._items[key] = result
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return result
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def problem(slug: str, detail: str, **extra: Any) -> Outcome:
+    return {"problem": slug, "detail": detail, **extra}
+
+
+def pack_problems(problems: list[Problem]) -> list[dict[str, object]]:
+    return [p.to_json() for p in problems]
+
+
+# -- request bodies --------------------------------------------------------------------------
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_NUMBER_DIGITS:
+        raise ValueError(f"a number with {len(text):,} digits is too long (at most {MAX_NUMBER_DIGITS})")
+    return int(text)
+
+
+def loads(body: bytes) -> Any:
+    """Strict JSON: no NaN / Infinity, no absurdly long integers. Raises ValueError."""
+    try:
+        return json.loads(body, parse_constant=_reject_constant, parse_int=_bounded_int)
+    except RecursionError:
+        raise ValueError("the JSON nests too deeply") from None
+
+
+def read_json(body: bytes, max_rows: int) -> tuple[list[Any], EvaluateOptions] | Outcome:
+    try:
+        data = loads(body)
+    except ValueError as err:
+        return problem("malformed-body", f"the body is not valid JSON: {clip(str(err))}")
+    if not isinstance(data, dict) or "rows" not in data:
+        return problem("invalid-request", "the body must be a JSON object with 'rows' (a list of row objects) "
+                       "and optional grain, by, metrics, params, locale, trace",
+                       errors=[{"location": "body.rows", "message": "Field required"}])
+    rows = data.pop("rows")
+    if not isinstance(rows, list):
+        return problem("invalid-request", "'rows' must be a list of row objects",
+                       errors=[{"location": "body.rows", "message": "Input should be a valid list"}])
+    if len(rows) > max_rows:
+        return problem("too-many-rows", f"{len(rows):,} rows; one evaluation takes at most {max_rows:,}")
+    try:
+        options = EvaluateOptions.model_validate(data)
+    except ValidationError as err:
+        errors = [{**e, "location": f"body.{e['location']}"} for e in validation_errors(err.errors())]
+        return problem("invalid-request", "invalid options: " + ", ".join(e["location"] for e in errors[:3]),
+                       errors=errors)
+    return rows, options
+
+
+def read_csv(body: bytes, max_rows: int) -> Columns | Outcome:
+    """A CSV body (header row first) as text columns, like ``kpi eval --inputs file.csv``."""
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return problem("malformed-body", "the CSV body is not UTF-8 text")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader, None)
+        if not header:
+            return problem("invalid-input", "the CSV body is empty: it needs a header row",
+                           errors=[{"row": None, "column": None, "reason": "no header row", "hint": None}])
+        names = [h.strip() for h in header]
+        cols: list[list[str]] = [[] for _ in names]
+        n = 0
+        for record in reader:
+            if not record:
+                continue
+            n += 1
+            if n > max_rows:
+                return problem("too-many-rows", f"more than {max_rows:,} rows; one evaluation takes at most "
+                               f"{max_rows:,}")
+            if len(record) != len(names):
+                raise InputError(f"has {len(record)} cells but the header has {len(names)}", row=n)
+            for col, cell in zip(cols, record, strict=True):
+                col.append(cell)
+    except csv.Error as err:
+        return problem("malformed-body", f"the body is not valid CSV: {clip(str(err))}")
+    except InputError as err:
+        return input_problem(err)
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            return input_problem(InputError(f"column '{clip(name, 60)}' appears twice in the header", column=name))
+        seen.add(name)
+    return Columns(n, dict(zip(names, cols, strict=True)), text_only=True)
+
+
+def input_problem(err: KpiError) -> Outcome:
+    if isinstance(err, InputError):
+        info = err.to_json()
+        info["reason"] = clip(str(info["reason"]))
+        if isinstance(info.get("column"), str):
+            info["column"] = clip(str(info["column"]), 100)
+        return problem("invalid-input", clip(str(err)), errors=[info])
+    return problem("invalid-input", clip(str(err)), errors=[{"row": None, "column": None, "reason": clip(str(err)),
+                                                              "hint": None}])
+
+
+# -- jobs ----------------------------------------------------------------------------------
+def run_evaluate(job: dict[str, Any], cache: CompileCache) -> Outcome:
+    compiled, problems = cache.get(job.get("key"), job["source"])
+    if compiled is None:
+        return problem("pack-invalid", "the stored pack does not compile with this server's built-in packs",
+                       problems=pack_problems(problems))
+    if job["media"] == "csv":
+        read = read_csv(job["body"], job["max_rows"])
+        if isinstance(read, dict):
+            return read
+        data: Any = read
+        options = EvaluateOptions.model_validate(job.get("options") or {})
+    else:
+        parsed = read_json(job["body"], job["max_rows"])
+        if isinstance(parsed, dict):
+            return parsed
+        data, options = parsed
+    try:
+        result = evaluate(compiled, to_columns(data), grain=options.grain, by=options.by, metrics=options.metrics,
+                          params=options.params, locale=options.locale, trace=options.trace)
+        body = json.dumps(result.to_json(), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    except PackError as err:
+        return problem("pack-invalid", clip(str(err)), problems=pack_problems(err.problems))
+    except KpiError as err:
+        return input_problem(err)
+    return {"body": body.encode("utf-8")}
+
+
+def run_check(job: dict[str, Any]) -> Outcome:
+    compiled, problems = compile_source(job["source"])
+    meta: dict[str, Any] | None = None
+    if compiled is not None:
+        p = compiled.pack
+        meta = {"pack": p.id, "version": p.version, "visibility": p.visibility, "industry": p.industry,
+                "title": p.title.to_json(), "inputs": len(p.inputs), "metrics": len(p.metrics),
+                "checks": {k: v.to_json() for k, v in compiled.proofs.items()}}
+    return {"problems": pack_problems(problems), "meta": meta}
+
+
+def run(job: dict[str, Any], cache: CompileCache) -> Outcome:
+    """Run one job; a bug becomes an ``internal-error`` outcome (its traceback goes to the log only)."""
+    try:
+        if job["kind"] == "evaluate":
+            return run_evaluate(job, cache)
+        if job["kind"] == "check":
+            return run_check(job)
+        return problem("internal-error", "unknown job")
+    except Exception:  # a bug: log it on the server, tell the client nothing of it
+        traceback.print_exc()
+        return problem("internal-error", "the evaluation failed unexpectedly; the error has been logged")

@@ -1,0 +1,101 @@
+"""Limits on what one client can make the server do: body size and request rate.
+
+- Body size: a declared ``Content-Length`` over the limit is refused before reading; a chunked
+  upload (no length) is counted while it is read and refused as soon as it passes the limit.
+  Either way the answer is 413 ``payload-too-large`` and the rest is never buffered.
+- Rate: a token bucket per client — the bearer token's hash when one is sent, else the
+  client's address — refilled at ``rate`` requests per second up to ``burst``. Over it, 429
+  ``rate-limited`` with ``Retry-After``. Buckets live in memory, per server process; the
+  least recently seen are dropped past ``max_clients``.
+
+Row count (422 ``too-many-rows``) and evaluation time (504) are enforced by the workers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import threading
+import time
+from collections import OrderedDict
+
+from starlette.requests import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from api.server.problems import ApiProblem, problem_response
+
+EXEMPT = ("/healthz", "/docs", "/static/")
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, at most ``limit`` bytes (413 beyond, without reading the rest)."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.strip().isdigit():
+            raise ApiProblem("malformed-body", "the Content-Length header is not a number")
+        if int(declared) > limit:
+            raise ApiProblem("payload-too-large", f"the body is {int(declared):,} bytes; the limit is {limit:,}")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiProblem("payload-too-large", f"the body is larger than the limit of {limit:,} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+class TokenBuckets:
+    """Token buckets by client key; thread-safe."""
+
+    def __init__(self, rate: float, burst: int, max_clients: int = 10_000) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.max_clients = max_clients
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # key → (tokens, last time)
+        self._lock = threading.Lock()
+
+    def take(self, key: str, now: float | None = None) -> float:
+        """0 if the request may go ahead, else the seconds to wait before the next one may."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            tokens, last = self._buckets.pop(key, (float(self.burst), now))
+            tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+            wait = 0.0
+            if tokens >= 1:
+                tokens -= 1
+            else:
+                wait = (1 - tokens) / self.rate
+            self._buckets[key] = (tokens, now)
+            while len(self._buckets) > self.max_clients:
+                self._buckets.popitem(last=False)
+        return wait
+
+
+def client_key(scope: Scope) -> str:
+    for name, value in scope.get("headers", ()):
+        if name == b"authorization":
+            return "token:" + hashlib.sha256(value).hexdigest()[:32]
+    client = scope.get("client")
+    return "ip:" + (client[0] if client else "unknown")
+
+
+class RateLimit:
+    """ASGI middleware: 429 with ``Retry-After`` for a client over its rate."""
+
+    def __init__(self, app: ASGIApp, rate: float, burst: int) -> None:
+        self.app = app
+        self.buckets = TokenBuckets(rate, burst) if rate > 0 else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.buckets is None or scope["type"] != "http" or str(scope.get("path", "")).startswith(EXEMPT):
+            await self.app(scope, receive, send)
+            return
+        wait = self.buckets.take(client_key(scope))
+        if wait > 0:
+            seconds = max(1, math.ceil(wait))
+            response = problem_response("rate-limited", f"too many requests from this client; retry in {seconds} s",
+                                        headers={"Retry-After": str(seconds)})
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)

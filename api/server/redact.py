@@ -1,0 +1,51 @@
+"""No server path reaches a client: file names in problems and lineage are rewritten.
+
+The engine names files as it found them: built-in packs under ``metrics/`` (relative to the
+working directory when below it, absolute otherwise) and published packs in the materialised
+library under ``--data-dir``. :class:`Redactor` rewrites both to what a client knows —
+``metrics/<pack>/<file>.yaml`` and ``<pack>@<version>.yaml`` — in every string of a JSON value.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from engine.library import BUILTIN_ROOT
+
+
+def _forms(path: Path) -> list[str]:
+    """The spellings of a directory the engine may print: absolute and relative to the cwd."""
+    forms = {str(path.resolve())}
+    with contextlib.suppress(ValueError):  # another drive on Windows
+        forms.add(os.path.relpath(path.resolve()))
+    return sorted((f for f in forms if f not in (".", "")), key=len, reverse=True)
+
+
+class Redactor:
+    """Rewrites server paths inside strings (longest spelling first)."""
+
+    def __init__(self, library_root: Path) -> None:
+        builtin = "|".join(re.escape(f) for f in _forms(BUILTIN_ROOT))
+        published = "|".join(re.escape(f) for f in _forms(library_root))
+        self._builtin = re.compile(rf"(?:{builtin})(?=/)")
+        # <library root>/<content key>/<pack id>/<pack id>@<version>.yaml → <pack id>@<version>.yaml
+        self._published = re.compile(rf"(?:{published})/[0-9a-f]+/[a-z][a-z0-9-]*/")
+
+    def text(self, value: str) -> str:
+        value = self._published.sub("", value)
+        value = self._builtin.sub("metrics", value)
+        return value
+
+    def __call__(self, value: Any) -> Any:
+        """``value`` with every string rewritten (dicts, lists and tuples walked)."""
+        if isinstance(value, str):
+            return self.text(value) if "/" in value else value
+        if isinstance(value, dict):
+            return {k: self(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self(v) for v in value]
+        return value

@@ -1,0 +1,232 @@
+"""The registry: published packs and API keys in one SQLite database under ``--data-dir``.
+
+- WAL journal and ``synchronous=FULL``: a version is on disk once its publish has answered,
+  and a server killed mid-request loses nothing that was acknowledged.
+- One ``BEGIN IMMEDIATE`` transaction per publish: ownership, immutability and the insert are
+  checked and done together, so two racing publishers cannot both win.
+- A version keeps the YAML exactly as sent, its SHA-256, its owner, visibility and time, the
+  exact versions of the published packs it extends (``pins``, fixed at publish time so that a
+  version means the same thing forever) and the warnings found when it was published.
+- Keys: only the SHA-256 of a token is stored; a token is shown once, when it is created.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import secrets
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from packaging.version import InvalidVersion, Version
+
+DB_NAME = "registry.sqlite3"
+TOKEN_PREFIX = "kpi_"
+OWNER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS api_keys (
+    key_hash   TEXT PRIMARY KEY,
+    key_id     TEXT NOT NULL,
+    owner      TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS packs (
+    pack_id    TEXT PRIMARY KEY,
+    owner      TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS versions (
+    pack_id      TEXT NOT NULL REFERENCES packs(pack_id),
+    version      TEXT NOT NULL,
+    yaml         BLOB NOT NULL,
+    sha256       TEXT NOT NULL,
+    owner        TEXT NOT NULL,
+    visibility   TEXT NOT NULL,
+    pins         TEXT NOT NULL,
+    warnings     TEXT NOT NULL,
+    published_at TEXT NOT NULL,
+    PRIMARY KEY (pack_id, version)
+);
+"""
+
+
+class NotOwner(Exception):
+    """The pack belongs to another owner."""
+
+
+class VersionConflict(Exception):
+    """The version exists with other content."""
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def version_key(version: str) -> tuple[int, Version | str]:
+    """Sort key: newest first when sorted in reverse (unparseable versions sort last)."""
+    try:
+        return 1, Version(version)
+    except InvalidVersion:
+        return 0, version
+
+
+@dataclass(frozen=True)
+class VersionRecord:
+    """One published version, without its YAML."""
+
+    pack: str
+    version: str
+    sha256: str
+    owner: str
+    visibility: str
+    published_at: str
+    pins: dict[str, str] = field(default_factory=dict)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+
+    def readable_by(self, owner: str | None) -> bool:
+        return self.visibility != "private" or self.owner == owner
+
+    def to_json(self) -> dict[str, Any]:
+        return {"pack": self.pack, "version": self.version, "sha256": self.sha256, "owner": self.owner,
+                "visibility": self.visibility, "published_at": self.published_at,
+                "extends_pinned": dict(self.pins), "warnings": list(self.warnings)}
+
+
+_COLUMNS = "pack_id, version, sha256, owner, visibility, published_at, pins, warnings"
+
+
+def _record(row: tuple[Any, ...]) -> VersionRecord:
+    return VersionRecord(row[0], row[1], row[2], row[3], row[4], row[5], json.loads(row[6]), json.loads(row[7]))
+
+
+class Registry:
+    """Published packs and API keys, durable in ``<data_dir>/registry.sqlite3``."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.path = data_dir / DB_NAME
+        with self._connect() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(_SCHEMA)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            db.execute("PRAGMA synchronous=FULL")
+            db.execute("PRAGMA foreign_keys=ON")
+            yield db
+        finally:
+            db.close()
+
+    # -- keys ---------------------------------------------------------------------------
+    def create_key(self, owner: str) -> str:
+        """A new token for ``owner``; only its hash is stored, so this is the only time it is seen."""
+        if not OWNER.match(owner):
+            raise ValueError(f"owner '{owner[:80]}' must be 1-64 letters, digits, '_', '.' or '-', "
+                             "starting with a letter or digit")
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        digest = hash_token(token)
+        with self._connect() as db:
+            db.execute("INSERT INTO api_keys (key_hash, key_id, owner, created_at) VALUES (?, ?, ?, ?)",
+                       (digest, digest[:12], owner, _now()))
+        return token
+
+    def owner_of(self, token: str) -> str | None:
+        """The owner a token belongs to, or None (the stored hash is compared in constant time)."""
+        digest = hash_token(token)
+        with self._connect() as db:
+            row = db.execute("SELECT key_hash, owner FROM api_keys WHERE key_hash = ?", (digest,)).fetchone()
+        if row is None or not hmac.compare_digest(str(row[0]), digest):
+            return None
+        return str(row[1])
+
+    # -- packs --------------------------------------------------------------------------
+    def pack_owner(self, pack: str) -> str | None:
+        with self._connect() as db:
+            row = db.execute("SELECT owner FROM packs WHERE pack_id = ?", (pack,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def versions(self, pack: str) -> list[VersionRecord]:
+        """Every version of a pack, newest first."""
+        with self._connect() as db:
+            rows = db.execute(f"SELECT {_COLUMNS} FROM versions WHERE pack_id = ?", (pack,)).fetchall()
+        return sorted((_record(r) for r in rows), key=lambda r: version_key(r.version), reverse=True)
+
+    def readable(self, owner: str | None) -> dict[str, list[VersionRecord]]:
+        """Every version ``owner`` may read (public ones and their own), by pack, newest first."""
+        with self._connect() as db:
+            rows = db.execute(f"SELECT {_COLUMNS} FROM versions WHERE visibility != 'private' OR owner = ?",
+                              (owner or "",)).fetchall()
+        out: dict[str, list[VersionRecord]] = {}
+        for r in rows:
+            rec = _record(r)
+            out.setdefault(rec.pack, []).append(rec)
+        for recs in out.values():
+            recs.sort(key=lambda r: version_key(r.version), reverse=True)
+        return dict(sorted(out.items()))
+
+    def yaml(self, pack: str, version: str) -> bytes:
+        with self._connect() as db:
+            row = db.execute("SELECT yaml FROM versions WHERE pack_id = ? AND version = ?", (pack, version)).fetchone()
+        if row is None:
+            raise KeyError(f"{pack}@{version}")
+        return bytes(row[0])
+
+    def publish(self, record: VersionRecord, text: bytes) -> tuple[VersionRecord, bool]:
+        """Store a version in one transaction. Returns the stored record and whether it is new.
+
+        The same content again is a no-op (the first record comes back); other content under an
+        existing version raises :class:`VersionConflict`; a pack of another owner :class:`NotOwner`.
+        """
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                row = db.execute("SELECT owner FROM packs WHERE pack_id = ?", (record.pack,)).fetchone()
+                if row is not None and row[0] != record.owner:
+                    raise NotOwner(record.pack)
+                have = db.execute(f"SELECT {_COLUMNS} FROM versions WHERE pack_id = ? AND version = ?",
+                                  (record.pack, record.version)).fetchone()
+                if have is not None:
+                    existing = _record(have)
+                    if existing.sha256 != record.sha256:
+                        raise VersionConflict(existing.sha256)
+                    db.execute("ROLLBACK")
+                    return existing, False
+                if row is None:
+                    db.execute("INSERT INTO packs (pack_id, owner, created_at) VALUES (?, ?, ?)",
+                               (record.pack, record.owner, record.published_at))
+                db.execute(
+                    "INSERT INTO versions (pack_id, version, yaml, sha256, owner, visibility, pins, warnings, "
+                    "published_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (record.pack, record.version, text, record.sha256, record.owner, record.visibility,
+                     json.dumps(record.pins, sort_keys=True), json.dumps(record.warnings, ensure_ascii=False),
+                     record.published_at))
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+        return record, True
+
+
+def new_record(pack: str, version: str, text: bytes, owner: str, visibility: str, pins: dict[str, str],
+               warnings: list[dict[str, Any]]) -> VersionRecord:
+    return VersionRecord(pack, version, content_hash(text), owner, visibility, _now(), pins, warnings)

@@ -1,0 +1,86 @@
+"""Response helpers: JSON bytes, conditional GET (ETag / If-None-Match) and content negotiation."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from api.server.problems import ApiProblem
+
+YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
+
+
+def dumps(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
+
+
+def json_response(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(dumps(value), status_code=status, media_type="application/json", headers=headers)
+
+
+def etag_of(body: bytes) -> str:
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+class Rendered:
+    """Response bodies of immutable resources (keyed by content hash), with their ETags; LRU."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[str, ...], tuple[bytes, str]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, ...], make: Callable[[], bytes]) -> tuple[bytes, str]:
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None:
+                self._items.move_to_end(key)
+                return hit
+        body = make()
+        value = (body, etag_of(body))
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+
+def conditional(request: Request, body: bytes, media_type: str, *, private: bool = False,
+                etag: str | None = None) -> Response:
+    """``body`` with an ETag, or 304 Not Modified if the client's If-None-Match has it."""
+    etag = etag or etag_of(body)
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache" if private else "no-cache",
+               "Vary": "Authorization, Accept"}
+    match = request.headers.get("if-none-match")
+    if match is not None:
+        tags = {t.strip().removeprefix("W/") for t in match.split(",")}
+        if "*" in tags or etag in tags:
+            return Response(status_code=304, headers=headers)
+    return Response(body, media_type=media_type, headers=headers)
+
+
+def media_type(request: Request) -> str:
+    """The request's content type without parameters, lower-cased ('' if none)."""
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def wants_yaml(request: Request) -> bool:
+    accept = request.headers.get("accept", "").lower()
+    return any(t in accept for t in YAML_TYPES)
+
+
+def require_media(request: Request, allowed: tuple[str, ...], default: str | None = None) -> str:
+    """The body's media type if it is one of ``allowed`` (``default`` when none is sent), else 415."""
+    kind = media_type(request) or default or ""
+    if kind not in allowed:
+        shown = f"'{kind[:60]}'" if kind else "no Content-Type"
+        raise ApiProblem("unsupported-media-type", f"{shown} is not accepted here: send "
+                         f"{' or '.join(allowed[:2])} (for example curl -H 'Content-Type: {allowed[0]}')")
+    return kind

@@ -1,0 +1,89 @@
+"""Evaluating a pack over data (spec §9): a JSON request, or CSV rows with options in the query."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from api.server import openapi as doc
+from api.server.auth import Owner
+from api.server.limits import read_body
+from api.server.models import Evaluation, Grain
+from api.server.problems import ApiProblem, clip
+from api.server.redact import Redactor
+from api.server.responses import require_media
+from api.server.routes.deps import (
+    CatalogDep,
+    LocaleQuery,
+    PoolDep,
+    RedactDep,
+    SettingsDep,
+    VersionQuery,
+)
+
+router = APIRouter(prefix="/v1", tags=["evaluation"])
+
+_EXAMPLE = {"pack": "membership-core", "version": "1.0.0", "grain": "month", "by": [],
+            "rows": [{"period": "2026-01", "dims": {}, "values": {"cac": 500.0, "avg_order_value": 125.0},
+                      "undefined": {}, "bands": {}, "rules": [], "checks": []}], "warnings": []}
+
+
+def answer(outcome: dict[str, Any], redact: Redactor) -> Response:
+    """A worker's outcome as an HTTP response."""
+    if "body" in outcome:
+        return Response(outcome["body"], media_type="application/json")
+    extra = {k: redact(v) for k, v in outcome.items() if k not in ("problem", "detail")}
+    raise ApiProblem(outcome["problem"], redact(outcome["detail"]), **extra)
+
+
+def _csv_options(grain: str | None, by: str | None, metrics: str | None, locale: str | None, trace: bool | None,
+                 param: list[str]) -> dict[str, Any]:
+    params: dict[str, str] = {}
+    for item in param:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ApiProblem("invalid-request", f"param '{clip(item, 60)}' must look like name=value",
+                             errors=[{"location": "query.param", "message": "name=value"}])
+        params[key.strip()] = value.strip()
+    return {"grain": grain, "by": None if by is None else [b.strip() for b in by.split(",") if b.strip()],
+            "metrics": [m.strip() for m in metrics.split(",") if m.strip()] if metrics else None,
+            "params": params or None, "locale": locale, "trace": bool(trace)}
+
+
+@router.post(
+    "/packs/{pack}/evaluate", summary="Evaluate a pack over data", response_model=None,
+    openapi_extra={"requestBody": doc.EVALUATE_BODY},
+    responses={**doc.ok(Evaluation, "Values, bands, rules and checks per period and dimension member", _EXAMPLE),
+               **doc.problems(400, 401, 404, 413, 415, 422, 503, 504)},
+    description="JSON: the §9 request `{rows, grain, by, metrics, params, locale, trace}` (the query options "
+                "must then be absent). CSV (`Content-Type: text/csv`, header row first): the options as query "
+                "parameters; `by=` (empty) totals across every dimension.")
+async def evaluate_pack(
+    request: Request,
+    pack: Annotated[str, Path(description="Pack id", examples=["bakery-stored-value"], max_length=200)],
+    catalog: CatalogDep, workers: PoolDep, settings: SettingsDep, redact: RedactDep, owner: Owner,
+    version: VersionQuery = None,
+    grain: Annotated[Grain | None, Query(description="CSV only: output grain")] = None,
+    by: Annotated[str | None, Query(description="CSV only: dimensions kept, comma-separated; empty = totals",
+                                    max_length=1000)] = None,
+    metrics: Annotated[str | None, Query(description="CSV only: metrics, comma-separated", max_length=10000)] = None,
+    locale: LocaleQuery = None,
+    trace: Annotated[bool | None, Query(description="CSV only: explain each value")] = None,
+    param: Annotated[list[str] | None, Query(description="CSV only: a param override, name=value (repeatable)")] = None,
+) -> Response:
+    kind = require_media(request, ("application/json", "text/csv"))
+    ref = await run_in_threadpool(catalog.resolve, pack, owner, version)
+    options = None
+    if kind == "text/csv":
+        options = _csv_options(grain, by, metrics, locale, trace, param or [])
+    elif any(v is not None for v in (grain, by, metrics, locale, trace, param)):
+        raise ApiProblem("invalid-request", "with a JSON body, give grain, by, metrics, params, locale and trace "
+                         "in the body, not in the query",
+                         errors=[{"location": "query", "message": "options belong in the JSON body"}])
+    body = await read_body(request, settings.max_body_bytes)
+    job = {"kind": "evaluate", "key": ref.key, "source": ref.source, "body": body,
+           "media": "csv" if kind == "text/csv" else "json", "options": options, "max_rows": settings.max_rows}
+    return answer(await workers.run(job, settings.eval_timeout), redact)

@@ -1,0 +1,142 @@
+"""Checking and publishing packs: ``POST /v1/validate`` (nothing stored) and ``POST /v1/packs``.
+
+Both compile the posted YAML in a worker, under the time limit, with ``extends`` resolving to
+built-in packs and to the published packs the caller may read. Publishing then stores the
+version in one transaction: the same content again is a no-op, other content under an existing
+version is 409, and only the pack's owner (its first publisher) may add versions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from api.server import openapi as doc
+from api.server.auth import Owner, RequiredOwner
+from api.server.catalog import PACK_ID, Catalog
+from api.server.limits import read_body
+from api.server.models import Published, Validation
+from api.server.problems import ApiProblem
+from api.server.redact import Redactor
+from api.server.registry import NotOwner, VersionConflict, content_hash, new_record
+from api.server.responses import json_response, require_media
+from api.server.routes.deps import CatalogDep, PoolDep, RedactDep, SettingsDep
+from api.server.worker import WorkerPool
+from engine.sources import load_pack_text
+
+router = APIRouter(prefix="/v1", tags=["publishing"])
+PACK_MEDIA = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain")
+
+
+def _header(body: bytes) -> tuple[dict[str, Any], list[dict[str, object]]]:
+    """The posted document's top-level keys, or the problems that stop it from loading."""
+    source, problems = load_pack_text(body, "<request>")
+    if source is None or any(p.severity == "error" for p in problems):
+        return {}, [p.to_json() for p in problems]
+    return source.data, []
+
+
+async def _compile(body: bytes, data: dict[str, Any], owner: str | None, catalog: Catalog, workers: WorkerPool,
+                   timeout: float, redact: Redactor) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Compile in a worker; returns (outcome with redacted problems, pins as records)."""
+    extends = data.get("extends")
+    pins = await run_in_threadpool(catalog.pins, extends if isinstance(extends, list) else [], owner)
+    libdir = await run_in_threadpool(catalog.library, {k: r.version for k, r in pins.items()})
+    job = {"kind": "check", "source": {"text": body, "name": "<request>", "libdir": str(libdir) if libdir else None}}
+    outcome = await workers.run(job, timeout)
+    if "problem" in outcome:
+        raise ApiProblem(outcome["problem"], outcome["detail"])
+    outcome["problems"] = redact(outcome["problems"])
+    return outcome, pins
+
+
+@router.post("/validate", summary="Check a pack's YAML; nothing is stored", response_model=None,
+             openapi_extra={"requestBody": doc.PACK_BODY},
+             responses={**doc.ok(Validation, "Every problem found (line, column, code); valid if none is an error"),
+                        **doc.problems(401, 413, 415, 503, 504)})
+async def validate(request: Request, catalog: CatalogDep, workers: PoolDep, settings: SettingsDep,
+                   redact: RedactDep, owner: Owner) -> Response:
+    require_media(request, PACK_MEDIA, default="application/yaml")
+    body = await read_body(request, settings.max_body_bytes)
+    data, problems = await run_in_threadpool(_header, body)
+    if problems:
+        return json_response({"valid": False, "problems": redact(problems), "pack": None})
+    outcome, _ = await _compile(body, data, owner, catalog, workers, settings.eval_timeout, redact)
+    valid = outcome["meta"] is not None
+    meta = outcome["meta"]
+    return json_response({"valid": valid, "problems": outcome["problems"],
+                          "pack": {k: meta[k] for k in ("pack", "version", "visibility", "industry", "title",
+                                                        "inputs", "metrics", "checks")} if meta else None})
+
+
+@router.post("/packs", summary="Publish a pack version", response_model=None, status_code=201,
+             openapi_extra={"requestBody": doc.PACK_BODY},
+             responses={201: {"model": Published, "description": "Stored: a new version"},
+                        **doc.ok(Published, "The same content was already published: nothing changed"),
+                        **doc.problems(401, 403, 409, 413, 415, 422, 503, 504)})
+async def publish(request: Request, catalog: CatalogDep, workers: PoolDep, settings: SettingsDep,
+                  redact: RedactDep, owner: RequiredOwner) -> Response:
+    require_media(request, PACK_MEDIA, default="application/yaml")
+    body = await read_body(request, settings.max_body_bytes)
+    data, problems = await run_in_threadpool(_header, body)
+    if problems:
+        raise ApiProblem("pack-invalid", "the pack cannot be read", problems=redact(problems))
+    pack = data.get("pack")
+    if isinstance(pack, str) and PACK_ID.match(pack):
+        await run_in_threadpool(_may_publish, catalog, pack, owner)
+        same = await run_in_threadpool(_existing, catalog, pack, str(data.get("version")), body)
+        if same is not None:
+            return json_response(same, 200, headers={"Location": _location(same)})
+    outcome, pins = await _compile(body, data, owner, catalog, workers, settings.eval_timeout, redact)
+    meta = outcome["meta"]
+    if meta is None:
+        errors = [p for p in outcome["problems"] if p["severity"] == "error"]
+        raise ApiProblem("pack-invalid", f"the pack has {len(errors)} error(s); nothing was stored",
+                         problems=outcome["problems"])
+    private_parents = sorted(k for k, r in pins.items() if r.visibility == "private")
+    if meta["visibility"] != "private" and private_parents:
+        raise ApiProblem("extends-private", f"this public pack extends the private pack(s) "
+                         f"{', '.join(private_parents)}, whose definitions it would make public: "
+                         "publish it with 'visibility: private', or make those packs public first")
+    record = new_record(meta["pack"], meta["version"], body, owner, meta["visibility"],
+                        {k: r.version for k, r in pins.items()},
+                        [p for p in outcome["problems"] if p["severity"] != "error"])
+    try:
+        stored, created = await run_in_threadpool(catalog.registry.publish, record, body)
+    except NotOwner:
+        raise ApiProblem("forbidden", f"the pack '{record.pack}' belongs to another owner") from None
+    except VersionConflict:
+        raise _conflict(record.pack, record.version) from None
+    value = stored.to_json()
+    return json_response(value, 201 if created else 200, headers={"Location": _location(value)})
+
+
+def _location(record: dict[str, Any]) -> str:
+    return f"/v1/packs/{record['pack']}?version={record['version']}"
+
+
+def _conflict(pack: str, version: str) -> ApiProblem:
+    return ApiProblem("version-conflict", f"{pack} {version} is already published with different content; "
+                      "versions are immutable: publish it under a new version")
+
+
+def _may_publish(catalog: Catalog, pack: str, owner: str) -> None:
+    if pack in catalog.builtin_ids:
+        raise ApiProblem("forbidden", f"'{pack}' is a built-in pack: choose another id, or extend it")
+    have = catalog.registry.pack_owner(pack)
+    if have is not None and have != owner:
+        raise ApiProblem("forbidden", f"the pack '{pack}' belongs to another owner; only they may publish "
+                         "versions of it")
+
+
+def _existing(catalog: Catalog, pack: str, version: str, body: bytes) -> dict[str, Any] | None:
+    """The stored record if this exact content is already published (a no-op); 409 if other content is."""
+    for rec in catalog.registry.versions(pack):
+        if rec.version == version:
+            if rec.sha256 != content_hash(body):
+                raise _conflict(pack, version)
+            return rec.to_json()
+    return None

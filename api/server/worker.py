@@ -1,0 +1,167 @@
+"""Evaluation workers: processes that are killed at the deadline, and replaced.
+
+A thread or a ``ProcessPoolExecutor`` future that times out keeps running; so each job goes
+to one of ``size`` long-lived worker processes over a pipe, and a worker that has not answered
+by the deadline is killed (SIGKILL) and a fresh one takes its place. Workers are forked from a
+*forkserver* that has already imported the engine, so a replacement is ready in milliseconds,
+and each keeps its own cache of compiled packs.
+
+    request ─▶ wait for an idle worker (503 ``server-busy`` if none frees up in time)
+            ─▶ send the job ─▶ answer by the deadline? ─yes─▶ outcome
+                                                        └─no──▶ kill, replace, 504 ``evaluation-timeout``
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue
+import signal
+import threading
+import time
+from multiprocessing.connection import Connection
+from typing import Any
+
+import anyio.to_thread
+
+from api.server import jobs
+from api.server.problems import ApiProblem
+
+_PRELOAD = ["api.server.jobs"]
+
+
+def worker_main(conn: Connection, cache_size: int) -> None:  # pragma: no cover - runs in the child
+    """The loop of a worker process: receive a job, send its outcome, until the pipe closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server stops its workers itself
+    cache = jobs.CompileCache(cache_size)
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        conn.send(jobs.run(job, cache))
+
+
+def _context() -> Any:
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(_PRELOAD)
+    return ctx
+
+
+class _Worker:
+    def __init__(self, ctx: Any, cache_size: int) -> None:
+        parent, child = ctx.Pipe()
+        self.proc = ctx.Process(target=worker_main, args=(child, cache_size), daemon=True, name="kpi-eval-worker")
+        self.proc.start()
+        child.close()
+        self.conn: Connection = parent
+
+    def call(self, job: dict[str, Any], timeout: float) -> dict[str, Any] | None:
+        """The outcome, or None if the deadline passed first. Raises OSError/EOFError if the worker died."""
+        self.conn.send(job)
+        if not self.conn.poll(max(timeout, 0.0)):
+            return None
+        outcome: dict[str, Any] = self.conn.recv()
+        return outcome
+
+    def stop(self) -> None:
+        if self.proc.is_alive():
+            self.proc.kill()
+        self.proc.join(5)
+        self.proc.close()
+        self.conn.close()
+
+
+class WorkerPool:
+    """``size`` worker processes; ``run`` hands a job to an idle one and enforces the deadline.
+
+    The pool is thread-based (a ``queue.Queue`` of idle workers, waited on in a worker thread),
+    so it serves any event loop: the server's, and each test client's.
+    """
+
+    def __init__(self, size: int, cache_size: int = 64) -> None:
+        self.size = size
+        self.cache_size = cache_size
+        self._ctx: Any = None
+        self._idle: queue.Queue[_Worker] | None = None
+        self._all: set[_Worker] = set()
+        self._lock = threading.Lock()
+        self.killed = 0  # workers killed at a deadline (for tests)
+
+    def start(self) -> None:
+        """Start the workers (once; ``run`` starts them if needed)."""
+        with self._lock:
+            if self._idle is not None:
+                return
+            self._ctx = _context()
+            self._idle = queue.Queue()
+        for _ in range(self.size):
+            self._idle.put(self._spawn())
+
+    def _spawn(self) -> _Worker:
+        w = _Worker(self._ctx, self.cache_size)
+        with self._lock:
+            self._all.add(w)
+        return w
+
+    async def run(self, job: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """The job's outcome; 503 if no worker frees up in time, 504 if the job is not done in time."""
+        outcome: dict[str, Any] = await anyio.to_thread.run_sync(self._run, job, timeout)
+        return outcome
+
+    def _run(self, job: dict[str, Any], timeout: float) -> dict[str, Any]:
+        self.start()
+        idle = self._idle
+        assert idle is not None
+        deadline = time.monotonic() + timeout
+        try:
+            worker = idle.get(timeout=timeout)
+        except queue.Empty:
+            raise ApiProblem("server-busy", f"every evaluation worker stayed busy for {timeout:g} s; try again",
+                             headers={"Retry-After": "1"}) from None
+        healthy = False
+        try:
+            outcome = worker.call(job, deadline - time.monotonic())
+            healthy = outcome is not None
+        except (OSError, EOFError):
+            return jobs.problem("internal-error", "the evaluation worker stopped unexpectedly; try again")
+        finally:
+            self._give_back(worker, healthy)
+        if outcome is None:
+            raise ApiProblem("evaluation-timeout", f"the work took longer than the limit of {timeout:g} s and was "
+                             "stopped; send fewer rows or ask for fewer metrics")
+        return outcome
+
+    def _give_back(self, worker: _Worker, healthy: bool) -> None:
+        """Return a worker to the idle queue; a worker that timed out or died is killed and replaced."""
+        if not healthy:
+            with self._lock:
+                self._all.discard(worker)
+                self.killed += 1
+            worker.stop()
+            if self._idle is None:
+                return
+            worker = self._spawn()
+        idle = self._idle
+        if idle is not None:
+            idle.put(worker)
+        else:
+            worker.stop()
+
+    def close(self) -> None:
+        """Kill every worker (the server is stopping)."""
+        with self._lock:
+            workers = list(self._all)
+            self._all.clear()
+            self._idle = None
+        for w in workers:
+            w.stop()
+
+    @property
+    def pids(self) -> list[int]:
+        with self._lock:
+            return sorted(w.proc.pid for w in self._all if w.proc.pid is not None)
+
+    @property
+    def alive(self) -> int:
+        with self._lock:
+            return sum(w.proc.is_alive() for w in self._all)

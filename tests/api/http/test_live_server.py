@@ -1,0 +1,88 @@
+"""One real server: ``uvicorn`` in its own process on a free loopback port, called with httpx."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from api.server.registry import Registry
+from tests.api.http.conftest import GYM
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    data = tmp_path / "data"
+    token = Registry(data).create_key("alice")
+    port = _free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(  # `kpi serve`, as a user starts it
+        [sys.executable, "-m", "api.server_cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+         "--data-dir", str(data), "--eval-workers", "1"], cwd=tmp_path, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                out = proc.stdout.read().decode() if proc.stdout else ""
+                pytest.fail(f"uvicorn did not start: {out[-2000:]}")
+            time.sleep(0.1)
+        yield url, token
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:  # pragma: no cover
+            proc.kill()
+            proc.wait()
+        if proc.stdout:
+            proc.stdout.close()
+
+
+def test_a_real_server_publishes_evaluates_and_explains(server: tuple[str, str]):
+    url, token = server
+    with httpx.Client(base_url=url, timeout=30) as http:
+        assert http.get("/healthz").json()["status"] == "ok"
+        r = http.post("/v1/packs", content=GYM, headers={"Content-Type": "application/yaml",
+                                                          "Authorization": f"Bearer {token}"})
+        assert r.status_code == 201, r.text
+        r = http.post("/v1/packs/gym-membership/evaluate", params={"by": "", "metrics": "class_utilisation"},
+                      content="period,club,class_bookings,class_capacity\n2026-01,C1,75,100\n2026-01,C2,25,100\n",
+                      headers={"Content-Type": "text/csv"})
+        assert r.status_code == 200, r.text
+        assert r.json()["rows"][0]["values"] == {"class_utilisation": 0.5}
+        lin = http.get("/v1/packs/gym-membership/metrics/class_utilisation/lineage").json()
+        assert lin["inputs"] == ["class_bookings", "class_capacity"]
+        assert lin["defined_in"]["file"] == "gym-membership@1.0.0.yaml"
+        lin = http.get("/v1/packs/gym-membership/metrics/cac/lineage").json()  # the server runs outside the repo
+        assert lin["defined_in"]["file"] == "metrics/membership-core/metrics.yaml"
+        r = http.get("/v1/packs/gym-membership/metrics/class_utilisation/lineage",
+                     headers={"If-None-Match": http.get("/v1/packs/gym-membership/metrics/class_utilisation/lineage")
+                              .headers["etag"]})
+        assert r.status_code == 304
+        r = http.post("/v1/packs/gym-membership/evaluate", content=b'{"rows": [{"n": ' + b"1" * 5000 + b"}]}",
+                      headers={"Content-Type": "application/json"})
+        assert r.status_code == 400 and r.headers["content-type"] == "application/problem+json"
+        assert http.get("/docs").status_code == 200
+        assert "server" not in r.headers  # no server banner
