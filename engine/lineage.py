@@ -150,13 +150,13 @@ def _tree(c: CompiledPack, root: str, locale: str, max_lines: int) -> list[str]:
     shown: set[str] = set()
     out: list[str] = []
     order = {n: i for i, n in enumerate(g.nodes)}
-    stack: list[tuple[str, str, bool, bool]] = [(root, "    ", True, False)]
+    stack: list[tuple[str, str, bool, bool, bool]] = [(root, "    ", True, False, True)]
     while stack and len(out) < max_lines:
-        node, prefix, last, lagged = stack.pop()
+        node, prefix, last, lagged, top = stack.pop()
         d = c.pack.node(node)
         label = d.label.get(locale, node) if d else node
         kind = g.nodes[node]["kind"]
-        connector = "" if node == root else ("└── " if last else "├── ")
+        connector = "" if top else ("└── " if last else "├── ")
         tag = "previous " if lagged else ""
         text = f"{prefix}{connector}{tag}{node} ({label})"
         if isinstance(d, Metric):
@@ -169,9 +169,10 @@ def _tree(c: CompiledPack, root: str, locale: str, max_lines: int) -> list[str]:
         out.append(text)
         shown.add(node)
         children = sorted(g.predecessors(node), key=order.__getitem__)
-        child_prefix = prefix if node == root else prefix + ("    " if last else "│   ")
+        child_prefix = prefix if top else prefix + ("    " if last else "│   ")
         for i, child in reversed(list(enumerate(children))):
-            stack.append((child, child_prefix, i == len(children) - 1, bool(g.edges[child, node].get("lagged"))))
+            stack.append((child, child_prefix, i == len(children) - 1, bool(g.edges[child, node].get("lagged")),
+                          False))
     if stack:
         out.append("    … (tree truncated)")
     return out

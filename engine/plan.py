@@ -60,7 +60,7 @@ def make_plan(
         raise InputError(f"unknown grain '{grain}': use one of {', '.join(GRAINS)}")
     if not coarser_or_same(data_grain, grain):
         raise InputError(f"the data is by {data_grain}; it cannot be shown by {grain}, which is finer",
-                         hint=f"use --grain {data_grain} or a coarser one")
+                         hint=f"ask for grain {data_grain} or a coarser one")
     dims = tuple(d for d in pack.dimensions if d in present)
     if by is None:
         by_t = dims
@@ -133,11 +133,16 @@ def _params(c: CompiledPack, overrides: Mapping[str, Any]) -> dict[str, float]:
         try:
             value = float(raw)
         except (TypeError, ValueError):
-            raise InputError(f"param '{key}' must be a number, not {raw!r}") from None
+            raise InputError(f"param '{key}' must be a number, not {_clip(raw)}") from None
         if isinstance(raw, bool) or value != value or value in (float("inf"), float("-inf")):
-            raise InputError(f"param '{key}' must be a finite number, not {raw!r}")
+            raise InputError(f"param '{key}' must be a finite number, not {_clip(raw)}")
         values[key] = value
     return values
+
+
+def _clip(raw: Any) -> str:
+    text = repr(raw)
+    return text if len(text) <= 40 else text[:37] + "…"
 
 
 def _available_metrics(c: CompiledPack, inputs: set[str]) -> set[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -164,6 +165,8 @@ def _get(data: Any, path: Path_) -> Any:
 def _format_message(kind: str, err: ValidationError, inst: str) -> str:
     shown = inst if len(inst) <= 60 else inst[:57] + "…"
     if kind == "pattern":
+        if re.fullmatch(r"-?[0-9]+(\.[0-9]+)?%?", inst):
+            return f"'{shown}' has more digits than KPI Forge reads (at most 20 before and 20 after the point)"
         return f"'{shown}' does not have the required format"
     if kind == "minLength":
         return "must not be empty"
