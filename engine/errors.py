@@ -63,8 +63,9 @@ class InputError(KpiError):
     """Bad evaluation input. ``row`` is the 1-based data row (not counting a CSV header) or None."""
 
     def __init__(self, reason: str, *, row: int | None = None, column: str | None = None,
-                 hint: str | None = None) -> None:
+                 hint: str | None = None, kind: str = "invalid") -> None:
         self.reason = reason
+        self.kind = kind  # "invalid" (a value), "malformed" (not CSV / JSON at all) or "too_many_rows"
         self.row = row
         self.column = column
         self.hint = hint

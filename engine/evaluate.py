@@ -151,7 +151,7 @@ class Evaluation:
             bands: dict[str, dict[str, Any]] = {}
             for m, column in shown.items():
                 v = float(column[i])
-                if math.isnan(v):
+                if not math.isfinite(v):  # never NaN or inf in the output
                     values[m] = None
                     undefined[m] = explainer.reason(m, g, t)
                     continue

@@ -8,6 +8,7 @@ or NumPy array: the fast path for large data), or from a file. Every bad cell is
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -42,22 +43,11 @@ def read_table(path: Path | str) -> Columns:
     if not p.is_file():
         raise InputError(f"file not found: {p}")
     if suffix == ".csv":
-        with p.open(encoding="utf-8-sig", newline="") as fh:
-            reader = csv.reader(fh)
-            header = next(reader, None)
-            if not header:
-                raise InputError(f"{p} is empty: a CSV needs a header row")
-            names = [h.strip() for h in header]
-            _unique_names(names)
-            cols: list[list[str]] = [[] for _ in names]
-            for i, record in enumerate(reader, 1):
-                if not record:
-                    continue
-                if len(record) != len(names):
-                    raise InputError(f"has {len(record)} cells but the header has {len(names)}", row=i)
-                for col, cell in zip(cols, record, strict=True):
-                    col.append(cell)
-        return Columns(len(cols[0]) if cols else 0, dict(zip(names, cols, strict=True)), text_only=True)
+        try:
+            text = p.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError:
+            raise InputError(f"{p} is not UTF-8 text") from None
+        return read_csv_text(text, source=str(p))
     if suffix == ".json":
         try:
             data = json.loads(p.read_text(encoding="utf-8-sig"), parse_constant=_no_constant)
@@ -69,6 +59,43 @@ def read_table(path: Path | str) -> Columns:
     if suffix == ".parquet":
         return _read_parquet(p)
     raise InputError(f"cannot read '{p.name}': use a .csv, .json or .parquet file")
+
+
+MAX_COLUMNS = 2_000
+
+
+def read_csv_text(text: str, *, source: str = "the CSV", max_rows: int | None = None) -> Columns:
+    """CSV text (a header row first) as text columns. Strict: an unclosed quote, a NUL character,
+    a ragged row, a repeated or missing column name, too many columns or rows are errors."""
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise InputError(f"{source} holds a NUL character (line {line}): it is not a text CSV", kind="malformed")
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader, None)
+        if not header:
+            raise InputError(f"{source} is empty: a CSV needs a header row")
+        if len(header) > MAX_COLUMNS:
+            raise InputError(f"{source} has {len(header):,} columns; at most {MAX_COLUMNS:,} are read")
+        names = [h.strip() for h in header]
+        _unique_names(names)
+        cols: list[list[str]] = [[] for _ in names]
+        n = 0
+        for record in reader:
+            if not record:
+                continue
+            n += 1
+            if max_rows is not None and n > max_rows:
+                raise InputError(f"{source} has more than {max_rows:,} rows; one evaluation takes at most "
+                                 f"{max_rows:,}", kind="too_many_rows")
+            if len(record) != len(names):
+                raise InputError(f"has {len(record)} cells but the header has {len(names)}", row=n)
+            for col, cell in zip(cols, record, strict=True):
+                col.append(cell)
+    except csv.Error as err:
+        raise InputError(f"{source} is not valid CSV near data row {reader.line_num - 1}: {err}",
+                         kind="malformed") from None
+    return Columns(n, dict(zip(names, cols, strict=True)), text_only=True)
 
 
 def _no_constant(name: str) -> Any:
@@ -100,9 +127,15 @@ def _read_parquet(p: Path) -> Columns:
 def _unique_names(names: list[str]) -> None:
     seen: set[str] = set()
     for name in names:
+        if not name:
+            raise InputError("a column of the header has no name")
         if name in seen:
-            raise InputError(f"column '{name}' appears twice in the header", column=name)
+            raise InputError(f"column '{_clip(name)}' appears twice in the header", column=_clip(name))
         seen.add(name)
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= 60 else text[:57] + "…"
 
 
 def to_columns(rows: Rows | Columns) -> Columns:

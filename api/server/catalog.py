@@ -70,7 +70,7 @@ class Catalog:
     def __init__(self, registry: Registry, cache_size: int = 256) -> None:
         self.registry = registry
         self.library_root = registry.data_dir / LIBRARIES
-        self.library_root.mkdir(parents=True, exist_ok=True)
+        self.library_root.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.builtin_ids = tuple(PackLibrary([BUILTIN_ROOT]).pack_ids())
         self.cache = CompileCache(cache_size)
         self.rendered = Rendered(cache_size)  # response bodies of immutable resources

@@ -26,4 +26,6 @@ def install(app: FastAPI) -> None:
         return get_swagger_ui_html(
             openapi_url="/openapi.json", title=f"{app.title} — API",
             swagger_js_url=f"{PREFIX}/swagger-ui-bundle.js", swagger_css_url=f"{PREFIX}/swagger-ui.css",
-            swagger_favicon_url=f"{PREFIX}/favicon.png")
+            swagger_favicon_url=f"{PREFIX}/favicon.png",
+            # no call to validator.swagger.io: the page must not send the spec's address anywhere
+            swagger_ui_parameters={"validatorUrl": None})

@@ -12,8 +12,6 @@ These are plain functions over picklable dicts so that they run the same in a wo
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import threading
 import traceback
@@ -30,7 +28,7 @@ from engine.errors import InputError, KpiError, PackError
 from engine.evaluate import evaluate
 from engine.library import BUILTIN_ROOT, PackLibrary
 from engine.problems import Problem
-from engine.table import Columns, to_columns
+from engine.table import Columns, read_csv_text, to_columns
 
 Outcome = dict[str, Any]
 MAX_NUMBER_DIGITS = 100
@@ -96,9 +94,15 @@ def _bounded_int(text: str) -> int:
 def loads(body: bytes) -> Any:
     """Strict JSON: no NaN / Infinity, no absurdly long integers. Raises ValueError."""
     try:
-        return json.loads(body, parse_constant=_reject_constant, parse_int=_bounded_int)
+        data = json.loads(body, parse_constant=_reject_constant, parse_int=_bounded_int)
     except RecursionError:
         raise ValueError("the JSON nests too deeply") from None
+    if b"\\u" in body:  # only an escape can smuggle a lone surrogate past UTF-8 decoding
+        try:
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("the JSON holds an unpaired surrogate escape (\\ud800-\\udfff)") from None
+    return data
 
 
 def read_json(body: bytes, max_rows: int) -> tuple[list[Any], EvaluateOptions] | Outcome:
@@ -126,41 +130,19 @@ def read_json(body: bytes, max_rows: int) -> tuple[list[Any], EvaluateOptions] |
 
 
 def read_csv(body: bytes, max_rows: int) -> Columns | Outcome:
-    """A CSV body (header row first) as text columns, like ``kpi eval --inputs file.csv``."""
+    """A CSV body (header row first) as text columns, exactly as ``kpi eval --inputs file.csv``."""
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError:
         return problem("malformed-body", "the CSV body is not UTF-8 text")
-    reader = csv.reader(io.StringIO(text, newline=""))
     try:
-        header = next(reader, None)
-        if not header:
-            return problem("invalid-input", "the CSV body is empty: it needs a header row",
-                           errors=[{"row": None, "column": None, "reason": "no header row", "hint": None}])
-        names = [h.strip() for h in header]
-        cols: list[list[str]] = [[] for _ in names]
-        n = 0
-        for record in reader:
-            if not record:
-                continue
-            n += 1
-            if n > max_rows:
-                return problem("too-many-rows", f"more than {max_rows:,} rows; one evaluation takes at most "
-                               f"{max_rows:,}")
-            if len(record) != len(names):
-                raise InputError(f"has {len(record)} cells but the header has {len(names)}", row=n)
-            for col, cell in zip(cols, record, strict=True):
-                col.append(cell)
-    except csv.Error as err:
-        return problem("malformed-body", f"the body is not valid CSV: {clip(str(err))}")
+        return read_csv_text(text, source="the CSV body", max_rows=max_rows)
     except InputError as err:
+        if err.kind == "too_many_rows":
+            return problem("too-many-rows", f"more than {max_rows:,} rows; one evaluation takes at most {max_rows:,}")
+        if err.kind == "malformed":
+            return problem("malformed-body", clip(err.reason))
         return input_problem(err)
-    seen: set[str] = set()
-    for name in names:
-        if name in seen:
-            return input_problem(InputError(f"column '{clip(name, 60)}' appears twice in the header", column=name))
-        seen.add(name)
-    return Columns(n, dict(zip(names, cols, strict=True)), text_only=True)
 
 
 def input_problem(err: KpiError) -> Outcome:

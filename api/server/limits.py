@@ -3,7 +3,7 @@
 - Body size: a declared ``Content-Length`` over the limit is refused before reading; a chunked
   upload (no length) is counted while it is read and refused as soon as it passes the limit.
   Either way the answer is 413 ``payload-too-large`` and the rest is never buffered.
-- Rate: a token bucket per client — the bearer token's hash when one is sent, else the
+- Rate: a token bucket per client — the verified owner of a valid bearer token, else the
   client's address — refilled at ``rate`` requests per second up to ``burst``. Over it, 429
   ``rate-limited`` with ``Retry-After``. Buckets live in memory, per server process; the
   least recently seen are dropped past ``max_clients``.
@@ -18,6 +18,7 @@ import math
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -72,10 +73,19 @@ class TokenBuckets:
         return wait
 
 
-def client_key(scope: Scope) -> str:
-    for name, value in scope.get("headers", ()):
-        if name == b"authorization":
-            return "token:" + hashlib.sha256(value).hexdigest()[:32]
+def client_key(scope: Scope, owner_of: Callable[[str], str | None] | None = None) -> str:
+    """Whose bucket a request takes from: the verified owner of a valid bearer token, else the
+    client's address. Keying on the raw header would give every spelling of the header (and every
+    junk token) a fresh bucket."""
+    if owner_of is not None:
+        for name, value in scope.get("headers", ()):
+            if name == b"authorization":
+                scheme, _, token = value.decode("latin-1").strip().partition(" ")
+                if scheme.lower() == "bearer" and token.strip():
+                    owner = owner_of(token.strip())
+                    if owner is not None:
+                        return "owner:" + owner
+                break
     client = scope.get("client")
     return "ip:" + (client[0] if client else "unknown")
 
@@ -83,15 +93,32 @@ def client_key(scope: Scope) -> str:
 class RateLimit:
     """ASGI middleware: 429 with ``Retry-After`` for a client over its rate."""
 
-    def __init__(self, app: ASGIApp, rate: float, burst: int) -> None:
+    def __init__(self, app: ASGIApp, rate: float, burst: int,
+                 owner_of: Callable[[str], str | None] | None = None) -> None:
         self.app = app
         self.buckets = TokenBuckets(rate, burst) if rate > 0 else None
+        self._owner_of = owner_of
+        self._owners: OrderedDict[str, tuple[float, str | None]] = OrderedDict()  # token hash → (time, owner)
+
+    def owner_of(self, token: str) -> str | None:
+        """The registry's answer, remembered for a minute (this runs on the event loop)."""
+        if self._owner_of is None:
+            return None
+        key = hashlib.sha256(token.encode("utf-8", "backslashreplace")).hexdigest()
+        now = time.monotonic()
+        hit = self._owners.get(key)
+        if hit is None or now - hit[0] > 60:
+            hit = (now, self._owner_of(token))
+            self._owners[key] = hit
+            while len(self._owners) > 10_000:
+                self._owners.popitem(last=False)
+        return hit[1]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.buckets is None or scope["type"] != "http" or str(scope.get("path", "")).startswith(EXEMPT):
             await self.app(scope, receive, send)
             return
-        wait = self.buckets.take(client_key(scope))
+        wait = self.buckets.take(client_key(scope, self.owner_of if self._owner_of else None))
         if wait > 0:
             seconds = max(1, math.ceil(wait))
             response = problem_response("rate-limited", f"too many requests from this client; retry in {seconds} s",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
 Grain = Literal["day", "week", "month", "quarter", "year"]
 
@@ -158,7 +158,7 @@ class EvaluateOptions(BaseModel):
     params: dict[str, StrictFloat | StrictInt | StrictStr] | None = Field(
         None, description="Param overrides for this evaluation: numbers (or numeric text)")
     locale: str | None = Field(None, examples=["en"])
-    trace: bool = Field(False, description="Explain each value: its formula with the numbers")
+    trace: StrictBool = Field(False, description="Explain each value: its formula with the numbers")
 
 
 class EvaluateRequest(EvaluateOptions):

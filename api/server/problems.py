@@ -92,7 +92,10 @@ def problem_body(slug: str, detail: str, **extra: Any) -> dict[str, Any]:
 
 def problem_response(slug: str, detail: str, *, headers: dict[str, str] | None = None, **extra: Any) -> Response:
     body = problem_body(slug, detail, **extra)
-    return Response(json.dumps(body, ensure_ascii=False).encode("utf-8"), status_code=body["status"],
+    # backslashreplace: a lone surrogate quoted from the request becomes a JSON escape, so building
+    # the error answer can never fail itself
+    return Response(json.dumps(body, ensure_ascii=False).encode("utf-8", errors="backslashreplace"),
+                    status_code=body["status"],
                     media_type=MEDIA_TYPE, headers=headers)
 
 

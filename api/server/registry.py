@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import re
 import secrets
 import sqlite3
@@ -125,6 +126,10 @@ class Registry:
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_SCHEMA)
+        # private packs' YAML lives here: readable by the server's user only
+        for path in (self.path, data_dir / f"{DB_NAME}-wal", data_dir / f"{DB_NAME}-shm"):
+            if path.exists():
+                os.chmod(path, 0o600)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:

@@ -86,6 +86,9 @@ class WorkerPool:
         self._all: set[_Worker] = set()
         self._lock = threading.Lock()
         self.killed = 0  # workers killed at a deadline (for tests)
+        # at most this many requests wait for or use a worker; the next one is told to come back
+        # at once, so waiting evaluations cannot take every thread the read routes need
+        self._admit = threading.BoundedSemaphore(size * 4)
 
     def start(self) -> None:
         """Start the workers (once; ``run`` starts them if needed)."""
@@ -105,7 +108,13 @@ class WorkerPool:
 
     async def run(self, job: dict[str, Any], timeout: float) -> dict[str, Any]:
         """The job's outcome; 503 if no worker frees up in time, 504 if the job is not done in time."""
-        outcome: dict[str, Any] = await anyio.to_thread.run_sync(self._run, job, timeout)
+        if not self._admit.acquire(blocking=False):
+            raise ApiProblem("server-busy", "every evaluation worker is busy and the queue is full; try again",
+                             headers={"Retry-After": "1"})
+        try:
+            outcome: dict[str, Any] = await anyio.to_thread.run_sync(self._run, job, timeout)
+        finally:
+            self._admit.release()
         return outcome
 
     def _run(self, job: dict[str, Any], timeout: float) -> dict[str, Any]:

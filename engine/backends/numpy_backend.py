@@ -200,8 +200,12 @@ def _relation(op: str, left: Fn, right: Fn) -> Fn:
 def round_half_up(x: Any, digits: int) -> Any:
     """Round half away from zero (四舍五入), correcting binary representation (2.675 → 2.68)."""
     scale = 10.0**digits
-    y = np.abs(np.asarray(x, dtype=np.float64)) * scale
-    return np.sign(x) * np.floor(np.round(y, 6) + 0.5) / scale
+    x = np.asarray(x, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        y = np.abs(x) * scale
+        out = np.sign(x) * np.floor(np.round(y, 6) + 0.5) / scale
+    # a number too large to scale (1e308 × 100) has no digits to round: keep it as it is
+    return np.where(np.isfinite(out), out, x)
 
 
 def _previous(x: Fn, n: int, default: Fn) -> Fn:

@@ -1433,3 +1433,21 @@ def test_trace_explains_each_metric_a_value_is_made_of():
     assert list(body["rows"][0]["values"]) == ["r"]  # only what was asked for is returned...
     assert trace["r"] == {"formula": "s / b", "with_values": "8 / 2", "value": 4.0}  # (6 + 2) / 2
     assert trace["s"] == {"formula": "a + b", "with_values": "6 + 2", "value": 8.0}  # ...but s is explained
+
+
+
+def test_huge_finite_values_stay_finite_through_output_rounding():
+    # 1e308 is a finite double; rounding a currency to cents multiplies it by 100 (inf) —
+    # the output must still be a number (or null), never Infinity, which JSON cannot hold
+    c = compile_pack("""\
+        inputs:
+          x: {label: X}
+        metrics:
+          money: {label: M, formula: x, format: currency}
+          twice: {label: T, formula: x * 2, format: currency}
+    """)
+    body = run(c, [{"period": "2026-01", "store": "A", "x": 1e308}])
+    row = at(body, "2026-01", store="A")
+    assert row["values"]["money"] == 1e308
+    assert row["values"]["twice"] is None and "overflow" in row["undefined"]["twice"]
+    json.dumps(body, allow_nan=False)

@@ -97,3 +97,13 @@ def test_a_formula_split_at_its_comma_gets_a_quoting_hint():
     found, raw = problems("inputs: {x: {label: X}}\nmetrics:\n  m: {label: M, formula: rolling_sum(x, 3)}\n")
     assert found == [("KPI-S002", 6, "metrics.m.3)")]
     assert "must be quoted" in raw[0].hint
+
+
+@pytest.mark.parametrize(("version", "ok"), [("1.0.0", True), ("1.1.0-rc.1", True), ("2.0.0-beta", True),
+                                             ("01.0.0", False), ("1.0.00", False), ("1.0.0-1", False),
+                                             ("1.0", False)])
+def test_versions_have_one_spelling_and_semver_ordering(version: str, ok: bool):
+    # leading zeros would let '1.0.0' and '01.0.0' be two versions of one number; '1.0.0-1' is a
+    # pre-release for semver but a post-release for PEP 440: only alpha / beta / rc are allowed
+    found, _ = problems("inputs: {}\nmetrics: {}\n", header=f"pack: demo\nversion: '{version}'\ntitle: T\n")
+    assert (found == []) is ok
