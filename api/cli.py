@@ -290,6 +290,38 @@ def docs(
     typer.echo(pack_markdown(compiled, locale), nl=False)
 
 
+@app.command("demo-data")
+def demo_data(
+    kind: Annotated[str, typer.Argument(help="Which ledger: bakery (the card-event ledger of the bakery pack).")],
+    out: Annotated[Path, typer.Option("--out", help="Folder to write card_events.csv and card_events.parquet into.",
+                                      show_default=False)],
+    stores: Annotated[int, typer.Option("--stores", min=1, max=500, help="Number of stores.")] = 5,
+    months: Annotated[int, typer.Option("--months", min=1, max=240, help="Number of months.")] = 24,
+    members: Annotated[int, typer.Option("--members", min=1, max=5_000_000,
+                                         help="Members who ever join.")] = 2000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same ledger.")] = 7,
+    start: Annotated[str, typer.Option("--start", help="First month, e.g. 2025-01.")] = "2025-01",
+) -> None:
+    """Write a realistic demo ledger: recharge tiers and bonuses, seasonal campaigns, spend, points,
+    rebates, imports, cancellations, churn, and one store in decline."""
+    from engine import demo_data as demo
+
+    if kind != "bakery":
+        raise _fail(f"unknown demo ledger '{kind}': the one available is 'bakery'")
+    if not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", start):
+        raise _fail(f"--start '{start}' must be a month such as 2025-01")
+    typer.echo(f"generating {stores} store(s) x {months} month(s), {members:,} members …", err=True)
+    ledger = demo.bakery_ledger(stores=stores, months=months, members=members, seed=seed, start=start)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        paths = demo.write_ledger(ledger, out)
+    except OSError as err:
+        raise _fail(f"cannot write to {out}: {err.strerror}") from None
+    typer.echo(f"{len(ledger['kind']):,} events")
+    for path in paths:
+        typer.echo(f"wrote {path}")
+
+
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of packs (point your editor's YAML plugin at it for autocompletion)."""

@@ -130,3 +130,19 @@ def test_every_command_has_help(command: str):
     result = run(command, "--help")
     assert result.exit_code == 0
     assert "Usage: kpi " + command in " ".join(result.output.split())
+
+
+def test_demo_data_writes_a_ledger_that_reads_back(tmp_path: Path):
+    import duckdb
+
+    result = run("demo-data", "bakery", "--out", str(tmp_path / "ledger"), "--stores", "2", "--months", "3",
+                 "--members", "60", "--seed", "3")
+    assert result.exit_code == 0, result.output
+    con = duckdb.connect()
+    [(n_csv,)] = con.execute(f"SELECT count(*) FROM read_csv_auto('{tmp_path / 'ledger' / 'card_events.csv'}')").fetchall()
+    [(n_pq, stores)] = con.execute("SELECT count(*), count(DISTINCT store_id) "
+                                   f"FROM '{tmp_path / 'ledger' / 'card_events.parquet'}'").fetchall()
+    assert n_csv == n_pq > 0 and stores == 2
+    assert f"{n_pq:,} events" in result.output
+    bad = run("demo-data", "bakery", "--out", str(tmp_path / "x"), "--start", "2025-13")
+    assert bad.exit_code == 2 and "must be a month" in bad.output
