@@ -20,7 +20,6 @@ import sympy
 from engine.backends.numpy_backend import Ctx, NumpyBackend, round_half_up
 from engine.compile import CompiledPack, compile_pack
 from engine.explain import Explainer, format_number
-from engine.formula import symbol
 from engine.frame import (
     Cells,
     Frame,
@@ -176,9 +175,10 @@ class Evaluation:
                 "rows": rows, "warnings": plan.warnings}
 
     def _bands(self, metric: str) -> tuple[list[int], list[dict[str, Any]]]:
-        """Which band (index, or -1) each output row's unrounded value is in, and the bands' JSON."""
-        bands = self.plan.compiled.pack.metrics[metric].bands
-        values = self.values(metric)
+        """Which band (index, or -1) each output row's value as shown is in, and the bands' JSON."""
+        metric_def = self.plan.compiled.pack.metrics[metric]
+        bands = metric_def.bands
+        values = _rounded(self.values(metric), metric_def)  # the status matches the number shown
         index = np.full(len(values), -1)
         for k, band in reversed(list(enumerate(bands))):  # bands do not overlap; first wins anyway
             index[band.mask(values)] = k
@@ -203,38 +203,40 @@ class Evaluation:
                 "remedies": [{"id": r, "label": pack.remedies[r].label.get(loc)} for r in rule.remedies]}
 
     def _check(self, cid: str) -> tuple[list[str], np.ndarray]:
-        """Status and residual of a check on every output row."""
-        pack = self.plan.compiled.pack
-        check = pack.checks[cid]
+        """Status and residual of a check on every output row.
+
+        A row is ``undefined`` when a side of any comparison in the assertion is null (so
+        ``coalesce(b, 0) >= 0`` is defined, ``a / b <= 1`` with b = 0 is not). Tolerances are
+        exact: an absolute tolerance allows binary noise only (a few units in the last place of
+        the amounts compared), not a share of their size.
+        """
+        check = self.plan.compiled.pack.checks[cid]
         expr = _site(self.plan, "assert", cid)
         g, t = self._g, self._t
-        refs = sorted({s.name for s in expr.free_symbols})
         known = np.ones(len(g), bool)
-        for name in refs:
-            if name not in self.plan.params:
-                known &= ~np.isnan(np.asarray(self.backend.value(self.ctx, symbol(name)))[g, t])
+        for rel in (n for n in sympy.preorder_traversal(expr) if isinstance(n, sympy.Rel)):
+            for side in rel.args:
+                known &= ~np.isnan(np.asarray(self.backend.value(self.ctx, side), dtype=np.float64)[g, t])
+        residual = np.full(len(g), np.nan)
         if isinstance(expr, sympy.Eq):
             lhs = self.backend.value(self.ctx, expr.args[0])[g, t]
             rhs = self.backend.value(self.ctx, expr.args[1])[g, t]
             with np.errstate(all="ignore"):
                 residual = lhs - rhs
                 scale = np.maximum(np.abs(lhs), np.abs(rhs))
+                noise = 8 * np.spacing(np.where(np.isfinite(scale), scale, 0.0))
                 if check.tolerance is None:
-                    ok = np.abs(residual) <= 1e-9 * scale
+                    ok = np.abs(residual) <= np.maximum(1e-9 * scale, noise)
                 elif check.tolerance_relative:
-                    ok = np.abs(residual) <= check.tolerance * scale + 1e-12
+                    ok = np.abs(residual) <= np.maximum(check.tolerance * scale, noise)
                 else:
-                    ok = np.abs(residual) <= check.tolerance + 1e-9 * scale
-            known &= ~np.isnan(residual)
-            # lhs − rhs of two large amounts carries their binary noise (0.599999999998545 for a gap
-            # of 0.60): keep 12 significant digits of the amounts compared
-            with np.errstate(all="ignore"):
-                digits = np.where(scale > 0, 11 - np.floor(np.log10(np.where(scale > 0, scale, 1))), 12)
-                residual = np.where(np.isnan(residual), np.nan,
-                                    np.round(residual * 10.0 ** digits) / 10.0 ** digits)
+                    ok = np.abs(residual) <= check.tolerance + noise
+                # lhs − rhs of two large amounts carries their binary noise (0.599999999998545 for a
+                # gap of 0.60): round it at the noise floor, keeping every digit that means something
+                digits = np.clip(-np.ceil(np.log10(np.maximum(noise, 1e-15))), -300, 15)
+                residual = np.round(residual * 10.0**digits) / 10.0**digits
         else:
             ok = np.asarray(self.backend.value(self.ctx, expr), bool)[g, t]
-            residual = np.full(len(g), np.nan)
         status = ["undefined" if not k else ("pass" if o else "fail") for k, o in zip(known, ok, strict=True)]
         return status, residual
 
@@ -258,4 +260,4 @@ def _rounded(values: np.ndarray, metric: Metric) -> np.ndarray:
     out = np.array(values, dtype=np.float64)
     finite = np.isfinite(out)
     out[finite] = [float(f"{v:.15g}") for v in out[finite]]
-    return out
+    return out + 0.0  # no -0.0 in the output

@@ -104,7 +104,10 @@ class Explainer:
         if isinstance(node, sympy.Mul | sympy.Pow):
             for den in _denominators(node):
                 if self._at(den, g, t) == 0:
-                    return f"division by zero: {to_text(den)} = 0"
+                    text = to_text(den)
+                    if isinstance(den, sympy.Number):
+                        return f"division by zero: the formula divides by {text}"
+                    return f"division by zero: {text} = 0"
         if isinstance(node, Previous | Change | Growth):
             x, n = node.args[0], int(node.args[1]) if isinstance(node, Previous) else 1
             if t - n < self.frame.first[g]:
@@ -115,7 +118,7 @@ class Explainer:
                 return f"no data for {self.frame.period(t - n).label}"
             if isinstance(node, Growth) and self._at(x, g, t - 1) == 0:
                 return f"division by zero: previous({to_text(x)}) = 0"
-            return self._why(x, g, t - n) or self._why(x, g, t)
+            return self._elsewhere(self._why(x, g, t - n), t - n) or self._why(x, g, t)
         if isinstance(node, RollingSum | RollingAvg | CumulativeSum):
             x = node.args[0]
             start = int(self.frame.first[g]) if isinstance(node, CumulativeSum) else t - int(node.args[1]) + 1
@@ -124,7 +127,7 @@ class Explainer:
             for s in range(start, t + 1):
                 if not self.frame.present[g, s]:
                     return f"no data for {self.frame.period(s).label}"
-                found = self._why(x, g, s)
+                found = self._elsewhere(self._why(x, g, s), s) if s != t else self._why(x, g, s)
                 if found:
                     return found
             return None
@@ -136,6 +139,13 @@ class Explainer:
             if found:
                 return found
         return None
+
+    def _elsewhere(self, reason: str | None, s: int) -> str | None:
+        """A reason found in another period says which one."""
+        label = self.frame.period(s).label
+        if reason is None or label in reason:
+            return reason
+        return f"{reason} (in {label})"
 
     def with_values(self, name: str, g: int, t: int) -> str:
         """The formula of ``name`` with every name and time-function call replaced by its value."""

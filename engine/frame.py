@@ -11,12 +11,16 @@ then across periods. Null propagates through a roll-up, as through arithmetic.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from engine.errors import InputError
 from engine.periods import Period
+
+#: groups × periods of one dense frame: 20 M cells is 160 MB per column
+MAX_CELLS = 20_000_000
 
 
 @dataclass
@@ -64,7 +68,12 @@ def base_cells(grain: str, dims: tuple[str, ...], codes: list[np.ndarray], label
     """Cells of the input rows (one per row); a repeated (period, dimensions) key is an error."""
     n = len(period)
     keys: list[tuple[str, ...]]
-    if dims:
+    if dims and math.prod(len(label) for label in labels) >= 2**62:
+        # too many combinations for one int64 key: number the distinct combinations instead
+        uniq_rows, g = np.unique(np.stack(codes, axis=1), axis=0, return_inverse=True)
+        g = g.reshape(-1)
+        keys = [tuple(labels[d][int(c)] for d, c in enumerate(row)) for row in uniq_rows]
+    elif dims:
         # codes index sorted labels, so a mixed-radix key sorts like the tuple of labels
         key = codes[0].astype(np.int64)
         for code, label in zip(codes[1:], labels[1:], strict=True):
@@ -181,9 +190,15 @@ def to_frame(cells: Cells) -> Frame:
     n_groups = len(keys)
     if len(cells.t):
         t0, t1 = int(cells.t.min()), int(cells.t.max())
+        width = t1 - t0 + 1
     else:
-        t0 = t1 = 0
-    width = t1 - t0 + 1
+        t0, width = 0, 0
+    if n_groups * width > MAX_CELLS:
+        span = f"{Period(cells.grain, t0).label} to {Period(cells.grain, t0 + width - 1).label}"
+        raise InputError(f"the data spans {width:,} {cells.grain}s ({span}) for {n_groups:,} group(s): "
+                         f"{n_groups * width:,} cells, more than the {MAX_CELLS:,} one evaluation may hold",
+                         column="period", hint="check for a mistyped period far from the others, or evaluate "
+                         "fewer groups or a shorter span at a time")
     g = rank[cells.g] if len(cells.g) else cells.g
     t = cells.t - t0
     present = np.zeros((n_groups, width), bool)

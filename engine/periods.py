@@ -140,4 +140,6 @@ def _year(text: str) -> int:
     year = int(text)
     if year < 1:
         raise ValueError("year 0000 does not exist")
+    if year > 9998:  # the period after it must exist too (previous, roll-ups, day counts)
+        raise ValueError("years after 9998 are not supported")
     return year

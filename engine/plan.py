@@ -105,6 +105,16 @@ def make_plan(
     names = set(computed) | available_inputs | set(pack.params) | {"periods", "days"}
     checks = tuple(s.owner.id for s in c.sites if s.field == "assert" and _refs(s) <= names)
     rules = tuple(s.owner.id for s in c.sites if s.field == "when" and _refs(s) <= names)
+    if not metrics:  # say what is skipped, as for metrics
+        for site in c.sites:
+            if site.field in ("assert", "when") and site.owner.id not in checks + rules:
+                missing = sorted(_refs(site) - names)
+                kind = "check" if site.field == "assert" else "rule"
+                warnings.append({kind: site.owner.id, "missing": missing,
+                                 "message": f"{kind} {site.owner.id} is not evaluated: it needs {', '.join(missing)}"})
+    for column in sorted(present & set(pack.params)):
+        warnings.append({"column": column, "message": f"column '{column}' has the name of a param: params come "
+                         "from the pack (override them with params), so the column is not used"})
 
     rolled: tuple[str, ...] = ()
     base: tuple[str, ...] = ()
@@ -131,6 +141,8 @@ def _params(c: CompiledPack, overrides: Mapping[str, Any]) -> dict[str, float]:
             raise InputError(f"unknown param '{key}'", hint=suggest(key, set(values)) or
                              (f"params of this pack: {', '.join(values)}" if values else "this pack has no params"))
         try:
+            if isinstance(raw, str) and "_" in raw:
+                raise ValueError(raw)  # float() reads 1_000 as 1000; cells refuse it, so do params
             value = float(raw)
         except (TypeError, ValueError):
             raise InputError(f"param '{key}' must be a number, not {_clip(raw)}") from None

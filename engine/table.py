@@ -119,6 +119,9 @@ def _read_parquet(p: Path) -> Columns:
         arr: Any = arrays[name]
         if np.ma.isMaskedArray(arr):
             arr = np.ma.filled(arr.astype(np.float64), np.nan) if arr.dtype.kind in "iuf" else np.ma.filled(arr, None)
+        if arr.dtype.kind == "M":  # a DATE / TIMESTAMP column: its day, as a period label
+            data[name] = [str(v) for v in np.datetime_as_string(arr, unit="D")]
+            continue
         data[name] = arr if arr.dtype.kind in "iuf" else [None if v is None else str(v) for v in arr.tolist()]
     n = len(next(iter(data.values()))) if data else 0
     return Columns(n, data)
@@ -143,10 +146,16 @@ def to_columns(rows: Rows | Columns) -> Columns:
     if isinstance(rows, Columns):
         return rows
     if isinstance(rows, Mapping):
+        for name, col in rows.items():
+            if isinstance(col, str | bytes) or not hasattr(col, "__len__") or np.ndim(col) != 1:
+                raise InputError(f"column '{_clip(str(name))}' must be a list or a one-dimensional array",
+                                 column=_clip(str(name)))
         lengths = {name: len(col) for name, col in rows.items()}
         if len(set(lengths.values())) > 1:
             raise InputError(f"columns have different lengths: {lengths}")
         return Columns(next(iter(lengths.values()), 0), dict(rows))
+    if not isinstance(rows, Sequence) or isinstance(rows, str | bytes):
+        raise InputError("rows must be a list of objects or a mapping of columns")
     names: dict[str, None] = {}
     for i, row in enumerate(rows, 1):
         if not isinstance(row, Mapping):
@@ -167,6 +176,8 @@ def _text_array(raw: Any) -> np.ndarray:
 
 def periods_of(columns: Columns) -> tuple[np.ndarray, str]:
     """The period column as indices, and the rows' grain (one grain per request)."""
+    if columns.n == 0:
+        raise InputError("the data has no rows", hint="send at least one row: period, dimensions and inputs")
     if "period" not in columns:
         raise InputError("the data has no 'period' column", column="period",
                          hint="add a column 'period' holding e.g. 2026-01")
@@ -176,6 +187,8 @@ def periods_of(columns: Columns) -> tuple[np.ndarray, str]:
     parsed: list[Period] = []
     for label in labels:
         try:
+            if not str(label).strip():
+                raise ValueError("the period is empty")
             parsed.append(parse_period(str(label)))
         except ValueError as err:
             row = int(np.flatnonzero(inverse == len(parsed))[0]) + 1
@@ -196,7 +209,7 @@ def dimension_codes(columns: Columns, dim: str) -> tuple[np.ndarray, list[str]]:
     if not (isinstance(raw, np.ndarray) and raw.dtype.kind == "U"):
         values = raw.tolist() if isinstance(raw, np.ndarray) else raw
         for i, v in enumerate(values):
-            if v is None or isinstance(v, bool | list | dict):
+            if v is None or isinstance(v, bool | list | dict | bytes) or (isinstance(v, float) and not math.isfinite(v)):
                 raise InputError("a dimension value must be non-empty text", row=i + 1, column=dim)
     text = np.char.strip(_text_array(raw))
     labels, codes = np.unique(text, return_inverse=True)
@@ -270,5 +283,8 @@ def _numeric_text(raw: Sequence[str], name: str, blank_value: float) -> np.ndarr
 
 
 def _show(v: Any) -> str:
-    text = json.dumps(v, ensure_ascii=False) if not isinstance(v, str) else f"'{v}'"
+    try:
+        text = json.dumps(v, ensure_ascii=False) if not isinstance(v, str) else f"'{v}'"
+    except (TypeError, ValueError):  # Decimal, complex, dates… from Python callers
+        text = repr(v)
     return text if len(text) <= 40 else text[:37] + "…"

@@ -49,6 +49,7 @@ class Ctx:
     frame: Frame
     params: Mapping[str, float]
     columns: dict[str, np.ndarray] = field(default_factory=dict)
+    running: dict[int, tuple[int, Any]] = field(default_factory=dict)  # cumulative sums in a recurrence
 
     def __post_init__(self) -> None:
         g, t = self.frame.shape
@@ -203,9 +204,12 @@ def round_half_up(x: Any, digits: int) -> Any:
     x = np.asarray(x, dtype=np.float64)
     with np.errstate(all="ignore"):
         y = np.abs(x) * scale
-        out = np.sign(x) * np.floor(np.round(y, 6) + 0.5) / scale
-    # a number too large to scale (1e308 × 100) has no digits to round: keep it as it is
-    return np.where(np.isfinite(out), out, x)
+        # 2.675 × 100 is 267.49999999999997: a few units in the last place are binary noise, not
+        # a value below the half (and 2.4999996 stays below it)
+        out = np.sign(x) * np.floor(y + 0.5 + 8 * np.spacing(y)) / scale
+    # a number too large to scale (1e308 × 100) has no digits to round: keep it as it is;
+    # + 0.0 turns -0.0 into 0.0
+    return np.where(np.isfinite(out), out, x) + 0.0
 
 
 def _previous(x: Fn, n: int, default: Fn) -> Fn:
@@ -241,9 +245,15 @@ def _cumulative(x: Fn) -> Fn:
         if t is None:
             value = np.where(ctx.col < ctx.first, 0.0, ctx.full(x(ctx, None)))
             return np.cumsum(value, axis=1)
-        total = np.zeros(ctx.shape[0])
-        for s in range(t + 1):
-            total = total + np.where(s < ctx.first[:, 0], 0.0, x(ctx, s))
+        # inside a recurrence periods come in order: keep a running total instead of re-summing
+        memo = ctx.running.get(id(cumulative))
+        if memo is not None and memo[0] == t - 1:
+            total = memo[1] + np.where(t < ctx.first[:, 0], 0.0, x(ctx, t))
+        else:
+            total = np.zeros(ctx.shape[0])
+            for s in range(t + 1):
+                total = total + np.where(s < ctx.first[:, 0], 0.0, x(ctx, s))
+        ctx.running[id(cumulative)] = (t, total)
         return total
     return cumulative
 
