@@ -1,4 +1,4 @@
-"""``kpi serve`` and ``kpi keys create``: the HTTP server's commands.
+"""``kpi serve`` and ``kpi keys create | list | revoke``: the HTTP server's commands.
 
 ``api/cli.py`` calls :func:`register` to add them to the ``kpi`` command.
 """
@@ -140,6 +140,35 @@ def keys_create(
     typer.echo(token)
     typer.echo(f"a key for '{owner}': keep the token above secret, it is not shown again; send it as "
                "'Authorization: Bearer <token>'", err=True)
+
+
+@keys_app.command("list")
+def keys_list(
+    owner: Annotated[str | None, typer.Option("--owner", help="Only this owner's keys.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """List API keys: id, owner and creation time (tokens are never stored, so never shown)."""
+    from api.server.registry import Registry
+
+    keys = Registry(_data_dir(data_dir)).list_keys(owner)
+    if not keys:
+        typer.echo("no keys", err=True)
+    for key in keys:
+        typer.echo(f"{key['key_id']}\t{key['owner']}\t{key['created_at']}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key's id, as `kpi keys list` shows it.")],
+    data_dir: DataDir = None,
+) -> None:
+    """Revoke an API key: its token stops working at once."""
+    from api.server.registry import Registry
+
+    if not Registry(_data_dir(data_dir)).revoke_key(key_id):
+        typer.echo(f"error: no key with id '{key_id}' (see `kpi keys list`)", err=True)
+        raise typer.Exit(2)
+    typer.echo(f"revoked {key_id}")
 
 
 def register(app: typer.Typer) -> None:

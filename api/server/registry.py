@@ -154,6 +154,20 @@ class Registry:
                        (digest, digest[:12], owner, _now()))
         return token
 
+    def list_keys(self, owner: str | None = None) -> list[dict[str, str]]:
+        """Keys (never their tokens): id, owner and creation time, oldest first."""
+        with self._connect() as db:
+            rows = db.execute("SELECT key_id, owner, created_at FROM api_keys"
+                              + (" WHERE owner = ?" if owner else "") + " ORDER BY created_at, key_id",
+                              (owner,) if owner else ()).fetchall()
+        return [{"key_id": str(k), "owner": str(o), "created_at": str(t)} for k, o, t in rows]
+
+    def revoke_key(self, key_id: str) -> bool:
+        """Delete the key with this id; its token stops working at once. False if there is none."""
+        with self._connect() as db:
+            cur = db.execute("DELETE FROM api_keys WHERE key_id = ?", (key_id,))
+        return cur.rowcount > 0
+
     def owner_of(self, token: str) -> str | None:
         """The owner a token belongs to, or None (the stored hash is compared in constant time)."""
         digest = hash_token(token)

@@ -25,29 +25,35 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[str, str]]:
-    data = tmp_path / "data"
-    token = Registry(data).create_key("alice")
+def _start(tmp_path: Path, data: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """`kpi serve` in its own process, as a user starts it; returns once it answers."""
     port = _free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(  # `kpi serve`, as a user starts it
+    proc = subprocess.Popen(
         [sys.executable, "-m", "api.server_cli", "serve", "--host", "127.0.0.1", "--port", str(port),
          "--data-dir", str(data), "--eval-workers", "1"], cwd=tmp_path, env=env,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            out = proc.stdout.read().decode() if proc.stdout else ""
+            proc.kill()
+            pytest.fail(f"uvicorn did not start: {out[-2000:]}")
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    data = tmp_path / "data"
+    token = Registry(data).create_key("alice")
+    proc, url = _start(tmp_path, data)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                out = proc.stdout.read().decode() if proc.stdout else ""
-                pytest.fail(f"uvicorn did not start: {out[-2000:]}")
-            time.sleep(0.1)
         yield url, token
     finally:
         proc.terminate()
@@ -86,3 +92,34 @@ def test_a_real_server_publishes_evaluates_and_explains(server: tuple[str, str])
         assert r.status_code == 400 and r.headers["content-type"] == "application/problem+json"
         assert http.get("/docs").status_code == 200
         assert "server" not in r.headers  # no server banner
+
+
+
+def test_a_publish_survives_kill_9_and_a_revoked_key_stops_working(tmp_path: Path):
+    data = tmp_path / "data"
+    registry = Registry(data)
+    token = registry.create_key("alice")
+    proc, url = _start(tmp_path, data)
+    auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/yaml"}
+    try:
+        r = httpx.post(f"{url}/v1/packs", content=GYM, headers=auth, timeout=60)
+        assert r.status_code == 201, r.text
+        sha = r.json()["sha256"]
+    finally:
+        proc.kill()  # SIGKILL: no shutdown, no flush — the answer above must already be durable
+        proc.wait(15)
+        if proc.stdout:
+            proc.stdout.close()
+    [key] = registry.list_keys("alice")
+    assert registry.revoke_key(key["key_id"])
+    proc, url = _start(tmp_path, data)
+    try:
+        versions = httpx.get(f"{url}/v1/packs/gym-membership/versions", timeout=30).json()
+        assert [v["sha256"] for v in versions["versions"]] == [sha]
+        r = httpx.post(f"{url}/v1/packs", content=GYM, headers=auth, timeout=60)
+        assert r.status_code == 401  # the revoked token no longer authenticates
+    finally:
+        proc.terminate()
+        proc.wait(15)
+        if proc.stdout:
+            proc.stdout.close()

@@ -51,3 +51,21 @@ def test_serve_has_its_options_and_refuses_cors_star(tmp_path: Path):
         assert option in result.output
     result = runner.invoke(_app(), ["serve", "--data-dir", str(tmp_path), "--cors-origin", "*"])
     assert result.exit_code == 2 and "CORS" in result.stderr
+
+
+def test_keys_can_be_listed_and_revoked(tmp_path):
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    runner = CliRunner()
+    data = str(tmp_path / "data")
+    token = runner.invoke(app, ["keys", "create", "--owner", "dana", "--data-dir", data]).stdout.strip()
+    assert token.startswith("kpi_")
+    listed = runner.invoke(app, ["keys", "list", "--data-dir", data])
+    [line] = listed.stdout.strip().splitlines()
+    key_id, owner, _created = line.split("\t")
+    assert owner == "dana" and token not in listed.stdout  # tokens are never shown again
+    assert runner.invoke(app, ["keys", "revoke", key_id, "--data-dir", data]).exit_code == 0
+    again = runner.invoke(app, ["keys", "revoke", key_id, "--data-dir", data])
+    assert again.exit_code == 2 and "no key with id" in again.output
