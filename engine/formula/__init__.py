@@ -23,6 +23,7 @@ from engine.formula.functions import (
     FunctionSpec,
     Growth,
     If,
+    In,
     Kind,
     KpiCondition,
     KpiFunction,
@@ -33,6 +34,7 @@ from engine.formula.functions import (
     RollingAvg,
     RollingSum,
     Round,
+    Text,
     symbol,
 )
 from engine.formula.limits import LIMITS, Limits
@@ -53,6 +55,7 @@ __all__ = [
     "FunctionSpec",
     "Growth",
     "If",
+    "In",
     "Kind",
     "KpiCondition",
     "KpiFunction",
@@ -66,6 +69,7 @@ __all__ = [
     "RollingAvg",
     "RollingSum",
     "Round",
+    "Text",
     "count_nodes",
     "parse_formula",
     "rebuild",

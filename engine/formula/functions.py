@@ -29,7 +29,8 @@ from typing import Any, ClassVar, Literal
 import sympy
 from sympy.logic.boolalg import BooleanFunction
 
-Kind = Literal["number", "condition"]
+#: What a (sub-)formula is. "text" (a text literal) exists only in measure mode.
+Kind = Literal["number", "condition", "text"]
 
 
 def symbol(name: str) -> sympy.Symbol:
@@ -72,6 +73,49 @@ class Null(sympy.AtomicExpr):  # type: ignore[misc]  # sympy is untyped
 
 
 NULL = Null()
+
+
+class Text(sympy.Atom):  # type: ignore[misc]  # sympy is untyped
+    """A text literal of measure mode (``'recharge'``): holds the Python str, never a Symbol.
+
+    Compared and hashed by its value: ``Text("a") == Text("a")``. It is not an ``Expr``, so
+    sympy arithmetic refuses it; the parser only lets it be compared with ``==``/``!=`` or
+    listed after ``in``.
+    """
+
+    __slots__ = ("_value",)
+
+    _value: str
+
+    def __new__(cls, value: str) -> Text:
+        if not isinstance(value, str):
+            raise TypeError(f"Text holds a str, not {type(value).__name__}")
+        obj = super().__new__(cls)
+        obj._value = value
+        return obj  # type: ignore[no-any-return]
+
+    @property
+    def value(self) -> str:
+        """The text, without quotes."""
+        return self._value
+
+    def _hashable_content(self) -> tuple[str]:
+        return (self._value,)
+
+    def __getnewargs__(self) -> tuple[str]:
+        return (self._value,)
+
+    def _sympystr(self, printer: Any) -> str:
+        return "'" + self._value.replace("'", "''") + "'"
+
+    def _latex(self, printer: Any) -> str:
+        return r"\text{“" + "".join(_LATEX_TEXT.get(ch, ch) for ch in self._value) + "”}"
+
+
+_LATEX_TEXT = {
+    "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
+    "^": r"\textasciicircum{}", "_": r"\_", "%": r"\%", "~": r"\textasciitilde{}",
+}
 
 
 class KpiFunction(sympy.Function):  # type: ignore[misc]  # sympy is untyped
@@ -167,6 +211,14 @@ class Falling(KpiCondition):
     """``falling(x, n)``: x decreased in each of the last n periods."""
 
     kpi_name = "falling"
+    nargs = 2
+
+
+class In(KpiCondition):
+    """``x in ('a', 'b', 3)`` (measure mode): ``In(x, Tuple(items…))``, the items text or
+    number literals. ``x not in (…)`` is ``Not(In(…))``."""
+
+    kpi_name = "in"
     nargs = 2
 
 

@@ -11,6 +11,12 @@ character outside the language is KPI-F001. Number literals are checked against 
 Accepted spellings besides ASCII: ``×`` (``*``), ``÷`` (``/``), ``−`` (``-``), full-width
 ``（ ）， ％``, and ``≤ ≥ ≠``. Whitespace: space, tab, newline, carriage return, no-break space
 and the full-width (ideographic) space.
+
+In *measure mode* (``tokenize(text, measure=True)``, for the ``of`` and ``where`` of ledger
+measures) two things are added, and nothing else changes: text literals in straight single
+or double quotes (STRING tokens: a doubled quote inside stands for one quote, a backslash is
+an ordinary character, no line breaks, control or invisible formatting characters, at most
+``max_text_length`` characters), and the word ``in`` (a NAME token).
 """
 
 from __future__ import annotations
@@ -43,6 +49,8 @@ class TokenKind(enum.Enum):
     RPAREN = ")"
     COMMA = ","
     ASSIGN = "="
+    #: A text literal (measure mode only); ``value`` is the text without its quotes.
+    STRING = "string"
     END = "end"
 
 
@@ -55,7 +63,8 @@ class Token:
     source: str
     offset: int
     length: int
-    #: The exact value of a NUMBER token (a sympy Integer or Rational).
+    #: The exact value of a NUMBER token (a sympy Integer or Rational), or the str of a
+    #: STRING token.
     value: Any = None
 
 
@@ -99,6 +108,10 @@ _FORBIDDEN: dict[str, tuple[str, str]] = {
            "a formula may span several lines without one"),
 }
 _QUOTES = frozenset("'\"`\u2018\u2019\u201c\u201d\u300c\u300d\u300e\u300f")
+#: The quotes of text literals in measure mode.
+_TEXT_QUOTES = frozenset("'\"")
+#: Longest text literal in measure mode, in characters (KPI-F008).
+MAX_TEXT_LENGTH = 200
 
 # Characters that are not in the language but look like something that is: (message, hint).
 _LOOKALIKES: dict[str, str] = {
@@ -148,8 +161,11 @@ def _err(code: str, message: str, offset: int, length: int = 1, hint: str | None
     return FormulaError(code, message, offset, length, hint)
 
 
-def tokenize(text: str) -> Iterator[Token]:
-    """Yield the tokens of ``text``, ending with one END token. Raises FormulaError."""
+def tokenize(text: str, *, measure: bool = False) -> Iterator[Token]:
+    """Yield the tokens of ``text``, ending with one END token. Raises FormulaError.
+
+    ``measure`` adds text literals and the word ``in`` (see the module docstring).
+    """
     n = len(text)
     i = 0
     prev: Token | None = None
@@ -169,7 +185,9 @@ def tokenize(text: str) -> Iterator[Token]:
         if _is_digit(ch) or (ch == "." and _is_digit(nxt)):
             tok = _number(text, i)
         elif _is_name_start(ch):
-            tok = _name(text, i)
+            tok = _name(text, i, measure=measure)
+        elif measure and ch in _TEXT_QUOTES:
+            tok = _string(text, i)
         elif ch in _SIMPLE:
             kind, norm = _SIMPLE[ch]
             tok = Token(kind, norm, ch, i, 1)
@@ -219,7 +237,43 @@ def _operator(text: str, i: int, prev: Token | None) -> Token:
                     "the functions of the formula language")
 
 
-def _name(text: str, start: int) -> Token:
+def _string(text: str, start: int) -> Token:
+    """Lex a text literal (measure mode): ``'…'`` or ``"…"``, a doubled quote for a quote."""
+    quote = text[start]
+    n = len(text)
+    chars: list[str] = []
+    j = start + 1
+    while True:
+        if j >= n:
+            raise _err("KPI-F001", f"the text in quotes that starts here is never closed: the "
+                       f"closing {quote} is missing", start,
+                       hint=f"end the text with {quote}; to put {quote} inside, write it twice")
+        ch = text[j]
+        if ch == quote:
+            if j + 1 < n and text[j + 1] == quote:
+                chars.append(quote)
+                j += 2
+                continue
+            break
+        if ch in "\n\r":
+            raise _err("KPI-F001", "text in quotes must end on the line where it starts: the "
+                       f"closing {quote} is missing", start,
+                       hint=f"end the text with {quote} before the end of the line")
+        if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp"):
+            raise _err("KPI-F001", f"text in quotes may not contain {_show(ch)}", j,
+                       hint="remove the control or invisible formatting character")
+        chars.append(ch)
+        j += 1
+    value = "".join(chars)
+    end = j + 1
+    if len(value) > MAX_TEXT_LENGTH:
+        raise _err("KPI-F008", f"this text is {len(value):,} characters long; at most "
+                   f"{MAX_TEXT_LENGTH} are allowed", start, end - start,
+                   "compare with a shorter value, e.g. a code rather than a description")
+    return Token(TokenKind.STRING, text[start:end], text[start:end], start, end - start, value)
+
+
+def _name(text: str, start: int, *, measure: bool = False) -> Token:
     n = len(text)
     j = start + 1
     while j < n and _is_name_char(text[j]):
@@ -228,7 +282,7 @@ def _name(text: str, start: int) -> Token:
     if name.startswith("__"):
         raise _err("KPI-F004", f"names starting with two underscores ('{name}') are not allowed",
                    start, len(name), "ids of inputs, metrics and params start with a letter")
-    if name in _PROGRAMMING_KEYWORDS:
+    if name in _PROGRAMMING_KEYWORDS and not (measure and name == "in"):
         raise _err("KPI-F004", f"'{name}' is a programming keyword, not part of the formula language",
                    start, len(name), "a formula is a calculation: numbers, ids, operators and "
                    "the functions of the formula language")

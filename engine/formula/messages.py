@@ -14,7 +14,11 @@ from engine.formula.functions import FUNCTIONS, LANGUAGE_WORDS, FunctionSpec, Ki
 from engine.formula.lexer import Token, TokenKind
 from engine.formula.limits import LIMITS
 
-KIND_WORDS: dict[str, str] = {"number": "a number", "condition": "a condition (true/false)"}
+KIND_WORDS: dict[str, str] = {"number": "a number", "condition": "a condition (true/false)",
+                               "text": "text in quotes"}
+
+_TEXT_HINT = ("text can only be compared with a column with == or !=, as in kind == 'recharge', "
+              "or listed after in, as in kind in ('a', 'b')")
 
 
 def describe(tok: Token | None) -> str:
@@ -23,6 +27,8 @@ def describe(tok: Token | None) -> str:
         return "the end of the formula"
     if tok.kind is TokenKind.NUMBER:
         return f"the number {tok.source}"
+    if tok.kind is TokenKind.STRING:
+        return f"the text {tok.source}"
     if tok.kind is TokenKind.NAME and tok.text not in LANGUAGE_WORDS:
         return f"the name '{tok.source}'"
     return f"'{tok.source}'"
@@ -31,7 +37,9 @@ def describe(tok: Token | None) -> str:
 # -- kinds ---------------------------------------------------------------------------------
 
 
-def kind_hint(needed: str) -> str:
+def kind_hint(needed: str, got: str | None = None) -> str:
+    if got == "text":
+        return _TEXT_HINT
     if needed == "number":
         return "to turn a condition into a number, use if(condition, 1, 0)"
     return "compare the number with something, e.g. x > 0"
@@ -40,7 +48,7 @@ def kind_hint(needed: str) -> str:
 def kind_mismatch(got: Kind, needed: Kind, start: int, end: int, *, whole: bool = False) -> FormulaError:
     what = "the formula" if whole else "this part"
     return FormulaError("KPI-F010", f"{what} is {KIND_WORDS[got]} but {KIND_WORDS[needed]} is "
-                        "needed here", start, end - start, kind_hint(needed))
+                        "needed here", start, end - start, kind_hint(needed, got))
 
 
 def if_branches(then: Kind, other: Kind, start: int, end: int) -> FormulaError:
@@ -48,6 +56,57 @@ def if_branches(then: Kind, other: Kind, start: int, end: int) -> FormulaError:
         "KPI-F010", f"both results of if(...) must be numbers or both conditions, but 'then' is "
         f"{KIND_WORDS[then]} and 'else' is {KIND_WORDS[other]}", start, end - start,
         "make both results numbers, or both conditions")
+
+
+def text_ordered(op: Token) -> FormulaError:
+    return FormulaError("KPI-F010", f"text cannot be compared with '{op.source}': only == and != "
+                        "compare text", op.offset, op.length, _TEXT_HINT)
+
+
+def text_compared_with(got: Kind, start: int, end: int) -> FormulaError:
+    return FormulaError("KPI-F010", f"text can only be compared with a column name or other text, "
+                        f"but this part is {KIND_WORDS[got]} computed by a formula", start,
+                        end - start, _TEXT_HINT)
+
+
+def text_not_here(start: int, end: int) -> FormulaError:
+    return FormulaError("KPI-F010", "text cannot be a result of if(...)", start, end - start,
+                        _TEXT_HINT)
+
+
+# -- in (measure mode) ---------------------------------------------------------------------
+
+_IN_HINT = "write it like kind in ('recharge', 'consume')"
+
+
+def in_without_list(tok: Token) -> FormulaError:
+    return FormulaError("KPI-F001", f"'in' must be followed by a list in brackets, not "
+                        f"{describe(tok)}", tok.offset, tok.length, _IN_HINT)
+
+
+def in_without_left(tok: Token) -> FormulaError:
+    return FormulaError("KPI-F001", "'in' needs a column or a number on its left", tok.offset,
+                        tok.length, _IN_HINT)
+
+
+def in_empty(lpar: Token, rpar: Token) -> FormulaError:
+    return FormulaError("KPI-F001", "the list after 'in' is empty", lpar.offset,
+                        rpar.offset + 1 - lpar.offset, "list at least one value: " + _IN_HINT)
+
+
+def in_not_literal(start: int, end: int) -> FormulaError:
+    return FormulaError("KPI-F004", "only literal values may be listed after in: text in quotes "
+                        "or numbers", start, end - start, _IN_HINT)
+
+
+def in_too_many(start: int, length: int, most: int) -> FormulaError:
+    return FormulaError("KPI-F006", f"the list after 'in' has more than {most} values", start,
+                        length, "split the condition, or group the values in the data")
+
+
+def in_left(got: Kind, start: int, end: int) -> FormulaError:
+    return FormulaError("KPI-F010", f"the left side of 'in' must be a column name or a number, "
+                        f"but it is {KIND_WORDS[got]}", start, end - start, _IN_HINT)
 
 
 # -- caps ----------------------------------------------------------------------------------

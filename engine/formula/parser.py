@@ -6,6 +6,13 @@ A precedence-climbing (Pratt) parser. Binding powers, loosest first, as in Pytho
 
 The sympy shapes are described in :mod:`engine.formula.nodes`.
 
+In *measure mode* (``mode="measure"``, for the ``of`` and ``where`` of ledger measures) the
+language also has text literals (``'recharge'``, kind "text", a :class:`Text` atom) that may
+only be compared with ``==``/``!=`` with a name or other text, and ``x in (…)`` /
+``x not in (…)`` with a list of text or number literals (``In(x, Tuple(…))``, wrapped in
+``Not`` for ``not in``). In formula mode neither exists: quotes and ``in`` are refused as
+before.
+
 Depth is capped on the way *down* (the number of active sub-expressions), so hostile input
 such as 10,000 opening brackets stops after 65 levels, with a bounded Python stack.
 """
@@ -20,7 +27,7 @@ import sympy
 
 from engine.errors import FormulaError
 from engine.formula import messages as msg
-from engine.formula.functions import FUNCTIONS, NULL, FunctionSpec, Kind, symbol
+from engine.formula.functions import FUNCTIONS, NULL, FunctionSpec, In, Kind, Text, symbol
 from engine.formula.lexer import Token, TokenKind, tokenize
 from engine.formula.limits import LIMITS
 from engine.formula.nodes import DEFAULTS, MINUS_ONE, RELATIONS, is_negation, logic, negate
@@ -29,6 +36,9 @@ from engine.formula.printer import count_nodes
 # Binding powers (higher binds tighter). A prefix - or + parses its operand at _POW, so it
 # binds tighter than * and looser than ** (-x ** 2 is -(x ** 2)), as in Python.
 _OR, _AND, _NOT, _CMP, _ADD, _MUL, _UNARY, _POW = range(1, 9)
+
+#: Most values in the list after ``in`` (measure mode).
+MAX_IN_VALUES = 100
 
 _INFIX: dict[str, int] = {
     "or": _OR, "and": _AND,
@@ -79,21 +89,30 @@ class _Item:
     literal: bool = False
     #: Product of the exponents of powers nested inside each other (≥ 1).
     power: Fraction = Fraction(1)
+    #: A bare name (possibly in brackets): in measure mode, it may be compared with text.
+    name: bool = False
 
 
 def parse_formula(
-    text: str, *, expect: Literal["number", "condition", "any"] = "number"
+    text: str, *, expect: Literal["number", "condition", "any"] = "number",
+    mode: Literal["formula", "measure"] = "formula",
 ) -> ParsedFormula:
-    """Parse a formula. Raises :class:`FormulaError` (and nothing else) for any text."""
+    """Parse a formula. Raises :class:`FormulaError` (and nothing else) for any text.
+
+    ``mode="measure"`` adds text literals and ``in`` (see the module docstring); with
+    ``expect="any"`` the kind of a lone text literal is "text".
+    """
     if not isinstance(text, str):
         raise TypeError(f"a formula must be a str, not {type(text).__name__}")
     if expect not in ("number", "condition", "any"):
         raise ValueError(f"expect must be 'number', 'condition' or 'any', not {expect!r}")
+    if mode not in ("formula", "measure"):
+        raise ValueError(f"mode must be 'formula' or 'measure', not {mode!r}")
     if len(text) > LIMITS.max_length:
         raise msg.too_long(len(text))
     if not text.strip():
         raise FormulaError("KPI-F001", "the formula is empty", 0, 1, "write a calculation, e.g. a / b")
-    parser = _Parser(text)
+    parser = _Parser(text, measure=mode == "measure")
     try:
         item = parser.parse()
     except RecursionError:  # defence in depth: the depth cap should make this unreachable
@@ -109,9 +128,10 @@ def parse_formula(
 
 
 class _Parser:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, *, measure: bool = False) -> None:
         self.text = text
-        self._tokens = tokenize(text)
+        self.measure = measure
+        self._tokens = tokenize(text, measure=measure)
         self._buffer: list[Token] = []
         self._last: Token | None = None  # the last token consumed
         self._active = 0  # sub-expressions being parsed: the depth guard on the way down
@@ -139,6 +159,14 @@ class _Parser:
         tok = self._peek()
         return tok.kind is TokenKind.OP and tok.text in ops
 
+    def _at_word(self, word: str, k: int = 0) -> bool:
+        tok = self._peek(k)
+        return tok.kind is TokenKind.NAME and tok.text == word
+
+    def _at_in(self) -> bool:
+        """At ``in`` or ``not in`` (only lexed as such in measure mode)."""
+        return self._at_word("in") or (self._at_word("not") and self._at_word("in", 1))
+
     # -- entry -------------------------------------------------------------------------
 
     def parse(self) -> _Item:
@@ -158,9 +186,14 @@ class _Parser:
         while True:
             tok = self._peek()
             bp = _INFIX.get(tok.text) if tok.kind in (TokenKind.OP, TokenKind.NAME) else None
+            membership = self.measure and self._at_in()
+            if membership:
+                bp = _CMP
             if bp is None or bp < min_bp:
                 break
-            if bp in (_OR, _AND):
+            if membership:
+                left = self._membership(left)
+            elif bp in (_OR, _AND):
                 left = self._logic(left, tok.text)
             elif bp == _CMP:
                 left = self._comparison(left)
@@ -196,6 +229,9 @@ class _Parser:
         if tok.kind is TokenKind.NUMBER:
             self._advance()
             return _Item(tok.value, "number", tok.offset, tok.offset + tok.length, literal=True)
+        if tok.kind is TokenKind.STRING:
+            self._advance()
+            return _Item(Text(tok.value), "text", tok.offset, tok.offset + tok.length)
         if tok.kind is TokenKind.NAME:
             return self._word(self._advance(), min_bp)
         if tok.kind is TokenKind.LPAREN:
@@ -206,7 +242,8 @@ class _Parser:
                 raise msg.unexpected_after_value(close, self._last, opened=tok)
             self._advance()
             return self._finish(_Item(inner.expr, inner.kind, tok.offset, close.offset + 1,
-                                      inner.depth + 1, inner.nodes, False, inner.power), tok)
+                                      inner.depth + 1, inner.nodes, False, inner.power,
+                                      inner.name), tok)
         if tok.kind is TokenKind.OP and tok.text in ("-", "+"):
             self._advance()
             operand = self._expr(_POW)
@@ -236,6 +273,8 @@ class _Parser:
         if name in ("and", "or"):
             raise FormulaError("KPI-F001", f"'{name}' needs a condition on each side",
                                tok.offset, tok.length, "e.g. a > 0 and b > 0")
+        if name == "in":  # only a NAME in measure mode
+            raise msg.in_without_left(tok)
         if self._peek().kind is TokenKind.LPAREN:
             spec = FUNCTIONS.get(name)
             if spec is None:
@@ -245,7 +284,7 @@ class _Parser:
             raise FormulaError("KPI-F001", f"'{name}' is a function: call it with brackets",
                                tok.offset, tok.length, f"write it like {FUNCTIONS[name].usage()}")
         self.refs.append(Ref(name, tok.offset, tok.length, self._lag > 0))
-        return _Item(symbol(name), "number", tok.offset, end)
+        return _Item(symbol(name), "number", tok.offset, end, name=True)
 
     # -- infix runs --------------------------------------------------------------------
 
@@ -278,14 +317,17 @@ class _Parser:
     def _comparison(self, left: _Item) -> _Item:
         """``a < b``, or a chain ``a < b <= c`` = ``And(a < b, b <= c)``."""
         first_op = self._peek()
-        self._need(left, "number")
+        if left.kind != "text":  # text only exists in measure mode; checked with its partner
+            self._need(left, "number")
         operands = [left]
         ops: list[Token] = []
         nodes = left.nodes
         while self._peek().kind is TokenKind.OP and self._peek().text in RELATIONS:
             ops.append(self._advance())
             right = self._expr(_CMP + 1)
-            self._need(right, "number")
+            if right.kind != "text":
+                self._need(right, "number")
+            self._check_text_pair(operands[-1], ops[-1], right)
             operands.append(right)
             # A relation node; from the second relation on, the middle operand appears in two
             # relations, and the relations are joined by one And node.
@@ -301,6 +343,57 @@ class _Parser:
         power = max(o.power for o in operands)
         return self._finish(_Item(expr, "condition", left.start, operands[-1].end, depth, nodes,
                                   False, power), first_op)
+
+    @staticmethod
+    def _check_text_pair(a: _Item, op: Token, b: _Item) -> None:
+        """Text may be compared only with == or !=, and only with a name or other text."""
+        if a.kind != "text" and b.kind != "text":
+            return
+        if op.text not in ("==", "!="):
+            raise msg.text_ordered(op)
+        for one, other in ((a, b), (b, a)):
+            if one.kind == "text" and other.kind != "text" and not other.name:
+                raise msg.text_compared_with(other.kind, other.start, other.end)
+
+    def _membership(self, left: _Item) -> _Item:
+        """``x in (v, …)`` / ``x not in (v, …)``: ``In(x, Tuple(v, …))``, maybe in ``Not``."""
+        negated = self._at_word("not")
+        first = self._advance()
+        if negated:
+            self._advance()  # in
+        if left.kind != "number":
+            raise msg.in_left(left.kind, left.start, left.end)
+        lpar = self._peek()
+        if lpar.kind is not TokenKind.LPAREN:
+            raise msg.in_without_list(lpar)
+        self._advance()
+        if self._peek().kind is TokenKind.RPAREN:
+            raise msg.in_empty(lpar, self._peek())
+        values: list[Any] = []
+        depth, nodes = left.depth, left.nodes + 2 + (1 if negated else 0)
+        while True:
+            item = self._expr(0)
+            if not isinstance(item.expr, Text | sympy.Number) or item.kind == "condition":
+                raise msg.in_not_literal(item.start, item.end)
+            values.append(item.expr)
+            if len(values) > MAX_IN_VALUES:
+                raise msg.in_too_many(item.start, item.end - item.start, MAX_IN_VALUES)
+            depth, nodes = max(depth, item.depth), nodes + item.nodes
+            sep = self._peek()
+            if sep.kind is TokenKind.COMMA:
+                self._advance()
+                continue
+            if sep.kind is TokenKind.RPAREN:
+                close = self._advance()
+                break
+            raise msg.unexpected_after_value(sep, self._last, opened=lpar, function=None)
+        expr: Any = In(left.expr, sympy.Tuple(*values), evaluate=False)
+        depth += 2
+        if negated:
+            expr = sympy.Not(expr, evaluate=False)
+            depth += 1
+        return self._finish(_Item(expr, "condition", left.start, close.offset + 1, depth, nodes,
+                                  False, left.power), first)
 
     def _sum(self, left: _Item) -> _Item:
         """``a + b - c``: one n-ary ``Add``; subtraction adds the negation."""
@@ -460,6 +553,8 @@ class _Parser:
                 args.append(DEFAULTS[param.default])
                 continue
             item = given
+            if param.role == "branch" and item.kind == "text":
+                raise msg.text_not_here(item.start, item.end)
             if param.role in ("number", "condition"):
                 self._need(item, param.role)
             elif param.role == "window":

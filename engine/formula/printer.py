@@ -3,7 +3,9 @@
 Both print parsed (unevaluated) trees and evaluated ones, with as few brackets as the
 precedence of the formula language allows. For a parsed tree, ``to_text`` is the inverse of
 the parser: ``parse_formula(to_text(t)).expr == t`` (see :mod:`engine.formula.nodes` for the
-shapes this relies on).
+shapes this relies on); for trees with text or ``in`` (measure mode), with
+``mode="measure"``. Text prints in single quotes (a quote inside doubled), ``In`` as
+``x in ('a', 2)`` and ``Not(In(…))`` as ``x not in (…)``.
 
 Trees can be deep (evaluated lineage, substituted formulas), so nothing here recurses: a
 post-order walk with an explicit stack renders every node once (shared sub-trees included)
@@ -24,11 +26,13 @@ import sympy
 from engine.formula.functions import (
     BUILTIN_NAMES,
     RESERVED_WORDS,
+    In,
     KpiCondition,
     KpiFunction,
     Null,
     Previous,
     Round,
+    Text,
 )
 
 # Precedence of what a text is, loosest first (the parser's binding powers, plus atoms).
@@ -234,8 +238,21 @@ def _chain(node: Any) -> bool:
     return all(r.rhs == s.lhs and type(r.rhs) is type(s.lhs) for r, s in zip(args, args[1:], strict=False))
 
 
+def _quoted(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
 def _text(node: Any, get: Lookup, names: Mapping[str, str]) -> Rendered:
     args = node.args
+    if isinstance(node, Text):
+        return _quoted(node.value), _ATOM
+    if isinstance(node, In):
+        return f"{_paren(get(args[0]), _ADD)} in {get(args[1])[0]}", _CMP
+    if isinstance(node, sympy.Tuple):
+        return "(" + ", ".join(get(a)[0] for a in args) + ")", _ATOM
+    if isinstance(node, sympy.Not) and isinstance(args[0], In):
+        inner = args[0].args
+        return f"{_paren(get(inner[0]), _ADD)} not in {get(inner[1])[0]}", _CMP
     if isinstance(node, sympy.Symbol):
         return _label(node.name, names), _ATOM
     if isinstance(node, Null):
@@ -354,6 +371,15 @@ def _latex_product(factors: list[Any], get: Lookup) -> Rendered:
 
 def _latex(node: Any, get: Lookup, names: Mapping[str, str]) -> Rendered:
     args = node.args
+    if isinstance(node, Text):
+        return f"\\text{{“{_escape(node.value)}”}}", _ATOM
+    if isinstance(node, In):
+        return rf"{_lparen(get(args[0]), _ADD)} \in {get(args[1])[0]}", _CMP
+    if isinstance(node, sympy.Tuple):
+        return r"\{" + ", ".join(get(a)[0] for a in args) + r"\}", _ATOM
+    if isinstance(node, sympy.Not) and isinstance(args[0], In):
+        inner = args[0].args
+        return rf"{_lparen(get(inner[0]), _ADD)} \notin {get(inner[1])[0]}", _CMP
     if isinstance(node, sympy.Symbol):
         return _latex_symbol(node.name, names), _ATOM
     if isinstance(node, Null) or node is sympy.true or node is sympy.false:
