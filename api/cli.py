@@ -23,6 +23,7 @@ from engine.evaluate import evaluate, read_table
 from engine.library import PackLibrary
 from engine.lineage import graph_export, lineage, render_text
 from engine.load import MAX_FILE_BYTES, source_lines
+from engine.measures import measure_sql, run_measures
 from engine.pack_docs import pack_markdown
 from engine.problems import CODES, Problem
 from engine.report import render_csv, render_table
@@ -256,6 +257,65 @@ def eval_cmd(
     else:
         text = render_table(body, compiled.pack, locale=locale, color=sys.stdout.isatty())
     typer.echo(text)
+
+
+@app.command()
+def sql(
+    pack: Annotated[str, typer.Argument(help="Pack directory, file or id.")],
+    dialect: Annotated[str, typer.Option("--dialect", help="duckdb, spark, trino, postgres, bigquery or snowflake.")]
+    = "duckdb",
+    grain: Annotated[str | None, typer.Option("--grain", help="Period grain (default: the pack's).")] = None,
+    packs_dir: PacksDir = None,
+) -> None:
+    """Print the SQL that computes the pack's measured inputs from its sources (event measures)."""
+    compiled = _compile_or_exit(pack, packs_dir)
+    try:
+        queries = measure_sql(compiled, dialect, grain)
+    except KpiError as err:
+        raise _fail(str(err)) from None
+    if not queries:
+        raise _fail(f"pack '{compiled.pack.id}' has no inputs with a measure")
+    for sid, text in queries.items():
+        typer.echo(f"-- source {sid}\n{text};\n")
+
+
+@app.command("run")
+def run_cmd(
+    pack: Annotated[str, typer.Argument(help="Pack directory, file or id.")],
+    source: Annotated[list[str], typer.Option("--source", help="NAME=PATH of a source's records (.csv or "
+                                                               ".parquet); repeatable.", show_default=False)],
+    grain: Annotated[str | None, typer.Option("--grain", help="Output grain (default: the pack's).")] = None,
+    by: Annotated[str | None, typer.Option("--by", help="Dimensions to keep, comma-separated; '' totals.")] = None,
+    metrics: Annotated[str | None, typer.Option("--metrics", help="Metrics to return, comma-separated.")] = None,
+    locale: Locale = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="json, table or csv.")] = "json",
+    packs_dir: PacksDir = None,
+) -> None:
+    """Compute the measured inputs from raw records with DuckDB, then evaluate the pack."""
+    if fmt not in ("json", "table", "csv"):
+        raise _fail(f"unknown format '{fmt}': choose json, table or csv")
+    compiled = _compile_or_exit(pack, packs_dir)
+    paths: dict[str, Path] = {}
+    for item in source:
+        name, sep, path = item.partition("=")
+        if not sep or not name.strip() or not path.strip():
+            raise _fail(f"--source '{item}' must look like NAME=PATH")
+        paths[name.strip()] = Path(path.strip())
+    typer.echo("computing inputs with DuckDB …", err=True)
+    try:
+        columns = run_measures(compiled, paths, grain=None)
+        body = evaluate(compiled, columns, grain=grain,
+                        by=None if by is None else [b.strip() for b in by.split(",") if b.strip()],
+                        metrics=[m.strip() for m in metrics.split(",") if m.strip()] if metrics else None,
+                        locale=locale).to_json()
+    except KpiError as err:
+        raise _fail(str(err)) from None
+    if fmt == "json":
+        typer.echo(json.dumps(body, ensure_ascii=False, indent=2))
+    elif fmt == "csv":
+        typer.echo(render_csv(body))
+    else:
+        typer.echo(render_table(body, compiled.pack, locale=locale, color=sys.stdout.isatty()))
 
 
 @app.command()

@@ -16,9 +16,9 @@ from typing import Any, Literal
 from engine.load import Document, Path_, dotted
 from engine.problems import Location
 
-Kind = Literal["input", "metric", "param", "dimension", "check", "rule", "remedy", "view", "role"]
+Kind = Literal["input", "metric", "param", "dimension", "source", "check", "rule", "remedy", "view", "role"]
 SECTION_KIND: dict[str, Kind] = {
-    "inputs": "input", "metrics": "metric", "params": "param", "dimensions": "dimension",
+    "sources": "source", "inputs": "input", "metrics": "metric", "params": "param", "dimensions": "dimension",
     "checks": "check", "rules": "rule", "remedies": "remedy", "views": "view", "roles": "role",
 }
 STATUSES = ("good", "fair", "warning", "critical")
@@ -155,6 +155,26 @@ class Band:
 
 
 @dataclass(frozen=True)
+class Measure:
+    """How an input is computed from a source's records (docs/measures-design.md)."""
+
+    source: str
+    agg: str
+    of: str | None = None
+    where: str | None = None
+
+
+@dataclass(frozen=True)
+class DataSource(Definition):
+    """A set of raw records (a ledger) that inputs can be computed from."""
+
+    time: str = ""
+    dimensions: Mapping[str, str] = field(default_factory=dict)  # pack dimension -> column
+    entity: str | None = None
+    columns: Mapping[str, str] = field(default_factory=dict)  # declared column -> type
+
+
+@dataclass(frozen=True)
 class Input(Definition):
     unit: str | None = None
     rollup: Rollup = Rollup()
@@ -162,6 +182,7 @@ class Input(Definition):
     default: float | None = None
     has_default: bool = False
     source_ref: str | None = None
+    measure: Measure | None = None
 
 
 @dataclass(frozen=True)
@@ -252,9 +273,16 @@ def build(kind: Kind, ident: str, fields: Mapping[str, Any], common: dict[str, A
     base = {**common, "label": text("label"), "description": text("description")}
     src = fields.get("source")
     if kind == "input":
+        measure = fields.get("measure")
         return Input(**base, unit=fields.get("unit"), rollup=rollup(fields.get("rollup")),
                      required=fields.get("required", True), default=fields.get("default"),
-                     has_default="default" in fields, source_ref=src)
+                     has_default="default" in fields, source_ref=src,
+                     measure=Measure(measure["source"], measure["agg"], measure.get("of"), measure.get("where"))
+                     if measure else None)
+    if kind == "source":
+        return DataSource(**base, time=fields.get("time", ""), dimensions=dict(fields.get("dimensions") or {}),
+                          entity=fields.get("entity"),
+                          columns={k: (v or {}).get("type", "text") for k, v in (fields.get("columns") or {}).items()})
     if kind == "param":
         return Param(**base, value=float(fields.get("value", 0.0)), unit=fields.get("unit"), source_ref=src)
     if kind == "dimension":
@@ -303,6 +331,7 @@ class Pack:
     root: str  # display path of the pack's directory or file
     files: tuple[str, ...]
     dimensions: Mapping[str, Dimension]
+    sources: Mapping[str, DataSource]
     params: Mapping[str, Param]
     inputs: Mapping[str, Input]
     metrics: Mapping[str, Metric]

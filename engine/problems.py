@@ -118,6 +118,10 @@ CODES: dict[str, Code] = _catalog(
          "The compiler proved from the formulas that a check can never hold (its residual is a "
          "non-zero constant)."),
     Code("KPI-R016", "error", "Self reference", "A metric's formula uses the metric itself outside `previous(...)`."),
+    Code("KPI-R017", "error", "Unknown source", "An input's `measure` names a source that `sources` does not define."),
+    Code("KPI-R018", "error", "Not available in a measure",
+         "A measure's `of` or `where` names a column the source does not declare, or uses a time function "
+         "(measures are computed per period from records; time functions belong in metrics)."),
 )
 
 

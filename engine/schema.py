@@ -23,7 +23,7 @@ from engine.load import Document, Path_, dotted
 from engine.problems import Location, Problem
 
 _SINGULAR = {
-    "dimensions": "dimension", "params": "param", "inputs": "input", "metrics": "metric",
+    "dimensions": "dimension", "sources": "source", "params": "param", "inputs": "input", "metrics": "metric",
     "checks": "check", "rules": "rule", "remedies": "remedy", "views": "view", "roles": "role",
 }
 _ITEM = {"bands": "band", "causes": "cause", "scenarios": "scenario", "remedies": "remedy",

@@ -16,8 +16,9 @@ from typing import Any
 from engine.load import MAX_PACK_BYTES, Document, LoadError, decode, parse_yaml, read_text
 from engine.problems import Location, Problem
 
-SECTIONS = ("dimensions", "params", "inputs", "metrics", "checks", "rules", "remedies", "views", "roles")
-_SINGULAR = {"dimensions": "dimension", "params": "param", "inputs": "input", "metrics": "metric", "checks": "check",
+SECTIONS = ("dimensions", "sources", "params", "inputs", "metrics", "checks", "rules", "remedies", "views",
+            "roles")
+_SINGULAR = {"dimensions": "dimension", "sources": "source", "params": "param", "inputs": "input", "metrics": "metric", "checks": "check",
              "rules": "rule", "remedies": "remedy", "views": "view", "roles": "role"}
 
 

@@ -15,12 +15,13 @@ from engine.validate.context import Context
 from engine.validate.ids import check_ids
 from engine.validate.inputs import check_inputs
 from engine.validate.links import check_links
+from engine.validate.measures import check_measures
 from engine.validate.references import check_references
 
 Rule = Callable[[Context], Iterable[Problem]]
 
 #: The semantic rules, in the order they run.
-RULES: tuple[Rule, ...] = (check_ids, check_references, check_bands, check_links, check_inputs)
+RULES: tuple[Rule, ...] = (check_ids, check_references, check_bands, check_links, check_inputs, check_measures)
 
 
 def run_rules(ctx: Context) -> list[Problem]:

@@ -9,7 +9,8 @@ from engine.formula import RESERVED_WORDS
 from engine.problems import Problem
 from engine.validate.context import Context
 
-_SECTIONS = ("dimensions", "params", "inputs", "metrics", "checks", "rules", "remedies", "views", "roles")
+_SECTIONS = ("dimensions", "sources", "params", "inputs", "metrics", "checks", "rules", "remedies", "views",
+             "roles")
 _SHARED = ("inputs", "params", "metrics")  # one namespace: formulas name them alike (and data columns,
 # with the dimensions)
 
