@@ -211,6 +211,41 @@ def graph(
     typer.echo(graph_export(_compile_or_exit(pack, packs_dir), fmt, locale))
 
 
+def _check_format(fmt: str) -> None:
+    if fmt not in ("json", "table", "csv"):
+        raise _fail(f"unknown format '{fmt}': choose json, table or csv")
+
+
+def _pairs(items: list[str], option: str, shape: str) -> dict[str, str]:
+    """Repeated ``KEY=VALUE`` options as a mapping; a malformed one is a usage error."""
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or (shape == "NAME=PATH" and not value.strip()):
+            raise _fail(f"{option} '{item}' must look like {shape}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _list(text: str | None) -> list[str] | None:
+    """A comma-separated option; None when it was not given."""
+    return [x.strip() for x in text.split(",") if x.strip()] if text else None
+
+
+def _by(text: str | None) -> list[str] | None:
+    """``--by``: None keeps every dimension; ``''`` (an empty list) totals across them all."""
+    return None if text is None else _list(text) or []
+
+
+def _print_result(body: dict[str, Any], fmt: str, compiled: CompiledPack, locale: str | None) -> None:
+    if fmt == "json":
+        typer.echo(json.dumps(body, ensure_ascii=False, indent=2))
+    elif fmt == "csv":
+        typer.echo(render_csv(body))
+    else:
+        typer.echo(render_table(body, compiled.pack, locale=locale, color=sys.stdout.isatty()))
+
+
 @app.command("eval")
 def eval_cmd(
     pack: Annotated[str, typer.Argument(help="Pack directory, file or id.")],
@@ -230,33 +265,18 @@ def eval_cmd(
     packs_dir: PacksDir = None,
 ) -> None:
     """Evaluate a pack over data: values, bands, rules and checks per period and dimension."""
-    if fmt not in ("json", "table", "csv"):
-        raise _fail(f"unknown format '{fmt}': choose json, table or csv")
+    _check_format(fmt)
     compiled = _compile_or_exit(pack, packs_dir)
-    overrides: dict[str, str] = {}
-    for item in param or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise _fail(f"--param '{item}' must look like name=value")
-        overrides[key.strip()] = value.strip()
+    overrides = _pairs(param or [], "--param", "name=value")
     try:
-        result = evaluate(compiled, read_table(inputs), grain=grain,
-                          by=None if by is None else [b.strip() for b in by.split(",") if b.strip()],
-                          metrics=[m.strip() for m in metrics.split(",") if m.strip()] if metrics else None,
-                          params=overrides, locale=locale, trace=trace)
-        body = result.to_json()
+        body = evaluate(compiled, read_table(inputs), grain=grain, by=_by(by), metrics=_list(metrics),
+                        params=overrides, locale=locale, trace=trace).to_json()
     except InputError as err:
         message = f"{inputs}: {err}"
         if err.hint:
             message += f"\n  hint: {err.hint}"
         raise _fail(message) from None
-    if fmt == "json":
-        text = json.dumps(body, ensure_ascii=False, indent=2)
-    elif fmt == "csv":
-        text = render_csv(body)
-    else:
-        text = render_table(body, compiled.pack, locale=locale, color=sys.stdout.isatty())
-    typer.echo(text)
+    _print_result(body, fmt, compiled, locale)
 
 
 @app.command()
@@ -292,30 +312,16 @@ def run_cmd(
     packs_dir: PacksDir = None,
 ) -> None:
     """Compute the measured inputs from raw records with DuckDB, then evaluate the pack."""
-    if fmt not in ("json", "table", "csv"):
-        raise _fail(f"unknown format '{fmt}': choose json, table or csv")
+    _check_format(fmt)
     compiled = _compile_or_exit(pack, packs_dir)
-    paths: dict[str, Path] = {}
-    for item in source:
-        name, sep, path = item.partition("=")
-        if not sep or not name.strip() or not path.strip():
-            raise _fail(f"--source '{item}' must look like NAME=PATH")
-        paths[name.strip()] = Path(path.strip())
+    paths = {name: Path(path) for name, path in _pairs(source, "--source", "NAME=PATH").items()}
     typer.echo("computing inputs with DuckDB …", err=True)
     try:
         columns = run_measures(compiled, paths, grain=None)
-        body = evaluate(compiled, columns, grain=grain,
-                        by=None if by is None else [b.strip() for b in by.split(",") if b.strip()],
-                        metrics=[m.strip() for m in metrics.split(",") if m.strip()] if metrics else None,
-                        locale=locale).to_json()
+        body = evaluate(compiled, columns, grain=grain, by=_by(by), metrics=_list(metrics), locale=locale).to_json()
     except KpiError as err:
         raise _fail(str(err)) from None
-    if fmt == "json":
-        typer.echo(json.dumps(body, ensure_ascii=False, indent=2))
-    elif fmt == "csv":
-        typer.echo(render_csv(body))
-    else:
-        typer.echo(render_table(body, compiled.pack, locale=locale, color=sys.stdout.isatty()))
+    _print_result(body, fmt, compiled, locale)
 
 
 @app.command()

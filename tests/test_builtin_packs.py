@@ -9,7 +9,7 @@ import pytest
 from engine.compile import CompiledPack, compile_pack
 from engine.library import BUILTIN_ROOT, PackLibrary
 from engine.lineage import lineage
-from engine.model import Text
+from tests.pack_texts import localized_texts
 
 PACKS = sorted(p.name for p in BUILTIN_ROOT.iterdir() if p.is_dir())
 SEEDS = {"000_5d7547f1c818c278.txt", "001_844dee85e81e5c79.txt", "002_a97900d25f738d1b.txt",
@@ -70,26 +70,9 @@ def test_core_has_every_fixed_id(compiled: dict[str, CompiledPack]):
     assert "lifespan_years" in p.params
 
 
-def _texts(c: CompiledPack):
-    p = c.pack
-    for section in ("inputs", "params", "metrics", "checks", "rules", "remedies", "views", "roles", "dimensions"):
-        for ident, d in p.section(section).items():
-            yield f"{section}.{ident}.label", d.label
-            for name in ("benchmark", "detail"):
-                value = getattr(d, name, None)
-                if isinstance(value, Text) and value:
-                    yield f"{section}.{ident}.{name}", value
-            for i, t in enumerate(getattr(d, "causes", ()) + getattr(d, "scenarios", ())):
-                yield f"{section}.{ident}.text{i}", t
-            for i, b in enumerate(getattr(d, "bands", ())):
-                for name in ("label", "advice"):
-                    if getattr(b, name):
-                        yield f"{section}.{ident}.bands.{i}.{name}", getattr(b, name)
-
-
 @pytest.mark.parametrize("pack", PACKS)
 def test_every_label_is_in_chinese_and_english(compiled: dict[str, CompiledPack], pack: str):
-    missing = [where for where, text in _texts(compiled[pack]) if not {"zh", "en"} <= dict(text.items).keys()]
+    missing = [where for where, text in localized_texts(compiled[pack]) if not {"zh", "en"} <= dict(text.items).keys()]
     assert missing == []
 
 

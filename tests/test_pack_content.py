@@ -21,6 +21,7 @@ from api.cli import app
 from engine.compile import CompiledPack, compile_pack
 from engine.library import PackLibrary
 from engine.model import Definition, Text
+from tests.pack_texts import localized_texts
 
 BAKERY_DOC = "001_844dee85e81e5c79.txt"
 CORE_DOCS = {"000_5d7547f1c818c278.txt", "002_a97900d25f738d1b.txt", "003_6b574eb89688d2da.txt",
@@ -196,25 +197,9 @@ def test_every_metric_has_unit_format_direction_category_and_a_cited_source(
     assert problems == []
 
 
-def _texts(c: CompiledPack):
-    p = c.pack
-    for section in ("inputs", "params", "metrics", "checks", "rules", "remedies", "views", "roles", "dimensions"):
-        for ident, d in p.section(section).items():
-            for name in ("label", "description", "benchmark", "detail"):
-                value = getattr(d, name, None)
-                if isinstance(value, Text) and value:
-                    yield f"{section}.{ident}.{name}", value
-            for i, t in enumerate(getattr(d, "causes", ()) + getattr(d, "scenarios", ())):
-                yield f"{section}.{ident}.text{i}", t
-            for i, b in enumerate(getattr(d, "bands", ())):
-                for name in ("label", "advice"):
-                    if getattr(b, name):
-                        yield f"{section}.{ident}.bands.{i}.{name}", getattr(b, name)
-
-
 @pytest.mark.parametrize("pack", ["bakery-stored-value", "membership-core"])
 def test_every_text_is_in_chinese_and_english(packs: dict[str, CompiledPack], pack: str):
-    bad = [where for where, t in _texts(packs[pack]) if not all(dict(t.items).get(k) for k in ("zh", "en"))]
+    bad = [where for where, t in localized_texts(packs[pack]) if not all(dict(t.items).get(k) for k in ("zh", "en"))]
     assert bad == []
 
 
@@ -233,7 +218,7 @@ def test_the_core_keeps_the_contracts_ids_and_cites_only_its_documents(packs: di
     assert BAKERY_DOC not in cited
     # 004's last part (survival, mortality, growth and reproduction of populations) is off-topic
     for word in ("存活率", "死亡率", "繁衍率", "群落结构"):
-        assert word not in cited and all(word not in t.get("zh") for _, t in _texts(packs["membership-core"]))
+        assert word not in cited and all(word not in t.get("zh") for _, t in localized_texts(packs["membership-core"]))
 
 
 # -- document 001's tables as bands, rules, views and roles ----------------------------------------
