@@ -162,6 +162,27 @@ class Measure:
     agg: str
     of: str | None = None
     where: str | None = None
+    #: None: the records in the period (an event measure); "start" / "end": every record before
+    #: that instant (a to-date measure) or, with ``per == "entity"``, the entities as they stand then.
+    as_of: str | None = None
+    per: str | None = None  # "entity": aggregate over the source's entities, not its records
+    since: str | None = None  # entity lifecycle: records that start an entity's life
+    until: str | None = None  # … and records that end it
+    having: str | None = None  # which entities count: a condition over entity attributes
+
+    @property
+    def instant(self) -> str | None:
+        """The instant the measure looks at ("start" / "end"), None for an event measure."""
+        return self.as_of or ("end" if self.per == "entity" else None)
+
+
+@dataclass(frozen=True)
+class Column:
+    """A declared column of a source: its type and the values it may hold."""
+
+    type: str = "text"  # text, number or time
+    values: tuple[str, ...] | None = None  # the only values allowed (text columns)
+    min: float | None = None  # the smallest value allowed (number columns)
 
 
 @dataclass(frozen=True)
@@ -171,7 +192,7 @@ class DataSource(Definition):
     time: str = ""
     dimensions: Mapping[str, str] = field(default_factory=dict)  # pack dimension -> column
     entity: str | None = None
-    columns: Mapping[str, str] = field(default_factory=dict)  # declared column -> type
+    columns: Mapping[str, Column] = field(default_factory=dict)  # declared column -> its type and values
 
 
 @dataclass(frozen=True)
@@ -258,6 +279,15 @@ def number(value: Any) -> Fraction | None:
     return Fraction(str(value)) if isinstance(value, float) else Fraction(value)
 
 
+_MEASURE_FIELDS = ("source", "agg", "of", "where", "as_of", "per", "since", "until", "having")
+
+
+def _column(spec: Mapping[str, Any]) -> Column:
+    values = spec.get("values")
+    return Column(type=spec.get("type", "text"), values=tuple(str(v) for v in values) if values is not None else None,
+                  min=float(spec["min"]) if spec.get("min") is not None else None)
+
+
 def build(kind: Kind, ident: str, fields: Mapping[str, Any], common: dict[str, Any], locale: str) -> Definition:
     """Build the typed definition of ``kind`` from its merged fields (already schema-valid)."""
     def text(name: str) -> Text:
@@ -277,12 +307,11 @@ def build(kind: Kind, ident: str, fields: Mapping[str, Any], common: dict[str, A
         return Input(**base, unit=fields.get("unit"), rollup=rollup(fields.get("rollup")),
                      required=fields.get("required", True), default=fields.get("default"),
                      has_default="default" in fields, source_ref=src,
-                     measure=Measure(measure["source"], measure["agg"], measure.get("of"), measure.get("where"))
-                     if measure else None)
+                     measure=Measure(**{k: measure.get(k) for k in _MEASURE_FIELDS}) if measure else None)
     if kind == "source":
         return DataSource(**base, time=fields.get("time", ""), dimensions=dict(fields.get("dimensions") or {}),
                           entity=fields.get("entity"),
-                          columns={k: (v or {}).get("type", "text") for k, v in (fields.get("columns") or {}).items()})
+                          columns={k: _column(v or {}) for k, v in (fields.get("columns") or {}).items()})
     if kind == "param":
         return Param(**base, value=float(fields.get("value", 0.0)), unit=fields.get("unit"), source_ref=src)
     if kind == "dimension":

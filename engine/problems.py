@@ -121,7 +121,12 @@ CODES: dict[str, Code] = _catalog(
     Code("KPI-R017", "error", "Unknown source", "An input's `measure` names a source that `sources` does not define."),
     Code("KPI-R018", "error", "Not available in a measure",
          "A measure's `of` or `where` names a column the source does not declare, or uses a time function "
-         "(measures are computed per period from records; time functions belong in metrics)."),
+         "(measures are computed per period from records; time functions belong in metrics), a column outside "
+         "an entity attribute, or an entity measure on a source without `entity`."),
+    Code("KPI-R019", "error", "Measure fields that do not fit together",
+         "A measure combines fields that have no meaning together: `since` / `until` / `having` without "
+         "`per: entity`, `where` in an entity measure, `as_of` with an aggregate other than sum or count, "
+         "or an aggregate without the `of` it needs."),
 )
 
 

@@ -13,12 +13,14 @@ Formulas are parsed by a hand-written lexer and parser (never ``eval``, ``sympif
 
 from engine.formula.functions import (
     BUILTIN_NAMES,
+    ENTITY_FUNCTIONS,
     FUNCTIONS,
     NULL,
     RESERVED_WORDS,
     Change,
     Coalesce,
     CumulativeSum,
+    EntityAttribute,
     Falling,
     FunctionSpec,
     Growth,
@@ -44,7 +46,9 @@ from engine.formula.printer import count_nodes, to_latex, to_text
 
 __all__ = [
     "BUILTIN_NAMES",
+    "ENTITY_FUNCTIONS",
     "FUNCTIONS",
+    "EntityAttribute",
     "LIMITS",
     "NULL",
     "RESERVED_WORDS",

@@ -330,6 +330,66 @@ FUNCTIONS: Mapping[str, FunctionSpec] = MappingProxyType({
     )
 })
 
+class EntityAttribute(KpiFunction):
+    """An attribute of an entity computed from its records (entity measures only)."""
+
+    #: "period": the records in the period; "to_date": every record before the instant.
+    window: ClassVar[str] = "period"
+
+
+class CountIn(EntityAttribute):
+    kpi_name = "count"
+    nargs = 1
+
+
+class TotalIn(EntityAttribute):
+    kpi_name = "total"
+    nargs = 1
+
+
+class CountToDate(EntityAttribute):
+    kpi_name = "count_to_date"
+    nargs = 1
+    window = "to_date"
+
+
+class TotalToDate(EntityAttribute):
+    kpi_name = "total_to_date"
+    nargs = 1
+    window = "to_date"
+
+
+class DaysSinceLast(EntityAttribute):
+    kpi_name = "days_since_last"
+    nargs = 1
+    window = "to_date"
+
+
+class DaysSinceFirst(EntityAttribute):
+    kpi_name = "days_since_first"
+    nargs = 1
+    window = "to_date"
+
+
+_C = Param("condition", "condition")
+
+#: The entity attributes of ``per: entity`` measures (``having`` and ``of``), by name: the
+#: argument is over the source's columns, the value is one number per entity.
+ENTITY_FUNCTIONS: Mapping[str, FunctionSpec] = MappingProxyType({
+    s.name: s
+    for s in (
+        _spec("count", (_C,), "number", CountIn, "the entity's records in the period where the condition holds"),
+        _spec("total", (_X,), "number", TotalIn, "the sum of x over the entity's records in the period"),
+        _spec("count_to_date", (_C,), "number", CountToDate,
+              "the entity's records before the instant where the condition holds"),
+        _spec("total_to_date", (_X,), "number", TotalToDate, "the sum of x over the entity's records before the instant"),
+        _spec("days_since_last", (_C,), "number", DaysSinceLast,
+              "days from the entity's last record where the condition holds to the instant (null if none)"),
+        _spec("days_since_first", (_C,), "number", DaysSinceFirst,
+              "days from the entity's first record where the condition holds to the instant (null if none)"),
+    )
+})
+
 #: Names that are values in every formula without being defined by a pack.
 BUILTIN_NAMES: frozenset[str] = frozenset({"periods", "days"})
 

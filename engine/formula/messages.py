@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import difflib
 import unicodedata
+from collections.abc import Mapping
 
 from engine.errors import FormulaError
-from engine.formula.functions import FUNCTIONS, LANGUAGE_WORDS, FunctionSpec, Kind
+from engine.formula.functions import ENTITY_FUNCTIONS, FUNCTIONS, LANGUAGE_WORDS, FunctionSpec, Kind
 from engine.formula.lexer import Token, TokenKind
 from engine.formula.limits import LIMITS
 
@@ -217,12 +218,15 @@ def unexpected_after_value(
 # -- functions -----------------------------------------------------------------------------
 
 
-def unknown_function(tok: Token) -> FormulaError:
+def unknown_function(tok: Token, table: Mapping[str, FunctionSpec] = FUNCTIONS) -> FormulaError:
     name = tok.text
     folded = unicodedata.normalize("NFKC", name).lower()
-    close = difflib.get_close_matches(folded, list(FUNCTIONS), n=1, cutoff=0.6)
+    if folded in ENTITY_FUNCTIONS and folded not in table:
+        return FormulaError("KPI-F002", f"{folded}() is an entity attribute", tok.offset, tok.length,
+                            "entity attributes exist only in the 'of' and 'having' of a 'per: entity' measure")
+    close = difflib.get_close_matches(folded, list(table), n=1, cutoff=0.6)
     hint = f"did you mean {close[0]}? " if close else ""
-    hint += "the functions are: " + ", ".join(sorted(FUNCTIONS))
+    hint += "the functions are: " + ", ".join(sorted(table))
     return FormulaError("KPI-F002", f"unknown function '{name}'", tok.offset, tok.length, hint)
 
 

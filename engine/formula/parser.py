@@ -27,7 +27,16 @@ import sympy
 
 from engine.errors import FormulaError
 from engine.formula import messages as msg
-from engine.formula.functions import FUNCTIONS, NULL, FunctionSpec, In, Kind, Text, symbol
+from engine.formula.functions import (
+    ENTITY_FUNCTIONS,
+    FUNCTIONS,
+    NULL,
+    FunctionSpec,
+    In,
+    Kind,
+    Text,
+    symbol,
+)
 from engine.formula.lexer import Token, TokenKind, tokenize
 from engine.formula.limits import LIMITS
 from engine.formula.nodes import DEFAULTS, MINUS_ONE, RELATIONS, is_negation, logic, negate
@@ -57,6 +66,8 @@ class Ref:
     length: int
     #: True iff the name occurs inside the first argument of ``previous(...)``.
     lagged: bool
+    #: True iff the name occurs inside an entity attribute (``count(…)``, entity mode only).
+    in_attribute: bool = False
 
 
 @dataclass(frozen=True)
@@ -95,24 +106,26 @@ class _Item:
 
 def parse_formula(
     text: str, *, expect: Literal["number", "condition", "any"] = "number",
-    mode: Literal["formula", "measure"] = "formula",
+    mode: Literal["formula", "measure", "entity"] = "formula",
 ) -> ParsedFormula:
     """Parse a formula. Raises :class:`FormulaError` (and nothing else) for any text.
 
     ``mode="measure"`` adds text literals and ``in`` (see the module docstring); with
-    ``expect="any"`` the kind of a lone text literal is "text".
+    ``expect="any"`` the kind of a lone text literal is "text". ``mode="entity"`` (the ``of`` and
+    ``having`` of ``per: entity`` measures) is measure mode plus the entity attributes of
+    :data:`ENTITY_FUNCTIONS`, which may not be nested (refs inside them say ``in_attribute``).
     """
     if not isinstance(text, str):
         raise TypeError(f"a formula must be a str, not {type(text).__name__}")
     if expect not in ("number", "condition", "any"):
         raise ValueError(f"expect must be 'number', 'condition' or 'any', not {expect!r}")
-    if mode not in ("formula", "measure"):
-        raise ValueError(f"mode must be 'formula' or 'measure', not {mode!r}")
+    if mode not in ("formula", "measure", "entity"):
+        raise ValueError(f"mode must be 'formula', 'measure' or 'entity', not {mode!r}")
     if len(text) > LIMITS.max_length:
         raise msg.too_long(len(text))
     if not text.strip():
         raise FormulaError("KPI-F001", "the formula is empty", 0, 1, "write a calculation, e.g. a / b")
-    parser = _Parser(text, measure=mode == "measure")
+    parser = _Parser(text, measure=mode != "formula", entity=mode == "entity")
     try:
         item = parser.parse()
     except RecursionError:  # defence in depth: the depth cap should make this unreachable
@@ -128,9 +141,11 @@ def parse_formula(
 
 
 class _Parser:
-    def __init__(self, text: str, *, measure: bool = False) -> None:
+    def __init__(self, text: str, *, measure: bool = False, entity: bool = False) -> None:
         self.text = text
         self.measure = measure
+        self.functions_table = {**FUNCTIONS, **ENTITY_FUNCTIONS} if entity else FUNCTIONS
+        self._attribute = 0  # > 0 inside an entity attribute
         self._tokens = tokenize(text, measure=measure)
         self._buffer: list[Token] = []
         self._last: Token | None = None  # the last token consumed
@@ -276,14 +291,14 @@ class _Parser:
         if name == "in":  # only a NAME in measure mode
             raise msg.in_without_left(tok)
         if self._peek().kind is TokenKind.LPAREN:
-            spec = FUNCTIONS.get(name)
+            spec = self.functions_table.get(name)
             if spec is None:
-                raise msg.unknown_function(tok)
+                raise msg.unknown_function(tok, self.functions_table)
             return self._call(tok, spec)
-        if name in FUNCTIONS:
+        if name in self.functions_table:
             raise FormulaError("KPI-F001", f"'{name}' is a function: call it with brackets",
-                               tok.offset, tok.length, f"write it like {FUNCTIONS[name].usage()}")
-        self.refs.append(Ref(name, tok.offset, tok.length, self._lag > 0))
+                               tok.offset, tok.length, f"write it like {self.functions_table[name].usage()}")
+        self.refs.append(Ref(name, tok.offset, tok.length, self._lag > 0, self._attribute > 0))
         return _Item(symbol(name), "number", tok.offset, end, name=True)
 
     # -- infix runs --------------------------------------------------------------------
@@ -487,6 +502,12 @@ class _Parser:
     def _call(self, name_tok: Token, spec: FunctionSpec) -> _Item:
         lpar = self._advance()
         self.functions.add(spec.name)
+        attribute = spec.name in ENTITY_FUNCTIONS and self.functions_table is not FUNCTIONS
+        if attribute and self._attribute:
+            raise FormulaError("KPI-F004", f"{spec.name}() cannot stand inside another entity attribute",
+                               name_tok.offset, name_tok.length,
+                               "an attribute's argument is over the source's columns; combine attributes outside")
+        self._attribute += attribute
         positional: list[_Item] = []
         named: dict[str, _Item] = {}
         if self._peek().kind is TokenKind.RPAREN:
@@ -514,6 +535,7 @@ class _Parser:
                     close = self._advance()
                     break
                 raise msg.unexpected_after_value(sep, self._last, opened=lpar, function=spec.name)
+        self._attribute -= attribute
         count = len(positional) + len(named)
         if count < spec.min_args or (spec.max_args is not None and count > spec.max_args):
             raise msg.arity(spec, count, name_tok)

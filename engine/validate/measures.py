@@ -1,19 +1,31 @@
-"""KPI-R017 unknown sources, KPI-R018 what a source cannot give, and the formula problems of
-measures' ``of`` / ``where`` (parsed in measure mode: text literals and ``in (…)`` allowed)."""
+"""KPI-R017 unknown sources, KPI-R018 what a source cannot give, KPI-R019 measure fields that do
+not fit together, and the formula problems of measures' expressions.
+
+Event and to-date measures parse ``of`` / ``where`` in measure mode (text literals and
+``in (…)``); entity measures parse ``of`` / ``having`` in entity mode (plus the entity
+attributes) and ``since`` / ``until`` in measure mode. See docs/measures.md.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Literal
 
 from engine.errors import FormulaError
-from engine.formula import FUNCTIONS, parse_formula
-from engine.model import Input
+from engine.formula import ENTITY_FUNCTIONS, FUNCTIONS, ParsedFormula, parse_formula
+from engine.model import DataSource, Input, Measure
 from engine.problems import Problem
 from engine.validate.context import Context, suggest
 
 #: functions that reach into other periods: not computable from one period's records
 TIME_FUNCTIONS = frozenset({"previous", "change", "growth", "rolling_sum", "rolling_avg", "cumulative_sum",
                             "rising", "falling"})
+
+#: (field, expected kind, parser mode) of each expression of a measure, by kind of measure
+_EVENT_FIELDS = (("of", "any", "measure"), ("where", "condition", "measure"))
+_ENTITY_FIELDS = (("of", "number", "entity"), ("having", "condition", "entity"),
+                  ("since", "condition", "measure"), ("until", "condition", "measure"))
+_ENTITY_ONLY = ("since", "until", "having")
 
 
 def check_measures(ctx: Context) -> Iterator[Problem]:
@@ -33,15 +45,20 @@ def _check(ctx: Context, i: Input) -> Iterator[Problem]:
                          path=f"inputs.{i.id}.measure.source",
                          hint=suggest(m.source, set(ctx.pack.sources)) or "define it under sources")
         return
-    if m.of is None and m.agg != "count":
-        yield Problem.at("KPI-S001", f"input '{i.id}': the measure's '{m.agg}' needs 'of' (what to aggregate)",
-                         src.doc.key_loc(path), path=f"inputs.{i.id}.measure", hint="add e.g. of: amount")
-    for field, text, expect in (("of", m.of, "any"), ("where", m.where, "condition")):
+    shape = list(_shape(i, m, source))
+    for field, message, hint in shape:
+        yield Problem.at("KPI-R018" if field == "per" else "KPI-R019", f"input '{i.id}': {message}",
+                         src.doc.key_loc((*path, field)), path=f"inputs.{i.id}.measure.{field}", hint=hint)
+    if shape:
+        return
+    entity = m.per == "entity"
+    for field, expect, mode in _ENTITY_FIELDS if entity else _EVENT_FIELDS:
+        text = getattr(m, field)
         if text is None:
             continue
         where = (*path, field)
         try:
-            parsed = parse_formula(text, expect=expect, mode="measure")  # type: ignore[arg-type]
+            parsed = parse_formula(text, expect=expect, mode=mode)  # type: ignore[arg-type]
         except FormulaError as err:
             yield Problem.at(err.code, err.message, src.doc.locate_in_scalar(where, err.offset),
                              path=f"inputs.{i.id}.measure.{field}", hint=err.hint)
@@ -49,11 +66,57 @@ def _check(ctx: Context, i: Input) -> Iterator[Problem]:
         for name in sorted(parsed.functions & TIME_FUNCTIONS):
             yield Problem.at("KPI-R018", f"input '{i.id}': {name}() is not available in a measure",
                              src.doc.locate_in_scalar(where, 0), path=f"inputs.{i.id}.measure.{field}",
-                             hint="a measure is computed from one period's records; use time functions in metrics")
-        if source.columns:
-            for ref in parsed.refs:
-                if ref.name not in source.columns and ref.name not in FUNCTIONS:
-                    yield Problem.at(
-                        "KPI-R018", f"input '{i.id}': source '{m.source}' has no column '{ref.name}'",
-                        src.doc.locate_in_scalar(where, ref.offset), path=f"inputs.{i.id}.measure.{field}",
-                        hint=suggest(ref.name, set(source.columns)) or f"declare it under sources.{m.source}.columns")
+                             hint="a measure is computed from records; use time functions in metrics")
+        for message, offset, hint in _names(ctx, m, source, parsed, outside_columns=entity and mode == "entity"):
+            yield Problem.at("KPI-R018", f"input '{i.id}': {message}", src.doc.locate_in_scalar(where, offset),
+                             path=f"inputs.{i.id}.measure.{field}", hint=hint)
+
+
+def _shape(i: Input, m: Measure, source: DataSource) -> Iterator[tuple[str, str, str]]:
+    """(field, message, hint) for fields that do not fit together."""
+    if m.per == "entity":
+        if not source.entity:
+            yield ("per", f"source '{m.source}' declares no entity to count",
+                   f"add entity: <column> (e.g. member_id) to sources.{m.source}")
+        if m.where is not None:
+            yield ("where", "an entity measure has no 'where'",
+                   "say which records count inside the attributes, e.g. having: \"count(kind == 'consume') > 0\"")
+        if m.agg == "count_distinct":
+            yield ("agg", "an entity measure counts entities with agg: count", "write agg: count")
+        elif m.agg == "count" and m.of is not None:
+            yield ("of", "agg: count of entities takes no 'of'",
+                   "remove 'of', or use agg: sum / avg / min / max of an attribute")
+        elif m.agg != "count" and m.of is None:
+            yield ("agg", f"agg: {m.agg} over entities needs 'of' (an expression of attributes)",
+                   "e.g. of: \"days_since_last(kind == 'consume')\"")
+        return
+    for field in _ENTITY_ONLY:
+        if getattr(m, field) is not None:
+            yield (field, f"'{field}' belongs to entity measures", "add per: entity, or remove it")
+    if m.as_of is not None and m.agg not in ("sum", "count"):
+        yield ("agg", f"a to-date measure (as_of) adds records up: agg: {m.agg} is not available",
+               "use agg: sum or count, or drop as_of")
+    if m.of is None and m.agg != "count":
+        yield ("of", f"the measure's '{m.agg}' needs 'of' (what to aggregate)", "add e.g. of: amount")
+
+
+def _names(ctx: Context, m: Measure, source: DataSource, parsed: ParsedFormula,
+           *, outside_columns: bool) -> Iterator[tuple[str, int, str]]:
+    """Names that are neither the source's columns nor (where allowed) params."""
+    kind: Literal["column", "value"]
+    for ref in parsed.refs:
+        if ref.name in FUNCTIONS or ref.name in ENTITY_FUNCTIONS:
+            continue
+        kind = "value" if outside_columns and not ref.in_attribute else "column"
+        if ref.name in ctx.pack.params or (kind == "value" and ref.name == "days"):
+            continue
+        if kind == "value":
+            if ref.name in source.columns or not source.columns:
+                yield (f"'{ref.name}' is a column of the records: use it inside an attribute",
+                       ref.offset, f"e.g. total({ref.name}) or count({ref.name} > 0)")
+            else:
+                yield (f"unknown name '{ref.name}'", ref.offset,
+                       suggest(ref.name, set(ctx.pack.params)) or "outside attributes: params and days only")
+        elif source.columns and ref.name not in source.columns:
+            yield (f"source '{m.source}' has no column '{ref.name}'", ref.offset,
+                   suggest(ref.name, set(source.columns)) or f"declare it under sources.{m.source}.columns")

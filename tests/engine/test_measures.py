@@ -75,9 +75,9 @@ def test_kpi_run_and_kpi_sql(ledger):
     body = json.loads(result.stdout)
     assert [r["period"] for r in body["rows"]] == ["2025-Q1", "2025-Q2"]
     sql = runner.invoke(app, ["sql", str(PACK), "--dialect", "spark"])
-    assert sql.exit_code == 0 and "DATE_FORMAT(`event_time`, 'yyyy-MM')" in sql.stdout
+    assert sql.exit_code == 0 and "DATE_TRUNC('MONTH', CAST(`event_time` AS TIMESTAMP))" in sql.stdout
     missing = runner.invoke(app, ["run", str(PACK), "--source", f"other={folder}"])
-    assert missing.exit_code == 2 and "no data for source 'card_events'" in missing.output
+    assert missing.exit_code == 2 and "has no source 'other' (its sources: card_events)" in missing.output
 
 
 @pytest.mark.parametrize(
@@ -87,7 +87,7 @@ def test_kpi_run_and_kpi_sql(ledger):
         ("{source: events, agg: sum, of: amont}", "KPI-R018"),
         ("{source: events, agg: sum, of: 'previous(amount)'}", "KPI-R018"),
         ("{source: events, agg: sum, of: amount, where: \"kind == 'x\"}", "KPI-F001"),
-        ("{source: events, agg: sum}", "KPI-S001"),
+        ("{source: events, agg: sum}", "KPI-R019"),
     ],
     ids=["unknown-source", "undeclared-column", "time-function", "unclosed-string", "sum-without-of"],
 )

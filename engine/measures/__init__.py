@@ -1,0 +1,12 @@
+"""Inputs computed from raw ledgers (docs/measures.md).
+
+* :mod:`engine.measures.sqlexpr` — formula trees as SQLGlot expressions;
+* :mod:`engine.measures.query` — a source's measures as one query (event, to-date and entity
+  measures), rendered for any of :data:`DIALECTS`;
+* :mod:`engine.measures.run` — declared-column checks and the queries run on DuckDB.
+"""
+
+from engine.measures.query import DIALECTS, GRAINS, measure_query, measure_sql, measured_sources
+from engine.measures.run import check_source, run_measures
+
+__all__ = ["DIALECTS", "GRAINS", "check_source", "measure_query", "measure_sql", "measured_sources", "run_measures"]

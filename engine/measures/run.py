@@ -1,0 +1,209 @@
+"""Run a pack's measures on DuckDB over CSV, Parquet or DuckDB-file sources.
+
+Before a query runs, each source is checked against what the pack says of it (its time,
+dimension and entity columns, and its declared ``columns``: type, ``values``, ``min``); every
+problem is one :class:`InputError` naming the source, the column and up to five offending rows
+(row 1 is the first record: line 2 of a CSV with a header). Nothing is computed from a source
+that fails its checks.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlglot import exp
+
+from engine.compile import CompiledPack
+from engine.errors import InputError
+from engine.formula import ENTITY_FUNCTIONS, FUNCTIONS, parse_formula
+from engine.measures.query import measure_query, measured_sources
+from engine.model import DataSource
+from engine.periods import from_date
+
+#: Most offending rows quoted in an error.
+SAMPLE_ROWS = 5
+Progress = Callable[[str, float], None]  # (source id, fraction done in [0, 1])
+
+
+def _q(name: str) -> str:
+    return exp.to_identifier(name, quoted=True).sql("duckdb")
+
+
+def _load(con: Any, sid: str, path: Path) -> None:
+    """A view named after the source over its file."""
+    import duckdb
+
+    if not path.is_file():
+        raise InputError(f"source '{sid}': file not found: {path}")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".duckdb", ".db"):
+            con.execute(f"ATTACH {exp.Literal.string(str(path)).sql('duckdb')} AS {_q('kpi__' + sid)} (READ_ONLY)")
+            con.execute(f"CREATE VIEW {_q(sid)} AS SELECT * FROM {_q('kpi__' + sid)}.{_q(sid)}")
+        elif suffix == ".parquet":
+            con.read_parquet(str(path)).create_view(sid, replace=True)
+        else:
+            con.read_csv(str(path)).create_view(sid, replace=True)
+        con.execute(f"SELECT * FROM {_q(sid)} LIMIT 0")
+    except duckdb.Error as err:
+        raise InputError(f"source '{sid}' ({path.name}): {str(err).splitlines()[0]}") from None
+
+
+def _used_columns(c: CompiledPack, sid: str) -> set[str]:
+    """Columns the pack's measures on ``sid`` name (for sources that declare none)."""
+    names: set[str] = set()
+    for i in c.pack.inputs.values():
+        m = i.measure
+        if m is None or m.source != sid:
+            continue
+        for text, mode in ((m.of, "entity" if m.per else "measure"), (m.where, "measure"), (m.since, "measure"),
+                           (m.until, "measure"), (m.having, "entity")):
+            if text:
+                parsed = parse_formula(text, expect="any", mode=mode)  # type: ignore[arg-type]
+                names |= {r.name for r in parsed.refs if r.name not in c.pack.params
+                          and r.name not in FUNCTIONS and r.name not in ENTITY_FUNCTIONS
+                          and (r.in_attribute or mode == "measure")}
+    return names
+
+
+def check_source(con: Any, c: CompiledPack, sid: str, label: str) -> None:
+    """Check a loaded source against the pack; raise one InputError for the first problem found."""
+    source: DataSource = c.pack.sources[sid]
+    have = [d[0] for d in con.execute(f"SELECT * FROM {_q(sid)} LIMIT 0").description]
+    needed = {source.time, *source.dimensions.values(), *([source.entity] if source.entity else []),
+              *source.columns, *_used_columns(c, sid)}
+    missing = sorted(n for n in needed if n not in have)
+    if missing:
+        raise InputError(f"source '{sid}' ({label}): no column {', '.join(repr(n) for n in missing)} "
+                         f"(it has: {', '.join(have[:30])}{' …' if len(have) > 30 else ''})")
+    tests: list[tuple[str, str, str]] = []  # (column, what is wrong, SQL condition of a bad row)
+    tests.append((source.time, "a time that does not parse (or is empty)",
+                  f"TRY_CAST({_q(source.time)} AS TIMESTAMP) IS NULL"))
+    for column in [*source.dimensions.values(), *([source.entity] if source.entity else [])]:
+        tests.append((column, "an empty value", f"{_q(column)} IS NULL OR CAST({_q(column)} AS VARCHAR) = ''"))
+    for name, spec in source.columns.items():
+        if spec.type == "number":
+            tests.append((name, "a value that is not a number",
+                          f"{_q(name)} IS NOT NULL AND TRY_CAST({_q(name)} AS DOUBLE) IS NULL"))
+        elif spec.type == "time":
+            tests.append((name, "a time that does not parse",
+                          f"{_q(name)} IS NOT NULL AND TRY_CAST({_q(name)} AS TIMESTAMP) IS NULL"))
+        if spec.values is not None:
+            allowed = ", ".join(exp.Literal.string(v).sql("duckdb") for v in spec.values)
+            shown = ", ".join(spec.values[:15]) + (" …" if len(spec.values) > 15 else "")
+            tests.append((name, f"a value outside the declared values ({shown})",
+                          f"{_q(name)} IS NOT NULL AND CAST({_q(name)} AS VARCHAR) NOT IN ({allowed})"))
+        if spec.min is not None:
+            tests.append((name, f"a value below the declared minimum {spec.min:g}",
+                          f"TRY_CAST({_q(name)} AS DOUBLE) < {spec.min!r}"))
+    numbered = f"(SELECT *, row_number() OVER () AS kpi__row FROM {_q(sid)})"
+    counts = con.execute("SELECT " + ", ".join(f"count(*) FILTER (WHERE {cond})" for _, _, cond in tests)
+                         + f" FROM {_q(sid)}").fetchone()
+    for (column, what, cond), bad in zip(tests, counts, strict=True):
+        if not bad:
+            continue
+        rows = con.execute(f"SELECT kpi__row, CAST({_q(column)} AS VARCHAR) FROM {numbered} WHERE {cond} "
+                           f"ORDER BY kpi__row LIMIT {SAMPLE_ROWS}").fetchall()
+        sample = "; ".join(f"row {r}: {_show(v)}" for r, v in rows)
+        raise InputError(f"source '{sid}' ({label}), column '{column}': {bad} row{'s' * (bad != 1)} with {what} — "
+                         f"{sample}{' …' if bad > len(rows) else ''}")
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "empty"
+    text = str(value)
+    return repr(text if len(text) <= 40 else text[:40] + "…")
+
+
+def _execute(con: Any, sql: str, sid: str, progress: Progress | None) -> Any:
+    """Run a query; report DuckDB's progress every 0.2 s while it works."""
+    if progress is None:
+        return con.execute(sql)
+    done = threading.Event()
+    result: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            result["cursor"] = con.execute(sql)
+            result["rows"] = result["cursor"].fetchall()
+        except BaseException as err:  # handed to the caller's thread  # noqa: BLE001
+            result["error"] = err
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    while not done.wait(0.2):
+        fraction = con.query_progress()
+        if fraction is not None and fraction >= 0:
+            progress(sid, min(float(fraction) / 100.0, 1.0))
+    thread.join()
+    if "error" in result:
+        raise result["error"]
+    progress(sid, 1.0)
+    return _Fetched(result["cursor"].description, result["rows"])
+
+
+class _Fetched:
+    def __init__(self, description: Any, rows: list[tuple[Any, ...]]) -> None:
+        self.description = description
+        self._rows = rows
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return self._rows
+
+
+def _label(value: Any, grain: str) -> str:
+    day = value.date() if isinstance(value, datetime) else value
+    if not isinstance(day, date):
+        raise InputError(f"a period came back as {value!r}, not a date")
+    return str(from_date(day, grain))
+
+
+def run_measures(c: CompiledPack, paths: Mapping[str, Path], grain: str | None = None, *,
+                 progress: Progress | None = None) -> dict[str, list[Any]]:
+    """Compute the inputs measured on the given sources with DuckDB (one file per source).
+
+    Returns columns for :func:`engine.evaluate.evaluate`: ``period`` (the pack's period labels),
+    the dimensions, then the inputs; several sources are joined on period and dimensions.
+    Sources of the pack that are not given are left out (their inputs are missing).
+    """
+    import duckdb
+
+    unknown = sorted(s for s in paths if s not in c.pack.sources)
+    if unknown:
+        raise InputError(f"pack '{c.pack.id}' has no source {', '.join(repr(s) for s in unknown)} "
+                         f"(its sources: {', '.join(c.pack.sources) or 'none'})")
+    wanted = [s for s in measured_sources(c) if s in paths]
+    if not wanted:
+        needed = measured_sources(c)
+        if not needed:
+            raise InputError(f"pack '{c.pack.id}' has no inputs with a measure")
+        raise InputError(f"no data for source '{needed[0]}': give it as --source {needed[0]}=PATH")
+    the_grain = grain or c.pack.grain
+    con = duckdb.connect()
+    merged: dict[tuple[Any, ...], dict[str, Any]] = {}
+    names: list[str] = []
+    for sid in wanted:
+        path = Path(paths[sid])
+        _load(con, sid, path)
+        check_source(con, c, sid, path.name)
+        sql = measure_query(c, sid, grain).sql(dialect="duckdb")
+        try:
+            cursor = _execute(con, sql, sid, progress)
+        except duckdb.Error as err:
+            raise InputError(f"source '{sid}' ({path.name}): {str(err).splitlines()[0]}") from None
+        columns = [d[0] for d in cursor.description]
+        keys = 1 + len(c.pack.sources[sid].dimensions)
+        names += [n for n in columns if n not in names]
+        for row in cursor.fetchall():
+            values = dict(zip(columns, row, strict=True))
+            values["period"] = _label(values["period"], the_grain)
+            key = (values["period"], *row[1:keys])
+            merged.setdefault(key, {}).update(values)
+    return {n: [values.get(n) for values in merged.values()] for n in names}
