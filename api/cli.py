@@ -23,7 +23,7 @@ from engine.evaluate import evaluate, read_table
 from engine.library import PackLibrary
 from engine.lineage import graph_export, lineage, render_text
 from engine.load import MAX_FILE_BYTES, source_lines
-from engine.measures import measure_sql, run_measures
+from engine.measures import measure_sql, measured_sources, merge_inputs, run_measures
 from engine.pack_docs import pack_markdown
 from engine.problems import CODES, Problem
 from engine.report import render_csv, render_table
@@ -302,8 +302,12 @@ def sql(
 @app.command("run")
 def run_cmd(
     pack: Annotated[str, typer.Argument(help="Pack directory, file or id.")],
-    source: Annotated[list[str], typer.Option("--source", help="NAME=PATH of a source's records (.csv or "
-                                                               ".parquet); repeatable.", show_default=False)],
+    source: Annotated[list[str], typer.Option("--source", help="NAME=PATH of a source's records (.csv, .parquet "
+                                                               "or a .duckdb file with a table NAME); repeatable.",
+                                              show_default=False)],
+    data: Annotated[Path | None, typer.Option("--data", help="Input rows for the inputs without a measure "
+                                                             "(e.g. marketing spend), joined on period and "
+                                                             "dimensions.")] = None,
     grain: Annotated[str | None, typer.Option("--grain", help="Output grain (default: the pack's).")] = None,
     by: Annotated[str | None, typer.Option("--by", help="Dimensions to keep, comma-separated; '' totals.")] = None,
     metrics: Annotated[str | None, typer.Option("--metrics", help="Metrics to return, comma-separated.")] = None,
@@ -311,17 +315,53 @@ def run_cmd(
     fmt: Annotated[str, typer.Option("--format", "-f", help="json, table or csv.")] = "json",
     packs_dir: PacksDir = None,
 ) -> None:
-    """Compute the measured inputs from raw records with DuckDB, then evaluate the pack."""
+    """Compute the measured inputs from raw records with DuckDB, then evaluate the pack.
+
+    Measures run at the pack's base grain and are rolled up like any input (docs/measures.md).
+    Progress goes to stderr; the result to stdout.
+    """
     _check_format(fmt)
     compiled = _compile_or_exit(pack, packs_dir)
     paths = {name: Path(path) for name, path in _pairs(source, "--source", "NAME=PATH").items()}
-    typer.echo("computing inputs with DuckDB …", err=True)
+    for sid in measured_sources(compiled):
+        if sid not in paths and sid in compiled.pack.sources:
+            left = [i.id for i in compiled.pack.inputs.values() if i.measure and i.measure.source == sid]
+            if any(s in paths for s in measured_sources(compiled)):
+                typer.echo(f"note: no --source {sid}=PATH: {', '.join(left[:6])}{' …' if len(left) > 6 else ''} "
+                           "stay empty", err=True)
+    show = _Progress()
     try:
-        columns = run_measures(compiled, paths, grain=None)
+        columns = run_measures(compiled, paths, progress=show)
+        show.done()
+        if data is not None:
+            columns = merge_inputs(compiled, columns, read_table(data))
         body = evaluate(compiled, columns, grain=grain, by=_by(by), metrics=_list(metrics), locale=locale).to_json()
     except KpiError as err:
-        raise _fail(str(err)) from None
+        show.done()
+        hint = " (inputs without a measure come from --data PATH)" if data is None and "the data lacks" in str(err) else ""
+        raise _fail(f"{err}{hint}") from None
     _print_result(body, fmt, compiled, locale)
+
+
+class _Progress:
+    """DuckDB's progress on stderr, one line redrawn in place (only on a terminal, else a line per source)."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.shown: set[str] = set()
+
+    def __call__(self, sid: str, fraction: float) -> None:
+        if self.tty:
+            sys.stderr.write(f"\rcomputing {sid} with DuckDB … {fraction:4.0%}")
+            sys.stderr.flush()
+        elif sid not in self.shown:
+            self.shown.add(sid)
+            typer.echo(f"computing {sid} with DuckDB …", err=True)
+
+    def done(self) -> None:
+        if self.tty:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
 
 
 @app.command()

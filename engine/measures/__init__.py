@@ -7,6 +7,7 @@
 """
 
 from engine.measures.query import DIALECTS, GRAINS, measure_query, measure_sql, measured_sources
-from engine.measures.run import check_source, run_measures
+from engine.measures.run import check_source, merge_inputs, run_measures
 
-__all__ = ["DIALECTS", "GRAINS", "check_source", "measure_query", "measure_sql", "measured_sources", "run_measures"]
+__all__ = ["DIALECTS", "GRAINS", "check_source", "measure_query", "measure_sql", "measured_sources", "merge_inputs",
+           "run_measures"]

@@ -22,7 +22,8 @@ from engine.errors import InputError
 from engine.formula import ENTITY_FUNCTIONS, FUNCTIONS, parse_formula
 from engine.measures.query import measure_query, measured_sources
 from engine.model import DataSource
-from engine.periods import from_date
+from engine.periods import from_date, parse_period
+from engine.table import Columns
 
 #: Most offending rows quoted in an error.
 SAMPLE_ROWS = 5
@@ -207,3 +208,33 @@ def run_measures(c: CompiledPack, paths: Mapping[str, Path], grain: str | None =
             key = (values["period"], *row[1:keys])
             merged.setdefault(key, {}).update(values)
     return {n: [values.get(n) for values in merged.values()] for n in names}
+
+
+def merge_inputs(c: CompiledPack, measured: Mapping[str, list[Any]], data: Columns) -> dict[str, list[Any]]:
+    """Join measured inputs with input rows given as data (``kpi run --data``), on the period
+    and the dimensions of both. An input may come from one of them only."""
+    both = sorted(n for n in measured if n in data and n in c.pack.inputs)
+    if both:
+        raise InputError(f"input {', '.join(repr(n) for n in both)} is both measured from a source and given "
+                         "in the data: drop the column from the data (or the measure from the pack)")
+    if "period" not in data:
+        raise InputError("the data has no 'period' column")
+    dims = [d for d in c.pack.dimensions if d in measured]
+    other = [d for d in c.pack.dimensions if d in data and d not in measured]
+    if other or any(d not in data for d in dims):
+        raise InputError(f"the data must have the measured inputs' dimensions ({', '.join(dims) or 'none'}) and no "
+                         f"other: it has {', '.join(d for d in c.pack.dimensions if d in data) or 'none'}")
+    rows: dict[tuple[Any, ...], dict[str, Any]] = {}
+    names = list(dict.fromkeys([*measured, *data.data]))
+    for k in range(len(measured.get("period", []))):
+        row = {n: measured[n][k] for n in measured}
+        rows[(row["period"], *(row[d] for d in dims))] = row
+    for k in range(data.n):
+        row = {n: data.data[n][k] for n in data.data}
+        try:
+            row["period"] = str(parse_period(str(row["period"]).strip()))
+        except ValueError as err:
+            raise InputError(f"data row {k + 1}: {err}") from None
+        key = (row["period"], *(str(row[d]) for d in dims))
+        rows.setdefault(key, {}).update(row)
+    return {n: [r.get(n) for r in rows.values()] for n in names}
