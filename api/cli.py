@@ -285,12 +285,16 @@ def sql(
     dialect: Annotated[str, typer.Option("--dialect", help="duckdb, spark, trino, postgres, bigquery or snowflake.")]
     = "duckdb",
     grain: Annotated[str | None, typer.Option("--grain", help="Period grain (default: the pack's).")] = None,
+    with_metrics: Annotated[bool, typer.Option("--metrics/--measures-only",
+                                               help="Also compute the metrics that have no carry-over.")] = True,
     packs_dir: PacksDir = None,
 ) -> None:
-    """Print the SQL that computes the pack's measured inputs from its sources (event measures)."""
+    """Print the SQL that computes the pack's measured inputs from its sources, and the metrics
+    computable from them (those without previous(), growth(), … or round()), per period and
+    dimension member; `period` is the first moment of the period."""
     compiled = _compile_or_exit(pack, packs_dir)
     try:
-        queries = measure_sql(compiled, dialect, grain)
+        queries = measure_sql(compiled, dialect, grain, metrics=with_metrics)
     except KpiError as err:
         raise _fail(str(err)) from None
     if not queries:

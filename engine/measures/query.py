@@ -315,9 +315,14 @@ def measured_sources(c: CompiledPack) -> list[str]:
 
 
 def measure_sql(c: CompiledPack, dialect: str = "duckdb", grain: str | None = None,
-                sources: Iterable[str] | None = None) -> dict[str, str]:
-    """The SQL of every measured source (or of ``sources``), rendered for ``dialect``."""
+                sources: Iterable[str] | None = None, *, metrics: bool = False) -> dict[str, str]:
+    """The SQL of every measured source (or of ``sources``), rendered for ``dialect``; with
+    ``metrics``, also the metrics computable from the source's measures (engine.measures.metrics)."""
     if dialect not in DIALECTS:
         raise InputError(f"unknown SQL dialect '{dialect}': choose one of {', '.join(DIALECTS)}")
     wanted = measured_sources(c) if sources is None else list(sources)
+    if metrics:
+        from engine.measures.metrics import metric_query
+
+        return {sid: metric_query(c, sid, grain).sql(dialect=dialect, pretty=True) for sid in wanted}
     return {sid: measure_query(c, sid, grain).sql(dialect=dialect, pretty=True) for sid in wanted}

@@ -166,6 +166,17 @@ def _label(value: Any, grain: str) -> str:
     return str(from_date(day, grain))
 
 
+def open_sources(c: CompiledPack, paths: Mapping[str, Path]) -> Any:
+    """A DuckDB connection with a checked view named after each source over its file."""
+    import duckdb
+
+    con = duckdb.connect()
+    for sid, path in paths.items():
+        _load(con, sid, Path(path))
+        check_source(con, c, sid, Path(path).name)
+    return con
+
+
 def run_measures(c: CompiledPack, paths: Mapping[str, Path], grain: str | None = None, *,
                  progress: Progress | None = None) -> dict[str, list[Any]]:
     """Compute the inputs measured on the given sources with DuckDB (one file per source).

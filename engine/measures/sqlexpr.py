@@ -27,6 +27,9 @@ class Names:
     values: Mapping[str, exp.Expression] = field(default_factory=dict)
     #: the column of each entity attribute node (entity mode)
     attribute: Callable[[Any], exp.Expression] | None = None
+    #: metric formulas: a comparison with null is false, as in the in-process evaluator (SQL
+    #: would say unknown, and ``not`` of unknown is unknown)
+    formula: bool = False
 
 
 def number(value: float | int) -> exp.Expression:
@@ -69,7 +72,8 @@ def to_sql(node: Any, names: Names = Names()) -> exp.Expression:  # noqa: C901 -
         return exp.Pow(this=args[0], expression=args[1])
     if isinstance(node, sympy.Rel):
         cls = {"==": exp.EQ, "!=": exp.NEQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE}[node.rel_op]
-        return exp.paren(cls(this=args[0], expression=args[1]))
+        relation = exp.paren(cls(this=args[0], expression=args[1]))
+        return exp.Coalesce(this=relation, expressions=[exp.false()]) if names.formula else relation
     if isinstance(node, sympy.And):
         return exp.paren(exp.and_(*args))
     if isinstance(node, sympy.Or):
