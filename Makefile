@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
+DEMO   := .demo-data
 
 .PHONY: run serve test lint docs install clean
 
@@ -10,16 +11,39 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@# PySpark (the Spark tests) needs a Java runtime: install one with apt as root, else say how
+	@if ! command -v java >/dev/null; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing a Java runtime for PySpark (default-jre-headless)"; \
+			apt-get update -qq && apt-get install -y -qq --no-install-recommends default-jre-headless >/dev/null; \
+		else \
+			echo "make: the Spark tests need Java 17+; install it (Debian/Ubuntu: sudo apt-get install default-jre-headless) and run make again" >&2; \
+			exit 1; \
+		fi; \
+	fi
+	@# the browser tests (tests/web) and `make screenshots` drive Debian's Chromium headless
+	@if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing Chromium for the browser tests"; \
+			apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+		else \
+			echo "make: the browser tests need Chromium (Debian/Ubuntu: sudo apt-get install chromium); skipped without it" >&2; \
+		fi; \
+	fi
 	touch $(STAMP)
 
 install: $(STAMP) ## create .venv and install the project with its test tools
 
-run: $(STAMP) ## validate the shipped packs, explain closing_amount, evaluate the sample, demo the API
+run: $(STAMP) ## validate the packs, explain closing_amount, compute a demo ledger's KPIs, demo the API
 	$(BIN)/kpi validate
 	$(BIN)/kpi lineage bakery-stored-value closing_amount
 	$(BIN)/kpi checks bakery-stored-value
-	$(BIN)/kpi eval bakery-stored-value --inputs metrics/bakery-stored-value/examples/sample.csv \
-		--grain quarter --by '' --format table --locale en
+	@# a bakery chain's card ledger (5 shops, 24 months, ~90,000 events), its inputs computed with
+	@# DuckDB from the raw events, the KPIs by quarter for the whole chain
+	$(BIN)/kpi demo-data bakery --out $(DEMO)
+	$(BIN)/kpi run bakery-stored-value --source card_events=$(DEMO)/card_events.parquet \
+		--grain quarter --by '' --format table --locale en \
+		--metrics closing_amount,balance_gap,avg_members,churn_rate,active_rate,gift_share,sedimentation_rate,fund_turnover,high_value_member_share,silent_member_share
 	$(BIN)/kpi serve --demo --data-dir "$$(mktemp -d)"
 
 serve: $(STAMP) ## start the HTTP API on http://127.0.0.1:8000 (Ctrl-C stops it)
@@ -35,5 +59,9 @@ lint: $(STAMP) ## ruff and mypy --strict on engine/ and api/
 docs: $(STAMP) ## regenerate docs/errors.md and docs/cli.md
 	$(BIN)/python -m api.docgen
 
+.PHONY: screenshots
+screenshots: $(STAMP) ## write docs/screenshots/*.png: each web page at desktop and phone width
+	$(BIN)/python -m tests.web.screenshots docs/screenshots
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -156,7 +156,7 @@ class Band:
 
 @dataclass(frozen=True)
 class Measure:
-    """How an input is computed from a source's records (docs/measures-design.md)."""
+    """How an input is computed from a source's records (docs/measures.md)."""
 
     source: str
     agg: str

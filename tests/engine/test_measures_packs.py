@@ -276,3 +276,19 @@ def test_sql_metrics_equal_the_evaluator(bakery: CompiledPack, demo, grain: str)
             else:
                 assert got == pytest.approx(value, rel=1e-12, abs=1e-12), (m, periods[k])
     assert nulls > 0  # division by zero and missing inputs happen in the demo (e.g. no recharges in a week)
+
+
+def test_bakery_rfm_from_card_purchases_equals_the_order_log_reference(bakery: CompiledPack, demo) -> None:
+    """The bakery's RFM segments (card purchases as orders) summed over its shops equal the
+    reference over an order log of the same purchases (every member has one home shop)."""
+    data, folder = demo
+    got = by_key(run_measures(bakery, {"card_events": folder / "card_events.parquet"}), ("store",))
+    buys = np.flatnonzero(data["kind"] == "consume")
+    log = [{"customer_id": str(data["member_id"][k]), "amount": float(data["amount"][k]),
+            "order_time": data["event_time"][k].astype("datetime64[s]").astype(datetime)} for k in buys]
+    want = order_inputs(log)
+    segments = ("rfm_champions", "rfm_potential", "rfm_at_risk", "rfm_hibernating")
+    for (period,), values in want.items():
+        for name in segments:
+            assert sum(v[name] for (p, _), v in got.items() if p == period) == values[name], (period, name)
+    assert sum(want[("2025-12",)][s] for s in segments) > 100
