@@ -153,7 +153,7 @@ def register(spark: SparkSession, name: str, columns: Mapping[str, Sequence[Any]
 
 # -- results out -----------------------------------------------------------------------------------
 
-def _collect(spark: SparkSession, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+def collect_sql(spark: SparkSession, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
     from pyspark.sql import functions as F
     from pyspark.sql.types import TimestampType
 
@@ -166,7 +166,7 @@ def _collect(spark: SparkSession, sql: str) -> tuple[list[str], list[tuple[Any, 
 
 def run_spark_sql(spark: SparkSession, sql: str) -> list[tuple[Any, ...]]:
     """The rows of ``sql``, as tuples; time stamps as naive wall-clock datetimes."""
-    return _collect(spark, sql)[1]
+    return collect_sql(spark, sql)[1]
 
 
 def run_spark_measures(spark: SparkSession, c: CompiledPack, sources: Mapping[str, Mapping[str, Any]],
@@ -181,7 +181,7 @@ def run_spark_measures(spark: SparkSession, c: CompiledPack, sources: Mapping[st
     names: list[str] = []
     for sid, sql in queries.items():
         register(spark, sid, sources[sid])
-        columns, rows = _collect(spark, sql)
+        columns, rows = collect_sql(spark, sql)
         keys = 1 + len(c.pack.sources[sid].dimensions)
         names += [n for n in columns if n not in names]
         for row in rows:

@@ -5,7 +5,8 @@ These are plain functions over picklable dicts so that they run the same in a wo
 ``{"body": bytes}`` or ``{"problem": slug, "detail": str, **extra}``.
 
     job = {"kind": "evaluate", "key": str | None, "source": Source, "body": bytes,
-           "media": "json" | "csv", "options": dict | None, "max_rows": int}
+           "media": "json" | "csv", "options": dict | None, "max_rows": int,
+           "records_of": str | None}    # CSV only: the body holds this source's raw records
     job = {"kind": "check", "source": Source}
     Source = {"builtin": "<pack dir>"} | {"text": bytes, "name": str, "libdir": str | None}
 """
@@ -16,17 +17,20 @@ import json
 import threading
 import traceback
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from api.server import sources
 from api.server.models import EvaluateOptions
-from api.server.problems import clip, validation_errors
+from api.server.problems import ApiProblem, clip, validation_errors
 from engine.compile import CompiledPack, check_pack, check_text
 from engine.errors import InputError, KpiError, PackError
 from engine.evaluate import evaluate
 from engine.library import BUILTIN_ROOT, PackLibrary
+from engine.measures import run_measures
 from engine.problems import Problem
 from engine.table import Columns, read_csv_text, to_columns
 
@@ -105,38 +109,69 @@ def loads(body: bytes) -> Any:
     return data
 
 
-def read_json(body: bytes, max_rows: int) -> tuple[list[Any], EvaluateOptions] | Outcome:
+def read_json(body: bytes, max_rows: int) -> tuple[list[Any] | dict[str, list[Any]], EvaluateOptions] | Outcome:
+    """The rows (a list) or the sources' records (``{source id: [record, …]}``), and the options."""
     try:
         data = loads(body)
     except ValueError as err:
         return problem("malformed-body", f"the body is not valid JSON: {clip(str(err))}")
-    if not isinstance(data, dict) or "rows" not in data:
+    if isinstance(data, dict):  # null is absent, as the request's schema says
+        data = {k: v for k, v in data.items() if not (k in ("rows", "sources") and v is None)}
+    if not isinstance(data, dict) or ("rows" not in data and "sources" not in data):
         return problem("invalid-request", "the body must be a JSON object with 'rows' (a list of row objects) "
-                       "and optional grain, by, metrics, params, locale, trace",
+                       "or 'sources' (the records of the pack's sources, by source id) and optional grain, by, "
+                       "metrics, params, locale, trace",
                        errors=[{"location": "body.rows", "message": "Field required"}])
+    if "rows" in data and "sources" in data:
+        return problem("invalid-request", "send either 'rows' (input rows) or 'sources' (raw records to compute "
+                       "the inputs from), not both",
+                       errors=[{"location": "body.sources", "message": "give rows or sources, not both"}])
+    if "sources" in data:
+        return _read_sources(data, max_rows)
     rows = data.pop("rows")
     if not isinstance(rows, list):
         return problem("invalid-request", "'rows' must be a list of row objects",
                        errors=[{"location": "body.rows", "message": "Input should be a valid list"}])
     if len(rows) > max_rows:
         return problem("too-many-rows", f"{len(rows):,} rows; one evaluation takes at most {max_rows:,}")
+    options = _options(data)
+    return options if isinstance(options, dict) else (rows, options)
+
+
+def _read_sources(data: dict[str, Any], max_rows: int) -> tuple[dict[str, list[Any]], EvaluateOptions] | Outcome:
+    given = data.pop("sources")
+    if not isinstance(given, dict) or not given:
+        return problem("invalid-request", "'sources' must be an object of source id: [record, …] with at least one "
+                       "source", errors=[{"location": "body.sources", "message": "Input should be a non-empty object"}])
+    for sid, records in given.items():
+        if not isinstance(records, list):
+            return problem("invalid-request", f"sources.{clip(sid, 60)} must be a list of record objects",
+                           errors=[{"location": f"body.sources.{clip(sid, 60)}",
+                                    "message": "Input should be a valid list"}])
+    count = sum(len(records) for records in given.values())
+    if count > max_rows:
+        return problem("too-many-rows", f"{count:,} records in 'sources'; one evaluation takes at most {max_rows:,}")
+    options = _options(data)
+    return options if isinstance(options, dict) else (given, options)
+
+
+def _options(data: dict[str, Any]) -> EvaluateOptions | Outcome:
     try:
-        options = EvaluateOptions.model_validate(data)
+        return EvaluateOptions.model_validate(data)
     except ValidationError as err:
         errors = [{**e, "location": f"body.{e['location']}"} for e in validation_errors(err.errors())]
         return problem("invalid-request", "invalid options: " + ", ".join(e["location"] for e in errors[:3]),
                        errors=errors)
-    return rows, options
 
 
-def read_csv(body: bytes, max_rows: int) -> Columns | Outcome:
+def read_csv(body: bytes, max_rows: int, label: str = "the CSV body") -> Columns | Outcome:
     """A CSV body (header row first) as text columns, exactly as ``kpi eval --inputs file.csv``."""
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError:
-        return problem("malformed-body", "the CSV body is not UTF-8 text")
+        return problem("malformed-body", f"{label} is not UTF-8 text")
     try:
-        return read_csv_text(text, source="the CSV body", max_rows=max_rows)
+        return read_csv_text(text, source=label, max_rows=max_rows)
     except InputError as err:
         if err.kind == "too_many_rows":
             return problem("too-many-rows", f"more than {max_rows:,} rows; one evaluation takes at most {max_rows:,}")
@@ -157,24 +192,58 @@ def input_problem(err: KpiError) -> Outcome:
 
 
 # -- jobs ----------------------------------------------------------------------------------
-def run_evaluate(job: dict[str, Any], cache: CompileCache) -> Outcome:
+def run_evaluate(job: dict[str, Any], cache: CompileCache, scratch: Path | None = None) -> Outcome:
+    """Evaluate input rows, or compute the inputs from the sources' raw records first (temporary
+    CSV files below ``scratch``, removed afterwards)."""
     compiled, problems = cache.get(job.get("key"), job["source"])
     if compiled is None:
         return problem("pack-invalid", "the stored pack does not compile with this server's built-in packs",
                        problems=pack_problems(problems))
-    if job["media"] == "csv":
-        read = read_csv(job["body"], job["max_rows"])
-        if isinstance(read, dict):
-            return read
-        data: Any = read
-        options = EvaluateOptions.model_validate(job.get("options") or {})
-    else:
-        parsed = read_json(job["body"], job["max_rows"])
-        if isinstance(parsed, dict):
-            return parsed
-        data, options = parsed
     try:
-        result = evaluate(compiled, to_columns(data), grain=options.grain, by=options.by, metrics=options.metrics,
+        read = _read_request(job, compiled)
+    except ApiProblem as err:
+        return problem(err.type.slug, err.detail, **err.extra)
+    if isinstance(read, dict):
+        return read
+    data, options = read
+    if not isinstance(data, dict):
+        return _evaluate(compiled, lambda: to_columns(data), options)
+    with sources.source_files(data, scratch) as paths:
+        outcome = _evaluate(compiled, lambda: run_measures(compiled, paths, grain=None), options)
+        return sources.hide_folder(outcome, paths) if "problem" in outcome else outcome
+
+
+Read = tuple[Any, EvaluateOptions]  # input rows or Columns, or {source id: Columns} of raw records
+
+
+def _read_request(job: dict[str, Any], compiled: CompiledPack) -> Read | Outcome:
+    """The body as input rows (a list or :class:`Columns`) or as records by source; raises ApiProblem."""
+    if job["media"] == "csv":
+        options = EvaluateOptions.model_validate(job.get("options") or {})
+        sid = job.get("records_of")
+        if sid is not None:
+            sources.check_sources(compiled, [sid], "query.source")
+            table = read_csv(job["body"], job["max_rows"], label=f"the CSV of source '{sid}'")
+            if isinstance(table, dict):
+                return table
+            if table.n == 0:
+                raise sources.no_records(sid)
+            return {sid: table}, options
+        rows = read_csv(job["body"], job["max_rows"])
+        return rows if isinstance(rows, dict) else (rows, options)
+    parsed = read_json(job["body"], job["max_rows"])
+    if isinstance(parsed, dict):
+        return parsed
+    data, options = parsed
+    if isinstance(data, dict):  # {source id: [record, …]}
+        sources.check_sources(compiled, data, "body.sources")
+        return sources.json_tables(data), options
+    return data, options
+
+
+def _evaluate(compiled: CompiledPack, columns: Callable[[], Any], options: EvaluateOptions) -> Outcome:
+    try:
+        result = evaluate(compiled, columns(), grain=options.grain, by=options.by, metrics=options.metrics,
                           params=options.params, locale=options.locale, trace=options.trace)
         body = json.dumps(result.to_json(), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     except PackError as err:
@@ -195,11 +264,12 @@ def run_check(job: dict[str, Any]) -> Outcome:
     return {"problems": pack_problems(problems), "meta": meta}
 
 
-def run(job: dict[str, Any], cache: CompileCache) -> Outcome:
-    """Run one job; a bug becomes an ``internal-error`` outcome (its traceback goes to the log only)."""
+def run(job: dict[str, Any], cache: CompileCache, scratch: Path | None = None) -> Outcome:
+    """Run one job; a bug becomes an ``internal-error`` outcome (its traceback goes to the log only).
+    ``scratch``: the worker's own directory for temporary files (the system's when None)."""
     try:
         if job["kind"] == "evaluate":
-            return run_evaluate(job, cache)
+            return run_evaluate(job, cache, scratch)
         if job["kind"] == "check":
             return run_check(job)
         return problem("internal-error", "unknown job")

@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+)
 
 Grain = Literal["day", "week", "month", "quarter", "year"]
 
@@ -161,15 +170,32 @@ class EvaluateOptions(BaseModel):
     trace: StrictBool = Field(False, description="Explain each value: its formula with the numbers")
 
 
-class EvaluateRequest(EvaluateOptions):
-    rows: list[dict[str, Any]] = Field(
-        description="One flat object per period and dimension member; `null` for a blank",
-        examples=[[{"period": "2026-01", "store": "S01", "marketing_spend": 100000, "new_members": 200}]])
+Scalar = StrictStr | StrictFloat | StrictInt | StrictBool | None
+_LEDGER: list[JsonValue] = [{"event_time": "2026-01-02 09:05:00", "store_id": "S1", "member_id": "M1", "kind": "recharge",
+            "amount": 200, "net": 180, "gift": 20, "points": 0},
+           {"event_time": "2026-01-15 18:30:00", "store_id": "S1", "member_id": "M2", "kind": "register",
+            "amount": 0, "net": 0, "gift": 0, "points": 0}]
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "rows": [{"period": "2026-01", "store": "S01", "marketing_spend": 100000, "new_members": 200,
-                  "revenue": 50000, "orders": 400}],
-        "by": [], "metrics": ["cac", "avg_order_value"], "locale": "en"}]})
+
+class EvaluateRequest(EvaluateOptions):
+    """The §9 request: input rows, or the raw records of the pack's sources (one of the two)."""
+
+    rows: list[dict[str, Any]] | None = Field(
+        None, description="One flat object per period and dimension member; `null` for a blank. "
+                          "Give `rows` or `sources`, not both",
+        examples=[[{"period": "2026-01", "store": "S01", "marketing_spend": 100000, "new_members": 200}]])
+    sources: dict[str, list[dict[str, Scalar]]] | None = Field(
+        None, description="For a pack whose inputs are computed from `sources:` (docs/measures.md): the raw records "
+                          "of each of them, by source id, one flat object per record (text, numbers, true/false or "
+                          "`null`; a field a record lacks is blank). The records count against the row limit. "
+                          "Give `rows` or `sources`, not both",
+        examples=[{"card_events": _LEDGER}])
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"rows": [{"period": "2026-01", "store": "S01", "marketing_spend": 100000, "new_members": 200,
+                   "revenue": 50000, "orders": 400}],
+         "by": [], "metrics": ["cac", "avg_order_value"], "locale": "en"},
+        {"sources": {"card_events": _LEDGER}, "grain": "month", "by": [], "locale": "en"}]})
 
 
 class EvaluatedRow(_Open):

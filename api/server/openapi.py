@@ -45,8 +45,11 @@ YAML_BODY = {"schema": {"type": "string", "description": "One YAML document: a w
 PACK_BODY = {"required": True, "content": {t: YAML_BODY for t in ("application/yaml", "text/yaml", "text/plain")}}
 EVALUATE_BODY = {"required": True, "content": {
     "application/json": {"schema": {"$ref": "#/components/schemas/EvaluateRequest"}},
-    "text/csv": {"schema": {"type": "string"},
-                 "example": "period,store,marketing_spend,new_members\n2026-01,S01,100000,200\n"}}}
+    "text/csv": {"schema": {"type": "string"}, "examples": {
+        "rows": {"summary": "Input rows", "value": "period,store,marketing_spend,new_members\n2026-01,S01,100000,200\n"},
+        "records": {"summary": "Raw records of one source (with ?source=card_events)",
+                    "value": "event_time,store_id,member_id,kind,amount,net,gift,points\n"
+                             "2026-01-02 09:05:00,S1,M1,recharge,200,180,20,0\n"}}}}}
 
 EXTRA_MODELS: tuple[type[BaseModel], ...] = (Problem, EvaluateRequest)
 

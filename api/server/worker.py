@@ -15,10 +15,14 @@ from __future__ import annotations
 
 import multiprocessing
 import queue
+import shutil
 import signal
+import tempfile
 import threading
 import time
+import weakref
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
@@ -29,8 +33,10 @@ from api.server.problems import ApiProblem
 _PRELOAD = ["api.server.jobs"]
 
 
-def worker_main(conn: Connection, cache_size: int) -> None:  # pragma: no cover - runs in the child
-    """The loop of a worker process: receive a job, send its outcome, until the pipe closes."""
+def worker_main(conn: Connection, cache_size: int, scratch: str) -> None:  # pragma: no cover - runs in the child
+    """The loop of a worker process: receive a job, send its outcome, until the pipe closes.
+    Temporary files (a request's raw records) go below ``scratch``, which the pool removes when
+    it stops the worker — also when it kills it at a deadline, before the worker could clean up."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server stops its workers itself
     cache = jobs.CompileCache(cache_size)
     while True:
@@ -38,7 +44,7 @@ def worker_main(conn: Connection, cache_size: int) -> None:  # pragma: no cover 
             job = conn.recv()
         except (EOFError, OSError):
             return
-        conn.send(jobs.run(job, cache))
+        conn.send(jobs.run(job, cache, Path(scratch)))
 
 
 def _context() -> Any:
@@ -50,7 +56,11 @@ def _context() -> Any:
 class _Worker:
     def __init__(self, ctx: Any, cache_size: int) -> None:
         parent, child = ctx.Pipe()
-        self.proc = ctx.Process(target=worker_main, args=(child, cache_size), daemon=True, name="kpi-eval-worker")
+        self.scratch = Path(tempfile.mkdtemp(prefix="kpi-worker-"))  # private (0700), this worker's only
+        # removed by stop(), or at the latest when this process exits without stopping its workers
+        self._remove_scratch = weakref.finalize(self, shutil.rmtree, self.scratch, ignore_errors=True)
+        self.proc = ctx.Process(target=worker_main, args=(child, cache_size, str(self.scratch)), daemon=True,
+                                name="kpi-eval-worker")
         self.proc.start()
         child.close()
         self.conn: Connection = parent
@@ -69,6 +79,7 @@ class _Worker:
         self.proc.join(5)
         self.proc.close()
         self.conn.close()
+        self._remove_scratch()
 
 
 class WorkerPool:

@@ -107,6 +107,11 @@ class SourceQuery:
             raise InputError(f"no input of pack '{pack.id}' is measured on source '{source_id}'")
         self.dims = list(self.source.dimensions.items())
         self.keys = [f"kpi__d{k}" for k in range(len(self.dims))]
+        # declared number columns are read as numbers whatever the file's types (an all-blank
+        # column comes back as text from a CSV)
+        self.columns = {name: exp.cast(col(name), "double") for name, spec in self.source.columns.items()
+                        if spec.type == "number"}
+        self.names = Names(params=self.params, values=self.columns)
 
     # -- pieces -------------------------------------------------------------------------
 
@@ -114,7 +119,7 @@ class SourceQuery:
         if text is None:
             return None
         parsed = parse_formula(text, expect=expect, mode=mode)  # type: ignore[arg-type]
-        return to_sql(parsed.expr, names or Names(params=self.params))
+        return to_sql(parsed.expr, names or self.names)
 
     def _end(self, start: exp.Expression) -> exp.Expression:
         _, length, unit = GRAINS[self.grain]
@@ -213,7 +218,7 @@ class SourceQuery:
             def attribute(node: Any, instant: str = instant) -> exp.Expression:
                 return col(ent.attribute(node, instant) + "_" + _attr_suffix(node, instant))
 
-            names = Names(params=self.params, values={"days": col("kpi__days")}, attribute=attribute)
+            names = Names(params=self.params, values={**self.columns, "days": col("kpi__days")}, attribute=attribute)
             of = self._expr(m.of, "entity", "number", names)
             having = self._expr(m.having, "entity", "condition", names)
             since = self._expr(m.since, "measure", "condition")
@@ -278,7 +283,7 @@ class SourceQuery:
         return query.with_("kpi__emeasure", as_=emeasure.from_("kpi__estate").group_by(col(P), *(col(k) for k in keys)))
 
     def _expr_node(self, node: Any) -> exp.Expression:
-        return to_sql(node, Names(params=self.params))
+        return to_sql(node, self.names)
 
     def _state(self, node: EntityAttribute, part: exp.Expression, instant: str, ekeys: list[str]) -> exp.Expression:
         """An attribute as of the instant, from its per-period parts."""

@@ -110,8 +110,10 @@ def check_source(con: Any, c: CompiledPack, sid: str, label: str) -> None:
         rows = con.execute(f"SELECT kpi__row, CAST({_q(column)} AS VARCHAR) FROM {numbered} WHERE {cond} "
                            f"ORDER BY kpi__row LIMIT {SAMPLE_ROWS}").fetchall()
         sample = "; ".join(f"row {r}: {_show(v)}" for r, v in rows)
-        raise InputError(f"source '{sid}' ({label}), column '{column}': {bad} row{'s' * (bad != 1)} with {what} — "
+        err = InputError(f"source '{sid}' ({label}), column '{column}': {bad} row{'s' * (bad != 1)} with {what} — "
                          f"{sample}{' …' if bad > len(rows) else ''}")
+        err.row, err.column = (int(rows[0][0]) if rows else None), column  # structured, for API clients
+        raise err
 
 
 def _show(value: Any) -> str:

@@ -292,3 +292,18 @@ def test_bakery_rfm_from_card_purchases_equals_the_order_log_reference(bakery: C
         for name in segments:
             assert sum(v[name] for (p, _), v in got.items() if p == period) == values[name], (period, name)
     assert sum(want[("2025-12",)][s] for s in segments) > 100
+
+
+def test_a_blank_number_column_is_zero_not_a_type_error(bakery: CompiledPack, tmp_path: Path) -> None:
+    rows = {c: [GOOD[k]] * 2 for k, c in enumerate(CARD_COLUMNS)}
+    rows["points"] = ["", ""]  # DuckDB reads an all-blank column as text
+    got = run_measures(bakery, {"card_events": write_csv(tmp_path / "card_events.csv", rows)})
+    assert got["recharge_amount"] == [200] and got["points_from_consume"] == [0]
+
+
+def test_bad_record_errors_carry_the_row_and_column(bakery: CompiledPack, tmp_path: Path) -> None:
+    rows = {c: [GOOD[k]] * 3 for k, c in enumerate(CARD_COLUMNS)}
+    rows["kind"][2] = "refund"
+    with pytest.raises(InputError) as err:
+        run_measures(bakery, {"card_events": write_csv(tmp_path / "card_events.csv", rows)})
+    assert (err.value.row, err.value.column) == (3, "kind")

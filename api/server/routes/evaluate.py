@@ -1,4 +1,8 @@
-"""Evaluating a pack over data (spec §9): a JSON request, or CSV rows with options in the query."""
+"""Evaluating a pack over data (spec §9): a JSON request, or CSV rows with options in the query.
+
+Either input rows, or the raw records of the pack's sources (docs/measures.md) from which the
+worker computes the measured inputs first: JSON ``sources``, or one source's CSV with ``source=``.
+"""
 
 from __future__ import annotations
 
@@ -60,7 +64,10 @@ def _csv_options(grain: str | None, by: str | None, metrics: str | None, locale:
                **doc.problems(400, 401, 404, 413, 415, 422, 503, 504)},
     description="JSON: the §9 request `{rows, grain, by, metrics, params, locale, trace}` (the query options "
                 "must then be absent). CSV (`Content-Type: text/csv`, header row first): the options as query "
-                "parameters; `by=` (empty) totals across every dimension.")
+                "parameters; `by=` (empty) totals across every dimension.\n\n"
+                "Raw records instead of input rows, for a pack whose inputs are computed from `sources:` "
+                "(`measure:`): JSON `sources` `{source id: [record, …]}` in place of `rows`, or one source's CSV "
+                "with `?source=<id>`. Records count against the row limit; either `rows` or `sources`, not both.")
 async def evaluate_pack(
     request: Request,
     pack: Annotated[str, Path(description="Pack id", examples=["bakery-stored-value"], max_length=200)],
@@ -73,17 +80,21 @@ async def evaluate_pack(
     locale: LocaleQuery = None,
     trace: Annotated[bool | None, Query(description="CSV only: explain each value")] = None,
     param: Annotated[list[str] | None, Query(description="CSV only: a param override, name=value (repeatable)")] = None,
+    source: Annotated[str | None, Query(description="CSV only: the body holds the raw records of this source of the "
+                                        "pack (its inputs are computed from them), not input rows",
+                                        examples=["card_events"], max_length=200)] = None,
 ) -> Response:
     kind = require_media(request, ("application/json", "text/csv"))
     ref = await run_in_threadpool(catalog.resolve, pack, owner, version)
     options = None
     if kind == "text/csv":
         options = _csv_options(grain, by, metrics, locale, trace, param or [])
-    elif any(v is not None for v in (grain, by, metrics, locale, trace, param)):
+    elif any(v is not None for v in (grain, by, metrics, locale, trace, param, source)):
         raise ApiProblem("invalid-request", "with a JSON body, give grain, by, metrics, params, locale and trace "
-                         "in the body, not in the query",
+                         "in the body, not in the query, and raw records as 'sources'",
                          errors=[{"location": "query", "message": "options belong in the JSON body"}])
     body = await read_body(request, settings.max_body_bytes)
     job = {"kind": "evaluate", "key": ref.key, "source": ref.source, "body": body,
-           "media": "csv" if kind == "text/csv" else "json", "options": options, "max_rows": settings.max_rows}
+           "media": "csv" if kind == "text/csv" else "json", "options": options, "max_rows": settings.max_rows,
+           "records_of": source if kind == "text/csv" else None}
     return answer(await workers.run(job, settings.eval_timeout), redact)
