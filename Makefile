@@ -25,7 +25,8 @@ $(STAMP): pyproject.toml
 	@if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 			echo "installing Chromium for the browser tests"; \
-			apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+			{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+				echo "make: could not install Chromium; the browser tests are skipped" >&2; \
 		else \
 			echo "make: the browser tests need Chromium (Debian/Ubuntu: sudo apt-get install chromium); skipped without it" >&2; \
 		fi; \

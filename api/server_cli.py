@@ -74,8 +74,8 @@ def serve(
         return
     port = port or 8000
     os.environ.update(settings.to_env())  # read back by each server process
-    typer.echo(f"KPI Forge API on http://{host}:{port}  (docs: http://{host}:{port}/docs, "
-               f"data: {settings.data_dir})", err=True)
+    typer.echo(f"KPI Forge API on http://{host}:{port}  (web pages: http://{host}:{port}/, "
+               f"docs: http://{host}:{port}/docs, data: {settings.data_dir})", err=True)
     uvicorn.run("api.server.app:create_app_from_env", factory=True, host=host, port=port, workers=workers,
                 log_level="info", proxy_headers=False, server_header=False)
 
@@ -106,7 +106,8 @@ def _demo(settings: Settings, host: str, port: int) -> None:
                 time.sleep(0.2)
         sample = _ROOT / "metrics" / "bakery-stored-value" / "examples" / "sample.csv"
         query = "grain=quarter&by=&locale=en&metrics=closing_amount,active_rate"
-        typer.echo(f"KPI Forge API: {url}   (interactive docs: {url}/docs)\n\nTry:\n"
+        typer.echo(f"KPI Forge API: {url}   (interactive docs: {url}/docs; web pages: {url}/, see docs/web.md)"
+                   "\n\nTry:\n"
                    f"  curl -s '{url}/v1/packs?locale=en'\n"
                    f"  curl -s {url}/v1/packs/bakery-stored-value/metrics/closing_amount/lineage\n"
                    f"  curl -s '{url}/v1/packs/bakery-stored-value/evaluate?{query}' \\\n"

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
+from api import web
 from api.server import docs_ui, openapi
 from api.server.catalog import Catalog
 from api.server.config import Settings
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_handlers(app)
     openapi.install(app)
     docs_ui.install(app)
+    web.install(app)  # the HTML pages (docs/web.md)
     for module in (catalog, evaluate, publish):
         app.include_router(module.router)
 

@@ -1,0 +1,19 @@
+"""Web pages served by the API's own server: the pack catalog, a pack, an indicator and its
+lineage, and a report over example or uploaded data (see docs/web.md).
+
+    install(app)   adds the pages' routes and their static files (``/static/web/``) to the app
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from .pages import STATIC, router
+
+__all__ = ["install", "router"]
+
+
+def install(app: FastAPI) -> None:
+    app.mount("/static/web", StaticFiles(directory=STATIC), name="web-static")
+    app.include_router(router)

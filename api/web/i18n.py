@@ -1,0 +1,148 @@
+"""The pages' own words in both languages, and which language a visitor reads.
+
+A visitor's choice is kept in the ``kpi_lang`` cookie (set by ``/lang``); without it, the
+browser's ``Accept-Language`` decides. Packs' labels come in the pack's locales: a label
+missing in the chosen one falls back to the pack's first locale.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+
+LOCALES = ("zh", "en")
+COOKIE = "kpi_lang"
+
+_WORDS: dict[str, tuple[str, str]] = {  # key: (zh, en)
+    "app": ("KPI Forge 指标库", "KPI Forge"),
+    "catalog": ("指标包目录", "Pack catalog"),
+    "catalog_intro": ("你可以查看的全部指标包。", "Every pack you may read."),
+    "search": ("搜索", "Search"),
+    "search_hint": ("按名称、编号、行业或说明搜索", "Search by name, id, industry or description"),
+    "no_match": ("没有匹配的指标包。", "No pack matches."),
+    "industry": ("行业", "Industry"),
+    "version": ("版本", "Version"),
+    "inputs": ("输入", "Inputs"),
+    "metrics": ("指标", "Indicators"),
+    "checks": ("校验", "Checks"),
+    "rules": ("规则", "Rules"),
+    "params": ("参数", "Parameters"),
+    "views": ("视图", "Views"),
+    "roles": ("角色", "Roles"),
+    "builtin": ("内置", "built-in"),
+    "public": ("公开", "public"),
+    "private": ("私有", "private"),
+    "not_compiled": ("此指标包当前无法编译。", "This pack does not compile at the moment."),
+    "language": ("语言", "Language"),
+    "skip": ("跳到正文", "Skip to content"),
+    "report": ("报表", "Report"),
+    "open_report": ("用数据查看报表", "See a report over data"),
+    "category_none": ("未分类", "Uncategorised"),
+    "formula": ("公式", "Formula"),
+    "formula_written": ("公式(原文)", "Formula as written"),
+    "formula_words": ("公式(名称)", "In words"),
+    "expanded": ("展开到输入", "Expanded to inputs"),
+    "unit": ("单位", "Unit"),
+    "direction": ("方向", "Direction"),
+    "higher_is_better": ("越高越好", "higher is better"),
+    "lower_is_better": ("越低越好", "lower is better"),
+    "in_range": ("区间内为好", "best within a range"),
+    "bands": ("基准区间", "Bands"),
+    "benchmark": ("行业基准", "Benchmark"),
+    "used_by_rules": ("使用它的规则", "Rules that use it"),
+    "remedies": ("解决方案", "Remedies"),
+    "causes": ("可能原因", "Causes"),
+    "in_views": ("所在视图", "In views"),
+    "for_roles": ("关注的角色", "Roles that focus on it"),
+    "lineage": ("血缘", "Lineage"),
+    "lineage_graph": ("血缘图(上游与下游)", "Lineage graph (upstream and downstream)"),
+    "graph_too_large": ("图过大,仅列出节点。", "The graph is too large to draw; its nodes are listed."),
+    "upstream": ("上游", "Upstream"),
+    "downstream": ("下游(使用它的指标)", "Downstream (indicators that use it)"),
+    "defined_in": ("定义位置", "Defined in"),
+    "inherited_from": ("覆盖自", "Overrides the definition of"),
+    "source": ("出处", "Source"),
+    "proofs": ("相关校验的证明状态", "Proof status of the checks it appears in"),
+    "proved": ("已证明", "proved"),
+    "refuted": ("不可能成立", "refuted"),
+    "depends_on_data": ("取决于数据", "depends on data"),
+    "residual": ("残差", "Residual"),
+    "none": ("无", "none"),
+    "kind_metric": ("指标", "indicator"),
+    "kind_input": ("输入", "input"),
+    "kind_param": ("参数", "parameter"),
+    "kind_builtin": ("内置量", "built-in"),
+    "report_title": ("报表", "Report"),
+    "data": ("数据", "Data"),
+    "example_data": ("示例数据", "Example data"),
+    "use_example": ("使用示例数据", "Use the example data"),
+    "upload": ("上传 CSV", "Upload a CSV"),
+    "upload_button": ("上传并计算", "Upload and evaluate"),
+    "upload_hint": ("首行为表头:period、维度列与输入列。", "Header row first: period, dimension columns and inputs."),
+    "paste": ("或粘贴 CSV 文本", "Or paste CSV text"),
+    "paste_button": ("计算粘贴的数据", "Evaluate the pasted data"),
+    "needs_js": ("上传文件需要 JavaScript;也可以粘贴 CSV 文本。", "Uploading a file needs JavaScript; you can paste CSV text instead."),
+    "uploading": ("上传中", "Uploading"),
+    "grain": ("粒度", "Grain"),
+    "by": ("按维度", "By"),
+    "totals": ("合计(不分维度)", "Totals (no dimension)"),
+    "view": ("视图", "View"),
+    "all_metrics": ("全部指标", "All indicators"),
+    "apply": ("应用", "Apply"),
+    "values_title": ("指标值", "Values"),
+    "period": ("期间", "Period"),
+    "fired_rules": ("触发的规则", "Rules that fired"),
+    "no_rules": ("没有规则触发。", "No rule fired."),
+    "check_results": ("校验结果", "Checks"),
+    "status": ("状态", "Status"),
+    "pass": ("通过", "pass"),
+    "fail": ("未通过", "fail"),
+    "skipped": ("跳过", "skipped"),
+    "trends": ("趋势", "Trends"),
+    "warnings": ("提示", "Notes"),
+    "error": ("出错了", "Something went wrong"),
+    "upload_error": ("数据有误", "The data has errors"),
+    "row": ("行", "row"),
+    "column": ("列", "column"),
+    "hint": ("提示", "hint"),
+    "no_example": ("此指标包没有示例数据。", "This pack has no example data."),
+    "back_catalog": ("返回目录", "Back to the catalog"),
+    "good": ("良好", "good"),
+    "fair": ("一般", "fair"),
+    "warning": ("警告", "warning"),
+    "critical": ("严重", "critical"),
+    "severity": ("级别", "Severity"),
+    "undefined": ("无值", "no value"),
+    "focus": ("关注指标", "Focus"),
+    "scenarios": ("场景", "Scenarios"),
+    "description": ("说明", "Description"),
+    "indicators_of": ("指标一览", "Indicators"),
+    "inputs_params": ("输入与参数", "Inputs and parameters"),
+    "line": ("行", "line"),
+    "file": ("文件", "file"),
+    "pack": ("指标包", "pack"),
+    "legend": ("图例", "Legend"),
+    "chart_of": ("趋势图", "Trend of"),
+    "value": ("值", "Value"),
+    "api_json": ("JSON(API)", "JSON (API)"),
+}
+
+
+def words(locale: str) -> dict[str, str]:
+    """Every UI word in ``locale`` (zh or en)."""
+    index = 0 if locale == "zh" else 1
+    return {key: pair[index] for key, pair in _WORDS.items()}
+
+
+def chosen(request: Request) -> str:
+    """The visitor's language: the cookie, else Accept-Language, else Chinese."""
+    cookie = request.cookies.get(COOKIE)
+    if cookie in LOCALES:
+        return cookie
+    accept = request.headers.get("accept-language", "").lower()
+    for part in accept.split(","):
+        tag = part.split(";")[0].strip()
+        if tag.startswith("en"):
+            return "en"
+        if tag.startswith("zh"):
+            return "zh"
+    return "zh"

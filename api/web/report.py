@@ -1,0 +1,153 @@
+"""The report page: evaluate a pack over CSV through the API's workers, and lay out the result.
+
+An evaluation goes exactly the way of ``POST /v1/packs/{pack}/evaluate`` with a CSV body: the
+body is read under the server's size limit, the job goes to a worker process that is killed at
+the deadline, and the row cap is enforced there (see :mod:`api.server.worker` and
+:mod:`api.server.jobs`). Nothing is evaluated in the request's own thread.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from api.server.catalog import PackRef
+from api.server.config import Settings
+from api.server.problems import ApiProblem, clip
+from api.server.redact import Redactor
+from api.server.worker import WorkerPool
+from engine.compile import CompiledPack
+from engine.library import BUILTIN_ROOT
+from engine.model import GRAINS
+from engine.report import format_value
+
+from .svg import trend_chart
+from .views import remedy_entry
+
+CONTEXT_ROWS = 2  # data rows shown either side of an offending row
+MAX_CELL = 40
+
+
+def example_csv(ref: PackRef) -> bytes | None:
+    """A built-in pack's ``examples/sample.csv`` (published packs have none)."""
+    if not ref.builtin:
+        return None
+    path = BUILTIN_ROOT / ref.id / "examples" / "sample.csv"
+    return path.read_bytes() if path.is_file() else None
+
+
+def options(c: CompiledPack, grain: str, by: str, view: str, locale: str) -> dict[str, Any]:
+    """The evaluation options of the report form (unknown choices are ignored, as if not given)."""
+    chosen_view = c.pack.views.get(view)
+    return {"grain": grain if grain in GRAINS else None,
+            "by": [] if by == "-" else [by] if by in c.pack.dimensions else None,
+            "metrics": list(chosen_view.metrics) if chosen_view else None,
+            "params": None, "locale": locale, "trace": False}
+
+
+async def evaluate_csv(pool: WorkerPool, settings: Settings, ref: PackRef, body: bytes,
+                       opts: dict[str, Any]) -> dict[str, Any]:
+    """The worker's outcome for a CSV body: ``{"body": bytes}`` or ``{"problem": slug, "detail": …}``."""
+    job = {"kind": "evaluate", "key": ref.key, "source": ref.source, "body": body, "media": "csv",
+           "options": opts, "max_rows": settings.max_rows}
+    try:
+        return await pool.run(job, settings.eval_timeout)
+    except ApiProblem as err:
+        return {"problem": err.type.slug, "detail": err.detail, **err.extra}
+
+
+def failure(outcome: dict[str, Any], body: bytes | None, redact: Redactor) -> dict[str, Any]:
+    """A problem outcome for the page: its status, message, and the offending rows in context."""
+    problem = ApiProblem(outcome["problem"], redact(str(outcome["detail"])))
+    errors = []
+    for e in redact(outcome.get("errors") or []):
+        if isinstance(e, dict):
+            row = e.get("row") if isinstance(e.get("row"), int) else None
+            errors.append({"row": row, "column": e.get("column"), "reason": e.get("reason") or e.get("message"),
+                           "hint": e.get("hint"), "location": e.get("location"),
+                           "context": rows_around(body, row, e.get("column")) if body and row else None})
+    return {"status": problem.type.status, "title": problem.type.title, "detail": problem.detail,
+            "slug": problem.type.slug, "errors": errors,
+            "problems": [p.get("message") for p in redact(outcome.get("problems") or []) if isinstance(p, dict)]}
+
+
+def rows_around(body: bytes, row: int, column: Any) -> dict[str, Any] | None:
+    """The header and the data rows around ``row`` (1-based, blank lines not counted, as the reader counts)."""
+    text = body.decode("utf-8-sig", errors="replace")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader, None)
+        if header is None:
+            return None
+        shown: list[tuple[int, list[str]]] = []
+        n = 0
+        for record in reader:
+            if not record:
+                continue
+            n += 1
+            if n > row + CONTEXT_ROWS:
+                break
+            if n >= row - CONTEXT_ROWS:
+                shown.append((n, record))
+    except csv.Error:
+        return None
+    names = [h.strip() for h in header]
+    col = names.index(column) if isinstance(column, str) and column in names else None
+    return {"header": [clip(h, MAX_CELL) for h in header[:60]], "column": col, "row": row,
+            "rows": [{"n": i, "cells": [clip(c, MAX_CELL) for c in r[:60]], "bad": i == row} for i, r in shown]}
+
+
+def _member(dims: dict[str, Any]) -> str:
+    return " · ".join(str(v) for v in dims.values())
+
+
+def layout(c: CompiledPack, outcome_body: bytes, locale: str, words: dict[str, str]) -> dict[str, Any]:
+    """The evaluation JSON (§9) as tables per dimension member, fired rules, checks and trend charts."""
+    result = json.loads(outcome_body)
+    p = c.pack
+    rows: Sequence[dict[str, Any]] = result["rows"]
+    periods = list(dict.fromkeys(r["period"] for r in rows))
+    members = list(dict.fromkeys(_member(r["dims"]) or words["totals"] for r in rows))
+    present = {m for r in rows for m in r["values"]}
+    metrics = [m for m in p.metrics if m in present]
+    at = {(r["period"], _member(r["dims"]) or words["totals"]): r for r in rows}
+    tables = []
+    for member in members:
+        lines = []
+        for mid in metrics:
+            m = p.metrics[mid]
+            cells = []
+            for period in periods:
+                r = at.get((period, member))
+                value = r["values"].get(mid) if r else None
+                band = r["bands"].get(mid) if r else None
+                cells.append({"text": format_value(value, m.format, m.decimals) if value is not None else "—",
+                              "status": band["status"] if band else None, "band": band["label"] if band else None,
+                              "why": (r or {}).get("undefined", {}).get(mid) if value is None else None})
+            lines.append({"id": mid, "label": m.label.get(locale, mid), "unit": m.unit, "cells": cells})
+        tables.append({"member": member, "lines": lines})
+    fired, checks = [], []
+    for r in rows:
+        member = _member(r["dims"]) or words["totals"]
+        for rule in r["rules"]:
+            fired.append({"period": r["period"], "member": member, "id": rule["id"], "label": rule["label"],
+                          "severity": rule["severity"], "causes": rule.get("causes", []),
+                          "metric": p.rules[rule["id"]].metric if rule["id"] in p.rules else None,
+                          "remedies": [remedy_entry(c, x["id"], locale) for x in rule.get("remedies", [])]})
+        for check in r["checks"]:
+            checks.append({"period": r["period"], "member": member, **check})
+    checks.sort(key=lambda x: x["status"] == "pass")
+    charts = []
+    for mid in metrics:
+        m = p.metrics[mid]
+        series = {member: [at[(period, member)]["values"].get(mid) if (period, member) in at else None
+                           for period in periods] for member in members}
+        chart = trend_chart(periods, series, m.bands, m.format, m.decimals, locale)
+        if chart is not None:
+            charts.append({"id": mid, "label": m.label.get(locale, mid), "chart": chart})
+    return {"grain": result["grain"], "by": result["by"], "periods": periods, "members": members,
+            "tables": tables, "fired": fired, "checks": checks, "charts": charts,
+            "warnings": [w.get("message", "") for w in result.get("warnings", [])]}

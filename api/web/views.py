@@ -1,0 +1,158 @@
+"""What the catalog, pack and indicator pages show, as plain values for the templates.
+
+Everything is read from a compiled pack (:class:`engine.compile.CompiledPack`) that the API's
+catalog resolved for the visitor: these functions never decide who may read what.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from api.server.catalog import Catalog, PackRef
+from engine.compile import CompiledPack
+from engine.expand import Expander
+from engine.lineage import lineage
+from engine.model import Metric, Pack
+from engine.report import format_value
+
+from .mathml import to_mathml
+from .svg import band_scale, lineage_graph
+
+
+def pack_locale(pack: Pack, locale: str) -> str:
+    """The visitor's language if the pack has it, else the pack's first."""
+    return locale if locale in pack.locales else pack.default_locale
+
+
+def catalog_entries(catalog: Catalog, refs: list[PackRef], locale: str, query: str) -> list[dict[str, Any]]:
+    """One card per readable pack, filtered by every word of ``query`` (any language, any field)."""
+    terms = query.lower().split()
+    out = []
+    for ref in refs:
+        c = catalog.try_compiled(ref)
+        rec = ref.record
+        entry: dict[str, Any] = {"id": ref.id, "builtin": ref.builtin, "visibility": ref.visibility,
+                                 "owner": rec.owner if rec else None, "compiled": c is not None,
+                                 "version": rec.version if rec else "", "title": ref.id, "description": "",
+                                 "industry": None, "counts": None}
+        haystack = [ref.id]
+        if c is not None:
+            p = c.pack
+            entry.update({"version": p.version, "title": p.title.get(locale, ref.id),
+                          "description": p.description.get(locale), "industry": p.industry,
+                          "locales": p.locales,
+                          "counts": {"metrics": len(p.metrics), "inputs": len(p.inputs), "checks": len(p.checks),
+                                     "rules": len(p.rules)}})
+            haystack += [*p.title.to_json().values(), *p.description.to_json().values(), p.industry or ""]
+        text = " ".join(haystack).lower()
+        if all(t in text for t in terms):
+            out.append(entry)
+    return out
+
+
+def _rules_using(c: CompiledPack, ident: str) -> list[str]:
+    names = {s.owner.id for s in c.sites if s.field == "when" and any(r.name == ident for r in s.parsed.refs)}
+    return [r for r in c.pack.rules if r in names or c.pack.rules[r].metric == ident]
+
+
+def rule_entry(c: CompiledPack, rid: str, locale: str) -> dict[str, Any]:
+    rule = c.pack.rules[rid]
+    site = c.site("rule", rid)
+    return {"id": rid, "label": rule.label.get(locale, rid), "severity": rule.severity, "when": rule.when,
+            "mathml": to_mathml(site.parsed.expr, rule.when) if site else None,
+            "causes": [cause.get(locale) for cause in rule.causes],
+            "remedies": [remedy_entry(c, r, locale) for r in rule.remedies]}
+
+
+def remedy_entry(c: CompiledPack, rid: str, locale: str) -> dict[str, Any]:
+    remedy = c.pack.remedies.get(rid)
+    if remedy is None:
+        return {"id": rid, "label": rid, "detail": "", "owner": None}
+    owner = c.pack.roles.get(remedy.owner) if remedy.owner else None
+    return {"id": rid, "label": remedy.label.get(locale, rid), "detail": remedy.detail.get(locale),
+            "owner": owner.label.get(locale, owner.id) if owner else remedy.owner}
+
+
+def metric_entry(c: CompiledPack, m: Metric, locale: str) -> dict[str, Any]:
+    site = c.site("metric", m.id)
+    p = c.pack
+    return {
+        "id": m.id, "label": m.label.get(locale, m.id), "description": m.description.get(locale),
+        "formula": m.formula, "mathml": to_mathml(site.parsed.expr, m.formula) if site else None,
+        "unit": m.unit, "direction": m.direction, "benchmark": m.benchmark.get(locale),
+        "scale": band_scale(m.bands, m.format, m.decimals, locale),
+        "bands": [{"status": b.status, "label": b.label.get(locale, b.status), "advice": b.advice.get(locale),
+                   "min": None if b.min is None else format_value(float(b.min), m.format, m.decimals),
+                   "max": None if b.max is None else format_value(float(b.max), m.format, m.decimals),
+                   "remedies": [remedy_entry(c, r, locale) for r in b.remedies]} for b in m.bands],
+        "rules": [rule_entry(c, r, locale) for r in _rules_using(c, m.id)],
+        "views": [{"id": v.id, "label": v.label.get(locale, v.id)} for v in p.views.values() if m.id in v.metrics],
+        "roles": [{"id": r.id, "label": r.label.get(locale, r.id)} for r in p.roles.values() if m.id in r.focus],
+    }
+
+
+def pack_page(c: CompiledPack, locale: str) -> dict[str, Any]:
+    """The pack page: header, indicators by category, inputs, checks with proofs, views, roles."""
+    p = c.pack
+    categories: dict[str, list[dict[str, Any]]] = {}
+    for m in p.metrics.values():
+        categories.setdefault(m.category or "", []).append(metric_entry(c, m, locale))
+    checks = []
+    for check in p.checks.values():
+        site = c.site("check", check.id)
+        proof = c.proofs.get(check.id)
+        checks.append({"id": check.id, "label": check.label.get(locale, check.id), "assert": check.assertion,
+                       "mathml": to_mathml(site.parsed.expr, check.assertion) if site else None,
+                       "severity": check.severity, "status": proof.status if proof else None,
+                       "residual": proof.residual if proof else None})
+    return {
+        "id": p.id, "version": p.version, "title": p.title.get(locale, p.id), "description": p.description.get(locale),
+        "industry": p.industry, "locales": p.locales, "extends": p.extends, "grain": p.grain,
+        "categories": sorted(categories.items(), key=lambda kv: (kv[0] == "", kv[0])),
+        "inputs": [{"id": d.id, "kind": "input", "label": d.label.get(locale, d.id), "unit": d.unit,
+                    "description": d.description.get(locale)} for d in p.inputs.values()],
+        "params": [{"id": d.id, "kind": "param", "label": d.label.get(locale, d.id), "unit": d.unit,
+                    "value": d.value, "description": d.description.get(locale)} for d in p.params.values()],
+        "checks": checks,
+        "rules": [rule_entry(c, r, locale) for r in p.rules],
+        "views": [{"id": v.id, "label": v.label.get(locale, v.id), "description": v.description.get(locale),
+                   "metrics": [(mid, _label(p, mid, locale)) for mid in v.metrics]} for v in p.views.values()],
+        "roles": [{"id": r.id, "label": r.label.get(locale, r.id), "description": r.description.get(locale),
+                   "scenarios": [s.get(locale) for s in r.scenarios],
+                   "focus": [(mid, _label(p, mid, locale)) for mid in r.focus]} for r in p.roles.values()],
+        "has_example": False,
+    }
+
+
+def _label(p: Pack, ident: str, locale: str) -> str:
+    d = p.node(ident)
+    return d.label.get(locale, ident) if d else ident
+
+
+def node_page(c: CompiledPack, ident: str, locale: str, redact: Callable[[Any], Any]) -> dict[str, Any]:
+    """The indicator page (also for an input or a param). Raises UnknownMetric."""
+    info: dict[str, Any] = redact(lineage(c, ident, locale))
+    p = c.pack
+    d = p.node(ident)
+    labels = {n["id"]: n["label"] for n in info["upstream"]["nodes"]}
+    labels.update({n: _label(p, n, locale) for n in info["downstream"]})
+    out: dict[str, Any] = {"info": info, "kind": info["kind"], "labels": labels,
+                           "graph": lineage_graph(c.graph.graph, info, labels),
+                           "description": d.description.get(locale) if d else "", "metric": None,
+                           "expanded_mathml": None}
+    if isinstance(d, Metric):
+        out["metric"] = metric_entry(c, d, locale)
+        expr = Expander({s.owner.id: s for s in c.sites if s.field == "formula"}, c.graph).metric(ident)
+        out["expanded_mathml"] = to_mathml(expr, info.get("expanded") or "") if expr is not None else None
+    proofs = []
+    for cid in info["downstream_checks"]:
+        check, proof = p.checks[cid], c.proofs.get(cid)
+        site = c.site("check", cid)
+        proofs.append({"id": cid, "label": check.label.get(locale, cid), "assert": check.assertion,
+                       "mathml": to_mathml(site.parsed.expr, check.assertion) if site else None,
+                       "status": proof.status if proof else None, "residual": proof.residual if proof else None,
+                       "reason": proof.reason if proof else "", "using": list(proof.using) if proof else []})
+    out["proofs"] = proofs
+    out["rules"] = [rule_entry(c, r, locale) for r in info["downstream_rules"]]
+    return out

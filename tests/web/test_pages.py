@@ -1,0 +1,211 @@
+"""The pages over the app in-process (no browser): who sees what, escaping, headers, errors.
+
+Visibility is the API's: the catalog page lists what ``GET /v1/packs`` lists for the same
+caller, and a private pack is a 404 page for anyone but its owner.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from markupsafe import escape
+
+from api.server import Settings, create_app
+from api.server.registry import Registry
+from tests.api.http.conftest import YAML, bearer
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = (ROOT / "metrics" / "bakery-stored-value" / "examples" / "sample.csv").read_bytes()
+EVIL = """\
+pack: evil-pack
+version: 1.0.0
+title: {en: "<script>alert('t')</script> Evil", zh: "<img src=x onerror=alert(1)>"}
+description: {en: "</textarea><script>alert(2)</script>"}
+industry: "<b>retail</b>"
+visibility: public
+locales: [en, zh]
+grain: month
+inputs:
+  sales: {label: {en: "<svg onload=alert(3)>", zh: 销售}, unit: "<i>CNY</i>"}
+  visits: {label: {en: Visits, zh: 到访}}
+metrics:
+  per_visit:
+    label: {en: "\\"><script>alert(4)</script>", zh: 客单}
+    formula: sales / visits
+    category: "<script>cat</script>"
+    source: "<a href=javascript:alert(5)>src</a>"
+    bands:
+      - {status: good, min: 10, label: {en: "<script>band</script>"}}
+      - {status: critical, max: 10, label: {en: low}}
+rules:
+  low_ticket:
+    label: {en: "<script>rule</script>"}
+    when: per_visit < 5
+    metric: per_visit
+    causes: [{en: "<script>cause</script>"}]
+"""
+EN = {"Cookie": "kpi_lang=en"}
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", rate_limit=0, eval_workers=1, eval_timeout=30)
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    app = create_app(settings)
+    with TestClient(app) as c:
+        yield c
+    app.state.pool.close()
+
+
+@pytest.fixture
+def alice(settings: Settings) -> str:
+    return Registry(settings.data_dir).create_key("alice")
+
+
+def publish(client: TestClient, token: str, text: str) -> None:
+    r = client.post("/v1/packs", content=text.encode(), headers={**YAML, **bearer(token)})
+    assert r.status_code == 201, r.text
+
+
+def assert_page(r: Any, status: int = 200) -> str:
+    assert r.status_code == status, r.text[:500]
+    assert r.headers["content-type"].startswith("text/html")
+    csp = r.headers["content-security-policy"]
+    assert "default-src 'none'" in csp and "script-src 'self'" in csp and "unsafe-inline" not in csp
+    html: str = r.text
+    assert not re.search(r"<script(?![^>]*\bsrc=\"/static/web/web\.js\")", html)  # no inline script
+    assert not re.search(r"\sstyle=", html) and "<style" not in html  # no inline style either
+    assert "http://" not in html.replace('href="http://', "") and "https://" not in html  # nothing external
+    assert "/work/" not in html and "/tmp/" not in html and "Traceback" not in html
+    return html
+
+
+def test_catalog_lists_what_the_api_lists_and_searches(client: TestClient, alice: str):
+    publish(client, alice, EVIL.replace("pack: evil-pack", "pack: secret-pack").replace("public", "private"))
+    html = assert_page(client.get("/", headers=EN))
+    assert re.findall(r'data-pack="([^"]+)"', html) == [p["id"] for p in client.get("/v1/packs").json()["packs"]]
+    assert "secret-pack" not in html
+    mine = assert_page(client.get("/", headers={**EN, **bearer(alice)}))
+    assert 'data-pack="secret-pack"' in mine
+    found = assert_page(client.get("/", params={"q": "Bakery stored"}, headers=EN))
+    assert re.findall(r'data-pack="([^"]+)"', found) == ["bakery-stored-value"]
+    assert "No pack matches." in assert_page(client.get("/", params={"q": "zzz"}, headers=EN))
+
+
+def test_private_packs_are_a_404_page_for_others(client: TestClient, alice: str):
+    publish(client, alice, EVIL.replace("pack: evil-pack", "pack: secret-pack").replace("public", "private"))
+    for path in ("/packs/secret-pack", "/packs/secret-pack/metrics/per_visit", "/packs/secret-pack/report"):
+        html = assert_page(client.get(path), 404)
+        assert "there is no pack &#39;secret-pack&#39;" in html and "sales / visits" not in html and "客单" not in html
+        r = client.get(path, headers=bearer(alice))
+        assert_page(r)
+        assert r.headers["cache-control"] == "private, no-cache"
+    r = client.post("/packs/secret-pack/report", content=b"period,sales,visits\n2026-01,1,1\n",
+                    headers={"Content-Type": "text/csv"})
+    assert_page(r, 404)
+
+
+def test_hostile_labels_are_escaped_everywhere(client: TestClient, alice: str):
+    publish(client, alice, EVIL)
+    pages = [client.get(p, headers=EN) for p in ("/", "/packs/evil-pack", "/packs/evil-pack/metrics/per_visit",
+                                                 "/packs/evil-pack/metrics/sales")]
+    pages.append(client.post("/packs/evil-pack/report", content=b"period,sales,visits\n2026-01,4,1\n2026-02,40,2\n",
+                             headers={**EN, "Content-Type": "text/csv"}))
+    for r in pages:
+        html = assert_page(r)
+        for raw in ("<script>alert", "<img src=x", "<svg onload", "<b>retail", "<i>CNY", "<a href=javascript",
+                    "<script>cat", "<script>band", "<script>rule", "<script>cause", '"><script>'):
+            assert raw not in html, (r.url, raw)
+    assert "&lt;script&gt;alert(&#39;t&#39;)&lt;/script&gt; Evil" in pages[0].text
+    assert "&lt;script&gt;cause&lt;/script&gt;" in pages[-1].text  # the rule fired, its cause shown as text
+
+
+def test_pack_and_indicator_pages_show_the_pack(client: TestClient):
+    html = assert_page(client.get("/packs/bakery-stored-value", headers=EN))
+    assert "<mi>closing_amount</mi>" in html and "<msub>" not in html  # ids whole, not split at "_"
+    block = html[html.index('id="m-recharge_per_visit"'):]
+    block = block[: block.index("</article>")]
+    assert 'class="band b-good"' in block and 'class="band b-critical"' in block and "150.00" in block
+    assert "Recharge tiers too low" in block and "Healthy" in block
+    html = assert_page(client.get("/packs/bakery-stored-value/metrics/closing_amount", headers=EN))
+    assert "metrics/bakery-stored-value/funds.yaml" in html
+    assert 'href="/packs/bakery-stored-value/metrics/closing_net"' in html
+    assert re.search(r'class="proof p-(proved|depends_on_data)"', html)
+    assert_page(client.get("/packs/bakery-stored-value/metrics/nothing_here"), 404)
+
+
+def test_language_switch_sets_a_cookie_and_stays_on_this_site(client: TestClient):
+    r = client.get("/lang", params={"to": "en", "next": "/packs/bakery-stored-value?x=1"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/packs/bakery-stored-value?x=1"
+    assert "kpi_lang=en" in r.headers["set-cookie"] and "httponly" in r.headers["set-cookie"].lower()
+    for bad in ("//evil.example/", "https://evil.example/", "/\\evil.example"):
+        r = client.get("/lang", params={"to": "zh", "next": bad}, follow_redirects=False)
+        assert r.headers["location"] == "/"
+    assert "<h1>指标包目录</h1>" in assert_page(client.get("/", headers={"Cookie": "kpi_lang=zh"}))
+    client.cookies.clear()
+    assert "<h1>Pack catalog</h1>" in assert_page(client.get("/", headers={"Accept-Language": "en-GB,en"}))
+
+
+def test_report_goes_through_the_worker_pool(client: TestClient, monkeypatch: pytest.MonkeyPatch):
+    pool = client.app.state.pool  # type: ignore[attr-defined]
+    jobs: list[dict[str, Any]] = []
+    real = pool.run
+
+    async def spy(job: dict[str, Any], timeout: float) -> dict[str, Any]:
+        jobs.append(job)
+        return await real(job, timeout)
+
+    monkeypatch.setattr(pool, "run", spy)
+    html = assert_page(client.get("/packs/bakery-stored-value/report",
+                                  params={"data": "example", "by": "-", "view": "monthly"}, headers=EN))
+    assert [(j["kind"], j["media"], j["options"]["by"], j["body"] == SAMPLE) for j in jobs] == \
+        [("evaluate", "csv", [], True)]
+    assert jobs[0]["options"]["metrics"] == ["fund_turnover", "churn_rate", "consume_per_visit",
+                                             "consume_to_recharge_ratio"]
+    assert "<h3>Totals (no dimension)</h3>" in html and 'id="chart-churn_rate"' in html
+
+
+def test_upload_errors_point_at_the_row(client: TestClient):
+    bad = SAMPLE.replace(b"2026-02,S02,0,33000", b"2026-02,S02,0,lots", 1)
+    r = client.post("/packs/bakery-stored-value/report", content=bad, headers={**EN, "Content-Type": "text/csv"})
+    html = assert_page(r, 422)
+    assert 'data-problem="invalid-input"' in html and 'id="bad-row-4"' in html
+    assert "row 4, column &#39;recharge_amount&#39;: &#39;lots&#39; is not a number" in html
+    assert '<td class="bad-cell">lots</td>' in html
+    api = client.post("/v1/packs/bakery-stored-value/evaluate", content=bad, headers={"Content-Type": "text/csv"})
+    assert escape(api.json()["errors"][0]["reason"]) in html  # the same words as the API
+    r = client.post("/packs/bakery-stored-value/report", content=bad,
+                    headers={**EN, "Content-Type": "text/csv", "X-KPI-Results": "1"})
+    assert_page(r, 200)  # the page's script shows the errors in place
+    r = client.post("/packs/bakery-stored-value/report", content=b"csv=period%2Cstore%0A2026-01%2CS1%0A&go=paste",
+                    headers={**EN, "Content-Type": "application/x-www-form-urlencoded"})
+    assert "period,store" in assert_page(r)  # pasted text is kept in the form
+    r = client.post("/packs/bakery-stored-value/report", content=b"{}", headers={"Content-Type": "application/json"})
+    assert_page(r, 415)
+
+
+def test_uploads_over_the_size_limit_are_refused(settings: Settings):
+    app = create_app(Settings(data_dir=settings.data_dir, rate_limit=0, eval_workers=1, max_body_bytes=1000))
+    with TestClient(app) as c:
+        r = c.post("/packs/bakery-stored-value/report", content=SAMPLE, headers={**EN, "Content-Type": "text/csv"})
+        assert "the limit is 1,000" in assert_page(r, 413)
+        r = c.post("/packs/bakery-stored-value/report", content=SAMPLE,
+                   headers={**EN, "Content-Type": "text/csv", "X-KPI-Results": "1"})
+        assert 'data-problem="payload-too-large"' in assert_page(r, 200)
+    app.state.pool.close()
+
+
+def test_static_assets_are_served_by_the_app(client: TestClient):
+    for path, kind in (("/static/web/web.css", "text/css"), ("/static/web/web.js", "javascript"),
+                       ("/static/web/icon.svg", "image/svg+xml")):
+        r = client.get(path)
+        assert r.status_code == 200 and kind in r.headers["content-type"]
+        assert "http://" not in r.text.replace('xmlns="http://www.w3.org/2000/svg"', "") and "https://" not in r.text
