@@ -32,22 +32,20 @@ from engine.formula.functions import (
     FUNCTIONS,
     NULL,
     FunctionSpec,
-    In,
     Kind,
     Text,
     symbol,
 )
+from engine.formula.items import Item as _Item
 from engine.formula.lexer import Token, TokenKind, tokenize
 from engine.formula.limits import LIMITS
+from engine.formula.measure_syntax import MeasureSyntax
 from engine.formula.nodes import DEFAULTS, MINUS_ONE, RELATIONS, is_negation, logic, negate
 from engine.formula.printer import count_nodes
 
 # Binding powers (higher binds tighter). A prefix - or + parses its operand at _POW, so it
 # binds tighter than * and looser than ** (-x ** 2 is -(x ** 2)), as in Python.
 _OR, _AND, _NOT, _CMP, _ADD, _MUL, _UNARY, _POW = range(1, 9)
-
-#: Most values in the list after ``in`` (measure mode).
-MAX_IN_VALUES = 100
 
 _INFIX: dict[str, int] = {
     "or": _OR, "and": _AND,
@@ -86,24 +84,6 @@ class ParsedFormula:
     depth: int
 
 
-@dataclass(slots=True)
-class _Item:
-    """A parsed sub-expression and what the parser knows about it."""
-
-    expr: Any
-    kind: Kind
-    start: int  # text span [start, end)
-    end: int
-    depth: int = 0
-    nodes: int = 1
-    #: A bare number token (``3``, ``0.5``, ``30%``): windows and exponents must be literals.
-    literal: bool = False
-    #: Product of the exponents of powers nested inside each other (≥ 1).
-    power: Fraction = Fraction(1)
-    #: A bare name (possibly in brackets): in measure mode, it may be compared with text.
-    name: bool = False
-
-
 def parse_formula(
     text: str, *, expect: Literal["number", "condition", "any"] = "number",
     mode: Literal["formula", "measure", "entity"] = "formula",
@@ -140,7 +120,7 @@ def parse_formula(
         functions=frozenset(parser.functions), node_count=node_count, depth=item.depth)
 
 
-class _Parser:
+class _Parser(MeasureSyntax):
     def __init__(self, text: str, *, measure: bool = False, entity: bool = False) -> None:
         self.text = text
         self.measure = measure
@@ -177,10 +157,6 @@ class _Parser:
     def _at_word(self, word: str, k: int = 0) -> bool:
         tok = self._peek(k)
         return tok.kind is TokenKind.NAME and tok.text == word
-
-    def _at_in(self) -> bool:
-        """At ``in`` or ``not in`` (only lexed as such in measure mode)."""
-        return self._at_word("in") or (self._at_word("not") and self._at_word("in", 1))
 
     # -- entry -------------------------------------------------------------------------
 
@@ -358,57 +334,6 @@ class _Parser:
         power = max(o.power for o in operands)
         return self._finish(_Item(expr, "condition", left.start, operands[-1].end, depth, nodes,
                                   False, power), first_op)
-
-    @staticmethod
-    def _check_text_pair(a: _Item, op: Token, b: _Item) -> None:
-        """Text may be compared only with == or !=, and only with a name or other text."""
-        if a.kind != "text" and b.kind != "text":
-            return
-        if op.text not in ("==", "!="):
-            raise msg.text_ordered(op)
-        for one, other in ((a, b), (b, a)):
-            if one.kind == "text" and other.kind != "text" and not other.name:
-                raise msg.text_compared_with(other.kind, other.start, other.end)
-
-    def _membership(self, left: _Item) -> _Item:
-        """``x in (v, …)`` / ``x not in (v, …)``: ``In(x, Tuple(v, …))``, maybe in ``Not``."""
-        negated = self._at_word("not")
-        first = self._advance()
-        if negated:
-            self._advance()  # in
-        if left.kind != "number":
-            raise msg.in_left(left.kind, left.start, left.end)
-        lpar = self._peek()
-        if lpar.kind is not TokenKind.LPAREN:
-            raise msg.in_without_list(lpar)
-        self._advance()
-        if self._peek().kind is TokenKind.RPAREN:
-            raise msg.in_empty(lpar, self._peek())
-        values: list[Any] = []
-        depth, nodes = left.depth, left.nodes + 2 + (1 if negated else 0)
-        while True:
-            item = self._expr(0)
-            if not isinstance(item.expr, Text | sympy.Number) or item.kind == "condition":
-                raise msg.in_not_literal(item.start, item.end)
-            values.append(item.expr)
-            if len(values) > MAX_IN_VALUES:
-                raise msg.in_too_many(item.start, item.end - item.start, MAX_IN_VALUES)
-            depth, nodes = max(depth, item.depth), nodes + item.nodes
-            sep = self._peek()
-            if sep.kind is TokenKind.COMMA:
-                self._advance()
-                continue
-            if sep.kind is TokenKind.RPAREN:
-                close = self._advance()
-                break
-            raise msg.unexpected_after_value(sep, self._last, opened=lpar, function=None)
-        expr: Any = In(left.expr, sympy.Tuple(*values), evaluate=False)
-        depth += 2
-        if negated:
-            expr = sympy.Not(expr, evaluate=False)
-            depth += 1
-        return self._finish(_Item(expr, "condition", left.start, close.offset + 1, depth, nodes,
-                                  False, left.power), first)
 
     def _sum(self, left: _Item) -> _Item:
         """``a + b - c``: one n-ary ``Add``; subtraction adds the negation."""
