@@ -315,6 +315,8 @@ def run_cmd(
     grain: Annotated[str | None, typer.Option("--grain", help="Output grain (default: the pack's).")] = None,
     by: Annotated[str | None, typer.Option("--by", help="Dimensions to keep, comma-separated; '' totals.")] = None,
     metrics: Annotated[str | None, typer.Option("--metrics", help="Metrics to return, comma-separated.")] = None,
+    param: Annotated[list[str] | None, typer.Option("--param", help="Override a param (in measures and formulas): "
+                                                    "name=value (repeatable), e.g. churn_days=60.")] = None,
     locale: Locale = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="json, table or csv.")] = "json",
     packs_dir: PacksDir = None,
@@ -335,11 +337,13 @@ def run_cmd(
                            "stay empty", err=True)
     show = _Progress()
     try:
-        columns = run_measures(compiled, paths, progress=show)
+        overrides = _pairs(param or [], "--param", "name=value")
+        columns = run_measures(compiled, paths, params=overrides, progress=show)
         show.done()
         if data is not None:
             columns = merge_inputs(compiled, columns, read_table(data))
-        body = evaluate(compiled, columns, grain=grain, by=_by(by), metrics=_list(metrics), locale=locale).to_json()
+        body = evaluate(compiled, columns, grain=grain, by=_by(by), metrics=_list(metrics), params=overrides,
+                        locale=locale).to_json()
     except KpiError as err:
         show.done()
         hint = " (inputs without a measure come from --data PATH)" if data is None and "the data lacks" in str(err) else ""

@@ -282,9 +282,14 @@ def number(value: Any) -> Fraction | None:
 _MEASURE_FIELDS = ("source", "agg", "of", "where", "as_of", "per", "since", "until", "having")
 
 
+def _text(value: Any) -> str:
+    """A declared value as the text a file holds (true, not True)."""
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
 def _column(spec: Mapping[str, Any]) -> Column:
     values = spec.get("values")
-    return Column(type=spec.get("type", "text"), values=tuple(str(v) for v in values) if values is not None else None,
+    return Column(type=spec.get("type", "text"), values=tuple(_text(v) for v in values) if values is not None else None,
                   min=float(spec["min"]) if spec.get("min") is not None else None)
 
 

@@ -209,7 +209,8 @@ def run_evaluate(job: dict[str, Any], cache: CompileCache, scratch: Path | None 
     if not isinstance(data, dict):
         return _evaluate(compiled, lambda: to_columns(data), options)
     with sources.source_files(data, scratch) as paths:
-        outcome = _evaluate(compiled, lambda: run_measures(compiled, paths, grain=None), options)
+        outcome = _evaluate(compiled, lambda: run_measures(compiled, paths, grain=None, params=options.params),
+                            options)
         return sources.hide_folder(outcome, paths) if "problem" in outcome else outcome
 
 

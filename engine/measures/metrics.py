@@ -12,6 +12,7 @@ corrects binary noise that SQL engines round differently).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import sympy
@@ -65,9 +66,10 @@ def _topological(c: CompiledPack) -> list[str]:
     return metrics + [m for m in c.pack.metrics if m not in metrics]
 
 
-def metric_query(c: CompiledPack, source_id: str, grain: str | None = None) -> exp.Select:
+def metric_query(c: CompiledPack, source_id: str, grain: str | None = None,
+                 params: Mapping[str, Any] | None = None) -> exp.Select:
     """The source's measures and every metric computable from them, per period and dimension member."""
-    sq = SourceQuery(c, source_id, grain)
+    sq = SourceQuery(c, source_id, grain, params)
     inner = sq.build()
     metrics = sql_metrics(c, source_id)
     formulas = _formulas(c)
@@ -75,7 +77,7 @@ def metric_query(c: CompiledPack, source_id: str, grain: str | None = None) -> e
     _, length, unit = GRAINS[sq.grain]
     end = exp.DateAdd(this=period, expression=number(length), unit=exp.var(unit))
     days = exp.DateDiff(this=exp.cast(end, "date"), expression=exp.cast(period, "date"), unit=exp.var("DAY"))
-    names = Names(params=sq.params, values={"periods": number(1), "days": days}, formula=True)
+    names = Names(params=sq.params, values={"periods": number(1), "days": days})
     depth: dict[str, int] = {}
     for m in metrics:
         deps = [s.name for s in formulas[m].free_symbols if s.name in depth]
@@ -86,11 +88,11 @@ def metric_query(c: CompiledPack, source_id: str, grain: str | None = None) -> e
     ctes = [*(with_.expressions if with_ is not None else []), _cte("kpi__layer0", inner)]
     for k in range(1, layers + 1):
         ctes.append(_cte(f"kpi__layer{k}", exp.select(exp.Star(), *(
-            exp.alias_(to_sql(formulas[m], names), m, quoted=True) for m in metrics if depth[m] == k))
-            .from_(f"kpi__layer{k - 1}")))
+            exp.alias_(to_sql(formulas[m], names), m, quoted=True) for m in metrics if depth[m] == k), copy=False)
+            .from_(f"kpi__layer{k - 1}", copy=False)))
     keys = [col("period"), *(col(d) for d in sq.source.dimensions)]
-    out = exp.select(*keys, *(col(i.id) for i in sq.inputs), *(col(m) for m in metrics)) \
-        .from_(f"kpi__layer{layers}").order_by(*keys[1:], keys[0])
+    out = exp.select(*keys, *(col(i.id) for i in sq.inputs), *(col(m) for m in metrics), copy=False) \
+        .from_(f"kpi__layer{layers}", copy=False).order_by(*keys[1:], keys[0], copy=False)
     out.set("with_", exp.With(expressions=ctes))
     return out
 

@@ -18,7 +18,8 @@ SQLGlot; literals are bound as literals. ``period`` is the first moment of the p
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,7 +95,8 @@ class _Entity:
 class SourceQuery:
     """The query computing every input measured on one source, per period and dimension member."""
 
-    def __init__(self, c: CompiledPack, source_id: str, grain: str | None = None) -> None:
+    def __init__(self, c: CompiledPack, source_id: str, grain: str | None = None,
+                 params: Mapping[str, Any] | None = None) -> None:
         pack = c.pack
         self.source_id = source_id
         self.source: DataSource = pack.sources[source_id]
@@ -102,6 +104,15 @@ class SourceQuery:
         if self.grain not in GRAINS:
             raise InputError(f"measures cannot be computed by '{self.grain}': use {', '.join(GRAINS)}")
         self.params = {k: p.value for k, p in pack.params.items()}
+        for k, v in (params or {}).items():
+            if k not in self.params:
+                raise InputError(f"unknown param '{k}' (the pack's params: {', '.join(self.params) or 'none'})")
+            try:
+                self.params[k] = float(v)
+            except (TypeError, ValueError):
+                raise InputError(f"param '{k}' must be a number, not {str(v)[:40]!r}") from None
+            if not math.isfinite(self.params[k]):
+                raise InputError(f"param '{k}' must be a finite number")
         self.inputs = [i for i in pack.inputs.values() if i.measure is not None and i.measure.source == source_id]
         if not self.inputs:
             raise InputError(f"no input of pack '{pack.id}' is measured on source '{source_id}'")
@@ -133,18 +144,20 @@ class SourceQuery:
         unit = GRAINS[self.grain][0]
         extra = [exp.alias_(time, T, quoted=True),
                  exp.alias_(exp.TimestampTrunc(this=time, unit=exp.var(unit)), P, quoted=True)]
-        extra += [exp.alias_(col(column), key, quoted=True) for (_, column), key in zip(self.dims, self.keys, strict=True)]
+        # dimension members and entities are text (labels), whatever the file's types
+        extra += [exp.alias_(exp.cast(col(column), "text"), key, quoted=True)
+                  for (_, column), key in zip(self.dims, self.keys, strict=True)]
         if self.source.entity:
-            extra.append(exp.alias_(col(self.source.entity), ENT, quoted=True))
-        return exp.select(exp.Star(), *extra).from_(exp.table_(self.source_id, quoted=True))
+            extra.append(exp.alias_(exp.cast(col(self.source.entity), "text"), ENT, quoted=True))
+        return exp.select(exp.Star(), *extra, copy=False).from_(exp.table_(self.source_id, quoted=True), copy=False)
 
     def _spine(self, table: str, keys: list[str]) -> tuple[exp.Select, exp.Select]:
-        first = exp.select(*(col(k) for k in keys), exp.alias_(exp.Min(this=col(P)), FIRST, quoted=True)) \
-            .from_(table).group_by(*(col(k) for k in keys))
-        spine = exp.select(*(col(k, "g") for k in keys), col(FIRST, "g"), col(P, "p")) \
-            .from_(exp.table_("kpi__groups_" + table, alias="g")) \
+        first = exp.select(*(col(k) for k in keys), exp.alias_(exp.Min(this=col(P)), FIRST, quoted=True), copy=False) \
+            .from_(table, copy=False).group_by(*(col(k) for k in keys), copy=False)
+        spine = exp.select(*(col(k, "g") for k in keys), col(FIRST, "g"), col(P, "p"), copy=False) \
+            .from_(exp.table_("kpi__groups_" + table, alias="g"), copy=False) \
             .join(exp.table_("kpi__periods", alias="p"),
-                  on=exp.GTE(this=col(P, "p"), expression=col(FIRST, "g")))
+                  on=exp.GTE(this=col(P, "p"), expression=col(FIRST, "g")), copy=False)
         return first, spine
 
     def _joined(self, left: str, right: str, keys: list[str]) -> exp.Expression:
@@ -158,22 +171,22 @@ class SourceQuery:
         to_date = [i for i in self.inputs if i.measure and i.measure.per is None and i.measure.as_of is not None]
         entities = [i for i in self.inputs if i.measure and i.measure.per == "entity"]
         keys = self.keys
-        query = exp.select().with_("kpi__ev", as_=self._ev())
-        query = query.with_("kpi__periods", as_=exp.select(col(P)).distinct().from_("kpi__ev"))
+        query = exp.select(copy=False).with_("kpi__ev", as_=self._ev(), copy=False)
+        query = query.with_("kpi__periods", as_=exp.select(col(P)).distinct().from_("kpi__ev"), copy=False)
         groups, spine = self._spine("kpi__ev", keys)
-        query = query.with_("kpi__groups_kpi__ev", as_=groups).with_("kpi__spine", as_=spine)
+        query = query.with_("kpi__groups_kpi__ev", as_=groups, copy=False).with_("kpi__spine", as_=spine, copy=False)
 
-        flow = exp.select(col(P), *(col(k) for k in keys))
+        flow = exp.select(col(P), *(col(k) for k in keys), copy=False)
         for n, i in enumerate(events + to_date):
             m = i.measure
             assert m is not None
             value = self._expr(m.of, "measure", "any") or number(1)
             agg = "sum" if m.as_of is not None and m.agg == "sum" else m.agg
             flow = flow.select(exp.alias_(_aggregate(agg, _when(self._expr(m.where, "measure", "condition"), value)),
-                                          f"kpi__m{n}", quoted=True))
-        query = query.with_("kpi__flow", as_=flow.from_("kpi__ev").group_by(col(P), *(col(k) for k in keys)))
+                                          f"kpi__m{n}", quoted=True), copy=False)
+        query = query.with_("kpi__flow", as_=flow.from_("kpi__ev").group_by(col(P), *(col(k) for k in keys)), copy=False)
 
-        base = exp.select(col(P, "s"), *(col(k, "s") for k in keys))
+        base = exp.select(col(P, "s"), *(col(k, "s") for k in keys), copy=False)
         for n, i in enumerate(events + to_date):
             m = i.measure
             assert m is not None
@@ -184,23 +197,23 @@ class SourceQuery:
                 window = _window(exp.Sum(this=part), keys,
                                  until="CURRENT ROW" if m.as_of == "end" else "1")
                 value = exp.Coalesce(this=window, expressions=[number(0)])
-            base = base.select(exp.alias_(value, i.id, quoted=True))
-        base = base.from_(exp.table_("kpi__spine", alias="s")).join(
-            exp.table_("kpi__flow", alias="f"), on=self._joined("s", "f", keys), join_type="left")
-        query = query.with_("kpi__base", as_=base)
+            base = base.select(exp.alias_(value, i.id, quoted=True), copy=False)
+        base = base.from_(exp.table_("kpi__spine", alias="s"), copy=False).join(
+            exp.table_("kpi__flow", alias="f"), on=self._joined("s", "f", keys), join_type="left", copy=False)
+        query = query.with_("kpi__base", as_=base, copy=False)
 
-        final = exp.select(exp.alias_(col(P, "b"), "period", quoted=True))
-        final = final.select(*(exp.alias_(col(k, "b"), dim, quoted=True) for (dim, _), k in zip(self.dims, keys, strict=True)))
-        final = final.select(*(col(i.id, "b") for i in events + to_date))
-        final = final.from_(exp.table_("kpi__base", alias="b"))
+        final = exp.select(exp.alias_(col(P, "b"), "period", quoted=True), copy=False)
+        final = final.select(*(exp.alias_(col(k, "b"), dim, quoted=True) for (dim, _), k in zip(self.dims, keys, strict=True)), copy=False)
+        final = final.select(*(col(i.id, "b") for i in events + to_date), copy=False)
+        final = final.from_(exp.table_("kpi__base", alias="b"), copy=False)
         if entities:
             query = self._entity_ctes(query, entities)
             final = final.select(*(col(i.id, "e") if i.measure and i.measure.agg not in _COUNTS
                                    else exp.alias_(exp.Coalesce(this=col(i.id, "e"), expressions=[number(0)]), i.id,
-                                                   quoted=True) for i in entities))
+                                                   quoted=True) for i in entities), copy=False)
             final = final.join(exp.table_("kpi__emeasure", alias="e"),
-                               on=self._joined("b", "e", keys), join_type="left")
-        out: exp.Select = final.order_by(*(col(k, "b") for k in keys), col(P, "b"))
+                               on=self._joined("b", "e", keys), join_type="left", copy=False)
+        out: exp.Select = final.order_by(*(col(k, "b") for k in keys), col(P, "b"), copy=False)
         out.set("with_", query.args.get("with_"))
         return out
 
@@ -227,7 +240,7 @@ class SourceQuery:
                           ent.condition(since, instant) if since is not None else None,
                           ent.condition(until, instant) if until is not None else None))
 
-        eflow = exp.select(col(P), *(col(k) for k in ekeys))
+        eflow = exp.select(col(P), *(col(k) for k in ekeys), copy=False)
         for node, name in ent.attributes.items():
             arg = self._expr_node(node.args[0])
             if isinstance(node, _cls("count", "count_to_date")):
@@ -238,30 +251,30 @@ class SourceQuery:
                 value = exp.Max(this=_when(arg, col(T)))
             else:
                 value = exp.Min(this=_when(arg, col(T)))
-            eflow = eflow.select(exp.alias_(value, name, quoted=True))
+            eflow = eflow.select(exp.alias_(value, name, quoted=True), copy=False)
         for name, condition in ent.lifecycle.values():
-            eflow = eflow.select(exp.alias_(exp.Max(this=_when(condition, col(T))), name, quoted=True))
-        query = query.with_("kpi__eflow", as_=eflow.from_("kpi__ev").group_by(col(P), *(col(k) for k in ekeys)))
+            eflow = eflow.select(exp.alias_(exp.Max(this=_when(condition, col(T))), name, quoted=True), copy=False)
+        query = query.with_("kpi__eflow", as_=eflow.from_("kpi__ev").group_by(col(P), *(col(k) for k in ekeys)), copy=False)
         groups, spine = self._spine("kpi__eflow", ekeys)
-        query = query.with_("kpi__groups_kpi__eflow", as_=groups).with_("kpi__espine", as_=spine)
+        query = query.with_("kpi__groups_kpi__eflow", as_=groups, copy=False).with_("kpi__espine", as_=spine, copy=False)
 
-        state = exp.select(col(P, "s"), *(col(k, "s") for k in ekeys), col(FIRST, "s"))
+        state = exp.select(col(P, "s"), *(col(k, "s") for k in ekeys), col(FIRST, "s"), copy=False)
         period = col(P, "s")
-        state = state.select(exp.alias_(self._days(period, self._end(period)), "kpi__days", quoted=True))
+        state = state.select(exp.alias_(self._days(period, self._end(period)), "kpi__days", quoted=True), copy=False)
         for node, name in ent.attributes.items():
             for instant in sorted(ent.instants[name]):
                 state = state.select(exp.alias_(self._state(node, col(name, "f"), instant, ekeys), name + "_" +
-                                                _attr_suffix(node, instant), quoted=True))
+                                                _attr_suffix(node, instant), quoted=True), copy=False)
         for name, _ in ent.lifecycle.values():
             for instant in sorted(ent.instants[name]):
                 state = state.select(exp.alias_(_window(exp.Max(this=col(name, "f")), ekeys, until=_until(instant)),
-                                                f"{name}_{instant}", quoted=True))
-        state = state.from_(exp.table_("kpi__espine", alias="s")).join(
+                                                f"{name}_{instant}", quoted=True), copy=False)
+        state = state.from_(exp.table_("kpi__espine", alias="s"), copy=False).join(
             exp.table_("kpi__eflow", alias="f"), on=self._joined("s", "f", ekeys),
-            join_type="left")
-        query = query.with_("kpi__estate", as_=state)
+            join_type="left", copy=False)
+        query = query.with_("kpi__estate", as_=state, copy=False)
 
-        emeasure = exp.select(col(P), *(col(k) for k in keys))
+        emeasure = exp.select(col(P), *(col(k) for k in keys), copy=False)
         for i, m, of, having, since_col, until_col in parts:
             instant = instant_of[i.id]
             scope: list[Any] = []
@@ -279,8 +292,8 @@ class SourceQuery:
                 scope.append(having)
             in_scope: Any = exp.and_(*scope) if scope else None
             value = _when(in_scope, of if of is not None else number(1))
-            emeasure = emeasure.select(exp.alias_(_aggregate(m.agg, value), i.id, quoted=True))
-        return query.with_("kpi__emeasure", as_=emeasure.from_("kpi__estate").group_by(col(P), *(col(k) for k in keys)))
+            emeasure = emeasure.select(exp.alias_(_aggregate(m.agg, value), i.id, quoted=True), copy=False)
+        return query.with_("kpi__emeasure", as_=emeasure.from_("kpi__estate").group_by(col(P), *(col(k) for k in keys)), copy=False)
 
     def _expr_node(self, node: Any) -> exp.Expression:
         return to_sql(node, self.names)
@@ -308,9 +321,26 @@ def _cls(*names: str) -> tuple[type, ...]:
     return tuple(ENTITY_FUNCTIONS[n].sympy_class for n in names)
 
 
-def measure_query(c: CompiledPack, source_id: str, grain: str | None = None) -> exp.Select:
+def measure_query(c: CompiledPack, source_id: str, grain: str | None = None,
+                  params: Mapping[str, Any] | None = None) -> exp.Select:
     """The query computing every input measured on ``source_id``, per period and dimension member."""
-    return SourceQuery(c, source_id, grain).build()
+    return SourceQuery(c, source_id, grain, params).build()
+
+
+def for_dialect(tree: exp.Expression, dialect: str) -> exp.Expression:
+    """Adjust a query for a dialect whose functions are typed differently: BigQuery adds to and
+    truncates DATETIMEs with DATETIME_ADD / DATETIME_TRUNC (its DATE_ADD takes dates only)."""
+    if dialect != "bigquery":
+        return tree
+
+    def swap(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.DateAdd):
+            return exp.DatetimeAdd(**node.args)
+        if isinstance(node, exp.TimestampTrunc):
+            return exp.DatetimeTrunc(**node.args)
+        return node
+
+    return tree.transform(swap)
 
 
 def measured_sources(c: CompiledPack) -> list[str]:
@@ -329,5 +359,6 @@ def measure_sql(c: CompiledPack, dialect: str = "duckdb", grain: str | None = No
     if metrics:
         from engine.measures.metrics import metric_query
 
-        return {sid: metric_query(c, sid, grain).sql(dialect=dialect, pretty=True) for sid in wanted}
-    return {sid: measure_query(c, sid, grain).sql(dialect=dialect, pretty=True) for sid in wanted}
+        return {sid: for_dialect(metric_query(c, sid, grain), dialect).sql(dialect=dialect, pretty=True)
+                for sid in wanted}
+    return {sid: for_dialect(measure_query(c, sid, grain), dialect).sql(dialect=dialect, pretty=True) for sid in wanted}

@@ -34,7 +34,16 @@ def _q(name: str) -> str:
     return exp.to_identifier(name, quoted=True).sql("duckdb")
 
 
-def _load(con: Any, sid: str, path: Path) -> None:
+def _text_columns(source: DataSource) -> set[str]:
+    """Columns read from a CSV as text whatever they look like: the time (parsed strictly, ISO
+    only, by the checks and the query), dimensions, the entity and every declared column (cast
+    by the query). Guessing their types from a sample could round 1.5 to 2 or read 03/04/2025 as
+    a day-first date without a word."""
+    return {source.time, *source.dimensions.values(), *([source.entity] if source.entity else []),
+            *source.columns}
+
+
+def _load(con: Any, source: DataSource, sid: str, path: Path) -> None:
     """A view named after the source over its file."""
     import duckdb
 
@@ -48,7 +57,10 @@ def _load(con: Any, sid: str, path: Path) -> None:
         elif suffix == ".parquet":
             con.read_parquet(str(path)).create_view(sid, replace=True)
         else:
-            con.read_csv(str(path)).create_view(sid, replace=True)
+            header = con.read_csv(str(path), header=True, all_varchar=True).columns
+            text = {n: "VARCHAR" for n in header if n in _text_columns(source)}
+            # the other columns' types are guessed from the whole file, not a sample
+            con.read_csv(str(path), header=True, dtype=text, sample_size=-1).create_view(sid, replace=True)
         con.execute(f"SELECT * FROM {_q(sid)} LIMIT 0")
     except duckdb.Error as err:
         raise InputError(f"source '{sid}' ({path.name}): {str(err).splitlines()[0]}") from None
@@ -73,8 +85,24 @@ def _used_columns(c: CompiledPack, sid: str) -> set[str]:
 
 def check_source(con: Any, c: CompiledPack, sid: str, label: str) -> None:
     """Check a loaded source against the pack; raise one InputError for the first problem found."""
+    import duckdb
+
+    try:
+        _check(con, c, sid, label)
+    except duckdb.Error as err:  # a value DuckDB cannot read at all
+        raise InputError(f"source '{sid}' ({label}): {str(err).splitlines()[0]}") from None
+
+
+def _check(con: Any, c: CompiledPack, sid: str, label: str) -> None:
     source: DataSource = c.pack.sources[sid]
-    have = [d[0] for d in con.execute(f"SELECT * FROM {_q(sid)} LIMIT 0").description]
+    described = con.execute(f"SELECT * FROM {_q(sid)} LIMIT 0").description
+    have = [d[0] for d in described]
+    reserved = [n for n in have if n.lower().startswith("kpi__")]
+    if reserved:
+        raise InputError(f"source '{sid}' ({label}): column '{reserved[0]}' has a name reserved for the engine "
+                         "(kpi__…): rename it")
+    if not con.execute(f"SELECT count(*) FROM {_q(sid)}").fetchone()[0]:
+        raise InputError(f"source '{sid}' ({label}) has no records")
     needed = {source.time, *source.dimensions.values(), *([source.entity] if source.entity else []),
               *source.columns, *_used_columns(c, sid)}
     missing = sorted(n for n in needed if n not in have)
@@ -82,14 +110,23 @@ def check_source(con: Any, c: CompiledPack, sid: str, label: str) -> None:
         raise InputError(f"source '{sid}' ({label}): no column {', '.join(repr(n) for n in missing)} "
                          f"(it has: {', '.join(have[:30])}{' …' if len(have) > 30 else ''})")
     tests: list[tuple[str, str, str]] = []  # (column, what is wrong, SQL condition of a bad row)
-    tests.append((source.time, "a time that does not parse (or is empty)",
+    types = {d[0]: str(d[1]) for d in described}
+    if "TIME ZONE" in types.get(source.time, "").upper() or "TZ" in types.get(source.time, "").upper():
+        raise InputError(f"source '{sid}' ({label}), column '{source.time}': times with a time zone; give local "
+                         "business time (the wall clock of the shop), without an offset")
+    tests.append((source.time, "a time that does not parse as an ISO date or time (or is empty)",
                   f"TRY_CAST({_q(source.time)} AS TIMESTAMP) IS NULL"))
+    tests.append((source.time, "a time with a UTC offset (give local business time, without the offset)",
+                  f"regexp_matches(CAST({_q(source.time)} AS VARCHAR), '(Z|[+-][0-9][0-9]:?[0-9][0-9])$')"))
     for column in [*source.dimensions.values(), *([source.entity] if source.entity else [])]:
         tests.append((column, "an empty value", f"{_q(column)} IS NULL OR CAST({_q(column)} AS VARCHAR) = ''"))
     for name, spec in source.columns.items():
         if spec.type == "number":
             tests.append((name, "a value that is not a number",
-                          f"{_q(name)} IS NOT NULL AND TRY_CAST({_q(name)} AS DOUBLE) IS NULL"))
+                          f"{_q(name)} IS NOT NULL AND (TRY_CAST({_q(name)} AS DOUBLE) IS NULL "
+                          f"OR lower(CAST({_q(name)} AS VARCHAR)) IN ('true', 'false'))"))
+            tests.append((name, "a value that is not a finite number",
+                          f"isinf(TRY_CAST({_q(name)} AS DOUBLE)) OR isnan(TRY_CAST({_q(name)} AS DOUBLE))"))
         elif spec.type == "time":
             tests.append((name, "a time that does not parse",
                           f"{_q(name)} IS NOT NULL AND TRY_CAST({_q(name)} AS TIMESTAMP) IS NULL"))
@@ -174,18 +211,19 @@ def open_sources(c: CompiledPack, paths: Mapping[str, Path]) -> Any:
 
     con = duckdb.connect()
     for sid, path in paths.items():
-        _load(con, sid, Path(path))
+        _load(con, c.pack.sources[sid], sid, Path(path))
         check_source(con, c, sid, Path(path).name)
     return con
 
 
 def run_measures(c: CompiledPack, paths: Mapping[str, Path], grain: str | None = None, *,
-                 progress: Progress | None = None) -> dict[str, list[Any]]:
+                 params: Mapping[str, Any] | None = None, progress: Progress | None = None) -> dict[str, list[Any]]:
     """Compute the inputs measured on the given sources with DuckDB (one file per source).
 
     Returns columns for :func:`engine.evaluate.evaluate`: ``period`` (the pack's period labels),
     the dimensions, then the inputs; several sources are joined on period and dimensions.
-    Sources of the pack that are not given are left out (their inputs are missing).
+    Sources of the pack that are not given are left out (their inputs are missing). ``params``
+    override the pack's params in the measures (``churn_days`` …), as they do in formulas.
     """
     import duckdb
 
@@ -200,25 +238,29 @@ def run_measures(c: CompiledPack, paths: Mapping[str, Path], grain: str | None =
             raise InputError(f"pack '{c.pack.id}' has no inputs with a measure")
         raise InputError(f"no data for source '{needed[0]}': give it as --source {needed[0]}=PATH")
     the_grain = grain or c.pack.grain
+    dims = [d for d in c.pack.dimensions if any(d in c.pack.sources[s].dimensions for s in wanted)]
+    for sid in wanted:
+        if set(c.pack.sources[sid].dimensions) != set(dims):
+            raise InputError(f"the sources {', '.join(wanted)} have different dimensions: measures of several "
+                             "sources are joined on the period and the same dimensions")
     con = duckdb.connect()
     merged: dict[tuple[Any, ...], dict[str, Any]] = {}
     names: list[str] = []
     for sid in wanted:
         path = Path(paths[sid])
-        _load(con, sid, path)
+        _load(con, c.pack.sources[sid], sid, path)
         check_source(con, c, sid, path.name)
-        sql = measure_query(c, sid, grain).sql(dialect="duckdb")
+        sql = measure_query(c, sid, grain, params=params).sql(dialect="duckdb")
         try:
             cursor = _execute(con, sql, sid, progress)
         except duckdb.Error as err:
             raise InputError(f"source '{sid}' ({path.name}): {str(err).splitlines()[0]}") from None
         columns = [d[0] for d in cursor.description]
-        keys = 1 + len(c.pack.sources[sid].dimensions)
         names += [n for n in columns if n not in names]
         for row in cursor.fetchall():
             values = dict(zip(columns, row, strict=True))
             values["period"] = _label(values["period"], the_grain)
-            key = (values["period"], *row[1:keys])
+            key = (values["period"], *(str(values[d]) for d in dims))  # by name: sources order them freely
             merged.setdefault(key, {}).update(values)
     return {n: [values.get(n) for values in merged.values()] for n in names}
 
@@ -241,7 +283,7 @@ def merge_inputs(c: CompiledPack, measured: Mapping[str, list[Any]], data: Colum
     names = list(dict.fromkeys([*measured, *data.data]))
     for k in range(len(measured.get("period", []))):
         row = {n: measured[n][k] for n in measured}
-        rows[(row["period"], *(row[d] for d in dims))] = row
+        rows[(row["period"], *(str(row[d]) for d in dims))] = row
     for k in range(data.n):
         row = {n: data.data[n][k] for n in data.data}
         try:

@@ -2,7 +2,9 @@
 
 Names become quoted column references, params become number literals, ``days`` and the
 entity attributes become whatever the query that uses the expression says they are (the
-``Names`` given). Division by zero is null (``NULLIF``), as in the in-process evaluator.
+``Names`` given). The null rules are the formula language's, as in the in-process evaluator:
+division by zero is null (``NULLIF``); a comparison (or ``in``) with null is false, not SQL's
+unknown — so ``not (amount > 10)`` holds for a blank amount; min / max of a null is null.
 """
 
 from __future__ import annotations
@@ -27,9 +29,6 @@ class Names:
     values: Mapping[str, exp.Expression] = field(default_factory=dict)
     #: the column of each entity attribute node (entity mode)
     attribute: Callable[[Any], exp.Expression] | None = None
-    #: metric formulas: a comparison with null is false, as in the in-process evaluator (SQL
-    #: would say unknown, and ``not`` of unknown is unknown)
-    formula: bool = False
 
 
 def number(value: float | int) -> exp.Expression:
@@ -59,7 +58,8 @@ def to_sql(node: Any, names: Names = Names()) -> exp.Expression:  # noqa: C901 -
             raise KpiError(f"{node.kpi_name}() is an entity attribute: only in per: entity measures")
         return names.attribute(node)
     if isinstance(node, In):  # x in (literal, …): the items are a tuple, not an expression
-        return exp.In(this=to_sql(node.args[0], names), expressions=[to_sql(v, names) for v in node.args[1].args])
+        member = exp.In(this=to_sql(node.args[0], names), expressions=[to_sql(v, names) for v in node.args[1].args])
+        return exp.Coalesce(this=member, expressions=[exp.false()])
     args = [to_sql(a, names) for a in node.args]
     if isinstance(node, sympy.Add):
         out = args[0]
@@ -69,11 +69,14 @@ def to_sql(node: Any, names: Names = Names()) -> exp.Expression:  # noqa: C901 -
     if isinstance(node, sympy.Mul):
         return _product(node, args, names)
     if isinstance(node, sympy.Pow):
+        if isinstance(node.exp, sympy.Number) and node.exp < 0:  # 0 ** -2 is null, not infinity
+            power = exp.Pow(this=args[0], expression=to_sql(-node.exp, names))
+            return exp.Div(this=number(1.0), expression=exp.Nullif(this=power, expression=number(0)))
         return exp.Pow(this=args[0], expression=args[1])
     if isinstance(node, sympy.Rel):
         cls = {"==": exp.EQ, "!=": exp.NEQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE}[node.rel_op]
         relation = exp.paren(cls(this=args[0], expression=args[1]))
-        return exp.Coalesce(this=relation, expressions=[exp.false()]) if names.formula else relation
+        return exp.Coalesce(this=relation, expressions=[exp.false()])
     if isinstance(node, sympy.And):
         return exp.paren(exp.and_(*args))
     if isinstance(node, sympy.Or):

@@ -21,6 +21,9 @@ from engine.validate.context import Context, suggest
 TIME_FUNCTIONS = frozenset({"previous", "change", "growth", "rolling_sum", "rolling_avg", "cumulative_sum",
                             "rising", "falling"})
 
+#: functions of the language that SQL engines round differently from the evaluator (half-up)
+NOT_IN_SQL = frozenset({"round"})
+
 #: (field, expected kind, parser mode) of each expression of a measure, by kind of measure
 _EVENT_FIELDS = (("of", "any", "measure"), ("where", "condition", "measure"))
 _ENTITY_FIELDS = (("of", "number", "entity"), ("having", "condition", "entity"),
@@ -63,10 +66,15 @@ def _check(ctx: Context, i: Input) -> Iterator[Problem]:
             yield Problem.at(err.code, err.message, src.doc.locate_in_scalar(where, err.offset),
                              path=f"inputs.{i.id}.measure.{field}", hint=err.hint)
             continue
-        for name in sorted(parsed.functions & TIME_FUNCTIONS):
+        for name in sorted(parsed.functions & (TIME_FUNCTIONS | NOT_IN_SQL)):
             yield Problem.at("KPI-R018", f"input '{i.id}': {name}() is not available in a measure",
                              src.doc.locate_in_scalar(where, 0), path=f"inputs.{i.id}.measure.{field}",
-                             hint="a measure is computed from records; use time functions in metrics")
+                             hint="a measure is computed from records in SQL; use " + (
+                                 "time functions" if name in TIME_FUNCTIONS else f"{name}()") + " in metrics")
+        if field == "of" and m.agg != "count_distinct" and _is_text(parsed, source):
+            yield Problem.at("KPI-R018", f"input '{i.id}': agg {m.agg} needs numbers, and '{text}' is text",
+                             src.doc.locate_in_scalar(where, 0), path=f"inputs.{i.id}.measure.{field}",
+                             hint="count its distinct values with agg: count_distinct, or count records with a where")
         for message, offset, hint in _names(ctx, m, source, parsed, outside_columns=entity and mode == "entity"):
             yield Problem.at("KPI-R018", f"input '{i.id}': {message}", src.doc.locate_in_scalar(where, offset),
                              path=f"inputs.{i.id}.measure.{field}", hint=hint)
@@ -120,3 +128,12 @@ def _names(ctx: Context, m: Measure, source: DataSource, parsed: ParsedFormula,
         elif source.columns and ref.name not in source.columns:
             yield (f"source '{m.source}' has no column '{ref.name}'", ref.offset,
                    suggest(ref.name, set(source.columns)) or f"declare it under sources.{m.source}.columns")
+
+
+def _is_text(parsed: ParsedFormula, source: DataSource) -> bool:
+    """A text literal, or a lone name of a column declared as text."""
+    if parsed.kind == "text":
+        return True
+    expr = parsed.expr
+    column = source.columns.get(getattr(expr, "name", "")) if getattr(expr, "is_Symbol", False) else None
+    return column is not None and column.type != "number"
