@@ -41,7 +41,9 @@ GRAINS = {"day": ("DAY", 1, "DAY"), "week": ("WEEK", 7, "DAY"), "month": ("MONTH
           "quarter": ("QUARTER", 3, "MONTH"), "year": ("YEAR", 1, "YEAR")}
 
 P, T, ENT, FIRST = "kpi__period", "kpi__time", "kpi__entity", "kpi__first"
-_COUNTS = ("sum", "count", "count_distinct")  # an empty group is 0 for these, null for the others
+_COUNTS = ("sum", "count", "count_distinct")
+#: entity totals are compared at this many decimals (see _exact)
+TOTAL_DECIMALS = 6  # an empty group is 0 for these, null for the others
 
 
 def col(name: str, table: str | None = None) -> exp.Column:
@@ -301,12 +303,21 @@ class SourceQuery:
     def _state(self, node: EntityAttribute, part: exp.Expression, instant: str, ekeys: list[str]) -> exp.Expression:
         """An attribute as of the instant, from its per-period parts."""
         if node.window == "period":
-            return exp.Coalesce(this=part, expressions=[number(0)])
+            return _exact(node, exp.Coalesce(this=part, expressions=[number(0)]))
         if isinstance(node, _cls("count_to_date", "total_to_date")):
-            return exp.Coalesce(this=_window(exp.Sum(this=part), ekeys, until=_until(instant)), expressions=[number(0)])
+            return _exact(node, exp.Coalesce(this=_window(exp.Sum(this=part), ekeys, until=_until(instant)),
+                                             expressions=[number(0)]))
         pick: Any = exp.Max if isinstance(node, _cls("days_since_last")) else exp.Min
         at = col(P, "s") if instant == "start" else self._end(col(P, "s"))
         return self._days(_window(pick(this=part), ekeys, until=_until(instant)), at)
+
+
+def _exact(node: EntityAttribute, value: exp.Expression) -> exp.Expression:
+    """A total rounded to 6 decimals: float sums depend on the order engines add in, which varies
+    between runs, and a total of exactly 500.00 must meet ``>= 500`` every time."""
+    if isinstance(node, _cls("total", "total_to_date")):
+        return exp.Round(this=value, decimals=number(TOTAL_DECIMALS))
+    return value
 
 
 def _until(instant: str) -> str:
