@@ -64,5 +64,22 @@ docs: $(STAMP) ## regenerate docs/errors.md and docs/cli.md
 screenshots: $(STAMP) ## write docs/screenshots/*.png: each web page at desktop and phone width
 	$(BIN)/python -m tests.web.screenshots docs/screenshots
 
+# the benchmarks (bench/README.md): one at a time, on an otherwise idle machine; about 15 minutes
+# in all (the first run also generates the 10 M-event ledger). `make bench BENCH_FLAGS=--quick`
+# for a smoke run of each.
+BENCH_STAMP := $(VENV)/.installed-bench
+BENCH_FLAGS ?=
+
+$(BENCH_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+.PHONY: bench
+bench: $(BENCH_STAMP) ## run the benchmarks: evaluation, compilation, HTTP API, measures over a raw ledger
+	$(BIN)/python bench/eval_bench.py $(BENCH_FLAGS)
+	$(BIN)/python bench/compile_bench.py $(BENCH_FLAGS)
+	$(BIN)/python bench/api_bench.py $(BENCH_FLAGS)
+	$(BIN)/python bench/measures_bench.py $(BENCH_FLAGS)
+
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache .hypothesis
