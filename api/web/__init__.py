@@ -1,7 +1,8 @@
 """Web pages served by the API's own server: the pack catalog, a pack, an indicator and its
 lineage, and a report over example or uploaded data (see docs/web.md).
 
-    install(app)   adds the pages' routes and their static files (``/static/web/``) to the app
+    install(app)   adds the pages' routes and their static files (``/static/web/``) to the app,
+                   and answers errors on page addresses as pages (after the API's handlers)
 """
 
 from __future__ import annotations
@@ -9,11 +10,13 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from .pages import STATIC, router
+from .pages import STATIC, PageCache, errors_as_pages, router
 
 __all__ = ["install", "router"]
 
 
 def install(app: FastAPI) -> None:
+    app.state.web_pages = PageCache()
     app.mount("/static/web", StaticFiles(directory=STATIC), name="web-static")
     app.include_router(router)
+    errors_as_pages(app)

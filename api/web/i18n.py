@@ -124,6 +124,36 @@ _WORDS: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "chart_of": ("趋势图", "Trend of"),
     "value": ("值", "Value"),
     "api_json": ("JSON(API)", "JSON (API)"),
+    "info": ("提示", "info"),
+    "extends": ("扩展自", "extends"),
+    "breadcrumb": ("导航路径", "Breadcrumb"),
+    "ident": ("编号", "id"),
+    "grain_day": ("日", "day"),
+    "grain_week": ("周", "week"),
+    "grain_month": ("月", "month"),
+    "grain_quarter": ("季度", "quarter"),
+    "grain_year": ("年", "year"),
+    "band_remedies": ("对应的解决方案", "Remedies for this band"),
+    "capped_tables": ("只显示前 {shown} 个维度成员的表格(共 {total:,} 个)。",
+                      "Tables are shown for the first {shown} of {total:,} members."),
+    "capped_lines": ("每张趋势图只画前 {shown} 个维度成员(共 {total:,} 个)。",
+                     "Each trend chart draws the first {shown} of {total:,} members."),
+    "capped_periods": ("只显示最近的 {shown} 个期间(共 {total:,} 个)。",
+                       "Only the latest {shown} of {total:,} periods are shown."),
+    "capped_fired": ("只列出前 {shown} 条触发的规则(共 {total:,} 条)。",
+                     "The first {shown} of {total:,} fired rules are listed."),
+    "capped_checks": ("只列出前 {shown} 条校验结果(共 {total:,} 条,未通过的在前)。",
+                      "The first {shown} of {total:,} check results are listed (failures first)."),
+    "capped_rest": ("查看全部:在“按维度”中选择“合计”(by=-),或调用 JSON API:POST /v1/packs/{pack}/evaluate。",
+                    "For all of it, choose totals (By: Totals, by=-) or ask the JSON API: "
+                    "POST /v1/packs/{pack}/evaluate."),
+    "upload_failed": ("上传没有得到结果", "The upload got no results"),
+    "network_error": ("网络错误:服务器没有应答。", "Network error: the server did not answer."),
+    "error_400": ("请求无法读取", "The request cannot be read"),
+    "error_401": ("需要有效的令牌", "A valid token is needed"),
+    "error_404": ("没有这个页面", "There is no such page"),
+    "error_405": ("此地址不支持这种请求", "This address does not take that request"),
+    "error_422": ("地址中的参数无效", "The address has parameters that are not valid"),
 }
 
 
@@ -138,11 +168,24 @@ def chosen(request: Request) -> str:
     cookie = request.cookies.get(COOKIE)
     if cookie in LOCALES:
         return cookie
-    accept = request.headers.get("accept-language", "").lower()
-    for part in accept.split(","):
-        tag = part.split(";")[0].strip()
-        if tag.startswith("en"):
-            return "en"
-        if tag.startswith("zh"):
-            return "zh"
-    return "zh"
+    return from_accept(request.headers.get("accept-language", ""))
+
+
+def from_accept(header: str) -> str:
+    """The language of ``Accept-Language`` with the highest weight (``q``), the first on a tie;
+    Chinese when it names neither. ``zh;q=0.1, en;q=0.9`` is English."""
+    best, best_q = "zh", 0.0
+    for part in header.lower().split(",")[:50]:
+        tag, *params = (p.strip() for p in part.split(";"))
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        locale = next((loc for loc in LOCALES if tag == loc or tag.startswith(loc + "-")), None)
+        if locale is not None and 0 < q <= 1 and q > best_q:
+            best, best_q = locale, q
+    return best

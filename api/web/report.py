@@ -3,7 +3,11 @@
 An evaluation goes exactly the way of ``POST /v1/packs/{pack}/evaluate`` with a CSV body: the
 body is read under the server's size limit, the job goes to a worker process that is killed at
 the deadline, and the row cap is enforced there (see :mod:`api.server.worker` and
-:mod:`api.server.jobs`). Nothing is evaluated in the request's own thread.
+:mod:`api.server.jobs`). Nothing is evaluated in the request's own thread, and the page's own
+work (:func:`layout`, :func:`failure`) runs off the event loop.
+
+A page shows a bounded part of a large result (``MAX_*`` below), with a note of what was left
+out: every row of the result stays available from the JSON API, or as totals (``by=-``).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import csv
 import io
 import json
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from api.server.catalog import PackRef
@@ -29,14 +34,28 @@ from .views import remedy_entry
 
 CONTEXT_ROWS = 2  # data rows shown either side of an offending row
 MAX_CELL = 40
+MAX_TABLES = 50  # member tables on one page
+MAX_LINES = 10  # members drawn in one trend chart
+MAX_PERIODS = 60  # the latest periods, as table columns and chart points
+MAX_FIRED = 200  # fired rules listed
+MAX_CHECKS = 500  # check results listed (failures first)
+
+
+def _example(ref: PackRef) -> Path | None:
+    if not ref.builtin:
+        return None
+    path = BUILTIN_ROOT / ref.id / "examples" / "sample.csv"
+    return path if path.is_file() else None
 
 
 def example_csv(ref: PackRef) -> bytes | None:
     """A built-in pack's ``examples/sample.csv`` (published packs have none)."""
-    if not ref.builtin:
-        return None
-    path = BUILTIN_ROOT / ref.id / "examples" / "sample.csv"
-    return path.read_bytes() if path.is_file() else None
+    path = _example(ref)
+    return path.read_bytes() if path else None
+
+
+def has_example(ref: PackRef) -> bool:
+    return _example(ref) is not None
 
 
 def options(c: CompiledPack, grain: str, by: str, view: str, locale: str) -> dict[str, Any]:
@@ -105,17 +124,23 @@ def _member(dims: dict[str, Any]) -> str:
 
 
 def layout(c: CompiledPack, outcome_body: bytes, locale: str, words: dict[str, str]) -> dict[str, Any]:
-    """The evaluation JSON (§9) as tables per dimension member, fired rules, checks and trend charts."""
+    """The evaluation JSON (§9) as tables per dimension member, fired rules, checks and trend charts.
+
+    At most ``MAX_TABLES`` tables, ``MAX_LINES`` lines a chart, the latest ``MAX_PERIODS``
+    periods, ``MAX_FIRED`` fired rules and ``MAX_CHECKS`` check results: ``notes`` says what
+    was left out and where to get all of it.
+    """
     result = json.loads(outcome_body)
     p = c.pack
     rows: Sequence[dict[str, Any]] = result["rows"]
-    periods = list(dict.fromkeys(r["period"] for r in rows))
+    all_periods = list(dict.fromkeys(r["period"] for r in rows))
     members = list(dict.fromkeys(_member(r["dims"]) or words["totals"] for r in rows))
+    periods = all_periods[-MAX_PERIODS:]
     present = {m for r in rows for m in r["values"]}
     metrics = [m for m in p.metrics if m in present]
     at = {(r["period"], _member(r["dims"]) or words["totals"]): r for r in rows}
     tables = []
-    for member in members:
+    for member in members[:MAX_TABLES]:
         lines = []
         for mid in metrics:
             m = p.metrics[mid]
@@ -129,25 +154,43 @@ def layout(c: CompiledPack, outcome_body: bytes, locale: str, words: dict[str, s
                               "why": (r or {}).get("undefined", {}).get(mid) if value is None else None})
             lines.append({"id": mid, "label": m.label.get(locale, mid), "unit": m.unit, "cells": cells})
         tables.append({"member": member, "lines": lines})
-    fired, checks = [], []
+    fired: list[dict[str, Any]] = []
+    checks, fired_total = [], 0
     for r in rows:
         member = _member(r["dims"]) or words["totals"]
         for rule in r["rules"]:
-            fired.append({"period": r["period"], "member": member, "id": rule["id"], "label": rule["label"],
-                          "severity": rule["severity"], "causes": rule.get("causes", []),
-                          "metric": p.rules[rule["id"]].metric if rule["id"] in p.rules else None,
-                          "remedies": [remedy_entry(c, x["id"], locale) for x in rule.get("remedies", [])]})
+            fired_total += 1
+            if len(fired) < MAX_FIRED:
+                fired.append(_fired(c, r["period"], member, rule, locale))
         for check in r["checks"]:
             checks.append({"period": r["period"], "member": member, **check})
     checks.sort(key=lambda x: x["status"] == "pass")
     charts = []
+    drawn = members[:MAX_LINES]
     for mid in metrics:
         m = p.metrics[mid]
         series = {member: [at[(period, member)]["values"].get(mid) if (period, member) in at else None
-                           for period in periods] for member in members}
+                           for period in periods] for member in drawn}
         chart = trend_chart(periods, series, m.bands, m.format, m.decimals, locale)
         if chart is not None:
             charts.append({"id": mid, "label": m.label.get(locale, mid), "chart": chart})
+    notes = [words[key].format(shown=limit, total=total) for key, limit, total in (
+        ("capped_tables", MAX_TABLES, len(members)), ("capped_lines", MAX_LINES, len(members)),
+        ("capped_periods", MAX_PERIODS, len(all_periods)), ("capped_fired", MAX_FIRED, fired_total),
+        ("capped_checks", MAX_CHECKS, len(checks))) if total > limit]
+    if notes:
+        notes.append(words["capped_rest"].format(pack=p.id))
     return {"grain": result["grain"], "by": result["by"], "periods": periods, "members": members,
-            "tables": tables, "fired": fired, "checks": checks, "charts": charts,
-            "warnings": [w.get("message", "") for w in result.get("warnings", [])]}
+            "tables": tables, "fired": fired, "fired_total": fired_total, "checks": checks[:MAX_CHECKS],
+            "checks_total": len(checks), "charts": charts, "notes": notes,
+            "warnings": [w.get("message", "") for w in result.get("warnings", [])[:100]]}
+
+
+def _fired(c: CompiledPack, period: str, member: str, rule: dict[str, Any], locale: str) -> dict[str, Any]:
+    p = c.pack
+    metric = p.rules[rule["id"]].metric if rule["id"] in p.rules else None
+    node = p.node(metric) if metric else None
+    return {"period": period, "member": member, "id": rule["id"], "label": rule["label"],
+            "severity": rule["severity"], "causes": rule.get("causes", []), "metric": metric,
+            "metric_label": node.label.get(locale, metric) if node and metric else metric,
+            "remedies": [remedy_entry(c, x["id"], locale) for x in rule.get("remedies", [])]}

@@ -8,6 +8,7 @@ scales to the width of its container.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -18,6 +19,22 @@ from engine.report import format_value
 
 MAX_GRAPH_NODES = 80
 _KIND_ORDER = {"metric": 0, "input": 1, "param": 2, "builtin": 3}
+_MAX = sys.float_info.max
+
+
+def _float(value: Any) -> float:
+    """A bound or value as a finite float (a bound past the float range is clamped to it)."""
+    try:
+        f = float(value)
+    except OverflowError:
+        f = _MAX if value > 0 else -_MAX
+    return max(-_MAX, min(_MAX, f)) if not math.isnan(f) else 0.0
+
+
+def _unit(values: Sequence[float]) -> float:
+    """What to divide by so that every value is within [-1, 1] (at least 1): differences and
+    padding of numbers near ±1e308 would overflow to infinity, and positions to NaN."""
+    return max([1.0, *(abs(v) for v in values)])
 
 
 # -- band scale ------------------------------------------------------------------------------
@@ -26,22 +43,23 @@ def band_scale(bands: Sequence[Band], fmt: str, decimals: int | None, locale: st
     """Bands on one horizontal axis: a segment per band (open ends drawn to the edge), ticks at bounds."""
     if not bands:
         return None
-    bounds = sorted({float(v) for b in bands for v in (b.min, b.max) if v is not None})
-    lo, hi = (bounds[0], bounds[-1]) if bounds else (0.0, 1.0)
+    bounds = sorted({_float(v) for b in bands for v in (b.min, b.max) if v is not None})
+    unit = _unit(bounds)
+    lo, hi = (bounds[0] / unit, bounds[-1] / unit) if bounds else (0.0, 1.0)
     span = hi - lo or abs(hi) or 1.0
     left = lo - 0.25 * span if any(b.min is None for b in bands) or len(bounds) < 2 else lo
     right = hi + 0.25 * span if any(b.max is None for b in bands) or len(bounds) < 2 else hi
 
-    def x(value: float) -> float:
+    def x(value: float) -> float:  # value in units of ``unit``
         return round(10 + (value - left) / (right - left) * (width - 20), 1)
 
     segments = []
     for b in bands:
-        x0 = x(float(b.min) if b.min is not None else left)
-        x1 = x(float(b.max) if b.max is not None else right)
-        segments.append({"x": x0, "w": max(x1 - x0, 1.0), "status": b.status,
+        x0 = x(_float(b.min) / unit if b.min is not None else left)
+        x1 = x(_float(b.max) / unit if b.max is not None else right)
+        segments.append({"x": x0, "w": round(max(x1 - x0, 1.0), 1), "status": b.status,
                          "label": b.label.get(locale, b.status), "mid": round((x0 + x1) / 2, 1)})
-    ticks = [{"x": x(v), "text": format_value(v, fmt, decimals)} for v in bounds]
+    ticks = [{"x": x(v / unit), "text": format_value(v, fmt, decimals)} for v in bounds]
     return {"width": width, "segments": segments, "ticks": ticks}
 
 
@@ -113,13 +131,14 @@ def lineage_graph(graph: Any, info: Mapping[str, Any], labels: Mapping[str, str]
 def trend_chart(periods: Sequence[str], series: Mapping[str, Sequence[float | None]], bands: Sequence[Band],
                 fmt: str, decimals: int | None, locale: str) -> dict[str, Any] | None:
     """A line per series over the periods, with the bands as shaded stripes behind the lines."""
-    values = [v for vs in series.values() for v in vs if v is not None and math.isfinite(v)]
+    values = [_float(v) for vs in series.values() for v in vs if v is not None and math.isfinite(v)]
     if not values:
         return None
-    vmin, vmax = min(values), max(values)
+    unit = _unit(values)  # positions are computed in units of ``unit``: nothing overflows
+    vmin, vmax = min(values) / unit, max(values) / unit
     span = vmax - vmin or abs(vmax) or 1.0
-    near = [float(v) for b in bands for v in (b.min, b.max)
-            if v is not None and vmin - span <= float(v) <= vmax + span]
+    near = [_float(v) / unit for b in bands for v in (b.min, b.max)
+            if v is not None and vmin - span <= _float(v) / unit <= vmax + span]
     lo, hi = min([vmin, *near]), max([vmax, *near])
     pad = (hi - lo or abs(hi) or 1.0) * 0.08
     lo, hi = lo - pad, hi + pad
@@ -130,13 +149,13 @@ def trend_chart(periods: Sequence[str], series: Mapping[str, Sequence[float | No
     def x(i: int) -> float:
         return round(left + (plot_w / 2 if n == 1 else i * plot_w / (n - 1)), 1)
 
-    def y(v: float) -> float:
-        return round(top + (hi - min(max(v, lo), hi)) / (hi - lo) * plot_h, 1)
+    def y(v: float) -> float:  # v in its own units, drawn in units of ``unit``
+        return round(top + (hi - min(max(_float(v) / unit, lo), hi)) / (hi - lo) * plot_h, 1)
 
     stripes = []
     for b in bands:
-        y0 = y(float(b.max)) if b.max is not None else top
-        y1 = y(float(b.min)) if b.min is not None else top + plot_h
+        y0 = y(_float(b.max)) if b.max is not None else top
+        y1 = y(_float(b.min)) if b.min is not None else top + plot_h
         if y1 - y0 > 0.5:
             stripes.append({"y": y0, "h": round(y1 - y0, 1), "status": b.status,
                             "label": b.label.get(locale, b.status)})
@@ -154,6 +173,7 @@ def trend_chart(periods: Sequence[str], series: Mapping[str, Sequence[float | No
         lines.append({"name": name, "paths": paths, "points": points, "style": index % 6})
     step = max(1, math.ceil(n / 8))
     xlabels = [{"x": x(i), "text": p} for i, p in enumerate(periods) if i % step == 0 or i == n - 1]
-    yticks = [{"y": y(v), "text": format_value(v, fmt, decimals)} for v in (hi - pad, (hi + lo) / 2, lo + pad)]
+    yticks = [{"y": y(_float(v * unit)), "text": format_value(_float(v * unit), fmt, decimals)}
+              for v in (hi - pad, (hi + lo) / 2, lo + pad)]
     return {"width": width, "height": height, "left": left, "top": top, "plot_w": plot_w, "plot_h": plot_h,
             "stripes": stripes, "lines": lines, "xlabels": xlabels, "yticks": yticks, "base": top + plot_h}

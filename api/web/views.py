@@ -15,8 +15,9 @@ from engine.expand import Expander
 from engine.lineage import lineage
 from engine.model import Metric, Pack
 from engine.report import format_value
+from engine.validate.context import FormulaSite
 
-from .mathml import to_mathml
+from .mathml import Budget, to_mathml
 from .svg import band_scale, lineage_graph
 
 
@@ -51,16 +52,37 @@ def catalog_entries(catalog: Catalog, refs: list[PackRef], locale: str, query: s
     return out
 
 
+def rules_by_node(c: CompiledPack) -> dict[str, list[str]]:
+    """For each node, the rules whose condition uses it or that are attached to it (pack order)."""
+    refs: dict[str, set[str]] = {}
+    for s in c.sites:
+        if s.field == "when":
+            refs.setdefault(s.owner.id, set()).update(r.name for r in s.parsed.refs)
+    out: dict[str, list[str]] = {}
+    for rid, rule in c.pack.rules.items():
+        for ident in refs.get(rid, set()) | ({rule.metric} if rule.metric else set()):
+            out.setdefault(ident, []).append(rid)
+    return out
+
+
 def _rules_using(c: CompiledPack, ident: str) -> list[str]:
-    names = {s.owner.id for s in c.sites if s.field == "when" and any(r.name == ident for r in s.parsed.refs)}
-    return [r for r in c.pack.rules if r in names or c.pack.rules[r].metric == ident]
+    return rules_by_node(c).get(ident, [])
 
 
-def rule_entry(c: CompiledPack, rid: str, locale: str) -> dict[str, Any]:
+Sites = dict[tuple[str, str], FormulaSite]
+
+
+def site_index(c: CompiledPack) -> Sites:
+    """Every formula site by (field, owner id): ``CompiledPack.site`` looks through all of them."""
+    return {(s.field, s.owner.id): s for s in c.sites}
+
+
+def rule_entry(c: CompiledPack, rid: str, locale: str, budget: Budget | None = None,
+               sites: Sites | None = None) -> dict[str, Any]:
     rule = c.pack.rules[rid]
-    site = c.site("rule", rid)
+    site = sites.get(("when", rid)) if sites is not None else c.site("rule", rid)
     return {"id": rid, "label": rule.label.get(locale, rid), "severity": rule.severity, "when": rule.when,
-            "mathml": to_mathml(site.parsed.expr, rule.when) if site else None,
+            "mathml": to_mathml(site.parsed.expr, rule.when, budget) if site else None,
             "causes": [cause.get(locale) for cause in rule.causes],
             "remedies": [remedy_entry(c, r, locale) for r in rule.remedies]}
 
@@ -74,36 +96,46 @@ def remedy_entry(c: CompiledPack, rid: str, locale: str) -> dict[str, Any]:
             "owner": owner.label.get(locale, owner.id) if owner else remedy.owner}
 
 
-def metric_entry(c: CompiledPack, m: Metric, locale: str) -> dict[str, Any]:
-    site = c.site("metric", m.id)
+def metric_entry(c: CompiledPack, m: Metric, locale: str, budget: Budget | None = None,
+                 rules: list[dict[str, Any]] | None = None, sites: Sites | None = None) -> dict[str, Any]:
+    """An indicator as the pack and indicator pages show it (``rules``: the entries of the rules
+    that use it, if the caller has them already)."""
+    site = sites.get(("formula", m.id)) if sites is not None else c.site("metric", m.id)
     p = c.pack
     return {
         "id": m.id, "label": m.label.get(locale, m.id), "description": m.description.get(locale),
-        "formula": m.formula, "mathml": to_mathml(site.parsed.expr, m.formula) if site else None,
+        "formula": m.formula, "mathml": to_mathml(site.parsed.expr, m.formula, budget) if site else None,
         "unit": m.unit, "direction": m.direction, "benchmark": m.benchmark.get(locale),
         "scale": band_scale(m.bands, m.format, m.decimals, locale),
         "bands": [{"status": b.status, "label": b.label.get(locale, b.status), "advice": b.advice.get(locale),
                    "min": None if b.min is None else format_value(float(b.min), m.format, m.decimals),
                    "max": None if b.max is None else format_value(float(b.max), m.format, m.decimals),
                    "remedies": [remedy_entry(c, r, locale) for r in b.remedies]} for b in m.bands],
-        "rules": [rule_entry(c, r, locale) for r in _rules_using(c, m.id)],
+        "rules": rules if rules is not None else [rule_entry(c, r, locale, budget) for r in _rules_using(c, m.id)],
         "views": [{"id": v.id, "label": v.label.get(locale, v.id)} for v in p.views.values() if m.id in v.metrics],
         "roles": [{"id": r.id, "label": r.label.get(locale, r.id)} for r in p.roles.values() if m.id in r.focus],
     }
 
 
 def pack_page(c: CompiledPack, locale: str) -> dict[str, Any]:
-    """The pack page: header, indicators by category, inputs, checks with proofs, views, roles."""
+    """The pack page: header, indicators by category, inputs, checks with proofs, views, roles.
+
+    Formulas are drawn as MathML within one :class:`Budget` for the page; past it they are text.
+    """
     p = c.pack
+    budget, sites = Budget(), site_index(c)
+    rules = {rid: rule_entry(c, rid, locale, budget, sites) for rid in p.rules}
+    using = rules_by_node(c)
     categories: dict[str, list[dict[str, Any]]] = {}
     for m in p.metrics.values():
-        categories.setdefault(m.category or "", []).append(metric_entry(c, m, locale))
+        entry = metric_entry(c, m, locale, budget, [rules[r] for r in using.get(m.id, [])], sites)
+        categories.setdefault(m.category or "", []).append(entry)
     checks = []
     for check in p.checks.values():
-        site = c.site("check", check.id)
+        site = sites.get(("assert", check.id))
         proof = c.proofs.get(check.id)
         checks.append({"id": check.id, "label": check.label.get(locale, check.id), "assert": check.assertion,
-                       "mathml": to_mathml(site.parsed.expr, check.assertion) if site else None,
+                       "mathml": to_mathml(site.parsed.expr, check.assertion, budget) if site else None,
                        "severity": check.severity, "status": proof.status if proof else None,
                        "residual": proof.residual if proof else None})
     return {
@@ -115,7 +147,7 @@ def pack_page(c: CompiledPack, locale: str) -> dict[str, Any]:
         "params": [{"id": d.id, "kind": "param", "label": d.label.get(locale, d.id), "unit": d.unit,
                     "value": d.value, "description": d.description.get(locale)} for d in p.params.values()],
         "checks": checks,
-        "rules": [rule_entry(c, r, locale) for r in p.rules],
+        "rules": list(rules.values()),
         "views": [{"id": v.id, "label": v.label.get(locale, v.id), "description": v.description.get(locale),
                    "metrics": [(mid, _label(p, mid, locale)) for mid in v.metrics]} for v in p.views.values()],
         "roles": [{"id": r.id, "label": r.label.get(locale, r.id), "description": r.description.get(locale),

@@ -426,3 +426,13 @@ def _latex(node: Any, get: Lookup, names: Mapping[str, str]) -> Rendered:
     name, texts = _function_parts(node, [get(a)[0] for a in args])
     head = rf"\{name}" if name in ("min", "max") else rf"\operatorname{{{_escape(name)}}}"
     return rf"{head}\left({', '.join(texts)}\right)", _ATOM
+
+
+# -- shared with the other renderers (api/web/mathml.py), so that every rendering brackets alike --
+
+#: binding powers of the printed forms, loosest first
+OR, AND, NOT, CMP, ADD, MUL, UNARY, POW, ATOM = _OR, _AND, _NOT, _CMP, _ADD, _MUL, _UNARY, _POW, _ATOM
+chain = _chain
+is_reciprocal = _is_reciprocal
+negation_rest = _negation_rest
+subtracted = _subtracted

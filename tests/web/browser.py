@@ -21,6 +21,49 @@ from tests.api.http.test_live_server import _start
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
+_W = "W" * 240  # one unbroken word, far wider than a phone
+_W63, _W31 = _W[:63], _W[:31]  # the longest industry and category (64), unit (32)
+#: A public pack whose every text is one long word, with bounds at the edge of the float range.
+LONG_WORDS = f"""\
+pack: long-words
+version: 1.0.0
+title: {{en: T{_W}}}
+description: {{en: D{_W}}}
+industry: I{_W63}
+visibility: public
+locales: [en]
+grain: month
+dimensions:
+  store: {{label: {{en: S{_W}}}}}
+inputs:
+  sales: {{label: {{en: L{_W}}}, unit: U{_W31}, description: {{en: D{_W}}}}}
+  visits: {{label: {{en: Visits}}}}
+metrics:
+  per_visit:
+    label: {{en: M{_W}}}
+    formula: sales / visits
+    category: C{_W63}
+    unit: U{_W31}
+    description: {{en: D{_W}}}
+    benchmark: {{en: B{_W}}}
+    bands:
+      - {{status: good, min: -1e308, max: 1e308, label: {{en: B{_W}}}, advice: {{en: A{_W}}}, remedies: [fix]}}
+      - {{status: critical, max: -1e308, label: {{en: low}}}}
+rules:
+  low_ticket:
+    label: {{en: R{_W}}}
+    when: per_visit < 5
+    metric: per_visit
+    causes: [{{en: C{_W}}}]
+    remedies: [fix]
+remedies:
+  fix: {{label: {{en: F{_W}}}, detail: {{en: X{_W}}}}}
+views:
+  everything: {{label: {{en: V{_W}}}, metrics: [per_visit]}}
+"""
+#: Data for it: a store named by a long word, values near the top of the float range.
+LONG_CSV = f"period,store,sales,visits\n2026-01,S{_W},1e307,1\n2026-02,S{_W},-1e307,1\n2026-03,x,4,1\n"
+
 
 def chromium_path() -> str | None:
     for name in ("chromium", "chromium-browser", "google-chrome"):

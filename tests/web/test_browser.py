@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.web.browser import PHONE
+from tests.web.browser import LONG_CSV, PHONE
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "metrics" / "bakery-stored-value" / "examples" / "sample.csv"
@@ -76,13 +76,24 @@ def test_report_upload_fired_rule_and_shaded_chart(visit: Any):
     assert page.locator("tr.bad-row td.bad-cell").inner_text() == "lots"
 
 
+def _overflow(page: Any) -> int:
+    return int(page.evaluate("document.documentElement.scrollWidth - window.innerWidth"))
+
+
 def test_phone_width_and_keyboard(visit: Any):
     page, _ = visit(viewport=PHONE)
     for path in ("/", "/packs/bakery-stored-value", "/packs/bakery-stored-value/metrics/active_rate",
-                 "/packs/bakery-stored-value/report?data=example"):
+                 "/packs/bakery-stored-value/report?data=example",
+                 # a pack of very long words, and bounds of ±1e308 (no NaN in the pictures: the
+                 # browser would log an error for each)
+                 "/packs/long-words", "/packs/long-words/metrics/per_visit", "/packs/long-words/metrics/sales",
+                 "/packs/long-words/report"):
         page.goto(path)
-        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-        assert overflow <= 1, (path, overflow)  # wide tables and graphs scroll inside their own box
+        assert _overflow(page) <= 1, (path, _overflow(page))  # wide tables and graphs scroll inside their own box
+    page.set_input_files("#file", files=[{"name": "long.csv", "mimeType": "text/csv", "buffer": LONG_CSV.encode()}])
+    page.click("#upload-button")
+    page.locator("#chart-per_visit svg.chart").wait_for()
+    assert page.locator("#results h3").count() == 2 and _overflow(page) <= 1
     page.goto("/packs/bakery-stored-value")
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.className") == "skip"
@@ -90,3 +101,45 @@ def test_phone_width_and_keyboard(visit: Any):
     page.keyboard.press("Tab")
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.tagName") == "A"
+
+
+def test_without_the_script_the_paste_form_takes_the_options(visit: Any):
+    page, _ = visit(js=False)
+    page.goto("/packs/bakery-stored-value/report")
+    assert not page.locator("#upload-button").is_visible() and not page.locator("#file").is_visible()
+    page.select_option("#grain", "quarter")
+    page.select_option("#by", "-")
+    page.locator("#upload summary").click()
+    page.fill("#csv", SAMPLE.read_text())
+    page.click("#paste-button")
+    page.locator("#results h3").first.wait_for()
+    assert page.locator("#results h3").all_inner_texts() == ["Totals (no dimension)"]
+    assert "Grain: quarter" in page.locator("#results-h").inner_text()
+    assert page.locator("#csv").input_value().startswith("period,store,")  # the text is kept
+
+
+def test_an_upload_answered_without_a_page_says_so(visit: Any):
+    page, watch = visit()
+    page.goto("/packs/bakery-stored-value/report")
+    answers = iter([
+        lambda route: route.fulfill(status=429, content_type="application/problem+json", headers={"Retry-After": "3"},
+                                    body='{"title": "Too many requests", "status": 429, '
+                                         '"detail": "too many requests from this client; retry in 3 s"}'),
+        lambda route: route.abort(),
+    ])
+    page.route("**/packs/bakery-stored-value/report",
+                lambda route: next(answers)(route) if route.request.method == "POST" else route.fallback())
+    page.set_input_files("#file", str(SAMPLE))
+    page.click("#upload-button")
+    problem = page.locator('#results .problem[data-problem="client"]')
+    problem.wait_for()
+    assert problem.locator("p").all_inner_texts() == ["Too many requests (429)",
+                                                      "too many requests from this client; retry in 3 s"]
+    assert page.locator("#results-h").inner_text() == "The upload got no results"
+    assert page.locator("#progress").is_hidden()
+    assert page.evaluate("document.activeElement.id") == "results-h"
+    page.click("#upload-button")
+    page.get_by_text("Network error: the server did not answer.").wait_for()
+    # the two failed loads are logged by the browser itself; nothing else may be
+    assert len(watch.console_errors) == 2 and all("Failed to load resource" in e for e in watch.console_errors)
+    watch.console_errors.clear()

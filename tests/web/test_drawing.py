@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import math
+import random
+import re
+import xml.etree.ElementTree as ET
 from fractions import Fraction
+from typing import Any
 
 import pytest
 import sympy
 
-from api.web.mathml import MAX_NODES, to_mathml
+from api.web.mathml import MAX_NODES, Budget, to_mathml
 from api.web.svg import band_scale, lineage_graph, trend_chart
 from engine.compile import compile_pack
+from engine.expand import Expander
 from engine.formula import Text, parse_formula, symbol
 from engine.formula.functions import In
 from engine.lineage import lineage
@@ -55,6 +61,82 @@ def test_text_literals_cannot_become_markup():
     assert inside is not None and "<mo>&#8712;</mo>" in inside and "<ms>a&lt;b</ms>" in inside
 
 
+def shown(markup: Any) -> str:
+    """The MathML as a reader sees it: its tokens, a fraction as [top / bottom], x² as x^2."""
+    def walk(el: ET.Element) -> str:
+        kids = [walk(k) for k in el]
+        if el.tag == "mfrac":
+            return f"[{kids[0]} / {kids[1]}]"
+        if el.tag == "msup":
+            return f"{kids[0]}^{kids[1]}"
+        return el.text or " ".join(kids)
+    return " ".join(walk(ET.fromstring(str(markup))).split())
+
+
+@pytest.mark.parametrize(("formula", "expected"), [
+    ("a - (b - c)", "a − ( b − c )"),
+    ("a - (b + c)", "a − ( b + c )"),
+    ("-(a - b)", "− ( a − b )"),
+    ("a - (-b)", "a − ( − b )"),
+    ("a * -b", "a · ( − b )"),
+    ("(a + b) * c", "( a + b ) · c"),
+    ("a - b / c", "a − [b / c]"),
+    ("(a - b) / (c - d)", "[a − b / c − d]"),
+    ("(a / b) ** 2", "( [a / b] )^2"),
+    ("-a ** 2", "− a^2"),
+    ("(-a) ** 2", "( − a )^2"),
+    ("a > 1 and (b < 2 or c < 3)", "a > 1 ∧ ( b < 2 ∨ c < 3 )"),
+    ("not (a > b)", "¬ ( a > b )"),
+    ("a - 1 >= -(b + c)", "a − 1 ≥ − ( b + c )"),
+])
+def test_mathml_keeps_the_brackets_the_formula_needs(formula: str, expected: str):
+    kind = "condition" if any(op in formula for op in "<>") else "number"
+    assert shown(to_mathml(parse_formula(formula, expect=kind).expr, formula)) == expected
+
+
+_BACK = {"−": "-", "·": "*"}
+
+
+def _as_formula(el: ET.Element) -> str:
+    """MathML of a number formula back to formula text (a fraction and a power in full brackets)."""
+    kids = [_as_formula(k) for k in el]
+    if el.tag == "mfrac":
+        return f"({kids[0]}) / ({kids[1]})"
+    if el.tag == "msup":
+        return f"({kids[0]}) ** ({kids[1]})"
+    if el.tag == "mo":
+        return _BACK.get(el.text or "", el.text or "")
+    text = el.text or " ".join(kids)
+    return re.sub(r"\b(n|default) = ", r"\1=", text)
+
+
+def test_every_built_in_formula_and_expansion_reads_back_as_itself():
+    # the brackets drawn are the ones needed: reading the MathML back as a formula gives the same
+    # values (random inputs) as the formula itself, for every indicator and every expansion
+    rng = random.Random(7)
+    for pack in ("bakery-stored-value", "membership-core"):
+        c = compile_pack(pack)
+        expander = Expander({s.owner.id: s for s in c.sites if s.field == "formula"}, c.graph)
+        exprs = [s.parsed.expr for s in c.sites if s.field == "formula"]
+        exprs += [e for e in (expander.metric(m) for m in c.pack.metrics) if e is not None]
+        for expr in exprs:
+            markup = to_mathml(expr, "x")
+            assert markup is not None
+            back = parse_formula(_as_formula(ET.fromstring(str(markup))), expect="number").expr
+            values = {s: sympy.Rational(rng.randint(1, 97), rng.randint(1, 13))
+                      for s in expr.free_symbols | back.free_symbols}
+            assert sympy.simplify(back.xreplace(values) - expr.xreplace(values)) == 0, (pack, str(markup))
+
+
+def test_a_page_budget_turns_formulas_into_text_past_it():
+    budget = Budget(10)
+    small = parse_formula("a + b", expect="number").expr  # 3 nodes
+    assert to_mathml(small, "a + b", budget) is not None and budget.left == 7
+    assert to_mathml(parse_formula("a * b + c * d + e", expect="number").expr, "…", budget) is None  # 8 nodes
+    assert to_mathml(small, "a + b", budget) is None  # nothing after the first that did not fit
+    assert to_mathml(small, "a + b") is not None  # without a budget: only the size cap
+
+
 def test_large_trees_fall_back_to_text():
     expr = sympy.Add(*[symbol(f"x{i}") for i in range(MAX_NODES + 5)], evaluate=False)
     assert to_mathml(expr, "x0 + …") is None
@@ -96,3 +178,46 @@ def test_lineage_graph_puts_inputs_before_what_uses_them():
     assert x["net_income"] < x["closing_net"]
     assert [n["id"] for n in g["nodes"] if n["self"]] == ["closing_amount"]
     assert any(e["lagged"] for e in g["edges"])  # opening_net = previous(closing_net)
+
+
+def _numbers(picture: Any) -> list[float]:
+    """Every number in a picture's geometry (path data included)."""
+    found: list[float] = []
+    if isinstance(picture, dict):
+        for key, value in picture.items():
+            if key in ("d", "paths") or isinstance(value, dict | list):
+                found += _numbers(value)
+            elif isinstance(value, int | float) and not isinstance(value, bool):
+                found.append(float(value))
+    elif isinstance(picture, list):
+        for value in picture:
+            found += (_numbers(value) if isinstance(value, dict | list)
+                      else [float(v) for v in re.findall(r"[-+\w.]+", str(value)) if _is_number(v)])
+    return found
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def test_pictures_of_huge_bounds_and_values_stay_finite():
+    # spans of ±1e308 overflow to infinity when subtracted: positions must not become NaN
+    bands = [band("good", -1e308, 1e308), band("critical", None, -1e308), band("warning", 1e308, None)]
+    scale = band_scale(bands, "number", None, "en")
+    assert scale is not None
+    xs = _numbers(scale)
+    assert xs and all(math.isfinite(v) for v in xs) and "nan" not in str(scale)
+    good, critical, warning = scale["segments"]
+    assert critical["x"] == 10 and critical["x"] < good["x"] < warning["x"] < 590
+    chart = trend_chart(["2026-01", "2026-02", "2026-03"], {"S1": [1e308, -1e308, 0.0], "S2": [1.7e308, None, -1.7e308]},
+                        bands, "number", None, "en")
+    assert chart is not None
+    ys = _numbers(chart)
+    assert ys and all(math.isfinite(v) for v in ys) and "nan" not in str(chart) and "inf" not in str(chart)
+    top, bottom = chart["top"], chart["top"] + chart["plot_h"]
+    assert all(top <= p["y"] <= bottom for line in chart["lines"] for p in line["points"])
+    assert band_scale([band("good", Fraction(10**400), None)], "number", None, "en") is not None  # past float

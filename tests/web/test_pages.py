@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,6 +18,7 @@ from markupsafe import escape
 
 from api.server import Settings, create_app
 from api.server.registry import Registry
+from api.web import i18n, mathml, report, views
 from tests.api.http.conftest import YAML, bearer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,7 +85,11 @@ def assert_page(r: Any, status: int = 200) -> str:
     html: str = r.text
     assert not re.search(r"<script(?![^>]*\bsrc=\"/static/web/web\.js\")", html)  # no inline script
     assert not re.search(r"\sstyle=", html) and "<style" not in html  # no inline style either
-    assert "http://" not in html.replace('href="http://', "") and "https://" not in html  # nothing external
+    for url in re.findall(r"[a-z][a-z0-9+.-]*://[^\s\"'<>]*", html, flags=re.I):  # nothing external
+        assert urlsplit(url).hostname in ("localhost", "127.0.0.1"), url
+    for target in re.findall(r'\s(?:href|src|action|formaction)="([^"]*)"', html):  # links stay here
+        assert target.startswith(("/", "#")) and not target.startswith("//"), target
+    assert r.headers["x-content-type-options"] == "nosniff" and r.headers["x-frame-options"] == "DENY"
     assert "/work/" not in html and "/tmp/" not in html and "Traceback" not in html
     return html
 
@@ -209,3 +215,179 @@ def test_static_assets_are_served_by_the_app(client: TestClient):
         r = client.get(path)
         assert r.status_code == 200 and kind in r.headers["content-type"]
         assert "http://" not in r.text.replace('xmlns="http://www.w3.org/2000/svg"', "") and "https://" not in r.text
+
+
+# -- the reviewer's findings -----------------------------------------------------------------
+def test_a_large_upload_gives_a_bounded_page(client: TestClient):
+    # 5,000 stores of one month: a table per store and a line per store in every chart would be
+    # tens of megabytes; the page shows the first ones and says where the rest is
+    header, first = SAMPLE.decode().splitlines()[:2]
+    rest = first.split(",")[2:]
+    rows = [",".join(["2026-01", f"S{i:05d}", *rest]) for i in range(5000)]
+    body = "\n".join([header, *rows]).encode() + b"\n"
+    html = assert_page(client.post("/packs/bakery-stored-value/report", content=body,
+                                   headers={**EN, "Content-Type": "text/csv"}))
+    assert len(html) < 2_000_000
+    assert html.count('<table class="values">') == report.MAX_TABLES
+    charts = re.findall(r'<svg class="chart".*?</svg>', html, flags=re.S)
+    assert charts and max(c.count('<g class="series') for c in charts) == report.MAX_LINES
+    note = html[html.index('id="capped"'):]
+    note = note[: note.index("</div>")]
+    assert "the first 50 of 5,000 members" in note and "by=-" in note
+    assert "POST /v1/packs/bakery-stored-value/evaluate" in note
+    small = assert_page(client.get("/packs/bakery-stored-value/report", params={"data": "example"}, headers=EN))
+    assert 'id="capped"' not in small  # nothing left out of a small result
+
+
+def test_report_layout_and_rendering_run_off_the_event_loop(client: TestClient, monkeypatch: pytest.MonkeyPatch):
+    import threading
+
+    from api.web import pages
+
+    threads: dict[str, str] = {}
+    real_layout, real_failure, real_html = report.layout, report.failure, pages.html_text
+
+    def spy(name: str, real: Any) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            threads[name] = threading.current_thread().name
+            return real(*args, **kwargs)
+        return call
+
+    monkeypatch.setattr(report, "layout", spy("layout", real_layout))
+    monkeypatch.setattr(report, "failure", spy("failure", real_failure))
+    monkeypatch.setattr(pages, "html_text", spy("render", real_html))
+    client.get("/packs/bakery-stored-value/report", params={"data": "example"})
+    client.post("/packs/bakery-stored-value/report", content=b"period,store\n2026-13,S1\n",
+                headers={"Content-Type": "text/csv"})
+    loop = client.portal.call(lambda: threading.current_thread().name)  # type: ignore[union-attr]
+    assert set(threads) == {"layout", "failure", "render"} and loop not in threads.values()
+
+
+def test_balance_gap_keeps_its_brackets(client: TestClient):
+    html = assert_page(client.get("/packs/bakery-stored-value/metrics/balance_gap", headers=EN))
+    math = re.findall(r"<math .*?</math>", html, flags=re.S)
+    expanded = next(m for m in math if "consume_amount" in m)
+    # reported_closing_amount − (imported_balance + … − consume_amount)
+    assert re.search(r"<mi>reported_closing_amount</mi><mo>&#8722;</mo><mrow><mo>\(</mo>", expanded)
+    assert "<mo>&#8722;</mo><mi>consume_amount</mi></mrow><mo>)</mo></mrow></mrow></math>" in expanded
+    html = assert_page(client.get("/packs/bakery-stored-value/metrics/balance_net_change", headers=EN))
+    assert html.count("<mo>&#8722;</mo><mrow><mo>(</mo>") >= 1
+
+
+def test_pack_pages_are_cached_and_formulas_budgeted(client: TestClient, monkeypatch: pytest.MonkeyPatch):
+    made: list[str] = []
+    real = views.pack_page
+    monkeypatch.setattr(views, "pack_page", lambda c, locale: made.append(locale) or real(c, locale))
+    first = assert_page(client.get("/packs/bakery-stored-value", headers=EN))
+    again = assert_page(client.get("/packs/bakery-stored-value?x=1", headers=EN))
+    assert first == again and made == ["en"]  # a version never changes: its page is made once
+    assert "<h1>烘焙会员储值分析</h1>" in assert_page(client.get("/packs/bakery-stored-value", headers={"Cookie": "kpi_lang=zh"}))
+    assert made == ["en", "zh"]
+    assert first.count("<math ") > 100 and "formula-only" not in first
+    # a pack of many large formulas: past the page's budget, formulas are shown as text
+    monkeypatch.setattr(mathml, "PAGE_NODES", 60)
+    html = assert_page(client.get("/packs/membership-core", headers=EN))
+    assert 0 < html.count("<math ") < 30 and html.count('class="formula-text formula-only"') > 20
+
+
+def test_band_remedies_are_shown(client: TestClient):
+    html = assert_page(client.get("/packs/bakery-stored-value", headers=EN))
+    block = html[html.index('id="m-recharge_per_visit"'):]
+    block = block[: block.index("</article>")]
+    assert 'class="band-remedies"' in block and "Add higher recharge tiers" in block
+    for label in ("Send discount coupons to silent members", "Flag suspected churners by buying cycle"):
+        assert label in html
+    page = assert_page(client.get("/packs/bakery-stored-value/metrics/recharge_per_visit", headers=EN))
+    bands = page[page.index('class="band-list"'):]
+    assert "Add higher recharge tiers" in bands[: bands.index("</ul></div></li></ul>")]
+
+
+def test_pasted_csv_is_evaluated_with_the_options_chosen(client: TestClient):
+    page = assert_page(client.get("/packs/bakery-stored-value/report", headers=EN))
+    # the text box and its button belong to the options form: grain, dimension and view go with them
+    assert re.search(r'<textarea id="csv" name="csv" form="options"', page)
+    assert re.search(r'<button type="submit" form="options" formmethod="post" '
+                     r'formaction="/packs/bakery-stored-value/report" id="paste-button">', page)
+    form = {"grain": "quarter", "by": "-", "view": "", "csv": SAMPLE.decode()}
+    r = client.post("/packs/bakery-stored-value/report", data=form, headers=EN)
+    html = assert_page(r)
+    assert "<h3>Totals (no dimension)</h3>" in html and "Grain: quarter" in html
+    assert '<option value="quarter" selected>' in html and '<option value="-" selected>' in html
+
+
+def test_a_form_with_too_many_fields_is_a_bad_request_page(client: TestClient):
+    body = "&".join(f"f{i}=1" for i in range(20))
+    r = client.post("/packs/bakery-stored-value/report", content=body,
+                    headers={**EN, "Content-Type": "application/x-www-form-urlencoded"})
+    html = assert_page(r, 400)
+    assert 'data-problem="malformed-body"' in html and "more than 16 fields" in html
+
+
+@pytest.mark.parametrize(("method", "path", "headers", "status"), [
+    ("GET", "/?q=" + "x" * 201, {}, 422),
+    ("GET", "/packs/" + "x" * 201, {}, 422),
+    ("GET", "/packs/bakery-stored-value/report?grain=" + "m" * 65, {}, 422),
+    ("GET", "/packs/", {}, 404),
+    ("GET", "/packs/x/metrics/", {}, 404),
+    ("GET", "/nothing/here", {}, 404),
+    ("GET", "/static/web/nothing.css", {}, 404),
+    ("GET", "/", {"Authorization": "Basic abc"}, 401),
+    ("GET", "/packs/bakery-stored-value", {"Authorization": "Bearer not-a-token"}, 401),
+    ("DELETE", "/", {}, 405),
+    ("POST", "/packs/bakery-stored-value", {}, 405),
+])
+def test_errors_on_page_addresses_are_pages(client: TestClient, method: str, path: str, headers: dict[str, str],
+                                            status: int):
+    r = client.request(method, path, headers={**EN, **headers})
+    html = assert_page(r, status)
+    assert f"({status})" in html and 'role="alert"' in html
+    if status == 401:
+        assert r.headers["www-authenticate"].startswith("Bearer")
+    if status == 405:
+        assert "GET" in r.headers["allow"]
+
+
+def test_api_errors_stay_problem_json_and_pages_answer_head(client: TestClient):
+    for path in ("/v1/nothing-here", "/v1/packs/" + "x" * 201):
+        r = client.get(path)
+        assert r.headers["content-type"] == "application/problem+json", path
+    for path in ("/", "/packs/bakery-stored-value", "/packs/bakery-stored-value/metrics/closing_amount",
+                 "/packs/bakery-stored-value/report"):
+        r = client.head(path)
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/html") and r.content == b""
+        assert "default-src 'none'" in r.headers["content-security-policy"]
+
+
+def test_chinese_pages_have_chinese_words(client: TestClient):
+    zh = {"Cookie": "kpi_lang=zh"}
+    html = assert_page(client.get("/packs/bakery-stored-value", headers=zh))
+    assert 'aria-label="导航路径"' in html and "扩展自 membership-core" in html and "extends" not in html
+    assert '<span class="badge s-info">提示</span>' in html and ".badge.s-info" in client.get("/static/web/web.css").text
+    html = assert_page(client.get("/packs/bakery-stored-value/report", params={"data": "example"}, headers=zh))
+    assert '<option value="month">月</option>' in html and "粒度: 月" in html and "breadcrumb" not in html
+    fired = html[html.index('data-rule="gift_share_too_high"'):]
+    assert '<a href="/packs/bakery-stored-value/metrics/gift_share">赠送占比</a>' in fired[: fired.index("</li>")]
+    assert "<h1>没有这个页面</h1>" in assert_page(client.get("/nothing", headers=zh), 404)
+
+
+@pytest.mark.parametrize(("header", "locale"), [
+    ("zh;q=0.1, en;q=0.9", "en"),
+    ("en;q=0.5, zh-CN", "zh"),
+    ("fr, en-GB;q=0.8, zh;q=0.7", "en"),
+    ("zh-TW, en", "zh"),
+    ("en;q=0, zh;q=0.2", "zh"),
+    ("fr, de", "zh"),
+    ("enx, en;q=nan", "zh"),
+    ("", "zh"),
+])
+def test_accept_language_weights_choose_the_language(header: str, locale: str):
+    assert i18n.from_accept(header) == locale
+
+
+def test_the_upload_button_needs_the_script(client: TestClient):
+    css = client.get("/static/web/web.css").text
+    js = client.get("/static/web/web.js").text
+    assert "html:not(.js) .needs-js { display: none; }" in css
+    assert 'document.documentElement.classList.add("js");' in js
+    html = assert_page(client.get("/packs/bakery-stored-value/report", headers=EN))
+    assert 'id="upload-button" class="needs-js"' in html and '<div class="field needs-js"><label for="file">' in html
