@@ -2,7 +2,9 @@
 
 * :mod:`engine.measures.sqlexpr` — formula trees as SQLGlot expressions;
 * :mod:`engine.measures.query` — a source's measures as one query (event, to-date and entity
-  measures), rendered for any of :data:`DIALECTS`;
+  measures), rendered for any of :data:`DIALECTS`; its entity part in
+  :mod:`engine.measures.entity`, its records grouped by enumerated columns first when the
+  measures allow it in :mod:`engine.measures.preagg`;
 * :mod:`engine.measures.run` — declared-column checks and the queries run on DuckDB.
 """
 

@@ -2,38 +2,43 @@
 
 The query has the same shape for every pack (docs/measures.md, "Compilation")::
 
-    ev       the records, with their period (DATE_TRUNC of the time), dimension keys, entity
-    periods  the periods present in the source
-    spine    every period of each group from the group's first record on (no holes)
-    flow     event measures per period and group; to-date measures' per-period parts
-    base     spine ⟕ flow; to-date measures as window sums over the group's periods
-    eflow    per entity and period: attribute parts, lifecycle (since / until) times
-    estate   every period of each entity from its first record on; attributes as of the instant
-    emeasure entity measures per period and group: aggregates over entities in scope
-    SELECT   base ⟕ emeasure, with the pack's names
+    ev        the records, with their period (DATE_TRUNC of the time), dimension keys, entity
+    fk        if every event and to-date measure allows it (engine.measures.preagg): the records
+              grouped by period, group and the enumerated columns the measures test
+    flow      event measures per period and group; to-date measures' per-period parts (from fk or ev)
+    periods   the periods present in the source (from flow), with their days and end date
+    groups    each group's first period (from flow)
+    spine     every period of each group from the group's first period on (no holes)
+    base      spine ⟕ flow; to-date measures as window sums over the group's periods
+    eflow     per entity and period with records: attribute parts, lifecycle (since / until)
+              times, the records meeting a count_distinct's where
+    edistinct count_distinct of the entity column: entities with such records, per period and group
+    ecarry    per entity and period with records: to-date windows over those periods, the next one
+    estate    ecarry ⋈ periods, each row carried up to the entity's next period with records:
+              every period of each entity from its first record on; attributes as of the instant
+    emeasure  entity measures per period and group: aggregates over entities in scope
+    SELECT    base ⟕ edistinct ⟕ emeasure, with the pack's names
 
-Identifiers come from the pack (validated ids, the source's columns) and are quoted by
-SQLGlot; literals are bound as literals. ``period`` is the first moment of the period.
+The entity CTEs are built by engine.measures.entity. Identifiers come from the pack (validated
+ids, the source's columns) and are quoted by SQLGlot; literals are bound as literals.
+``period`` is the first moment of the period.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
+import sympy
 from sqlglot import exp
 
 from engine.compile import CompiledPack
 from engine.errors import InputError
-from engine.formula import (
-    ENTITY_FUNCTIONS,
-    EntityAttribute,
-    parse_formula,
-)
+from engine.formula import parse_formula
+from engine.measures.preagg import preaggregate
 from engine.measures.sqlexpr import Names, number, to_sql
-from engine.model import DataSource, Input, Measure
+from engine.model import DataSource, Input
 
 DIALECTS = ("duckdb", "spark", "trino", "postgres", "bigquery", "snowflake")
 #: grain → (DATE_TRUNC unit, length, unit of the length)
@@ -41,16 +46,14 @@ GRAINS = {"day": ("DAY", 1, "DAY"), "week": ("WEEK", 7, "DAY"), "month": ("MONTH
           "quarter": ("QUARTER", 3, "MONTH"), "year": ("YEAR", 1, "YEAR")}
 
 P, T, ENT, FIRST = "kpi__period", "kpi__time", "kpi__entity", "kpi__first"
-_COUNTS = ("sum", "count", "count_distinct")
-#: entity totals are compared at this many decimals (see _exact)
-TOTAL_DECIMALS = 6  # an empty group is 0 for these, null for the others
+_COUNTS = ("sum", "count", "count_distinct")  # an empty group is 0 for these, null for the others
 
 
 def col(name: str, table: str | None = None) -> exp.Column:
     return exp.column(name, table=table, quoted=True)
 
 
-def _window(agg: exp.Expression, partition: list[str], *, until: str, table: str = "s") -> exp.Window:
+def window(agg: exp.Expression, partition: list[str], *, until: str, table: str | None = "s") -> exp.Window:
     """``agg OVER (PARTITION BY … ORDER BY period ROWS UNBOUNDED PRECEDING … until)``;
     ``until`` is "CURRENT ROW" (to the end of the period) or "1" (to its start)."""
     spec = exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING", end=until,
@@ -59,11 +62,24 @@ def _window(agg: exp.Expression, partition: list[str], *, until: str, table: str
                       order=exp.Order(expressions=[exp.Ordered(this=col(P, table))]), spec=spec)
 
 
-def _when(condition: exp.Expression | None, value: exp.Expression) -> exp.Expression:
-    return value if condition is None else exp.Case(ifs=[exp.If(this=condition, true=value)])
+def when(condition: exp.Expression | None, value: exp.Expression) -> exp.Expression:
+    return value if condition is None else exp.Case(ifs=[exp.If(this=_positive(condition), true=value)])
 
 
-def _aggregate(agg: str, value: exp.Expression) -> exp.Expression:
+def _positive(condition: exp.Expression) -> exp.Expression:
+    """A condition that only ever selects (``CASE WHEN``) without the ``COALESCE(…, FALSE)`` of its
+    comparisons outside any NOT: under AND / OR alone, null and false select the same rows."""
+    if isinstance(condition, exp.Coalesce) and len(condition.expressions) == 1 \
+            and isinstance(condition.expressions[0], exp.Boolean) and not condition.expressions[0].this:
+        return _positive(condition.this)
+    if isinstance(condition, exp.Paren):
+        return exp.paren(_positive(condition.this), copy=False)
+    if isinstance(condition, exp.And | exp.Or):
+        return type(condition)(this=_positive(condition.this), expression=_positive(condition.expression))
+    return condition
+
+
+def aggregate(agg: str, value: exp.Expression) -> exp.Expression:
     if agg == "count_distinct":
         return exp.Count(this=exp.Distinct(expressions=[value]))
     cls: Any = {"sum": exp.Sum, "count": exp.Count, "min": exp.Min, "max": exp.Max, "avg": exp.Avg}[agg]
@@ -73,25 +89,6 @@ def _aggregate(agg: str, value: exp.Expression) -> exp.Expression:
 
 def _zero(agg: str, value: exp.Expression) -> exp.Expression:
     return exp.Coalesce(this=value, expressions=[number(0)]) if agg in _COUNTS else value
-
-
-@dataclass
-class _Entity:
-    """The entity part of a query: attribute and lifecycle columns, numbered as met."""
-
-    attributes: dict[Any, str] = field(default_factory=dict)  # attribute node -> column
-    lifecycle: dict[str, tuple[str, exp.Expression]] = field(default_factory=dict)  # sql -> (column, condition)
-    instants: dict[str, set[str]] = field(default_factory=dict)  # column -> instants needed
-
-    def attribute(self, node: Any, instant: str) -> str:
-        name = self.attributes.setdefault(node, f"kpi__a{len(self.attributes)}")
-        self.instants.setdefault(name, set()).add(instant)
-        return name
-
-    def condition(self, condition: exp.Expression, instant: str) -> str:
-        name, _ = self.lifecycle.setdefault(condition.sql(), (f"kpi__l{len(self.lifecycle)}", condition))
-        self.instants.setdefault(name, set()).add(instant)
-        return name
 
 
 class SourceQuery:
@@ -125,6 +122,9 @@ class SourceQuery:
         self.columns = {name: exp.cast(col(name), "double") for name, spec in self.source.columns.items()
                         if spec.type == "number"}
         self.names = Names(params=self.params, values=self.columns)
+        #: compute event and to-date measures from the records grouped by enumerated columns when
+        #: they allow it (engine.measures.preagg); off: always from the records (for tests)
+        self.preaggregate = True
 
     # -- pieces -------------------------------------------------------------------------
 
@@ -157,7 +157,7 @@ class SourceQuery:
         first = exp.select(*(col(k) for k in keys), exp.alias_(exp.Min(this=col(P)), FIRST, quoted=True), copy=False) \
             .from_(table, copy=False).group_by(*(col(k) for k in keys), copy=False)
         spine = exp.select(*(col(k, "g") for k in keys), col(FIRST, "g"), col(P, "p"), copy=False) \
-            .from_(exp.table_("kpi__groups_" + table, alias="g"), copy=False) \
+            .from_(exp.table_("kpi__groups", alias="g"), copy=False) \
             .join(exp.table_("kpi__periods", alias="p"),
                   on=exp.GTE(this=col(P, "p"), expression=col(FIRST, "g")), copy=False)
         return first, spine
@@ -172,33 +172,32 @@ class SourceQuery:
         events = [i for i in self.inputs if i.measure and i.measure.per is None and i.measure.as_of is None]
         to_date = [i for i in self.inputs if i.measure and i.measure.per is None and i.measure.as_of is not None]
         entities = [i for i in self.inputs if i.measure and i.measure.per == "entity"]
+        distinct = [i for i in events if self._counts_entities(i)]
+        flowed = [i for i in events + to_date if i not in distinct]
         keys = self.keys
         query = exp.select(copy=False).with_("kpi__ev", as_=self._ev(), copy=False)
-        query = query.with_("kpi__periods", as_=exp.select(col(P)).distinct().from_("kpi__ev"), copy=False)
-        groups, spine = self._spine("kpi__ev", keys)
-        query = query.with_("kpi__groups_kpi__ev", as_=groups, copy=False).with_("kpi__spine", as_=spine, copy=False)
-
-        flow = exp.select(col(P), *(col(k) for k in keys), copy=False)
-        for n, i in enumerate(events + to_date):
-            m = i.measure
-            assert m is not None
-            value = self._expr(m.of, "measure", "any") or number(1)
-            agg = "sum" if m.as_of is not None and m.agg == "sum" else m.agg
-            flow = flow.select(exp.alias_(_aggregate(agg, _when(self._expr(m.where, "measure", "condition"), value)),
-                                          f"kpi__m{n}", quoted=True), copy=False)
-        query = query.with_("kpi__flow", as_=flow.from_("kpi__ev").group_by(col(P), *(col(k) for k in keys)), copy=False)
+        fk, flow = self._flow(flowed)
+        if fk is not None:
+            query = query.with_("kpi__fk", as_=fk, copy=False)
+        query = query.with_("kpi__flow", as_=flow, copy=False)
+        # the periods and groups present in the source: from kpi__flow (one row per both), not the records
+        end = self._end(col(P))
+        periods = exp.select(col(P), exp.alias_(self._days(col(P), end), "kpi__days", quoted=True),
+                             exp.alias_(exp.cast(end.copy(), "date"), "kpi__end", quoted=True), copy=False)
+        query = query.with_("kpi__periods", as_=periods.distinct().from_("kpi__flow", copy=False), copy=False)
+        groups, spine = self._spine("kpi__flow", keys)
+        query = query.with_("kpi__groups", as_=groups, copy=False).with_("kpi__spine", as_=spine, copy=False)
 
         base = exp.select(col(P, "s"), *(col(k, "s") for k in keys), copy=False)
-        for n, i in enumerate(events + to_date):
+        for n, i in enumerate(flowed):
             m = i.measure
             assert m is not None
             part = col(f"kpi__m{n}", "f")
             if m.as_of is None:
                 value = _zero(m.agg, part)
             else:
-                window = _window(exp.Sum(this=part), keys,
-                                 until="CURRENT ROW" if m.as_of == "end" else "1")
-                value = exp.Coalesce(this=window, expressions=[number(0)])
+                running = window(exp.Sum(this=part), keys, until="CURRENT ROW" if m.as_of == "end" else "1")
+                value = exp.Coalesce(this=running, expressions=[number(0)])
             base = base.select(exp.alias_(value, i.id, quoted=True), copy=False)
         base = base.from_(exp.table_("kpi__spine", alias="s"), copy=False).join(
             exp.table_("kpi__flow", alias="f"), on=self._joined("s", "f", keys), join_type="left", copy=False)
@@ -206,10 +205,18 @@ class SourceQuery:
 
         final = exp.select(exp.alias_(col(P, "b"), "period", quoted=True), copy=False)
         final = final.select(*(exp.alias_(col(k, "b"), dim, quoted=True) for (dim, _), k in zip(self.dims, keys, strict=True)), copy=False)
-        final = final.select(*(col(i.id, "b") for i in events + to_date), copy=False)
+        final = final.select(*(col(i.id, "b") if i not in distinct else
+                               exp.alias_(_zero("count", col(i.id, "d")), i.id, quoted=True)
+                               for i in events + to_date), copy=False)
         final = final.from_(exp.table_("kpi__base", alias="b"), copy=False)
+        if entities or distinct:
+            from engine.measures.entity import entity_ctes
+
+            query = entity_ctes(self, query, entities, distinct)
+        if distinct:
+            final = final.join(exp.table_("kpi__edistinct", alias="d"),
+                               on=self._joined("b", "d", keys), join_type="left", copy=False)
         if entities:
-            query = self._entity_ctes(query, entities)
             final = final.select(*(col(i.id, "e") if i.measure and i.measure.agg not in _COUNTS
                                    else exp.alias_(exp.Coalesce(this=col(i.id, "e"), expressions=[number(0)]), i.id,
                                                    quoted=True) for i in entities), copy=False)
@@ -219,117 +226,34 @@ class SourceQuery:
         out.set("with_", query.args.get("with_"))
         return out
 
-    def _entity_ctes(self, query: exp.Select, entities: list[Input]) -> exp.Select:
-        keys, ekeys = self.keys, [*self.keys, ENT]
-        ent = _Entity()
-        instant_of: dict[str, str] = {}
-        parts: list[tuple[Input, Measure, exp.Expression | None, exp.Expression | None, str | None, str | None]] = []
-        for i in entities:
-            m = i.measure
-            assert m is not None
-            instant = m.instant or "end"
-            instant_of[i.id] = instant
-
-            def attribute(node: Any, instant: str = instant) -> exp.Expression:
-                return col(ent.attribute(node, instant) + "_" + _attr_suffix(node, instant))
-
-            names = Names(params=self.params, values={**self.columns, "days": col("kpi__days")}, attribute=attribute)
-            of = self._expr(m.of, "entity", "number", names)
-            having = self._expr(m.having, "entity", "condition", names)
-            since = self._expr(m.since, "measure", "condition")
-            until = self._expr(m.until, "measure", "condition")
-            parts.append((i, m, of, having,
-                          ent.condition(since, instant) if since is not None else None,
-                          ent.condition(until, instant) if until is not None else None))
-
-        eflow = exp.select(col(P), *(col(k) for k in ekeys), copy=False)
-        for node, name in ent.attributes.items():
-            arg = self._expr_node(node.args[0])
-            if isinstance(node, _cls("count", "count_to_date")):
-                value: exp.Expression = exp.Count(this=_when(arg, number(1)))
-            elif isinstance(node, _cls("total", "total_to_date")):
-                value = exp.Sum(this=arg)
-            elif isinstance(node, _cls("days_since_last")):
-                value = exp.Max(this=_when(arg, col(T)))
+    def _flow(self, flowed: list[Input]) -> tuple[exp.Select | None, exp.Select]:
+        """kpi__flow: the event measures and to-date measures' parts (kpi__m<n>) per period and
+        group, from the records or, when every measure allows it, from kpi__fk (engine.measures.preagg)."""
+        measures = [i.measure for i in flowed if i.measure is not None]
+        wheres = [self._expr(m.where, "measure", "condition") for m in measures]
+        enums = {name for name, spec in self.source.columns.items() if spec.values is not None}
+        pre = preaggregate(measures, wheres, enums, self.names, P, self.keys) if self.preaggregate else None
+        flow = exp.select(col(P), *(col(k) for k in self.keys), copy=False)
+        for n, (m, where) in enumerate(zip(measures, wheres, strict=True)):
+            if pre:
+                value = pre[1][n]
             else:
-                value = exp.Min(this=_when(arg, col(T)))
-            eflow = eflow.select(exp.alias_(value, name, quoted=True), copy=False)
-        for name, condition in ent.lifecycle.values():
-            eflow = eflow.select(exp.alias_(exp.Max(this=_when(condition, col(T))), name, quoted=True), copy=False)
-        query = query.with_("kpi__eflow", as_=eflow.from_("kpi__ev").group_by(col(P), *(col(k) for k in ekeys)), copy=False)
-        groups, spine = self._spine("kpi__eflow", ekeys)
-        query = query.with_("kpi__groups_kpi__eflow", as_=groups, copy=False).with_("kpi__espine", as_=spine, copy=False)
+                agg = "sum" if m.as_of is not None and m.agg == "sum" else m.agg
+                value = aggregate(agg, when(where, self._expr(m.of, "measure", "any") or number(1)))
+            flow = flow.select(exp.alias_(value, f"kpi__m{n}", quoted=True), copy=False)
+        flow = flow.from_("kpi__fk" if pre else "kpi__ev", copy=False).group_by(col(P), *(col(k) for k in self.keys),
+                                                                                copy=False)
+        return (pre[0] if pre else None), flow
 
-        state = exp.select(col(P, "s"), *(col(k, "s") for k in ekeys), col(FIRST, "s"), copy=False)
-        period = col(P, "s")
-        state = state.select(exp.alias_(self._days(period, self._end(period)), "kpi__days", quoted=True), copy=False)
-        for node, name in ent.attributes.items():
-            for instant in sorted(ent.instants[name]):
-                state = state.select(exp.alias_(self._state(node, col(name, "f"), instant, ekeys), name + "_" +
-                                                _attr_suffix(node, instant), quoted=True), copy=False)
-        for name, _ in ent.lifecycle.values():
-            for instant in sorted(ent.instants[name]):
-                state = state.select(exp.alias_(_window(exp.Max(this=col(name, "f")), ekeys, until=_until(instant)),
-                                                f"{name}_{instant}", quoted=True), copy=False)
-        state = state.from_(exp.table_("kpi__espine", alias="s"), copy=False).join(
-            exp.table_("kpi__eflow", alias="f"), on=self._joined("s", "f", ekeys),
-            join_type="left", copy=False)
-        query = query.with_("kpi__estate", as_=state, copy=False)
-
-        emeasure = exp.select(col(P), *(col(k) for k in keys), copy=False)
-        for i, m, of, having, since_col, until_col in parts:
-            instant = instant_of[i.id]
-            scope: list[Any] = []
-            if since_col is not None:
-                scope.append(exp.Not(this=exp.Is(this=col(f"{since_col}_{instant}"), expression=exp.Null())))
-                if until_col is not None:
-                    scope.append(exp.or_(exp.Is(this=col(f"{until_col}_{instant}"), expression=exp.Null()),
-                                         exp.LT(this=col(f"{until_col}_{instant}"), expression=col(f"{since_col}_{instant}"))))
-            else:
-                if instant == "start":
-                    scope.append(exp.LT(this=col(FIRST), expression=col(P)))
-                if until_col is not None:
-                    scope.append(exp.Is(this=col(f"{until_col}_{instant}"), expression=exp.Null()))
-            if having is not None:
-                scope.append(having)
-            in_scope: Any = exp.and_(*scope) if scope else None
-            value = _when(in_scope, of if of is not None else number(1))
-            emeasure = emeasure.select(exp.alias_(_aggregate(m.agg, value), i.id, quoted=True), copy=False)
-        return query.with_("kpi__emeasure", as_=emeasure.from_("kpi__estate").group_by(col(P), *(col(k) for k in keys)), copy=False)
-
-    def _expr_node(self, node: Any) -> exp.Expression:
-        return to_sql(node, self.names)
-
-    def _state(self, node: EntityAttribute, part: exp.Expression, instant: str, ekeys: list[str]) -> exp.Expression:
-        """An attribute as of the instant, from its per-period parts."""
-        if node.window == "period":
-            return _exact(node, exp.Coalesce(this=part, expressions=[number(0)]))
-        if isinstance(node, _cls("count_to_date", "total_to_date")):
-            return _exact(node, exp.Coalesce(this=_window(exp.Sum(this=part), ekeys, until=_until(instant)),
-                                             expressions=[number(0)]))
-        pick: Any = exp.Max if isinstance(node, _cls("days_since_last")) else exp.Min
-        at = col(P, "s") if instant == "start" else self._end(col(P, "s"))
-        return self._days(_window(pick(this=part), ekeys, until=_until(instant)), at)
-
-
-def _exact(node: EntityAttribute, value: exp.Expression) -> exp.Expression:
-    """A total rounded to 6 decimals: float sums depend on the order engines add in, which varies
-    between runs, and a total of exactly 500.00 must meet ``>= 500`` every time."""
-    if isinstance(node, _cls("total", "total_to_date")):
-        return exp.Round(this=value, decimals=number(TOTAL_DECIMALS))
-    return value
-
-
-def _until(instant: str) -> str:
-    return "CURRENT ROW" if instant == "end" else "1"
-
-
-def _attr_suffix(node: Any, instant: str) -> str:
-    return "p" if node.window == "period" else instant
-
-
-def _cls(*names: str) -> tuple[type, ...]:
-    return tuple(ENTITY_FUNCTIONS[n].sympy_class for n in names)
+    def _counts_entities(self, i: Input) -> bool:
+        """``count_distinct`` of the source's entity column (read as text, as kpi__entity): counted
+        from kpi__eflow's rows, one per entity and period, instead of over the records."""
+        m, entity = i.measure, self.source.entity
+        if m is None or m.agg != "count_distinct" or m.of is None or not entity or entity in self.columns \
+                or entity in self.params:
+            return False
+        of = parse_formula(m.of, expect="any", mode="measure").expr
+        return isinstance(of, sympy.Symbol) and of.name == entity
 
 
 def measure_query(c: CompiledPack, source_id: str, grain: str | None = None,
