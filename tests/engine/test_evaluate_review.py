@@ -49,7 +49,7 @@ def test_periods_far_apart_are_refused_before_allocating():
     started = time.perf_counter()
     with pytest.raises(InputError, match="more than the 20,000,000 one evaluation may hold"):
         evaluate(c, rows)
-    assert time.perf_counter() - started < 2
+    assert time.perf_counter() - started < 10  # a hang guard, not a speed goal
 
 
 @pytest.mark.parametrize("rows", [[{"period": "9999", "store": "S", "x": 1}], []], ids=["year-9999", "no-rows"])

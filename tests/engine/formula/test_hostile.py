@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import ast
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -55,27 +57,32 @@ def generated() -> list[tuple[str, str]]:
     ]
 
 
+#: A hostile formula must be refused (or parsed) at once; this bound only catches a hang or an
+#: exponential blow-up (speeds are measured in bench/, not asserted in tests).
+HANG_SECONDS = 5.0
+
 CASES = [pytest.param(text, id=text[:40]) for text in corpus()] + [
     pytest.param(text, id=name) for name, text in generated()]
 
 
 @pytest.mark.parametrize("formula", CASES)
-def test_refused_quickly_with_a_formula_code(formula: str, no_side_effects: Path) -> None:
+def test_refused_with_a_formula_code(formula: str, no_side_effects: Callable[[], Any]) -> None:
     start = time.perf_counter()
-    with pytest.raises(FormulaError) as info:
+    with no_side_effects(), pytest.raises(FormulaError) as info:
         parse_formula(formula, expect="any")
     elapsed = time.perf_counter() - start
     assert info.value.code.startswith("KPI-F") and info.value.code in CODES
-    assert elapsed < 0.5, f"took {elapsed:.3f}s"
+    assert elapsed < HANG_SECONDS, f"took {elapsed:.3f}s"
 
 
-def test_whole_corpus_is_fast(no_side_effects: Path) -> None:
+def test_whole_corpus_is_refused(no_side_effects: Callable[[], Any]) -> None:
     formulas = corpus() + [text for _, text in generated()]
     start = time.perf_counter()
-    for formula in formulas:
-        with pytest.raises(FormulaError):
-            parse_formula(formula, expect="any")
-    assert time.perf_counter() - start < 2.0
+    with no_side_effects():
+        for formula in formulas:
+            with pytest.raises(FormulaError):
+                parse_formula(formula, expect="any")
+    assert time.perf_counter() - start < 4 * HANG_SECONDS
 
 
 def test_corpus_covers_the_threat_model() -> None:
