@@ -7,12 +7,14 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from api.server.problems import ApiProblem
+
+V = TypeVar("V")
 
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
 
@@ -29,27 +31,46 @@ def etag_of(body: bytes) -> str:
     return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
 
-class Rendered:
-    """Response bodies of immutable resources (keyed by content hash), with their ETags; LRU."""
+class Lru(Generic[V]):
+    """Values of immutable resources, least recently used first out, bounded by their total
+    weight (1 each by default: a count; ``len``: bytes). A value heavier than the bound is made
+    and returned but not kept."""
 
-    def __init__(self, size: int = 256) -> None:
-        self.size = size
-        self._items: OrderedDict[tuple[str, ...], tuple[bytes, str]] = OrderedDict()
+    def __init__(self, limit: int, weigh: Callable[[V], int] = lambda _: 1) -> None:
+        self.limit = limit
+        self.weigh = weigh
+        self._items: OrderedDict[tuple[str, ...], V] = OrderedDict()
+        self._total = 0
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[str, ...], make: Callable[[], bytes]) -> tuple[bytes, str]:
+    def get(self, key: tuple[str, ...], make: Callable[[], V]) -> V:
         with self._lock:
             hit = self._items.get(key)
             if hit is not None:
                 self._items.move_to_end(key)
                 return hit
-        body = make()
-        value = (body, etag_of(body))
+        value = make()  # outside the lock: two threads may make the same value, one is kept
+        weight = self.weigh(value)
         with self._lock:
-            self._items[key] = value
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+            if key not in self._items and weight <= self.limit:
+                self._items[key] = value
+                self._total += weight
+                while self._total > self.limit:
+                    self._total -= self.weigh(self._items.popitem(last=False)[1])
         return value
+
+
+class Rendered(Lru[tuple[bytes, str]]):
+    """Response bodies of immutable resources (keyed by content hash) with their ETags, by count."""
+
+    def __init__(self, size: int = 256) -> None:
+        super().__init__(size)
+
+    def get_body(self, key: tuple[str, ...], make: Callable[[], bytes]) -> tuple[bytes, str]:
+        def with_etag() -> tuple[bytes, str]:
+            body = make()
+            return body, etag_of(body)
+        return self.get(key, with_etag)
 
 
 def conditional(request: Request, body: bytes, media_type: str, *, private: bool = False,

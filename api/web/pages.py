@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import threading
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -35,7 +33,7 @@ from api.server.auth import Owner
 from api.server.catalog import PackRef
 from api.server.limits import read_body
 from api.server.problems import MEDIA_TYPE, ApiProblem, clip, log
-from api.server.responses import media_type
+from api.server.responses import Lru, media_type
 from api.server.routes.deps import CatalogDep, PoolDep, RedactDep, SettingsDep
 from engine.compile import CompiledPack
 from engine.errors import UnknownMetric
@@ -59,29 +57,11 @@ Choice = Annotated[str, Query(max_length=64)]
 PAGE = ["GET", "HEAD"]
 
 
-class PageCache:
+class PageCache(Lru[bytes]):
     """Rendered pages of immutable content, least recently used first out, bounded in bytes."""
 
     def __init__(self, max_bytes: int = PAGE_CACHE_BYTES) -> None:
-        self.max_bytes = max_bytes
-        self._items: OrderedDict[tuple[str, ...], bytes] = OrderedDict()
-        self._size = 0
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[str, ...], make: Callable[[], bytes]) -> bytes:
-        with self._lock:
-            hit = self._items.get(key)
-            if hit is not None:
-                self._items.move_to_end(key)
-                return hit
-        body = make()
-        with self._lock:
-            if key not in self._items and len(body) <= self.max_bytes:
-                self._items[key] = body
-                self._size += len(body)
-                while self._size > self.max_bytes:
-                    self._size -= len(self._items.popitem(last=False)[1])
-        return body
+        super().__init__(max_bytes, len)
 
 
 def html_text(request: Request, name: str, *, here: str | None = None, **ctx: Any) -> str:

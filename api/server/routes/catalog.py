@@ -74,7 +74,7 @@ def get_pack(request: Request, pack: PackId, catalog: CatalogDep, owner: Owner, 
                      "extends_pinned": dict(ref.record.pins) if ref.record else {}})
         return dumps(redact(body))
 
-    body, etag = catalog.rendered.get((ref.key, "pack"), render)
+    body, etag = catalog.rendered.get_body((ref.key, "pack"), render)
     return conditional(request, body, "application/json", private=private, etag=etag)
 
 
@@ -125,7 +125,7 @@ def get_lineage(request: Request, pack: PackId, metric: MetricId, catalog: Catal
         except UnknownMetric as err:
             raise ApiProblem("metric-not-found", clip(str(err))) from None
 
-    body, etag = catalog.rendered.get((ref.key, "lineage", metric, locale or ""), render)
+    body, etag = catalog.rendered.get_body((ref.key, "lineage", metric, locale or ""), render)
     return conditional(request, body, "application/json", private=ref.visibility == "private", etag=etag)
 
 
@@ -144,7 +144,7 @@ def get_graph(request: Request, pack: PackId, catalog: CatalogDep, owner: Owner,
               version: VersionQuery = None, locale: LocaleQuery = None) -> Response:
     ref, c = _compiled(catalog, pack, owner, version)
     locale = _locale(c, locale)
-    body, etag = catalog.rendered.get((ref.key, "graph", fmt, locale or ""),
+    body, etag = catalog.rendered.get_body((ref.key, "graph", fmt, locale or ""),
                                       lambda: graph_export(c, fmt, locale).encode("utf-8"))
     return conditional(request, body, _GRAPH_TYPES[fmt], private=ref.visibility == "private", etag=etag)
 
