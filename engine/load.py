@@ -322,6 +322,8 @@ def parse_yaml(text: str, file: str, doc: Document | None = None) -> tuple[Any, 
         mark = exc.problem_mark or exc.context_mark
         message = " ".join(x for x in (exc.problem, exc.context) if x) or "invalid YAML"
         loc = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
+        if "maximum nesting depth" in message:  # libyaml ≥ 0.2.6 (pyyaml 6.0.3+) stops deep nesting itself
+            raise LoadError(Problem.at("KPI-L006", f"nesting deeper than {MAX_DEPTH} levels", loc)) from None
         line = doc.files[file][mark.line] if mark and mark.line < len(doc.files[file]) else ""
         raise LoadError(Problem.at("KPI-L002", message, loc, hint=_yaml_hint(message, line))) from None
     except yaml.YAMLError as exc:

@@ -7,6 +7,7 @@ over HTTP; the ledger below is small enough to add up by hand.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 from collections.abc import Iterator
@@ -268,12 +269,16 @@ def test_temporary_files_are_removed_after_each_request(ledger: TestClient):
 
 def test_a_worker_killed_at_the_deadline_leaves_no_files(settings: Settings, keys: dict[str, str]):
     """A worker killed while it works cannot clean up: its whole scratch directory goes with it."""
-    with make_client(settings, eval_timeout=0.3, max_rows=10**6, max_body_bytes=64 * 1024 * 1024) as c:
+    with make_client(settings, eval_timeout=30.0, max_rows=10**6, max_body_bytes=64 * 1024 * 1024) as c:
         pool = c.app.state.pool  # type: ignore[attr-defined]
-        _publish(c, keys["alice"])
+        _publish(c, keys["alice"])  # under a generous limit: publishing compiles in a worker
         pool.start()
+        c.app.state.settings = dataclasses.replace(c.app.state.settings, eval_timeout=3.0)  # type: ignore[attr-defined]
         (worker,) = pool._all
-        r = c.post(URL, content=json.dumps({"sources": {"card_events": LEDGER * 10_000}}).encode(),
+        # 200 stores over 80 years: ~145,000 rows with their trace, over 15 s of work anywhere
+        records = [dict(zip(FIELDS, (f"{1950 + i % 80}-{(i // 80) % 12 + 1:02d}-03 10:00:00", f"S{i % 200}",
+                                     f"M{i}", "recharge", 10, 10, 0, 0), strict=True)) for i in range(20_000)]
+        r = c.post(URL, content=json.dumps({"sources": {"card_events": records}, "trace": True}).encode(),
                    headers={"Content-Type": "application/json"})
         assert_problem(r, 504, "evaluation-timeout")
         assert pool.killed == 1 and not worker.scratch.exists()
