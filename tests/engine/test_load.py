@@ -99,7 +99,7 @@ def test_an_alias_bomb_is_refused_quickly():
     started = time.perf_counter()
     code, _ = code_of(text)
     assert code == "KPI-L004"
-    assert time.perf_counter() - started < 10.0  # a hang guard: it stops after ~200k nodes, not 387 million
+    assert time.perf_counter() - started < 30.0  # a hang guard: it stops after ~200k nodes, not 387 million
 
 
 def test_small_aliases_are_fine_and_count_once_each():

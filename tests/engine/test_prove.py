@@ -62,7 +62,7 @@ def test_expansion_blow_ups_are_refused_quickly():
                   f"  m2: {{label: N, formula: '(i0 + i1 + i2 + i3) ** 10'}}\n"
                   f"  m3: {{label: O, formula: 'm2 ** 10'}}\n"
                   "checks:\n  c1: {assert: m1 == 0}\n  c2: {assert: m3 == 0}\n")
-    assert time.perf_counter() - started < 5  # it took minutes before the term bound
+    assert time.perf_counter() - started < 30  # a hang guard: it took minutes before the term bound
     assert p["c1"].status == p["c2"].status == "depends_on_data"
     assert "too large" in p["c1"].reason and "too large" in p["c2"].reason
 

@@ -59,7 +59,7 @@ def generated() -> list[tuple[str, str]]:
 
 #: A hostile formula must be refused (or parsed) at once; this bound only catches a hang or an
 #: exponential blow-up (speeds are measured in bench/, not asserted in tests).
-HANG_SECONDS = 5.0
+HANG_SECONDS = 20.0  # a hang guard on a loaded 2-core machine, not a speed goal
 
 CASES = [pytest.param(text, id=text[:40]) for text in corpus()] + [
     pytest.param(text, id=name) for name, text in generated()]
