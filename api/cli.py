@@ -11,6 +11,7 @@ import json
 import os
 import re
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -48,6 +49,12 @@ PacksDir = Annotated[
 ]
 Locale = Annotated[str | None, typer.Option("--locale", help="Language of labels: zh or en (default: the pack's first locale).")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+AsOf = Annotated[str | None, typer.Option("--as-of", help="The data is complete up to the end of this day "
+                                          "(YYYY-MM-DD): later records or rows are left out, and a period that goes "
+                                          "on after it is partial (default: for raw records, the last record's day; "
+                                          "for rows, none).")]
+Formatted = Annotated[bool, typer.Option("--formatted", help="JSON: add each value as shown (57.8%, 10,250.00) "
+                                         "in a 'formatted' map; values stay exact.")]
 
 
 def _library(dirs: list[Path] | None) -> PackLibrary:
@@ -232,6 +239,18 @@ def _list(text: str | None) -> list[str] | None:
     return [x.strip() for x in text.split(",") if x.strip()] if text else None
 
 
+def _as_of(text: str | None) -> date | None:
+    """``--as-of``: a day (YYYY-MM-DD)."""
+    if text is None:
+        return None
+    try:
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text.strip()):
+            raise ValueError(text)
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise _fail(f"--as-of '{text}' must be a day such as 2026-06-30") from None
+
+
 def _by(text: str | None) -> list[str] | None:
     """``--by``: None keeps every dimension; ``''`` (an empty list) totals across them all."""
     return None if text is None else _list(text) or []
@@ -241,7 +260,7 @@ def _print_result(body: dict[str, Any], fmt: str, compiled: CompiledPack, locale
     if fmt == "json":
         typer.echo(json.dumps(body, ensure_ascii=False, indent=2))
     elif fmt == "csv":
-        typer.echo(render_csv(body))
+        typer.echo(render_csv(body, compiled.pack))
     else:
         typer.echo(render_table(body, compiled.pack, locale=locale, color=sys.stdout.isatty()))
 
@@ -251,8 +270,8 @@ def eval_cmd(
     pack: Annotated[str, typer.Argument(help="Pack directory, file or id.")],
     inputs: Annotated[Path, typer.Option("--inputs", "-i", help="Data: .csv (with header), .json (list of rows) or .parquet.",
                                          show_default=False)],
-    grain: Annotated[str | None, typer.Option("--grain", help="Output grain: day, week, month, quarter or year "
-                                              "(default: the data's).")] = None,
+    grain: Annotated[str | None, typer.Option("--grain", help="Output grain: day, week, month, quarter, year or "
+                                              "all (one period over the whole range; default: the data's).")] = None,
     by: Annotated[str | None, typer.Option("--by", help="Dimensions to keep, comma-separated; '' totals across all "
                                            "(default: every dimension in the data).")] = None,
     metrics: Annotated[str | None, typer.Option("--metrics", help="Metrics to return, comma-separated (default: every "
@@ -261,6 +280,8 @@ def eval_cmd(
                                                     "(repeatable).")] = None,
     locale: Locale = None,
     trace: Annotated[bool, typer.Option("--trace", help="Explain each value: its formula with the numbers.")] = False,
+    as_of: AsOf = None,
+    formatted: Formatted = False,
     fmt: Annotated[str, typer.Option("--format", "-f", help="json, table or csv.")] = "json",
     packs_dir: PacksDir = None,
 ) -> None:
@@ -268,9 +289,10 @@ def eval_cmd(
     _check_format(fmt)
     compiled = _compile_or_exit(pack, packs_dir)
     overrides = _pairs(param or [], "--param", "name=value")
+    day = _as_of(as_of)
     try:
         body = evaluate(compiled, read_table(inputs), grain=grain, by=_by(by), metrics=_list(metrics),
-                        params=overrides, locale=locale, trace=trace).to_json()
+                        params=overrides, locale=locale, trace=trace, as_of=day).to_json(formatted=formatted)
     except InputError as err:
         message = f"{inputs}: {err}"
         if err.hint:

@@ -1,40 +1,50 @@
 """The evaluation façade: a compiled pack over rows → values, bands, rules, checks and trace.
 
     rows ─table─▶ validated columns ─plan─▶ what to compute ─frame─▶ base cells
-      ─(roll up: across members, then periods)─▶ frame at the output grain ─backend─▶ values
+      ─(roll up: across members, then periods)─▶ frame at the output grain
+      (+ inputs measured directly at that grain, from raw records) ─backend─▶ values
       ─▶ Evaluation (arrays; ``to_json()`` gives the response of pack-language §9)
 
-The CLI and the HTTP API call :func:`evaluate` and hold no logic of their own.
+The CLI and the HTTP API call :func:`evaluate` (input rows) or
+:func:`engine.records.evaluate_records` (raw records) and hold no logic of their own.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import sympy
 
-from engine.backends.numpy_backend import Ctx, NumpyBackend, round_half_up
+from engine.backends.numpy_backend import Ctx, NumpyBackend
 from engine.compile import CompiledPack, compile_pack
+from engine.display import display_text
 from engine.explain import Explainer, format_number
 from engine.frame import (
     Cells,
     Frame,
+    Span,
     across_members,
     across_periods,
     base_cells,
     frame_cells,
+    place,
     to_frame,
 )
 from engine.library import PackLibrary
-from engine.model import Metric
 from engine.plan import Plan, make_plan
-from engine.table import Columns, Rows, dimension_codes, numeric, periods_of, read_table, to_columns
+from engine.periods import Period
+from engine.table import Columns, Rows, dimension_codes, numeric, periods_of, read_table, to_columns, take_rows
+from engine.version import engine_version
 
-__all__ = ["Evaluation", "evaluate", "read_table"]
+__all__ = ["Evaluation", "evaluate", "evaluate_plan", "read_table"]
+
+#: most values outside a metric's domain listed one by one in ``warnings`` (then a count)
+MAX_DOMAIN_WARNINGS = 50
 
 
 def evaluate(
@@ -47,14 +57,48 @@ def evaluate(
     params: Mapping[str, Any] | None = None,
     locale: str | None = None,
     trace: bool = False,
+    as_of: date | None = None,
     library: PackLibrary | None = None,
 ) -> Evaluation:
-    """Evaluate a pack over rows. Bad input raises :class:`engine.errors.InputError`."""
+    """Evaluate a pack over input rows. Bad input raises :class:`engine.errors.InputError`.
+
+    ``as_of``: the data is complete up to the end of this day: rows of later periods are left
+    out (with a warning), and the period that holds it is partial (``days`` counts to it)."""
     c = pack if isinstance(pack, CompiledPack) else compile_pack(pack, library)
     columns = to_columns(rows)
     period_index, data_grain = periods_of(columns)
-    plan = make_plan(c, list(columns.data), data_grain, grain=grain, by=by, metrics=metrics,
-                     params=params, locale=locale)
+    notes: list[dict[str, Any]] = []
+    if as_of is not None:
+        columns, period_index, notes = _until(columns, period_index, data_grain, as_of)
+    plan = make_plan(c, list(columns.data), data_grain, grain=grain, by=by, metrics=metrics, params=params,
+                     locale=locale, as_of=as_of)
+    plan.warnings[:0] = notes
+    return evaluate_plan(plan, columns, period_index, trace=trace)
+
+
+def _until(columns: Columns, period_index: np.ndarray, grain: str, as_of: date
+           ) -> tuple[Columns, np.ndarray, list[dict[str, Any]]]:
+    """Leave out the rows of periods that start after ``as_of``."""
+    starts = {int(t): Period(grain, int(t)).start for t in np.unique(period_index)}
+    keep = np.asarray([starts[int(t)] <= as_of for t in period_index], bool)
+    if keep.all():
+        return columns, period_index, []
+    if not keep.any():
+        from engine.errors import InputError
+
+        raise InputError(f"every row is of a period after as_of {as_of.isoformat()}", column="period",
+                         hint="give an as_of on or after the first period's first day")
+    dropped = int((~keep).sum())
+    note = {"as_of": as_of.isoformat(), "rows_left_out": dropped,
+            "message": f"{dropped} row(s) of periods after as_of {as_of.isoformat()} are left out"}
+    return take_rows(columns, keep), period_index[keep], [note]
+
+
+def evaluate_plan(plan: Plan, columns: Columns, period_index: np.ndarray, *, direct: Cells | None = None,
+                  trace: bool = False) -> Evaluation:
+    """Evaluate a plan over base rows (``columns``, their periods as indices at the plan's data
+    grain) and, for :attr:`Plan.direct`, cells measured at the output grain and ``by``."""
+    c = plan.compiled
     values: dict[str, np.ndarray] = {}
     for name in plan.inputs:
         spec = c.pack.inputs[name]
@@ -67,25 +111,37 @@ def evaluate(
         code, label = dimension_codes(columns, dim)
         codes.append(code)
         labels.append(label)
-    cells = base_cells(data_grain, plan.dims, codes, labels, period_index, values)
+    cells = base_cells(plan.data_grain, plan.dims, codes, labels, period_index, values)
     backend = NumpyBackend()
     formulas = {s.owner.id: s.parsed.expr for s in c.sites if s.field == "formula"}
-    frame = _output_frame(plan, cells, backend, formulas)
+    cut = plan.as_of + timedelta(days=1) if plan.as_of is not None else None
+    span = None
+    if plan.grain == "all" and len(period_index):
+        span = Span(plan.data_grain, int(period_index.min()), int(period_index.max()))
+    frame = _output_frame(plan, cells, backend, formulas, cut, span)
+    if plan.direct:
+        assert direct is not None, "the plan measures inputs at the output grain: give them"
+        place(frame, direct)
     ctx = backend.run(frame, [m for m in plan.metrics if m not in plan.rolled], formulas, c.graph.graph, plan.params)
     return Evaluation(plan, frame, ctx, backend, formulas, trace)
 
 
-def _output_frame(plan: Plan, cells: Cells, backend: NumpyBackend, formulas: dict[str, Any]) -> Frame:
+def _output_frame(plan: Plan, cells: Cells, backend: NumpyBackend, formulas: dict[str, Any],
+                  cut: date | None, span: Span | None) -> Frame:
     if not plan.aggregates:
-        return to_frame(cells)
+        return to_frame(cells, cut)
     pack = plan.compiled.pack
     source = cells
+    combined = list(plan.combined)
     if plan.base_metrics:  # metrics with their own rollup: computed per member and base period first
-        base = to_frame(cells)
+        base = to_frame(cells, cut)
         backend.run(base, plan.base_metrics, formulas, plan.compiled.graph.graph, plan.params)
-        source = frame_cells(base, [*plan.inputs, *plan.rolled])
-    dims_rules = {i: pack.inputs[i].rollup.dims for i in plan.inputs}
-    time_rules = {i: pack.inputs[i].rollup.time for i in plan.inputs}
+        source = frame_cells(base, [*combined, *plan.rolled])
+    else:
+        source = Cells(cells.grain, cells.dims, cells.keys, cells.g, cells.t,
+                       {n: cells.values[n] for n in combined}, cells.count, cells.row)
+    dims_rules = {i: pack.inputs[i].rollup.dims for i in combined}
+    time_rules = {i: pack.inputs[i].rollup.time for i in combined}
     for m in plan.rolled:
         rollup = pack.metrics[m].rollup
         assert rollup is not None
@@ -94,7 +150,7 @@ def _output_frame(plan: Plan, cells: Cells, backend: NumpyBackend, formulas: dic
         source = across_members(source, plan.by, dims_rules)
     if plan.grain != plan.data_grain:
         source = across_periods(source, plan.grain, time_rules)
-    return to_frame(source)
+    return to_frame(source, cut, span)
 
 
 class Evaluation:
@@ -116,69 +172,97 @@ class Evaluation:
     def __len__(self) -> int:
         return len(self._g)
 
-    def values(self, metric: str) -> np.ndarray:
-        """Values of a metric (or input) over the output rows; NaN is null."""
-        flat: np.ndarray = np.asarray(np.broadcast_to(self.ctx.columns[metric], self.frame.shape),
+    def values(self, name: str) -> np.ndarray:
+        """Values of a metric (or input) over the output rows, exact; NaN is null."""
+        flat: np.ndarray = np.asarray(np.broadcast_to(self.ctx.columns[name], self.frame.shape),
                                       dtype=np.float64).reshape(-1)
         return flat if self._complete else flat[self._flat]
 
     def row_keys(self) -> tuple[list[str], dict[str, list[str]]]:
-        periods = [self.frame.period(int(t)).label for t in self._t]
+        periods = [self.frame.label(int(t)) for t in self._t]
         dims = {d: [self.frame.keys[int(g)][self.frame.dims.index(d)] for g in self._g] for d in self.plan.by}
         return periods, dims
 
-    def to_json(self) -> dict[str, Any]:
-        """The response of pack-language §9."""
+    def to_json(self, *, formatted: bool = False) -> dict[str, Any]:
+        """The response of pack-language §9: exact values (``formatted``: also each value as shown)."""
         plan, pack = self.plan, self.plan.compiled.pack
-        loc = plan.locale
         explainer = Explainer(self.ctx, self.backend, self.formulas, set(plan.inputs), set(plan.rolled))
         g_idx, t_idx = self._g, self._t
-        shown = {m: _rounded(self.values(m), pack.metrics[m]) for m in plan.output}
-        band_of = {m: self._bands(m) for m in plan.output if pack.metrics[m].bands}
+        exact = {m: self.values(m) for m in plan.output}
+        band_of = {m: self._bands(m, exact[m]) for m in plan.output if m in pack.metrics and pack.metrics[m].bands}
+        plausible = {m: pack.metrics[m].plausible(exact[m]) for m in plan.output
+                     if m in pack.metrics and pack.metrics[m].domain is not None}
         rules = {r: self.backend.value(self.ctx, _site(plan, "when", r))[g_idx, t_idx] for r in plan.rules}
         rule_json = {r: self._rule(r) for r in plan.rules}  # the same text every time a rule fires
-        check_json = {k: (pack.checks[k].severity, pack.checks[k].label.get(loc) or None) for k in plan.checks}
+        check_json = {k: (pack.checks[k].severity, pack.checks[k].label.get(plan.locale) or None) for k in plan.checks}
         checks = {k: self._check(k) for k in plan.checks}
         # trace explains each value and each metric it is made of (pack order)
-        traced = {m: _rounded(self.values(m), pack.metrics[m]) for m in pack.metrics
-                  if m in set(plan.metrics)} if self.trace else {}
+        traced = {m: self.values(m) for m in pack.metrics if m in set(plan.metrics)} if self.trace else {}
+        partial = [self.frame.partial(int(t)) for t in range(self.frame.shape[1])]
+        domain_warnings: list[dict[str, Any]] = []
         rows = []
         for i, (g, t) in enumerate(zip(g_idx.tolist(), t_idx.tolist(), strict=True)):
             key = self.frame.keys[g]
             values: dict[str, float | None] = {}
             undefined: dict[str, str] = {}
             bands: dict[str, dict[str, Any]] = {}
-            for m, column in shown.items():
+            implausible: dict[str, str] = {}
+            dims = {d: key[self.frame.dims.index(d)] for d in plan.by}
+            for m, column in exact.items():
                 v = float(column[i])
                 if not math.isfinite(v):  # never NaN or inf in the output
                     values[m] = None
                     undefined[m] = explainer.reason(m, g, t)
                     continue
-                values[m] = v
+                values[m] = v + 0.0  # no -0.0
+                if m in plausible and not plausible[m][i]:
+                    implausible[m] = self._implausible(m, v, self.frame.label(t), dims, domain_warnings)
+                    continue  # a band cannot judge a value its metric cannot have
                 if m in band_of:
                     index, shown_bands = band_of[m]
                     if index[i] >= 0:
                         bands[m] = shown_bands[index[i]]
             row: dict[str, Any] = {
-                "period": self.frame.period(t).label,
-                "dims": {d: key[self.frame.dims.index(d)] for d in plan.by},
-                "values": values, "undefined": undefined, "bands": bands,
+                "period": self.frame.label(t), "partial": partial[t], "dims": dims,
+                "values": values, "undefined": undefined, "bands": bands, "implausible": implausible,
                 "rules": [rule_json[r] for r in plan.rules if rules[r][i]],
                 "checks": [{"id": k, "status": status[i], "residual": _residual(residual[i]),
                             "severity": check_json[k][0], "label": check_json[k][1]}
                            for k, (status, residual) in checks.items()],
             }
+            if formatted:
+                row["formatted"] = {m: display_text(values[m], pack.metrics.get(m)) for m in exact}
             if self.trace:
                 row["trace"] = {m: self._trace(explainer, traced[m][i], m, g, t) for m in traced}
             rows.append(row)
-        return {"pack": pack.id, "version": pack.version, "grain": plan.grain, "by": list(plan.by),
-                "rows": rows, "warnings": plan.warnings}
+        return {"pack": pack.id, "version": pack.version, "pack_sha256": pack.sha256,
+                "extends": dict(pack.ancestor_versions), "engine_version": engine_version(),
+                "grain": plan.grain, "by": list(plan.by),
+                "as_of": plan.as_of.isoformat() if plan.as_of is not None else None,
+                "rows": rows, "warnings": [*plan.warnings, *domain_warnings]}
 
-    def _bands(self, metric: str) -> tuple[list[int], list[dict[str, Any]]]:
-        """Which band (index, or -1) each output row's value as shown is in, and the bands' JSON."""
-        metric_def = self.plan.compiled.pack.metrics[metric]
-        bands = metric_def.bands
-        values = _rounded(self.values(metric), metric_def)  # the status matches the number shown
+    def _implausible(self, metric: str, value: float, period: str, dims: dict[str, str],
+                     out: list[dict[str, Any]]) -> str:
+        """Note a value outside its metric's domain; returns the row's short text."""
+        domain = self.plan.compiled.pack.metrics[metric].domain
+        assert domain is not None
+        low, high = ("-∞" if domain[0] is None else format_number(domain[0]),
+                     "∞" if domain[1] is None else format_number(domain[1]))
+        text = f"outside [{low}, {high}]"
+        listed = sum(1 for w in out if w.get("metric") == metric and "value" in w)
+        if listed < MAX_DOMAIN_WARNINGS:
+            where = ", ".join([period, *dims.values()])
+            out.append({"metric": metric, "period": period, "dims": dims, "value": value,
+                        "domain": list(domain), "message": f"{metric} = {format_number(value)} for ({where}) is "
+                        f"{text}, the values it can plausibly have: it gets no band"})
+        elif listed == MAX_DOMAIN_WARNINGS:
+            out.append({"metric": metric, "domain": list(domain), "more": True,
+                        "message": f"{metric}: more values outside [{low}, {high}] are not listed one by one"})
+        return text
+
+    def _bands(self, metric: str, values: np.ndarray) -> tuple[list[int], list[dict[str, Any]]]:
+        """Which band (index, or -1) each output row's exact value is in, and the bands' JSON."""
+        bands = self.plan.compiled.pack.metrics[metric].bands
         index = np.full(len(values), -1)
         for k, band in reversed(list(enumerate(bands))):  # bands do not overlap; first wins anyway
             index[band.mask(values)] = k
@@ -248,16 +332,3 @@ def _site(plan: Plan, field: str, ident: str) -> Any:
 
 def _residual(value: float) -> float | None:
     return None if math.isnan(value) else float(format_number(float(value)))
-
-
-def _rounded(values: np.ndarray, metric: Metric) -> np.ndarray:
-    """Values as shown: rounded once, half away from zero (docs/evaluation.md, Output values)."""
-    if metric.decimals is not None:
-        digits = metric.decimals + (2 if metric.format == "percent" else 0)
-        return np.asarray(round_half_up(values, digits), dtype=np.float64)
-    if metric.format == "currency":
-        return np.asarray(round_half_up(values, 2), dtype=np.float64)
-    out = np.array(values, dtype=np.float64)
-    finite = np.isfinite(out)
-    out[finite] = [float(f"{v:.15g}") for v in out[finite]]
-    return out + 0.0  # no -0.0 in the output

@@ -72,7 +72,7 @@ class Explainer:
         return self._reasons[key]
 
     def _reason(self, name: str, g: int, t: int) -> str:
-        period = self.frame.period(t).label
+        period = self.frame.label(t)
         if not self.frame.present[g, t]:
             return f"no data for {period}"
         if name in self.formulas and name not in self.rolled:
@@ -112,10 +112,10 @@ class Explainer:
             x, n = node.args[0], int(node.args[1]) if isinstance(node, Previous) else 1
             if t - n < self.frame.first[g]:
                 if isinstance(node, Previous) and node.args[2] is not NULL:
-                    return self._why(node.args[2], g, t) or f"no period before {self.frame.period(t).label}"
-                return f"no period before {self.frame.period(t).label}"
+                    return self._why(node.args[2], g, t) or f"no period before {self.frame.label(t)}"
+                return f"no period before {self.frame.label(t)}"
             if not self.frame.present[g, t - n]:
-                return f"no data for {self.frame.period(t - n).label}"
+                return f"no data for {self.frame.label(t - n)}"
             if isinstance(node, Growth) and self._at(x, g, t - 1) == 0:
                 return f"division by zero: previous({to_text(x)}) = 0"
             return self._elsewhere(self._why(x, g, t - n), t - n) or self._why(x, g, t)
@@ -123,10 +123,10 @@ class Explainer:
             x = node.args[0]
             start = int(self.frame.first[g]) if isinstance(node, CumulativeSum) else t - int(node.args[1]) + 1
             if start < self.frame.first[g]:
-                return f"fewer than {int(node.args[1])} periods up to {self.frame.period(t).label}"
+                return f"fewer than {int(node.args[1])} periods up to {self.frame.label(t)}"
             for s in range(start, t + 1):
                 if not self.frame.present[g, s]:
-                    return f"no data for {self.frame.period(s).label}"
+                    return f"no data for {self.frame.label(s)}"
                 found = self._elsewhere(self._why(x, g, s), s) if s != t else self._why(x, g, s)
                 if found:
                     return found
@@ -142,7 +142,7 @@ class Explainer:
 
     def _elsewhere(self, reason: str | None, s: int) -> str | None:
         """A reason found in another period says which one."""
-        label = self.frame.period(s).label
+        label = self.frame.label(s)
         if reason is None or label in reason:
             return reason
         return f"{reason} (in {label})"

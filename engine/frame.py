@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 
 import numpy as np
 
@@ -35,6 +36,20 @@ class Cells:
     row: np.ndarray | None = None  # input row (0-based) of each cell, before any roll-up
 
 
+@dataclass(frozen=True)
+class Span:
+    """The base periods an "all" period covers: the first and last present in the data."""
+
+    grain: str
+    first: int
+    last: int
+
+    @property
+    def label(self) -> str:
+        first, last = Period(self.grain, self.first).label, Period(self.grain, self.last).label
+        return first if first == last else f"{first}/{last}"
+
+
 @dataclass
 class Frame:
     grain: str
@@ -45,6 +60,9 @@ class Frame:
     first: np.ndarray  # [G] column of each group's first present period
     count: np.ndarray  # [G, T] the `periods` built-in
     columns: dict[str, np.ndarray] = field(default_factory=dict)
+    #: the day after the data's last day (as_of + 1): periods that end later are partial
+    cut: date | None = None
+    span: Span | None = None  # grain "all": the base periods of the data
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -54,8 +72,38 @@ class Frame:
     def period(self, t: int) -> Period:
         return Period(self.grain, self.t0 + t)
 
+    def label(self, t: int) -> str:
+        """The period's label: 2026-01, 2026-Q1, …; for "all", the first and last base period."""
+        if self.grain == "all" and self.span is not None:
+            return self.span.label
+        return self.period(t).label
+
+    def calendar(self, t: int) -> tuple[date, date]:
+        """The first day of a column's period and the day after its last (of its calendar)."""
+        if self.grain == "all" and self.span is not None:
+            return Period(self.span.grain, self.span.first).start, \
+                Period(self.span.grain, self.span.last).end + timedelta(days=1)
+        p = self.period(t)
+        return p.start, p.end + timedelta(days=1)
+
+    def bounds(self, t: int) -> tuple[date, date]:
+        """:meth:`calendar`, the end cut at the data's last day (a period that is not over)."""
+        start, end = self.calendar(t)
+        if self.cut is not None and self.cut < end:
+            end = max(self.cut, start)
+        return start, end
+
+    def partial(self, t: int) -> bool:
+        """Whether a column's period goes on after the data's last day (it is not over)."""
+        return self.cut is not None and self.cut < self.calendar(t)[1]
+
     def days(self) -> np.ndarray:
-        return np.asarray([[self.period(t).days for t in range(self.shape[1])]], dtype=np.float64)
+        """The `days` built-in: days each column's period covers, up to the data's last day."""
+        out = []
+        for t in range(self.shape[1]):
+            start, end = self.bounds(t)
+            out.append((end - start).days)
+        return np.asarray([out], dtype=np.float64)
 
     def cells(self) -> tuple[np.ndarray, np.ndarray]:
         """(group, column) of every present cell, ordered by group then period."""
@@ -181,8 +229,9 @@ def _combine(cells: Cells, dims: tuple[str, ...], keys: list[tuple[str, ...]], g
     return Cells(grain, dims, keys, uniq // span, uniq % span + t.min(), values, count)
 
 
-def to_frame(cells: Cells) -> Frame:
-    """The dense frame of some cells: groups sorted by their labels, periods on a contiguous axis."""
+def to_frame(cells: Cells, cut: date | None = None, span: Span | None = None) -> Frame:
+    """The dense frame of some cells: groups sorted by their labels, periods on a contiguous axis.
+    ``cut``: the day after the data's last day; ``span``: the base periods of an "all" frame."""
     order = sorted(range(len(cells.keys)), key=lambda i: cells.keys[i])
     rank = np.empty(len(order), np.int64)
     rank[order] = np.arange(len(order))
@@ -194,8 +243,8 @@ def to_frame(cells: Cells) -> Frame:
     else:
         t0, width = 0, 0
     if n_groups * width > MAX_CELLS:
-        span = f"{Period(cells.grain, t0).label} to {Period(cells.grain, t0 + width - 1).label}"
-        raise InputError(f"the data spans {width:,} {cells.grain}s ({span}) for {n_groups:,} group(s): "
+        shown = f"{Period(cells.grain, t0).label} to {Period(cells.grain, t0 + width - 1).label}"
+        raise InputError(f"the data spans {width:,} {cells.grain}s ({shown}) for {n_groups:,} group(s): "
                          f"{n_groups * width:,} cells, more than the {MAX_CELLS:,} one evaluation may hold",
                          column="period", hint="check for a mistyped period far from the others, or evaluate "
                          "fewer groups or a shorter span at a time")
@@ -206,7 +255,7 @@ def to_frame(cells: Cells) -> Frame:
     count = np.zeros((n_groups, width))
     count[g, t] = cells.count
     first = np.where(present.any(axis=1), present.argmax(axis=1), width)
-    frame = Frame(cells.grain, t0, cells.dims, keys, present, first, count)
+    frame = Frame(cells.grain, t0, cells.dims, keys, present, first, count, cut=cut, span=span)
     flat = g * width + t
     in_order = len(flat) == n_groups * width and bool(np.all(flat[1:] > flat[:-1])) if len(flat) else False
     for name, v in cells.values.items():
@@ -224,3 +273,21 @@ def frame_cells(frame: Frame, names: list[str]) -> Cells:
     g, t = frame.cells()
     return Cells(frame.grain, frame.dims, frame.keys, g, t + frame.t0,
                  {n: frame.columns[n][g, t] for n in names}, frame.count[g, t])
+
+
+def place(frame: Frame, cells: Cells) -> None:
+    """Write the values of ``cells`` (same grain and dimensions as the frame) into its columns;
+    cells the frame has no row or period for are left out."""
+    if not len(cells.g):
+        for name in cells.values:
+            frame.columns[name] = np.full(frame.shape, np.nan)
+        return
+    index = {key: k for k, key in enumerate(frame.keys)}
+    keys = [tuple(dict(zip(cells.dims, key, strict=True))[d] for d in frame.dims) for key in cells.keys]
+    group = np.asarray([index.get(key, -1) for key in keys], np.int64)[cells.g]
+    column = cells.t - frame.t0
+    ok = (group >= 0) & (column >= 0) & (column < frame.shape[1])
+    for name, v in cells.values.items():
+        dense = np.full(frame.shape, np.nan)
+        dense[group[ok], column[ok]] = np.asarray(v, dtype=np.float64)[ok]
+        frame.columns[name] = dense

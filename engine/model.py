@@ -128,30 +128,57 @@ class Rollup:
     dims: str = "sum"
 
 
+#: a band edge is met by values within this relative distance of it: binary noise (0.7 − 0.4 is
+#: 0.29999999999999993) is not a value below 30%
+EDGE_NOISE = 1e-12
+
+
 @dataclass(frozen=True)
 class Band:
+    """A band of values: ``[min, max)`` by default, or with ``above`` (a lower bound the band
+    excludes) and ``at_most`` (an upper bound it includes)."""
+
     status: str
     min: Fraction | None
     max: Fraction | None
     label: Text
     advice: Text
     remedies: tuple[str, ...]
+    min_inclusive: bool = True  # `min: x` is value >= x; `above: x` is value > x
+    max_inclusive: bool = False  # `max: x` is value < x; `at_most: x` is value <= x
 
     def contains(self, value: float) -> bool:
-        """Whether ``value`` is in [min, max). Bounds are compared as floats: 30% is the same double
-        as a computed 0.3, so a value of exactly 30% is at ``min: 30%``, as the analyst means."""
-        return (self.min is None or value >= float(self.min)) and (self.max is None or value < float(self.max))
+        """Whether ``value`` is in the band. Values within binary noise of an edge are at the edge:
+        0.7 − 0.4 is at ``min: 30%``, as the analyst means."""
+        import numpy as np
+
+        return bool(self.mask(np.asarray([value], dtype=np.float64))[0])
 
     def mask(self, values: Any) -> Any:
         """:meth:`contains` over a NumPy array (NaN is in no band)."""
         import numpy as np
 
+        values = np.asarray(values, dtype=np.float64)
         out = ~np.isnan(values)
         if self.min is not None:
-            out &= values >= float(self.min)
+            low = float(self.min)
+            noise = max(EDGE_NOISE * abs(low), 8 * float(np.spacing(abs(low))))
+            out &= values >= low - noise if self.min_inclusive else values > low + noise
         if self.max is not None:
-            out &= values < float(self.max)
+            high = float(self.max)
+            noise = max(EDGE_NOISE * abs(high), 8 * float(np.spacing(abs(high))))
+            out &= values <= high + noise if self.max_inclusive else values < high - noise
         return out
+
+    def edges(self) -> str:
+        """The band as an interval: [0.3, ∞), (0.15, ∞), [150, 200]."""
+        low = "(-∞" if self.min is None else ("[" if self.min_inclusive else "(") + _edge(self.min)
+        high = "∞)" if self.max is None else _edge(self.max) + ("]" if self.max_inclusive else ")")
+        return f"{low}, {high}"
+
+
+def _edge(value: Fraction) -> str:
+    return format(float(value), ".15g")
 
 
 @dataclass(frozen=True)
@@ -230,6 +257,23 @@ class Metric(Definition):
     benchmark: Text = Text()
     bands: tuple[Band, ...] = ()
     rollup: Rollup | None = None
+    #: plausible values [low, high], inclusive (None: open): a value outside is implausible
+    domain: tuple[float | None, float | None] | None = None
+
+    def plausible(self, values: Any) -> Any:
+        """Which values are in the domain (NaN counts as plausible: null is not a wrong value)."""
+        import numpy as np
+
+        values = np.asarray(values, dtype=np.float64)
+        ok = np.ones(values.shape, bool)
+        if self.domain is not None:
+            low, high = self.domain
+            with np.errstate(invalid="ignore"):
+                if low is not None:
+                    ok &= ~(values < low - max(EDGE_NOISE * abs(low), 1e-300))
+                if high is not None:
+                    ok &= ~(values > high + max(EDGE_NOISE * abs(high), 1e-300))
+        return ok
 
 
 @dataclass(frozen=True)
@@ -279,6 +323,13 @@ def number(value: Any) -> Fraction | None:
     return Fraction(str(value)) if isinstance(value, float) else Fraction(value)
 
 
+def _domain(value: Any) -> tuple[float | None, float | None] | None:
+    if value is None:
+        return None
+    low, high = (number(v) for v in value)
+    return (None if low is None else float(low), None if high is None else float(high))
+
+
 _MEASURE_FIELDS = ("source", "agg", "of", "where", "as_of", "per", "since", "until", "having")
 
 
@@ -323,15 +374,18 @@ def build(kind: Kind, ident: str, fields: Mapping[str, Any], common: dict[str, A
         return Dimension(**base)
     if kind == "metric":
         bands = tuple(
-            Band(status=b["status"], min=number(b.get("min")), max=number(b.get("max")),
+            Band(status=b["status"], min=number(b["above"] if "above" in b else b.get("min")),
+                 max=number(b["at_most"] if "at_most" in b else b.get("max")),
                  label=Text.of(b.get("label"), locale), advice=Text.of(b.get("advice"), locale),
-                 remedies=tuple(b.get("remedies") or ()))
+                 remedies=tuple(b.get("remedies") or ()), min_inclusive="above" not in b,
+                 max_inclusive="at_most" in b)
             for b in fields.get("bands") or ())
         return Metric(**base, formula=fields.get("formula", ""), unit=fields.get("unit"),
                       format=fields.get("format", "number"), decimals=fields.get("decimals"),
                       category=fields.get("category"), direction=fields.get("direction"), source_ref=src,
                       benchmark=text("benchmark"), bands=bands,
-                      rollup=rollup(fields["rollup"]) if "rollup" in fields else None)
+                      rollup=rollup(fields["rollup"]) if "rollup" in fields else None,
+                      domain=_domain(fields.get("domain")))
     if kind == "check":
         tol = fields.get("tolerance")
         return Check(**base, assertion=fields.get("assert", ""),
@@ -376,6 +430,8 @@ class Pack:
     roles: Mapping[str, Role]
     ancestors: tuple[str, ...] = ()  # every pack this one inherits from, nearest first
     parents: tuple[tuple[int, str], ...] = ()  # (index in extends, root) of each direct parent
+    ancestor_versions: tuple[tuple[str, str], ...] = ()  # (pack id, version) of every ancestor, nearest first
+    sha256: str = ""  # content hash of the pack's own text (engine.sources.content_digest)
 
     @property
     def default_locale(self) -> str:

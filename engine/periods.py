@@ -16,7 +16,10 @@ from datetime import date, timedelta
 from functools import lru_cache
 
 GRAINS = ("day", "week", "month", "quarter", "year")
-_RANK = {g: i for i, g in enumerate(GRAINS)}
+#: grains an evaluation may be shown by: the data's grains, and "all" — one period over the whole
+#: range of the data (lifetime values); an "all" period has no calendar bounds of its own
+OUTPUT_GRAINS = (*GRAINS, "all")
+_RANK = {g: i for i, g in enumerate(OUTPUT_GRAINS)}
 # ASCII digits only (\d would accept full-width and other scripts' digits); matched with fullmatch
 _YEAR = re.compile(r"([0-9]{4})")
 _QUARTER = re.compile(r"([0-9]{4})-Q([1-4])")
@@ -38,6 +41,8 @@ class Period:
     @property
     def start(self) -> date:
         g, i = self.grain, self.index
+        if g == "all":
+            raise ValueError("an 'all' period has no bounds of its own: they are the data's")
         if g == "day":
             return date.fromordinal(i)
         if g == "week":
@@ -76,6 +81,8 @@ class Period:
             return f"{i // 12:04d}-{i % 12 + 1:02d}"
         if g == "quarter":
             return f"{i // 4:04d}-Q{i % 4 + 1}"
+        if g == "all":
+            return "all"
         return f"{i:04d}"
 
     def shift(self, n: int) -> Period:
@@ -87,6 +94,8 @@ class Period:
             return self
         if not coarser_or_same(self.grain, grain):
             raise ValueError(f"cannot turn a {self.grain} into a {grain}: {grain} is finer")
+        if grain == "all":
+            return Period("all", 0)
         day = self.start + timedelta(days=3) if self.grain == "week" else self.start
         return from_date(day, grain)
 
@@ -95,6 +104,8 @@ class Period:
 
 
 def from_date(day: date, grain: str) -> Period:
+    if grain == "all":
+        return Period("all", 0)
     if grain == "day":
         return Period("day", day.toordinal())
     if grain == "week":

@@ -1,20 +1,33 @@
 """Stage: an evaluation request → a plan of what to compute, at which grain, from which inputs.
 
-The plan decides which metrics can be computed from the columns present (a metric is
-available when every input it is made of — through ``previous`` too — is present, or optional
-with a default), which ones must first be computed at the base grain because they declare
-their own ``rollup``, and which checks and rules can be evaluated.
+One plan drives every path: the in-process evaluator (:mod:`engine.evaluate`) and the SQL that
+:mod:`engine.measures.metrics` generates for DuckDB, Spark and other engines, so that they
+compute the same thing (docs/evaluation.md, "Grain and by").
+
+The plan decides:
+
+* which inputs are read at the base grain (present in the data, or optional with a default);
+* which inputs cannot be combined into the output grain or ``by``: a ``none`` rollup (a
+  distinct count — the members active in a quarter are not the sum, nor the largest, of the
+  months'). From raw records such an input is measured again directly at the output grain and
+  ``by`` (:attr:`Plan.direct`); from input rows it is unavailable, and every metric that needs it
+  is named in ``warnings`` (or is an error when it was asked for by name);
+* which metrics are available (every input they are made of is, at the level they are computed);
+* which metrics are computed at the base grain first because they declare their own ``rollup``
+  (and what they are made of), and which checks and rules can be evaluated.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from engine.compile import CompiledPack
 from engine.errors import InputError
-from engine.periods import GRAINS, coarser_or_same
+from engine.model import Rollup
+from engine.periods import OUTPUT_GRAINS, coarser_or_same
 from engine.validate.context import suggest
 
 
@@ -22,24 +35,41 @@ from engine.validate.context import suggest
 class Plan:
     compiled: CompiledPack
     data_grain: str
-    grain: str
+    grain: str  # the output grain: day … year, or "all" (one period over the whole range)
     dims: tuple[str, ...]  # dimension columns present in the data, in pack order
     by: tuple[str, ...]
-    inputs: tuple[str, ...]  # inputs to read: present, or optional with a default
+    inputs: tuple[str, ...]  # inputs read at the base grain: present, or optional with a default
+    direct: tuple[str, ...]  # inputs measured from raw records at the output grain and `by`
     metrics: tuple[str, ...]  # every metric to compute, in evaluation order
-    output: tuple[str, ...]  # metrics whose values are returned
+    output: tuple[str, ...]  # the inputs and metrics whose values are returned
     base_metrics: tuple[str, ...]  # computed at the base grain first (metrics with rollup + what they use)
     rolled: tuple[str, ...]  # metrics with rollup, aggregated like inputs into the output grain
     checks: tuple[str, ...]
     rules: tuple[str, ...]
     params: Mapping[str, float]
     locale: str
+    as_of: date | None = None  # the data is measured as of the end of this day
+    records: bool = False  # the inputs come from raw records (measures), not input rows
     warnings: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def aggregates(self) -> bool:
         """Whether rows are rolled up (coarser grain, or fewer dimensions)."""
         return self.grain != self.data_grain or self.by != self.dims
+
+    @property
+    def combined(self) -> tuple[str, ...]:
+        """The inputs rolled up from the base grain (every read input but the direct ones)."""
+        return tuple(i for i in self.inputs if i not in self.direct)
+
+
+def blocked(rollup: Rollup, across_time: bool, across_dims: bool) -> str | None:
+    """Why values with this rollup cannot be combined ("time" / "dims"), or None."""
+    if across_time and rollup.time == "none":
+        return "time"
+    if across_dims and rollup.dims == "none":
+        return "dims"
+    return None
 
 
 def make_plan(
@@ -52,57 +82,88 @@ def make_plan(
     metrics: Sequence[str] | None = None,
     params: Mapping[str, Any] | None = None,
     locale: str | None = None,
+    records: bool = False,
+    as_of: date | None = None,
 ) -> Plan:
+    """The plan of one evaluation. ``columns``: the names the data has (inputs, dimensions);
+    ``records``: the inputs are measured from raw records, so the inputs that cannot be
+    combined can be measured again at the output grain."""
     pack = c.pack
     present = set(columns)
     grain = grain or data_grain
-    if grain not in GRAINS:
-        raise InputError(f"unknown grain '{grain}': use one of {', '.join(GRAINS)}")
+    if grain not in OUTPUT_GRAINS:
+        raise InputError(f"unknown grain '{grain}': use one of {', '.join(OUTPUT_GRAINS)}")
     if not coarser_or_same(data_grain, grain):
         raise InputError(f"the data is by {data_grain}; it cannot be shown by {grain}, which is finer",
                          hint=f"ask for grain {data_grain} or a coarser one")
     dims = tuple(d for d in pack.dimensions if d in present)
-    if by is None:
-        by_t = dims
-    else:
-        by_t = tuple(dict.fromkeys(b for b in by if b))
-        for b in by_t:
-            if b not in dims:
-                known = ", ".join(dims) or "none"
-                what = "is not a dimension of the pack" if b not in pack.dimensions else "is not a column of the data"
-                raise InputError(f"'{b}' {what} (dimensions in the data: {known})", hint=suggest(b, set(dims)))
+    by_t = _by(pack.dimensions, dims, by)
     locale = locale or pack.default_locale
     if locale not in pack.locales:
         raise InputError(f"unknown locale '{locale}': this pack has {', '.join(pack.locales)}")
     values = _params(c, params or {})
+    across_time, across_dims = grain != data_grain, by_t != dims
+    aggregates = across_time or across_dims
 
-    available_inputs = {i for i, d in pack.inputs.items() if i in present or not d.required}
-    available = _available_metrics(c, available_inputs)
+    base_inputs = {i for i, d in pack.inputs.items() if i in present or not d.required}
+    direct: set[str] = set()
+    why_not: dict[str, str] = {}  # input -> why it is not available at the output grain
+    for i in sorted(base_inputs):
+        spec = pack.inputs[i]
+        reason = blocked(spec.rollup, across_time, across_dims)
+        if reason is None:
+            continue
+        if records and spec.measure is not None and i in present:
+            direct.add(i)
+        else:
+            why_not[i] = _uncombined(i, reason, data_grain, grain)
+    out_inputs = (base_inputs - set(why_not)) | direct
+    base_ok = _available(c, base_inputs, set(), aggregates=False)
+    rolled_ok = {m for m in base_ok if pack.metrics[m].rollup is not None and aggregates
+                 and blocked(pack.metrics[m].rollup, across_time, across_dims) is None}  # type: ignore[arg-type]
+    out_ok = _available(c, out_inputs, rolled_ok, aggregates=aggregates)
+    for m in pack.metrics:
+        rollup = pack.metrics[m].rollup
+        if aggregates and rollup is not None and m in base_ok and m not in rolled_ok:
+            why_not[m] = _uncombined(m, blocked(rollup, across_time, across_dims) or "time", data_grain, grain)
     order = c.graph.order
     warnings: list[dict[str, Any]] = []
     if metrics:
         wanted = list(dict.fromkeys(metrics))
         for m in wanted:
+            if m in pack.inputs:
+                if m not in out_inputs:
+                    raise InputError(why_not.get(m) or f"input '{m}' is not in the data", column=m)
+                continue
             if m not in pack.metrics:
-                raise InputError(f"unknown metric '{m}'", hint=suggest(m, set(pack.metrics)))
-            if m not in available:
-                missing = _missing(c, m, available_inputs)
-                raise InputError(f"metric '{m}' needs the column(s) {', '.join(missing)}, which the data lacks",
-                                 column=missing[0])
-        needed = set(wanted)
-        for m in wanted:
+                raise InputError(f"unknown metric '{m}'", hint=suggest(m, set(pack.metrics) | set(pack.inputs)))
+            if m not in out_ok:
+                missing = _missing(c, m, out_inputs, why_not, rolled_ok)
+                absent = [n for n in missing if n not in why_not]
+                if absent:
+                    raise InputError(f"metric '{m}' needs the column(s) {', '.join(absent)}, which the data lacks",
+                                     column=absent[0])
+                raise InputError(f"metric '{m}' cannot be computed by {grain}: {why_not[missing[0]]}",
+                                 column=missing[0], hint=_uncombined_hint(records))
+        asked = [m for m in wanted if m in pack.metrics]
+        needed = set(asked)
+        for m in asked:
             needed |= {n for n in c.graph.upstream(m) if n in pack.metrics}
-        output = tuple(m for m in pack.metrics if m in set(wanted))  # definition order
+        output = (*(i for i in pack.inputs if i in set(wanted)), *(m for m in pack.metrics if m in set(asked)))
     else:
-        needed = set(available)
-        output = tuple(m for m in pack.metrics if m in available)
+        needed = set(out_ok)
+        output = tuple(m for m in pack.metrics if m in out_ok)
         for m in pack.metrics:
-            if m not in available:
-                missing = _missing(c, m, available_inputs)
-                warnings.append({"metric": m, "missing_inputs": missing,
-                                 "message": f"{m} is not computed: the data lacks {', '.join(missing)}"})
+            if m not in out_ok:
+                missing = _missing(c, m, out_inputs, why_not, rolled_ok)
+                absent = [n for n in missing if n not in why_not]
+                if absent:
+                    message = f"{m} is not computed: the data lacks {', '.join(absent)}"
+                else:
+                    message = f"{m} is not computed by {grain}: {why_not[missing[0]]}"
+                warnings.append({"metric": m, "missing_inputs": missing, "message": message})
     computed = tuple(m for m in order if m in needed)
-    names = set(computed) | available_inputs | set(pack.params) | {"periods", "days"}
+    names = set(computed) | out_inputs | set(pack.params) | {"periods", "days"}
     checks = tuple(s.owner.id for s in c.sites if s.field == "assert" and _refs(s) <= names)
     rules = tuple(s.owner.id for s in c.sites if s.field == "when" and _refs(s) <= names)
     if not metrics:  # say what is skipped, as for metrics
@@ -118,16 +179,40 @@ def make_plan(
 
     rolled: tuple[str, ...] = ()
     base: tuple[str, ...] = ()
-    aggregates = grain != data_grain or by_t != dims
     if aggregates:
-        rolled = tuple(m for m in computed if pack.metrics[m].rollup is not None)
+        rolled = tuple(m for m in computed if m in rolled_ok)
         base_set = set(rolled)
         for m in rolled:
             base_set |= {n for n in c.graph.upstream(m) if n in pack.metrics}
         base = tuple(m for m in order if m in base_set)
-    inputs = tuple(i for i in pack.inputs if i in available_inputs)
-    return Plan(c, data_grain, grain, dims, by_t, inputs, computed, output, base, rolled, checks, rules,
-                values, locale, warnings)
+    inputs = tuple(i for i in pack.inputs if i in base_inputs)
+    return Plan(c, data_grain, grain, dims, by_t, inputs, tuple(i for i in inputs if i in direct), computed, output,
+                base, rolled, checks, rules, values, locale, as_of, records, warnings)
+
+
+def _by(declared: Mapping[str, Any], dims: tuple[str, ...], by: Sequence[str] | None) -> tuple[str, ...]:
+    if by is None:
+        return dims
+    by_t = tuple(dict.fromkeys(b for b in by if b))
+    for b in by_t:
+        if b not in dims:
+            known = ", ".join(dims) or "none"
+            what = "is not a dimension of the pack" if b not in declared else "is not a column of the data"
+            raise InputError(f"'{b}' {what} (dimensions in the data: {known})", hint=suggest(b, set(dims)))
+    return by_t
+
+
+def _uncombined(name: str, reason: str, data_grain: str, grain: str) -> str:
+    if reason == "time":
+        return (f"{name} cannot be combined from {data_grain} rows into {grain} (rollup time: none — a distinct "
+                f"count is not the sum of its periods')")
+    return f"{name} cannot be combined across dimension members (rollup dims: none — a distinct count)"
+
+
+def _uncombined_hint(records: bool) -> str:
+    if records:
+        return "its measure needs the source's records"
+    return "give the raw records (kpi run --source …) so it is counted at this grain, or rows at this grain"
 
 
 def _refs(site: Any) -> set[str]:
@@ -157,14 +242,21 @@ def _clip(raw: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "…"
 
 
-def _available_metrics(c: CompiledPack, inputs: set[str]) -> set[str]:
-    """Metrics whose every input (through previous too) is available: a fixpoint over the graph."""
+def _available(c: CompiledPack, inputs: set[str], rolled: set[str], *, aggregates: bool) -> set[str]:
+    """Metrics whose every input (through previous too) is available: a fixpoint over the graph.
+    With ``aggregates``, a metric that declares a rollup is available at the output grain when it
+    is in ``rolled`` (computed at the base grain and combinable), whatever its inputs there."""
     g = c.graph.graph
-    ok = set(c.pack.metrics)
+    pack = c.pack
+    ok = set(pack.metrics)
+    if aggregates:
+        ok = {m for m in ok if pack.metrics[m].rollup is None or m in rolled}
     changed = True
     while changed:
         changed = False
         for m in list(ok):
+            if m in rolled:
+                continue
             for dep in g.predecessors(m):
                 kind = g.nodes[dep]["kind"]
                 if (kind == "input" and dep not in inputs) or (kind == "metric" and dep not in ok):
@@ -174,6 +266,26 @@ def _available_metrics(c: CompiledPack, inputs: set[str]) -> set[str]:
     return ok
 
 
-def _missing(c: CompiledPack, metric: str, inputs: set[str]) -> list[str]:
-    return sorted(n for n in c.graph.upstream(metric)
-                  if c.graph.graph.nodes[n]["kind"] == "input" and n not in inputs)
+def _missing(c: CompiledPack, metric: str, inputs: set[str], why_not: Mapping[str, str],
+             rolled: set[str] | frozenset[str] = frozenset()) -> list[str]:
+    """The inputs (or metrics that cannot be combined) that keep ``metric`` from being computed;
+    a metric computed at the base grain and rolled up (``rolled``) is not looked into."""
+    g = c.graph.graph
+    found: set[str] = set()
+    seen = {metric}
+    stack = [metric]
+    while stack:
+        node = stack.pop()
+        if g.nodes[node]["kind"] == "metric" and node in why_not:
+            found.add(node)
+            continue
+        if node in rolled and node != metric:
+            continue
+        for dep in g.predecessors(node):
+            kind = g.nodes[dep]["kind"]
+            if kind == "input" and dep not in inputs:
+                found.add(dep)
+            elif kind == "metric" and dep not in seen:
+                seen.add(dep)
+                stack.append(dep)
+    return sorted(found)

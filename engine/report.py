@@ -1,4 +1,8 @@
-"""Evaluation results for people: a terminal table and CSV (the JSON is the response itself)."""
+"""Evaluation results for people: a terminal table and CSV (the JSON is the response itself).
+
+Both show values as people read them (engine.display): rounded to the metric's places, with
+more places where rounding would carry a value across its band's edge.
+"""
 
 from __future__ import annotations
 
@@ -7,48 +11,34 @@ import io
 import unicodedata
 from typing import Any
 
-from engine.backends.numpy_backend import round_half_up
+from engine.display import display_text, shown
 from engine.model import Pack
 
 _COLORS = {"good": "\033[32m", "fair": "\033[36m", "warning": "\033[33m", "critical": "\033[31m"}
 _RESET = "\033[0m"
 
 
-def format_value(value: float | None, fmt: str, decimals: int | None) -> str:
-    """A metric value as a reader expects it: 31.0%, 10,250.00, 1,204 (rounded half away from zero)."""
-    if value is None:
-        return "—"
-    places = {"percent": 1 if decimals is None else decimals + 2, "currency": 2 if decimals is None else decimals,
-              "integer": 0}.get(fmt, decimals)
-    if places is not None:
-        value = float(round_half_up(value, places + (2 if fmt == "percent" and decimals is None else 0)))
-    if fmt == "percent":
-        return f"{value * 100:,.{1 if decimals is None else decimals}f}%"
-    if fmt == "currency":
-        return f"{value:,.{2 if decimals is None else decimals}f}"
-    if fmt == "integer":
-        return f"{value:,.0f}"
-    if decimals is not None:
-        return f"{value:,.{decimals}f}"
-    return f"{value:,.4f}".rstrip("0").rstrip(".") if abs(value) < 1e15 else f"{value:.6g}"
-
-
 def render_table(body: dict[str, Any], pack: Pack, locale: str | None = None, color: bool = False) -> str:
-    """One block per output row: each metric with its label, value, status; then rules and checks."""
+    """One block per output row: each value with its label and status; then rules and checks."""
     out: list[str] = []
+    if body.get("as_of"):
+        out.append(f"data as of {body['as_of']} (periods marked * are not over)")
+        out.append("")
     for row in body["rows"]:
         dims = ", ".join(f"{k}={_one_line(v)}" for k, v in row["dims"].items())
-        out.append(f"== {row['period']}" + (f"  {dims}" if dims else "") + " ==")
+        mark = " *" if row.get("partial") else ""
+        out.append(f"== {row['period']}{mark}" + (f"  {dims}" if dims else "") + " ==")
         width = max((_width(_label(pack, m, locale)) for m in row["values"]), default=10)
         for m, value in row["values"].items():
-            metric = pack.metrics[m]
-            text = format_value(value, metric.format, metric.decimals)
+            text = display_text(value, pack.metrics.get(m))
             band = row["bands"].get(m)
             status = ""
             if band:
                 status = band["status"] + (f" ({band['label']})" if band.get("label") else "")
                 if color:
                     status = f"{_COLORS.get(band['status'], '')}{status}{_RESET}"
+            elif m in row.get("implausible", {}):
+                status = f"implausible: {row['implausible'][m]}"
             elif m in row["undefined"]:
                 status = f"null: {row['undefined'][m]}"
             out.append(f"  {_pad(_label(pack, m, locale), width)}  {text:>16}  {status}".rstrip())
@@ -62,12 +52,15 @@ def render_table(body: dict[str, Any], pack: Pack, locale: str | None = None, co
                 out.append(f"  check {check['id']}: {check['status']}{residual}")
         out.append("")
     for w in body["warnings"]:
+        if "value" in w:
+            continue  # values outside a domain are marked on their row
         out.append(f"warning: {w['message']}")
     return "\n".join(out).rstrip()
 
 
-def _label(pack: Pack, metric: str, locale: str | None) -> str:
-    return f"{pack.metrics[metric].label.get(locale, metric)} ({metric})"
+def _label(pack: Pack, name: str, locale: str | None) -> str:
+    node = pack.node(name)
+    return f"{node.label.get(locale, name) if node is not None else name} ({name})"
 
 
 def _width(text: str) -> int:
@@ -83,14 +76,19 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
-def render_csv(body: dict[str, Any]) -> str:
-    """One row per output row: period, the dimensions, then one column per metric (blank is null)."""
+def render_csv(body: dict[str, Any], pack: Pack | None = None) -> str:
+    """One row per output row: period, the dimensions, then one column per value (blank is null),
+    rounded as shown; ``partial`` says which periods are not over."""
     rows = body["rows"]
-    metrics = list(rows[0]["values"]) if rows else []
+    names = list(rows[0]["values"]) if rows else []
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["period", *body["by"], *metrics])
+    writer.writerow(["period", *body["by"], *names, "partial"])
     for row in rows:
-        writer.writerow([row["period"], *(row["dims"][d] for d in body["by"]),
-                         *("" if row["values"][m] is None else repr(row["values"][m]) for m in metrics)])
+        cells = []
+        for m in names:
+            value = row["values"][m]
+            cells.append("" if value is None else repr(shown(value, pack.metrics.get(m) if pack else None)[0]))
+        writer.writerow([row["period"], *(row["dims"][d] for d in body["by"]), *cells,
+                         "true" if row.get("partial") else "false"])
     return buffer.getvalue().rstrip("\n")

@@ -53,6 +53,7 @@ class Layer:
     entries: dict[str, dict[str, RawEntry]] = field(default_factory=dict)
     ancestors: list[str] = field(default_factory=list)
     parents: list[tuple[int, str]] = field(default_factory=list)  # (index in extends, parent's root)
+    versions: dict[str, str] = field(default_factory=dict)  # version of each ancestor, by pack id
 
 
 def load_checked(path: Path) -> tuple[PackSource | None, list[Problem]]:
@@ -102,6 +103,7 @@ def _layer(source: PackSource, library: PackLibrary, stack: list[str], problems:
     ancestors: list[str] = []
     conflicts: dict[tuple[str, str], Problem] = {}  # settled if this pack overrides the id
     parents: list[tuple[int, str]] = []
+    versions: dict[str, str] = {}
     seen_parents: set[str] = set()
     for index, item in enumerate(data.get("extends") or []):
         loc = source.doc.key_loc(("extends", index))
@@ -118,6 +120,9 @@ def _layer(source: PackSource, library: PackLibrary, stack: list[str], problems:
         for name in [parent_id, *parent.ancestors]:
             if name not in ancestors:
                 ancestors.append(name)
+        versions.setdefault(parent_id, str(parent.header.get("version")))
+        for name, version in parent.versions.items():
+            versions.setdefault(name, version)
         for key in ("grain", "locales"):
             header.setdefault(key, parent.header.get(key))
         for section, entries in parent.entries.items():
@@ -166,7 +171,7 @@ def _layer(source: PackSource, library: PackLibrary, stack: list[str], problems:
                 target[ident] = RawEntry(
                     section, ident, {**have.fields, **own.fields}, {**have.sources, **own.sources},
                     own.origin, own.locale, inherited_from=have.origin.pack)
-    layer = Layer(source, header, merged, ancestors, parents)
+    layer = Layer(source, header, merged, ancestors, parents, versions)
     memo[pack_id] = layer
     return layer
 
@@ -244,5 +249,7 @@ def _typed(layer: Layer) -> Pack:
         description=Text.of(data.get("description"), locales[0]), industry=data.get("industry"),
         visibility=data.get("visibility", "public"), locales=locales, grain=data.get("grain") or "month",
         extends=tuple(data.get("extends") or ()), root=layer.source.root, files=tuple(layer.source.files),
-        ancestors=tuple(layer.ancestors), parents=tuple(layer.parents), **sections,  # type: ignore[arg-type]
+        ancestors=tuple(layer.ancestors), parents=tuple(layer.parents),
+        ancestor_versions=tuple((a, layer.versions[a]) for a in layer.ancestors if a in layer.versions),
+        sha256=layer.source.sha256, **sections,  # type: ignore[arg-type]
     )

@@ -8,6 +8,7 @@ repeated with the same value so that every file can say which pack it belongs to
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,9 @@ class PackSource:
     root: str  # display path of the pack directory or file
     files: list[str]
     doc: Document
+    #: SHA-256 of the pack's text: of the document itself when it is one file or posted text (as the
+    #: registry stores it), else of each file's name and text in name order
+    sha256: str = ""
 
     @property
     def data(self) -> dict[str, Any]:
@@ -162,7 +166,17 @@ def merge_texts(root: str, texts: list[tuple[str, str]]) -> tuple[PackSource | N
                 header_from[key] = key_loc
     if problems and not merged:
         return None, problems
-    return PackSource(root, [s for s, _ in texts], doc), problems
+    return PackSource(root, [s for s, _ in texts], doc, content_digest(texts)), problems
+
+
+def content_digest(texts: list[tuple[str, str]]) -> str:
+    """The content hash of a pack's texts (see :attr:`PackSource.sha256`)."""
+    if len(texts) == 1:
+        return hashlib.sha256(texts[0][1].encode("utf-8")).hexdigest()
+    digest = hashlib.sha256()
+    for shown, text in texts:
+        digest.update(f"{os.path.basename(shown)}\0".encode() + text.encode("utf-8") + b"\0")
+    return digest.hexdigest()
 
 
 def _copy_locations(src: Document, dst: Document) -> None:

@@ -288,3 +288,12 @@ def _show(v: Any) -> str:
     except (TypeError, ValueError):  # Decimal, complex, dates… from Python callers
         text = repr(v)
     return text if len(text) <= 40 else text[:37] + "…"
+
+
+def take_rows(columns: Columns, keep: np.ndarray) -> Columns:
+    """The rows where ``keep`` is true (a boolean array over the rows)."""
+    index = np.flatnonzero(keep)
+    data: dict[str, Any] = {}
+    for name, col in columns.data.items():
+        data[name] = col[index] if isinstance(col, np.ndarray) else [col[i] for i in index.tolist()]
+    return Columns(len(index), data, columns.text_only)

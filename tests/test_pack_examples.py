@@ -130,8 +130,8 @@ def test_the_bakery_golden_is_quarterly_by_store():
     # hand-checked in examples/README.md: S03 2026-Q1
     s03 = next(r for r in body["rows"] if r["dims"] == {"store": "S03"} and r["period"] == "2026-Q1")
     assert s03["values"]["closing_amount"] == 6251  # 6,970 + 59,938 + 62 - 60,719
-    assert s03["values"]["avg_balance"] == 8108.17  # (7,844.5 + 8,857 + 7,623) / 3
-    assert s03["values"]["active_rate"] == 0.559  # 2,089 / 3 / 1,246.67
+    assert s03["values"]["avg_balance"] == pytest.approx((7_844.5 + 8_857 + 7_623) / 3, rel=1e-12)  # 8,108.17
+    assert s03["values"]["active_rate"] == pytest.approx(2_089 / 3 / (3_740 / 3), rel=1e-12)  # 0.559
 
 
 # -- (c) the generators reproduce the committed data -------------------------------------------------

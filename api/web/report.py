@@ -27,7 +27,7 @@ from api.server.worker import WorkerPool
 from engine.compile import CompiledPack
 from engine.library import BUILTIN_ROOT
 from engine.model import GRAINS
-from engine.report import format_value
+from engine.display import display_text
 
 from .svg import trend_chart
 from .views import remedy_entry
@@ -149,9 +149,10 @@ def layout(c: CompiledPack, outcome_body: bytes, locale: str, words: dict[str, s
                 r = at.get((period, member))
                 value = r["values"].get(mid) if r else None
                 band = r["bands"].get(mid) if r else None
-                cells.append({"text": format_value(value, m.format, m.decimals) if value is not None else "—",
+                implausible = (r or {}).get("implausible", {}).get(mid)
+                cells.append({"text": display_text(value, m),
                               "status": band["status"] if band else None, "band": band["label"] if band else None,
-                              "why": (r or {}).get("undefined", {}).get(mid) if value is None else None})
+                              "why": (r or {}).get("undefined", {}).get(mid) if value is None else implausible})
             lines.append({"id": mid, "label": m.label.get(locale, mid), "unit": m.unit, "cells": cells})
         tables.append({"member": member, "lines": lines})
     fired: list[dict[str, Any]] = []
@@ -183,6 +184,7 @@ def layout(c: CompiledPack, outcome_body: bytes, locale: str, words: dict[str, s
     return {"grain": result["grain"], "by": result["by"], "periods": periods, "members": members,
             "tables": tables, "fired": fired, "fired_total": fired_total, "checks": checks[:MAX_CHECKS],
             "checks_total": len(checks), "charts": charts, "notes": notes,
+            "as_of": result.get("as_of"), "partial": sorted({r["period"] for r in rows if r.get("partial")}),
             "warnings": [w.get("message", "") for w in result.get("warnings", [])[:100]]}
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import networkx as nx
 
 from engine.model import Band
-from engine.report import format_value
+from engine.display import format_value
 
 MAX_GRAPH_NODES = 80
 _KIND_ORDER = {"metric": 0, "input": 1, "param": 2, "builtin": 3}

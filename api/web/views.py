@@ -14,7 +14,7 @@ from engine.compile import CompiledPack
 from engine.expand import Expander
 from engine.lineage import lineage
 from engine.model import Metric, Pack
-from engine.report import format_value
+from engine.display import format_value
 from engine.validate.context import FormulaSite
 
 from .mathml import Budget, to_mathml

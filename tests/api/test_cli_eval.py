@@ -39,7 +39,7 @@ def test_csv_has_one_column_per_metric():
                  "--format", "csv")
     assert result.exit_code == 0, result.output
     rows = list(csv.reader(io.StringIO(result.output)))
-    assert rows[0] == ["period", "store", "closing_amount", "active_rate"]
+    assert rows[0] == ["period", "store", "closing_amount", "active_rate", "partial"]
     assert len(rows) == 13  # header + 2 stores x 6 months
     assert rows[1][:2] == ["2026-01", "S01"]
 

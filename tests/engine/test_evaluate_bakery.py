@@ -5,9 +5,11 @@ Every expected number below was worked out by hand from
 `metrics/bakery-stored-value/examples/expected.md`, and each literal here carries its sum in
 a comment. Nothing is computed by the engine or re-derived generically in this file.
 
-Output rounding (docs/evaluation.md): currency to 2 places, percent with `decimals: 1` to 3
-places, `decimals: 0` to whole numbers, half away from zero; so a literal such as `0.749` is
-the rounded value of 2,338 / 3 / 1,040 = 0.74936.
+The JSON holds exact values; the literals are the values *as shown* (docs/evaluation.md,
+"Output values"): currency to 2 places, percent with `decimals: 1` to 3 places, `decimals: 0`
+to whole numbers, half away from zero; so a literal such as `0.749` is the shown value of
+2,338 / 3 / 1,040 = 0.74936. `assert_values` compares the shown value of the exact one;
+`test_the_json_values_are_exact` checks a few exact values themselves.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from engine.compile import compile_pack
+from engine.display import shown
 from engine.errors import InputError, UnknownMetric
 from engine.evaluate import evaluate, read_table
 from engine.library import PackLibrary
@@ -101,8 +104,12 @@ def row(body: dict, period: str, store: str | None = None) -> dict:
 _MISSING = "<missing>"
 
 
+_PACK = compile_pack("bakery-stored-value", PackLibrary.default()).pack
+
+
 def assert_values(r: dict, expected: dict) -> None:
-    """Every expected value at once (None = null), numbers within 1e-9."""
+    """Every expected value at once (None = null): the exact value as shown equals the literal
+    (within 1e-9)."""
     wrong = {}
     for metric, want in expected.items():
         got = r["values"].get(metric, _MISSING)
@@ -110,7 +117,7 @@ def assert_values(r: dict, expected: dict) -> None:
             ok = got is None
         else:
             ok = (isinstance(got, int | float) and not isinstance(got, bool)
-                  and got == pytest.approx(want, rel=1e-9, abs=1e-9))
+                  and shown(got, _PACK.metrics.get(metric))[0] == pytest.approx(want, rel=1e-9, abs=1e-9))
         if not ok:
             wrong[metric] = {"got": got, "expected": want}
     assert not wrong, f"{r['period']} {r['dims']}: {wrong}"
@@ -394,6 +401,14 @@ def test_month_members(monthly: dict, store: str, period: str):
     assert_values(row(monthly, period, store), dict(
         avg_members=avg_members, active_rate=active, churn_rate=churn, silent_estimate=silent,
         member_growth_rate=growth, monthly_new_members=new))
+
+
+def test_the_json_values_are_exact(monthly: dict, quarterly: dict):
+    """Values are not rounded in the JSON: an API client gets every bit of 40 / 1,020."""
+    assert row(monthly, "2026-02", S01)["values"]["member_growth_rate"] == 40 / 1_020
+    assert row(monthly, "2026-04", S02)["values"]["churn_rate"] == 50 / 1_205
+    assert row(monthly, "2026-01", S01)["values"]["high_value_estimate"] == 33_000 / (33_000 / 200 * 1.5)
+    assert row(quarterly, "2026-Q1", S01)["values"]["active_rate"] == pytest.approx(2_338 / 3 / 1_040, rel=1e-15)
 
 
 def test_the_inherited_new_member_growth_is_computed(monthly: dict):

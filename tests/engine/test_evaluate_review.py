@@ -68,11 +68,17 @@ def test_a_check_is_undefined_exactly_when_a_compared_side_is_null():
         "up": "undefined", "ratio": "undefined", "safe": "pass"}
 
 
-def test_bands_judge_the_value_as_shown():
+def test_bands_judge_the_exact_value_and_binary_noise_is_at_the_edge():
     c = pack("inputs: {a: {label: A}, b: {label: B}}\nmetrics:\n  d:\n    label: D\n    formula: a - b\n"
              "    format: percent\n    bands: [{status: good, min: 30%}, {status: fair, min: -10%, max: 30%}]\n")
-    row = evaluate(c, [{"period": "2026-01", "store": "S", "a": 0.7, "b": 0.4}]).to_json()["rows"][0]
-    assert row["values"]["d"] == 0.3 and row["bands"]["d"]["status"] == "good"  # 0.29999999999999993 as 0.3
+    rows = [{"period": "2026-01", "store": "S", "a": 0.7, "b": 0.4},
+            {"period": "2026-01", "store": "T", "a": 0.7, "b": 0.40004}]
+    noise, below = evaluate(c, rows).to_json(formatted=True)["rows"]
+    # 0.29999999999999993 is 30% give or take binary noise: at min: 30%
+    assert noise["values"]["d"] == 0.7 - 0.4 and noise["bands"]["d"]["status"] == "good"
+    assert noise["formatted"]["d"] == "30.0%"
+    # 0.29996 is below 30%: fair, and shown with the places it takes not to read as 30.0%
+    assert below["bands"]["d"]["status"] == "fair" and below["formatted"]["d"] == "29.996%"
 
 
 def test_a_reason_from_an_earlier_period_names_it():
@@ -99,8 +105,8 @@ def test_rounding_snaps_binary_noise_only_and_never_shows_minus_zero():
     c = pack("inputs: {x: {label: X}}\nmetrics:\n  r: {label: R, formula: 'round(x, 0)'}\n"
              "  z: {label: Z, formula: 'round(0 - x / 10, 0)'}\n  cash: {label: C, formula: x, format: currency}\n")
     rows = [{"period": "2026-01", "store": "A", "x": 2.4999996}, {"period": "2026-01", "store": "B", "x": 2.675}]
-    a, b = evaluate(c, rows).to_json()["rows"]
-    assert a["values"]["r"] == 2 and b["values"]["cash"] == 2.68
+    a, b = evaluate(c, rows).to_json(formatted=True)["rows"]
+    assert a["values"]["r"] == 2 and b["values"]["cash"] == 2.675 and b["formatted"]["cash"] == "2.68"
     assert json.dumps(a["values"]["z"]) == "0.0"
 
 

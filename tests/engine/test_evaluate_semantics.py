@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from engine.compile import check_text
+from engine.display import display_text, shown
 from engine.errors import InputError
 from engine.evaluate import evaluate
 
@@ -38,8 +39,8 @@ def compile_pack(body: str, *, grain: str = "month", dims: bool = True,
     return c
 
 
-def run(c, rows, **options) -> dict[str, Any]:
-    body = evaluate(c, rows, **options).to_json()
+def run(c, rows, formatted: bool = False, **options) -> dict[str, Any]:
+    body = evaluate(c, rows, **options).to_json(formatted=formatted)
     # No inf or NaN anywhere in any output: strict JSON must accept the whole body.
     json.dumps(body, allow_nan=False)
     return body
@@ -1162,27 +1163,31 @@ def test_the_default_tolerance_is_relative_1e_9(a, b, c, status):
         pytest.param("unit: ratio", 2.5, 2.5, id="15-sig-unchanged"),
     ],
 )
-def test_values_are_rounded_once_at_output(fmt, x, expected):
+def test_values_are_exact_and_shown_rounded_once(fmt, x, expected):
+    """The JSON value is exact; what people read (tables, CSV, web, ``formatted``) is rounded
+    half away from zero to the metric's places, correcting binary representation."""
     c = compile_pack(f"""\
         inputs:
           x: {{label: X}}
         metrics:
           m: {{label: M, formula: x, {fmt}}}
     """)
-    row = at(run(c, [{"period": "2026-01", "store": "A", "x": x}]), "2026-01", store="A")
-    assert row["values"]["m"] == expected
+    row = at(run(c, [{"period": "2026-01", "store": "A", "x": x}], formatted=True), "2026-01", store="A")
+    assert row["values"]["m"] == x
+    assert shown(row["values"]["m"], c.pack.metrics["m"])[0] == expected
+    assert row["formatted"]["m"] == display_text(x, c.pack.metrics["m"])
 
 
 @pytest.mark.parametrize(
-    ("formula", "a", "b", "expected"),
+    ("formula", "a", "b", "exact", "expected"),
     [
-        pytest.param("a + b", 0.1, 0.2, 0.3, id="0.1+0.2"),  # 0.30000000000000004 -> 0.3
-        pytest.param("a / b", 1, 3, 0.333333333333333, id="1/3"),  # 15 significant digits
-        pytest.param("a / b", 2, 3, 0.666666666666667, id="2/3"),  # last digit rounds up
-        pytest.param("a * b", 1.1, 1.1, 1.21, id="1.1*1.1"),  # 1.2100000000000002 -> 1.21
+        pytest.param("a + b", 0.1, 0.2, 0.30000000000000004, 0.3, id="0.1+0.2"),
+        pytest.param("a / b", 1, 3, 1 / 3, 0.333333333333333, id="1/3"),  # 15 significant digits
+        pytest.param("a / b", 2, 3, 2 / 3, 0.666666666666667, id="2/3"),  # last digit rounds up
+        pytest.param("a * b", 1.1, 1.1, 1.2100000000000002, 1.21, id="1.1*1.1"),
     ],
 )
-def test_the_default_output_rounding_hides_binary_noise(formula, a, b, expected):
+def test_the_json_keeps_every_bit_and_the_display_hides_binary_noise(formula, a, b, exact, expected):
     c = compile_pack(f"""\
         inputs:
           a: {{label: A}}
@@ -1191,13 +1196,13 @@ def test_the_default_output_rounding_hides_binary_noise(formula, a, b, expected)
           m: {{label: M, formula: {formula}}}
     """)
     row = at(run(c, [{"period": "2026-01", "store": "A", "a": a, "b": b}]), "2026-01", store="A")
-    assert row["values"]["m"] == expected
+    assert row["values"]["m"] == exact
+    assert shown(row["values"]["m"], c.pack.metrics["m"])[0] == expected
 
 
-def test_rounding_happens_once_at_output_not_between_metrics():
-    # third = 1/3 is shown with 15 digits, but tripled keeps full precision: 3 * (1/3) = 1,
-    # not 3 * 0.333333333333333 = 0.999999999999999; `cents` shows 2 places of 1/3 = 0.33 while
-    # cents * 3 uses 0.333… -> 1.0 (shown as 1.0 with 15 digits)
+def test_no_rounding_between_metrics_nor_in_the_json():
+    # third = 1/3 is exact in the JSON and tripled is 3 * (1/3) = 1; `cents` is shown as 0.33 but
+    # is 1/3 in the JSON, and cents * 3 uses 0.333… -> 1.0
     c = compile_pack("""\
         inputs:
           a: {label: A}
@@ -1208,11 +1213,12 @@ def test_rounding_happens_once_at_output_not_between_metrics():
           cents: {label: C, formula: a / b, format: currency}
           cents_tripled: {label: CT, formula: cents * 3}
     """)
-    row = at(run(c, [{"period": "2026-01", "store": "A", "a": 1, "b": 3}]), "2026-01", store="A")
-    assert row["values"]["third"] == 0.333333333333333
+    row = at(run(c, [{"period": "2026-01", "store": "A", "a": 1, "b": 3}], formatted=True), "2026-01", store="A")
+    assert row["values"]["third"] == 1 / 3
     assert row["values"]["tripled"] == 1
-    assert row["values"]["cents"] == 0.33
+    assert row["values"]["cents"] == 1 / 3
     assert row["values"]["cents_tripled"] == 1
+    assert row["formatted"] == {"third": "0.3333", "tripled": "1", "cents": "0.33", "cents_tripled": "1"}
 
 
 # -- input validation -----------------------------------------------------------------------------
@@ -1327,7 +1333,7 @@ def test_a_missing_required_column_for_a_requested_metric_is_an_input_error():
     "options",
     [
         pytest.param({"metrics": ["nope"]}, id="unknown-metric"),
-        pytest.param({"metrics": ["a"]}, id="an-input-is-not-a-metric"),
+        pytest.param({"metrics": ["c"]}, id="an-input-the-pack-lacks"),
         pytest.param({"by": ["region"]}, id="unknown-dimension-in-by"),
         pytest.param({"grain": "day"}, id="grain-day-finer-than-month"),
         pytest.param({"grain": "week"}, id="grain-week-finer-than-month"),
@@ -1337,6 +1343,16 @@ def test_bad_request_options_are_input_errors(options):
     c = compile_pack(VALIDATE)
     with pytest.raises(InputError):
         evaluate(c, three_rows(), **options)
+
+
+def test_inputs_are_selected_and_shown_like_metrics():
+    """`metrics` may name inputs: their values (rolled up like any input) are returned too."""
+    c = compile_pack(VALIDATE)
+    body = run(c, three_rows(), metrics=["b", "ratio"], grain="quarter")
+    (row,) = body["rows"]
+    assert row["values"] == {"b": 12, "ratio": 9 / 12}  # a: 1 + 3 + 5, b: 2 + 4 + 6
+    with pytest.raises(InputError, match="not in the data"):
+        evaluate(c, [{"period": "2026-01", "store": "A", "a": 1}], metrics=["b"])
 
 
 def test_a_missing_column_without_metrics_drops_its_dependents_into_warnings():
