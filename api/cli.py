@@ -24,9 +24,10 @@ from engine.evaluate import evaluate, read_table
 from engine.library import PackLibrary
 from engine.lineage import graph_export, lineage, render_text
 from engine.load import MAX_FILE_BYTES, source_lines
-from engine.measures import measure_sql, measured_sources, merge_inputs, run_measures
+from engine.measures import measure_sql, measured_sources
 from engine.pack_docs import pack_markdown
 from engine.problems import CODES, Problem
+from engine.records import evaluate_records
 from engine.report import render_csv, render_table
 from engine.schema import pack_schema
 
@@ -334,19 +335,25 @@ def run_cmd(
     data: Annotated[Path | None, typer.Option("--data", help="Input rows for the inputs without a measure "
                                                              "(e.g. marketing spend), joined on period and "
                                                              "dimensions.")] = None,
-    grain: Annotated[str | None, typer.Option("--grain", help="Output grain (default: the pack's).")] = None,
+    grain: Annotated[str | None, typer.Option("--grain", help="Output grain: day, week, month, quarter, year or all "
+                                              "(default: the pack's).")] = None,
     by: Annotated[str | None, typer.Option("--by", help="Dimensions to keep, comma-separated; '' totals.")] = None,
-    metrics: Annotated[str | None, typer.Option("--metrics", help="Metrics to return, comma-separated.")] = None,
+    metrics: Annotated[str | None, typer.Option("--metrics", help="Metrics (or inputs) to return, "
+                                                "comma-separated.")] = None,
     param: Annotated[list[str] | None, typer.Option("--param", help="Override a param (in measures and formulas): "
                                                     "name=value (repeatable), e.g. churn_days=60.")] = None,
     locale: Locale = None,
+    trace: Annotated[bool, typer.Option("--trace", help="Explain each value: its formula with the numbers.")] = False,
+    as_of: AsOf = None,
+    formatted: Formatted = False,
     fmt: Annotated[str, typer.Option("--format", "-f", help="json, table or csv.")] = "json",
     packs_dir: PacksDir = None,
 ) -> None:
     """Compute the measured inputs from raw records with DuckDB, then evaluate the pack.
 
-    Measures run at the pack's base grain and are rolled up like any input (docs/measures.md).
-    Progress goes to stderr; the result to stdout.
+    Measures run at the pack's base grain and are rolled up like any input; inputs that cannot
+    be combined (rollup none: distinct counts) are counted again at the output grain and --by
+    (docs/measures.md). Progress goes to stderr; the result to stdout.
     """
     _check_format(fmt)
     compiled = _compile_or_exit(pack, packs_dir)
@@ -358,14 +365,14 @@ def run_cmd(
                 typer.echo(f"note: no --source {sid}=PATH: {', '.join(left[:6])}{' …' if len(left) > 6 else ''} "
                            "stay empty", err=True)
     show = _Progress()
+    overrides = _pairs(param or [], "--param", "name=value")
+    day = _as_of(as_of)
     try:
-        overrides = _pairs(param or [], "--param", "name=value")
-        columns = run_measures(compiled, paths, params=overrides, progress=show)
+        rows = read_table(data) if data is not None else None
+        body = evaluate_records(compiled, paths, data=rows, grain=grain, by=_by(by), metrics=_list(metrics),
+                                params=overrides, locale=locale, trace=trace, as_of=day,
+                                progress=show).to_json(formatted=formatted)
         show.done()
-        if data is not None:
-            columns = merge_inputs(compiled, columns, read_table(data))
-        body = evaluate(compiled, columns, grain=grain, by=_by(by), metrics=_list(metrics), params=overrides,
-                        locale=locale).to_json()
     except KpiError as err:
         show.done()
         hint = " (inputs without a measure come from --data PATH)" if data is None and "the data lacks" in str(err) else ""

@@ -36,12 +36,21 @@ from engine.frame import (
     to_frame,
 )
 from engine.library import PackLibrary
-from engine.plan import Plan, make_plan
 from engine.periods import Period
-from engine.table import Columns, Rows, dimension_codes, numeric, periods_of, read_table, to_columns, take_rows
+from engine.plan import Plan, make_plan
+from engine.table import (
+    Columns,
+    Rows,
+    dimension_codes,
+    numeric,
+    periods_of,
+    read_table,
+    take_rows,
+    to_columns,
+)
 from engine.version import engine_version
 
-__all__ = ["Evaluation", "evaluate", "evaluate_plan", "read_table"]
+__all__ = ["Evaluation", "evaluate", "evaluate_plan", "read_table", "rows_until"]
 
 #: most values outside a metric's domain listed one by one in ``warnings`` (then a count)
 MAX_DOMAIN_WARNINGS = 50
@@ -69,16 +78,16 @@ def evaluate(
     period_index, data_grain = periods_of(columns)
     notes: list[dict[str, Any]] = []
     if as_of is not None:
-        columns, period_index, notes = _until(columns, period_index, data_grain, as_of)
+        columns, period_index, notes = rows_until(columns, period_index, data_grain, as_of)
     plan = make_plan(c, list(columns.data), data_grain, grain=grain, by=by, metrics=metrics, params=params,
                      locale=locale, as_of=as_of)
     plan.warnings[:0] = notes
     return evaluate_plan(plan, columns, period_index, trace=trace)
 
 
-def _until(columns: Columns, period_index: np.ndarray, grain: str, as_of: date
+def rows_until(columns: Columns, period_index: np.ndarray, grain: str, as_of: date
            ) -> tuple[Columns, np.ndarray, list[dict[str, Any]]]:
-    """Leave out the rows of periods that start after ``as_of``."""
+    """The rows of periods that start on or before ``as_of``, and a warning if any are left out."""
     starts = {int(t): Period(grain, int(t)).start for t in np.unique(period_index)}
     keep = np.asarray([starts[int(t)] <= as_of for t in period_index], bool)
     if keep.all():

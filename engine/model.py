@@ -196,6 +196,13 @@ class Measure:
     since: str | None = None  # entity lifecycle: records that start an entity's life
     until: str | None = None  # … and records that end it
     having: str | None = None  # which entities count: a condition over entity attributes
+    #: the other expressions of an ``of`` list (count_distinct of combinations: customer-days)
+    more: tuple[str, ...] = ()
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        """Every expression of ``of``: one, or the items of a list."""
+        return () if self.of is None else (self.of, *self.more)
 
     @property
     def instant(self) -> str | None:
@@ -330,6 +337,14 @@ def _domain(value: Any) -> tuple[float | None, float | None] | None:
     return (None if low is None else float(low), None if high is None else float(high))
 
 
+def _measure(spec: Mapping[str, Any]) -> Measure:
+    fields: dict[str, Any] = {k: spec.get(k) for k in _MEASURE_FIELDS}
+    of = fields.get("of")
+    if isinstance(of, list):
+        fields["of"], fields["more"] = str(of[0]), tuple(str(x) for x in of[1:])
+    return Measure(**fields)
+
+
 _MEASURE_FIELDS = ("source", "agg", "of", "where", "as_of", "per", "since", "until", "having")
 
 
@@ -363,7 +378,7 @@ def build(kind: Kind, ident: str, fields: Mapping[str, Any], common: dict[str, A
         return Input(**base, unit=fields.get("unit"), rollup=rollup(fields.get("rollup")),
                      required=fields.get("required", True), default=fields.get("default"),
                      has_default="default" in fields, source_ref=src,
-                     measure=Measure(**{k: measure.get(k) for k in _MEASURE_FIELDS}) if measure else None)
+                     measure=_measure(measure) if measure else None)
     if kind == "source":
         return DataSource(**base, time=fields.get("time", ""), dimensions=dict(fields.get("dimensions") or {}),
                           entity=fields.get("entity"),

@@ -40,6 +40,7 @@ class Plan:
     by: tuple[str, ...]
     inputs: tuple[str, ...]  # inputs read at the base grain: present, or optional with a default
     direct: tuple[str, ...]  # inputs measured from raw records at the output grain and `by`
+    uncombined: tuple[str, ...]  # inputs read at the base grain that cannot be combined (only base metrics use them)
     metrics: tuple[str, ...]  # every metric to compute, in evaluation order
     output: tuple[str, ...]  # the inputs and metrics whose values are returned
     base_metrics: tuple[str, ...]  # computed at the base grain first (metrics with rollup + what they use)
@@ -59,8 +60,16 @@ class Plan:
 
     @property
     def combined(self) -> tuple[str, ...]:
-        """The inputs rolled up from the base grain (every read input but the direct ones)."""
-        return tuple(i for i in self.inputs if i not in self.direct)
+        """The inputs rolled up from the base grain (every read input that can be)."""
+        return tuple(i for i in self.inputs if i not in self.direct and i not in self.uncombined)
+
+
+def records_grain(pack_grain: str, grain: str | None) -> str:
+    """The base grain to measure raw records at: the pack's, or the grain asked when it is finer
+    (a monthly pack's weekly activity is measured week by week)."""
+    if grain is not None and grain != "all" and not coarser_or_same(pack_grain, grain):
+        return grain
+    return pack_grain
 
 
 def blocked(rollup: Rollup, across_time: bool, across_dims: bool) -> str | None:
@@ -186,8 +195,9 @@ def make_plan(
             base_set |= {n for n in c.graph.upstream(m) if n in pack.metrics}
         base = tuple(m for m in order if m in base_set)
     inputs = tuple(i for i in pack.inputs if i in base_inputs)
-    return Plan(c, data_grain, grain, dims, by_t, inputs, tuple(i for i in inputs if i in direct), computed, output,
-                base, rolled, checks, rules, values, locale, as_of, records, warnings)
+    return Plan(c, data_grain, grain, dims, by_t, inputs, tuple(i for i in inputs if i in direct),
+                tuple(i for i in inputs if i in why_not), computed, output, base, rolled, checks, rules, values,
+                locale, as_of, records, warnings)
 
 
 def _by(declared: Mapping[str, Any], dims: tuple[str, ...], by: Sequence[str] | None) -> tuple[str, ...]:

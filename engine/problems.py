@@ -127,6 +127,14 @@ CODES: dict[str, Code] = _catalog(
          "A measure combines fields that have no meaning together: `since` / `until` / `having` without "
          "`per: entity`, `where` in an entity measure, `as_of` with an aggregate other than sum or count, "
          "or an aggregate without the `of` it needs."),
+    Code("KPI-R020", "error", "Measure types do not fit",
+         "An expression of a measure mixes values whose types do not go together against the source's declared "
+         "`columns` (text added to a time, a number compared with text, a sum of times), which the SQL engine "
+         "would only refuse when it runs."),
+    Code("KPI-R021", "warning", "Band and rule disagree at an edge",
+         "A rule compares a metric with a value that is also an edge of one of the metric's bands, but puts that "
+         "exact value on the other side: at the edge the band says one thing and the rule another (`min` is "
+         "inclusive and `max` exclusive; `above` and `at_most` say the opposite)."),
 )
 
 

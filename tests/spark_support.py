@@ -201,6 +201,8 @@ def period_label(value: Any, grain: str) -> Any:
         if value.time() != dt.time(0):
             return value.isoformat(sep=" ")
         value = value.date()
+    if isinstance(value, dt.date) and grain == "all":  # the one period over the whole range
+        return "all"
     if isinstance(value, dt.date):
         period = from_date(value, grain)
         return period.label if period.start == value else value.isoformat()

@@ -8,7 +8,7 @@ the job of other tests.
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -17,10 +17,12 @@ from hypothesis import strategies as st
 from tests.ledger_reference import (
     BAKERY_INPUTS,
     BAKERY_KINDS,
+    GRAINS,
     ORDER_INPUTS,
     bakery_inputs,
     month_bounds,
     order_inputs,
+    period_bounds,
 )
 
 T = datetime.fromisoformat
@@ -44,7 +46,8 @@ ZERO_EVENTS = {name: 0 for name in (
     "imported_balance", "recharge_amount", "recharge_count", "points_to_balance",
     "consume_amount", "consume_count", "net_income", "net_spent", "gift_income", "gift_spent",
     "points_from_consume", "points_from_recharge", "points_redeemed", "points_converted",
-    "points_expired", "points_deleted", "rebate_income", "rebate_spent", "new_members")}
+    "points_expired", "points_deleted", "rebate_income", "rebate_spent", "new_members",
+    "orders", "revenue", "cancelled_members")}
 
 
 def test_month_bounds() -> None:
@@ -76,6 +79,7 @@ BOUNDARY_LEDGER = [
 
 
 def test_bakery_event_inputs_and_month_boundaries() -> None:
+    # Default as_of = 29 Feb (the last record), cut = 1 Mar 00:00: February is whole.
     result = bakery_inputs(BOUNDARY_LEDGER)
     assert list(result) == [("2024-01", "S1"), ("2024-02", "S1")]
     assert all(list(values) == list(BAKERY_INPUTS) for values in result.values())
@@ -100,7 +104,11 @@ def test_bakery_event_inputs_and_month_boundaries() -> None:
         "closing_members": 2,  # A, C
         "churned_members": 0,
         "silent_members": 0,  # A and C both recharged in January
-        "high_value_members": 1,  # C: recharge 600 >= 500; A: 1 consume, 120 recharged
+        "high_value_members": 1,  # C: effective, recharge 600 >= 500; A: 1 consume, 120
+        "active_members": 2,  # A (recharge, consume), C (recharge)
+        "repeat_buyers": 0,  # A has 1 consume in January
+        "members_at_start": 0, "total_members": 2,  # = opening, closing
+        "orders": 1, "revenue": 36,  # = consume_count, consume_amount
     })
 
     feb = result[("2024-02", "S1")]
@@ -130,6 +138,10 @@ def test_bakery_event_inputs_and_month_boundaries() -> None:
         "churned_members": 0,
         "silent_members": 1,  # C: no recharge or consume in February; A and B consumed
         "high_value_members": 0,
+        "active_members": 2,  # A, B consumed (3 closing - 1 silent)
+        "repeat_buyers": 0,  # A 1 consume (24), B 1 consume (10)
+        "members_at_start": 2, "total_members": 3,
+        "orders": 2, "revenue": 34,  # 24 + 10; the 1.0 points_convert amount is not revenue
     })
     for values in result.values():  # counts are ints, sums floats
         assert isinstance(values["consume_count"], int)
@@ -176,7 +188,7 @@ def test_bakery_cancel_reregister_and_cancel_at_an_instant() -> None:
     result = bakery_inputs(CANCEL_LEDGER)
     assert list(result) == [("2024-01", "S1"), ("2024-02", "S1"), ("2024-03", "S1")]
     members = ("new_members", "opening_members", "closing_members", "churned_members",
-               "silent_members")
+               "silent_members", "cancelled_members")
 
     def pick(period: str) -> dict[str, int]:
         return {name: result[(period, "S1")][name] for name in members}
@@ -189,6 +201,7 @@ def test_bakery_cancel_reregister_and_cancel_at_an_instant() -> None:
         "closing_members": 2,  # B, C
         "churned_members": 1,  # A cancelled in January
         "silent_members": 2,  # B, C effective at E, no recharge / consume
+        "cancelled_members": 1,  # A
     }
     # February, S = 1 Feb, E = 1 Mar. At S: B effective (its cancel is not before S), C.
     # At E: A effective (latest register 5 Feb, no cancel after it); B not (cancel in
@@ -200,14 +213,17 @@ def test_bakery_cancel_reregister_and_cancel_at_an_instant() -> None:
         "closing_members": 2,  # A, C
         "churned_members": 2,  # B (cancel at S is in the period), D
         "silent_members": 2,  # A, C
+        "cancelled_members": 2,  # B, D
     }
-    # March: C's cancel at 1 Mar 00:00 is in the period; A stays effective.
+    # March: C's cancel at 1 Mar 00:00 is in the period; A stays effective. (Default
+    # as_of = 1 Mar, the last record: March is cut at E = 2 Mar, 1 day, nobody crosses 90.)
     assert pick("2024-03") == {
         "new_members": 0,
         "opening_members": 2,  # A, C
         "closing_members": 1,  # A
         "churned_members": 1,  # C
         "silent_members": 1,  # A
+        "cancelled_members": 1,  # C
     }
     assert result[("2024-01", "S1")]["imported_balance"] == 30
     assert result[("2024-03", "S1")]["reported_closing_amount"] == 30  # the import, only
@@ -247,6 +263,8 @@ def test_bakery_churn_crossing_at_churn_days_and_one_more() -> None:
     # May (31 days, E = 1 Jun): Y d = 121 > 90 and 121 - 31 = 90 <= 90 -> churned.
     #   X d = 122, 122 - 31 = 91 > 90 -> not again.
     # January: W's cancel. W is excluded from the inactivity branch afterwards.
+    # June is cut at E = 16 Jun (as_of = 15 Jun, Z's last consume), 15 days: X d = 137,
+    #   137 - 15 = 122 > 90; Y d = 136, 136 - 15 = 121 > 90 -> nobody.
     assert _series(result, "churned_members") == {
         "2024-01": 1, "2024-02": 0, "2024-03": 0, "2024-04": 1, "2024-05": 1, "2024-06": 0}
     # Silent: effective at E with no recharge / consume in the month.
@@ -294,10 +312,10 @@ def test_bakery_high_value_by_count_and_by_amount() -> None:
     result = bakery_inputs(HIGH_VALUE_LEDGER)
     # S2 starts in March: no February row for it.
     assert list(result) == [("2024-02", "S1"), ("2024-03", "S1"), ("2024-03", "S2")]
-    # S1, March: P (3 consumes), R (300 + 200 = 500 >= 500), U (3 consumes; 250 < 500,
-    # counted once). Not: Q (2 consumes in March; the third is 28 Feb), T (499.99),
-    # V (200 at S1; its 400 is at S2).
-    assert result[("2024-03", "S1")]["high_value_members"] == 3
+    # High value needs the member to be effective at E (= 13 Mar, the cut after the last
+    # record). At S1 only P and V registered: P (3 consumes) counts; V recharged 200 < 500.
+    # Q, R, T, U have no register row, so their consumes / recharges do not count.
+    assert result[("2024-03", "S1")]["high_value_members"] == 1
     assert result[("2024-03", "S1")]["consume_count"] == 8  # P 3 + Q 2 + U 3
     assert result[("2024-02", "S1")]["high_value_members"] == 0
     # S2, March: V recharged 400 < 500. V never registered at S2: not effective there.
@@ -307,11 +325,30 @@ def test_bakery_high_value_by_count_and_by_amount() -> None:
     assert result[("2024-03", "S2")]["recharge_amount"] == 400
     # S1 closing members in March: P and V (registered); Q, R, T, U have no register row.
     assert result[("2024-03", "S1")]["closing_members"] == 2
-    # Thresholds are parameters: with 2 consumes Q counts too; with 499.99, T counts too.
+    # Lower thresholds add no one while Q and T are not effective.
     assert bakery_inputs(HIGH_VALUE_LEDGER, high_value_consumes=2)[
-        ("2024-03", "S1")]["high_value_members"] == 4
+        ("2024-03", "S1")]["high_value_members"] == 1
     assert bakery_inputs(HIGH_VALUE_LEDGER, high_value_recharge=499.99)[
+        ("2024-03", "S1")]["high_value_members"] == 1
+
+    # Register Q, R, T, U on 1 Mar 08:00 (and W, who makes 3 consumes then cancels).
+    registered = [*HIGH_VALUE_LEDGER,
+                  *(card("2024-03-01 08:00", m, "register") for m in ("Q", "R", "T", "U", "W")),
+                  *(card(f"2024-03-0{day} 12:00", "W", "consume", 5, 5, 0) for day in (2, 3, 4)),
+                  card("2024-03-09 12:00", "W", "cancel")]
+    march = bakery_inputs(registered)[("2024-03", "S1")]
+    # P (3 consumes), R (300 + 200 = 500 >= 500), U (3 consumes; 250 < 500, counted once).
+    # Not: Q (2 consumes in March; the third is 28 Feb), T (499.99), V (200 at S1; its 400
+    # is at S2), W (3 consumes, but cancelled before E).
+    assert march["high_value_members"] == 3
+    assert march["closing_members"] == 6  # P, Q, R, T, U, V
+    # Thresholds are parameters: with 2 consumes Q counts too; with 499.99, T counts too.
+    assert bakery_inputs(registered, high_value_consumes=2)[
         ("2024-03", "S1")]["high_value_members"] == 4
+    assert bakery_inputs(registered, high_value_recharge=499.99)[
+        ("2024-03", "S1")]["high_value_members"] == 4
+    # February: Q registers only on 1 Mar, so it is not effective at E(Feb) = 1 Mar 00:00.
+    assert bakery_inputs(registered)[("2024-02", "S1")]["high_value_members"] == 0
 
 
 TO_DATE_LEDGER = [
@@ -407,7 +444,7 @@ def test_bakery_rows_are_only_months_present_in_the_ledger() -> None:
     ledger.append(card("2024-04-01 10:00", "B", "recharge", 5, 5, 0, store="S2"))
     result = bakery_inputs(ledger)
     assert result[("2024-04", "S1")] == pytest.approx({
-        **result[("2024-04", "S1")], **ZERO_EVENTS,
+        **result[("2024-04", "S1")], **ZERO_EVENTS, "active_members": 0, "repeat_buyers": 0,
         "initial_net": 60, "reported_closing_amount": 60})  # 100 - 40
 
 
@@ -510,10 +547,12 @@ def test_orders_refunds_zero_rows_first_purchase_and_lapse() -> None:
         "orders": 3,  # a 2, b 1
         "revenue": 160.0,  # 100 + 50 + 30 - 20
         "active_members": 2,  # a, b
-        "new_members": 2,  # a, b
+        "new_members": 2,  # a, b: first orders
+        "returning_members": 0,
         "repeat_buyers": 1,  # a
+        "visits": 3,  # (a, 5 Jan), (a, 20 Jan), (b, 31 Jan)
         "members_at_start": 0,
-        "total_members": 2,
+        "total_members": 2,  # members at 1 Feb: a (12 <= 90), b (1)
         "churned_members": 0,
         "avg_days_since_last_purchase": 6.5,  # (12 + 1) / 2
         # a: R (12), F 2, M 150; b: R (1), F 1, M 30 -> both R and not (F and M).
@@ -525,29 +564,56 @@ def test_orders_refunds_zero_rows_first_purchase_and_lapse() -> None:
         "orders": 4,  # b 1, e 3
         "revenue": 75.0,  # -50 + 40 + 70 + 10 + 5
         "active_members": 2,  # b, e (a only refunded)
-        "new_members": 1,  # e
+        "new_members": 1,  # e (b ordered too, but was a member at 1 Feb)
+        "returning_members": 0,
         "repeat_buyers": 1,  # e
-        "members_at_start": 2,  # a, b
-        "total_members": 3,  # a, b, e
+        "visits": 4,  # (b, 3 Feb), (e, 10 / 11 / 12 Feb); a's refund is no visit
+        "members_at_start": 2,  # a (12 days at 1 Feb), b (1)
+        "total_members": 3,  # at 1 Mar: a 41, b 27, e 18, all <= 90
         "churned_members": 0,
         "avg_days_since_last_purchase": pytest.approx(86 / 3),  # (41 + 27 + 18) / 3
         # a: not R (41), F 2, M 100 + 50 - 50 = 100 -> hibernating;
         # b: R, F 2, M 70 -> potential; e: R, F 3, M 85 -> potential.
         **zero_rfm, "rfm_potential": 2, "rfm_hibernating": 1,
     }
-    # April (30 days), E = 1 May: a 20 Jan -> 41 + 31 + 30 = 102; b 2 Apr -> 29;
-    # e 12 Feb -> 18 + 31 + 30 = 79.
+    # April: default as_of = 2 Apr (b's order, the last non-zero row), so E = cut = 3 Apr
+    # and April has (3 Apr - 1 Apr) = 2 days. At E: a 20 Jan -> 74; b 2 Apr -> 1;
+    # e 12 Feb -> 51. At S = 1 Apr: a 72, b 58 (3 Feb), e 49: all members.
     assert result[("2024-04",)] == {
         "orders": 1,
         "revenue": 25.0,
         "active_members": 1,
-        "new_members": 0,
+        "new_members": 0,  # b was a member at S
+        "returning_members": 0,
         "repeat_buyers": 0,
+        "visits": 1,
         "members_at_start": 3,  # a, b, e
-        "total_members": 3,
+        "total_members": 3,  # 74, 1, 51 <= 90
+        "churned_members": 0,  # a: 74, not > 90 yet
+        "avg_days_since_last_purchase": 42.0,  # (74 + 1 + 51) / 3 = 126 / 3
+        # a: not R (74), F 2, M 100 -> hibernating; b: R (1), F 3, M 30 + 40 + 25 = 95 ->
+        # potential; e: not R (51), F 3, M 85 -> hibernating.
+        **zero_rfm, "rfm_potential": 1, "rfm_hibernating": 2,
+    }
+    # With as_of = 30 Apr April is whole (30 days), E = 1 May: a 20 Jan -> 41 + 31 + 30 = 102;
+    # b 2 Apr -> 29; e 12 Feb -> 18 + 31 + 30 = 79.
+    whole = order_inputs(ORDER_LOG, as_of=date(2024, 4, 30))
+    assert list(whole) == list(result)
+    assert whole[("2024-01",)] == result[("2024-01",)]  # earlier months are not cut
+    assert whole[("2024-02",)] == feb
+    assert whole[("2024-04",)] == {
+        "orders": 1,
+        "revenue": 25.0,
+        "active_members": 1,
+        "new_members": 0,
+        "returning_members": 0,
+        "repeat_buyers": 0,
+        "visits": 1,
+        "members_at_start": 3,  # a, b, e (72, 58, 49 days at 1 Apr)
+        "total_members": 2,  # b (29), e (79); a (102 > 90) is no longer a member
         "churned_members": 1,  # a: 102 > 90 and 102 - 30 = 72 <= 90
         "avg_days_since_last_purchase": 70.0,  # (102 + 29 + 79) / 3
-        # a: hibernating (M 100); b: R (29), F 3, M 30 + 40 + 25 = 95 -> potential;
+        # a: hibernating (M 100); b: R (29), F 3, M 95 -> potential;
         # e: not R (79), F 3, M 85 -> hibernating.
         **zero_rfm, "rfm_potential": 1, "rfm_hibernating": 2,
     }
@@ -570,6 +636,7 @@ def test_orders_with_order_id_duplicates() -> None:
     assert jan["orders"] == 3  # o1, o2, o3 (4 order rows)
     assert jan["revenue"] == 145.0  # 60 + 40 + 30 + 20 - 5
     assert jan["repeat_buyers"] == 1  # a: o1, o2; b: o3 only
+    assert jan["visits"] == 3  # (a, 5 Jan) for both o1 lines, (a, 9 Jan), (b, 10 Jan)
     assert feb["orders"] == 1  # o2 again, counted in February too
     assert feb["repeat_buyers"] == 0
     # Without order_id every order row is an order.
@@ -577,9 +644,11 @@ def test_orders_with_order_id_duplicates() -> None:
     jan_plain = order_inputs(plain)[("2024-01",)]
     assert jan_plain["orders"] == 4  # 60, 40, 30, 20
     assert jan_plain["repeat_buyers"] == 1  # a: 3 rows; b: 1
-    # F counts distinct orders: a has o1, o2 (2 orders, 4 rows) before 1 Mar; with a
-    # threshold of 3 orders a is not F-high with order_id, and is without.
-    # a: d = 27 (3 Feb -> 1 Mar), M = 60 + 40 + 30 + 10 = 140; b: d = 51, F 1, M 15.
+    # F counts distinct orders: a has o1, o2 (2 orders, 4 rows) before E(Feb) = 4 Feb (the
+    # cut after the last non-zero row, 3 Feb); with a threshold of 3 orders a is not F-high
+    # with order_id, and is without.
+    # a: d = 1 (3 Feb -> 4 Feb), M = 60 + 40 + 30 + 10 = 140; b: d = 25 (10 Jan -> 4 Feb),
+    # F 1, M 15.
     with_id = order_inputs(ORDER_ID_LOG, rfm_frequent_orders=3, rfm_monetary=100)
     without = order_inputs(plain, rfm_frequent_orders=3, rfm_monetary=100)
     assert with_id[("2024-02",)]["rfm_champions"] == 0  # a: R, F 2 < 3, M
@@ -607,7 +676,9 @@ RFM_LOG = [
 
 
 def test_orders_rfm_segments_and_lapse_boundary() -> None:
-    result = order_inputs(RFM_LOG)
+    # as_of = 30 Jun: June is whole (the default, 20 Jun, would cut it at 21 Jun).
+    june_end = date(2024, 6, 30)
+    result = order_inputs(RFM_LOG, as_of=june_end)
     assert list(result) == [("2023-07",), ("2024-01",), ("2024-03",), ("2024-04",),
                             ("2024-05",), ("2024-06",)]
     # June 2024, E = 1 Jul. Days since last order at E:
@@ -623,11 +694,17 @@ def test_orders_rfm_segments_and_lapse_boundary() -> None:
         "orders": 6,  # champ 1, pot 1, refunded 4
         "revenue": 570.0,  # 60 + 20 + 4 * 130 - 30
         "active_members": 3,  # champ, pot, refunded
-        "new_members": 2,  # pot, refunded
+        "new_members": 2,  # pot, refunded (first orders); champ was a member at 1 Jun
+        "returning_members": 0,
         "repeat_buyers": 1,  # refunded
-        # champ, risk, hib, edge365, old, lapsed, not_yet, boundary
-        "members_at_start": 8,
-        "total_members": 10,  # + pot, refunded
+        "visits": 6,  # (champ, 20 Jun), (pot, 1 Jun), (refunded, 2 / 3 / 4 / 5 Jun)
+        # Members at S = 1 Jun (last order <= 90 days old): champ 10 May -> 22, hib 31 May
+        # -> 1, lapsed 1 Apr -> 61, not_yet 2 Apr -> 60, boundary 3 Mar -> 90. Not: risk
+        # 25 Jan -> 128, edge365 335, old 336; pot's 1 Jun 00:00 order is not before S.
+        "members_at_start": 5,
+        # Members at E = 1 Jul: champ 11, pot 30, hib 31, not_yet 90, refunded 26.
+        # 5 = 5 + 2 - 2 (the identity).
+        "total_members": 5,
         # lapsed: 91 > 90, 91 - 30 = 61 <= 90; boundary: 120 > 90, 120 - 30 = 90 <= 90;
         # not_yet: 90, not > 90.
         "churned_members": 2,
@@ -640,23 +717,698 @@ def test_orders_rfm_segments_and_lapse_boundary() -> None:
     # boundary: at E(May) = 1 Jun, d = 90: not yet.
     assert [values["churned_members"] for values in result.values()] == [0, 0, 0, 1, 0, 2]
     # Thresholds are parameters: with a 30-day window only champ (11), pot (30), refunded (26).
-    narrow = order_inputs(RFM_LOG, recency_window_days=30)[("2024-06",)]
+    narrow = order_inputs(RFM_LOG, recency_window_days=30, as_of=june_end)[("2024-06",)]
     assert narrow["avg_days_since_last_purchase"] == pytest.approx(67 / 3)  # (11 + 30 + 26) / 3
     assert (narrow["rfm_champions"], narrow["rfm_potential"], narrow["rfm_at_risk"],
             narrow["rfm_hibernating"]) == (1, 2, 0, 0)
     # With R = d <= 29 pot moves from potential to hibernating.
-    shifted = order_inputs(RFM_LOG, rfm_recent_days=29)[("2024-06",)]
+    shifted = order_inputs(RFM_LOG, rfm_recent_days=29, as_of=june_end)[("2024-06",)]
     assert (shifted["rfm_potential"], shifted["rfm_hibernating"]) == (1, 5)
 
 
 def test_orders_avg_days_is_none_without_recent_customers() -> None:
     log = [order("a", "2023-01-10 10:00", 10), order("b", "2024-06-10 10:00", -10)]
     result = order_inputs(log)
-    # June 2024: a's last order is 1 Jul 2024 - 10 Jan 2023 = 538 days old > 365; b never
-    # ordered. No customer in scope.
+    # June 2024, cut at E = 11 Jun (as_of = 10 Jun, b's refund, the last non-zero row): a's
+    # last order is 11 Jun 2024 - 10 Jan 2023 = 518 days old > 365; b never ordered. No
+    # customer in scope.
     june = result[("2024-06",)]
     assert june["avg_days_since_last_purchase"] is None
-    assert june["total_members"] == 1
+    assert june["total_members"] == 0  # a: 518 > 90 days, no longer a member
+    assert june["members_at_start"] == 0  # a: 508 days at 1 Jun
+    assert june["churned_members"] == 0  # a lapsed in 2023: 518 - 10 (days) = 508 > 90
     assert june["revenue"] == -10.0
     assert june["orders"] == 0
     assert order_inputs([order("a", "2024-01-01", 0)]) == {}
+
+
+# -- periods, grains and as_of -----------------------------------------------------------------
+
+def test_period_bounds_and_bad_arguments() -> None:
+    assert GRAINS == ("month", "quarter", "year", "all")
+    assert period_bounds("2024-02") == (T("2024-02-01"), T("2024-03-01"))
+    assert period_bounds("2024-12") == (T("2024-12-01"), T("2025-01-01"))
+    assert period_bounds("2024-Q1") == (T("2024-01-01"), T("2024-04-01"))
+    assert period_bounds("2024-Q2") == (T("2024-04-01"), T("2024-07-01"))
+    assert period_bounds("2024-Q4") == (T("2024-10-01"), T("2025-01-01"))
+    assert period_bounds("2024") == (T("2024-01-01"), T("2025-01-01"))
+    for bad in ("2024-13", "2024-Q5", "24-01", "all", "2024-1"):
+        with pytest.raises(ValueError):
+            period_bounds(bad)
+    with pytest.raises(ValueError):
+        month_bounds("2024-Q1")
+    with pytest.raises(ValueError, match="grain"):
+        bakery_inputs([card("2024-01-01", "A", "register")], grain="week")
+    with pytest.raises(ValueError, match="grain"):
+        order_inputs([order("a", "2024-01-01", 5)], grain="day")
+    with pytest.raises(TypeError, match="as_of"):
+        order_inputs([order("a", "2024-01-01", 5)], as_of=T("2024-01-01"))  # type: ignore[arg-type]
+    # An ISO date string is accepted for as_of.
+    assert order_inputs([order("a", "2024-01-01", 5)], as_of="2024-01-31") == order_inputs(  # type: ignore[arg-type]
+        [order("a", "2024-01-01", 5)], as_of=date(2024, 1, 31))
+
+
+QUARTER_LEDGER = [
+    card("2024-01-05 10:00", "X", "register"),  # X: never active again
+    card("2024-01-02 10:00", "Y", "register"),
+    *(card(f"2024-0{m}-20 10:00", "Y", "consume", 5, 5, 0) for m in (1, 2, 3)),  # 1 a month
+    card("2024-01-03 10:00", "Z", "register"),
+    card("2024-02-01 10:00", "Z", "recharge", 300, 300, 0),
+    card("2024-03-31 23:59:59", "Z", "recharge", 250, 250, 0),  # 550 in Q1, < 500 a month
+    card("2024-04-15 10:00", "Z", "consume", 20, 20, 0),
+    card("2024-04-10 10:00", "K", "register"),
+    card("2024-09-30 12:00", "K", "consume", 10, 10, 0),  # the last record: cut = 1 Oct
+    card("2024-05-05 10:00", "M", "register", store="S2"),  # S2 starts in Q2
+]
+
+
+def test_bakery_quarter_grain() -> None:
+    result = bakery_inputs(QUARTER_LEDGER, grain="quarter")
+    assert list(result) == [("2024-Q1", "S1"), ("2024-Q2", "S1"), ("2024-Q2", "S2"),
+                            ("2024-Q3", "S1"), ("2024-Q3", "S2")]
+    names = ("new_members", "opening_members", "closing_members", "churned_members",
+             "silent_members", "active_members", "repeat_buyers", "high_value_members",
+             "consume_count", "consume_amount", "recharge_amount", "initial_net",
+             "reported_closing_amount")
+
+    def pick(key: tuple[str, str]) -> dict[str, object]:
+        return {name: result[key][name] for name in names}
+
+    # Q1: S = 1 Jan, E = 1 Apr (91 days).
+    assert pick(("2024-Q1", "S1")) == {
+        "new_members": 3,  # X, Y, Z
+        "opening_members": 0, "closing_members": 3,
+        "churned_members": 0,  # X: 5 Jan -> 1 Apr = 87, not > 90
+        "silent_members": 1,  # X
+        "active_members": 2,  # Y (consumes), Z (recharges)
+        "repeat_buyers": 1,  # Y: 3 consumes in the quarter (1 a month)
+        "high_value_members": 2,  # Y: 3 consumes; Z: 300 + 250 = 550 >= 500
+        "consume_count": 3, "consume_amount": 15.0, "recharge_amount": 550.0,
+        "initial_net": 0.0, "reported_closing_amount": 535.0,  # 550 - 15
+    }
+    # Q2: S = 1 Apr, E = 1 Jul (91 days).
+    assert pick(("2024-Q2", "S1")) == {
+        "new_members": 1,  # K
+        "opening_members": 3, "closing_members": 4,
+        # X: d = 178 > 90 and 178 - 91 = 87 <= 90 (with 30 "month days" it would be 148);
+        # Y: last consume 20 Mar, d = 103 > 90, 103 - 91 = 12 <= 90.
+        # Z: 15 Apr -> 77; K: 10 Apr -> 82.
+        "churned_members": 2,
+        "silent_members": 3,  # X, Y, K
+        "active_members": 1,  # Z
+        "repeat_buyers": 0, "high_value_members": 0,
+        "consume_count": 1, "consume_amount": 20.0, "recharge_amount": 0.0,
+        "initial_net": 535.0, "reported_closing_amount": 515.0,  # 535 - 20
+    }
+    # Q3: S = 1 Jul, E = min(1 Oct, cut 1 Oct) = 1 Oct (92 days).
+    assert pick(("2024-Q3", "S1")) == {
+        "new_members": 0,
+        "opening_members": 4, "closing_members": 4,
+        # Z: d = 169 > 90, 169 - 92 = 77 <= 90. Not again: X 270 - 92 = 178 > 90,
+        # Y 195 - 92 = 103 > 90. K: 30 Sep -> 1.
+        "churned_members": 1,
+        "silent_members": 3,  # X, Y, Z
+        "active_members": 1,  # K
+        "repeat_buyers": 0, "high_value_members": 0,
+        "consume_count": 1, "consume_amount": 10.0, "recharge_amount": 0.0,
+        "initial_net": 515.0, "reported_closing_amount": 505.0,
+    }
+    # S2: M registered 5 May. Q2: d at 1 Jul = 57. Q3 (no S2 record, still a row):
+    # d at 1 Oct = 149 > 90, 149 - 92 = 57 <= 90 -> churned.
+    assert (result[("2024-Q2", "S2")]["new_members"],
+            result[("2024-Q2", "S2")]["churned_members"]) == (1, 0)
+    assert (result[("2024-Q3", "S2")]["new_members"],
+            result[("2024-Q3", "S2")]["churned_members"],
+            result[("2024-Q3", "S2")]["opening_members"]) == (0, 1, 1)
+    # At month grain no single month makes Y a repeat buyer or anyone high-value.
+    monthly = bakery_inputs(QUARTER_LEDGER)
+    assert all(v["high_value_members"] == 0 and v["repeat_buyers"] == 0
+               for v in monthly.values())
+
+
+YEAR_LOG = [
+    order("p", "2023-02-10 10:00", 50),
+    order("p", "2023-03-01 10:00", 30),
+    order("q", "2023-12-20 10:00", 40),
+    order("p", "2024-05-05 10:00", 20),  # p comes back after lapsing
+    order("r", "2024-01-15 09:00", 10),
+    order("r", "2024-01-15 18:00", 5),  # same customer-day
+    order("r", "2024-11-30 10:00", 100),
+]
+
+
+def test_orders_year_grain_and_days_of_the_year() -> None:
+    result = order_inputs(YEAR_LOG, grain="year", as_of=date(2024, 12, 31))
+    assert list(result) == [("2023",), ("2024",)]
+    # 2023: S = 1 Jan 2023, E = 1 Jan 2024 (365 days). p: 1 Mar 2023 -> 306; q: 12.
+    y2023 = result[("2023",)]
+    assert (y2023["orders"], y2023["revenue"], y2023["active_members"], y2023["visits"],
+            y2023["repeat_buyers"]) == (3, 120.0, 2, 3, 1)  # 50 + 30 + 40; p repeats
+    assert (y2023["members_at_start"], y2023["new_members"], y2023["returning_members"],
+            y2023["total_members"]) == (0, 2, 0, 1)  # new p, q; at E only q (12 <= 90)
+    # p: 306 > 90 and 306 - 365 <= 90 (with December's 31 days: 275 > 90, not churned).
+    assert y2023["churned_members"] == 1  # 1 = 0 + 2 - 1
+    # 2024: S = 1 Jan 2024, E = 1 Jan 2025 (366 days). At S: p 306 (not a member), q 12.
+    # At E: p 5 May -> 241, q 20 Dec 2023 -> 378, r 30 Nov -> 32.
+    y2024 = result[("2024",)]
+    assert (y2024["orders"], y2024["revenue"], y2024["visits"]) == (
+        4, 135.0, 3)  # p 1, r 3; 20 + 10 + 5 + 100; (p, 5 May), (r, 15 Jan), (r, 30 Nov)
+    assert (y2024["members_at_start"], y2024["new_members"], y2024["returning_members"],
+            y2024["total_members"]) == (1, 2, 1, 1)  # q; p (back) and r; p; r
+    # p: 241 > 90, 241 - 366 <= 90; q: 378 > 90, 378 - 366 = 12 <= 90 (with December's
+    # days, 378 - 31 = 347 > 90: not churned). r: 32. 1 = 1 + 2 - 2.
+    assert y2024["churned_members"] == 2
+    assert y2024["avg_days_since_last_purchase"] == 136.5  # (241 + 32) / 2; q 378 > 365
+    # Default as_of = 30 Nov 2024 (the last order): 2024 is cut at E = 1 Dec (335 days).
+    # p: 5 May -> 210; q: 347 > 90, 347 - 335 = 12 <= 90 -> churned; r: 1.
+    cut = order_inputs(YEAR_LOG, grain="year")[("2024",)]
+    assert (cut["total_members"], cut["churned_members"]) == (1, 2)
+    assert cut["avg_days_since_last_purchase"] == 186.0  # (210 + 347 + 1) / 3; q now <= 365
+
+
+def test_bakery_year_grain() -> None:
+    ledger = [
+        card("2023-03-01 10:00", "A", "register"),
+        card("2023-11-15 10:00", "B", "register"),
+        card("2023-12-31 23:59:59", "B", "consume", 7, 7, 0),
+        card("2024-01-01 00:00:00", "B", "consume", 3, 3, 0),  # the first second of 2024
+        card("2024-06-30 10:00", "C", "register"),  # the last record
+    ]
+    result = bakery_inputs(ledger, grain="year")
+    assert list(result) == [("2023", "S1"), ("2024", "S1")]
+    y2023, y2024 = result[("2023", "S1")], result[("2024", "S1")]
+    # 2023: E = 1 Jan 2024 (365 days). A: 1 Mar 2023 -> 306 > 90, 306 - 365 <= 90: churned.
+    assert (y2023["new_members"], y2023["closing_members"], y2023["churned_members"],
+            y2023["consume_amount"], y2023["orders"]) == (2, 2, 1, 7.0, 1)
+    # 2024: cut at E = 1 Jul 2024 (as_of 30 Jun), 182 days. B: 1 Jan -> 182 > 90,
+    # 182 - 182 = 0 <= 90: churned. A: 306 + 182 = 488, 488 - 182 = 306 > 90: not again.
+    assert (y2024["new_members"], y2024["opening_members"], y2024["closing_members"],
+            y2024["churned_members"], y2024["consume_amount"], y2024["initial_net"]) == (
+        1, 2, 3, 1, 3.0, -7.0)  # C; A, B; A, B, C; B; the 00:00:00 consume; 0 - 7
+
+
+ALL_LOG = [
+    order("p", "2024-01-15 10:00", 10),
+    order("q", "2024-02-10 10:00", 20),
+    order("r", "2024-03-10 10:00", 30),
+]
+
+
+def test_orders_all_grain() -> None:
+    # Default as_of = 10 Mar: S = 1 Jan (the month of the earliest row), E = min(1 Apr,
+    # cut 11 Mar) = 11 Mar, 70 days. At E: p 56, q 30, r 1.
+    result = order_inputs(ALL_LOG, grain="all", lapse_days=30)
+    assert list(result) == [("all",)]
+    v = result[("all",)]
+    assert (v["orders"], v["revenue"], v["active_members"], v["visits"]) == (3, 60.0, 3, 3)
+    assert (v["members_at_start"], v["new_members"], v["total_members"]) == (0, 3, 2)  # q, r
+    assert v["churned_members"] == 1  # p: 56 > 30, 56 - 70 <= 30. 2 = 0 + 3 - 1
+    assert v["avg_days_since_last_purchase"] == 29.0  # (56 + 30 + 1) / 3
+    # The 70 days run from S = 1 Jan (the month's start, not the first row, 15 Jan 10:00,
+    # which would give 55): with lapse_days = 0, p: 56 > 0 and 56 - 70 <= 0 -> churned
+    # (with 55 days, 56 - 55 = 1 > 0 would not be); q 30, r 1 too. 0 = 0 + 3 - 3.
+    zero = order_inputs(ALL_LOG, grain="all", lapse_days=0)[("all",)]
+    assert (zero["total_members"], zero["churned_members"]) == (0, 3)
+    # as_of later than the last row: E = min(1 Apr, cut 1 Jul) = 1 Apr, 91 days.
+    # p 77, q 51, r 22.
+    late = order_inputs(ALL_LOG, grain="all", lapse_days=30, as_of=date(2024, 6, 30))[("all",)]
+    assert (late["total_members"], late["churned_members"]) == (1, 2)  # r; p, q
+    assert late["avg_days_since_last_purchase"] == 50.0  # (77 + 51 + 22) / 3
+    # as_of = 5 Mar ignores r: the latest kept row is 10 Feb, so E = min(1 Mar, cut 6 Mar)
+    # = 1 Mar. p 46, q 20.
+    early = order_inputs(ALL_LOG, grain="all", lapse_days=30, as_of=date(2024, 3, 5))
+    assert list(early) == [("all",)]
+    e = early[("all",)]
+    assert (e["orders"], e["revenue"], e["total_members"], e["churned_members"]) == (
+        2, 30.0, 1, 1)
+    assert e["avg_days_since_last_purchase"] == 33.0  # (46 + 20) / 2
+
+
+def test_bakery_all_grain() -> None:
+    ledger = [
+        card("2024-01-10 10:00", "A", "register"),
+        card("2024-01-20 10:00", "A", "consume", 5, 5, 0),
+        card("2024-02-05 10:00", "B", "register"),
+        card("2024-03-03 10:00", "B", "consume", 8, 8, 0),
+        card("2024-03-04 10:00", "C", "register", store="S2"),  # the last record
+    ]
+    # One row per store; S = 1 Jan for both (the earliest record of the whole ledger),
+    # E = min(1 Apr, cut 5 Mar) = 5 Mar: 64 days.
+    result = bakery_inputs(ledger, grain="all", churn_days=30)
+    assert list(result) == [("all", "S1"), ("all", "S2")]
+    s1, s2 = result[("all", "S1")], result[("all", "S2")]
+    # S1: A 20 Jan -> 5 Mar = 45 > 30, 45 - 64 <= 30: churned; B: 2 days.
+    assert (s1["new_members"], s1["opening_members"], s1["closing_members"],
+            s1["churned_members"], s1["orders"], s1["revenue"]) == (2, 0, 2, 1, 2, 13.0)
+    assert (s2["new_members"], s2["closing_members"], s2["churned_members"],
+            s2["silent_members"]) == (1, 1, 0, 1)
+    whole = bakery_inputs(ledger, grain="all", churn_days=30, by_store=False)
+    assert list(whole) == [("all",)]
+    assert (whole[("all",)]["new_members"], whole[("all",)]["churned_members"],
+            whole[("all",)]["closing_members"]) == (3, 1, 3)
+
+
+ASOF_LEDGER = [
+    card("2023-11-20 10:00", "M", "register"),  # M crosses 90 days in February
+    card("2023-12-05 10:00", "N", "register"),  # N crosses in the first 10 days of March
+    card("2023-12-25 10:00", "N2", "register"),  # N2 would cross later in March
+    card("2024-01-10 10:00", "Q", "register"),
+    card("2024-01-10 10:00", "Q", "recharge", 100, 100, 0),
+    card("2024-02-10 10:00", "Q", "consume", 5, 5, 0),
+    card("2024-03-02 10:00", "P", "register"),
+    card("2024-03-09 10:00", "P", "consume", 30, 30, 0),
+    card("2024-03-10 23:59:59", "P", "consume", 20, 20, 0),  # the last second of as_of
+    card("2024-03-15 10:00", "P", "recharge", 600, 600, 0),  # after as_of: ignored
+    card("2024-04-02 10:00", "P", "consume", 1, 1, 0),  # after as_of: no April row
+]
+
+
+def test_bakery_as_of_cuts_the_last_month() -> None:
+    result = bakery_inputs(ASOF_LEDGER, as_of=date(2024, 3, 10))
+    assert list(result) == [("2023-11", "S1"), ("2023-12", "S1"), ("2024-01", "S1"),
+                            ("2024-02", "S1"), ("2024-03", "S1")]
+    # February (E = 1 Mar, 29 days): M d = 102 > 90, 102 - 29 = 73 <= 90 -> churned.
+    assert result[("2024-02", "S1")]["churned_members"] == 1
+    # March: E = cut = 11 Mar, 10 days. M: 112, 112 - 10 = 102 > 90 -> not again (with
+    # March's 31 days: 81, wrongly again). N: 5 Dec -> 97 > 90, 97 - 10 = 87 <= 90 ->
+    # churned. N2: 25 Dec -> 77 (at 1 Apr it would be 98 and churned).
+    march = result[("2024-03", "S1")]
+    assert march["churned_members"] == 1
+    assert (march["consume_count"], march["consume_amount"], march["recharge_amount"]) == (
+        2, 50.0, 0.0)  # 30 + 20; the 600 recharge on 15 Mar is ignored
+    assert march["reported_closing_amount"] == 45.0  # 100 - 5 - 30 - 20
+    assert march["high_value_members"] == 0  # P: 2 consumes, its 600 recharge ignored
+    assert march["repeat_buyers"] == 1  # P: 2 consumes (9 and 10 Mar)
+    assert (march["active_members"], march["silent_members"], march["closing_members"]) == (
+        1, 4, 5)  # P; M, N, N2, Q; all five registered
+    # Default as_of = 2 Apr: March is whole (E = 1 Apr) and April is a row (cut at 3 Apr).
+    full = bakery_inputs(ASOF_LEDGER)
+    assert list(full)[-1] == ("2024-04", "S1")
+    # March whole: M 133 - 31 = 102 > 90; N 118 - 31 = 87 <= 90; N2 98 - 31 = 67 <= 90.
+    assert full[("2024-03", "S1")]["churned_members"] == 2  # N, N2
+    assert full[("2024-03", "S1")]["recharge_amount"] == 600.0
+    assert full[("2024-03", "S1")]["high_value_members"] == 1  # P: 600 >= 500
+    # An as_of before every record leaves nothing.
+    assert bakery_inputs(ASOF_LEDGER, as_of=date(2023, 11, 19)) == {}
+    # An as_of after the last record does not stretch the last month: E = 1 May.
+    later = bakery_inputs(ASOF_LEDGER, as_of=date(2024, 6, 30))
+    assert list(later) == list(full)
+    assert later[("2024-03", "S1")] == full[("2024-03", "S1")]
+
+
+ASOF_LOG = [
+    order("b", "2024-02-20 10:00", 10),
+    order("a", "2024-03-05 10:00", 10),
+    order("a", "2024-03-20 10:00", 99),
+    order("c", "2024-04-03 10:00", 5),
+]
+
+
+def test_orders_as_of_cuts_the_last_month() -> None:
+    result = order_inputs(ASOF_LOG, as_of=date(2024, 3, 10), lapse_days=15)
+    assert list(result) == [("2024-02",), ("2024-03",)]  # c's April row is after as_of
+    march = result[("2024-03",)]
+    # E = 11 Mar (10 days): recency at as_of + 1 day. a: 5 Mar -> 6; b: 20 Feb -> 20.
+    assert march["avg_days_since_last_purchase"] == 13.0  # (6 + 20) / 2
+    assert (march["orders"], march["revenue"], march["active_members"]) == (1, 10.0, 1)
+    # b: at S = 1 Mar 10 days (member), at E 20 > 15 and 20 - 10 = 10 <= 15 -> churned.
+    assert (march["members_at_start"], march["new_members"], march["total_members"],
+            march["churned_members"]) == (1, 1, 1, 1)  # b; a; a; b. 1 = 1 + 1 - 1
+    # Default as_of = 3 Apr: March whole (E = 1 Apr): a 20 Mar -> 12, b 41.
+    full = order_inputs(ASOF_LOG, lapse_days=15)
+    assert list(full) == [("2024-02",), ("2024-03",), ("2024-04",)]
+    assert full[("2024-03",)]["avg_days_since_last_purchase"] == 26.5  # (12 + 41) / 2
+    assert full[("2024-03",)]["revenue"] == 109.0
+    # April: E = 4 Apr (3 days). a 20 Mar -> 15 (member), b 44, c 1.
+    # b: 44 - 3 = 41 > 15 (it crossed in March); a: 15 not > 15.
+    april = full[("2024-04",)]
+    assert (april["members_at_start"], april["new_members"], april["total_members"],
+            april["churned_members"]) == (1, 1, 2, 0)  # a (12 at 1 Apr); c; a, c
+    assert april["avg_days_since_last_purchase"] == pytest.approx(60 / 3)  # (15 + 44 + 1) / 3
+    assert order_inputs(ASOF_LOG, as_of=date(2024, 2, 19)) == {}
+    # A zero row after the last non-zero one does not move the default as_of (else April
+    # would end on 21 Apr).
+    assert order_inputs([*ASOF_LOG, order("z", "2024-04-20 10:00", 0)], lapse_days=15) == full
+
+
+# -- bakery: the new member inputs and by_store ------------------------------------------------
+
+MEMBER_LEDGER = [
+    card("2024-01-02 10:00", "A", "register"),
+    card("2024-01-10 10:00", "A", "consume", 10, 10, 0),
+    card("2024-01-11 10:00", "A", "consume", 15, 15, 0),  # A: 2 consumes -> repeat
+    card("2024-01-03 10:00", "B", "register"),
+    card("2024-01-31 23:59:59", "B", "consume", 5, 5, 0),
+    card("2024-02-01 00:00:00", "B", "consume", 5, 5, 0),  # one a month: never repeat
+    card("2024-01-04 10:00", "C", "register"),
+    *(card(f"2024-01-0{day} 10:00", "C", "consume", 10, 10, 0) for day in (5, 6, 7)),
+    card("2024-01-20 10:00", "C", "cancel"),  # C: 3 consumes, but not effective at E
+    card("2024-01-08 10:00", "D", "consume", 7, 7, 0),  # D never registers
+    card("2024-01-09 10:00", "D", "consume", 8, 8, 0),
+    card("2024-01-05 10:00", "E", "register"),
+    card("2024-01-15 10:00", "E", "points_expire", points=3),  # not a purchase: silent
+    card("2024-01-06 10:00", "F", "register"),
+    card("2024-01-07 10:00", "F", "recharge", 500, 500, 0),  # exactly 500
+    card("2024-01-07 10:00", "G", "register"),
+    card("2024-01-09 11:00", "G", "cancel"),
+    card("2024-01-12 10:00", "G", "cancel"),  # two cancels: one cancelled member
+    card("2024-01-25 10:00", "G", "register"),  # registers again: effective at E
+    card("2024-01-26 10:00", "G", "consume", 4, 4, 0),
+    card("2024-01-08 10:00", "H", "register"),
+    card("2024-02-01 00:00:00", "H", "cancel"),  # at E(Jan): February's
+]
+
+
+def test_bakery_active_repeat_cancelled_orders_revenue() -> None:
+    result = bakery_inputs(MEMBER_LEDGER)
+    names = ("orders", "revenue", "consume_count", "recharge_amount", "new_members",
+             "members_at_start", "total_members", "opening_members", "closing_members",
+             "active_members", "silent_members", "repeat_buyers", "high_value_members",
+             "cancelled_members", "churned_members")
+
+    def pick(period: str) -> dict[str, object]:
+        return {name: result[(period, "S1")][name] for name in names}
+
+    # January, E = 1 Feb. Effective at E: A, B, E, F, G, H (H's cancel is not before E);
+    # not C (cancelled), not D (no register).
+    assert pick("2024-01") == {
+        "orders": 9, "consume_count": 9,  # A 2, B 1, C 3, D 2, G 1
+        "revenue": 79.0,  # 10 + 15 + 5 + 30 + 7 + 8 + 4; F's 500 recharge is not revenue
+        "recharge_amount": 500.0,
+        "new_members": 7,  # A, B, C, E, F, G (twice, counted once), H; D never joins
+        "members_at_start": 0, "opening_members": 0,
+        "total_members": 6, "closing_members": 6,
+        "active_members": 4,  # A, B, F (recharge), G; not C, D (consumed, not effective)
+        "silent_members": 2,  # E (points only), H
+        "repeat_buyers": 1,  # A; not C (3, cancelled) nor D (2, never effective)
+        "high_value_members": 1,  # F: 500 >= 500; not C (3 consumes, cancelled)
+        "cancelled_members": 2,  # C, G (two cancel rows, one member)
+        "churned_members": 2,  # C, G: a cancel in the period
+    }
+    # February: cut at E = 2 Feb (as_of = 1 Feb, the last records), 1 day.
+    assert pick("2024-02") == {
+        "orders": 1, "consume_count": 1, "revenue": 5.0,  # B at 00:00:00
+        "recharge_amount": 0.0,
+        "new_members": 0,
+        "members_at_start": 6, "opening_members": 6,
+        "total_members": 5, "closing_members": 5,  # H cancelled at S
+        "active_members": 1,  # B
+        "silent_members": 4,  # A, E, F, G
+        "repeat_buyers": 0,  # B: 1 consume in February (the other is January's)
+        "high_value_members": 0,
+        "cancelled_members": 1,  # H
+        "churned_members": 1,  # H
+    }
+    # Thresholds: with 2 consumes A counts too; with 500.01, F does not.
+    assert bakery_inputs(MEMBER_LEDGER, high_value_consumes=2)[
+        ("2024-01", "S1")]["high_value_members"] == 2  # A, F
+    assert bakery_inputs(MEMBER_LEDGER, high_value_recharge=500.01)[
+        ("2024-01", "S1")]["high_value_members"] == 0
+
+
+STORES_LEDGER = [
+    card("2024-01-05 10:00", "A", "register", store="S1"),
+    card("2024-01-10 10:00", "A", "consume", 20, 20, 0, store="S2"),
+    card("2024-01-12 10:00", "A", "consume", 20, 20, 0, store="S1"),
+    card("2024-01-20 10:00", "A", "consume", 20, 20, 0, store="S2"),
+    card("2024-01-21 10:00", "A", "recharge", 300, 300, 0, store="S2"),
+    card("2024-01-22 10:00", "A", "recharge", 250, 250, 0, store="S1"),
+    card("2024-01-06 10:00", "B", "register", store="S1"),
+    card("2024-01-07 10:00", "B", "register", store="S2"),  # B registers at both stores
+    card("2024-01-08 10:00", "C", "register", store="S1"),
+    card("2024-01-25 10:00", "C", "cancel", store="S2"),  # C cancels at the other store
+    card("2024-02-02 10:00", "A", "consume", 10, 10, 0, store="S1"),  # the last record
+]
+
+
+def test_bakery_by_store_false_follows_members_across_stores() -> None:
+    names = ("new_members", "opening_members", "closing_members", "cancelled_members",
+             "churned_members", "active_members", "silent_members", "repeat_buyers",
+             "high_value_members", "consume_count", "revenue", "recharge_amount",
+             "initial_net", "reported_closing_amount")
+
+    def pick(result: dict, key: tuple) -> tuple[object, ...]:
+        return tuple(result[key][name] for name in names)
+
+    per_store = bakery_inputs(STORES_LEDGER)
+    assert list(per_store) == [("2024-01", "S1"), ("2024-01", "S2"), ("2024-02", "S1"),
+                               ("2024-02", "S2")]
+    # S1, January: A, B, C registered there; C's cancel is at S2. A at S1: 1 consume,
+    # 250 recharged -> active, not repeat, not high value.
+    assert pick(per_store, ("2024-01", "S1")) == (
+        3, 0, 3, 0, 0, 1, 2, 0, 0, 1, 20.0, 250.0, 0.0, 230.0)  # 250 - 20
+    # S2, January: only B registered there. A (2 consumes, 300) is not effective at S2;
+    # C cancelled there without a register: cancelled and churned, never effective.
+    assert pick(per_store, ("2024-01", "S2")) == (
+        1, 0, 1, 1, 1, 0, 1, 0, 0, 2, 40.0, 300.0, 0.0, 260.0)  # 300 - 40
+    whole = bakery_inputs(STORES_LEDGER, by_store=False)
+    assert list(whole) == [("2024-01",), ("2024-02",)]
+    # The whole ledger, January: A, B, C are new (B once, not twice); at E A and B are
+    # effective (C's cancel at S2 cancels its S1 register). A: 3 consumes (S2, S1, S2) ->
+    # repeat and high value (also 300 + 250 = 550 >= 500). 2 = 0 + 3 - 1.
+    assert pick(whole, ("2024-01",)) == (
+        3, 0, 2, 1, 1, 1, 1, 1, 1, 3, 60.0, 550.0, 0.0, 490.0)  # 550 - 60
+    # February (cut at E = 3 Feb): A consumes 10 at S1.
+    assert pick(whole, ("2024-02",)) == (
+        0, 2, 2, 0, 0, 1, 1, 0, 0, 1, 10.0, 0.0, 490.0, 480.0)
+    assert per_store[("2024-02", "S1")]["initial_net"] == 230.0
+    assert per_store[("2024-02", "S2")]["initial_net"] == 260.0  # 230 + 260 = 490
+    assert (per_store[("2024-02", "S1")]["closing_members"],
+            per_store[("2024-02", "S2")]["closing_members"]) == (3, 1)  # A, B, C; B
+
+
+# -- the two identities ------------------------------------------------------------------------
+
+IDENTITY_LEDGER = [
+    card("2024-01-05 10:00", "A", "register"),
+    card("2024-03-10 10:00", "A", "cancel"),
+    card("2024-01-20 10:00", "B", "import", 50, 50, 0),
+    card("2024-01-25 10:00", "B", "cancel"),
+    card("2024-02-03 10:00", "C", "register"),
+    card("2024-03-02 10:00", "D", "register"),
+    card("2024-04-05 10:00", "D", "cancel"),  # the last record
+    card("2024-04-01 10:00", "E", "register"),
+    card("2024-02-10 10:00", "F", "register", store="S2"),
+]
+
+
+def test_bakery_identity_total_is_start_plus_new_minus_cancelled() -> None:
+    fields = ("members_at_start", "new_members", "cancelled_members", "total_members")
+
+    def pick(result: dict, key: tuple) -> tuple[int, ...]:
+        v = result[key]
+        assert v["total_members"] == (v["members_at_start"] + v["new_members"]
+                                      - v["cancelled_members"])
+        return tuple(v[name] for name in fields)
+
+    monthly = bakery_inputs(IDENTITY_LEDGER)
+    assert pick(monthly, ("2024-01", "S1")) == (0, 2, 1, 1)  # new A, B; B cancels; A
+    assert pick(monthly, ("2024-02", "S1")) == (1, 1, 0, 2)  # A; C; A, C
+    assert pick(monthly, ("2024-03", "S1")) == (2, 1, 1, 2)  # D new, A cancels; C, D
+    assert pick(monthly, ("2024-04", "S1")) == (2, 1, 1, 2)  # E new, D cancels; C, E
+    assert pick(monthly, ("2024-02", "S2")) == (0, 1, 0, 1)  # F
+    assert pick(monthly, ("2024-04", "S2")) == (1, 0, 0, 1)
+    quarterly = bakery_inputs(IDENTITY_LEDGER, grain="quarter")
+    assert pick(quarterly, ("2024-Q1", "S1")) == (0, 4, 2, 2)  # A, B, C, D; A, B; C, D
+    assert pick(quarterly, ("2024-Q2", "S1")) == (2, 1, 1, 2)  # C, D; E; D; C, E
+    overall = bakery_inputs(IDENTITY_LEDGER, grain="all", by_store=False)
+    assert pick(overall, ("all",)) == (0, 6, 3, 3)  # A..F; A, B, D; C, E, F
+
+
+LAPSE_LOG = [
+    order("a", "2024-01-10 10:00", 10),
+    order("a", "2024-01-25 10:00", 10),
+    order("a", "2024-04-20 10:00", 10),  # back after lapsing (67 days at 1 Apr)
+    order("a", "2024-05-05 10:00", 10),  # the last order: cut = 6 May
+    order("b", "2024-02-14 10:00", 10),
+    order("b", "2024-04-30 10:00", -10),  # a refund does not make b a member again
+    order("c", "2024-01-31 23:00", 10),
+    order("c", "2024-03-01 10:00", 10),  # 30 days after: still a member at S(Mar)
+    order("d", "2024-03-15 10:00", 10),
+]
+
+
+def test_orders_identity_with_a_lapse_and_a_return() -> None:
+    fields = ("members_at_start", "new_members", "returning_members", "churned_members",
+              "total_members")
+
+    def pick(result: dict, key: tuple) -> tuple[int, ...]:
+        v = result[key]
+        assert v["total_members"] == (v["members_at_start"] + v["new_members"]
+                                      - v["churned_members"])
+        return tuple(v[name] for name in fields)
+
+    monthly = order_inputs(LAPSE_LOG, lapse_days=45)
+    # January (E = 1 Feb): new a, c; at E a 7, c 1.
+    assert pick(monthly, ("2024-01",)) == (0, 2, 0, 0, 2)
+    # February (E = 1 Mar): at S a, c; b new; at E a 36, b 16, c 30 (all <= 45).
+    assert pick(monthly, ("2024-02",)) == (2, 1, 0, 0, 3)
+    # March (31 days, E = 1 Apr): at S a, b, c; c orders but was a member: not new; d new.
+    # At E: a 67, b 47 (> 45: churned, 67 - 31 = 36 and 47 - 31 = 16 <= 45); c 31, d 17.
+    assert pick(monthly, ("2024-03",)) == (3, 1, 0, 2, 2)
+    # April (30 days, E = 1 May): at S c, d; a orders again and is not a member at S (67):
+    # new and returning. At E: a 11; b 77 (77 - 30 = 47 > 45: not again); c 61
+    # (61 - 30 = 31 <= 45: churned); d 47 (47 - 30 = 17: churned).
+    assert pick(monthly, ("2024-04",)) == (2, 1, 1, 2, 1)
+    # May (cut: E = 6 May, 5 days): at S a (11); a orders, not new. At E a 1; c 66 - 5 =
+    # 61 > 45 and d 52 - 5 = 47 > 45: not again.
+    assert pick(monthly, ("2024-05",)) == (1, 0, 0, 0, 1)
+    quarterly = order_inputs(LAPSE_LOG, lapse_days=45, grain="quarter")
+    # Q2 (S = 1 Apr, E = 6 May, 35 days <= 45): at S c, d; a returns; at E a.
+    # c: 66 - 35 = 31 <= 45 and d: 52 - 35 = 17 <= 45 -> churned; b: 82 - 35 = 47 > 45.
+    assert pick(quarterly, ("2024-Q2",)) == (2, 1, 1, 2, 1)
+    # Q1 (91 days, more than lapse_days; the identity still holds here): new a, b, c, d;
+    # at E c, d; a 67 and b 47 churned (67 - 91 and 47 - 91 <= 45).
+    assert pick(quarterly, ("2024-Q1",)) == (0, 4, 0, 2, 2)
+    assert monthly[("2024-04",)]["visits"] == 1  # (a, 20 Apr); b's refund is no visit
+
+
+VISITS_LOG = [
+    order("a", "2024-01-05 09:00", 20, "o1"),
+    order("a", "2024-01-05 18:00", 30, "o2"),
+    order("a", "2024-01-05 19:00", 30, "o7"),  # three orders on one day: one visit
+    order("a", "2024-01-06 23:59:59", 10, "o3"),
+    order("a", "2024-01-07 00:00:00", 5, "o3"),  # one order over two days: two visits
+    order("b", "2024-01-05 12:00", 15, "o4"),  # the same date as a's, another customer
+    order("b", "2024-01-08 10:00", -15, "o4"),  # a refund: no visit
+    order("b", "2024-01-09 10:00", 0, "o8"),  # zero: no visit
+    order("c", "2024-01-31 23:59:59", 10, "o5"),
+    order("c", "2024-02-01 00:00:00", 10, "o6"),
+]
+
+
+def test_orders_visits_are_distinct_customer_days() -> None:
+    result = order_inputs(VISITS_LOG)
+    jan, feb = result[("2024-01",)], result[("2024-02",)]
+    # January: a {5, 6, 7 Jan} + b {5 Jan} + c {31 Jan} = 5 visits; 6 orders (o1, o2, o7,
+    # o3, o4, o5); 7 order rows; 3 active customers.
+    assert (jan["visits"], jan["orders"], jan["active_members"]) == (5, 6, 3)
+    assert feb["visits"] == 1  # (c, 1 Feb)
+    assert order_inputs(VISITS_LOG, grain="quarter")[("2024-Q1",)]["visits"] == 6  # 5 + 1
+    # Without order_id every order row is an order: 7 in January, still 5 visits.
+    plain = [{k: v for k, v in r.items() if k != "order_id"} for r in VISITS_LOG]
+    jan_plain = order_inputs(plain)[("2024-01",)]
+    assert (jan_plain["visits"], jan_plain["orders"]) == (5, 7)
+
+
+# -- property tests: grains agree with months, and the identities on random inputs -------------
+
+_ADDITIVE = ("imported_balance", "recharge_amount", "recharge_count", "points_to_balance",
+             "consume_amount", "consume_count", "orders", "revenue", "net_income", "net_spent",
+             "gift_income", "gift_spent", "points_from_consume", "points_from_recharge",
+             "points_redeemed", "points_converted", "points_expired", "points_deleted",
+             "rebate_income", "rebate_spent")
+_AT_S = ("initial_net", "initial_gift", "initial_points", "initial_rebate", "opening_members",
+         "members_at_start")
+_AT_E = ("reported_closing_amount", "closing_members", "total_members")
+
+
+def _coarse(label: str, grain: str) -> str:
+    """The period of ``grain`` that contains the month ``label``."""
+    if grain == "quarter":
+        return f"{label[:4]}-Q{(int(label[5:]) - 1) // 3 + 1}"
+    return label[:4] if grain == "year" else "all"
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_CARD_ROW, min_size=1, max_size=30),
+       st.sampled_from(["quarter", "year", "all"]), st.booleans(),
+       st.one_of(st.none(), st.dates(min_value=date(2024, 1, 1),
+                                     max_value=date(2024, 6, 30))))
+def test_bakery_coarse_grains_agree_with_months(rows: list[dict[str, object]], grain: str,
+                                                by_store: bool, as_of: date | None) -> None:
+    monthly = bakery_inputs(rows, grain="month", as_of=as_of, by_store=by_store)
+    coarse = bakery_inputs(rows, grain=grain, as_of=as_of, by_store=by_store)
+    groups: dict[tuple, list[tuple]] = {}
+    for key in monthly:  # sorted by month within a group
+        groups.setdefault((_coarse(key[0], grain), *key[1:]), []).append(key)
+    assert sorted(groups) == sorted(coarse)
+    for ckey, month_keys in groups.items():
+        c = coarse[ckey]
+        for name in _ADDITIVE:
+            assert c[name] == pytest.approx(sum(monthly[k][name] for k in month_keys))
+        for name in _AT_S:
+            assert c[name] == pytest.approx(monthly[month_keys[0]][name])
+        for name in _AT_E:
+            assert c[name] == pytest.approx(monthly[month_keys[-1]][name])
+    for values in (*monthly.values(), *coarse.values()):
+        assert values["active_members"] + values["silent_members"] == values["closing_members"]
+        assert values["repeat_buyers"] <= values["active_members"]
+        assert values["high_value_members"] <= values["closing_members"]
+        assert values["cancelled_members"] <= values["churned_members"]
+        assert (values["orders"], values["revenue"]) == (values["consume_count"],
+                                                         values["consume_amount"])
+    if by_store:  # the whole ledger's sums are the stores' sums
+        whole = bakery_inputs(rows, grain=grain, as_of=as_of, by_store=False)
+        for (period,), values in whole.items():
+            for name in _ADDITIVE:
+                assert values[name] == pytest.approx(sum(
+                    v[name] for (p, _), v in coarse.items() if p == period))
+
+
+@st.composite
+def _single_join_ledger(draw: st.DrawFn) -> list[dict[str, object]]:
+    """Each member joins once (register or import, at one store) and cancels at most once,
+    at that store, not before the join; other rows of any kind but join / cancel anywhere."""
+    rows: list[dict[str, object]] = []
+    for member in ("M1", "M2", "M3", "M4", "M5"):
+        if not draw(st.booleans()):
+            continue
+        store = draw(st.sampled_from(["S1", "S2"]))
+        joined = draw(_INSTANTS)
+        rows.append({"event_time": joined, "store_id": store, "member_id": member,
+                     "kind": draw(st.sampled_from(["register", "import"])), "amount": 1.0})
+        if draw(st.booleans()):
+            later = joined + draw(st.one_of(  # at the join's instant, or after it
+                st.just(timedelta(0)), st.timedeltas(min_value=timedelta(seconds=1),
+                                                     max_value=timedelta(days=120))))
+            rows.append({"event_time": later, "store_id": store, "member_id": member,
+                         "kind": "cancel"})
+    other = [k for k in BAKERY_KINDS if k not in ("register", "import", "cancel")]
+    rows += draw(st.lists(_CARD_ROW.filter(lambda r: r["kind"] in other), max_size=10))
+    return rows
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_single_join_ledger(), st.sampled_from(GRAINS), st.booleans(),
+       st.one_of(st.none(), st.dates(min_value=date(2024, 1, 1),
+                                     max_value=date(2024, 6, 30))))
+def test_bakery_identity_on_random_ledgers(rows: list[dict[str, object]], grain: str,
+                                           by_store: bool, as_of: date | None) -> None:
+    for v in bakery_inputs(rows, grain=grain, by_store=by_store, as_of=as_of).values():
+        assert v["total_members"] == (v["members_at_start"] + v["new_members"]
+                                      - v["cancelled_members"])
+
+
+_ORDER_ROW = st.builds(
+    lambda t, customer, amount: {"customer_id": customer, "order_time": t, "amount": amount},
+    st.one_of(st.datetimes(min_value=T("2023-01-01"), max_value=T("2024-12-31 23:59:59")),
+              st.sampled_from([T("2023-04-01"), T("2024-01-01"), T("2024-02-29 23:59:59")])),
+    st.sampled_from(["a", "b", "c", "d"]), st.sampled_from([0.0, -5.0, 10.0, 25.0]))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_ORDER_ROW, min_size=1, max_size=25), st.sampled_from(GRAINS),
+       st.integers(min_value=0, max_value=400),
+       st.one_of(st.none(), st.dates(min_value=date(2023, 1, 1),
+                                     max_value=date(2025, 3, 31))))
+def test_orders_identity_and_grains_on_random_logs(rows: list[dict[str, object]], grain: str,
+                                                   lapse_days: int, as_of: date | None
+                                                   ) -> None:
+    result = order_inputs(rows, lapse_days=lapse_days, grain=grain, as_of=as_of)
+    for v in result.values():
+        # Stated for lapse_days >= the days of the period; it holds for any lapse_days here.
+        assert v["total_members"] == (v["members_at_start"] + v["new_members"]
+                                      - v["churned_members"])
+        assert 0 <= v["returning_members"] <= v["new_members"] <= v["active_members"]
+        assert v["active_members"] <= v["visits"] <= v["orders"]  # no order_id: rows
+    monthly = order_inputs(rows, lapse_days=lapse_days, as_of=as_of)
+    sums: dict[str, dict[str, float]] = {}
+    for (label,), v in monthly.items():
+        acc = sums.setdefault(_coarse(label, grain) if grain != "month" else label, {})
+        for name in ("orders", "revenue", "visits"):
+            acc[name] = acc.get(name, 0) + v[name]
+    assert sorted(sums) == sorted(p for (p,) in result)
+    for period, acc in sums.items():
+        for name, total in acc.items():
+            assert result[(period,)][name] == pytest.approx(total)

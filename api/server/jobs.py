@@ -28,10 +28,10 @@ from api.server.models import EvaluateOptions
 from api.server.problems import ApiProblem, clip, validation_errors
 from engine.compile import CompiledPack, check_pack, check_text
 from engine.errors import InputError, KpiError, PackError
-from engine.evaluate import evaluate
+from engine.evaluate import Evaluation, evaluate
 from engine.library import BUILTIN_ROOT, PackLibrary
-from engine.measures import run_measures
 from engine.problems import Problem
+from engine.records import evaluate_records
 from engine.table import Columns, read_csv_text, to_columns
 
 Outcome = dict[str, Any]
@@ -207,10 +207,13 @@ def run_evaluate(job: dict[str, Any], cache: CompileCache, scratch: Path | None 
         return read
     data, options = read
     if not isinstance(data, dict):
-        return _evaluate(compiled, lambda: to_columns(data), options)
+        return _evaluate(compiled, lambda: evaluate(
+            compiled, to_columns(data), grain=options.grain, by=options.by, metrics=options.metrics,
+            params=options.params, locale=options.locale, trace=options.trace, as_of=options.as_of), options)
     with sources.source_files(data, scratch) as paths:
-        outcome = _evaluate(compiled, lambda: run_measures(compiled, paths, grain=None, params=options.params),
-                            options)
+        outcome = _evaluate(compiled, lambda: evaluate_records(
+            compiled, paths, grain=options.grain, by=options.by, metrics=options.metrics, params=options.params,
+            locale=options.locale, trace=options.trace, as_of=options.as_of), options)
         return sources.hide_folder(outcome, paths) if "problem" in outcome else outcome
 
 
@@ -242,11 +245,10 @@ def _read_request(job: dict[str, Any], compiled: CompiledPack) -> Read | Outcome
     return data, options
 
 
-def _evaluate(compiled: CompiledPack, columns: Callable[[], Any], options: EvaluateOptions) -> Outcome:
+def _evaluate(compiled: CompiledPack, run: Callable[[], Evaluation], options: EvaluateOptions) -> Outcome:
     try:
-        result = evaluate(compiled, columns(), grain=options.grain, by=options.by, metrics=options.metrics,
-                          params=options.params, locale=options.locale, trace=options.trace)
-        body = json.dumps(result.to_json(), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        body = json.dumps(run().to_json(formatted=options.formatted), ensure_ascii=False, allow_nan=False,
+                          separators=(",", ":"))
     except PackError as err:
         return problem("pack-invalid", clip(str(err)), problems=pack_problems(err.problems))
     except KpiError as err:

@@ -7,6 +7,7 @@ welcome", and the models name the ones clients can rely on.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Literal
 
 from pydantic import (
@@ -20,7 +21,7 @@ from pydantic import (
     StrictStr,
 )
 
-Grain = Literal["day", "week", "month", "quarter", "year"]
+Grain = Literal["day", "week", "month", "quarter", "year", "all"]
 
 
 class _Open(BaseModel):
@@ -168,6 +169,12 @@ class EvaluateOptions(BaseModel):
         None, description="Param overrides for this evaluation: numbers (or numeric text)")
     locale: str | None = Field(None, examples=["en"])
     trace: StrictBool = Field(False, description="Explain each value: its formula with the numbers")
+    as_of: date | None = Field(None, description="The data is complete up to the end of this day (YYYY-MM-DD): "
+                               "later records or rows are left out and a period that goes on after it is "
+                               "`partial`. Default: for raw records (`sources`), the last record's day; for "
+                               "rows, none", examples=["2026-06-30"])
+    formatted: StrictBool = Field(False, description="Add each row's values as shown (`57.8%`) in `formatted`; "
+                                  "`values` stay exact")
 
 
 Scalar = StrictStr | StrictFloat | StrictInt | StrictBool | None
@@ -199,11 +206,15 @@ class EvaluateRequest(EvaluateOptions):
 
 
 class EvaluatedRow(_Open):
-    period: str
+    period: str = Field(description="2026-01, 2026-Q1, …; for grain all, the first and last base period "
+                        "(2025-01/2026-12)")
+    partial: bool = Field(description="The period goes on after the data's as_of day: it is not over")
     dims: dict[str, str]
-    values: dict[str, float | None]
+    values: dict[str, float | None] = Field(description="Exact values (full float64 precision); null when "
+                                            "undefined")
     undefined: dict[str, str]
-    bands: dict[str, Any]
+    bands: dict[str, Any] = Field(description="The band each exact value is in")
+    implausible: dict[str, str] = Field(description="Values outside their metric's domain (they get no band)")
     rules: list[dict[str, Any]]
     checks: list[dict[str, Any]]
 
@@ -213,8 +224,12 @@ class Evaluation(BaseModel):
 
     pack: str
     version: str
+    pack_sha256: str = Field(description="SHA-256 of the pack's text")
+    extends: dict[str, str] = Field(description="The version of every pack it inherits from, built-in ones included")
+    engine_version: str
     grain: str
     by: list[str]
+    as_of: date | None = Field(description="The day the data is measured up to (null: every period is complete)")
     rows: list[EvaluatedRow]
     warnings: list[dict[str, Any]]
 

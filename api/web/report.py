@@ -25,9 +25,9 @@ from api.server.problems import ApiProblem, clip
 from api.server.redact import Redactor
 from api.server.worker import WorkerPool
 from engine.compile import CompiledPack
+from engine.display import display_text
 from engine.library import BUILTIN_ROOT
 from engine.model import GRAINS
-from engine.display import display_text
 
 from .svg import trend_chart
 from .views import remedy_entry

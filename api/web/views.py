@@ -11,10 +11,10 @@ from typing import Any
 
 from api.server.catalog import Catalog, PackRef
 from engine.compile import CompiledPack
+from engine.display import format_value
 from engine.expand import Expander
 from engine.lineage import lineage
 from engine.model import Metric, Pack
-from engine.display import format_value
 from engine.validate.context import FormulaSite
 
 from .mathml import Budget, to_mathml

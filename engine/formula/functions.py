@@ -214,6 +214,13 @@ class Falling(KpiCondition):
     nargs = 2
 
 
+class Day(KpiFunction):
+    """``day(t)`` (measure mode): the date of a time — to count distinct days, e.g. customer-days."""
+
+    kpi_name = "day"
+    nargs = 1
+
+
 class In(KpiCondition):
     """``x in ('a', 'b', 3)`` (measure mode): ``In(x, Tuple(items…))``, the items text or
     number literals. ``x not in (…)`` is ``Not(In(…))``."""
@@ -329,6 +336,15 @@ FUNCTIONS: Mapping[str, FunctionSpec] = MappingProxyType({
               "x decreased in each of the last n periods"),
     )
 })
+
+#: Functions of measure mode only (over a source's columns), by name. Read-only.
+MEASURE_FUNCTIONS: Mapping[str, FunctionSpec] = MappingProxyType({
+    s.name: s
+    for s in (
+        _spec("day", (Param("time", "number"),), "number", Day, "the date of a time (its day)"),
+    )
+})
+
 
 class EntityAttribute(KpiFunction):
     """An attribute of an entity computed from its records (entity measures only)."""

@@ -30,6 +30,7 @@ from engine.formula import messages as msg
 from engine.formula.functions import (
     ENTITY_FUNCTIONS,
     FUNCTIONS,
+    MEASURE_FUNCTIONS,
     NULL,
     FunctionSpec,
     Kind,
@@ -124,7 +125,9 @@ class _Parser(MeasureSyntax):
     def __init__(self, text: str, *, measure: bool = False, entity: bool = False) -> None:
         self.text = text
         self.measure = measure
-        self.functions_table = {**FUNCTIONS, **ENTITY_FUNCTIONS} if entity else FUNCTIONS
+        self._entity = entity
+        self.functions_table = {**FUNCTIONS, **MEASURE_FUNCTIONS, **ENTITY_FUNCTIONS} if entity else \
+            {**FUNCTIONS, **MEASURE_FUNCTIONS} if measure else FUNCTIONS
         self._attribute = 0  # > 0 inside an entity attribute
         self._tokens = tokenize(text, measure=measure)
         self._buffer: list[Token] = []
@@ -427,7 +430,7 @@ class _Parser(MeasureSyntax):
     def _call(self, name_tok: Token, spec: FunctionSpec) -> _Item:
         lpar = self._advance()
         self.functions.add(spec.name)
-        attribute = spec.name in ENTITY_FUNCTIONS and self.functions_table is not FUNCTIONS
+        attribute = spec.name in ENTITY_FUNCTIONS and self._entity
         if attribute and self._attribute:
             raise FormulaError("KPI-F004", f"{spec.name}() cannot stand inside another entity attribute",
                                name_tok.offset, name_tok.length,

@@ -8,9 +8,9 @@
 * :mod:`engine.measures.run` — declared-column checks and the queries run on DuckDB.
 """
 
-from engine.measures.metrics import metric_query, sql_metrics
+from engine.measures.metrics import metric_query, sql_metrics, sql_plan
 from engine.measures.query import DIALECTS, GRAINS, measure_query, measure_sql, measured_sources
-from engine.measures.run import check_source, merge_inputs, open_sources, run_measures
+from engine.measures.run import Records, check_source, merge_inputs, open_sources, run_measures
 
-__all__ = ["DIALECTS", "GRAINS", "check_source", "measure_query", "metric_query", "sql_metrics", "measure_sql", "measured_sources", "merge_inputs", "open_sources",
-           "run_measures"]
+__all__ = ["DIALECTS", "GRAINS", "Records", "check_source", "measure_query", "measure_sql", "measured_sources",
+           "merge_inputs", "metric_query", "open_sources", "run_measures", "sql_metrics", "sql_plan"]

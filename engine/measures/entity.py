@@ -22,7 +22,7 @@ from typing import Any
 from sqlglot import exp
 
 from engine.formula import ENTITY_FUNCTIONS, EntityAttribute
-from engine.measures.query import ENT, FIRST, P, SourceQuery, T, aggregate, col, when, window
+from engine.measures.query import ENT, P, SourceQuery, T, aggregate, col, when, window
 from engine.measures.sqlexpr import Names, number, to_sql
 from engine.model import Input, Measure
 
@@ -110,11 +110,7 @@ def entity_ctes(sq: SourceQuery, query: exp.Select, entities: list[Input], disti
         return query
 
     # kpi__ecarry: the state of each entity at its periods with records (windows over them) ...
-    first = any(instant == "start" and m.since is None for _, m, instant, *_ in parts)
     carry = exp.select(col(P), *(col(k) for k in ekeys), copy=False)
-    if first:
-        carry = carry.select(exp.alias_(_window(exp.Min(this=col(P)), ekeys, "CURRENT ROW"), FIRST, quoted=True),
-                             copy=False)
     following = exp.Window(this=exp.Lead(this=col(P)), partition_by=[col(k) for k in ekeys],
                            order=exp.Order(expressions=[exp.Ordered(this=col(P))]))
     far = exp.cast(exp.Literal.string(FAR), "timestamp")
@@ -137,8 +133,6 @@ def entity_ctes(sq: SourceQuery, query: exp.Select, entities: list[Input], disti
         return exp.EQ(this=col(P, "p"), expression=col(P, "c"))
 
     state = exp.select(exp.alias_(col(P, "p"), P, quoted=True), *(col(k, "c") for k in ekeys), copy=False)
-    if first:
-        state = state.select(col(FIRST, "c"), copy=False)
     state = state.select(col("kpi__days", "p"), copy=False)
     for node, name in ent.attributes.items():
         for suffix in sorted({_attr_suffix(node, i) for i in ent.instants[name]}):
@@ -168,9 +162,7 @@ def entity_ctes(sq: SourceQuery, query: exp.Select, entities: list[Input], disti
             if until_col is not None:
                 scope.append(exp.or_(exp.Is(this=col(f"{until_col}_{instant}"), expression=exp.Null()),
                                      exp.LT(this=col(f"{until_col}_{instant}"), expression=col(f"{since_col}_{instant}"))))
-        else:
-            if instant == "start":
-                scope.append(exp.LT(this=col(FIRST), expression=col(P)))
+        else:  # every entity with a record before the period's end; `having` says which count
             if until_col is not None:
                 scope.append(exp.Is(this=col(f"{until_col}_{instant}"), expression=exp.Null()))
         if having is not None:

@@ -196,7 +196,8 @@ class _Planner:
 
     def measure(self, m: Measure, where: exp.Expression | None) -> exp.Expression | None:
         """The measure's aggregate over kpi__fk, or None if it cannot be computed from it."""
-        if m.where is not None and not self.enum_only(parse_formula(m.where, expect="condition", mode="measure").expr):
+        if m.more or m.where is not None and not self.enum_only(
+                parse_formula(m.where, expect="condition", mode="measure").expr):
             return None
         of = parse_formula(m.of, expect="any", mode="measure").expr if m.of is not None else sympy.Integer(1)
         if m.agg in ("count_distinct", "min", "max") and m.as_of is None and m.of is not None:

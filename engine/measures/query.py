@@ -2,11 +2,15 @@
 
 The query has the same shape for every pack (docs/measures.md, "Compilation")::
 
-    ev        the records, with their period (DATE_TRUNC of the time), dimension keys, entity
+    range     the first base period of the source and the cut: the day after as_of (by default the
+              day after the last record's), after which nothing is read
+    ev        the records before the cut, with their period (of the grain asked: DATE_TRUNC of the
+              time, through the ISO week for a weekly pack), dimension keys, entity
     fk        if every event and to-date measure allows it (engine.measures.preagg): the records
               grouped by period, group and the enumerated columns the measures test
     flow      event measures per period and group; to-date measures' per-period parts (from fk or ev)
-    periods   the periods present in the source (from flow), with their days and end date
+    periods   the periods present in the source (from flow), with their days and end date (cut at
+              the cut: a period that is not over ends there)
     groups    each group's first period (from flow)
     spine     every period of each group from the group's first period on (no holes)
     base      spine ⟕ flow; to-date measures as window sums over the group's periods
@@ -28,6 +32,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
+from datetime import date, timedelta
 from typing import Any
 
 import sympy
@@ -37,7 +42,7 @@ from engine.compile import CompiledPack
 from engine.errors import InputError
 from engine.formula import parse_formula
 from engine.measures.preagg import preaggregate
-from engine.measures.sqlexpr import Names, number, to_sql
+from engine.measures.sqlexpr import Names, distinct_key, number, to_sql
 from engine.model import DataSource, Input
 
 DIALECTS = ("duckdb", "spark", "trino", "postgres", "bigquery", "snowflake")
@@ -46,6 +51,7 @@ GRAINS = {"day": ("DAY", 1, "DAY"), "week": ("WEEK", 7, "DAY"), "month": ("MONTH
           "quarter": ("QUARTER", 3, "MONTH"), "year": ("YEAR", 1, "YEAR")}
 
 P, T, ENT, FIRST = "kpi__period", "kpi__time", "kpi__entity", "kpi__first"
+START, LAST_END, CUT, DAYS = "kpi__start", "kpi__last_end", "kpi__cut", "kpi__days"
 _COUNTS = ("sum", "count", "count_distinct")  # an empty group is 0 for these, null for the others
 
 
@@ -92,16 +98,24 @@ def _zero(agg: str, value: exp.Expression) -> exp.Expression:
 
 
 class SourceQuery:
-    """The query computing every input measured on one source, per period and dimension member."""
+    """The query computing inputs measured on one source, per period and dimension member.
+
+    ``grain``: the periods (default the pack's base grain; "all" is one period over the whole
+    range); ``dims``: the pack dimensions to group by (default every dimension of the source);
+    ``inputs``: the inputs to compute (default every input measured on the source); ``as_of``:
+    the data is read up to the end of this day (default: the last record's day)."""
 
     def __init__(self, c: CompiledPack, source_id: str, grain: str | None = None,
-                 params: Mapping[str, Any] | None = None) -> None:
+                 params: Mapping[str, Any] | None = None, *, dims: Iterable[str] | None = None,
+                 inputs: Iterable[str] | None = None, as_of: date | None = None) -> None:
         pack = c.pack
         self.source_id = source_id
         self.source: DataSource = pack.sources[source_id]
+        self.base = pack.grain
         self.grain = grain or pack.grain
-        if self.grain not in GRAINS:
-            raise InputError(f"measures cannot be computed by '{self.grain}': use {', '.join(GRAINS)}")
+        if self.grain not in GRAINS and self.grain != "all":
+            raise InputError(f"measures cannot be computed by '{self.grain}': use {', '.join(GRAINS)} or all")
+        self.as_of = as_of
         self.params = {k: p.value for k, p in pack.params.items()}
         for k, v in (params or {}).items():
             if k not in self.params:
@@ -112,10 +126,13 @@ class SourceQuery:
                 raise InputError(f"param '{k}' must be a number, not {str(v)[:40]!r}") from None
             if not math.isfinite(self.params[k]):
                 raise InputError(f"param '{k}' must be a finite number")
-        self.inputs = [i for i in pack.inputs.values() if i.measure is not None and i.measure.source == source_id]
+        wanted = None if inputs is None else set(inputs)
+        self.inputs = [i for i in pack.inputs.values() if i.measure is not None and i.measure.source == source_id
+                       and (wanted is None or i.id in wanted)]
         if not self.inputs:
             raise InputError(f"no input of pack '{pack.id}' is measured on source '{source_id}'")
-        self.dims = list(self.source.dimensions.items())
+        kept = None if dims is None else set(dims)
+        self.dims = [(d, column) for d, column in self.source.dimensions.items() if kept is None or d in kept]
         self.keys = [f"kpi__d{k}" for k in range(len(self.dims))]
         # declared number columns are read as numbers whatever the file's types (an all-blank
         # column comes back as text from a CSV)
@@ -125,6 +142,8 @@ class SourceQuery:
         #: compute event and to-date measures from the records grouped by enumerated columns when
         #: they allow it (engine.measures.preagg); off: always from the records (for tests)
         self.preaggregate = True
+        #: add each period's days (kpi__days) to the result (for the metrics computed in SQL)
+        self.with_days = False
 
     # -- pieces -------------------------------------------------------------------------
 
@@ -135,23 +154,50 @@ class SourceQuery:
         return to_sql(parsed.expr, names or self.names)
 
     def _end(self, start: exp.Expression) -> exp.Expression:
-        _, length, unit = GRAINS[self.grain]
-        return exp.DateAdd(this=start, expression=number(length), unit=exp.var(unit))
+        """The end of the period that starts at ``start``: the next one's first moment (for
+        "all", the end of the data's last base period), cut at the cut."""
+        if self.grain == "all":
+            end: exp.Expression = col(LAST_END, "r")
+        else:
+            end = period_end(start, self.grain)
+        return exp.Least(this=end, expressions=[col(CUT, "r")])
 
     def _days(self, start: exp.Expression, end: exp.Expression) -> exp.Expression:
         return exp.DateDiff(this=exp.cast(end, "date"), expression=exp.cast(start, "date"), unit=exp.var("DAY"))
 
+    def _range(self) -> exp.Select:
+        """kpi__range: the source's first base period, the end of its last, and the cut."""
+        time = exp.cast(col(self.source.time), "timestamp")
+        base = base_period(time, self.base)
+        if self.as_of is not None:
+            cut: exp.Expression = exp.cast(exp.Literal.string((self.as_of + timedelta(days=1)).isoformat()), "timestamp")
+        else:  # the day after the last record's day
+            cut = exp.DateAdd(this=base_period(exp.Max(this=time.copy()), "day"), expression=number(1),
+                              unit=exp.var("DAY"))
+        last_end = period_end(exp.Max(this=base), self.base)
+        return exp.select(exp.alias_(exp.Min(this=base.copy()), START, quoted=True),
+                          exp.alias_(last_end, LAST_END, quoted=True), exp.alias_(cut, CUT, quoted=True),
+                          copy=False).from_(exp.table_(self.source_id, quoted=True), copy=False)
+
     def _ev(self) -> exp.Select:
         time = exp.cast(col(self.source.time), "timestamp")
-        unit = GRAINS[self.grain][0]
-        extra = [exp.alias_(time, T, quoted=True),
-                 exp.alias_(exp.TimestampTrunc(this=time, unit=exp.var(unit)), P, quoted=True)]
+        if self.grain == "all":
+            period: exp.Expression = col(START, "r")
+        elif self.base == "week" and self.grain in ("month", "quarter", "year"):
+            # a week belongs to the month (quarter, year) of its Thursday, as in the evaluator
+            thursday = exp.DateAdd(this=base_period(time, "week"), expression=number(3), unit=exp.var("DAY"))
+            period = exp.TimestampTrunc(this=thursday, unit=exp.var(GRAINS[self.grain][0]))
+        else:
+            period = base_period(time, self.grain)
+        extra = [exp.alias_(time.copy(), T, quoted=True), exp.alias_(period, P, quoted=True)]
         # dimension members and entities are text (labels), whatever the file's types
         extra += [exp.alias_(exp.cast(col(column), "text"), key, quoted=True)
                   for (_, column), key in zip(self.dims, self.keys, strict=True)]
         if self.source.entity:
             extra.append(exp.alias_(exp.cast(col(self.source.entity), "text"), ENT, quoted=True))
-        return exp.select(exp.Star(), *extra, copy=False).from_(exp.table_(self.source_id, quoted=True), copy=False)
+        records = exp.select(exp.Star(), *extra, copy=False).from_(exp.table_(self.source_id, quoted=True), copy=False)
+        records = records.join(exp.table_("kpi__range", alias="r"), join_type="cross", copy=False)
+        return records.where(exp.LT(this=time.copy(), expression=col(CUT, "r")), copy=False)
 
     def _spine(self, table: str, keys: list[str]) -> tuple[exp.Select, exp.Select]:
         first = exp.select(*(col(k) for k in keys), exp.alias_(exp.Min(this=col(P)), FIRST, quoted=True), copy=False) \
@@ -175,16 +221,19 @@ class SourceQuery:
         distinct = [i for i in events if self._counts_entities(i)]
         flowed = [i for i in events + to_date if i not in distinct]
         keys = self.keys
-        query = exp.select(copy=False).with_("kpi__ev", as_=self._ev(), copy=False)
+        query = exp.select(copy=False).with_("kpi__range", as_=self._range(), copy=False)
+        query = query.with_("kpi__ev", as_=self._ev(), copy=False)
         fk, flow = self._flow(flowed)
         if fk is not None:
             query = query.with_("kpi__fk", as_=fk, copy=False)
         query = query.with_("kpi__flow", as_=flow, copy=False)
         # the periods and groups present in the source: from kpi__flow (one row per both), not the records
-        end = self._end(col(P))
-        periods = exp.select(col(P), exp.alias_(self._days(col(P), end), "kpi__days", quoted=True),
+        end = self._end(col(P, "f"))
+        periods = exp.select(col(P, "f"), exp.alias_(self._days(col(P, "f"), end), DAYS, quoted=True),
                              exp.alias_(exp.cast(end.copy(), "date"), "kpi__end", quoted=True), copy=False)
-        query = query.with_("kpi__periods", as_=periods.distinct().from_("kpi__flow", copy=False), copy=False)
+        periods = periods.distinct().from_(exp.table_("kpi__flow", alias="f"), copy=False) \
+            .join(exp.table_("kpi__range", alias="r"), join_type="cross", copy=False)
+        query = query.with_("kpi__periods", as_=periods, copy=False)
         groups, spine = self._spine("kpi__flow", keys)
         query = query.with_("kpi__groups", as_=groups, copy=False).with_("kpi__spine", as_=spine, copy=False)
 
@@ -208,7 +257,12 @@ class SourceQuery:
         final = final.select(*(col(i.id, "b") if i not in distinct else
                                exp.alias_(_zero("count", col(i.id, "d")), i.id, quoted=True)
                                for i in events + to_date), copy=False)
+        if self.with_days:
+            final = final.select(col(DAYS, "pd"), copy=False)
         final = final.from_(exp.table_("kpi__base", alias="b"), copy=False)
+        if self.with_days:
+            final = final.join(exp.table_("kpi__periods", alias="pd"),
+                               on=exp.EQ(this=col(P, "b"), expression=col(P, "pd")), copy=False)
         if entities or distinct:
             from engine.measures.entity import entity_ctes
 
@@ -239,7 +293,11 @@ class SourceQuery:
                 value = pre[1][n]
             else:
                 agg = "sum" if m.as_of is not None and m.agg == "sum" else m.agg
-                value = aggregate(agg, when(where, self._expr(m.of, "measure", "any") or number(1)))
+                of = self._expr(m.of, "measure", "any") or number(1)
+                if m.more:  # count_distinct of combinations (customer-days)
+                    terms = [self._expr(t, "measure", "any") for t in m.more]
+                    of = distinct_key([of, *(t for t in terms if t is not None)])
+                value = aggregate(agg, when(where, of))
             flow = flow.select(exp.alias_(value, f"kpi__m{n}", quoted=True), copy=False)
         flow = flow.from_("kpi__fk" if pre else "kpi__ev", copy=False).group_by(col(P), *(col(k) for k in self.keys),
                                                                                 copy=False)
@@ -249,7 +307,7 @@ class SourceQuery:
         """``count_distinct`` of the source's entity column (read as text, as kpi__entity): counted
         from kpi__eflow's rows, one per entity and period, instead of over the records."""
         m, entity = i.measure, self.source.entity
-        if m is None or m.agg != "count_distinct" or m.of is None or not entity or entity in self.columns \
+        if m is None or m.agg != "count_distinct" or m.of is None or m.more or not entity or entity in self.columns \
                 or entity in self.params:
             return False
         of = parse_formula(m.of, expect="any", mode="measure").expr
@@ -257,9 +315,22 @@ class SourceQuery:
 
 
 def measure_query(c: CompiledPack, source_id: str, grain: str | None = None,
-                  params: Mapping[str, Any] | None = None) -> exp.Select:
-    """The query computing every input measured on ``source_id``, per period and dimension member."""
-    return SourceQuery(c, source_id, grain, params).build()
+                  params: Mapping[str, Any] | None = None, *, dims: Iterable[str] | None = None,
+                  inputs: Iterable[str] | None = None, as_of: date | None = None) -> exp.Select:
+    """The query computing inputs measured on ``source_id``, per period and dimension member
+    (:class:`SourceQuery` says what the options do)."""
+    return SourceQuery(c, source_id, grain, params, dims=dims, inputs=inputs, as_of=as_of).build()
+
+
+def base_period(time: exp.Expression, grain: str) -> exp.Expression:
+    """The first moment of the period of ``grain`` holding ``time``."""
+    return exp.TimestampTrunc(this=time, unit=exp.var(GRAINS[grain][0]))
+
+
+def period_end(start: exp.Expression, grain: str) -> exp.Expression:
+    """The first moment after the period of ``grain`` that starts at ``start``."""
+    _, length, unit = GRAINS[grain]
+    return exp.DateAdd(this=start, expression=number(length), unit=exp.var(unit))
 
 
 def for_dialect(tree: exp.Expression, dialect: str) -> exp.Expression:
@@ -268,14 +339,11 @@ def for_dialect(tree: exp.Expression, dialect: str) -> exp.Expression:
     if dialect != "bigquery":
         return tree
 
-    def swap(node: exp.Expression) -> exp.Expression:
-        if isinstance(node, exp.DateAdd):
-            return exp.DatetimeAdd(**node.args)
-        if isinstance(node, exp.TimestampTrunc):
-            return exp.DatetimeTrunc(**node.args)
-        return node
-
-    return tree.transform(swap)
+    tree = tree.copy()
+    for node in list(tree.find_all(exp.DateAdd, exp.TimestampTrunc)):  # inner ones too: every one, in place
+        cls: Any = exp.DatetimeAdd if isinstance(node, exp.DateAdd) else exp.DatetimeTrunc
+        node.replace(cls(**{k: v for k, v in node.args.items()}))
+    return tree
 
 
 def measured_sources(c: CompiledPack) -> list[str]:
@@ -285,15 +353,16 @@ def measured_sources(c: CompiledPack) -> list[str]:
 
 
 def measure_sql(c: CompiledPack, dialect: str = "duckdb", grain: str | None = None,
-                sources: Iterable[str] | None = None, *, metrics: bool = False) -> dict[str, str]:
-    """The SQL of every measured source (or of ``sources``), rendered for ``dialect``; with
-    ``metrics``, also the metrics computable from the source's measures (engine.measures.metrics)."""
+                sources: Iterable[str] | None = None, *, metrics: bool = False, by: Iterable[str] | None = None,
+                as_of: date | None = None, params: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """The SQL of every measured source (or of ``sources``), rendered for ``dialect``: the inputs
+    (and, with ``metrics``, the metrics computable from them) at ``grain`` and ``by``, as the
+    evaluation plan of ``kpi run`` computes them (engine.measures.metrics)."""
     if dialect not in DIALECTS:
         raise InputError(f"unknown SQL dialect '{dialect}': choose one of {', '.join(DIALECTS)}")
-    wanted = measured_sources(c) if sources is None else list(sources)
-    if metrics:
-        from engine.measures.metrics import metric_query
+    from engine.measures.metrics import metric_query, sql_plan
 
-        return {sid: for_dialect(metric_query(c, sid, grain), dialect).sql(dialect=dialect, pretty=True)
-                for sid in wanted}
-    return {sid: for_dialect(measure_query(c, sid, grain), dialect).sql(dialect=dialect, pretty=True) for sid in wanted}
+    wanted = measured_sources(c) if sources is None else list(sources)
+    plan = sql_plan(c, grain, by, as_of=as_of, params=params)
+    return {sid: for_dialect(metric_query(c, sid, plan=plan, metrics=metrics), dialect).sql(dialect=dialect, pretty=True)
+            for sid in wanted}

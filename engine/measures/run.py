@@ -10,7 +10,7 @@ that fails its checks.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -61,7 +61,7 @@ def _load(con: Any, source: DataSource, sid: str, path: Path) -> None:
             text = {n: "VARCHAR" for n in header if n in _text_columns(source)}
             # the other columns' types are guessed from the whole file, not a sample
             con.read_csv(str(path), header=True, dtype=text, sample_size=-1).create_view(sid, replace=True)
-        con.execute(f"SELECT * FROM {_q(sid)} LIMIT 0")
+        con.execute(f"SELECT * FROM {_q(sid)} LIMIT 0").fetchall()  # a result left open blocks the connection
     except duckdb.Error as err:
         raise InputError(f"source '{sid}' ({path.name}): {str(err).splitlines()[0]}") from None
 
@@ -73,8 +73,8 @@ def _used_columns(c: CompiledPack, sid: str) -> set[str]:
         m = i.measure
         if m is None or m.source != sid:
             continue
-        for text, mode in ((m.of, "entity" if m.per else "measure"), (m.where, "measure"), (m.since, "measure"),
-                           (m.until, "measure"), (m.having, "entity")):
+        for text, mode in (*((t, "entity" if m.per else "measure") for t in m.terms), (m.where, "measure"),
+                           (m.since, "measure"), (m.until, "measure"), (m.having, "entity")):
             if text:
                 parsed = parse_formula(text, expect="any", mode=mode)  # type: ignore[arg-type]
                 names |= {r.name for r in parsed.refs if r.name not in c.pack.params
@@ -95,13 +95,15 @@ def check_source(con: Any, c: CompiledPack, sid: str, label: str) -> None:
 
 def _check(con: Any, c: CompiledPack, sid: str, label: str) -> None:
     source: DataSource = c.pack.sources[sid]
-    described = con.execute(f"SELECT * FROM {_q(sid)} LIMIT 0").description
+    cursor = con.execute(f"SELECT * FROM {_q(sid)} LIMIT 0")
+    described = cursor.description
+    cursor.fetchall()
     have = [d[0] for d in described]
     reserved = [n for n in have if n.lower().startswith("kpi__")]
     if reserved:
         raise InputError(f"source '{sid}' ({label}): column '{reserved[0]}' has a name reserved for the engine "
                          "(kpi__…): rename it")
-    if not con.execute(f"SELECT count(*) FROM {_q(sid)}").fetchone()[0]:
+    if not con.execute(f"SELECT count(*) FROM {_q(sid)}").fetchall()[0][0]:
         raise InputError(f"source '{sid}' ({label}) has no records")
     needed = {source.time, *source.dimensions.values(), *([source.entity] if source.entity else []),
               *source.columns, *_used_columns(c, sid)}
@@ -140,7 +142,7 @@ def _check(con: Any, c: CompiledPack, sid: str, label: str) -> None:
                           f"TRY_CAST({_q(name)} AS DOUBLE) < {spec.min!r}"))
     numbered = f"(SELECT *, row_number() OVER () AS kpi__row FROM {_q(sid)})"
     counts = con.execute("SELECT " + ", ".join(f"count(*) FILTER (WHERE {cond})" for _, _, cond in tests)
-                         + f" FROM {_q(sid)}").fetchone()
+                         + f" FROM {_q(sid)}").fetchall()[0]
     for (column, what, cond), bad in zip(tests, counts, strict=True):
         if not bad:
             continue
@@ -199,6 +201,8 @@ class _Fetched:
 
 
 def _label(value: Any, grain: str) -> str:
+    if grain == "all":
+        return "all"
     day = value.date() if isinstance(value, datetime) else value
     if not isinstance(day, date):
         raise InputError(f"a period came back as {value!r}, not a date")
@@ -216,53 +220,100 @@ def open_sources(c: CompiledPack, paths: Mapping[str, Path]) -> Any:
     return con
 
 
+class Records:
+    """The raw records of one evaluation: each source's file as a DuckDB view, checked against
+    the pack, ready to be measured at any grain (the base grain, and again at the output grain for
+    the inputs that cannot be combined)."""
+
+    def __init__(self, c: CompiledPack, paths: Mapping[str, Path]) -> None:
+        import duckdb
+
+        unknown = sorted(s for s in paths if s not in c.pack.sources)
+        if unknown:
+            raise InputError(f"pack '{c.pack.id}' has no source {', '.join(repr(s) for s in unknown)} "
+                             f"(its sources: {', '.join(c.pack.sources) or 'none'})")
+        self.wanted = [s for s in measured_sources(c) if s in paths]
+        if not self.wanted:
+            needed = measured_sources(c)
+            if not needed:
+                raise InputError(f"pack '{c.pack.id}' has no inputs with a measure")
+            raise InputError(f"no data for source '{needed[0]}': give it as --source {needed[0]}=PATH")
+        self.dims = [d for d in c.pack.dimensions if any(d in c.pack.sources[s].dimensions for s in self.wanted)]
+        for sid in self.wanted:
+            if set(c.pack.sources[sid].dimensions) != set(self.dims):
+                raise InputError(f"the sources {', '.join(self.wanted)} have different dimensions: measures of "
+                                 "several sources are joined on the period and the same dimensions")
+        self.c = c
+        self.paths = {sid: Path(paths[sid]) for sid in self.wanted}
+        self.con = duckdb.connect()
+        for sid, path in self.paths.items():
+            _load(self.con, c.pack.sources[sid], sid, path)
+            check_source(self.con, c, sid, path.name)
+
+    def last_day(self) -> date:
+        """The day of the last record of any source."""
+        days = []
+        for sid in self.wanted:
+            time = _q(self.c.pack.sources[sid].time)
+            days.append(self.con.execute(f"SELECT max(CAST(CAST({time} AS TIMESTAMP) AS DATE)) FROM {_q(sid)}")
+                        .fetchall()[0][0])
+        last: date = max(d for d in days if d is not None)
+        return last
+
+    def measure(self, grain: str | None = None, *, dims: Iterable[str] | None = None,
+                inputs: Iterable[str] | None = None, as_of: date | None = None,
+                params: Mapping[str, Any] | None = None, progress: Progress | None = None) -> dict[str, list[Any]]:
+        """Columns of the measured inputs (``inputs``: only these) by period and dimension
+        (``dims``: only these), as :func:`run_measures` returns them."""
+        import duckdb
+
+        c = self.c
+        the_grain = grain or c.pack.grain
+        kept = self.dims if dims is None else [d for d in self.dims if d in set(dims)]
+        wanted_inputs = None if inputs is None else set(inputs)
+        merged: dict[tuple[Any, ...], dict[str, Any]] = {}
+        names: list[str] = []
+        for sid in self.wanted:
+            ids = [i.id for i in c.pack.inputs.values() if i.measure is not None and i.measure.source == sid
+                   and (wanted_inputs is None or i.id in wanted_inputs)]
+            if not ids:
+                continue
+            sql = measure_query(c, sid, the_grain, params=params, dims=kept, inputs=ids, as_of=as_of).sql("duckdb")
+            try:
+                cursor = _execute(self.con, sql, sid, progress)
+            except duckdb.Error as err:
+                raise InputError(f"source '{sid}' ({self.paths[sid].name}): {str(err).splitlines()[0]}") from None
+            columns = [d[0] for d in cursor.description]
+            names += [n for n in columns if n not in names]
+            for row in cursor.fetchall():
+                values = dict(zip(columns, row, strict=True))
+                values["period"] = _label(values["period"], the_grain)
+                key = (values["period"], *(str(values[d]) for d in kept))  # by name: sources order them freely
+                merged.setdefault(key, {}).update(values)
+        return {n: [values.get(n) for values in merged.values()] for n in names}
+
+    def close(self) -> None:
+        self.con.close()
+
+
 def run_measures(c: CompiledPack, paths: Mapping[str, Path], grain: str | None = None, *,
-                 params: Mapping[str, Any] | None = None, progress: Progress | None = None) -> dict[str, list[Any]]:
+                 params: Mapping[str, Any] | None = None, progress: Progress | None = None,
+                 dims: Iterable[str] | None = None, inputs: Iterable[str] | None = None,
+                 as_of: date | None = None) -> dict[str, list[Any]]:
     """Compute the inputs measured on the given sources with DuckDB (one file per source).
 
-    Returns columns for :func:`engine.evaluate.evaluate`: ``period`` (the pack's period labels),
-    the dimensions, then the inputs; several sources are joined on period and dimensions.
-    Sources of the pack that are not given are left out (their inputs are missing). ``params``
-    override the pack's params in the measures (``churn_days`` …), as they do in formulas.
+    Returns columns for :func:`engine.evaluate.evaluate`: ``period`` (the pack's period labels;
+    "all" for the grain all), the dimensions, then the inputs; several sources are joined on
+    period and dimensions. Sources of the pack that are not given are left out (their inputs are
+    missing). ``params`` override the pack's params in the measures (``churn_days`` …), as they
+    do in formulas; ``as_of``: read the records up to the end of this day (default: all of them,
+    with the last record's day as the end of the last period).
     """
-    import duckdb
-
-    unknown = sorted(s for s in paths if s not in c.pack.sources)
-    if unknown:
-        raise InputError(f"pack '{c.pack.id}' has no source {', '.join(repr(s) for s in unknown)} "
-                         f"(its sources: {', '.join(c.pack.sources) or 'none'})")
-    wanted = [s for s in measured_sources(c) if s in paths]
-    if not wanted:
-        needed = measured_sources(c)
-        if not needed:
-            raise InputError(f"pack '{c.pack.id}' has no inputs with a measure")
-        raise InputError(f"no data for source '{needed[0]}': give it as --source {needed[0]}=PATH")
-    the_grain = grain or c.pack.grain
-    dims = [d for d in c.pack.dimensions if any(d in c.pack.sources[s].dimensions for s in wanted)]
-    for sid in wanted:
-        if set(c.pack.sources[sid].dimensions) != set(dims):
-            raise InputError(f"the sources {', '.join(wanted)} have different dimensions: measures of several "
-                             "sources are joined on the period and the same dimensions")
-    con = duckdb.connect()
-    merged: dict[tuple[Any, ...], dict[str, Any]] = {}
-    names: list[str] = []
-    for sid in wanted:
-        path = Path(paths[sid])
-        _load(con, c.pack.sources[sid], sid, path)
-        check_source(con, c, sid, path.name)
-        sql = measure_query(c, sid, grain, params=params).sql(dialect="duckdb")
-        try:
-            cursor = _execute(con, sql, sid, progress)
-        except duckdb.Error as err:
-            raise InputError(f"source '{sid}' ({path.name}): {str(err).splitlines()[0]}") from None
-        columns = [d[0] for d in cursor.description]
-        names += [n for n in columns if n not in names]
-        for row in cursor.fetchall():
-            values = dict(zip(columns, row, strict=True))
-            values["period"] = _label(values["period"], the_grain)
-            key = (values["period"], *(str(values[d]) for d in dims))  # by name: sources order them freely
-            merged.setdefault(key, {}).update(values)
-    return {n: [values.get(n) for values in merged.values()] for n in names}
+    records = Records(c, paths)
+    try:
+        return records.measure(grain, dims=dims, inputs=inputs, as_of=as_of, params=params, progress=progress)
+    finally:
+        records.close()
 
 
 def merge_inputs(c: CompiledPack, measured: Mapping[str, list[Any]], data: Columns) -> dict[str, list[Any]]:

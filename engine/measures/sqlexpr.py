@@ -17,7 +17,7 @@ import sympy
 from sqlglot import exp
 
 from engine.errors import KpiError
-from engine.formula import NULL, Coalesce, EntityAttribute, If, In, Text
+from engine.formula import NULL, Coalesce, Day, EntityAttribute, If, In, Text
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def to_sql(node: Any, names: Names = Names()) -> exp.Expression:  # noqa: C901 -
         if node.name in names.params:
             return number(names.params[node.name])
         if node.name in names.values:
-            return names.values[node.name]
+            return names.values[node.name].copy()
         return exp.column(node.name, quoted=True)
     if isinstance(node, EntityAttribute):
         if names.attribute is None:
@@ -87,6 +87,8 @@ def to_sql(node: Any, names: Names = Names()) -> exp.Expression:  # noqa: C901 -
         return exp.Case(ifs=[exp.If(this=args[0], true=args[1])], default=args[2])
     if isinstance(node, Coalesce):
         return exp.Coalesce(this=args[0], expressions=args[1:])
+    if isinstance(node, Day):  # a time column may be text (a CSV): read it as a time first
+        return exp.cast(exp.cast(args[0], "timestamp"), "date")
     if isinstance(node, sympy.Abs):
         return exp.Abs(this=args[0])
     if isinstance(node, sympy.Min | sympy.Max):
@@ -113,3 +115,16 @@ def _product(node: Any, args: list[exp.Expression], names: Names) -> exp.Express
 
 def _is_reciprocal(f: Any) -> bool:
     return isinstance(f, sympy.Pow) and isinstance(f.exp, sympy.Number) and f.exp < 0
+
+
+def distinct_key(parts: list[exp.Expression]) -> exp.Expression:
+    """One text value per combination of ``parts`` (null when any part is null), for counting
+    distinct combinations on every engine: each part but the last is written with its length
+    first (``3:abc``), so no two combinations give the same text."""
+    texts = [exp.cast(p, "text") for p in parts]
+    key: exp.Expression = texts[-1]
+    for text in reversed(texts[:-1]):
+        prefix = exp.DPipe(this=exp.cast(exp.Length(this=text.copy()), "text"), expression=exp.Literal.string(":"))
+        key = exp.DPipe(this=exp.DPipe(this=prefix, expression=text), expression=key)
+    nulls: Any = exp.or_(*(exp.Is(this=p.copy(), expression=exp.Null()) for p in parts))
+    return exp.Case(ifs=[exp.If(this=nulls, true=exp.Null())], default=key)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from engine.problems import Problem
 from engine.validate.bands import check_bands
 from engine.validate.context import Context
+from engine.validate.edges import check_edges
 from engine.validate.ids import check_ids
 from engine.validate.inputs import check_inputs
 from engine.validate.links import check_links
@@ -21,7 +22,8 @@ from engine.validate.references import check_references
 Rule = Callable[[Context], Iterable[Problem]]
 
 #: The semantic rules, in the order they run.
-RULES: tuple[Rule, ...] = (check_ids, check_references, check_bands, check_links, check_inputs, check_measures)
+RULES: tuple[Rule, ...] = (check_ids, check_references, check_bands, check_edges, check_links, check_inputs,
+                           check_measures)
 
 
 def run_rules(ctx: Context) -> list[Problem]:

@@ -9,13 +9,14 @@ attributes) and ``since`` / ``until`` in measure mode. See docs/measures.md.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Literal
+from typing import Any, Literal
 
 from engine.errors import FormulaError
 from engine.formula import ENTITY_FUNCTIONS, FUNCTIONS, ParsedFormula, parse_formula
 from engine.model import DataSource, Input, Measure
 from engine.problems import Problem
 from engine.validate.context import Context, suggest
+from engine.validate.measure_types import TypeMismatch, column_types, type_of
 
 #: functions that reach into other periods: not computable from one period's records
 TIME_FUNCTIONS = frozenset({"previous", "change", "growth", "rolling_sum", "rolling_avg", "cumulative_sum",
@@ -55,11 +56,9 @@ def _check(ctx: Context, i: Input) -> Iterator[Problem]:
     if shape:
         return
     entity = m.per == "entity"
-    for field, expect, mode in _ENTITY_FIELDS if entity else _EVENT_FIELDS:
-        text = getattr(m, field)
-        if text is None:
-            continue
-        where = (*path, field)
+    types = column_types(source)
+    params = set(ctx.pack.params)
+    for field, expect, mode, text, where in _expressions(m, path, entity):
         try:
             parsed = parse_formula(text, expect=expect, mode=mode)  # type: ignore[arg-type]
         except FormulaError as err:
@@ -78,6 +77,42 @@ def _check(ctx: Context, i: Input) -> Iterator[Problem]:
         for message, offset, hint in _names(ctx, m, source, parsed, outside_columns=entity and mode == "entity"):
             yield Problem.at("KPI-R018", f"input '{i.id}': {message}", src.doc.locate_in_scalar(where, offset),
                              path=f"inputs.{i.id}.measure.{field}", hint=hint)
+        yield from _types(i, m, field, text, parsed, types, params, src.doc.locate_in_scalar, where)
+
+
+def _types(i: Input, m: Measure, field: str, text: str, parsed: ParsedFormula, types: dict[str, str],
+           params: set[str], locate: Any, where: tuple[str | int, ...]) -> Iterator[Problem]:
+    """KPI-R020: the expression's types do not fit together, or do not fit the aggregate."""
+    try:
+        kind = type_of(parsed, types, params)
+    except TypeMismatch as err:
+        yield Problem.at("KPI-R020", f"input '{i.id}': {err.message}", locate(where, _offset(parsed, err.name)),
+                         path=f"inputs.{i.id}.measure.{field}", hint=err.hint)
+        return
+    if field == "of" and m.agg in ("sum", "avg", "min", "max") and kind in ("time", "condition"):
+        what = "a time" if kind == "time" else "a condition"
+        yield Problem.at("KPI-R020", f"input '{i.id}': agg {m.agg} needs numbers, and '{text}' is {what}",
+                         locate(where, 0), path=f"inputs.{i.id}.measure.{field}",
+                         hint="count records with agg: count, or distinct days with agg: count_distinct and "
+                              "of: day(<time>)" if kind == "time" else "use if(condition, 1, 0)")
+
+
+def _expressions(m: Measure, path: tuple[str | int, ...], entity: bool
+                 ) -> Iterator[tuple[str, str, str, str, tuple[str | int, ...]]]:
+    """(field, expected kind, parser mode, text, path in the document) of each expression."""
+    for field, expect, mode in _ENTITY_FIELDS if entity else _EVENT_FIELDS:
+        if field == "of" and m.more:
+            for k, text in enumerate(m.terms):
+                yield field, expect, mode, text, (*path, field, k)
+            continue
+        text = getattr(m, field)
+        if text is not None:
+            yield field, expect, mode, text, (*path, field)
+
+
+def _offset(parsed: ParsedFormula, name: str | None) -> int:
+    """Where ``name`` first appears in the expression (0 if it does not)."""
+    return next((r.offset for r in parsed.refs if r.name == name), 0) if name else 0
 
 
 def _shape(i: Input, m: Measure, source: DataSource) -> Iterator[tuple[str, str, str]]:
@@ -91,6 +126,8 @@ def _shape(i: Input, m: Measure, source: DataSource) -> Iterator[tuple[str, str,
                    "say which records count inside the attributes, e.g. having: \"count(kind == 'consume') > 0\"")
         if m.agg == "count_distinct":
             yield ("agg", "an entity measure counts entities with agg: count", "write agg: count")
+        elif m.more:
+            yield ("of", "an entity measure's 'of' is one expression of attributes", "give one expression")
         elif m.agg == "count" and m.of is not None:
             yield ("of", "agg: count of entities takes no 'of'",
                    "remove 'of', or use agg: sum / avg / min / max of an attribute")
@@ -106,6 +143,9 @@ def _shape(i: Input, m: Measure, source: DataSource) -> Iterator[tuple[str, str,
                "use agg: sum or count, or drop as_of")
     if m.of is None and m.agg != "count":
         yield ("of", f"the measure's '{m.agg}' needs 'of' (what to aggregate)", "add e.g. of: amount")
+    if m.more and m.agg != "count_distinct":
+        yield ("of", f"a list in 'of' counts distinct combinations: it needs agg: count_distinct, not {m.agg}",
+               "write agg: count_distinct, or give one expression")
 
 
 def _names(ctx: Context, m: Measure, source: DataSource, parsed: ParsedFormula,
@@ -136,4 +176,4 @@ def _is_text(parsed: ParsedFormula, source: DataSource) -> bool:
         return True
     expr = parsed.expr
     column = source.columns.get(getattr(expr, "name", "")) if getattr(expr, "is_Symbol", False) else None
-    return column is not None and column.type != "number"
+    return column is not None and column.type == "text"

@@ -44,10 +44,12 @@ avg_members monthly_new_members active_rate churn_rate member_growth_rate high_v
 high_value_share silent_estimate
 monthly_recharge_amount monthly_consume_amount recharge_per_visit consume_per_visit
 consume_to_recharge_ratio gift_utilization sedimentation_rate fund_turnover gift_share
-new_member_growth
-""".split()) | {"silent_member_share", "high_value_member_share", "rfm_at_risk_share", "rfm_champion_share"}
+new_member_growth avg_closing_members
+""".split()) | {"silent_member_share", "high_value_member_share", "rfm_at_risk_share", "rfm_champion_share",
+                 "returning_member_share"}
 # Metrics of optional inputs that only a ledger gives (kpi run): null in the monthly sample
-LEDGER_ONLY = {"silent_member_share", "high_value_member_share", "rfm_at_risk_share", "rfm_champion_share"}
+LEDGER_ONLY = {"silent_member_share", "high_value_member_share", "rfm_at_risk_share", "rfm_champion_share",
+               "returning_member_share"}
 # Core metrics whose inputs (marketing_spend, revenue, orders, members_at_start, ...) are absent.
 SKIPPED = set("""
 cac avg_order_value clv repeat_purchase_rate retention_rate nps active_member_ratio visit_frequency
@@ -799,7 +801,8 @@ def test_bands(monthly: dict, monthly_en: dict, store, period, metric, status, z
 
 
 def test_values_outside_every_band_get_no_entry(monthly: dict):
-    assert "recharge_per_visit" not in row(monthly, "2026-02", S01)["bands"]  # 200: max exclusive
+    # 200 is the top of the document's "150-200 元": in the band (at_most: 200)
+    assert row(monthly, "2026-02", S01)["bands"]["recharge_per_visit"]["status"] == "good"
     assert "recharge_per_visit" not in row(monthly, "2026-03", S01)["bands"]  # 110: in the gap
     assert "sedimentation_rate" not in row(monthly, "2026-01", S01)["bands"]  # 0.883
     assert "member_growth_rate" not in row(monthly, "2026-02", S02)["bands"]  # 0.018

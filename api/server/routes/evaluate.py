@@ -6,6 +6,7 @@ worker computes the measured inputs first: JSON ``sources``, or one source's CSV
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
@@ -44,7 +45,7 @@ def answer(outcome: dict[str, Any], redact: Redactor) -> Response:
 
 
 def _csv_options(grain: str | None, by: str | None, metrics: str | None, locale: str | None, trace: bool | None,
-                 param: list[str]) -> dict[str, Any]:
+                 param: list[str], as_of: date | None, formatted: bool | None) -> dict[str, Any]:
     params: dict[str, str] = {}
     for item in param:
         key, sep, value = item.partition("=")
@@ -54,7 +55,8 @@ def _csv_options(grain: str | None, by: str | None, metrics: str | None, locale:
         params[key.strip()] = value.strip()
     return {"grain": grain, "by": None if by is None else [b.strip() for b in by.split(",") if b.strip()],
             "metrics": [m.strip() for m in metrics.split(",") if m.strip()] if metrics else None,
-            "params": params or None, "locale": locale, "trace": bool(trace)}
+            "params": params or None, "locale": locale, "trace": bool(trace), "as_of": as_of,
+            "formatted": bool(formatted)}
 
 
 @router.post(
@@ -83,13 +85,15 @@ async def evaluate_pack(
     source: Annotated[str | None, Query(description="CSV only: the body holds the raw records of this source of the "
                                         "pack (its inputs are computed from them), not input rows",
                                         examples=["card_events"], max_length=200)] = None,
+    as_of: Annotated[date | None, Query(description="CSV only: the data is complete up to the end of this day")] = None,
+    formatted: Annotated[bool | None, Query(description="CSV only: add each value as shown")] = None,
 ) -> Response:
     kind = require_media(request, ("application/json", "text/csv"))
     ref = await run_in_threadpool(catalog.resolve, pack, owner, version)
     options = None
     if kind == "text/csv":
-        options = _csv_options(grain, by, metrics, locale, trace, param or [])
-    elif any(v is not None for v in (grain, by, metrics, locale, trace, param, source)):
+        options = _csv_options(grain, by, metrics, locale, trace, param or [], as_of, formatted)
+    elif any(v is not None for v in (grain, by, metrics, locale, trace, param, source, as_of, formatted)):
         raise ApiProblem("invalid-request", "with a JSON body, give grain, by, metrics, params, locale and trace "
                          "in the body, not in the query, and raw records as 'sources'",
                          errors=[{"location": "query", "message": "options belong in the JSON body"}])

@@ -1,0 +1,84 @@
+"""The evaluation façade over raw records: a pack's sources → measured inputs → evaluation.
+
+    sources ─DuckDB─▶ inputs per base period and dimension member ─plan─▶ what to compute
+      ─(inputs that cannot be combined: measured again at the output grain and `by`)─▶
+      engine.evaluate.evaluate_plan ─▶ Evaluation
+
+The same plan (:func:`engine.plan.make_plan`, with ``records=True``) drives the SQL that
+``kpi sql`` prints (:mod:`engine.measures.metrics`), so the two agree cell by cell. The CLI
+(``kpi run``) and the HTTP API (``sources`` in an evaluate request) call
+:func:`evaluate_records` and hold no logic of their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.compile import CompiledPack
+from engine.errors import InputError
+from engine.evaluate import Evaluation, evaluate_plan, rows_until
+from engine.frame import Cells
+from engine.measures.run import Progress, Records, merge_inputs
+from engine.periods import parse_period
+from engine.plan import make_plan, records_grain
+from engine.table import Columns, periods_of, to_columns
+
+
+def evaluate_records(
+    c: CompiledPack,
+    paths: Mapping[str, Path],
+    *,
+    data: Columns | None = None,
+    grain: str | None = None,
+    by: Sequence[str] | None = None,
+    metrics: Sequence[str] | None = None,
+    params: Mapping[str, Any] | None = None,
+    locale: str | None = None,
+    trace: bool = False,
+    as_of: date | None = None,
+    progress: Progress | None = None,
+) -> Evaluation:
+    """Compute the measured inputs from the sources' records (one file per source) and evaluate.
+
+    ``data``: input rows for the inputs without a measure, joined on period and dimensions;
+    ``as_of``: the records are read up to the end of this day (default: the last record's day),
+    and a period that goes on after it is partial. Bad input raises :class:`InputError`.
+    """
+    records = Records(c, paths)
+    try:
+        day = as_of or records.last_day()
+        base = records.measure(records_grain(c.pack.grain, grain), as_of=day, params=params, progress=progress)
+        if not base.get("period"):
+            raise InputError(f"no record of the sources is on or before as_of {day.isoformat()}",
+                             hint="give an as_of on or after the first record's day")
+        columns = to_columns(merge_inputs(c, base, data) if data is not None else base)
+        period_index, data_grain = periods_of(columns)
+        columns, period_index, notes = rows_until(columns, period_index, data_grain, day)
+        plan = make_plan(c, list(columns.data), data_grain, grain=grain, by=by, metrics=metrics, params=params,
+                         locale=locale, records=True, as_of=day)
+        plan.warnings[:0] = notes
+        direct = None
+        if plan.direct:
+            measured = records.measure(plan.grain, dims=plan.by, inputs=plan.direct, as_of=day, params=params,
+                                       progress=progress)
+            direct = _cells(measured, plan.grain, plan.by, plan.direct)
+        return evaluate_plan(plan, columns, period_index, direct=direct, trace=trace)
+    finally:
+        records.close()
+
+
+def _cells(measured: Mapping[str, list[Any]], grain: str, by: tuple[str, ...], names: tuple[str, ...]) -> Cells:
+    """Measured columns (period labels of ``grain``, the ``by`` dimensions) as cells."""
+    labels = measured.get("period", [])
+    t = np.asarray([0 if grain == "all" else parse_period(str(p)).index for p in labels], np.int64)
+    keys = [tuple(str(measured[d][k]) for d in by) for k in range(len(labels))]
+    distinct = sorted(set(keys))
+    code = {key: n for n, key in enumerate(distinct)}
+    g = np.asarray([code[key] for key in keys], np.int64)
+    values = {n: np.asarray([np.nan if v is None else float(v) for v in measured[n]], np.float64) for n in names}
+    return Cells(grain, by, distinct, g, t, values, np.ones(len(labels)))
