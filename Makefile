@@ -46,7 +46,7 @@ run: $(STAMP) ## validate the packs, explain closing_amount, compute a demo ledg
 	$(BIN)/kpi demo-data bakery --out $(DEMO)
 	$(BIN)/kpi run bakery-stored-value --source card_events=$(DEMO)/card_events.parquet \
 		--grain quarter --by '' --format table --locale en \
-		--metrics closing_amount,balance_gap,avg_members,churn_rate,active_rate,gift_share,sedimentation_rate,fund_turnover,high_value_member_share,silent_member_share
+		--metrics closing_amount,balance_gap,avg_members,churn_rate,active_rate,active_member_ratio,gift_share,sedimentation_rate,fund_turnover,high_value_member_share,silent_member_share
 	$(BIN)/kpi serve --demo --data-dir "$$(mktemp -d)"
 
 serve: $(STAMP) ## start the HTTP API on http://127.0.0.1:8000 (Ctrl-C stops it)

@@ -189,15 +189,21 @@ def _summary(target: str, c: CompiledPack | None, problems: list[Problem]) -> st
 @app.command("lineage")
 def lineage_cmd(
     pack: Annotated[str, typer.Argument(help="Pack directory, file or id.")],
-    metric: Annotated[str, typer.Argument(help="Metric (or input / param) id.")],
+    metric: Annotated[str, typer.Argument(help="Metric (or input, param, check or rule) id.")],
+    kind: Annotated[str | None, typer.Option("--kind", help="metric, input, param, check or rule, when a check or "
+                                             "rule has the id of a metric (default: whichever has the id, a "
+                                             "metric, input or param first).")] = None,
     locale: Locale = None,
     as_json: AsJson = False,
     packs_dir: PacksDir = None,
 ) -> None:
-    """Explain a metric: its formula, the expansion down to inputs, what it uses and what uses it."""
+    """Explain a metric (or a check or rule): its formula, the expansion down to inputs, how each
+    measured input is computed from the raw ledger, what it uses and what uses it."""
+    if kind not in (None, "metric", "input", "param", "check", "rule"):
+        raise _fail(f"unknown --kind '{kind}': choose metric, input, param, check or rule")
     compiled = _compile_or_exit(pack, packs_dir)
     try:
-        info = lineage(compiled, metric, locale)
+        info = lineage(compiled, metric, locale, kind=kind)
     except KpiError as err:
         raise _fail(str(err)) from None
     if as_json:
@@ -307,17 +313,24 @@ def sql(
     pack: Annotated[str, typer.Argument(help="Pack directory, file or id.")],
     dialect: Annotated[str, typer.Option("--dialect", help="duckdb, spark, trino, postgres, bigquery or snowflake.")]
     = "duckdb",
-    grain: Annotated[str | None, typer.Option("--grain", help="Period grain (default: the pack's).")] = None,
+    grain: Annotated[str | None, typer.Option("--grain", help="Output grain: day, week, month, quarter, year or all "
+                                              "(default: the pack's).")] = None,
+    by: Annotated[str | None, typer.Option("--by", help="Dimensions to keep, comma-separated; '' totals.")] = None,
+    as_of: AsOf = None,
+    param: Annotated[list[str] | None, typer.Option("--param", help="Override a param: name=value (repeatable).")]
+    = None,
     with_metrics: Annotated[bool, typer.Option("--metrics/--measures-only",
                                                help="Also compute the metrics that have no carry-over.")] = True,
     packs_dir: PacksDir = None,
 ) -> None:
-    """Print the SQL that computes the pack's measured inputs from its sources, and the metrics
-    computable from them (those without previous(), growth(), … or round()), per period and
-    dimension member; `period` is the first moment of the period."""
+    """Print the SQL of the evaluation `kpi run` makes with the same options: the pack's measured
+    inputs from its sources, rolled up to the grain and --by (distinct counts counted again), and
+    the metrics computable from them (those without previous(), growth(), … or round()), per
+    period and dimension member; `period` is the first moment of the period."""
     compiled = _compile_or_exit(pack, packs_dir)
     try:
-        queries = measure_sql(compiled, dialect, grain, metrics=with_metrics)
+        queries = measure_sql(compiled, dialect, grain, metrics=with_metrics, by=_by(by), as_of=_as_of(as_of),
+                              params=_pairs(param or [], "--param", "name=value"))
     except KpiError as err:
         raise _fail(str(err)) from None
     if not queries:

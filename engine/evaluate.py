@@ -209,6 +209,7 @@ class Evaluation:
         traced = {m: self.values(m) for m in pack.metrics if m in set(plan.metrics)} if self.trace else {}
         partial = [self.frame.partial(int(t)) for t in range(self.frame.shape[1])]
         domain_warnings: list[dict[str, Any]] = []
+        self._outside: dict[str, int] = {}  # values outside each metric's domain, so far
         rows = []
         for i, (g, t) in enumerate(zip(g_idx.tolist(), t_idx.tolist(), strict=True)):
             key = self.frame.keys[g]
@@ -258,7 +259,8 @@ class Evaluation:
         low, high = ("-∞" if domain[0] is None else format_number(domain[0]),
                      "∞" if domain[1] is None else format_number(domain[1]))
         text = f"outside [{low}, {high}]"
-        listed = sum(1 for w in out if w.get("metric") == metric and "value" in w)
+        listed = self._outside.get(metric, 0)
+        self._outside[metric] = listed + 1
         if listed < MAX_DOMAIN_WARNINGS:
             where = ", ".join([period, *dims.values()])
             out.append({"metric": metric, "period": period, "dims": dims, "value": value,

@@ -12,8 +12,8 @@ from typing import Any
 from engine.compile import CompiledPack
 from engine.errors import UnknownMetric
 from engine.expand import MAX_EXPANDED_DEPTH, MAX_EXPANDED_NODES, SIZE_CAP, Expander
-from engine.formula import to_latex, to_text
-from engine.model import BUILTINS, Metric
+from engine.formula import parse_formula, to_latex, to_text
+from engine.model import BUILTINS, Check, Input, Metric, Rule
 from engine.validate.context import suggest
 
 _KIND_ORDER = {"metric": 0, "input": 1, "param": 2, "builtin": 3}
@@ -38,19 +38,89 @@ def _node(c: CompiledPack, ident: str, locale: str) -> dict[str, Any]:
     rollup = getattr(d, "rollup", None)
     if rollup is not None:  # how the value combines at a coarser grain (balances are semi-additive)
         out["rollup"] = {"time": rollup.time, "dims": rollup.dims}
+    if isinstance(d, Input) and d.measure is not None:
+        out["measure"] = measure_json(c, d, locale)
     if kind == "builtin":
         out["description"] = BUILTINS[ident]
     return out
 
 
-def lineage(c: CompiledPack, ident: str, locale: str | None = None) -> dict[str, Any]:
-    """The lineage of a metric (or of an input or param: then only its dependents)."""
+def measure_json(c: CompiledPack, i: Input, locale: str) -> dict[str, Any]:
+    """How an input is computed from the raw ledger: its source, aggregate, expressions, the
+    columns they read, and a sentence that says it."""
+    m = i.measure
+    assert m is not None
+    source = c.pack.sources.get(m.source)
+    columns: set[str] = set()
+    for text, mode in (*((t, "entity" if m.per else "measure") for t in m.terms), (m.where, "measure"),
+                       (m.since, "measure"), (m.until, "measure"), (m.having, "entity")):
+        if text:
+            parsed = parse_formula(text, expect="any", mode=mode)  # type: ignore[arg-type]
+            columns |= {r.name for r in parsed.refs if r.name not in c.pack.params and r.name != "days"
+                        and (r.in_attribute or mode == "measure")}
+    out: dict[str, Any] = {
+        "source": m.source, "source_label": source.label.get(locale, m.source) if source else m.source,
+        "agg": m.agg, "of": list(m.terms) if m.more else m.of, "where": m.where, "as_of": m.as_of, "per": m.per,
+        "since": m.since, "until": m.until, "having": m.having, "columns": sorted(columns),
+        "params": sorted(r for r in _measure_params(c, m)),
+    }
+    if source is not None:
+        out.update({"time": source.time, "entity": source.entity, "dimensions": dict(source.dimensions)})
+    out["text"] = measure_text(m)
+    return out
+
+
+def _measure_params(c: CompiledPack, m: Any) -> set[str]:
+    found: set[str] = set()
+    for text, mode in (*((t, "entity" if m.per else "measure") for t in m.terms), (m.where, "measure"),
+                       (m.since, "measure"), (m.until, "measure"), (m.having, "entity")):
+        if text:
+            parsed = parse_formula(text, expect="any", mode=mode)  # type: ignore[arg-type]
+            found |= {r.name for r in parsed.refs if r.name in c.pack.params}
+    return found
+
+
+def measure_text(m: Any) -> str:
+    """A measure in one line: 'sum of amount where kind == 'recharge' over card_events'."""
+    of = ", ".join(m.terms) if m.terms else None
+    if m.per == "entity":
+        what = f"{m.agg} of entities" if m.agg == "count" else f"{m.agg} of {of} over entities"
+        parts = [what]
+        if m.since:
+            parts.append(f"in life from {m.since}" + (f" until {m.until}" if m.until else ""))
+        elif m.until:
+            parts.append(f"until {m.until}")
+        if m.having:
+            parts.append(f"having {' '.join(m.having.split())}")
+    else:
+        what = {"count": "count of records", "count_distinct": f"distinct ({of})"}.get(m.agg, f"{m.agg} of {of}")
+        if m.agg == "count" and of:
+            what = f"count of {of}"
+        parts = [what]
+        if m.where:
+            parts.append(f"where {' '.join(m.where.split())}")
+    if m.as_of:
+        parts.append(f"as of the period's {m.as_of}")
+    return " ".join(parts) + f" — source {m.source}"
+
+
+def lineage(c: CompiledPack, ident: str, locale: str | None = None, kind: str | None = None) -> dict[str, Any]:
+    """The lineage of a metric (or of an input or param: then only its dependents), or of a check
+    or a rule (``kind``: "check" / "rule"; without it, a metric, input or param first): what its
+    formula is made of, down to the inputs and, for measured inputs, the raw ledger."""
     pack = c.pack
     locale = locale or pack.default_locale
-    d = pack.node(ident)
+    d = pack.node(ident) if kind in (None, "metric", "input", "param") else None
+    if d is None and kind in (None, "check", "rule"):
+        owner = (pack.checks.get(ident) if kind in (None, "check") else None) or \
+            (pack.rules.get(ident) if kind in (None, "rule") else None)
+        if owner is not None:
+            return _site_lineage(c, owner, locale)
     if d is None:
-        hint = suggest(ident, set(pack.metrics) | set(pack.inputs) | set(pack.params))
-        raise UnknownMetric(f"pack '{pack.id}' has no metric, input or param '{ident}'" + (f"; {hint}" if hint else ""))
+        known = set(pack.metrics) | set(pack.inputs) | set(pack.params) | set(pack.checks) | set(pack.rules)
+        hint = suggest(ident, known)
+        raise UnknownMetric(f"pack '{pack.id}' has no metric, input, param, check or rule '{ident}'"
+                            + (f"; {hint}" if hint else ""))
     g = c.graph
     names = _labels(c, locale)
     up = g.upstream(ident)
@@ -86,6 +156,57 @@ def lineage(c: CompiledPack, ident: str, locale: str | None = None) -> dict[str,
     })
     if isinstance(d, Metric):
         out["benchmark"] = d.benchmark.get(locale) or None
+    out["measured_from"] = _ledger(c, members, locale)
+    return out
+
+
+def _ledger(c: CompiledPack, members: list[str], locale: str) -> list[dict[str, Any]]:
+    """The measured inputs among ``members``, each with how the raw ledger gives it."""
+    out = []
+    for n in members:
+        i = c.pack.inputs.get(n)
+        if i is not None and i.measure is not None:
+            out.append({"input": n, **measure_json(c, i, locale)})
+    return out
+
+
+def _site_lineage(c: CompiledPack, owner: Check | Rule, locale: str) -> dict[str, Any]:
+    """The lineage of a check's assertion or a rule's condition."""
+    kind = "check" if isinstance(owner, Check) else "rule"
+    site = c.site(kind, owner.id)
+    assert site is not None
+    g = c.graph
+    refs = {r.name for r in site.parsed.refs if r.name in g.graph}
+    up: set[str] = set(refs)
+    for r in refs:
+        up |= g.upstream(r)
+    order = {n: i for i, n in enumerate(g.graph.nodes)}
+    members = sorted(up, key=lambda n: (_KIND_ORDER[g.graph.nodes[n]["kind"]], order[n]))
+    edges = sorted(((a, b) for a, b in g.graph.subgraph(set(members)).edges), key=lambda e: (order[e[1]], order[e[0]]))
+    names = _labels(c, locale)
+    text = owner.assertion if isinstance(owner, Check) else owner.when
+    out: dict[str, Any] = {
+        "pack": c.pack.id, "version": c.pack.version, "metric": owner.id, "kind": kind,
+        "label": owner.label.get(locale, owner.id), "labels": owner.label.to_json(), "locale": locale,
+        "formula": text, "formula_labeled": to_text(site.parsed.expr, names), "formula_latex": to_latex(site.parsed.expr),
+        "names": sorted(refs, key=order.__getitem__),
+        "inputs": sorted(n for n in up if g.graph.nodes[n]["kind"] == "input"),
+        "params": sorted(n for n in up if g.graph.nodes[n]["kind"] == "param"),
+        "builtins": sorted(n for n in up if g.graph.nodes[n]["kind"] == "builtin"),
+        "upstream": {"nodes": [_node(c, n, locale) for n in members], "edges": [[a, b] for a, b in edges],
+                     "lagged_edges": [[a, b] for a, b in edges if g.lagged(a, b)]},
+        "downstream": [], "downstream_checks": [], "downstream_rules": [],
+        "defined_in": {**owner.origin.to_json()}, "inherited_from": owner.inherited_from,
+        "source": owner.source_ref, "severity": owner.severity,
+        "measured_from": _ledger(c, members, locale),
+    }
+    if isinstance(owner, Check):
+        proof = c.proofs.get(owner.id)
+        out.update({"tolerance": owner.tolerance, "tolerance_relative": owner.tolerance_relative,
+                    "rules": list(owner.rules), "proof": proof.to_json() if proof else None})
+    else:
+        out.update({"causes": [t.get(locale) for t in owner.causes], "remedies": list(owner.remedies),
+                    "metric_of_rule": owner.metric})
     return out
 
 
@@ -130,12 +251,21 @@ def render_text(info: dict[str, Any], c: CompiledPack, max_lines: int = 200) -> 
         lines.append(f"  formula      {info['formula']}")
         lines.append(f"  in words     {info['formula_labeled']}")
         expanded = info.get("expanded")
-        lines.append(f"  expanded     {expanded}" if expanded else f"  expanded     ({info.get('expanded_note')})")
+        if info["kind"] == "metric":
+            lines.append(f"  expanded     {expanded}" if expanded else f"  expanded     ({info.get('expanded_note')})")
     for key in ("inputs", "params", "builtins"):
         if info[key]:
             lines.append(f"  {key:<12} {', '.join(info[key])}")
     lines += ["", "  made of:"]
-    lines += _tree(c, info["metric"], locale, max_lines)
+    if info["kind"] in ("check", "rule"):
+        for name in info["names"]:
+            lines += _tree(c, name, locale, max_lines)
+    else:
+        lines += _tree(c, info["metric"], locale, max_lines)
+    if info.get("measured_from"):
+        lines += ["", "  from the raw ledger:"]
+        for m in info["measured_from"]:
+            lines.append(f"    {m['input']} = {m['text']}")
     if info["downstream"]:
         lines += ["", f"  used by      {', '.join(info['downstream'])}"]
     for key, title in (("downstream_checks", "checks"), ("downstream_rules", "rules")):

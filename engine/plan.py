@@ -67,6 +67,8 @@ class Plan:
 def records_grain(pack_grain: str, grain: str | None) -> str:
     """The base grain to measure raw records at: the pack's, or the grain asked when it is finer
     (a monthly pack's weekly activity is measured week by week)."""
+    if grain is not None and grain not in OUTPUT_GRAINS:
+        raise InputError(f"unknown grain '{grain}': use one of {', '.join(OUTPUT_GRAINS)}")
     if grain is not None and grain != "all" and not coarser_or_same(pack_grain, grain):
         return grain
     return pack_grain

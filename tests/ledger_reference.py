@@ -22,13 +22,13 @@ Conventions shared by both functions
 - **Grains and periods.** ``grain`` is one of ``GRAINS``: ``"month"`` (labels
   ``'YYYY-MM'``), ``"quarter"`` (``'YYYY-Qn'``, Q1 = January to March, Q2 = April to June,
   ...), ``"year"`` (``'YYYY'``) or ``"all"`` (one period, labelled ``'all'``). The periods of
-  the result are the distinct periods of the grain in which a kept record falls (a calendar
-  period with no kept record is not a period).
+  the result are every calendar period of the grain from the one holding the first kept
+  record to the one holding ``as_of``: a quiet period (no record at all) is a period too.
 - **S and E.** For a period of grain month / quarter / year, the start instant ``S`` is its
   first moment (calendar) and the end instant ``E = min(first moment of the next period,
   cut)``: the last period, when it is not over at ``as_of``, ends at the cut. For ``'all'``,
   ``S`` is the first moment of the month of the earliest kept record of the whole input and
-  ``E = min(first moment of the month after the month of the latest kept record, cut)``.
+  ``E = cut``.
   ``S`` and ``E`` are always midnights and ``S < E``.
 - "Before an instant t" means ``time < t``; "in the period" means ``S <= time < E``.
 - "Days since the last X at t" is ``(t.date() - d).days`` where ``d`` is the date of the last
@@ -172,10 +172,6 @@ def _month_start(t: datetime) -> datetime:
     return datetime(t.year, t.month, 1)
 
 
-def _next_month_start(t: datetime) -> datetime:
-    return datetime(t.year + 1, 1, 1) if t.month == 12 else datetime(t.year, t.month + 1, 1)
-
-
 def _check_grain(grain: str) -> None:
     if grain not in GRAINS:
         raise ValueError(f"grain must be one of {GRAINS}, got {grain!r}")
@@ -196,14 +192,19 @@ def _cut(as_of: Any, times: Iterable[datetime]) -> datetime:
 
 def _periods(times: Sequence[datetime], grain: str, cut: datetime
              ) -> list[tuple[str, datetime, datetime]]:
-    """``(label, S, E)`` of every period of the grain in which one of ``times`` (the kept
-    times, all before ``cut``) falls, in time order."""
+    """``(label, S, E)`` of every calendar period of the grain from the one holding the first of
+    ``times`` (the kept times, all before ``cut``) to the one holding the day before ``cut``
+    (``as_of``), quiet ones included, in time order."""
     if grain == "all":
-        return [("all", _month_start(min(times)), min(_next_month_start(max(times)), cut))]
+        return [("all", _month_start(min(times)), cut)]
     out = []
-    for label in sorted({_period_of(t, grain) for t in times}):
+    label = _period_of(min(times), grain)
+    while True:
         start, following = period_bounds(label)
+        if start >= cut:
+            break
         out.append((label, start, min(following, cut)))
+        label = _period_of(following, grain)
     return out
 
 
@@ -365,11 +366,11 @@ def bakery_inputs(rows: Any, churn_days: int = 90, high_value_consumes: int = 3,
     member_id with all its records at every store together (a register at one store and a
     consume or a cancel at another are the same member's).
 
-    **Rows of the result.** The periods of the ledger are the distinct periods (of the grain)
-    in which any kept record falls (any store). Each group gets a row for every period of the
-    ledger from its own first period (the period of its earliest kept record) on; a period
-    in which no group has a record is not a row for anyone. A group with no record in a
-    period that is a row still gets the row (its event inputs are then 0). With
+    **Rows of the result.** The periods of the ledger are the calendar periods (of the grain)
+    from the one of the first kept record (any store) to the one holding ``as_of``, quiet ones
+    included. Each group gets a row for every period of the ledger from its own first period
+    (the period of its earliest kept record) on; a group with no record in a period still gets
+    the row (its event inputs are then 0). With
     ``grain="all"`` every group has exactly one row, ``'all'``, whose ``S`` and ``E`` are
     those of the whole input (the group's own first record may come later than ``S``).
 
@@ -595,8 +596,8 @@ def order_inputs(rows: Any, lapse_days: int = 90, recency_window_days: int = 365
       and this applies to every count of orders below (orders, repeat_buyers, F). An order
       whose rows fall in two periods counts in both. Refund rows are never orders, whatever
       their order_id.
-    - Periods: the distinct periods of the grain in which a kept non-zero row falls (only
-      periods present; for ``'all'``, one period).
+    - Periods: the calendar periods of the grain from the one of the first kept non-zero row to
+      the one holding ``as_of``, quiet ones included (for ``'all'``, one period).
     - "The last order" of a customer before t is its last order row before t; d = days since
       the last order at E (module docstring).
     - A customer is a *member at instant t* when it has an order row before t and the days

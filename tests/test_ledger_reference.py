@@ -429,15 +429,17 @@ def test_bakery_to_date_balances_over_three_months() -> None:
     assert result[("2024-03", "S1")]["points_redeemed"] == 20
 
 
-def test_bakery_rows_are_only_months_present_in_the_ledger() -> None:
+def test_bakery_rows_are_every_month_from_the_first_to_as_of() -> None:
     ledger = [
         card("2024-01-10 10:00", "A", "recharge", 100, 100, 0),
         card("2024-03-10 10:00", "A", "consume", 40, 40, 0),
         card("2024-03-11 10:00", "B", "register", store="S2"),
     ]
     result = bakery_inputs(ledger)
-    # No record anywhere in February: no February row.
-    assert list(result) == [("2024-01", "S1"), ("2024-03", "S1"), ("2024-03", "S2")]
+    # No record anywhere in February: still a row (a quiet month), with the balance carried over.
+    assert list(result) == [("2024-01", "S1"), ("2024-02", "S1"), ("2024-03", "S1"), ("2024-03", "S2")]
+    assert result[("2024-02", "S1")] == pytest.approx({
+        **result[("2024-02", "S1")], **ZERO_EVENTS, "initial_net": 100, "reported_closing_amount": 100})
     assert result[("2024-03", "S1")]["initial_net"] == 100  # January's recharge
     assert result[("2024-03", "S1")]["reported_closing_amount"] == 60  # 100 - 40
     # A store with no record in a month of the ledger after its first still gets the row.
@@ -532,14 +534,14 @@ ORDER_LOG = [
     order("e", "2024-02-10 10:00", 70),
     order("e", "2024-02-11 10:00", 10),
     order("e", "2024-02-12 10:00", 5),
-    order("f", "2024-03-05 10:00", 0),  # March has only a zero row: not a period
+    order("f", "2024-03-05 10:00", 0),  # March has only a zero row: a quiet period
     order("b", "2024-04-02 10:00", 25),
 ]
 
 
 def test_orders_refunds_zero_rows_first_purchase_and_lapse() -> None:
     result = order_inputs(ORDER_LOG)
-    assert list(result) == [("2024-01",), ("2024-02",), ("2024-04",)]
+    assert list(result) == [("2024-01",), ("2024-02",), ("2024-03",), ("2024-04",)]  # March: quiet, a period
     assert all(list(values) == list(ORDER_INPUTS) for values in result.values())
     zero_rfm = {"rfm_champions": 0, "rfm_at_risk": 0}
     # January, E = 1 Feb: a last ordered 20 Jan -> 12 days; b 31 Jan 23:59:59 -> 1 day.
@@ -575,6 +577,14 @@ def test_orders_refunds_zero_rows_first_purchase_and_lapse() -> None:
         # a: not R (41), F 2, M 100 + 50 - 50 = 100 -> hibernating;
         # b: R, F 2, M 70 -> potential; e: R, F 3, M 85 -> potential.
         **zero_rfm, "rfm_potential": 2, "rfm_hibernating": 1,
+    }
+    # March: no order (f's zero row is nothing). At S = 1 Mar: a 41, b 27, e 18; at E = 1 Apr:
+    # a 72, b 58, e 49 — all members, none R (> 30 days): hibernating (F 2 / 2 / 3, M 100 / 70 / 85).
+    assert result[("2024-03",)] == {
+        "orders": 0, "revenue": 0.0, "active_members": 0, "new_members": 0, "returning_members": 0,
+        "repeat_buyers": 0, "visits": 0, "members_at_start": 3, "total_members": 3, "churned_members": 0,
+        "avg_days_since_last_purchase": pytest.approx(179 / 3),  # (72 + 58 + 49) / 3
+        **zero_rfm, "rfm_potential": 0, "rfm_hibernating": 3,
     }
     # April: default as_of = 2 Apr (b's order, the last non-zero row), so E = cut = 3 Apr
     # and April has (3 Apr - 1 Apr) = 2 days. At E: a 20 Jan -> 74; b 2 Apr -> 1;
@@ -679,8 +689,7 @@ def test_orders_rfm_segments_and_lapse_boundary() -> None:
     # as_of = 30 Jun: June is whole (the default, 20 Jun, would cut it at 21 Jun).
     june_end = date(2024, 6, 30)
     result = order_inputs(RFM_LOG, as_of=june_end)
-    assert list(result) == [("2023-07",), ("2024-01",), ("2024-03",), ("2024-04",),
-                            ("2024-05",), ("2024-06",)]
+    assert list(result) == [(f"2023-{m:02d}",) for m in range(7, 13)] + [(f"2024-{m:02d}",) for m in range(1, 7)]
     # June 2024, E = 1 Jul. Days since last order at E:
     #   champ 20 Jun -> 11; pot 1 Jun -> 30; risk 25 Jan -> 7 + 29 + 31 + 30 + 31 + 30 = 158;
     #   hib 31 May -> 31; edge365 2 Jul 2023 -> 365; old 1 Jul 2023 -> 366 (out of scope);
@@ -713,9 +722,10 @@ def test_orders_rfm_segments_and_lapse_boundary() -> None:
         "rfm_champions": 1, "rfm_potential": 2, "rfm_at_risk": 2, "rfm_hibernating": 4,
     }
     # April (30 days), E = 1 May: risk 25 Jan -> 97 > 90 and 97 - 30 = 67 <= 90: churned.
-    # (old and edge365 crossed 90 days in October 2023, not a period: never counted.)
+    # September 2023 (a quiet month, 30 days), E = 1 Oct: old 1 Jul -> 92, edge365 2 Jul -> 91:
+    # both cross 90 days there (92 - 30 = 62 and 91 - 30 = 61 <= 90).
     # boundary: at E(May) = 1 Jun, d = 90: not yet.
-    assert [values["churned_members"] for values in result.values()] == [0, 0, 0, 1, 0, 2]
+    assert [values["churned_members"] for values in result.values()] == [0, 0, 2, 0, 0, 0, 0, 0, 0, 1, 0, 2]
     # Thresholds are parameters: with a 30-day window only champ (11), pot (30), refunded (26).
     narrow = order_inputs(RFM_LOG, recency_window_days=30, as_of=june_end)[("2024-06",)]
     assert narrow["avg_days_since_last_purchase"] == pytest.approx(67 / 3)  # (11 + 30 + 26) / 3
@@ -929,19 +939,18 @@ def test_orders_all_grain() -> None:
     # (with 55 days, 56 - 55 = 1 > 0 would not be); q 30, r 1 too. 0 = 0 + 3 - 3.
     zero = order_inputs(ALL_LOG, grain="all", lapse_days=0)[("all",)]
     assert (zero["total_members"], zero["churned_members"]) == (0, 3)
-    # as_of later than the last row: E = min(1 Apr, cut 1 Jul) = 1 Apr, 91 days.
-    # p 77, q 51, r 22.
+    # as_of later than the last row: the range runs to it, E = cut = 1 Jul, 182 days.
+    # p 168, q 142, r 113: none a member, all churned in the range.
     late = order_inputs(ALL_LOG, grain="all", lapse_days=30, as_of=date(2024, 6, 30))[("all",)]
-    assert (late["total_members"], late["churned_members"]) == (1, 2)  # r; p, q
-    assert late["avg_days_since_last_purchase"] == 50.0  # (77 + 51 + 22) / 3
-    # as_of = 5 Mar ignores r: the latest kept row is 10 Feb, so E = min(1 Mar, cut 6 Mar)
-    # = 1 Mar. p 46, q 20.
+    assert (late["total_members"], late["churned_members"]) == (0, 3)
+    assert late["avg_days_since_last_purchase"] == 141.0  # (168 + 142 + 113) / 3
+    # as_of = 5 Mar ignores r: E = cut = 6 Mar, 65 days. p 51, q 25.
     early = order_inputs(ALL_LOG, grain="all", lapse_days=30, as_of=date(2024, 3, 5))
     assert list(early) == [("all",)]
     e = early[("all",)]
     assert (e["orders"], e["revenue"], e["total_members"], e["churned_members"]) == (
         2, 30.0, 1, 1)
-    assert e["avg_days_since_last_purchase"] == 33.0  # (46 + 20) / 2
+    assert e["avg_days_since_last_purchase"] == 38.0  # (51 + 25) / 2
 
 
 def test_bakery_all_grain() -> None:
@@ -1010,10 +1019,12 @@ def test_bakery_as_of_cuts_the_last_month() -> None:
     assert full[("2024-03", "S1")]["high_value_members"] == 1  # P: 600 >= 500
     # An as_of before every record leaves nothing.
     assert bakery_inputs(ASOF_LEDGER, as_of=date(2023, 11, 19)) == {}
-    # An as_of after the last record does not stretch the last month: E = 1 May.
+    # An as_of after the last record runs the ledger to it: quiet May and June are rows, April
+    # is whole (E = 1 May, not the cut at 3 Apr) and March is unchanged.
     later = bakery_inputs(ASOF_LEDGER, as_of=date(2024, 6, 30))
-    assert list(later) == list(full)
+    assert list(later) == [*full, ("2024-05", "S1"), ("2024-06", "S1")]
     assert later[("2024-03", "S1")] == full[("2024-03", "S1")]
+    assert later[("2024-06", "S1")]["consume_count"] == 0 and later[("2024-06", "S1")]["closing_members"] == 5
 
 
 ASOF_LOG = [

@@ -37,7 +37,7 @@ from api.server.responses import Lru, media_type
 from api.server.routes.deps import CatalogDep, PoolDep, RedactDep, SettingsDep
 from engine.compile import CompiledPack
 from engine.errors import UnknownMetric
-from engine.model import GRAINS
+from engine.periods import OUTPUT_GRAINS
 
 from . import i18n, report, views
 
@@ -186,13 +186,13 @@ def node_page(request: Request, pack: PackId, ident: Annotated[str, PathParam(ma
 @router.api_route("/packs/{pack}/report", methods=PAGE, response_class=HTMLResponse)
 async def report_page(request: Request, pack: PackId, catalog: CatalogDep, owner: Owner, pool: PoolDep,
                       settings: SettingsDep, redact: RedactDep, grain: Choice = "", by: Choice = "",
-                      view: Choice = "", data: Choice = "") -> Response:
+                      view: Choice = "", data: Choice = "", as_of: Choice = "") -> Response:
     try:
         ref, c = await run_in_threadpool(_pack, catalog, pack, owner)
     except ApiProblem as err:
         return await run_in_threadpool(error_page, request, err)
     body = await run_in_threadpool(report.example_csv, ref) if data == "example" else None
-    return await _report(request, ref, c, body, (grain, by, view), pool, settings, redact, source="example")
+    return await _report(request, ref, c, body, (grain, by, view, as_of), pool, settings, redact, source="example")
 
 
 def form_fields(body: bytes) -> dict[str, list[str]]:
@@ -207,7 +207,7 @@ def form_fields(body: bytes) -> dict[str, list[str]]:
 @router.post("/packs/{pack}/report", response_class=HTMLResponse)
 async def report_upload(request: Request, pack: PackId, catalog: CatalogDep, owner: Owner, pool: PoolDep,
                         settings: SettingsDep, redact: RedactDep, grain: Choice = "", by: Choice = "",
-                        view: Choice = "") -> Response:
+                        view: Choice = "", as_of: Choice = "") -> Response:
     """An uploaded CSV (``text/csv``, sent by the page's script, options in the query), or pasted
     CSV text (the options form posted as ``application/x-www-form-urlencoded``, options in it)."""
     try:
@@ -224,33 +224,36 @@ async def report_upload(request: Request, pack: PackId, catalog: CatalogDep, own
             fields = await run_in_threadpool(form_fields, body)
             first = {name: values[0] for name, values in fields.items() if values}
             pasted = first.get("csv", "")
-            grain, by, view = (clip(first.get(k, v), 64) for k, v in (("grain", grain), ("by", by), ("view", view)))
+            grain, by, view, as_of = (clip(first.get(k, v), 64) for k, v in (
+                ("grain", grain), ("by", by), ("view", view), ("as_of", as_of)))
             body = pasted.encode("utf-8")
     except ApiProblem as err:
         body, refused = b"", {"problem": err.type.slug, "detail": err.detail, **err.extra}
-    return await _report(request, ref, c, body, (grain, by, view), pool, settings, redact, source="upload",
+    return await _report(request, ref, c, body, (grain, by, view, as_of), pool, settings, redact, source="upload",
                          pasted=pasted, refused=refused)
 
 
-async def _report(request: Request, ref: PackRef, c: CompiledPack, body: bytes | None, choice: tuple[str, str, str],
+async def _report(request: Request, ref: PackRef, c: CompiledPack, body: bytes | None,
+                  choice: tuple[str, str, str, str],
                   pool: PoolDep, settings: SettingsDep, redact: RedactDep, *, source: str,
                   pasted: str = "", refused: dict[str, Any] | None = None) -> Response:
-    grain, by, view = choice
+    grain, by, view, as_of = choice
     p = c.pack
     locale = views.pack_locale(p, i18n.chosen(request))
     words = i18n.words(i18n.chosen(request))
-    query = {k: v for k, v in (("grain", grain), ("by", by), ("view", view)) if v}
+    query = {k: v for k, v in (("grain", grain), ("by", by), ("view", view), ("as_of", as_of)) if v}
     ctx: dict[str, Any] = {
-        "pack": p, "pack_title": p.title.get(locale, p.id), "grains": GRAINS,
+        "pack": p, "pack_title": p.title.get(locale, p.id), "grains": OUTPUT_GRAINS,
         "dims": [(d.id, d.label.get(locale, d.id)) for d in p.dimensions.values()],
         "views": [(v.id, v.label.get(locale, v.id)) for v in p.views.values()],
-        "chosen": {"grain": grain, "by": by, "view": view}, "query": f"?{urlencode(query)}" if query else "",
+        "chosen": {"grain": grain, "by": by, "view": view, "as_of": report.day(as_of) or ""},
+        "query": f"?{urlencode(query)}" if query else "",
         "has_example": await run_in_threadpool(report.has_example, ref), "failure": None, "result": None,
         "pasted": pasted, "source_label": words["example_data"] if source == "example" else words["upload"]}
     status = 200
     if body is not None:
         outcome = refused or await report.evaluate_csv(pool, settings, ref, body,
-                                                       report.options(c, grain, by, view, locale))
+                                                       report.options(c, grain, by, view, locale, as_of))
         if "body" in outcome:
             ctx["result"] = await run_in_threadpool(report.layout, c, outcome["body"], locale, words)
         else:

@@ -15,7 +15,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +29,7 @@ from api.server.worker import WorkerPool
 from engine.compile import CompiledPack
 from engine.display import display_text
 from engine.library import BUILTIN_ROOT
-from engine.model import GRAINS
+from engine.periods import OUTPUT_GRAINS
 
 from .svg import trend_chart
 from .views import remedy_entry
@@ -58,13 +60,21 @@ def has_example(ref: PackRef) -> bool:
     return _example(ref) is not None
 
 
-def options(c: CompiledPack, grain: str, by: str, view: str, locale: str) -> dict[str, Any]:
+def options(c: CompiledPack, grain: str, by: str, view: str, locale: str, as_of: str = "") -> dict[str, Any]:
     """The evaluation options of the report form (unknown choices are ignored, as if not given)."""
     chosen_view = c.pack.views.get(view)
-    return {"grain": grain if grain in GRAINS else None,
+    return {"grain": grain if grain in OUTPUT_GRAINS else None,
             "by": [] if by == "-" else [by] if by in c.pack.dimensions else None,
             "metrics": list(chosen_view.metrics) if chosen_view else None,
-            "params": None, "locale": locale, "trace": False}
+            "params": None, "locale": locale, "trace": False, "as_of": day(as_of)}
+
+
+def day(text: str) -> str | None:
+    """The form's "data as of" (YYYY-MM-DD), or None when it is empty or not a day."""
+    try:
+        return date.fromisoformat(text).isoformat() if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text) else None
+    except ValueError:
+        return None
 
 
 async def evaluate_csv(pool: WorkerPool, settings: Settings, ref: PackRef, body: bytes,
@@ -152,7 +162,8 @@ def layout(c: CompiledPack, outcome_body: bytes, locale: str, words: dict[str, s
                 implausible = (r or {}).get("implausible", {}).get(mid)
                 cells.append({"text": display_text(value, m),
                               "status": band["status"] if band else None, "band": band["label"] if band else None,
-                              "why": (r or {}).get("undefined", {}).get(mid) if value is None else implausible})
+                              "why": (r or {}).get("undefined", {}).get(mid) if value is None else implausible,
+                              "implausible": bool(implausible)})
             lines.append({"id": mid, "label": m.label.get(locale, mid), "unit": m.unit, "cells": cells})
         tables.append({"member": member, "lines": lines})
     fired: list[dict[str, Any]] = []

@@ -164,7 +164,7 @@ def _label(p: Pack, ident: str, locale: str) -> str:
 
 def node_page(c: CompiledPack, ident: str, locale: str, redact: Callable[[Any], Any]) -> dict[str, Any]:
     """The indicator page (also for an input or a param). Raises UnknownMetric."""
-    info: dict[str, Any] = redact(lineage(c, ident, locale))
+    info: dict[str, Any] = redact(lineage(c, ident, locale, kind="metric"))
     p = c.pack
     d = p.node(ident)
     labels = {n["id"]: n["label"] for n in info["upstream"]["nodes"]}

@@ -36,7 +36,6 @@ from engine.measures.query import (
     CUT,
     DAYS,
     GRAINS,
-    LAST_END,
     START,
     SourceQuery,
     base_period,
@@ -174,9 +173,10 @@ def metric_query(c: CompiledPack, source_id: str, grain: str | None = None,
         periods = col(_PERIODS)
     days: exp.Expression = col(DAYS, "x")
     if plan.grain != plan.data_grain:
-        end = col(LAST_END, "rg") if plan.grain == "all" else period_end(col("period", "x"), plan.grain)
-        days = exp.DateDiff(this=exp.cast(exp.Least(this=end, expressions=[col(CUT, "rg")]), "date"),
-                            expression=exp.cast(col("period", "x"), "date"), unit=exp.var("DAY"))
+        end: exp.Expression = col(CUT, "rg") if plan.grain == "all" else exp.Least(
+            this=period_end(col("period", "x"), plan.grain), expressions=[col(CUT, "rg")])
+        days = exp.DateDiff(this=exp.cast(end, "date"), expression=exp.cast(col("period", "x"), "date"),
+                            unit=exp.var("DAY"))
     joined = exp.select(*(col(n, "x") for n in ["period", *by, *carried]), exp.alias_(days, DAYS, quoted=True),
                         copy=False)
     if plan.grain != plan.data_grain:

@@ -2,15 +2,17 @@
 
 The query has the same shape for every pack (docs/measures.md, "Compilation")::
 
-    range     the first base period of the source and the cut: the day after as_of (by default the
-              day after the last record's), after which nothing is read
+    range     the first base period of the source, the first period of the grain asked, and the cut:
+              the day after as_of (by default the day after the last record's), after which
+              nothing is read
     ev        the records before the cut, with their period (of the grain asked: DATE_TRUNC of the
               time, through the ISO week for a weekly pack), dimension keys, entity
     fk        if every event and to-date measure allows it (engine.measures.preagg): the records
               grouped by period, group and the enumerated columns the measures test
     flow      event measures per period and group; to-date measures' per-period parts (from fk or ev)
-    periods   the periods present in the source (from flow), with their days and end date (cut at
-              the cut: a period that is not over ends there)
+    count     the numbers 0 … 99,999 (a cross join of ten digits: portable)
+    periods   every period from the first to the one holding as_of — a calendar, quiet periods
+              included — with its days and end date (cut at the cut: a period not over ends there)
     groups    each group's first period (from flow)
     spine     every period of each group from the group's first period on (no holes)
     base      spine ⟕ flow; to-date measures as window sums over the group's periods
@@ -51,7 +53,10 @@ GRAINS = {"day": ("DAY", 1, "DAY"), "week": ("WEEK", 7, "DAY"), "month": ("MONTH
           "quarter": ("QUARTER", 3, "MONTH"), "year": ("YEAR", 1, "YEAR")}
 
 P, T, ENT, FIRST = "kpi__period", "kpi__time", "kpi__entity", "kpi__first"
-START, LAST_END, CUT, DAYS = "kpi__start", "kpi__last_end", "kpi__cut", "kpi__days"
+START, CUT, DAYS = "kpi__start", "kpi__cut", "kpi__days"
+FIRST_PERIOD = "kpi__first_period"
+#: digits of the period counter: 10^5 periods (273 years of days) at most
+COUNTER_DIGITS = 5
 _COUNTS = ("sum", "count", "count_distinct")  # an empty group is 0 for these, null for the others
 
 
@@ -154,19 +159,17 @@ class SourceQuery:
         return to_sql(parsed.expr, names or self.names)
 
     def _end(self, start: exp.Expression) -> exp.Expression:
-        """The end of the period that starts at ``start``: the next one's first moment (for
-        "all", the end of the data's last base period), cut at the cut."""
+        """The end of the period that starts at ``start``: the next one's first moment, cut at the
+        cut (for "all", the cut itself: the period runs to as_of)."""
         if self.grain == "all":
-            end: exp.Expression = col(LAST_END, "r")
-        else:
-            end = period_end(start, self.grain)
-        return exp.Least(this=end, expressions=[col(CUT, "r")])
+            return col(CUT, "r")
+        return exp.Least(this=period_end(start, self.grain), expressions=[col(CUT, "r")])
 
     def _days(self, start: exp.Expression, end: exp.Expression) -> exp.Expression:
         return exp.DateDiff(this=exp.cast(end, "date"), expression=exp.cast(start, "date"), unit=exp.var("DAY"))
 
     def _range(self) -> exp.Select:
-        """kpi__range: the source's first base period, the end of its last, and the cut."""
+        """kpi__range: the source's first base period, the cut, and the first period of the grain asked."""
         time = exp.cast(col(self.source.time), "timestamp")
         base = base_period(time, self.base)
         if self.as_of is not None:
@@ -174,22 +177,26 @@ class SourceQuery:
         else:  # the day after the last record's day
             cut = exp.DateAdd(this=base_period(exp.Max(this=time.copy()), "day"), expression=number(1),
                               unit=exp.var("DAY"))
-        last_end = period_end(exp.Max(this=base), self.base)
-        return exp.select(exp.alias_(exp.Min(this=base.copy()), START, quoted=True),
-                          exp.alias_(last_end, LAST_END, quoted=True), exp.alias_(cut, CUT, quoted=True),
-                          copy=False).from_(exp.table_(self.source_id, quoted=True), copy=False)
+        out = exp.select(exp.alias_(exp.Min(this=base), START, quoted=True), exp.alias_(cut, CUT, quoted=True),
+                         copy=False)
+        if self.grain != "all":
+            out = out.select(exp.alias_(exp.Min(this=self._period_of(time.copy())), FIRST_PERIOD, quoted=True),
+                             copy=False)
+        return out.from_(exp.table_(self.source_id, quoted=True), copy=False)
+
+    def _period_of(self, time: exp.Expression) -> exp.Expression:
+        """The first moment of the period (of the grain asked) holding ``time``."""
+        if self.grain == "all":
+            return col(START, "r")
+        if self.base == "week" and self.grain in ("month", "quarter", "year"):
+            # a week belongs to the month (quarter, year) of its Thursday, as in the evaluator
+            thursday = exp.DateAdd(this=base_period(time, "week"), expression=number(3), unit=exp.var("DAY"))
+            return exp.TimestampTrunc(this=thursday, unit=exp.var(GRAINS[self.grain][0]))
+        return base_period(time, self.grain)
 
     def _ev(self) -> exp.Select:
         time = exp.cast(col(self.source.time), "timestamp")
-        if self.grain == "all":
-            period: exp.Expression = col(START, "r")
-        elif self.base == "week" and self.grain in ("month", "quarter", "year"):
-            # a week belongs to the month (quarter, year) of its Thursday, as in the evaluator
-            thursday = exp.DateAdd(this=base_period(time, "week"), expression=number(3), unit=exp.var("DAY"))
-            period = exp.TimestampTrunc(this=thursday, unit=exp.var(GRAINS[self.grain][0]))
-        else:
-            period = base_period(time, self.grain)
-        extra = [exp.alias_(time.copy(), T, quoted=True), exp.alias_(period, P, quoted=True)]
+        extra = [exp.alias_(time.copy(), T, quoted=True), exp.alias_(self._period_of(time.copy()), P, quoted=True)]
         # dimension members and entities are text (labels), whatever the file's types
         extra += [exp.alias_(exp.cast(col(column), "text"), key, quoted=True)
                   for (_, column), key in zip(self.dims, self.keys, strict=True)]
@@ -198,6 +205,27 @@ class SourceQuery:
         records = exp.select(exp.Star(), *extra, copy=False).from_(exp.table_(self.source_id, quoted=True), copy=False)
         records = records.join(exp.table_("kpi__range", alias="r"), join_type="cross", copy=False)
         return records.where(exp.LT(this=time.copy(), expression=col(CUT, "r")), copy=False)
+
+    def _periods(self) -> exp.Select:
+        """kpi__periods: every period of the grain from the source's first to the one holding as_of
+        (a quiet month is a period too), with its days and end, both cut at the cut."""
+        if self.grain == "all":
+            start: exp.Expression = col(START, "r")
+            table: exp.Expression = exp.select(exp.alias_(start, P, quoted=True), exp.Star(), copy=False) \
+                .from_(exp.table_("kpi__range", alias="r"), copy=False)
+        else:
+            _, length, unit = GRAINS[self.grain]
+            step = exp.Mul(this=col("n", "d"), expression=number(length)) if length != 1 else col("n", "d")
+            start = exp.DateAdd(this=col(FIRST_PERIOD, "r"), expression=step, unit=exp.var(unit))
+            table = exp.select(exp.alias_(start, P, quoted=True), exp.Star(), copy=False) \
+                .from_(exp.table_("kpi__count", alias="d"), copy=False) \
+                .join(exp.table_("kpi__range", alias="r"), join_type="cross", copy=False)
+        calendar = exp.Subquery(this=table, alias=exp.TableAlias(this=exp.to_identifier("r")))
+        end = self._end(col(P, "r"))
+        periods = exp.select(col(P, "r"), exp.alias_(self._days(col(P, "r"), end), DAYS, quoted=True),
+                             exp.alias_(exp.cast(end.copy(), "date"), "kpi__end", quoted=True), copy=False)
+        return periods.from_(calendar, copy=False).where(exp.LT(this=col(P, "r"), expression=col(CUT, "r")),
+                                                         copy=False)
 
     def _spine(self, table: str, keys: list[str]) -> tuple[exp.Select, exp.Select]:
         first = exp.select(*(col(k) for k in keys), exp.alias_(exp.Min(this=col(P)), FIRST, quoted=True), copy=False) \
@@ -227,13 +255,11 @@ class SourceQuery:
         if fk is not None:
             query = query.with_("kpi__fk", as_=fk, copy=False)
         query = query.with_("kpi__flow", as_=flow, copy=False)
-        # the periods and groups present in the source: from kpi__flow (one row per both), not the records
-        end = self._end(col(P, "f"))
-        periods = exp.select(col(P, "f"), exp.alias_(self._days(col(P, "f"), end), DAYS, quoted=True),
-                             exp.alias_(exp.cast(end.copy(), "date"), "kpi__end", quoted=True), copy=False)
-        periods = periods.distinct().from_(exp.table_("kpi__flow", alias="f"), copy=False) \
-            .join(exp.table_("kpi__range", alias="r"), join_type="cross", copy=False)
-        query = query.with_("kpi__periods", as_=periods, copy=False)
+        # every period from the first to as_of (a calendar: a quiet month is a period); the groups
+        # present in the source: from kpi__flow (one row per group and period), not the records
+        if self.grain != "all":
+            query = query.with_("kpi__count", as_=_counting(), copy=False)
+        query = query.with_("kpi__periods", as_=self._periods(), copy=False)
         groups, spine = self._spine("kpi__flow", keys)
         query = query.with_("kpi__groups", as_=groups, copy=False).with_("kpi__spine", as_=spine, copy=False)
 
@@ -320,6 +346,22 @@ def measure_query(c: CompiledPack, source_id: str, grain: str | None = None,
     """The query computing inputs measured on ``source_id``, per period and dimension member
     (:class:`SourceQuery` says what the options do)."""
     return SourceQuery(c, source_id, grain, params, dims=dims, inputs=inputs, as_of=as_of).build()
+
+
+def _counting() -> exp.Select:
+    """kpi__count: the numbers 0 … 10^COUNTER_DIGITS - 1, from a table of ten digits (portable:
+    no series functions, no recursive CTEs)."""
+    digits = exp.Values(expressions=[exp.tuple_(number(k)) for k in range(10)],
+                        alias=exp.TableAlias(this=exp.to_identifier("d0"), columns=[exp.to_identifier("n")]))
+    total: exp.Expression = col("n", "d0")
+    for k in range(1, COUNTER_DIGITS):
+        total = exp.Add(this=total, expression=exp.Mul(this=col("n", f"d{k}"), expression=number(10**k)))
+    out = exp.select(exp.alias_(total, "n", quoted=True), copy=False).from_(digits, copy=False)
+    for k in range(1, COUNTER_DIGITS):
+        more = exp.Values(expressions=[exp.tuple_(number(j)) for j in range(10)],
+                          alias=exp.TableAlias(this=exp.to_identifier(f"d{k}"), columns=[exp.to_identifier("n")]))
+        out = out.join(more, join_type="cross", copy=False)
+    return out
 
 
 def base_period(time: exp.Expression, grain: str) -> exp.Expression:

@@ -70,7 +70,7 @@ def _check(ctx: Context, i: Input) -> Iterator[Problem]:
                              src.doc.locate_in_scalar(where, 0), path=f"inputs.{i.id}.measure.{field}",
                              hint="a measure is computed from records in SQL; use " + (
                                  "time functions" if name in TIME_FUNCTIONS else f"{name}()") + " in metrics")
-        if field == "of" and m.agg != "count_distinct" and _is_text(parsed, source):
+        if field == "of" and m.agg not in ("count", "count_distinct") and _is_text(parsed, source):
             yield Problem.at("KPI-R018", f"input '{i.id}': agg {m.agg} needs numbers, and '{text}' is text",
                              src.doc.locate_in_scalar(where, 0), path=f"inputs.{i.id}.measure.{field}",
                              hint="count its distinct values with agg: count_distinct, or count records with a where")

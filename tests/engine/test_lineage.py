@@ -63,3 +63,42 @@ def test_lineage_stays_bounded_for_a_doubling_chain(tmp_path: Path):
     assert lineage(c, "m11")["expanded_note"] == ("too large to expand: 4,095 parts "
                                                   "(the limit is 4,000 parts and 120 levels)")
     assert lineage(c, "m5")["expanded"].count("x") == 32
+
+
+# -- down to the raw ledger; checks and rules ------------------------------------------------------
+
+
+def test_a_measured_input_shows_how_the_ledger_gives_it():
+    c = compile_pack("bakery-stored-value", PackLibrary.default())
+    info = lineage(c, "gift_share", "en")
+    ledger = {m["input"]: m for m in info["measured_from"]}
+    assert set(ledger) == {"gift_income", "net_income"}
+    gift = ledger["gift_income"]
+    assert (gift["source"], gift["agg"], gift["of"], gift["where"]) == ("card_events", "sum", "gift", "kind == 'recharge'")
+    assert gift["columns"] == ["gift", "kind"] and gift["time"] == "event_time" and gift["dimensions"] == {"store": "store_id"}
+    assert gift["text"] == "sum of gift where kind == 'recharge' — source card_events"
+    node = next(n for n in info["upstream"]["nodes"] if n["id"] == "gift_income")
+    assert node["measure"]["source_label"] == "Stored-value card events"
+    text = render_text(info, c)
+    assert "from the raw ledger:" in text and "gift_income = sum of gift where kind == 'recharge'" in text
+    churn = {m["input"]: m for m in lineage(c, "churn_rate", "en")["measured_from"]}["churned_members"]
+    assert churn["per"] == "entity" and churn["params"] == ["churn_days"] and "having" in churn["text"]
+    visits = lineage(c, "visits", "en")["measured_from"][0]
+    assert visits["of"] == ["member_id", "day(event_time)"] and visits["agg"] == "count_distinct"
+
+
+def test_checks_and_rules_have_a_lineage_too():
+    c = compile_pack("bakery-stored-value", PackLibrary.default())
+    check = lineage(c, "member_flow", "en")
+    assert check["kind"] == "check" and check["formula"] == (
+        "total_members == members_at_start + new_members - cancelled_members")
+    assert check["inherited_from"] == "membership-core" and check["proof"]["status"] == "depends_on_data"
+    assert {m["input"] for m in check["measured_from"]} == {"total_members", "members_at_start", "new_members",
+                                                             "cancelled_members"}
+    rule = lineage(c, "churn_too_high", "en", kind="rule")
+    assert rule["names"] == ["churn_rate"] and rule["severity"] == "critical"
+    assert set(rule["inputs"]) == {"churned_members", "opening_members", "closing_members"}
+    assert rule["remedies"] and rule["causes"]
+    assert "  made of:" in render_text(rule, c) and "churned_members" in render_text(rule, c)
+    with pytest.raises(Exception, match="no metric, input, param, check or rule 'churn_too_hi'"):
+        lineage(c, "churn_too_hi", "en")

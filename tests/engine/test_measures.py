@@ -80,6 +80,30 @@ def test_kpi_run_and_kpi_sql(ledger):
     assert missing.exit_code == 2 and "has no source 'other' (its sources: card_events)" in missing.output
 
 
+def test_kpi_run_as_of_the_grain_all_inputs_and_kpi_sql_with_the_same_options(ledger):
+    """The options of kpi run: --as-of (a partial last period), --grain all, inputs in --metrics,
+    --formatted; kpi sql takes --grain, --by and --as-of and prints that plan's SQL."""
+    _, folder = ledger
+    runner = CliRunner()
+    source = f"card_events={folder / 'card_events.parquet'}"
+    result = runner.invoke(app, ["run", str(PACK), "--source", source, "--as-of", "2025-03-10", "--by", "",
+                                 "--metrics", "recharge_count,recharge_per_visit", "--formatted"])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert body["as_of"] == "2025-03-10" and [(r["period"], r["partial"]) for r in body["rows"]] == [
+        ("2025-01", False), ("2025-02", False), ("2025-03", True)]  # nothing after 10 March
+    assert set(body["rows"][0]["values"]) == {"recharge_count", "recharge_per_visit"}
+    assert set(body["rows"][0]["formatted"]) == {"recharge_count", "recharge_per_visit"}
+    lifetime = json.loads(runner.invoke(app, ["run", str(PACK), "--source", source, "--grain", "all", "--by", ""]).stdout)
+    assert [r["period"] for r in lifetime["rows"]] == ["2025-01/2025-04"] and lifetime["grain"] == "all"
+    table = runner.invoke(app, ["run", str(PACK), "--source", source, "--as-of", "2025-05-10", "--format", "table"])
+    assert "data as of 2025-05-10" in table.stdout and "== 2025-05 * " in table.stdout
+    sql = runner.invoke(app, ["sql", str(PACK), "--grain", "quarter", "--by", "", "--as-of", "2025-05-10"])
+    assert sql.exit_code == 0 and "CAST('2025-05-11' AS TIMESTAMP)" in sql.stdout and "kpi__r AS" in sql.stdout
+    bad = runner.invoke(app, ["run", str(PACK), "--source", source, "--as-of", "10/05/2025"])
+    assert bad.exit_code == 2 and "must be a day such as" in bad.output
+
+
 @pytest.mark.parametrize(
     ("measure", "code"),
     [

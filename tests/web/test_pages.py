@@ -179,6 +179,24 @@ def test_report_goes_through_the_worker_pool(client: TestClient, monkeypatch: py
     assert "<h3>Totals (no dimension)</h3>" in html and 'id="chart-churn_rate"' in html
 
 
+def test_the_indicator_page_goes_down_to_the_raw_ledger(client: TestClient):
+    html = assert_page(client.get("/packs/bakery-stored-value/metrics/gift_share", headers=EN))
+    assert "<h2 id=\"m-h\">From the raw ledger</h2>" in html
+    assert "<code>sum of gift where kind == &#39;recharge&#39; — source card_events</code>" in html
+
+
+def test_the_report_takes_an_as_of_day_and_marks_periods_not_over(client: TestClient):
+    html = assert_page(client.get("/packs/bakery-stored-value/report",
+                                  params={"data": "example", "by": "-", "as_of": "2026-05-15"}, headers=EN))
+    assert 'name="as_of" type="date" value="2026-05-15"' in html
+    assert "Data as of 2026-05-15; periods marked * are not over" in html
+    assert '<th scope="col" class="partial" title="period not over">2026-05 *' in html
+    assert ">2026-06<" not in html  # after as_of: left out
+    plain = assert_page(client.get("/packs/bakery-stored-value/report", params={"data": "example", "as_of": "x"},
+                                   headers=EN))
+    assert 'type="date" value=""' in plain and "periods marked" not in plain  # not a day: ignored, like any unknown choice
+
+
 def test_upload_errors_point_at_the_row(client: TestClient):
     bad = SAMPLE.replace(b"2026-02,S02,0,33000", b"2026-02,S02,0,lots", 1)
     r = client.post("/packs/bakery-stored-value/report", content=bad, headers={**EN, "Content-Type": "text/csv"})

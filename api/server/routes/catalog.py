@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
@@ -121,12 +121,42 @@ def get_lineage(request: Request, pack: PackId, metric: MetricId, catalog: Catal
 
     def render() -> bytes:
         try:
-            return dumps(redact(lineage(c, metric, locale)))
+            return dumps(redact(lineage(c, metric, locale, kind="metric")))
         except UnknownMetric as err:
             raise ApiProblem("metric-not-found", clip(str(err))) from None
 
     body, etag = catalog.rendered.get_body((ref.key, "lineage", metric, locale or ""), render)
     return conditional(request, body, "application/json", private=ref.visibility == "private", etag=etag)
+
+
+CheckId = Annotated[str, Path(description="Check or rule id", examples=["balance_identity"], max_length=200)]
+
+
+def _site_lineage(request: Request, kind: str, pack: str, ident: str, catalog: Any, owner: Any, redact: Any,
+                  version: str | None, locale: str | None) -> Response:
+    ref, c = _compiled(catalog, pack, owner, version)
+    locale = _locale(c, locale)
+    if ident not in (c.pack.checks if kind == "check" else c.pack.rules):
+        raise ApiProblem("not-found", f"pack '{ref.id}' has no {kind} '{clip(ident, 80)}'")
+    body, etag = catalog.rendered.get_body((ref.key, f"{kind}-lineage", ident, locale or ""),
+                                           lambda: dumps(redact(lineage(c, ident, locale, kind=kind))))
+    return conditional(request, body, "application/json", private=ref.visibility == "private", etag=etag)
+
+
+@router.get("/packs/{pack}/checks/{check}/lineage", summary="A check's lineage", response_model=None,
+            responses={**doc.ok(Lineage, "Its assertion, what it is made of down to the inputs and the raw ledger, "
+                                "its tolerance and proof"), **doc.NOT_MODIFIED, **doc.problems(401, 404, 422)})
+def get_check_lineage(request: Request, pack: PackId, check: CheckId, catalog: CatalogDep, owner: Owner,
+                      redact: RedactDep, version: VersionQuery = None, locale: LocaleQuery = None) -> Response:
+    return _site_lineage(request, "check", pack, check, catalog, owner, redact, version, locale)
+
+
+@router.get("/packs/{pack}/rules/{rule}/lineage", summary="A rule's lineage", response_model=None,
+            responses={**doc.ok(Lineage, "Its condition, what it is made of down to the inputs and the raw ledger, "
+                                "its causes and remedies"), **doc.NOT_MODIFIED, **doc.problems(401, 404, 422)})
+def get_rule_lineage(request: Request, pack: PackId, rule: CheckId, catalog: CatalogDep, owner: Owner,
+                     redact: RedactDep, version: VersionQuery = None, locale: LocaleQuery = None) -> Response:
+    return _site_lineage(request, "rule", pack, rule, catalog, owner, redact, version, locale)
 
 
 _GRAPH_TYPES = {"json": "application/json", "dot": "text/vnd.graphviz; charset=utf-8",

@@ -77,6 +77,20 @@ def test_lineage_is_the_engines(client: TestClient, locale: str | None):
     assert r.json() == json.loads(json.dumps(expected, ensure_ascii=False))
 
 
+def test_checks_and_rules_have_their_lineage_route(client: TestClient):
+    c = compile_pack(BAKERY, PackLibrary([BUILTIN_ROOT]))
+    for kind, ident in (("checks", "member_flow"), ("rules", "churn_too_high")):
+        r = client.get(f"/v1/packs/{BAKERY}/{kind}/{ident}/lineage", params={"locale": "en"})
+        assert r.status_code == 200, r.text
+        expected = lineage(c, ident, "en", kind=kind[:-1])
+        expected["defined_in"]["file"] = "metrics/" + expected["defined_in"]["file"].split("metrics/", 1)[1]
+        assert r.json() == json.loads(json.dumps(expected, ensure_ascii=False))
+        assert r.json()["measured_from"]  # down to the card ledger
+    assert_problem(client.get(f"/v1/packs/{BAKERY}/checks/churn_too_high/lineage"), 404, "not-found")
+    # a check is not a metric: the metrics route does not answer for it
+    assert_problem(client.get(f"/v1/packs/{BAKERY}/metrics/member_flow/lineage"), 404, "metric-not-found")
+
+
 def test_unknown_locale_is_a_clear_422(client: TestClient):
     body = assert_problem(client.get(f"/v1/packs/{BAKERY}/metrics/closing_amount/lineage", params={"locale": "fr"}),
                           422, "invalid-request")

@@ -26,6 +26,7 @@ def test_openapi_documents_the_routes_with_problem_responses(client: TestClient)
     paths = doc["paths"]
     assert set(paths) == {"/v1/packs", "/v1/packs/{pack}", "/v1/packs/{pack}/versions",
                           "/v1/packs/{pack}/metrics/{metric}", "/v1/packs/{pack}/metrics/{metric}/lineage",
+                          "/v1/packs/{pack}/checks/{check}/lineage", "/v1/packs/{pack}/rules/{rule}/lineage",
                           "/v1/packs/{pack}/graph", "/v1/schema", "/v1/packs/{pack}/evaluate", "/v1/validate",
                           "/healthz"}
     evaluate = paths["/v1/packs/{pack}/evaluate"]["post"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import datetime as dt
 import io
 import json
 import os
@@ -24,9 +25,10 @@ URL = f"/v1/packs/{BAKERY}/evaluate"
 CORE = "/v1/packs/membership-core/evaluate"
 
 
-def _facade(**options: object) -> object:
+def _facade(formatted: bool = False, **options: object) -> object:
     c = compile_pack(BAKERY, PackLibrary([BUILTIN_ROOT]))
-    return json.loads(json.dumps(evaluate(c, read_table(SAMPLE), **options).to_json()))  # type: ignore[arg-type]
+    result = evaluate(c, read_table(SAMPLE), **options)  # type: ignore[arg-type]
+    return json.loads(json.dumps(result.to_json(formatted=formatted)))
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
@@ -49,6 +51,28 @@ def test_csv_request_with_options_in_the_query(client: TestClient):
                                params={"high_value_factor": "2"})
     r = client.post(URL, content=SAMPLE.read_bytes(), headers={"Content-Type": "text/csv"})
     assert r.json() == _facade()  # no `by`: every dimension kept
+
+
+def test_as_of_formatted_and_the_grain_all_over_http(client: TestClient):
+    """The options of the CLI over HTTP, JSON and CSV: as_of (a partial period), formatted (the
+    values as shown beside the exact ones), the grain all; the response says what computed it."""
+    r = client.post(URL, json={"rows": _rows(SAMPLE), "grain": "quarter", "by": [], "as_of": "2026-05-15",
+                               "formatted": True, "metrics": ["active_rate", "recharge_count"]})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body == _facade(grain="quarter", by=[], as_of=dt.date(2026, 5, 15), metrics=["active_rate", "recharge_count"],
+                           formatted=True)
+    assert body["as_of"] == "2026-05-15" and [x["partial"] for x in body["rows"]] == [False, True]
+    assert body["extends"] == {"membership-core": "1.0.0"} and len(body["pack_sha256"]) == 64
+    assert body["engine_version"]
+    q2 = body["rows"][1]
+    assert q2["formatted"]["active_rate"].endswith("%") and q2["values"]["recharge_count"] == 230 + 352 + 230 + 300  # April and May, both stores
+    csv_body = client.post(URL, content=SAMPLE.read_bytes(), headers={"Content-Type": "text/csv"},
+                           params={"grain": "all", "by": "", "as_of": "2026-05-15", "formatted": "true"}).json()
+    assert [(x["period"], x["partial"]) for x in csv_body["rows"]] == [("2026-01/2026-05", True)]
+    assert csv_body == _facade(grain="all", by=[], as_of=dt.date(2026, 5, 15), formatted=True)
+    bad = client.post(URL, json={"rows": _rows(SAMPLE), "as_of": "2026-13-01"})
+    assert_problem(bad, 422, "invalid-request")
 
 
 def test_bad_cell_names_row_and_column(client: TestClient):
