@@ -12,7 +12,7 @@ from typing import Any
 from engine.compile import CompiledPack
 from engine.errors import UnknownMetric
 from engine.expand import MAX_EXPANDED_DEPTH, MAX_EXPANDED_NODES, SIZE_CAP, Expander
-from engine.formula import parse_formula, to_latex, to_text
+from engine.formula import ENTITY_NAMES, parse_formula, to_latex, to_text
 from engine.model import BUILTINS, Check, Input, Metric, Rule
 from engine.validate.context import suggest
 
@@ -56,7 +56,7 @@ def measure_json(c: CompiledPack, i: Input, locale: str) -> dict[str, Any]:
                        (m.since, "measure"), (m.until, "measure"), (m.having, "entity")):
         if text:
             parsed = parse_formula(text, expect="any", mode=mode)  # type: ignore[arg-type]
-            columns |= {r.name for r in parsed.refs if r.name not in c.pack.params and r.name != "days"
+            columns |= {r.name for r in parsed.refs if r.name not in c.pack.params and r.name not in ENTITY_NAMES
                         and (r.in_attribute or mode == "measure")}
     out: dict[str, Any] = {
         "source": m.source, "source_label": source.label.get(locale, m.source) if source else m.source,

@@ -26,7 +26,8 @@ from typing import Any
 
 from engine.compile import CompiledPack
 from engine.errors import InputError
-from engine.model import Rollup
+from engine.formula import ENTITY_NAMES, parse_formula
+from engine.model import Input, Rollup
 from engine.periods import OUTPUT_GRAINS, coarser_or_same
 from engine.validate.context import suggest
 
@@ -72,6 +73,20 @@ def records_grain(pack_grain: str, grain: str | None) -> str:
     if grain is not None and grain != "all" and not coarser_or_same(pack_grain, grain):
         return grain
     return pack_grain
+
+
+def grain_dependent(i: Input) -> bool:
+    """Whether an input's measure depends on the length of the period (an entity measure that
+    uses the built-in ``days``: a churn line crossed in the period, a lapse window as long as the
+    period): measured per month and combined, it would mean something else at a quarter."""
+    m = i.measure
+    if m is None or m.per != "entity":
+        return False
+    for text in (m.having, m.of):
+        if text and any(r.name in ENTITY_NAMES and not r.in_attribute
+                        for r in parse_formula(text, expect="any", mode="entity").refs):
+            return True
+    return False
 
 
 def blocked(rollup: Rollup, across_time: bool, across_dims: bool) -> str | None:
@@ -121,10 +136,14 @@ def make_plan(
     why_not: dict[str, str] = {}  # input -> why it is not available at the output grain
     for i in sorted(base_inputs):
         spec = pack.inputs[i]
+        measured = records and spec.measure is not None and i in present
+        if measured and across_time and grain_dependent(spec):
+            direct.add(i)  # its definition depends on the period's length: measured at the grain asked
+            continue
         reason = blocked(spec.rollup, across_time, across_dims)
         if reason is None:
             continue
-        if records and spec.measure is not None and i in present:
+        if measured:
             direct.add(i)
         else:
             why_not[i] = _uncombined(i, reason, data_grain, grain)
@@ -197,9 +216,17 @@ def make_plan(
             base_set |= {n for n in c.graph.upstream(m) if n in pack.metrics}
         base = tuple(m for m in order if m in base_set)
     inputs = tuple(i for i in pack.inputs if i in base_inputs)
+    # measure again only what the output grain uses: the inputs of its metrics, checks and rules
+    g = c.graph.graph
+    used = {n for m in computed if m not in rolled for n in g.predecessors(m)} | set(output)
+    for site in c.sites:
+        if site.field in ("assert", "when") and site.owner.id in checks + rules:
+            used |= _refs(site)
+    unused = direct - used  # neither measured again nor rolled up (a none rollup cannot be)
+    direct -= unused
     return Plan(c, data_grain, grain, dims, by_t, inputs, tuple(i for i in inputs if i in direct),
-                tuple(i for i in inputs if i in why_not), computed, output, base, rolled, checks, rules, values,
-                locale, as_of, records, warnings)
+                tuple(i for i in inputs if i in why_not or i in unused), computed, output, base, rolled, checks,
+                rules, values, locale, as_of, records, warnings)
 
 
 def _by(declared: Mapping[str, Any], dims: tuple[str, ...], by: Sequence[str] | None) -> tuple[str, ...]:

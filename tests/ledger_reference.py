@@ -600,9 +600,14 @@ def order_inputs(rows: Any, lapse_days: int = 90, recency_window_days: int = 365
       the one holding ``as_of``, quiet ones included (for ``'all'``, one period).
     - "The last order" of a customer before t is its last order row before t; d = days since
       the last order at E (module docstring).
-    - A customer is a *member at instant t* when it has an order row before t and the days
-      since its last order row before t, ``(t.date() - last.date()).days``, are
-      ≤ ``lapse_days`` (90). (A refund neither makes nor keeps a member.)
+    - The *lapse line* of the grain is ``W = max(lapse_days, G)`` where ``G`` is the longest
+      period of the grain: 31 for months, 92 for quarters, 366 for years, and for 'all' the days
+      of its one period, ``(E - S).days``. So ``W`` is 90 for months (by default), 92 for
+      quarters, 366 for years: a customer who ordered in the period is still a member at its end,
+      and the members at a period's start are those at the previous period's end.
+    - A customer is a *member at instant t* (t = S or E of a period) when it has an order row
+      before t and the days since its last order row before t, ``(t.date() - last.date()).days``,
+      are ≤ ``W``. (A refund neither makes nor keeps a member.)
 
     Per period:
 
@@ -618,9 +623,9 @@ def order_inputs(rows: Any, lapse_days: int = 90, recency_window_days: int = 365
     - returning_members = those of new_members who have an order row before S (back after
       lapsing).
     - repeat_buyers = customers with ≥ 2 orders in the period.
-    - churned_members = customers with an order row before E with d > ``lapse_days`` and
-      d − (days in the period) ≤ ``lapse_days`` (lapsed for the first time this period:
-      when the last order is before S, ``d − days in the period`` is its age at S).
+    - churned_members = customers with an order row before E with d > ``W`` and
+      d − (days in the period) ≤ ``W`` (lapsed for the first time this period: when the last
+      order is before S, ``d − days in the period`` is its age at S).
     - avg_days_since_last_purchase = mean of d over customers with an order row before E and
       d ≤ ``recency_window_days`` (365); ``None`` when there is no such customer.
     - RFM as of E, over the same customers (order row before E, d ≤ 365): R high = d ≤
@@ -683,6 +688,8 @@ def order_inputs(rows: Any, lapse_days: int = 90, recency_window_days: int = 365
         in_period = log[lo:hi]
         order_rows = [row for row in in_period if row[2] > 0]
         period_days = (end - start).days
+        # the lapse line: never shorter than the longest period of the grain, the same all along
+        window = max(lapse_days, {"month": 31, "quarter": 92, "year": 366}.get(grain, period_days))
 
         recency: list[int] = []
         segments = dict.fromkeys(("rfm_champions", "rfm_potential", "rfm_at_risk",
@@ -691,17 +698,17 @@ def order_inputs(rows: Any, lapse_days: int = 90, recency_window_days: int = 365
         for c in buyers.values():
             if c.order_times[0] >= end:
                 continue  # no order before E
-            at_start += c.member_at(start, lapse_days)
-            total += c.member_at(end, lapse_days)
+            at_start += c.member_at(start, window)
+            total += c.member_at(end, window)
             ordered_in_period = _count_in(c.order_times, start, end) > 0
-            if ordered_in_period and not c.member_at(start, lapse_days):
+            if ordered_in_period and not c.member_at(start, window):
                 new += 1
                 returning += c.order_times[0] < start
             repeat += c.orders_in(start, end) >= 2
             last = _last_before(c.order_times, end)
             assert last is not None
             d = (end.date() - last.date()).days
-            churned += d > lapse_days and d - period_days <= lapse_days
+            churned += d > window and d - period_days <= window
             if d > recency_window_days:
                 continue
             recency.append(d)

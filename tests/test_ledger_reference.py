@@ -874,25 +874,24 @@ def test_orders_year_grain_and_days_of_the_year() -> None:
     y2023 = result[("2023",)]
     assert (y2023["orders"], y2023["revenue"], y2023["active_members"], y2023["visits"],
             y2023["repeat_buyers"]) == (3, 120.0, 2, 3, 1)  # 50 + 30 + 40; p repeats
+    # The lapse line of years is 366 (> 90): a year's buyers are its members at E.
     assert (y2023["members_at_start"], y2023["new_members"], y2023["returning_members"],
-            y2023["total_members"]) == (0, 2, 0, 1)  # new p, q; at E only q (12 <= 90)
-    # p: 306 > 90 and 306 - 365 <= 90 (with December's 31 days: 275 > 90, not churned).
-    assert y2023["churned_members"] == 1  # 1 = 0 + 2 - 1
-    # 2024: S = 1 Jan 2024, E = 1 Jan 2025 (366 days). At S: p 306 (not a member), q 12.
+            y2023["total_members"]) == (0, 2, 0, 2)  # new p, q; at E p (306 <= 365) and q (12)
+    assert y2023["churned_members"] == 0  # 2 = 0 + 2 - 0
+    # 2024: S = 1 Jan 2024, E = 1 Jan 2025 (366 days). At S: p 306, q 12 (members).
     # At E: p 5 May -> 241, q 20 Dec 2023 -> 378, r 30 Nov -> 32.
     y2024 = result[("2024",)]
     assert (y2024["orders"], y2024["revenue"], y2024["visits"]) == (
         4, 135.0, 3)  # p 1, r 3; 20 + 10 + 5 + 100; (p, 5 May), (r, 15 Jan), (r, 30 Nov)
     assert (y2024["members_at_start"], y2024["new_members"], y2024["returning_members"],
-            y2024["total_members"]) == (1, 2, 1, 1)  # q; p (back) and r; p; r
-    # p: 241 > 90, 241 - 366 <= 90; q: 378 > 90, 378 - 366 = 12 <= 90 (with December's
-    # days, 378 - 31 = 347 > 90: not churned). r: 32. 1 = 1 + 2 - 2.
-    assert y2024["churned_members"] == 2
+            y2024["total_members"]) == (2, 1, 0, 2)  # p, q; r; none back; p, r
+    # q: 378 > 366 and 378 - 366 = 12 <= 366: lost in 2024. 2 = 2 + 1 - 1.
+    assert y2024["churned_members"] == 1
     assert y2024["avg_days_since_last_purchase"] == 136.5  # (241 + 32) / 2; q 378 > 365
-    # Default as_of = 30 Nov 2024 (the last order): 2024 is cut at E = 1 Dec (335 days).
-    # p: 5 May -> 210; q: 347 > 90, 347 - 335 = 12 <= 90 -> churned; r: 1.
+    # Default as_of = 30 Nov 2024 (the last order): 2024 is cut at E = 1 Dec (335 days; the
+    # line is still the year's 366). p: 5 May -> 210; q: 347 <= 366, not lost yet; r: 1.
     cut = order_inputs(YEAR_LOG, grain="year")[("2024",)]
-    assert (cut["total_members"], cut["churned_members"]) == (1, 2)
+    assert (cut["total_members"], cut["churned_members"]) == (3, 0)
     assert cut["avg_days_since_last_purchase"] == 186.0  # (210 + 347 + 1) / 3; q now <= 365
 
 
@@ -925,31 +924,31 @@ ALL_LOG = [
 
 
 def test_orders_all_grain() -> None:
-    # Default as_of = 10 Mar: S = 1 Jan (the month of the earliest row), E = min(1 Apr,
-    # cut 11 Mar) = 11 Mar, 70 days. At E: p 56, q 30, r 1.
+    # Default as_of = 10 Mar: S = 1 Jan (the month of the earliest row), E = cut = 11 Mar,
+    # 70 days. At E: p 56, q 30, r 1. The lapse line is the range's length (70 > 30): over the
+    # whole range, every customer who ordered in it is a member at its end — lifetime figures.
     result = order_inputs(ALL_LOG, grain="all", lapse_days=30)
     assert list(result) == [("all",)]
     v = result[("all",)]
     assert (v["orders"], v["revenue"], v["active_members"], v["visits"]) == (3, 60.0, 3, 3)
-    assert (v["members_at_start"], v["new_members"], v["total_members"]) == (0, 3, 2)  # q, r
-    assert v["churned_members"] == 1  # p: 56 > 30, 56 - 70 <= 30. 2 = 0 + 3 - 1
+    assert (v["members_at_start"], v["new_members"], v["total_members"]) == (0, 3, 3)
+    assert v["churned_members"] == 0  # 3 = 0 + 3 - 0
     assert v["avg_days_since_last_purchase"] == 29.0  # (56 + 30 + 1) / 3
-    # The 70 days run from S = 1 Jan (the month's start, not the first row, 15 Jan 10:00,
-    # which would give 55): with lapse_days = 0, p: 56 > 0 and 56 - 70 <= 0 -> churned
-    # (with 55 days, 56 - 55 = 1 > 0 would not be); q 30, r 1 too. 0 = 0 + 3 - 3.
+    # The 70 days run from S = 1 Jan (the month's start, not the first row, 15 Jan 10:00, which
+    # would give 55 and leave p, 56 days silent, lapsed): with lapse_days = 0 the line is still 70.
     zero = order_inputs(ALL_LOG, grain="all", lapse_days=0)[("all",)]
-    assert (zero["total_members"], zero["churned_members"]) == (0, 3)
-    # as_of later than the last row: the range runs to it, E = cut = 1 Jul, 182 days.
-    # p 168, q 142, r 113: none a member, all churned in the range.
+    assert (zero["total_members"], zero["churned_members"]) == (3, 0)
+    # as_of later than the last row: the range runs to it, E = cut = 1 Jul, 182 days: p 168,
+    # q 142, r 113, all within 182.
     late = order_inputs(ALL_LOG, grain="all", lapse_days=30, as_of=date(2024, 6, 30))[("all",)]
-    assert (late["total_members"], late["churned_members"]) == (0, 3)
+    assert (late["total_members"], late["churned_members"]) == (3, 0)
     assert late["avg_days_since_last_purchase"] == 141.0  # (168 + 142 + 113) / 3
     # as_of = 5 Mar ignores r: E = cut = 6 Mar, 65 days. p 51, q 25.
     early = order_inputs(ALL_LOG, grain="all", lapse_days=30, as_of=date(2024, 3, 5))
     assert list(early) == [("all",)]
     e = early[("all",)]
     assert (e["orders"], e["revenue"], e["total_members"], e["churned_members"]) == (
-        2, 30.0, 1, 1)
+        2, 30.0, 2, 0)
     assert e["avg_days_since_last_purchase"] == 38.0  # (51 + 25) / 2
 
 
@@ -1042,16 +1041,17 @@ def test_orders_as_of_cuts_the_last_month() -> None:
     # E = 11 Mar (10 days): recency at as_of + 1 day. a: 5 Mar -> 6; b: 20 Feb -> 20.
     assert march["avg_days_since_last_purchase"] == 13.0  # (6 + 20) / 2
     assert (march["orders"], march["revenue"], march["active_members"]) == (1, 10.0, 1)
-    # b: at S = 1 Mar 10 days (member), at E 20 > 15 and 20 - 10 = 10 <= 15 -> churned.
+    # The lapse line is max(15, 31) = 31 for months: b at S = 1 Mar 10 days (a member), at E 20,
+    # still one. 2 = 1 + 1 - 0
     assert (march["members_at_start"], march["new_members"], march["total_members"],
-            march["churned_members"]) == (1, 1, 1, 1)  # b; a; a; b. 1 = 1 + 1 - 1
+            march["churned_members"]) == (1, 1, 2, 0)  # b; a; a and b; none
     # Default as_of = 3 Apr: March whole (E = 1 Apr): a 20 Mar -> 12, b 41.
     full = order_inputs(ASOF_LOG, lapse_days=15)
     assert list(full) == [("2024-02",), ("2024-03",), ("2024-04",)]
     assert full[("2024-03",)]["avg_days_since_last_purchase"] == 26.5  # (12 + 41) / 2
     assert full[("2024-03",)]["revenue"] == 109.0
     # April: E = 4 Apr (3 days). a 20 Mar -> 15 (member), b 44, c 1.
-    # b: 44 - 3 = 41 > 15 (it crossed in March); a: 15 not > 15.
+    # b: 44 - 3 = 41 > 31 (it crossed the line of 31 in March: 41 at 1 Apr); a: 15 not > 31.
     april = full[("2024-04",)]
     assert (april["members_at_start"], april["new_members"], april["total_members"],
             april["churned_members"]) == (1, 1, 2, 0)  # a (12 at 1 Apr); c; a, c
@@ -1265,12 +1265,11 @@ def test_orders_identity_with_a_lapse_and_a_return() -> None:
     # 61 > 45 and d 52 - 5 = 47 > 45: not again.
     assert pick(monthly, ("2024-05",)) == (1, 0, 0, 0, 1)
     quarterly = order_inputs(LAPSE_LOG, lapse_days=45, grain="quarter")
-    # Q2 (S = 1 Apr, E = 6 May, 35 days <= 45): at S c, d; a returns; at E a.
-    # c: 66 - 35 = 31 <= 45 and d: 52 - 35 = 17 <= 45 -> churned; b: 82 - 35 = 47 > 45.
-    assert pick(quarterly, ("2024-Q2",)) == (2, 1, 1, 2, 1)
-    # Q1 (91 days, more than lapse_days; the identity still holds here): new a, b, c, d;
-    # at E c, d; a 67 and b 47 churned (67 - 91 and 47 - 91 <= 45).
-    assert pick(quarterly, ("2024-Q1",)) == (0, 4, 0, 2, 2)
+    # The lapse line is max(45, 92) = 92 for quarters. Q2 (S = 1 Apr, E = 6 May): at S a 67,
+    # b 47, c 31, d 17 — all members (Q1's end); a orders, not new; at E a 1, b 82, c 66, d 52.
+    assert pick(quarterly, ("2024-Q2",)) == (4, 0, 0, 0, 4)
+    # Q1 (91 days): new a, b, c, d, all members at E (a 67, b 47, c 31, d 17 <= 92).
+    assert pick(quarterly, ("2024-Q1",)) == (0, 4, 0, 0, 4)
     assert monthly[("2024-04",)]["visits"] == 1  # (a, 20 Apr); b's refund is no visit
 
 

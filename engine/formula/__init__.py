@@ -14,6 +14,7 @@ Formulas are parsed by a hand-written lexer and parser (never ``eval``, ``sympif
 from engine.formula.functions import (
     BUILTIN_NAMES,
     ENTITY_FUNCTIONS,
+    ENTITY_NAMES,
     FUNCTIONS,
     MEASURE_FUNCTIONS,
     NULL,
@@ -49,6 +50,7 @@ from engine.formula.printer import count_nodes, to_latex, to_text
 __all__ = [
     "BUILTIN_NAMES",
     "ENTITY_FUNCTIONS",
+    "ENTITY_NAMES",
     "FUNCTIONS",
     "MEASURE_FUNCTIONS",
     "Day",

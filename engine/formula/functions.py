@@ -409,11 +409,17 @@ ENTITY_FUNCTIONS: Mapping[str, FunctionSpec] = MappingProxyType({
 #: Names that are values in every formula without being defined by a pack.
 BUILTIN_NAMES: frozenset[str] = frozenset({"periods", "days"})
 
+#: Values of entity measures outside attributes, beside params: ``days`` (the period's days, up
+#: to as_of) and ``grain_days`` (the longest period of the grain asked: 31 for months, 92 for
+#: quarters, 366 for years; the whole range for "all") — for a lapse line never shorter than
+#: the period that stays the same from one period to the next.
+ENTITY_NAMES: frozenset[str] = frozenset({"days", "grain_days"})
+
 #: Words of the formula language literals and operators.
 LANGUAGE_WORDS: frozenset[str] = frozenset({"and", "or", "not", "if", "true", "false", "null"})
 
 #: Words that may not be used as ids of inputs, metrics, params, … (``periods`` and ``days``
 #: are valid *in formulas*, as built-ins, but no pack may define them).
 RESERVED_WORDS: frozenset[str] = (
-    LANGUAGE_WORDS | BUILTIN_NAMES | frozenset(FUNCTIONS) | frozenset(keyword.kwlist)
+    LANGUAGE_WORDS | BUILTIN_NAMES | ENTITY_NAMES | frozenset(FUNCTIONS) | frozenset(keyword.kwlist)
 )

@@ -67,7 +67,8 @@ def entity_ctes(sq: SourceQuery, query: exp.Select, entities: list[Input], disti
         def attribute(node: Any, instant: str = instant) -> exp.Expression:
             return col(ent.attribute(node, instant) + "_" + _attr_suffix(node, instant))
 
-        names = Names(params=sq.params, values={**sq.columns, "days": col("kpi__days")}, attribute=attribute)
+        names = Names(params=sq.params, values={**sq.columns, "days": col("kpi__days"),
+                                                "grain_days": sq.grain_days()}, attribute=attribute)
         of = sq._expr(m.of, "entity", "number", names)
         having = sq._expr(m.having, "entity", "condition", names)
         since = sq._expr(m.since, "measure", "condition")

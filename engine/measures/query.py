@@ -165,6 +165,13 @@ class SourceQuery:
             return col(CUT, "r")
         return exp.Least(this=period_end(start, self.grain), expressions=[col(CUT, "r")])
 
+    def grain_days(self) -> exp.Expression:
+        """The built-in ``grain_days`` of entity measures: the longest period of the grain (31 for
+        months, 92 for quarters, 366 for years), the whole range's days for "all" (kpi__days)."""
+        if self.grain == "all":
+            return col(DAYS)
+        return number({"day": 1, "week": 7, "month": 31, "quarter": 92, "year": 366}[self.grain])
+
     def _days(self, start: exp.Expression, end: exp.Expression) -> exp.Expression:
         return exp.DateDiff(this=exp.cast(end, "date"), expression=exp.cast(start, "date"), unit=exp.var("DAY"))
 

@@ -68,7 +68,7 @@ class _Typer:
         if isinstance(node, sympy.Number):
             return "number"
         if isinstance(node, sympy.Symbol):
-            if node.name in self.params or node.name == "days":
+            if node.name in self.params or node.name in ("days", "grain_days"):
                 return "number"
             return self.columns.get(node.name, "any")
         if isinstance(node, In):

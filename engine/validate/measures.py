@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any, Literal
 
 from engine.errors import FormulaError
-from engine.formula import ENTITY_FUNCTIONS, FUNCTIONS, ParsedFormula, parse_formula
+from engine.formula import ENTITY_FUNCTIONS, ENTITY_NAMES, FUNCTIONS, ParsedFormula, parse_formula
 from engine.model import DataSource, Input, Measure
 from engine.problems import Problem
 from engine.validate.context import Context, suggest
@@ -156,7 +156,7 @@ def _names(ctx: Context, m: Measure, source: DataSource, parsed: ParsedFormula,
         if ref.name in FUNCTIONS or ref.name in ENTITY_FUNCTIONS:
             continue
         kind = "value" if outside_columns and not ref.in_attribute else "column"
-        if ref.name in ctx.pack.params or (kind == "value" and ref.name == "days"):
+        if ref.name in ctx.pack.params or (kind == "value" and ref.name in ENTITY_NAMES):
             continue
         if kind == "value":
             if ref.name in source.columns or not source.columns:
@@ -164,7 +164,7 @@ def _names(ctx: Context, m: Measure, source: DataSource, parsed: ParsedFormula,
                        ref.offset, f"e.g. total({ref.name}) or count({ref.name} > 0)")
             else:
                 yield (f"unknown name '{ref.name}'", ref.offset,
-                       suggest(ref.name, set(ctx.pack.params)) or "outside attributes: params and days only")
+                       suggest(ref.name, set(ctx.pack.params)) or "outside attributes: params, days and grain_days only")
         elif source.columns and ref.name not in source.columns:
             yield (f"source '{m.source}' has no column '{ref.name}'", ref.offset,
                    suggest(ref.name, set(source.columns)) or f"declare it under sources.{m.source}.columns")

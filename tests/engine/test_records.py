@@ -26,10 +26,11 @@ from tests.ledger_reference import bakery_inputs, order_inputs
 
 CARD = ("event_time", "store_id", "member_id", "kind", "amount", "net", "gift", "points")
 #: inputs whose value at a coarser grain is the reference's measured at that grain
-BAKERY_SAME = ("active_members", "repeat_buyers", "closing_members", "opening_members", "members_at_start",
+BAKERY_SAME = ("active_members", "repeat_buyers", "churned_members", "closing_members", "opening_members", "members_at_start",
                "total_members", "reported_closing_amount", "recharge_amount", "consume_count", "initial_net",
                "new_members", "cancelled_members", "orders", "revenue")
-ORDER_SAME = ("active_members", "repeat_buyers", "members_at_start", "total_members", "orders", "revenue",
+ORDER_SAME = ("active_members", "repeat_buyers", "members_at_start", "total_members", "new_members",
+              "returning_members", "churned_members", "orders", "revenue",
               "avg_days_since_last_purchase", "rfm_champions", "rfm_at_risk", "visits")
 
 
@@ -88,7 +89,8 @@ def test_bakery_records_at_a_coarser_grain_equal_the_reference(bakery: CompiledP
                               metrics=list(BAKERY_SAME))
     want = bakery_inputs(_reference_rows(data), grain=grain, by_store=by_store)
     assert _assert_equal(_product(result, BAKERY_SAME, by_store), want, BAKERY_SAME) >= len(BAKERY_SAME)
-    assert set(result.plan.direct) == {"active_members", "repeat_buyers"}  # counted at the grain, not rolled up
+    # counted at the grain, not rolled up: distinct counts, and the churn line crossed in the period
+    assert set(result.plan.direct) == {"active_members", "repeat_buyers", "churned_members"}
 
 
 def test_distinct_counts_are_not_the_largest_month(bakery: CompiledPack, ledger) -> None:
@@ -154,23 +156,31 @@ def test_retention_is_not_always_one_and_the_members_balance(core: CompiledPack,
 
 
 def test_a_year_not_over_is_measured_at_the_data_s_end(core: CompiledPack, tmp_path: Path) -> None:
-    """A customer silent for 82 days on the last day of the data is not churned by a 90-day line,
-    and recency is measured on that day, not at the year's calendar end (issue 11)."""
+    """A customer silent for 83 days on the last day of the data is not churned by a 90-day line,
+    and recency is measured on that day, not at a calendar end in the future (issue 11)."""
     start = datetime(2025, 1, 10, 12)
     log = {"customer_id": ["a", "a", "b", "c"],
            "order_time": [start, start + timedelta(days=100), start + timedelta(days=110), start + timedelta(days=192)],
            "amount": [10.0, 10.0, 10.0, 10.0]}
     # a: 10 Jan and 20 Apr; b: 30 Apr; c: 21 Jul — the data ends on 21 Jul 2025
     path = write_csv(tmp_path / "orders.csv", log)
-    year = evaluate_records(core, {"orders": path}, grain="year",
-                            metrics=["churned_members", "avg_days_since_last_purchase", "total_members"])
-    (row,) = year.to_json()["rows"]
-    assert row["partial"] is True
-    # measured at 22 Jul: a is 93 days silent (churned), b 83 (not yet), c 1; at 1 Jan 2026 all but
-    # c would have been churned and recency (256 + 246 + 164) / 3
-    assert row["values"] == {"churned_members": 1, "avg_days_since_last_purchase": (93 + 83 + 1) / 3,
-                             "total_members": 2}
+    names = ["churned_members", "avg_days_since_last_purchase", "total_members"]
+    (year,) = evaluate_records(core, {"orders": path}, grain="year", metrics=names).to_json()["rows"]
+    # measured at 22 Jul (202 days of 2025, the year's lapse line): a 93, b 83, c 1 days silent,
+    # all three bought in the year so far and are members; at 1 Jan 2026 recency would have been
+    # (256 + 246 + 164) / 3
+    assert year["partial"] is True
+    assert year["values"] == {"churned_members": 0, "avg_days_since_last_purchase": (93 + 83 + 1) / 3,
+                              "total_members": 3}
+    # by month: July is measured at 22 Jul (22 days): a crosses 90 days (93, 93 - 22 = 71), b does
+    # not yet (83); said to be complete up to 31 July, b crosses too (93 at 1 Aug)
+    july = [r for r in evaluate_records(core, {"orders": path}, metrics=names).to_json()["rows"]
+            if r["period"] == "2025-07"][0]
+    assert july["partial"] is True and july["values"]["churned_members"] == 1
+    whole = [r for r in evaluate_records(core, {"orders": path}, metrics=names, as_of=date(2025, 7, 31))
+             .to_json()["rows"] if r["period"] == "2025-07"][0]
+    assert whole["partial"] is False and whole["values"]["churned_members"] == 2
     end = evaluate_records(core, {"orders": path}, grain="year", as_of=date(2025, 12, 31),
-                           metrics=["churned_members", "avg_days_since_last_purchase"]).to_json()["rows"][0]
+                           metrics=["avg_days_since_last_purchase"]).to_json()["rows"][0]
     assert end["partial"] is False
-    assert end["values"] == {"churned_members": 3, "avg_days_since_last_purchase": (256 + 246 + 164) / 3}
+    assert end["values"] == {"avg_days_since_last_purchase": (256 + 246 + 164) / 3}
