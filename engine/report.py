@@ -22,7 +22,8 @@ def render_table(body: dict[str, Any], pack: Pack, locale: str | None = None, co
     """One block per output row: each value with its label and status; then rules and checks."""
     out: list[str] = []
     if body.get("as_of"):
-        out.append(f"data as of {body['as_of']} (periods marked * are not over)")
+        partial = any(row.get("partial") for row in body["rows"])
+        out.append(f"data as of {body['as_of']}" + (" (periods marked * are not over)" if partial else ""))
         out.append("")
     for row in body["rows"]:
         dims = ", ".join(f"{k}={_one_line(v)}" for k, v in row["dims"].items())
