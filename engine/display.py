@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from engine.model import Band, Metric
 from engine.rounding import round_half_up
 
-#: most places added to keep a shown number on its band's side of an edge
+#: places added one at a time to keep a shown number on its band's side of an edge; past them the
+#: number is shown with every significant digit a float64 holds
 MAX_EXTRA_PLACES = 6
 
 
@@ -54,6 +55,8 @@ def shown(value: float, metric: Metric | None) -> tuple[float, int | None]:
         while band_index(rounded, metric.bands) != band and extra < MAX_EXTRA_PLACES:
             extra += 1
             rounded = float(round_half_up(value, digits + extra))
+        if band_index(rounded, metric.bands) != band:  # nearer an edge than six more places tell
+            return _significant(value), _places_of(value)
         digits += extra
     return rounded + 0.0, digits
 
@@ -82,6 +85,15 @@ def display_text(value: float | None, metric: Metric | None) -> str:
     if metric is None:
         return format_value(number, "number", None)
     return format_value(number, metric.format, metric.decimals, digits)
+
+
+def _places_of(value: float) -> int:
+    """Decimal places that show ``value`` with its 15 significant digits (0.2999999999 → 10)."""
+    text = f"{value:.15g}"
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        return max(len(mantissa.partition(".")[2]) - int(exponent), 0)
+    return len(text.partition(".")[2])
 
 
 def _significant(value: float) -> float:

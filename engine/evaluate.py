@@ -37,7 +37,7 @@ from engine.frame import (
 )
 from engine.library import PackLibrary
 from engine.periods import Period
-from engine.plan import Plan, make_plan
+from engine.plan import Plan, check_as_of, make_plan
 from engine.table import (
     Columns,
     Rows,
@@ -73,6 +73,7 @@ def evaluate(
 
     ``as_of``: the data is complete up to the end of this day: rows of later periods are left
     out (with a warning), and the period that holds it is partial (``days`` counts to it)."""
+    check_as_of(as_of)
     c = pack if isinstance(pack, CompiledPack) else compile_pack(pack, library)
     columns = to_columns(rows)
     period_index, data_grain = periods_of(columns)
@@ -159,7 +160,7 @@ def _output_frame(plan: Plan, cells: Cells, backend: NumpyBackend, formulas: dic
         source = across_members(source, plan.by, dims_rules)
     if plan.grain != plan.data_grain:
         source = across_periods(source, plan.grain, time_rules)
-    return to_frame(source, cut, span)
+    return to_frame(source, cut, span, plan.data_grain)
 
 
 class Evaluation:

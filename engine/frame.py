@@ -63,6 +63,7 @@ class Frame:
     #: the day after the data's last day (as_of + 1): periods that end later are partial
     cut: date | None = None
     span: Span | None = None  # grain "all": the base periods of the data
+    base: str | None = None  # the grain of the data the frame is made of (weeks make up months their own way)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -84,6 +85,9 @@ class Frame:
             return Period(self.span.grain, self.span.first).start, \
                 Period(self.span.grain, self.span.last).end + timedelta(days=1)
         p = self.period(t)
+        if self.base == "week" and self.grain in ("month", "quarter", "year"):
+            # the weeks whose Thursday is in the period: from its first Monday to the one after its last week
+            return _monday(p.start + timedelta(days=3)), _monday(p.end + timedelta(days=4))
         return p.start, p.end + timedelta(days=1)
 
     def bounds(self, t: int) -> tuple[date, date]:
@@ -109,6 +113,10 @@ class Frame:
         """(group, column) of every present cell, ordered by group then period."""
         g, t = np.nonzero(self.present)
         return g, t
+
+
+def _monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
 
 
 def base_cells(grain: str, dims: tuple[str, ...], codes: list[np.ndarray], labels: list[list[str]],
@@ -229,7 +237,7 @@ def _combine(cells: Cells, dims: tuple[str, ...], keys: list[tuple[str, ...]], g
     return Cells(grain, dims, keys, uniq // span, uniq % span + t.min(), values, count)
 
 
-def to_frame(cells: Cells, cut: date | None = None, span: Span | None = None) -> Frame:
+def to_frame(cells: Cells, cut: date | None = None, span: Span | None = None, base: str | None = None) -> Frame:
     """The dense frame of some cells: groups sorted by their labels, periods on a contiguous axis.
     ``cut``: the day after the data's last day; ``span``: the base periods of an "all" frame."""
     order = sorted(range(len(cells.keys)), key=lambda i: cells.keys[i])
@@ -255,7 +263,7 @@ def to_frame(cells: Cells, cut: date | None = None, span: Span | None = None) ->
     count = np.zeros((n_groups, width))
     count[g, t] = cells.count
     first = np.where(present.any(axis=1), present.argmax(axis=1), width)
-    frame = Frame(cells.grain, t0, cells.dims, keys, present, first, count, cut=cut, span=span)
+    frame = Frame(cells.grain, t0, cells.dims, keys, present, first, count, cut=cut, span=span, base=base)
     flat = g * width + t
     in_order = len(flat) == n_groups * width and bool(np.all(flat[1:] > flat[:-1])) if len(flat) else False
     for name, v in cells.values.items():

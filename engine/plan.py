@@ -65,6 +65,16 @@ class Plan:
         return tuple(i for i in self.inputs if i not in self.direct and i not in self.uncombined)
 
 
+#: the last day an as_of may be (the period after it must exist)
+LAST_AS_OF = date(9998, 12, 30)
+
+
+def check_as_of(day: date | None) -> None:
+    """An as_of the engine can measure up to (periods stop in 9998); raises InputError."""
+    if day is not None and day > LAST_AS_OF:
+        raise InputError(f"as_of {day.isoformat()} is too late: days after {LAST_AS_OF.isoformat()} are not supported")
+
+
 def records_grain(pack_grain: str, grain: str | None) -> str:
     """The base grain to measure raw records at: the pack's, or the grain asked when it is finer
     (a monthly pack's weekly activity is measured week by week)."""
@@ -203,6 +213,11 @@ def make_plan(
                 kind = "check" if site.field == "assert" else "rule"
                 warnings.append({kind: site.owner.id, "missing": missing,
                                  "message": f"{kind} {site.owner.id} is not evaluated: it needs {', '.join(missing)}"})
+    if records and data_grain != pack.grain and not coarser_or_same(pack.grain, data_grain):
+        warnings.append({"grain": data_grain, "message": f"the records are measured by {data_grain}, finer than the "
+                         f"pack's {pack.grain}: `periods` counts {data_grain}s, so figures per {pack.grain} "
+                         f"(… / periods) are per {data_grain} here, and bands written for a {pack.grain} judge "
+                         f"{data_grain}ly values"})
     for column in sorted(present & set(pack.params)):
         warnings.append({"column": column, "message": f"column '{column}' has the name of a param: params come "
                          "from the pack (override them with params), so the column is not used"})
@@ -224,6 +239,13 @@ def make_plan(
             used |= _refs(site)
     unused = direct - used  # neither measured again nor rolled up (a none rollup cannot be)
     direct -= unused
+    if across_time:  # rows combined where the pack's measure would count something else at this grain
+        for i in sorted(used & base_inputs - direct - set(why_not), key=list(pack.inputs).index):
+            if grain_dependent(pack.inputs[i]):
+                rule = pack.inputs[i].rollup.time
+                warnings.append({"input": i, "message": f"{i} is combined from {data_grain} rows by its rollup ({rule}); "
+                                 f"its measure depends on the period's length, so counted from the records by {grain} "
+                                 "it can differ (kpi run --source … counts it at that grain)"})
     return Plan(c, data_grain, grain, dims, by_t, inputs, tuple(i for i in inputs if i in direct),
                 tuple(i for i in inputs if i in why_not or i in unused), computed, output, base, rolled, checks,
                 rules, values, locale, as_of, records, warnings)
@@ -244,7 +266,7 @@ def _by(declared: Mapping[str, Any], dims: tuple[str, ...], by: Sequence[str] | 
 def _uncombined(name: str, reason: str, data_grain: str, grain: str) -> str:
     if reason == "time":
         return (f"{name} cannot be combined from {data_grain} rows into {grain} (rollup time: none — a distinct "
-                f"count is not the sum of its periods')")
+                "count is not the sum of its periods' counts)")
     return f"{name} cannot be combined across dimension members (rollup dims: none — a distinct count)"
 
 

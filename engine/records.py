@@ -25,7 +25,7 @@ from engine.evaluate import Evaluation, evaluate_plan, rows_until
 from engine.frame import Cells
 from engine.measures.run import Progress, Records, merge_inputs
 from engine.periods import parse_period
-from engine.plan import make_plan, records_grain
+from engine.plan import check_as_of, make_plan, records_grain
 from engine.table import Columns, periods_of, to_columns
 
 
@@ -49,19 +49,28 @@ def evaluate_records(
     ``as_of``: the records are read up to the end of this day (default: the last record's day),
     and a period that goes on after it is partial. Bad input raises :class:`InputError`.
     """
+    check_as_of(as_of)
     records = Records(c, paths)
     try:
         day = as_of or records.last_day()
-        base = records.measure(records_grain(c.pack.grain, grain), as_of=day, params=params, progress=progress)
+        base_grain = records_grain(c.pack.grain, grain)
+        # the records are measured for the dimensions kept: a member who shops at two stores is
+        # one member of the chain (rows given as --data are joined on every dimension instead)
+        dims = None if data is not None or by is None else by
+        base = records.measure(base_grain, dims=dims, as_of=day, params=params, progress=progress)
         if not base.get("period"):
             raise InputError(f"no record of the sources is on or before as_of {day.isoformat()}",
                              hint="give an as_of on or after the first record's day")
+        if data is not None:
+            _same_grain(data, base_grain, grain)
         columns = to_columns(merge_inputs(c, base, data) if data is not None else base)
         period_index, data_grain = periods_of(columns)
         columns, period_index, notes = rows_until(columns, period_index, data_grain, day)
         plan = make_plan(c, list(columns.data), data_grain, grain=grain, by=by, metrics=metrics, params=params,
                          locale=locale, records=True, as_of=day)
         plan.warnings[:0] = notes
+        if data is not None:
+            plan.warnings.extend(_summed_entities(plan))
         direct = None
         if plan.direct:
             measured = records.measure(plan.grain, dims=plan.by, inputs=plan.direct, as_of=day, params=params,
@@ -70,6 +79,32 @@ def evaluate_records(
         return evaluate_plan(plan, columns, period_index, direct=direct, trace=trace)
     finally:
         records.close()
+
+
+def _same_grain(data: Columns, base_grain: str, grain: str | None) -> None:
+    """Rows given with the records must be by the grain the records are measured at."""
+    _, rows_grain = periods_of(data)
+    if rows_grain != base_grain:
+        asked = f" for --grain {grain}" if grain and grain != base_grain else ""
+        raise InputError(f"the data rows are by {rows_grain}, but the records are measured by {base_grain}{asked}: "
+                         "they are joined period by period", column="period",
+                         hint=f"give the rows by {base_grain}, or ask for grain {rows_grain} or a coarser one")
+
+
+def _summed_entities(plan: Any) -> list[dict[str, Any]]:
+    """With rows joined on every dimension, members followed per dimension member are added up
+    across the dimensions not kept: say so for each such input the output uses."""
+    if plan.by == plan.dims:
+        return []
+    pack = plan.compiled.pack
+    out = []
+    for i in plan.combined:
+        m = pack.inputs[i].measure
+        if m is not None and m.per == "entity":
+            out.append({"input": i, "message": f"{i} is counted per {', '.join(d for d in plan.dims if d not in plan.by)} "
+                        "and added up, because rows are joined on every dimension: a member of two counts twice "
+                        "(without data rows, the records are counted across them)"})
+    return out
 
 
 def _cells(measured: Mapping[str, list[Any]], grain: str, by: tuple[str, ...], names: tuple[str, ...]) -> Cells:

@@ -22,7 +22,7 @@ from typing import Any
 from sqlglot import exp
 
 from engine.formula import ENTITY_FUNCTIONS, EntityAttribute
-from engine.measures.query import ENT, P, SourceQuery, T, aggregate, col, when, window
+from engine.measures.query import BEGIN, ENT, P, SourceQuery, T, aggregate, col, when, window
 from engine.measures.sqlexpr import Names, number, to_sql
 from engine.model import Input, Measure
 
@@ -143,7 +143,7 @@ def entity_ctes(sq: SourceQuery, query: exp.Select, entities: list[Input], disti
             else:
                 value = _carry(here(), name, suffix)
                 if isinstance(node, _cls("days_since_last", "days_since_first")):  # dates, in kpi__ecarry
-                    at = exp.cast(col(P, "p"), "date") if suffix == "start" else col("kpi__end", "p")
+                    at = col(BEGIN, "p") if suffix == "start" else col("kpi__end", "p")
                     value = exp.DateDiff(this=at, expression=value, unit=exp.var("DAY"))
             state = state.select(exp.alias_(value, f"{name}_{suffix}", quoted=True), copy=False)
     for name, _ in ent.lifecycle.values():

@@ -31,6 +31,7 @@ import sympy
 from sqlglot import exp
 
 from engine.compile import CompiledPack
+from engine.errors import InputError
 from engine.formula import BUILTIN_NAMES, KpiCondition, KpiFunction, Round
 from engine.measures.query import (
     CUT,
@@ -41,7 +42,7 @@ from engine.measures.query import (
     base_period,
     col,
     measured_sources,
-    period_end,
+    period_bounds,
 )
 from engine.measures.sqlexpr import Names, number, to_sql
 from engine.plan import Plan, make_plan, records_grain
@@ -68,7 +69,14 @@ def sql_plan(c: CompiledPack, grain: str | None = None, by: Iterable[str] | None
     for the same request (the inputs without a measure are not there)."""
     sources = measured_sources(c)
     columns = [i.id for i in c.pack.inputs.values() if i.measure is not None]
-    columns += [d for d in c.pack.dimensions if any(d in c.pack.sources[s].dimensions for s in sources)]
+    # the records are measured for the dimensions kept (as kpi run does): a member of two stores is
+    # one member of the chain
+    dims = [d for d in c.pack.dimensions if any(d in c.pack.sources[s].dimensions for s in sources)]
+    kept = set(by) if by is not None else set(dims)
+    unknown = sorted(kept - set(dims))
+    if unknown:
+        raise InputError(f"'{unknown[0]}' is not a dimension of the pack's sources (they have: {', '.join(dims) or 'none'})")
+    columns += [d for d in dims if d in kept]
     return make_plan(c, columns, records_grain(c.pack.grain, grain), grain=grain, by=None if by is None else list(by),
                      params=params, records=True, as_of=as_of)
 
@@ -133,7 +141,7 @@ def metric_query(c: CompiledPack, source_id: str, grain: str | None = None,
     layout = _Layout(c, source_id, plan, metrics=metrics)
     formulas = _formulas(c)
     pack = c.pack
-    sq = SourceQuery(c, source_id, plan.data_grain, plan.params, inputs=layout.inputs, as_of=plan.as_of)
+    sq = SourceQuery(c, source_id, plan.data_grain, plan.params, dims=plan.dims, inputs=layout.inputs, as_of=plan.as_of)
     sq.with_days = True
     ctes = _renamed(sq.build(), "kpi__b_", "kpi__b0")
     dims = [d for d in pack.dimensions if d in sq.source.dimensions]
@@ -173,10 +181,11 @@ def metric_query(c: CompiledPack, source_id: str, grain: str | None = None,
         periods = col(_PERIODS)
     days: exp.Expression = col(DAYS, "x")
     if plan.grain != plan.data_grain:
-        end: exp.Expression = col(CUT, "rg") if plan.grain == "all" else exp.Least(
-            this=period_end(col("period", "x"), plan.grain), expressions=[col(CUT, "rg")])
-        days = exp.DateDiff(this=exp.cast(end, "date"), expression=exp.cast(col("period", "x"), "date"),
-                            unit=exp.var("DAY"))
+        begin, end = (col("period", "x"), col(CUT, "rg")) if plan.grain == "all" else \
+            period_bounds(col("period", "x"), plan.data_grain, plan.grain)
+        if plan.grain != "all":
+            end = exp.Least(this=end, expressions=[col(CUT, "rg")])
+        days = exp.DateDiff(this=exp.cast(end, "date"), expression=exp.cast(begin, "date"), unit=exp.var("DAY"))
     joined = exp.select(*(col(n, "x") for n in ["period", *by, *carried]), exp.alias_(days, DAYS, quoted=True),
                         copy=False)
     if plan.grain != plan.data_grain:

@@ -46,6 +46,7 @@ from engine.formula import parse_formula
 from engine.measures.preagg import preaggregate
 from engine.measures.sqlexpr import Names, distinct_key, number, to_sql
 from engine.model import DataSource, Input
+from engine.plan import check_as_of
 
 DIALECTS = ("duckdb", "spark", "trino", "postgres", "bigquery", "snowflake")
 #: grain → (DATE_TRUNC unit, length, unit of the length)
@@ -54,7 +55,7 @@ GRAINS = {"day": ("DAY", 1, "DAY"), "week": ("WEEK", 7, "DAY"), "month": ("MONTH
 
 P, T, ENT, FIRST = "kpi__period", "kpi__time", "kpi__entity", "kpi__first"
 START, CUT, DAYS = "kpi__start", "kpi__cut", "kpi__days"
-FIRST_PERIOD = "kpi__first_period"
+FIRST_PERIOD, BEGIN = "kpi__first_period", "kpi__begin"
 #: digits of the period counter: 10^5 periods (273 years of days) at most
 COUNTER_DIGITS = 5
 _COUNTS = ("sum", "count", "count_distinct")  # an empty group is 0 for these, null for the others
@@ -136,6 +137,7 @@ class SourceQuery:
                        and (wanted is None or i.id in wanted)]
         if not self.inputs:
             raise InputError(f"no input of pack '{pack.id}' is measured on source '{source_id}'")
+        check_as_of(as_of)
         kept = None if dims is None else set(dims)
         self.dims = [(d, column) for d, column in self.source.dimensions.items() if kept is None or d in kept]
         self.keys = [f"kpi__d{k}" for k in range(len(self.dims))]
@@ -158,12 +160,13 @@ class SourceQuery:
         parsed = parse_formula(text, expect=expect, mode=mode)  # type: ignore[arg-type]
         return to_sql(parsed.expr, names or self.names)
 
-    def _end(self, start: exp.Expression) -> exp.Expression:
-        """The end of the period that starts at ``start``: the next one's first moment, cut at the
-        cut (for "all", the cut itself: the period runs to as_of)."""
+    def _bounds(self, start: exp.Expression) -> tuple[exp.Expression, exp.Expression]:
+        """The first moment of the period that starts at ``start`` and its end, cut at the cut
+        (for "all", the cut itself: the period runs to as_of)."""
         if self.grain == "all":
-            return col(CUT, "r")
-        return exp.Least(this=period_end(start, self.grain), expressions=[col(CUT, "r")])
+            return start, col(CUT, "r")
+        begin, end = period_bounds(start, self.base, self.grain)
+        return begin, exp.Least(this=end, expressions=[col(CUT, "r")])
 
     def grain_days(self) -> exp.Expression:
         """The built-in ``grain_days`` of entity measures: the longest period of the grain (31 for
@@ -228,10 +231,11 @@ class SourceQuery:
                 .from_(exp.table_("kpi__count", alias="d"), copy=False) \
                 .join(exp.table_("kpi__range", alias="r"), join_type="cross", copy=False)
         calendar = exp.Subquery(this=table, alias=exp.TableAlias(this=exp.to_identifier("r")))
-        end = self._end(col(P, "r"))
-        periods = exp.select(col(P, "r"), exp.alias_(self._days(col(P, "r"), end), DAYS, quoted=True),
+        begin, end = self._bounds(col(P, "r"))
+        periods = exp.select(col(P, "r"), exp.alias_(self._days(begin, end), DAYS, quoted=True),
+                             exp.alias_(exp.cast(begin.copy(), "date"), BEGIN, quoted=True),
                              exp.alias_(exp.cast(end.copy(), "date"), "kpi__end", quoted=True), copy=False)
-        return periods.from_(calendar, copy=False).where(exp.LT(this=col(P, "r"), expression=col(CUT, "r")),
+        return periods.from_(calendar, copy=False).where(exp.LT(this=begin.copy(), expression=col(CUT, "r")),
                                                          copy=False)
 
     def _spine(self, table: str, keys: list[str]) -> tuple[exp.Select, exp.Select]:
@@ -374,6 +378,18 @@ def _counting() -> exp.Select:
 def base_period(time: exp.Expression, grain: str) -> exp.Expression:
     """The first moment of the period of ``grain`` holding ``time``."""
     return exp.TimestampTrunc(this=time, unit=exp.var(GRAINS[grain][0]))
+
+
+def period_bounds(start: exp.Expression, base: str, grain: str) -> tuple[exp.Expression, exp.Expression]:
+    """The first moment and the end of the period of ``grain`` that starts at ``start``, made of
+    base periods: for a weekly base, from the Monday of its first week (the one whose Thursday is
+    in it) to the Monday after its last — the weeks the evaluator puts in it."""
+    end = period_end(start, grain)
+    if base == "week" and grain in ("month", "quarter", "year"):
+        def monday(day: exp.Expression) -> exp.Expression:
+            return base_period(exp.DateAdd(this=day, expression=number(3), unit=exp.var("DAY")), "week")
+        return monday(start.copy()), monday(end)
+    return start, end
 
 
 def period_end(start: exp.Expression, grain: str) -> exp.Expression:

@@ -20,13 +20,15 @@ from sqlglot import exp
 from engine.compile import CompiledPack
 from engine.errors import InputError
 from engine.formula import ENTITY_FUNCTIONS, FUNCTIONS, parse_formula
-from engine.measures.query import measure_query, measured_sources
+from engine.measures.query import COUNTER_DIGITS, measure_query, measured_sources
 from engine.model import DataSource
 from engine.periods import from_date, parse_period
 from engine.table import Columns
 
 #: Most offending rows quoted in an error.
 SAMPLE_ROWS = 5
+#: Most periods one query's calendar holds (engine.measures.query.COUNTER_DIGITS)
+MAX_PERIODS = 10**COUNTER_DIGITS
 Progress = Callable[[str, float], None]  # (source id, fraction done in [0, 1])
 
 
@@ -269,6 +271,7 @@ class Records:
 
         c = self.c
         the_grain = grain or c.pack.grain
+        self._check_span(the_grain, as_of)
         kept = self.dims if dims is None else [d for d in self.dims if d in set(dims)]
         wanted_inputs = None if inputs is None else set(inputs)
         merged: dict[tuple[Any, ...], dict[str, Any]] = {}
@@ -291,6 +294,26 @@ class Records:
                 key = (values["period"], *(str(values[d]) for d in kept))  # by name: sources order them freely
                 merged.setdefault(key, {}).update(values)
         return {n: [values.get(n) for values in merged.values()] for n in names}
+
+    def _check_span(self, grain: str, as_of: date | None) -> None:
+        """Refuse more periods than the query's calendar holds (it would stop short without a word)."""
+        if grain == "all":
+            return
+        firsts = []
+        for sid in self.wanted:
+            time = _q(self.c.pack.sources[sid].time)
+            firsts.append(self.con.execute(f"SELECT min(CAST(CAST({time} AS TIMESTAMP) AS DATE)) FROM {_q(sid)}")
+                          .fetchall()[0][0])
+        first = min(d for d in firsts if d is not None)
+        last = as_of or self.last_day()
+        if last < first:
+            return
+        count = from_date(last, grain).index - from_date(first, grain).index + 1
+        if count > MAX_PERIODS:
+            raise InputError(f"the records span {count:,} {grain}s ({first.isoformat()} to {last.isoformat()}); "
+                             f"one query measures at most {MAX_PERIODS:,} periods", column=self.c.pack.sources[
+                                 self.wanted[0]].time, hint="ask for a coarser grain, or an earlier as_of, or check "
+                             "for a mistyped time far from the others")
 
     def close(self) -> None:
         self.con.close()

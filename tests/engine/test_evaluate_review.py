@@ -129,3 +129,10 @@ def test_skipped_checks_and_param_named_columns_are_warned_about():
     assert "check c is not evaluated: it needs n" in messages
     assert any("column 'p' has the name of a param" in m for m in messages)
     assert body["rows"][0]["values"]["m"] == 2  # the pack's p, not the column's
+
+
+def test_a_value_nearer_an_edge_than_six_more_places_shows_every_digit():
+    c = pack("inputs: {a: {label: A}}\nmetrics:\n  d:\n    label: D\n    formula: a\n    format: percent\n"
+             "    bands: [{status: good, min: 30%}, {status: fair, max: 30%}]\n")
+    row = evaluate(c, [{"period": "2026-01", "store": "S", "a": 0.2999999999}]).to_json(formatted=True)["rows"][0]
+    assert row["bands"]["d"]["status"] == "fair" and row["formatted"]["d"] == "29.99999999%"

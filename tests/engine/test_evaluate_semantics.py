@@ -306,7 +306,9 @@ def test_weeks_roll_up_into_the_month_of_their_thursday():
     assert periods_of(body, store="A") == ["2026-01", "2026-02", "2026-03", "2026-04"]
     assert column(body, "v", store="A") == [3, 10, 100, 1000]  # Jan: W04 1 + W05 2 = 3
     assert column(body, "n_periods", store="A") == [2, 1, 1, 1]
-    assert column(body, "n_days", store="A") == [31, 28, 31, 30]
+    # a month of weeks covers its weeks' days: January 2026 is W01 (29 Dec .. 4 Jan) to W05, 35
+    # days; February W06 .. W09, 28; March W10 .. W13, 28; April W14 (30 Mar ..) .. W18, 35
+    assert column(body, "n_days", store="A") == [35, 28, 28, 35]
 
 
 # -- metrics at a coarser grain ----------------------------------------------------------------

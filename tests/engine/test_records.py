@@ -21,6 +21,7 @@ import pytest
 from engine.compile import CompiledPack, compile_pack
 from engine.demo_data import bakery_ledger, write_ledger
 from engine.records import evaluate_records
+from engine.table import Columns
 from tests.engine.test_measures_packs import order_log, write_csv
 from tests.ledger_reference import bakery_inputs, order_inputs
 
@@ -184,3 +185,99 @@ def test_a_year_not_over_is_measured_at_the_data_s_end(core: CompiledPack, tmp_p
                            metrics=["avg_days_since_last_purchase"]).to_json()["rows"][0]
     assert end["partial"] is False
     assert end["values"] == {"avg_days_since_last_purchase": (256 + 246 + 164) / 3}
+
+
+# -- regressions from an adversarial review ------------------------------------------------------
+
+
+def _card_csv(path: Path, rows: list[dict[str, Any]]) -> Path:
+    write_csv(path, {c: [r.get(c) for r in rows] for c in CARD})
+    return path
+
+
+def test_chain_totals_follow_a_member_across_stores(bakery: CompiledPack, tmp_path: Path) -> None:
+    """In total, a member who registers at one store and shops (or cancels) at another is one member
+    of the chain — as the reference counts with by_store=False — and the books balance."""
+    from tests.test_ledger_reference import STORES_LEDGER
+
+    names = ("new_members", "opening_members", "closing_members", "cancelled_members", "churned_members",
+             "active_members", "silent_members", "repeat_buyers", "high_value_members")
+    path = _card_csv(tmp_path / "card_events.csv", STORES_LEDGER)
+    result = evaluate_records(bakery, {"card_events": path}, by=[], metrics=list(names))
+    want = bakery_inputs(STORES_LEDGER, by_store=False)
+    _assert_equal(_product(result, names, False), want, names)
+    statuses = {c["status"] for r in result.to_json()["rows"] for c in r["checks"] if c["id"] == "member_flow"}
+    assert statuses == {"pass"}
+    # with rows joined on every dimension the members are counted per store and added up: said so
+    rows = Columns(2, {"period": ["2024-01", "2024-01"], "store": ["S1", "S2"], "marketing_spend": [1.0, 2.0]})
+    joined = evaluate_records(bakery, {"card_events": path}, data=rows, by=[], metrics=["closing_members"])
+    assert any(w.get("input") == "closing_members" and "counts twice" in w["message"]
+               for w in joined.to_json()["warnings"])
+
+
+def test_rows_combined_where_the_measure_depends_on_the_period_length_are_warned(core: CompiledPack,
+                                                                                orders) -> None:
+    """Monthly rows of members rolled up to a year are not what the records count at a year: the
+    evaluation says so for each such input it uses."""
+    _, path = orders
+    monthly = evaluate_records(core, {"orders": path}, metrics=["members_at_start", "new_members", "churned_members",
+                                                                "total_members"])
+    periods, _ = monthly.row_keys()
+    rows = {"period": periods, **{n: [float(v) for v in monthly.values(n)] for n in
+                                  ("members_at_start", "new_members", "churned_members", "total_members")}}
+    from engine.evaluate import evaluate
+
+    body = evaluate(core, rows, grain="year", metrics=["churn_rate"]).to_json()
+    warned = {w["input"] for w in body["warnings"] if "input" in w}
+    # churn_rate's inputs, and the member_flow check's
+    assert warned == {"churned_members", "members_at_start", "new_members", "total_members"}
+    assert all("depends on the period's length" in w["message"] for w in body["warnings"] if "input" in w)
+    # and it shows: the months' churn added up over a year passes 100% of the year's first members
+    assert [w["metric"] for w in body["warnings"] if "value" in w] == ["churn_rate"]
+
+
+def test_a_weekly_pack_s_months_are_made_of_its_weeks(tmp_path: Path) -> None:
+    """With a base grain of weeks, a month holds the weeks whose Thursday is in it: its days are
+    those weeks' (28 or 35), and it is not over until its last week is."""
+    from engine.compile import check_text
+    from engine.evaluate import evaluate
+
+    c, _ = check_text("pack: weekly\nversion: '1.0.0'\ntitle: {en: W}\nlocales: [en]\ngrain: week\n"
+                      "inputs: {orders: {label: O}}\nmetrics: {per_day: {label: P, formula: orders / days}}\n")
+    assert c is not None
+    rows = [{"period": f"2025-W{w:02d}", "orders": 7} for w in range(27, 32)]  # 30 Jun … 3 Aug 2025
+    body = evaluate(c, rows, grain="month", as_of=date(2025, 7, 31)).to_json()
+    july = [r for r in body["rows"] if r["period"] == "2025-07"][0]
+    # W27 (Thursday 3 Jul) … W31 (Thursday 31 Jul): five weeks, 30 Jun to 3 Aug; on 31 Jul, 32 days of them
+    assert july["partial"] is True and july["values"]["per_day"] == 35 / 32
+    whole = evaluate(c, rows, grain="month", as_of=date(2025, 8, 3)).to_json()["rows"][0]
+    assert whole["partial"] is False and whole["values"]["per_day"] == 35 / 35
+
+
+def test_more_periods_than_a_query_holds_and_a_late_as_of_are_clean_errors(bakery: CompiledPack, ledger) -> None:
+    from engine.errors import InputError
+
+    _, parquet = ledger
+    with pytest.raises(InputError, match="at most 100,000 periods"):
+        evaluate_records(bakery, {"card_events": parquet}, grain="day", as_of=date(2300, 1, 1))
+    with pytest.raises(InputError, match="as_of 9999-12-31 is too late"):
+        evaluate_records(bakery, {"card_events": parquet}, as_of=date(9999, 12, 31))
+    from engine.evaluate import evaluate
+
+    with pytest.raises(InputError, match="too late"):
+        evaluate(bakery, [{"period": "2026-01", "store": "S1", "recharge_amount": 1}], as_of=date(9999, 12, 31))
+
+
+def test_a_grain_finer_than_the_pack_s_says_what_per_month_figures_become(bakery: CompiledPack, ledger) -> None:
+    _, parquet = ledger
+    body = evaluate_records(bakery, {"card_events": parquet}, grain="week", metrics=["monthly_new_members"]).to_json()
+    assert any("finer than the pack's month" in w["message"] for w in body["warnings"])
+
+
+def test_data_rows_at_another_grain_than_the_records_say_so(bakery: CompiledPack, ledger) -> None:
+    from engine.errors import InputError
+
+    _, parquet = ledger
+    rows = Columns(1, {"period": ["2025-01"], "store": ["S01"], "marketing_spend": [1.0]})
+    with pytest.raises(InputError, match="the data rows are by month, but the records are measured by week"):
+        evaluate_records(bakery, {"card_events": parquet}, data=rows, grain="week")
