@@ -52,6 +52,25 @@ def serve(
                                               "IP); 0 turns rate limiting off.")] = Settings.rate_limit,
     rate_burst: Annotated[int, typer.Option("--rate-burst", help="Requests a client may send at once.")]
     = Settings.rate_burst,
+    max_pack: Annotated[int, typer.Option("--max-pack-bytes", help="Largest pack that validate and publish "
+                                          "accept (413 beyond).")] = Settings.max_pack_bytes,
+    quota_packs: Annotated[int, typer.Option("--quota-packs", help="Packs one owner may publish (403 beyond; "
+                                             "0 = no limit).")] = Settings.quota_packs,
+    quota_versions: Annotated[int, typer.Option("--quota-versions", help="Versions one owner may store (403 "
+                                                "beyond; 0 = no limit).")] = Settings.quota_versions,
+    quota_bytes: Annotated[int, typer.Option("--quota-bytes", help="Bytes of YAML one owner may store (403 "
+                                             "beyond; 0 = no limit).")] = Settings.quota_bytes,
+    max_result_values: Annotated[int, typer.Option("--max-result-values", help="Most values (rows x metrics) in "
+                                                   "one evaluation result (413 beyond).")]
+    = Settings.max_result_values,
+    max_result_bytes: Annotated[int, typer.Option("--max-result-bytes", help="Largest evaluation response "
+                                                  "(413 beyond).")] = Settings.max_result_bytes,
+    worker_memory: Annotated[int, typer.Option("--worker-memory-bytes", help="Writable memory per evaluation "
+                                               "worker; past it the work fails with 422 and the worker is "
+                                               "replaced (0 = no limit).")] = Settings.worker_memory_bytes,
+    cache_bytes: Annotated[int, typer.Option("--cache-bytes", help="Memory per server process for caches of "
+                                             "compiled packs, texts and responses (estimated).")]
+    = Settings.cache_bytes,
     cors_origin: Annotated[list[str] | None, typer.Option("--cors-origin", help="An origin allowed by CORS "
                                                           "(repeatable; none by default).")] = None,
     demo: Annotated[bool, typer.Option("--demo", help="Start the server on a free port (unless --port is "
@@ -63,7 +82,10 @@ def serve(
 
     settings = Settings(data_dir=_data_dir(data_dir).resolve(), max_body_bytes=max_body, max_rows=max_rows,
                         eval_timeout=eval_timeout, eval_workers=eval_workers, rate_limit=rate_limit,
-                        rate_burst=rate_burst, cors_origins=tuple(cors_origin or ()))
+                        rate_burst=rate_burst, cors_origins=tuple(cors_origin or ()), max_pack_bytes=max_pack,
+                        quota_packs=quota_packs, quota_versions=quota_versions, quota_bytes=quota_bytes,
+                        max_result_values=max_result_values, max_result_bytes=max_result_bytes,
+                        worker_memory_bytes=worker_memory, cache_bytes=cache_bytes)
     try:
         settings.check()
     except ValueError as err:

@@ -18,7 +18,7 @@ from api import web
 from api.server import docs_ui, openapi
 from api.server.catalog import Catalog
 from api.server.config import Settings
-from api.server.limits import RateLimit
+from api.server.limits import RateLimit, SecurityHeaders
 from api.server.models import Health
 from api.server.problems import install_handlers
 from api.server.redact import Redactor
@@ -39,7 +39,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     settings.check()
     registry = Registry(settings.data_dir)
-    pool = WorkerPool(settings.eval_workers, cache_size=min(settings.cache_size, 64))
+    pool = WorkerPool(settings.eval_workers, cache_size=min(settings.cache_size, 64),
+                      memory_bytes=settings.worker_memory_bytes)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -51,7 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="KPI Forge", version=API_VERSION, description=DESCRIPTION, docs_url=None, redoc_url=None,
                   lifespan=lifespan)
-    cat = Catalog(registry, settings.cache_size)
+    cat = Catalog(registry, settings.cache_size, settings.cache_bytes)
     app.state.settings = settings
     app.state.registry = registry
     app.state.catalog = cat
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def healthz() -> Response:
         return json_response({"status": "ok", "version": API_VERSION, "workers": pool.alive})
 
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(RateLimit, rate=settings.rate_limit, burst=settings.rate_burst, owner_of=registry.owner_of)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_credentials=False,

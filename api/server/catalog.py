@@ -9,7 +9,10 @@
   pinned packs' YAML is materialised in a content-addressed folder under
   ``<data-dir>/libraries/`` so that the engine's :class:`~engine.library.PackLibrary` finds
   them: a version means the same thing forever, whatever is published later.
-- Compiled packs are cached by content hash (YAML and pinned parents).
+- Compiled packs are cached by content hash (YAML and pinned parents); every cache is bounded
+  in bytes (compiled packs by an estimate, see :func:`api.server.jobs.compiled_weight`).
+- Listings and search read the *summary* stored with each version at publish time (built-in
+  packs: made once per process); they never compile a pack nor read its YAML.
 """
 
 from __future__ import annotations
@@ -20,7 +23,6 @@ import re
 import secrets
 import shutil
 import threading
-from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,16 +30,17 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
-from api.server.jobs import CompileCache
+from api.server.jobs import CompileCache, summary_of
 from api.server.problems import ApiProblem, clip
 from api.server.registry import Registry, VersionRecord
-from api.server.responses import Rendered
+from api.server.responses import Lru, Rendered
 from engine.compile import CompiledPack
 from engine.library import BUILTIN_ROOT, PackLibrary, parse_extends
+from engine.model import Text
 from engine.problems import Problem
 
 LIBRARIES = "libraries"
-PACK_ID = re.compile(r"^[a-z][a-z0-9-]{1,63}$")  # the pack-id rule of the spec (§1)
+PACK_ID = re.compile(r"[a-z][a-z0-9-]{1,63}")  # the pack-id rule of the spec (§1); use fullmatch
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,31 @@ class PackRef:
         return self.record.visibility if self.record else "public"
 
 
+@dataclass(frozen=True)
+class Listed:
+    """One pack of a listing: who publishes it and its stored summary (None: not known)."""
+
+    id: str
+    builtin: bool
+    record: VersionRecord | None
+    summary: dict[str, Any] | None
+
+    @property
+    def visibility(self) -> str:
+        return self.record.visibility if self.record else "public"
+
+    @property
+    def version(self) -> str:
+        if self.summary is not None:
+            return str(self.summary["version"])
+        return self.record.version if self.record else ""
+
+    def text(self, field: str, locale: str | None, fallback: str = "") -> str:
+        """A localized field of the summary (title, description) in ``locale``, else its first."""
+        items = (self.summary or {}).get(field) or []
+        return Text(tuple((str(k), str(v)) for k, v in items)).get(locale, fallback)
+
+
 def satisfies(version: str, item: str) -> bool:
     """Whether ``version`` meets the constraint of an ``extends`` entry (``id@>=1,<2``)."""
     try:
@@ -67,15 +95,17 @@ def satisfies(version: str, item: str) -> bool:
 class Catalog:
     """Built-in and published packs as one catalog, with a compile cache."""
 
-    def __init__(self, registry: Registry, cache_size: int = 256) -> None:
+    def __init__(self, registry: Registry, cache_size: int = 256, cache_bytes: int = 256 * 1024 * 1024) -> None:
         self.registry = registry
         self.library_root = registry.data_dir / LIBRARIES
         self.library_root.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.builtin_ids = tuple(PackLibrary([BUILTIN_ROOT]).pack_ids())
-        self.cache = CompileCache(cache_size)
-        self.rendered = Rendered(cache_size)  # response bodies of immutable resources
-        self._texts: OrderedDict[tuple[str, str], bytes] = OrderedDict()
+        # the byte budget: 3/4 compiled packs, 1/8 response bodies, 1/8 published YAML texts
+        self.cache = CompileCache(cache_size, cache_bytes * 3 // 4)
+        self.rendered = Rendered(cache_bytes // 8)  # response bodies of immutable resources
+        self._texts: Lru[bytes] = Lru(cache_bytes // 8, len)
         self._libraries: dict[tuple[tuple[str, str], ...], Path] = {}
+        self._builtin_summaries: dict[str, dict[str, Any] | None] = {}
         self._lock = threading.Lock()
 
     # -- finding a pack ---------------------------------------------------------------------
@@ -124,12 +154,24 @@ class Catalog:
         compiled, _ = self.cache.get(ref.key, ref.source)
         return compiled
 
-    def listing(self, owner: str | None) -> list[PackRef]:
-        """Every pack ``owner`` may see: the built-in ones, then the newest readable version of each."""
-        refs = [self.builtin(p) for p in self.builtin_ids]
+    def listing(self, owner: str | None) -> list[Listed]:
+        """Every pack ``owner`` may see: the built-in ones, then the newest readable version of each,
+        from stored summaries (nothing is compiled or read from the YAML)."""
+        out = [Listed(p, True, None, self.builtin_summary(p)) for p in self.builtin_ids]
         for recs in self.registry.readable(owner).values():
-            refs.append(self.published(recs[0]))
-        return refs
+            out.append(Listed(recs[0].pack, False, recs[0], recs[0].summary))
+        return out
+
+    def builtin_summary(self, pack: str) -> dict[str, Any] | None:
+        """A built-in pack's summary, made once per process."""
+        with self._lock:
+            if pack in self._builtin_summaries:
+                return self._builtin_summaries[pack]
+        compiled = self.try_compiled(self.builtin(pack))
+        summary = summary_of(compiled) if compiled is not None else None
+        with self._lock:
+            self._builtin_summaries[pack] = summary
+        return summary
 
     # -- extends of published packs -------------------------------------------------------
     def pins(self, extends: Iterable[Any], owner: str | None) -> dict[str, VersionRecord]:
@@ -188,17 +230,7 @@ class Catalog:
 
     def text(self, pack: str, version: str) -> bytes:
         """A published version's YAML exactly as sent (cached: versions never change)."""
-        key = (pack, version)
-        with self._lock:
-            hit = self._texts.get(key)
-        if hit is not None:
-            return hit
-        data = self.registry.yaml(pack, version)
-        with self._lock:
-            self._texts[key] = data
-            while len(self._texts) > 512:
-                self._texts.popitem(last=False)
-        return data
+        return self._texts.get((pack, version), lambda: self.registry.yaml(pack, version))
 
     def builtin_text(self, pack: str) -> bytes:
         """A built-in pack's files as one YAML stream, each document headed by its file name."""

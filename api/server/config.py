@@ -34,6 +34,22 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     #: compiled packs kept in memory (by content hash), per process
     cache_size: int = 256
+    #: memory the server process may spend on its caches (compiled packs, pack texts, rendered
+    #: responses), estimated in bytes; the least recently used entries are dropped beyond it
+    cache_bytes: int = 256 * 1024 * 1024
+    #: largest pack YAML that validate and publish accept (413 beyond)
+    max_pack_bytes: int = 2 * 1024 * 1024
+    #: per-owner quotas on what publishing stores (403 ``quota-exceeded`` beyond; 0 = no limit)
+    quota_packs: int = 100
+    quota_versions: int = 1_000
+    quota_bytes: int = 64 * 1024 * 1024
+    #: most values (rows x metrics, inputs included) in one evaluation result (413 beyond)
+    max_result_values: int = 1_000_000
+    #: largest evaluation response body (413 beyond)
+    max_result_bytes: int = 32 * 1024 * 1024
+    #: writable memory one evaluation worker may use (RLIMIT_DATA); past it the work fails with
+    #: 422 ``out-of-memory`` and the worker is replaced (0 = no limit)
+    worker_memory_bytes: int = 2 * 1024 * 1024 * 1024
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -67,9 +83,13 @@ class Settings:
         """Refuse settings that cannot work (raises ValueError with a readable message)."""
         if "*" in self.cors_origins:
             raise ValueError("CORS origin '*' is refused: name the origins that may call the API")
-        for name in ("max_body_bytes", "max_rows", "eval_workers", "cache_size"):
+        for name in ("max_body_bytes", "max_rows", "eval_workers", "cache_size", "cache_bytes", "max_pack_bytes",
+                     "max_result_values", "max_result_bytes"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
+        for name in ("quota_packs", "quota_versions", "quota_bytes", "worker_memory_bytes"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be 0 (no limit) or more")
         if self.eval_timeout <= 0:
             raise ValueError("eval_timeout must be positive")
         if self.rate_limit < 0 or self.rate_burst < 1:

@@ -6,8 +6,10 @@ These are plain functions over picklable dicts so that they run the same in a wo
 
     job = {"kind": "evaluate", "key": str | None, "source": Source, "body": bytes,
            "media": "json" | "csv", "options": dict | None, "max_rows": int,
-           "records_of": str | None}    # CSV only: the body holds this source's raw records
+           "records_of": str | None,    # CSV only: the body holds this source's raw records
+           "max_values": int | None, "max_bytes": int | None}  # result caps (413 result-too-large)
     job = {"kind": "check", "source": Source}
+    job = {"kind": "header", "text": bytes}    # a posted pack's top-level keys, parsed here
     Source = {"builtin": "<pack dir>"} | {"text": bytes, "name": str, "libdir": str | None}
 """
 
@@ -32,6 +34,7 @@ from engine.evaluate import Evaluation, evaluate
 from engine.library import BUILTIN_ROOT, PackLibrary
 from engine.problems import Problem
 from engine.records import evaluate_records
+from engine.sources import load_pack_text
 from engine.table import Columns, read_csv_text, to_columns
 
 Outcome = dict[str, Any]
@@ -49,12 +52,34 @@ def compile_source(source: dict[str, Any]) -> tuple[CompiledPack | None, list[Pr
     return check_text(source["text"], library(source.get("libdir")), source["name"])
 
 
-class CompileCache:
-    """Compiled packs by key (content hash and pinned parents), least recently used evicted."""
+#: a compiled pack takes about 100 bytes of memory per byte of YAML (measured on generated packs
+#: of 200-2,000 metrics: 82-107); text-heavy packs take less, so this over-estimates
+COMPILED_BYTES_PER_YAML_BYTE = 128
+COMPILED_BASE_BYTES = 64 * 1024
 
-    def __init__(self, size: int) -> None:
+
+def source_bytes(source: dict[str, Any]) -> int:
+    """The YAML bytes of a pack source (a built-in pack's files summed)."""
+    if "builtin" in source:
+        folder = Path(source["builtin"])
+        return sum(f.stat().st_size for f in folder.glob("*.y*ml") if f.is_file())
+    return len(source["text"])
+
+
+def compiled_weight(source: dict[str, Any]) -> int:
+    """The estimated memory of a compiled pack, in bytes."""
+    return COMPILED_BASE_BYTES + COMPILED_BYTES_PER_YAML_BYTE * source_bytes(source)
+
+
+class CompileCache:
+    """Compiled packs by key (content hash and pinned parents), least recently used evicted past
+    ``size`` packs or ``max_bytes`` of estimated memory (:func:`compiled_weight`)."""
+
+    def __init__(self, size: int, max_bytes: int = 256 * 1024 * 1024) -> None:
         self.size = size
-        self._items: OrderedDict[str, tuple[CompiledPack | None, list[Problem]]] = OrderedDict()
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[str, tuple[tuple[CompiledPack | None, list[Problem]], int]] = OrderedDict()
+        self._total = 0
         self._lock = threading.Lock()
 
     def get(self, key: str | None, source: dict[str, Any]) -> tuple[CompiledPack | None, list[Problem]]:
@@ -64,13 +89,21 @@ class CompileCache:
             hit = self._items.get(key)
             if hit is not None:
                 self._items.move_to_end(key)
-                return hit
+                return hit[0]
         result = compile_source(source)
+        weight = compiled_weight(source)
         with self._lock:
-            self._items[key] = result
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+            if key not in self._items and weight <= self.max_bytes:
+                self._items[key] = (result, weight)
+                self._total += weight
+                while len(self._items) > self.size or self._total > self.max_bytes:
+                    self._total -= self._items.popitem(last=False)[1][1]
         return result
+
+    @property
+    def total_bytes(self) -> int:
+        """The estimated memory held now."""
+        return self._total
 
     def __len__(self) -> int:
         return len(self._items)
@@ -206,14 +239,15 @@ def run_evaluate(job: dict[str, Any], cache: CompileCache, scratch: Path | None 
     if isinstance(read, dict):
         return read
     data, options = read
+    limits = (job.get("max_values"), job.get("max_bytes"))
     if not isinstance(data, dict):
         return _evaluate(compiled, lambda: evaluate(
             compiled, to_columns(data), grain=options.grain, by=options.by, metrics=options.metrics,
-            params=options.params, locale=options.locale, trace=options.trace, as_of=options.as_of), options)
+            params=options.params, locale=options.locale, trace=options.trace, as_of=options.as_of), options, limits)
     with sources.source_files(data, scratch) as paths:
         outcome = _evaluate(compiled, lambda: evaluate_records(
             compiled, paths, grain=options.grain, by=options.by, metrics=options.metrics, params=options.params,
-            locale=options.locale, trace=options.trace, as_of=options.as_of), options)
+            locale=options.locale, trace=options.trace, as_of=options.as_of), options, limits)
         return sources.hide_folder(outcome, paths) if "problem" in outcome else outcome
 
 
@@ -245,15 +279,54 @@ def _read_request(job: dict[str, Any], compiled: CompiledPack) -> Read | Outcome
     return data, options
 
 
-def _evaluate(compiled: CompiledPack, run: Callable[[], Evaluation], options: EvaluateOptions) -> Outcome:
+def _evaluate(compiled: CompiledPack, run: Callable[[], Evaluation], options: EvaluateOptions,
+              limits: tuple[int | None, int | None] = (None, None)) -> Outcome:
+    max_values, max_bytes = limits
     try:
-        body = json.dumps(run().to_json(formatted=options.formatted), ensure_ascii=False, allow_nan=False,
-                          separators=(",", ":"))
+        result = run()
+        values = len(result) * len(result.plan.output)
+        if max_values is not None and values > max_values:
+            return too_large(f"the result would hold {len(result):,} rows x {len(result.plan.output):,} values = "
+                             f"{values:,} values; the limit is {max_values:,}", values=values, limit=max_values)
+        body = json.dumps(result.to_json(formatted=options.formatted), ensure_ascii=False, allow_nan=False,
+                          separators=(",", ":")).encode("utf-8")
     except PackError as err:
         return problem("pack-invalid", clip(str(err)), problems=pack_problems(err.problems))
     except KpiError as err:
         return input_problem(err)
-    return {"body": body.encode("utf-8")}
+    if max_bytes is not None and len(body) > max_bytes:
+        return too_large(f"the result is {len(body):,} bytes of JSON; the limit is {max_bytes:,}", bytes=len(body),
+                         limit=max_bytes)
+    return {"body": body}
+
+
+def too_large(what: str, **extra: Any) -> Outcome:
+    return problem("result-too-large", f"{what}: ask for fewer metrics (metrics=...), a coarser grain (grain=month, "
+                   "quarter, year or all), fewer dimensions (by=, empty for totals), a shorter period, or no trace",
+                   **extra)
+
+
+def summary_of(compiled: CompiledPack) -> dict[str, Any]:
+    """What a listing shows of a pack, stored with each published version."""
+    p = compiled.pack
+    return {"version": p.version, "title": [list(i) for i in p.title.items],
+            "description": [list(i) for i in p.description.items], "industry": p.industry,
+            "locales": list(p.locales),
+            "counts": {"inputs": len(p.inputs), "metrics": len(p.metrics), "checks": len(p.checks),
+                       "rules": len(p.rules)}}
+
+
+def run_header(job: dict[str, Any]) -> Outcome:
+    """Read a posted pack's top-level keys (in the worker: parsing is bounded by its deadline and
+    memory limit). ``{"header": {pack, version, visibility, extends}}`` or ``{"problems": [...]}``."""
+    source, problems = load_pack_text(job["text"], "<request>")
+    if source is None or any(p.severity == "error" for p in problems):
+        return {"problems": pack_problems(problems)}
+    data = source.data
+    extends = data.get("extends")
+    return {"header": {"pack": data.get("pack") if isinstance(data.get("pack"), str) else None,
+                       "version": str(data.get("version")),
+                       "extends": [e for e in extends if isinstance(e, str)] if isinstance(extends, list) else []}}
 
 
 def run_check(job: dict[str, Any]) -> Outcome:
@@ -263,8 +336,14 @@ def run_check(job: dict[str, Any]) -> Outcome:
         p = compiled.pack
         meta = {"pack": p.id, "version": p.version, "visibility": p.visibility, "industry": p.industry,
                 "title": p.title.to_json(), "inputs": len(p.inputs), "metrics": len(p.metrics),
-                "checks": {k: v.to_json() for k, v in compiled.proofs.items()}}
+                "checks": {k: v.to_json() for k, v in compiled.proofs.items()}, "summary": summary_of(compiled)}
     return {"problems": pack_problems(problems), "meta": meta}
+
+
+def out_of_memory() -> Outcome:
+    """The worker hit its memory limit: it is replaced after answering (``recycle``)."""
+    return problem("out-of-memory", "the work needed more memory than an evaluation worker may use: send fewer rows, "
+                   "ask for fewer metrics or dimensions, or a coarser grain", recycle=True)
 
 
 def run(job: dict[str, Any], cache: CompileCache, scratch: Path | None = None) -> Outcome:
@@ -275,7 +354,13 @@ def run(job: dict[str, Any], cache: CompileCache, scratch: Path | None = None) -
             return run_evaluate(job, cache, scratch)
         if job["kind"] == "check":
             return run_check(job)
+        if job["kind"] == "header":
+            return run_header(job)
         return problem("internal-error", "unknown job")
-    except Exception:  # a bug: log it on the server, tell the client nothing of it
+    except MemoryError:
+        return out_of_memory()
+    except Exception as err:  # a bug: log it on the server, tell the client nothing of it
+        if type(err).__name__ == "OutOfMemoryException":  # DuckDB's, under the worker's memory limit
+            return out_of_memory()
         traceback.print_exc()
         return problem("internal-error", "the evaluation failed unexpectedly; the error has been logged")

@@ -20,8 +20,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
-from starlette.requests import Request
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.requests import ClientDisconnect, Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.server.problems import ApiProblem, problem_response
 
@@ -38,11 +38,14 @@ async def read_body(request: Request, limit: int) -> bytes:
             raise ApiProblem("payload-too-large", f"the body is {int(declared):,} bytes; the limit is {limit:,}")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ApiProblem("payload-too-large", f"the body is larger than the limit of {limit:,} bytes")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise ApiProblem("payload-too-large", f"the body is larger than the limit of {limit:,} bytes")
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise ApiProblem("client-disconnected", "the connection closed before the whole body was received") from None
     return b"".join(chunks)
 
 
@@ -126,3 +129,31 @@ class RateLimit:
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+
+_SAFE = ((b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
+         (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
+         (b"referrer-policy", b"no-referrer"))
+
+
+class SecurityHeaders:
+    """ASGI middleware: every response is never sniffed, framed or given a referrer; a response
+    that sets its own policy (the web pages, /docs) keeps it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                have = {k.lower() for k, _ in headers}
+                headers += [(k, v) for k, v in _SAFE if k not in have]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)

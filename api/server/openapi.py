@@ -54,6 +54,23 @@ EVALUATE_BODY = {"required": True, "content": {
 EXTRA_MODELS: tuple[type[BaseModel], ...] = (Problem, EvaluateRequest)
 
 
+#: in a route's ``openapi_extra``: the route needs a token (every other one reads without one)
+TOKEN_REQUIRED = "x-token-required"
+
+
+def _optional_auth(doc: dict[str, Any]) -> None:
+    """Routes that answer with or without a token say so: ``security: [{}, {bearer: []}]`` (the
+    empty requirement is anonymous access); routes marked :data:`TOKEN_REQUIRED` keep ``[{bearer: []}]``."""
+    for ops in doc.get("paths", {}).values():
+        for op in ops.values():
+            if not isinstance(op, dict):
+                continue
+            if op.pop(TOKEN_REQUIRED, False):
+                continue
+            if op.get("security"):
+                op["security"] = [{}, *op["security"]]
+
+
 def install(app: FastAPI) -> None:
     """Generate the document once, with the schemas of bodies that routes read by hand."""
 
@@ -68,6 +85,7 @@ def install(app: FastAPI) -> None:
             for name, sub in schema.pop("$defs", {}).items():
                 schemas.setdefault(name, sub)
             schemas.setdefault(model.__name__, schema)
+        _optional_auth(doc)
         app.openapi_schema = doc
         return doc
 

@@ -20,7 +20,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
+from starlette.routing import Match
 
 BASE = "https://kpi-forge.dev/problems/"
 MEDIA_TYPE = "application/problem+json"
@@ -48,7 +50,9 @@ def _catalog(*types: ProblemType) -> dict[str, ProblemType]:
 TYPES: dict[str, ProblemType] = _catalog(
     ProblemType("malformed-body", 400, "The request body cannot be read"),
     ProblemType("unauthorized", 401, "A valid bearer token is required"),
+    ProblemType("client-disconnected", 400, "The client closed the connection before the body was sent"),
     ProblemType("forbidden", 403, "This token may not do that"),
+    ProblemType("quota-exceeded", 403, "The owner's storage quota would be exceeded"),
     ProblemType("not-found", 404, "No such resource"),
     ProblemType("pack-not-found", 404, "No such pack"),
     ProblemType("version-not-found", 404, "No such version of the pack"),
@@ -56,12 +60,14 @@ TYPES: dict[str, ProblemType] = _catalog(
     ProblemType("method-not-allowed", 405, "Method not allowed"),
     ProblemType("version-conflict", 409, "That version already exists with different content"),
     ProblemType("payload-too-large", 413, "The request body is too large"),
+    ProblemType("result-too-large", 413, "The result would be too large; narrow the request"),
     ProblemType("unsupported-media-type", 415, "Unsupported content type"),
     ProblemType("invalid-request", 422, "The request's parameters are not valid"),
     ProblemType("pack-invalid", 422, "The pack has errors"),
     ProblemType("extends-private", 422, "A public pack cannot extend a private one"),
     ProblemType("invalid-input", 422, "The evaluation data or options are not valid"),
     ProblemType("too-many-rows", 422, "Too many rows for one evaluation"),
+    ProblemType("out-of-memory", 422, "The work needed more memory than a worker may use"),
     ProblemType("rate-limited", 429, "Too many requests"),
     ProblemType("internal-error", 500, "Internal server error"),
     ProblemType("server-busy", 503, "Every evaluation worker is busy"),
@@ -116,6 +122,20 @@ _STATUS_SLUG = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-l
                 415: "unsupported-media-type", 401: "unauthorized", 403: "forbidden", 400: "malformed-body"}
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app answers at this path (the ``Allow`` header of a 405),
+    asked of the router itself, so included routers and mounts count too."""
+    allowed = []
+    for method in _METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return allowed
+
+
 def install_handlers(app: FastAPI) -> None:
     """Answer every error of the app as problem+json."""
 
@@ -134,8 +154,15 @@ def install_handlers(app: FastAPI) -> None:
         assert isinstance(exc, StarletteHTTPException)
         slug = _STATUS_SLUG.get(exc.status_code, "internal-error" if exc.status_code >= 500 else "malformed-body")
         detail = {404: f"there is no {request.url.path}", 405: f"{request.method} is not allowed on {request.url.path}"}
-        return problem_response(slug, detail.get(exc.status_code, TYPES[slug].title),
-                                headers=dict(exc.headers) if exc.headers else None)
+        headers = dict(exc.headers) if exc.headers else {}
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request))
+        return problem_response(slug, detail.get(exc.status_code, TYPES[slug].title), headers=headers or None)
+
+    async def on_disconnect(request: Request, exc: Exception) -> Response:
+        # nobody is listening: one quiet line in the log, not a traceback per dropped upload
+        log.info("client disconnected during %s %s", request.method, request.url.path)
+        return problem_response("client-disconnected", "the connection closed before the whole body was received")
 
     async def on_bug(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error in %s %s", request.method, request.url.path)
@@ -144,4 +171,5 @@ def install_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiProblem, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(ClientDisconnect, on_disconnect)
     app.add_exception_handler(Exception, on_bug)

@@ -31,12 +31,16 @@ class Redactor:
     def __init__(self, library_root: Path) -> None:
         builtin = "|".join(re.escape(f) for f in _forms(BUILTIN_ROOT))
         published = "|".join(re.escape(f) for f in _forms(library_root))
+        data = "|".join(re.escape(f) for f in _forms(library_root.parent))
         self._builtin = re.compile(rf"(?:{builtin})(?=/)")
-        # <library root>/<content key>/<pack id>/<pack id>@<version>.yaml → <pack id>@<version>.yaml
-        self._published = re.compile(rf"(?:{published})/[0-9a-f]+/[a-z][a-z0-9-]*/")
+        # <library root>/<content key>/<folder>/<file> → <file>, whatever the folder's name holds
+        self._published = re.compile(rf"(?:{published})/[^/]+/[^/]+/")
+        # anything else below the data dir: its name only
+        self._data = re.compile(rf"(?:{data})(?:/[^/\s'\"]+)*/")
 
     def text(self, value: str) -> str:
         value = self._published.sub("", value)
+        value = self._data.sub("", value)
         value = self._builtin.sub("metrics", value)
         return value
 

@@ -7,6 +7,9 @@
 - A version keeps the YAML exactly as sent, its SHA-256, its owner, visibility and time, the
   exact versions of the published packs it extends (``pins``, fixed at publish time so that a
   version means the same thing forever) and the warnings found when it was published.
+- A version also keeps its *summary* (title, description, industry, locales and counts), made
+  when it was compiled for publishing, so that listings and search never compile a pack.
+- Per-owner quotas (packs, versions, stored bytes) are checked inside the publish transaction.
 - Keys: only the SHA-256 of a token is stored; a token is shown once, when it is created.
 """
 
@@ -30,7 +33,7 @@ from packaging.version import InvalidVersion, Version
 
 DB_NAME = "registry.sqlite3"
 TOKEN_PREFIX = "kpi_"
-OWNER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+OWNER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")  # whole string: use fullmatch
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS api_keys (
@@ -54,9 +57,12 @@ CREATE TABLE IF NOT EXISTS versions (
     pins         TEXT NOT NULL,
     warnings     TEXT NOT NULL,
     published_at TEXT NOT NULL,
+    summary      TEXT,
     PRIMARY KEY (pack_id, version)
 );
 """
+# databases made before summaries existed get the column (NULL: listed without title and counts)
+_MIGRATIONS = ("ALTER TABLE versions ADD COLUMN summary TEXT",)
 
 
 class NotOwner(Exception):
@@ -65,6 +71,19 @@ class NotOwner(Exception):
 
 class VersionConflict(Exception):
     """The version exists with other content."""
+
+
+class QuotaExceeded(Exception):
+    """Storing the version would take its owner past a quota; the message says which."""
+
+
+@dataclass(frozen=True)
+class Quotas:
+    """What one owner may store (0 = no limit)."""
+
+    packs: int = 0
+    versions: int = 0
+    bytes: int = 0
 
 
 def hash_token(token: str) -> str:
@@ -99,6 +118,7 @@ class VersionRecord:
     published_at: str
     pins: dict[str, str] = field(default_factory=dict)
     warnings: list[dict[str, Any]] = field(default_factory=list)
+    summary: dict[str, Any] | None = field(default=None, compare=False)
 
     def readable_by(self, owner: str | None) -> bool:
         return self.visibility != "private" or self.owner == owner
@@ -109,11 +129,12 @@ class VersionRecord:
                 "extends_pinned": dict(self.pins), "warnings": list(self.warnings)}
 
 
-_COLUMNS = "pack_id, version, sha256, owner, visibility, published_at, pins, warnings"
+_COLUMNS = "pack_id, version, sha256, owner, visibility, published_at, pins, warnings, summary"
 
 
 def _record(row: tuple[Any, ...]) -> VersionRecord:
-    return VersionRecord(row[0], row[1], row[2], row[3], row[4], row[5], json.loads(row[6]), json.loads(row[7]))
+    return VersionRecord(row[0], row[1], row[2], row[3], row[4], row[5], json.loads(row[6]), json.loads(row[7]),
+                         json.loads(row[8]) if row[8] else None)
 
 
 class Registry:
@@ -126,6 +147,10 @@ class Registry:
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_SCHEMA)
+            have = {str(r[1]) for r in db.execute("PRAGMA table_info(versions)")}
+            for statement in _MIGRATIONS:
+                if statement.split()[-2] not in have:
+                    db.execute(statement)
         # private packs' YAML lives here: readable by the server's user only
         for path in (self.path, data_dir / f"{DB_NAME}-wal", data_dir / f"{DB_NAME}-shm"):
             if path.exists():
@@ -144,7 +169,7 @@ class Registry:
     # -- keys ---------------------------------------------------------------------------
     def create_key(self, owner: str) -> str:
         """A new token for ``owner``; only its hash is stored, so this is the only time it is seen."""
-        if not OWNER.match(owner):
+        if not OWNER.fullmatch(owner):
             raise ValueError(f"owner '{owner[:80]}' must be 1-64 letters, digits, '_', '.' or '-', "
                              "starting with a letter or digit")
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -209,11 +234,24 @@ class Registry:
             raise KeyError(f"{pack}@{version}")
         return bytes(row[0])
 
-    def publish(self, record: VersionRecord, text: bytes) -> tuple[VersionRecord, bool]:
+    def usage(self, owner: str) -> dict[str, int]:
+        """What ``owner`` stores: packs, versions and bytes of YAML."""
+        with self._connect() as db:
+            return self._usage(db, owner)
+
+    @staticmethod
+    def _usage(db: sqlite3.Connection, owner: str) -> dict[str, int]:
+        packs = db.execute("SELECT COUNT(*) FROM packs WHERE owner = ?", (owner,)).fetchone()[0]
+        versions, size = db.execute("SELECT COUNT(*), COALESCE(SUM(LENGTH(yaml)), 0) FROM versions WHERE owner = ?",
+                                    (owner,)).fetchone()
+        return {"packs": int(packs), "versions": int(versions), "bytes": int(size)}
+
+    def publish(self, record: VersionRecord, text: bytes, quotas: Quotas | None = None) -> tuple[VersionRecord, bool]:
         """Store a version in one transaction. Returns the stored record and whether it is new.
 
         The same content again is a no-op (the first record comes back); other content under an
-        existing version raises :class:`VersionConflict`; a pack of another owner :class:`NotOwner`.
+        existing version raises :class:`VersionConflict`; a pack of another owner :class:`NotOwner`;
+        a version that would take the owner past ``quotas`` :class:`QuotaExceeded`.
         """
         with self._connect() as db:
             db.execute("BEGIN IMMEDIATE")
@@ -229,15 +267,18 @@ class Registry:
                         raise VersionConflict(existing.sha256)
                     db.execute("ROLLBACK")
                     return existing, False
+                if quotas is not None:
+                    _check_quotas(self._usage(db, record.owner), quotas, new_pack=row is None, size=len(text))
                 if row is None:
                     db.execute("INSERT INTO packs (pack_id, owner, created_at) VALUES (?, ?, ?)",
                                (record.pack, record.owner, record.published_at))
                 db.execute(
                     "INSERT INTO versions (pack_id, version, yaml, sha256, owner, visibility, pins, warnings, "
-                    "published_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "published_at, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (record.pack, record.version, text, record.sha256, record.owner, record.visibility,
                      json.dumps(record.pins, sort_keys=True), json.dumps(record.warnings, ensure_ascii=False),
-                     record.published_at))
+                     record.published_at,
+                     None if record.summary is None else json.dumps(record.summary, ensure_ascii=False)))
                 db.execute("COMMIT")
             except BaseException:
                 if db.in_transaction:
@@ -246,6 +287,19 @@ class Registry:
         return record, True
 
 
+def _check_quotas(used: dict[str, int], quotas: Quotas, *, new_pack: bool, size: int) -> None:
+    if quotas.packs and new_pack and used["packs"] + 1 > quotas.packs:
+        raise QuotaExceeded(f"you have {used['packs']:,} packs and the limit is {quotas.packs:,} per owner: "
+                            "publish a new version of an existing pack, or ask the operator for a larger quota")
+    if quotas.versions and used["versions"] + 1 > quotas.versions:
+        raise QuotaExceeded(f"you have {used['versions']:,} versions stored and the limit is {quotas.versions:,} "
+                            "per owner: ask the operator for a larger quota")
+    if quotas.bytes and used["bytes"] + size > quotas.bytes:
+        raise QuotaExceeded(f"you store {used['bytes']:,} bytes of packs; this version ({size:,} bytes) would pass "
+                            f"the limit of {quotas.bytes:,} bytes per owner: make the pack smaller, or ask the "
+                            "operator for a larger quota")
+
+
 def new_record(pack: str, version: str, text: bytes, owner: str, visibility: str, pins: dict[str, str],
-               warnings: list[dict[str, Any]]) -> VersionRecord:
-    return VersionRecord(pack, version, content_hash(text), owner, visibility, _now(), pins, warnings)
+               warnings: list[dict[str, Any]], summary: dict[str, Any] | None = None) -> VersionRecord:
+    return VersionRecord(pack, version, content_hash(text), owner, visibility, _now(), pins, warnings, summary)

@@ -33,38 +33,50 @@ def etag_of(body: bytes) -> str:
 
 class Lru(Generic[V]):
     """Values of immutable resources, least recently used first out, bounded by their total
-    weight (1 each by default: a count; ``len``: bytes). A value heavier than the bound is made
-    and returned but not kept."""
+    weight (1 each by default: a count; ``len``: bytes; or a weight given with the value). A
+    value heavier than the bound is made and returned but not kept."""
 
     def __init__(self, limit: int, weigh: Callable[[V], int] = lambda _: 1) -> None:
         self.limit = limit
         self.weigh = weigh
-        self._items: OrderedDict[tuple[str, ...], V] = OrderedDict()
+        self._items: OrderedDict[tuple[str, ...], tuple[V, int]] = OrderedDict()
         self._total = 0
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[str, ...], make: Callable[[], V]) -> V:
+    def get(self, key: tuple[str, ...], make: Callable[[], V], weight: int | None = None) -> V:
+        """The value under ``key``, made (outside the lock) and kept if it is missing."""
         with self._lock:
             hit = self._items.get(key)
             if hit is not None:
                 self._items.move_to_end(key)
-                return hit
+                return hit[0]
         value = make()  # outside the lock: two threads may make the same value, one is kept
-        weight = self.weigh(value)
-        with self._lock:
-            if key not in self._items and weight <= self.limit:
-                self._items[key] = value
-                self._total += weight
-                while self._total > self.limit:
-                    self._total -= self.weigh(self._items.popitem(last=False)[1])
+        self.put(key, value, weight)
         return value
+
+    def put(self, key: tuple[str, ...], value: V, weight: int | None = None) -> None:
+        w = self.weigh(value) if weight is None else weight
+        with self._lock:
+            if key not in self._items and w <= self.limit:
+                self._items[key] = (value, w)
+                self._total += w
+                while self._total > self.limit:
+                    self._total -= self._items.popitem(last=False)[1][1]
+
+    @property
+    def total(self) -> int:
+        """The weight kept now."""
+        return self._total
+
+    def __len__(self) -> int:
+        return len(self._items)
 
 
 class Rendered(Lru[tuple[bytes, str]]):
-    """Response bodies of immutable resources (keyed by content hash) with their ETags, by count."""
+    """Response bodies of immutable resources (keyed by content hash) with their ETags, bounded in bytes."""
 
-    def __init__(self, size: int = 256) -> None:
-        super().__init__(size)
+    def __init__(self, max_bytes: int = 64 * 1024 * 1024) -> None:
+        super().__init__(max_bytes, lambda v: len(v[0]) + 200)
 
     def get_body(self, key: tuple[str, ...], make: Callable[[], bytes]) -> tuple[bytes, str]:
         def with_etag() -> tuple[bytes, str]:

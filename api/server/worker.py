@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import multiprocessing
 import queue
+import resource
 import shutil
 import signal
 import tempfile
@@ -33,16 +34,33 @@ from api.server.problems import ApiProblem
 _PRELOAD = ["api.server.jobs"]
 
 
-def worker_main(conn: Connection, cache_size: int, scratch: str) -> None:  # pragma: no cover - runs in the child
+def limit_memory(max_bytes: int) -> None:
+    """Cap this process's writable memory (``RLIMIT_DATA``: heap and private mappings; unlike
+    ``RLIMIT_AS`` it does not count address space that threads and allocators only reserve): an
+    allocation past it fails with MemoryError (DuckDB: OutOfMemoryException) instead of growing
+    until the machine swaps."""
+    if max_bytes > 0:
+        _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+        cap = max_bytes if hard == resource.RLIM_INFINITY else min(max_bytes, hard)
+        resource.setrlimit(resource.RLIMIT_DATA, (cap, hard))
+
+
+def worker_main(conn: Connection, cache_size: int, scratch: str,
+                memory_bytes: int = 0) -> None:  # pragma: no cover - runs in the child
     """The loop of a worker process: receive a job, send its outcome, until the pipe closes.
     Temporary files (a request's raw records) go below ``scratch``, which the pool removes when
     it stops the worker — also when it kills it at a deadline, before the worker could clean up."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server stops its workers itself
-    cache = jobs.CompileCache(cache_size)
+    limit_memory(memory_bytes)
+    # a worker's compiled packs take at most a quarter of its memory
+    cache = jobs.CompileCache(cache_size, memory_bytes // 4 if memory_bytes else 256 * 1024 * 1024)
     while True:
         try:
             job = conn.recv()
         except (EOFError, OSError):
+            return
+        except MemoryError:  # the job itself does not fit: answer, then make way for a fresh worker
+            conn.send(jobs.out_of_memory())
             return
         conn.send(jobs.run(job, cache, Path(scratch)))
 
@@ -54,12 +72,13 @@ def _context() -> Any:
 
 
 class _Worker:
-    def __init__(self, ctx: Any, cache_size: int) -> None:
+    def __init__(self, ctx: Any, cache_size: int, memory_bytes: int = 0) -> None:
         parent, child = ctx.Pipe()
         self.scratch = Path(tempfile.mkdtemp(prefix="kpi-worker-"))  # private (0700), this worker's only
         # removed by stop(), or at the latest when this process exits without stopping its workers
         self._remove_scratch = weakref.finalize(self, shutil.rmtree, self.scratch, ignore_errors=True)
-        self.proc = ctx.Process(target=worker_main, args=(child, cache_size, str(self.scratch)), daemon=True,
+        self.proc = ctx.Process(target=worker_main, args=(child, cache_size, str(self.scratch), memory_bytes),
+                                daemon=True,
                                 name="kpi-eval-worker")
         self.proc.start()
         child.close()
@@ -89,9 +108,10 @@ class WorkerPool:
     so it serves any event loop: the server's, and each test client's.
     """
 
-    def __init__(self, size: int, cache_size: int = 64) -> None:
+    def __init__(self, size: int, cache_size: int = 64, memory_bytes: int = 0) -> None:
         self.size = size
         self.cache_size = cache_size
+        self.memory_bytes = memory_bytes
         self._ctx: Any = None
         self._idle: queue.Queue[_Worker] | None = None
         self._all: set[_Worker] = set()
@@ -112,7 +132,7 @@ class WorkerPool:
             self._idle.put(self._spawn())
 
     def _spawn(self) -> _Worker:
-        w = _Worker(self._ctx, self.cache_size)
+        w = _Worker(self._ctx, self.cache_size, self.memory_bytes)
         with self._lock:
             self._all.add(w)
         return w
@@ -141,8 +161,15 @@ class WorkerPool:
         healthy = False
         try:
             outcome = worker.call(job, deadline - time.monotonic())
-            healthy = outcome is not None
+            # a worker that ran out of memory answers, then is replaced (its heap may stay large)
+            healthy = outcome is not None and not outcome.pop("recycle", False)
         except (OSError, EOFError):
+            worker.proc.join(1)
+            code = worker.proc.exitcode
+            if self.memory_bytes and code is not None and code < 0:  # killed by a signal: most likely memory
+                return jobs.problem("out-of-memory", f"the evaluation worker was stopped by signal {-code}, most "
+                                    "likely at its memory limit: send fewer rows, ask for fewer metrics or "
+                                    "dimensions, or a coarser grain")
             return jobs.problem("internal-error", "the evaluation worker stopped unexpectedly; try again")
         finally:
             self._give_back(worker, healthy)

@@ -136,7 +136,7 @@ def _pack(catalog: CatalogDep, pack: str, owner: str | None) -> tuple[PackRef, C
 def catalog_page(request: Request, catalog: CatalogDep, owner: Owner,
                  q: Annotated[str, Query(max_length=200)] = "") -> Response:
     locale = i18n.chosen(request)
-    packs = views.catalog_entries(catalog, catalog.listing(owner), locale, q)
+    packs = views.catalog_entries(catalog.listing(owner), locale, q)
     return render(request, "catalog.html", packs=packs, query=q, private=owner is not None)
 
 

@@ -77,11 +77,17 @@ def day(text: str) -> str | None:
         return None
 
 
+#: most values of a result a report page reads (the page is laid out in the server process from
+#: the result's JSON; it shows the first MAX_TABLES members of it)
+PAGE_MAX_VALUES = 300_000
+
+
 async def evaluate_csv(pool: WorkerPool, settings: Settings, ref: PackRef, body: bytes,
                        opts: dict[str, Any]) -> dict[str, Any]:
     """The worker's outcome for a CSV body: ``{"body": bytes}`` or ``{"problem": slug, "detail": …}``."""
     job = {"kind": "evaluate", "key": ref.key, "source": ref.source, "body": body, "media": "csv",
-           "options": opts, "max_rows": settings.max_rows}
+           "options": opts, "max_rows": settings.max_rows,
+           "max_values": min(settings.max_result_values, PAGE_MAX_VALUES), "max_bytes": settings.max_result_bytes}
     try:
         return await pool.run(job, settings.eval_timeout)
     except ApiProblem as err:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from api.server.catalog import Catalog, PackRef
+from api.server.catalog import Listed
 from engine.compile import CompiledPack
 from engine.display import format_value
 from engine.expand import Expander
@@ -26,26 +26,26 @@ def pack_locale(pack: Pack, locale: str) -> str:
     return locale if locale in pack.locales else pack.default_locale
 
 
-def catalog_entries(catalog: Catalog, refs: list[PackRef], locale: str, query: str) -> list[dict[str, Any]]:
-    """One card per readable pack, filtered by every word of ``query`` (any language, any field)."""
+def catalog_entries(items: list[Listed], locale: str, query: str) -> list[dict[str, Any]]:
+    """One card per readable pack, filtered by every word of ``query`` (any language, any field),
+    from the summaries stored at publish time: a listing never compiles a pack."""
     terms = query.lower().split()
     out = []
-    for ref in refs:
-        c = catalog.try_compiled(ref)
-        rec = ref.record
-        entry: dict[str, Any] = {"id": ref.id, "builtin": ref.builtin, "visibility": ref.visibility,
-                                 "owner": rec.owner if rec else None, "compiled": c is not None,
-                                 "version": rec.version if rec else "", "title": ref.id, "description": "",
+    for item in items:
+        rec, summary = item.record, item.summary
+        entry: dict[str, Any] = {"id": item.id, "builtin": item.builtin, "visibility": item.visibility,
+                                 "owner": rec.owner if rec else None, "compiled": summary is not None,
+                                 "version": item.version, "title": item.id, "description": "",
                                  "industry": None, "counts": None}
-        haystack = [ref.id]
-        if c is not None:
-            p = c.pack
-            entry.update({"version": p.version, "title": p.title.get(locale, ref.id),
-                          "description": p.description.get(locale), "industry": p.industry,
-                          "locales": p.locales,
-                          "counts": {"metrics": len(p.metrics), "inputs": len(p.inputs), "checks": len(p.checks),
-                                     "rules": len(p.rules)}})
-            haystack += [*p.title.to_json().values(), *p.description.to_json().values(), p.industry or ""]
+        haystack = [item.id]
+        if summary is not None:
+            locales = [str(x) for x in summary.get("locales", [])]
+            entry.update({"title": item.text("title", locale, item.id),
+                          "description": item.text("description", locale), "industry": summary.get("industry"),
+                          "locales": locales, "counts": dict(summary["counts"])})
+            haystack += [str(v) for _, v in summary.get("title", [])]
+            haystack += [str(v) for _, v in summary.get("description", [])]
+            haystack.append(str(summary.get("industry") or ""))
         text = " ".join(haystack).lower()
         if all(t in text for t in terms):
             out.append(entry)

@@ -38,16 +38,13 @@ def _locale(c: CompiledPack, locale: str | None) -> str | None:
                        **doc.problems(401, 422)})
 def list_packs(catalog: CatalogDep, owner: Owner, locale: LocaleQuery = None) -> Response:
     packs = []
-    for ref in catalog.listing(owner):
-        c = catalog.try_compiled(ref)
-        rec = ref.record
+    for item in catalog.listing(owner):  # stored summaries: nothing is compiled here
+        rec, summary = item.record, item.summary
         packs.append({
-            "id": ref.id, "version": c.pack.version if c else rec.version if rec else "",
-            "title": c.pack.title.get(locale, ref.id) if c else ref.id,
-            "industry": c.pack.industry if c else None, "visibility": ref.visibility, "builtin": ref.builtin,
-            "owner": rec.owner if rec else None,
-            "counts": {"inputs": len(c.pack.inputs), "metrics": len(c.pack.metrics), "checks": len(c.pack.checks),
-                       "rules": len(c.pack.rules)} if c else None,
+            "id": item.id, "version": item.version, "title": item.text("title", locale, item.id),
+            "industry": summary["industry"] if summary else None, "visibility": item.visibility,
+            "builtin": item.builtin, "owner": rec.owner if rec else None,
+            "counts": dict(summary["counts"]) if summary else None,
         })
     return json_response({"packs": packs})
 

@@ -100,5 +100,6 @@ async def evaluate_pack(
     body = await read_body(request, settings.max_body_bytes)
     job = {"kind": "evaluate", "key": ref.key, "source": ref.source, "body": body,
            "media": "csv" if kind == "text/csv" else "json", "options": options, "max_rows": settings.max_rows,
-           "records_of": source if kind == "text/csv" else None}
+           "records_of": source if kind == "text/csv" else None,
+           "max_values": settings.max_result_values, "max_bytes": settings.max_result_bytes}
     return answer(await workers.run(job, settings.eval_timeout), redact)

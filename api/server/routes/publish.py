@@ -1,14 +1,17 @@
 """Checking and publishing packs: ``POST /v1/validate`` (nothing stored) and ``POST /v1/packs``.
 
-Both compile the posted YAML in a worker, under the time limit, with ``extends`` resolving to
-built-in packs and to the published packs the caller may read. Publishing then stores the
+Both parse and compile the posted YAML in a worker, under its time and memory limits (the
+server process never parses a posted pack), with ``extends`` resolving to built-in packs and
+to the published packs the caller may read. Publishing then stores the
 version in one transaction: the same content again is a no-op, other content under an existing
 version is 409, and only the pack's owner (its first publisher) may add versions.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
@@ -17,33 +20,50 @@ from starlette.responses import Response
 from api.server import openapi as doc
 from api.server.auth import Owner, RequiredOwner
 from api.server.catalog import PACK_ID, Catalog
+from api.server.config import Settings
 from api.server.limits import read_body
 from api.server.models import Published, Validation
 from api.server.problems import ApiProblem
 from api.server.redact import Redactor
-from api.server.registry import NotOwner, VersionConflict, content_hash, new_record
+from api.server.registry import (
+    NotOwner,
+    QuotaExceeded,
+    Quotas,
+    VersionConflict,
+    content_hash,
+    new_record,
+)
 from api.server.responses import json_response, require_media
 from api.server.routes.deps import CatalogDep, PoolDep, RedactDep, SettingsDep
 from api.server.worker import WorkerPool
-from engine.sources import load_pack_text
 
 router = APIRouter(prefix="/v1", tags=["publishing"])
+VERSION = re.compile(r"[0-9]{1,9}\.[0-9]{1,9}\.[0-9]{1,9}(-[a-z]{1,5}(\.?[0-9]{1,9})?)?")  # use fullmatch
 PACK_MEDIA = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain")
 
 
-def _header(body: bytes) -> tuple[dict[str, Any], list[dict[str, object]]]:
-    """The posted document's top-level keys, or the problems that stop it from loading."""
-    source, problems = load_pack_text(body, "<request>")
-    if source is None or any(p.severity == "error" for p in problems):
-        return {}, [p.to_json() for p in problems]
-    return source.data, []
+async def _header(body: bytes, workers: WorkerPool, timeout: float) -> tuple[dict[str, Any], list[dict[str, object]]]:
+    """The posted document's pack, version and extends, or the problems that stop it from loading."""
+    outcome = await workers.run({"kind": "header", "text": body}, timeout)
+    if "problem" in outcome:
+        raise ApiProblem(outcome["problem"], outcome["detail"])
+    if "problems" in outcome:
+        return {}, list(outcome["problems"])
+    return dict(outcome["header"]), []
+
+
+async def _read_pack(request: Request, settings: Settings) -> bytes:
+    body = await read_body(request, settings.max_body_bytes)
+    if len(body) > settings.max_pack_bytes:
+        raise ApiProblem("payload-too-large", f"the pack is {len(body):,} bytes; a pack may be at most "
+                         f"{settings.max_pack_bytes:,} bytes: split it into packs that extend each other")
+    return body
 
 
 async def _compile(body: bytes, data: dict[str, Any], owner: str | None, catalog: Catalog, workers: WorkerPool,
                    timeout: float, redact: Redactor) -> tuple[dict[str, Any], dict[str, Any]]:
     """Compile in a worker; returns (outcome with redacted problems, pins as records)."""
-    extends = data.get("extends")
-    pins = await run_in_threadpool(catalog.pins, extends if isinstance(extends, list) else [], owner)
+    pins = await run_in_threadpool(catalog.pins, data.get("extends") or [], owner)
     libdir = await run_in_threadpool(catalog.library, {k: r.version for k, r in pins.items()})
     job = {"kind": "check", "source": {"text": body, "name": "<request>", "libdir": str(libdir) if libdir else None}}
     outcome = await workers.run(job, timeout)
@@ -60,8 +80,8 @@ async def _compile(body: bytes, data: dict[str, Any], owner: str | None, catalog
 async def validate(request: Request, catalog: CatalogDep, workers: PoolDep, settings: SettingsDep,
                    redact: RedactDep, owner: Owner) -> Response:
     require_media(request, PACK_MEDIA, default="application/yaml")
-    body = await read_body(request, settings.max_body_bytes)
-    data, problems = await run_in_threadpool(_header, body)
+    body = await _read_pack(request, settings)
+    data, problems = await _header(body, workers, settings.eval_timeout)
     if problems:
         return json_response({"valid": False, "problems": redact(problems), "pack": None})
     outcome, _ = await _compile(body, data, owner, catalog, workers, settings.eval_timeout, redact)
@@ -73,19 +93,19 @@ async def validate(request: Request, catalog: CatalogDep, workers: PoolDep, sett
 
 
 @router.post("/packs", summary="Publish a pack version", response_model=None, status_code=201,
-             openapi_extra={"requestBody": doc.PACK_BODY},
+             openapi_extra={"requestBody": doc.PACK_BODY, doc.TOKEN_REQUIRED: True},
              responses={201: {"model": Published, "description": "Stored: a new version"},
                         **doc.ok(Published, "The same content was already published: nothing changed"),
                         **doc.problems(401, 403, 409, 413, 415, 422, 503, 504)})
 async def publish(request: Request, catalog: CatalogDep, workers: PoolDep, settings: SettingsDep,
                   redact: RedactDep, owner: RequiredOwner) -> Response:
     require_media(request, PACK_MEDIA, default="application/yaml")
-    body = await read_body(request, settings.max_body_bytes)
-    data, problems = await run_in_threadpool(_header, body)
+    body = await _read_pack(request, settings)
+    data, problems = await _header(body, workers, settings.eval_timeout)
     if problems:
         raise ApiProblem("pack-invalid", "the pack cannot be read", problems=redact(problems))
     pack = data.get("pack")
-    if isinstance(pack, str) and PACK_ID.match(pack):
+    if isinstance(pack, str) and PACK_ID.fullmatch(pack):
         await run_in_threadpool(_may_publish, catalog, pack, owner)
         same = await run_in_threadpool(_existing, catalog, pack, str(data.get("version")), body)
         if same is not None:
@@ -96,6 +116,14 @@ async def publish(request: Request, catalog: CatalogDep, workers: PoolDep, setti
         errors = [p for p in outcome["problems"] if p["severity"] == "error"]
         raise ApiProblem("pack-invalid", f"the pack has {len(errors)} error(s); nothing was stored",
                          problems=outcome["problems"])
+    # the schema refuses these; never store an id or version that slipped past it
+    if not PACK_ID.fullmatch(meta["pack"]):
+        raise ApiProblem("pack-invalid", "the pack id must be 2-64 lowercase letters, digits or '-', starting "
+                         "with a letter, and nothing else (no spaces or line breaks)")
+    if not VERSION.fullmatch(meta["version"]):
+        raise ApiProblem("pack-invalid", "the version must be MAJOR.MINOR.PATCH (e.g. 1.0.0) and nothing else "
+                         "(no spaces or line breaks)")
+    await run_in_threadpool(_may_publish, catalog, meta["pack"], owner)
     private_parents = sorted(k for k, r in pins.items() if r.visibility == "private")
     if meta["visibility"] != "private" and private_parents:
         raise ApiProblem("extends-private", f"this public pack extends the private pack(s) "
@@ -103,11 +131,14 @@ async def publish(request: Request, catalog: CatalogDep, workers: PoolDep, setti
                          "publish it with 'visibility: private', or make those packs public first")
     record = new_record(meta["pack"], meta["version"], body, owner, meta["visibility"],
                         {k: r.version for k, r in pins.items()},
-                        [p for p in outcome["problems"] if p["severity"] != "error"])
+                        [p for p in outcome["problems"] if p["severity"] != "error"], meta["summary"])
+    quotas = Quotas(settings.quota_packs, settings.quota_versions, settings.quota_bytes)
     try:
-        stored, created = await run_in_threadpool(catalog.registry.publish, record, body)
+        stored, created = await run_in_threadpool(catalog.registry.publish, record, body, quotas)
     except NotOwner:
         raise ApiProblem("forbidden", f"the pack '{record.pack}' belongs to another owner") from None
+    except QuotaExceeded as err:
+        raise ApiProblem("quota-exceeded", str(err)) from None
     except VersionConflict:
         raise _conflict(record.pack, record.version) from None
     value = stored.to_json()
@@ -115,7 +146,8 @@ async def publish(request: Request, catalog: CatalogDep, workers: PoolDep, setti
 
 
 def _location(record: dict[str, Any]) -> str:
-    return f"/v1/packs/{record['pack']}?version={record['version']}"
+    """The new version's address, percent-encoded (a header cannot carry a raw id's every byte)."""
+    return f"/v1/packs/{quote(str(record['pack']), safe='')}?version={quote(str(record['version']), safe='')}"
 
 
 def _conflict(pack: str, version: str) -> ApiProblem:

@@ -15,7 +15,16 @@ from fastapi.testclient import TestClient
 
 from api.server import Settings
 from api.server.problems import TYPES
-from tests.api.http.conftest import GYM, YAML, assert_problem, bearer, make_client
+from tests.api.http.conftest import (
+    GYM,
+    YAML,
+    assert_problem,
+    bearer,
+    disconnecting_upload,
+    make_client,
+    memory_hungry_csv,
+    worker_data_bytes,
+)
 
 SECRET = "s3cret-value-that-must-not-come-back"
 Case = Callable[[TestClient, dict[str, str]], object]
@@ -51,6 +60,15 @@ CASES: dict[str, Case] = {
                                          json={"rows": [{"period": "2026-01", "new_members": True}]}),
     "too-many-rows": lambda c, k: c.post("/v1/packs/membership-core/evaluate",
                                          json={"rows": [{"period": "2026-01"}] * 11}),
+    "quota-exceeded": lambda c, k: [c.post("/v1/packs", content=GYM, headers={**YAML, **bearer(k["alice"])}),
+                                    c.post("/v1/packs", content=GYM.replace(b"pack: gym-membership", b"pack: gym-two"),
+                                           headers={**YAML, **bearer(k["alice"])})][-1],
+    "result-too-large": lambda c, k: c.post("/v1/packs/membership-core/evaluate",
+                                            json={"rows": [{"period": f"2026-{m:02d}", "new_members": 3}
+                                                           for m in range(1, 9)]}),
+    "out-of-memory": lambda c, k: c.post("/v1/packs/bakery-stored-value/evaluate", content=memory_hungry_csv(),
+                                         headers={"Content-Type": "text/csv"}),
+    "client-disconnected": lambda c, k: disconnecting_upload(c.app, "/v1/validate"),  # type: ignore[arg-type]
     "rate-limited": lambda c, k: [c.get("/v1/schema") for _ in range(30)][-1],
     "internal-error": lambda c, k: c.get("/v1/packs"),
     "server-busy": lambda c, k: _busy(c),
@@ -84,6 +102,13 @@ def test_problem_shape(slug: str, settings: Settings, keys: dict[str, str], monk
     changes: dict[str, object] = {"max_rows": 10, "max_body_bytes": 1_000_000}
     if slug == "rate-limited":
         changes.update(rate_limit=1.0, rate_burst=5)
+    if slug == "quota-exceeded":
+        changes.update(quota_packs=1)
+    if slug == "result-too-large":
+        changes.update(max_result_values=5)
+    if slug == "out-of-memory":
+        changes.update(worker_memory_bytes=worker_data_bytes() + 48 * 1024 * 1024, max_rows=10**6,
+                       max_body_bytes=64_000_000, eval_timeout=120)
     if slug in ("server-busy", "evaluation-timeout"):
         # a hang guard, not a speed goal: the big evaluation is tens of seconds of work
         changes.update(eval_timeout=3.0, max_body_bytes=64_000_000, max_rows=10**6)
@@ -94,7 +119,7 @@ def test_problem_shape(slug: str, settings: Settings, keys: dict[str, str], monk
         body = assert_problem(r, TYPES[slug].status, slug)
         assert body["title"] == TYPES[slug].title
         assert SECRET not in r.text
-        assert set(body) <= {"type", "title", "status", "detail", "problems", "errors"}
+        assert set(body) <= {"type", "title", "status", "detail", "problems", "errors", "values", "bytes", "limit"}
         if slug == "pack-invalid":
             assert body["problems"] and {"code", "line", "column", "file", "message"} <= set(body["problems"][0])
         if slug == "invalid-input":

@@ -71,4 +71,6 @@ def test_the_registry_is_readable_by_its_owner_only(tmp_path: Path):
 def test_the_docs_page_never_calls_the_swagger_validator(tmp_path: Path):
     with make_client(tmp_path) as client:
         html = client.get("/docs").text
-    assert '"validatorUrl": null' in html
+        init = client.get("/docs/init.js").text
+    assert '<script src="/docs/init.js"></script>' in html
+    assert "validatorUrl: null" in init
