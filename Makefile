@@ -77,11 +77,12 @@ $(BENCH_STAMP): pyproject.toml constraints.txt $(STAMP)
 	touch $(BENCH_STAMP)
 
 .PHONY: bench
-bench: $(BENCH_STAMP) ## run the benchmarks: evaluation, compilation, HTTP API, measures over a raw ledger
+bench: $(BENCH_STAMP) ## run the benchmarks: evaluation, compilation, HTTP API, measures over a raw ledger, server listings and memory
 	$(BIN)/python bench/eval_bench.py $(BENCH_FLAGS)
 	$(BIN)/python bench/compile_bench.py $(BENCH_FLAGS)
 	$(BIN)/python bench/api_bench.py $(BENCH_FLAGS)
 	$(BIN)/python bench/measures_bench.py $(BENCH_FLAGS)
+	$(BIN)/python bench/server_bench.py $(BENCH_FLAGS)
 
 # constraints.txt: the newest versions that pyproject.toml's bounds allow today, resolved in a
 # fresh virtual environment; review the diff, run `make test`, commit both

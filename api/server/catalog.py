@@ -100,12 +100,15 @@ class Catalog:
         self.library_root = registry.data_dir / LIBRARIES
         self.library_root.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.builtin_ids = tuple(PackLibrary([BUILTIN_ROOT]).pack_ids())
-        # the byte budget: 3/4 compiled packs, 1/8 response bodies, 1/8 published YAML texts
-        self.cache = CompileCache(cache_size, cache_bytes * 3 // 4)
+        # the byte budget: 11/16 compiled packs, 1/8 response bodies, 1/8 published YAML texts,
+        # 1/16 listings
+        self.cache = CompileCache(cache_size, cache_bytes * 11 // 16)
         self.rendered = Rendered(cache_bytes // 8)  # response bodies of immutable resources
         self._texts: Lru[bytes] = Lru(cache_bytes // 8, len)
         self._libraries: dict[tuple[tuple[str, str], ...], Path] = {}
         self._builtin_summaries: dict[str, dict[str, Any] | None] = {}
+        # listings by (owner, registry generation), ~1 KB per pack
+        self._listings: Lru[list[Listed]] = Lru(cache_bytes // 16, lambda v: 1024 * (len(v) + 1))
         self._lock = threading.Lock()
 
     # -- finding a pack ---------------------------------------------------------------------
@@ -154,13 +157,19 @@ class Catalog:
         compiled, _ = self.cache.get(ref.key, ref.source)
         return compiled
 
-    def listing(self, owner: str | None) -> list[Listed]:
+    def listing(self, owner: str | None) -> tuple[list[Listed], str]:
         """Every pack ``owner`` may see: the built-in ones, then the newest readable version of each,
-        from stored summaries (nothing is compiled or read from the YAML)."""
-        out = [Listed(p, True, None, self.builtin_summary(p)) for p in self.builtin_ids]
-        for recs in self.registry.readable(owner).values():
-            out.append(Listed(recs[0].pack, False, recs[0], recs[0].summary))
-        return out
+        from stored summaries (nothing is compiled or read from the YAML); and the registry's
+        generation it was read at (cached until a version is published)."""
+        generation = self.registry.generation()
+
+        def read() -> list[Listed]:
+            out = [Listed(p, True, None, self.builtin_summary(p)) for p in self.builtin_ids]
+            for recs in self.registry.readable(owner).values():
+                out.append(Listed(recs[0].pack, False, recs[0], recs[0].summary))
+            return out
+
+        return self._listings.get((owner or "", generation), read), generation
 
     def builtin_summary(self, pack: str) -> dict[str, Any] | None:
         """A built-in pack's summary, made once per process."""

@@ -214,6 +214,13 @@ class Registry:
             rows = db.execute(f"SELECT {_COLUMNS} FROM versions WHERE pack_id = ?", (pack,)).fetchall()
         return sorted((_record(r) for r in rows), key=lambda r: version_key(r.version), reverse=True)
 
+    def generation(self) -> str:
+        """Changes whenever a version is stored (versions are never deleted or changed): a key
+        under which anything derived from the list of versions may be cached."""
+        with self._connect() as db:
+            count, last = db.execute("SELECT COUNT(*), COALESCE(MAX(rowid), 0) FROM versions").fetchone()
+        return f"{count}.{last}"
+
     def readable(self, owner: str | None) -> dict[str, list[VersionRecord]]:
         """Every version ``owner`` may read (public ones and their own), by pack, newest first."""
         with self._connect() as db:

@@ -10,13 +10,14 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from .pages import STATIC, PageCache, errors_as_pages, router
+from .pages import STATIC, PageCache, card_cache, errors_as_pages, router
 
 __all__ = ["install", "router"]
 
 
 def install(app: FastAPI) -> None:
     app.state.web_pages = PageCache()
+    app.state.web_cards = card_cache()
     app.mount("/static/web", StaticFiles(directory=STATIC), name="web-static")
     app.include_router(router)
     errors_as_pages(app)

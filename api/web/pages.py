@@ -57,6 +57,11 @@ Choice = Annotated[str, Query(max_length=64)]
 PAGE = ["GET", "HEAD"]
 
 
+def card_cache() -> Lru[list[views.Card]]:
+    """Catalog cards by (reader, registry generation, language), ~2 KB per card."""
+    return Lru(PAGE_CACHE_BYTES // 4, lambda cards: 2048 * (len(cards) + 1))
+
+
 class PageCache(Lru[bytes]):
     """Rendered pages of immutable content, least recently used first out, bounded in bytes."""
 
@@ -132,12 +137,27 @@ def _pack(catalog: CatalogDep, pack: str, owner: str | None) -> tuple[PackRef, C
     return ref, catalog.compiled(ref)
 
 
+#: cards on one catalog page (a long catalog is read page by page)
+CATALOG_PAGE_SIZE = 60
+
+
 @router.api_route("/", methods=PAGE, response_class=HTMLResponse)
 def catalog_page(request: Request, catalog: CatalogDep, owner: Owner,
-                 q: Annotated[str, Query(max_length=200)] = "") -> Response:
+                 q: Annotated[str, Query(max_length=200)] = "",
+                 page: Annotated[int, Query(ge=1, le=100_000)] = 1) -> Response:
     locale = i18n.chosen(request)
-    packs = views.catalog_entries(catalog.listing(owner), locale, q)
-    return render(request, "catalog.html", packs=packs, query=q, private=owner is not None)
+    items, generation = catalog.listing(owner)
+    cards_cache: Lru[list[views.Card]] = request.app.state.web_cards
+    cards = cards_cache.get((owner or "", generation, locale), lambda: views.catalog_cards(items, locale))
+    packs = views.search(cards, q)
+    pages = max(1, -(-len(packs) // CATALOG_PAGE_SIZE))
+    page = min(page, pages)
+    first = (page - 1) * CATALOG_PAGE_SIZE
+    shown = packs[first:first + CATALOG_PAGE_SIZE]
+    paging = {"page": page, "pages": pages, "first": first + 1, "last": first + len(shown), "total": len(packs),
+              "previous": urlencode({"q": q, "page": page - 1}) if page > 1 else None,
+              "next": urlencode({"q": q, "page": page + 1}) if page < pages else None}
+    return render(request, "catalog.html", packs=shown, paging=paging, query=q, private=owner is not None)
 
 
 @router.api_route("/lang", methods=PAGE)

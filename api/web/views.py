@@ -26,10 +26,12 @@ def pack_locale(pack: Pack, locale: str) -> str:
     return locale if locale in pack.locales else pack.default_locale
 
 
-def catalog_entries(items: list[Listed], locale: str, query: str) -> list[dict[str, Any]]:
-    """One card per readable pack, filtered by every word of ``query`` (any language, any field),
-    from the summaries stored at publish time: a listing never compiles a pack."""
-    terms = query.lower().split()
+Card = tuple[dict[str, Any], str]  # a catalog card and the lower-cased text search looks through
+
+
+def catalog_cards(items: list[Listed], locale: str) -> list[Card]:
+    """One card per readable pack, from the summaries stored at publish time (a listing never
+    compiles a pack), with the text that search matches: every language, every field."""
     out = []
     for item in items:
         rec, summary = item.record, item.summary
@@ -46,10 +48,19 @@ def catalog_entries(items: list[Listed], locale: str, query: str) -> list[dict[s
             haystack += [str(v) for _, v in summary.get("title", [])]
             haystack += [str(v) for _, v in summary.get("description", [])]
             haystack.append(str(summary.get("industry") or ""))
-        text = " ".join(haystack).lower()
-        if all(t in text for t in terms):
-            out.append(entry)
+        out.append((entry, " ".join(haystack).lower()))
     return out
+
+
+def search(cards: list[Card], query: str) -> list[dict[str, Any]]:
+    """The cards that hold every word of ``query``."""
+    terms = query.lower().split()
+    return [entry for entry, text in cards if all(t in text for t in terms)]
+
+
+def catalog_entries(items: list[Listed], locale: str, query: str) -> list[dict[str, Any]]:
+    """The cards of the packs that match ``query``."""
+    return search(catalog_cards(items, locale), query)
 
 
 def rules_by_node(c: CompiledPack) -> dict[str, list[str]]:

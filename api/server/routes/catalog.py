@@ -35,18 +35,25 @@ def _locale(c: CompiledPack, locale: str | None) -> str | None:
 
 @router.get("/packs", summary="List the packs you may read", response_model=None,
             responses={**doc.ok(PackList, "Built-in packs first, then published ones (newest version of each)"),
+                       **doc.NOT_MODIFIED,
                        **doc.problems(401, 422)})
-def list_packs(catalog: CatalogDep, owner: Owner, locale: LocaleQuery = None) -> Response:
-    packs = []
-    for item in catalog.listing(owner):  # stored summaries: nothing is compiled here
-        rec, summary = item.record, item.summary
-        packs.append({
-            "id": item.id, "version": item.version, "title": item.text("title", locale, item.id),
-            "industry": summary["industry"] if summary else None, "visibility": item.visibility,
-            "builtin": item.builtin, "owner": rec.owner if rec else None,
-            "counts": dict(summary["counts"]) if summary else None,
-        })
-    return json_response({"packs": packs})
+def list_packs(request: Request, catalog: CatalogDep, owner: Owner, locale: LocaleQuery = None) -> Response:
+    items, generation = catalog.listing(owner)  # stored summaries: nothing is compiled here
+
+    def render() -> bytes:
+        packs = []
+        for item in items:
+            rec, summary = item.record, item.summary
+            packs.append({
+                "id": item.id, "version": item.version, "title": item.text("title", locale, item.id),
+                "industry": summary["industry"] if summary else None, "visibility": item.visibility,
+                "builtin": item.builtin, "owner": rec.owner if rec else None,
+                "counts": dict(summary["counts"]) if summary else None,
+            })
+        return dumps({"packs": packs})
+
+    body, etag = catalog.rendered.get_body(("listing", owner or "", generation, locale or ""), render)
+    return conditional(request, body, "application/json", private=owner is not None, etag=etag)
 
 
 @router.get("/packs/{pack}", summary="One pack, compiled (or its YAML)", response_model=None,

@@ -25,13 +25,13 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _start(tmp_path: Path, data: Path) -> tuple[subprocess.Popen[bytes], str]:
+def _start(tmp_path: Path, data: Path, *options: str) -> tuple[subprocess.Popen[bytes], str]:
     """`kpi serve` in its own process, as a user starts it; returns once it answers."""
     port = _free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "api.server_cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--data-dir", str(data), "--eval-workers", "1"], cwd=tmp_path, env=env,
+         "--data-dir", str(data), "--eval-workers", "1", *options], cwd=tmp_path, env=env,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
