@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import typer
 
 from api.server_cli import register as register_server
+from engine.characters import mask_bidi
 from engine.compile import CompiledPack, check_pack
 from engine.errors import InputError, KpiError, PackNotFound
 from engine.evaluate import evaluate, read_table
@@ -88,6 +89,7 @@ def format_problem(p: Problem) -> str:
             source = ("…" if start else "") + source[start:start + 120] + "…"
             col = col - start + (1 if start else 0)
         length = _token_length(source, col - 1)
+        source = mask_bidi(source)  # a bidi control must not reorder the line it is reported on
         lines.append(f"  {p.line} | {source}")
         lines.append(f"  {' ' * width} | {' ' * (col - 1)}^{'~' * (length - 1)}")
     if p.hint:

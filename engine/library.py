@@ -15,18 +15,31 @@ from pathlib import Path
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 BUILTIN_ROOT = Path(__file__).resolve().parent.parent / "metrics"
-_PACK_ID = re.compile(r"^[a-z][a-z0-9-]{1,63}$")
+#: a pack id, matched with ``fullmatch`` (``re.match`` with ``$`` would let "id\n" through)
+_PACK_ID = re.compile(r"[a-z][a-z0-9-]{1,63}")
+#: the characters of a version constraint: no whitespace at all (the schema's extends pattern)
+_CONSTRAINT = re.compile(r"[<>=!~0-9.,*]{1,64}")
+
+
+def is_pack_id(text: str) -> bool:
+    """Whether ``text`` is exactly a pack id: 2 to 64 of a-z, 0-9 and '-', starting with a letter."""
+    return _PACK_ID.fullmatch(text) is not None
 
 
 def parse_extends(item: str) -> tuple[str, SpecifierSet | None]:
     """Split ``'id@>=1.0,<2'`` into the id and a version constraint. Raises ValueError."""
     ident, at, spec = item.partition("@")
+    if not is_pack_id(ident):
+        raise ValueError(f"{ident!r} is not a pack id (2 to 64 characters: a-z, 0-9 and '-', starting with a "
+                         "letter, nothing before or after)")
     if not at:
         return ident, None
-    if not spec.replace(" ", "").strip(","):
+    if not spec.strip(","):
         raise ValueError(f"'{item}' has an empty version constraint (write e.g. {ident}@>=1.0,<2, or just {ident})")
+    if not _CONSTRAINT.fullmatch(spec):
+        raise ValueError(f"{spec!r} is not a version constraint (write e.g. >=1.0,<2, without spaces)")
     try:
-        return ident, SpecifierSet(spec.replace(" ", ""))
+        return ident, SpecifierSet(spec)
     except InvalidSpecifier:
         raise ValueError(f"'{spec}' is not a version constraint (write e.g. >=1.0,<2)") from None
 
@@ -49,7 +62,7 @@ class PackLibrary:
 
     def candidates(self, pack_id: str) -> list[Path]:
         """Directories that may hold the pack ``pack_id``, in search order."""
-        if not _PACK_ID.match(pack_id):
+        if not is_pack_id(pack_id):
             return []
         seen: list[Path] = []
         for root in self.roots:
@@ -65,7 +78,7 @@ class PackLibrary:
             if not root.is_dir():
                 continue
             for d in root.iterdir():
-                if d.is_dir() and _PACK_ID.match(d.name) and (any(d.glob("*.yaml")) or any(d.glob("*.yml"))):
+                if d.is_dir() and is_pack_id(d.name) and (any(d.glob("*.yaml")) or any(d.glob("*.yml"))):
                     found.add(d.name)
         return sorted(found)
 

@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from engine.characters import bidi_controls, describe_char
 from engine.problems import Location, Problem
 
 try:  # the C parser is fast and iterative; the pure-Python one is the fallback
@@ -50,12 +51,44 @@ def source_lines(text: str) -> list[str]:
     return _LINE_BREAK.split(text)
 
 
+#: most bidirectional control characters reported one by one in a file
+MAX_BIDI_REPORTED = 20
+
+
+def bidi_problems(text: str, file: str) -> list[Problem]:
+    """KPI-L012 at each bidirectional control character of a pack file (comments included): they
+    make an editor show the text in another order than it is read."""
+    if next(bidi_controls(text), None) is None:
+        return []
+    problems: list[Problem] = []
+    total = 0
+    rest: Location | None = None  # where the characters not reported one by one start
+    for number, line in enumerate(source_lines(text), 1):
+        for found in bidi_controls(line):
+            total += 1
+            if total > MAX_BIDI_REPORTED:
+                rest = rest or Location(file, number, found.start() + 1)
+                continue
+            problems.append(Problem.at(
+                "KPI-L012", f"{describe_char(found.group())} is a bidirectional control character: it makes "
+                "editors show the text around it in another order than KPI Forge reads it",
+                Location(file, number, found.start() + 1),
+                hint="delete it (it is invisible: search for the code point); right-to-left text such as "
+                "Arabic or Hebrew is shown correctly without it"))
+    if rest is not None:
+        problems.append(Problem.at("KPI-L012", f"{total - MAX_BIDI_REPORTED} more bidirectional control "
+                                   "characters in this file from here on", rest))
+    return problems
+
+
 _TAG_TYPES: dict[str, tuple[type, ...]] = {"int": (int,), "float": (int, float), "bool": (bool,), "null": (type(None),)}
-_NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
-_TRUE = re.compile(r"^(?:true|True|TRUE)$")
-_FALSE = re.compile(r"^(?:false|False|FALSE)$")
-_INT = re.compile(r"^[-+]?[0-9]{1,30}$")
-_FLOAT = re.compile(r"^[-+]?(?:\.[0-9]{1,30}|[0-9]{1,30}(?:\.[0-9]{0,30})?)(?:[eE][-+]?[0-9]{1,3})?$")
+# matched with fullmatch: `re.match` with `$` would also accept the text followed by "\n", and a
+# tagged scalar such as !!int "12\n" must stay an error
+_NULL = re.compile(r"~|null|Null|NULL|")
+_TRUE = re.compile(r"true|True|TRUE")
+_FALSE = re.compile(r"false|False|FALSE")
+_INT = re.compile(r"[-+]?[0-9]{1,30}")
+_FLOAT = re.compile(r"[-+]?(?:\.[0-9]{1,30}|[0-9]{1,30}(?:\.[0-9]{0,30})?)(?:[eE][-+]?[0-9]{1,3})?")
 
 
 @dataclass(frozen=True)
@@ -88,6 +121,22 @@ class Document:
 
     def value_loc(self, path: Path_) -> Location | None:
         return self.values.get(path) or self.key_loc(path)
+
+    def locate_in_key(self, path: Path_, offset: int) -> Location | None:
+        """Location of character ``offset`` of the key that ends ``path`` (an id), when the key is
+        written out on its line as is (plain, or quoted without escapes); else the key's start."""
+        loc = self.keys.get(path)
+        if loc is None or not path or not isinstance(path[-1], str) or not loc.line:
+            return self.key_loc(path)
+        key = path[-1]
+        lines = self.files.get(loc.file, [])
+        line = lines[loc.line - 1] if loc.line <= len(lines) else ""
+        start = loc.column - 1
+        if line[start : start + len(key)] == key:
+            return Location(loc.file, loc.line, loc.column + offset)
+        if line[start : start + 1] in ("'", '"') and line[start + 1 : start + 1 + len(key)] == key:
+            return Location(loc.file, loc.line, loc.column + 1 + offset)
+        return loc
 
     def locate_in_scalar(self, path: Path_, offset: int) -> Location | None:
         """Location of character ``offset`` inside the scalar at ``path`` (a formula, say)."""
@@ -135,15 +184,15 @@ class LoadError(Exception):
 
 def _resolve_plain(value: str) -> Any:
     """Type a plain (unquoted) scalar by the YAML 1.2 core schema."""
-    if _NULL.match(value):
+    if _NULL.fullmatch(value):
         return None
-    if _TRUE.match(value):
+    if _TRUE.fullmatch(value):
         return True
-    if _FALSE.match(value):
+    if _FALSE.fullmatch(value):
         return False
-    if _INT.match(value):
+    if _INT.fullmatch(value):
         return int(value)
-    if _FLOAT.match(value) and any(c.isdigit() for c in value):
+    if _FLOAT.fullmatch(value) and any(c.isdigit() for c in value):
         number = float(value)
         mantissa = value.lower().split("e")[0]
         if not math.isfinite(number) or (number == 0 and any(c in "123456789" for c in mantissa)):
@@ -160,7 +209,7 @@ def _resolve_tagged(value: str, tag: str, loc: Location) -> Any:
     expected = _TAG_TYPES.get(kind)
     ok = expected is not None and isinstance(resolved, expected) and isinstance(resolved, bool) == (kind == "bool")
     if not ok:
-        raise LoadError(Problem.at("KPI-L005", f"'{value}' is not a valid !!{kind}", loc))
+        raise LoadError(Problem.at("KPI-L005", f"{value!r} is not a valid !!{kind}", loc))
     return float(resolved) if kind == "float" else resolved
 
 

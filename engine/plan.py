@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from engine.characters import foreign_digit
 from engine.compile import CompiledPack
 from engine.errors import InputError
 from engine.formula import ENTITY_NAMES, parse_formula
@@ -287,11 +288,12 @@ def _params(c: CompiledPack, overrides: Mapping[str, Any]) -> dict[str, float]:
             raise InputError(f"unknown param '{key}'", hint=suggest(key, set(values)) or
                              (f"params of this pack: {', '.join(values)}" if values else "this pack has no params"))
         try:
-            if isinstance(raw, str) and "_" in raw:
-                raise ValueError(raw)  # float() reads 1_000 as 1000; cells refuse it, so do params
+            if isinstance(raw, str) and ("_" in raw or foreign_digit(raw) is not None):
+                raise ValueError(raw)  # float() reads 1_000 and １２ as numbers; cells refuse them, so do params
             value = float(raw)
         except (TypeError, ValueError):
-            raise InputError(f"param '{key}' must be a number, not {_clip(raw)}") from None
+            raise InputError(f"param '{key}' must be a number, not {_clip(raw)}",
+                             hint="write digits 0-9" if isinstance(raw, str) and foreign_digit(raw) else None) from None
         if isinstance(raw, bool) or value != value or value in (float("inf"), float("-inf")):
             raise InputError(f"param '{key}' must be a finite number, not {_clip(raw)}")
         values[key] = value

@@ -57,6 +57,11 @@ CODES: dict[str, Code] = _catalog(
     Code("KPI-L011", "error", "Conflicting pack files",
          "Two files of one pack set the same top-level key (other than the sections, which may "
          "be split across files), or name different pack ids."),
+    Code("KPI-L012", "error", "Bidirectional control character",
+         "A pack file holds a character that reorders how text is displayed (U+202A–U+202E, "
+         "U+2066–U+2069, U+200E, U+200F, U+061C), so an editor or a review shows the text in "
+         "another order than KPI Forge reads it ('Trojan Source'). Refused anywhere in the file, "
+         "comments included; right-to-left text needs no such characters."),
     # -- schema --------------------------------------------------------------------------
     Code("KPI-S001", "error", "Missing required key", "A required key such as `formula` or `label` is missing."),
     Code("KPI-S002", "error", "Unknown key",
@@ -135,6 +140,12 @@ CODES: dict[str, Code] = _catalog(
          "A rule compares a metric with a value that is also an edge of one of the metric's bands, but puts that "
          "exact value on the other side: at the edge the band says one thing and the rule another (`min` is "
          "inclusive and `max` exclusive; `above` and `at_most` say the opposite)."),
+    Code("KPI-R022", "error", "Confusable id",
+         "An id that could be mistaken for another: it mixes scripts that look alike (Latin with "
+         "Cyrillic or Greek: `rаtio` with a Cyrillic `а`), or uses full-width or other compatibility "
+         "forms (`ｒatio`, `ﬁ`), digits other than 0-9, or a letter and a separate accent where one "
+         "character would do. Chinese ids, and Chinese with ASCII letters, digits and `_` "
+         "(`会员_count`), are fine (docs/pack-language.md, §3)."),
 )
 
 

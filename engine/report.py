@@ -2,6 +2,11 @@
 
 Both show values as people read them (engine.display): rounded to the metric's places, with
 more places where rounding would carry a value across its band's edge.
+
+Every CSV the product writes for people goes through :func:`write_csv`: a text cell that a
+spreadsheet would run as a formula (``=HYPERLINK(…)``, ``+1``, ``-x``, ``@SUM(A1)``, a leading
+tab or carriage return) is prefixed with ``'`` (OWASP, "CSV injection"); numbers are written
+as they are, so ``-3.5`` stays a number.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import unicodedata
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from engine.display import display_text, shown
@@ -77,19 +83,40 @@ def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
-def render_csv(body: dict[str, Any], pack: Pack | None = None) -> str:
-    """One row per output row: period, the dimensions, then one column per value (blank is null),
-    rounded as shown; ``partial`` says which periods are not over."""
-    rows = body["rows"]
-    names = list(rows[0]["values"]) if rows else []
+#: first characters that make a spreadsheet read a text cell as a formula (OWASP)
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(cell: Any) -> Any:
+    """A CSV cell that a spreadsheet shows instead of running: text starting with one of
+    :data:`FORMULA_TRIGGERS` gets a leading ``'``; numbers (and anything not text) are
+    returned unchanged, so a negative number stays a number."""
+    if isinstance(cell, str) and cell.startswith(FORMULA_TRIGGERS):
+        return "'" + cell
+    return cell
+
+
+def write_csv(rows: Iterable[Sequence[Any]]) -> str:
+    """Rows as CSV text (``\\n`` line ends, no final one), each cell through :func:`spreadsheet_safe`.
+    Give numbers as ``int``/``float``, not as text, so that they are never escaped."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["period", *body["by"], *names, "partial"])
     for row in rows:
-        cells = []
+        writer.writerow([spreadsheet_safe(cell) for cell in row])
+    return buffer.getvalue().rstrip("\n")
+
+
+def render_csv(body: dict[str, Any], pack: Pack | None = None) -> str:
+    """One row per output row: period, the dimensions, then one column per value (blank is null),
+    rounded as shown; ``partial`` says which periods are not over. Written by :func:`write_csv`."""
+    rows = body["rows"]
+    names = list(rows[0]["values"]) if rows else []
+    out: list[list[Any]] = [["period", *body["by"], *names, "partial"]]
+    for row in rows:
+        cells: list[Any] = []
         for m in names:
             value = row["values"][m]
-            cells.append("" if value is None else repr(shown(value, pack.metrics.get(m) if pack else None)[0]))
-        writer.writerow([row["period"], *(row["dims"][d] for d in body["by"]), *cells,
-                         "true" if row.get("partial") else "false"])
-    return buffer.getvalue().rstrip("\n")
+            cells.append("" if value is None else float(shown(value, pack.metrics.get(m) if pack else None)[0]))
+        out.append([row["period"], *(row["dims"][d] for d in body["by"]), *cells,
+                    "true" if row.get("partial") else "false"])
+    return write_csv(out)

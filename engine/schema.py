@@ -4,6 +4,10 @@ The schema (``engine/pack.schema.json``, published by ``kpi schema``) is the pro
 no client-supplied schema is ever used, and it is validated with an empty
 ``referencing.Registry`` so that no ``$ref`` can reach a file or the network. Every error is
 reported, not just the first.
+
+``pattern`` keeps its JSON Schema (ECMA-262) meaning: jsonschema tests it with Python's
+``re.search``, where ``$`` also matches before a final newline, so ``"1.0.0\n"`` would pass
+``^…$``. :func:`ecma_regex` compiles each pattern with ``$`` as the end of the text.
 """
 
 from __future__ import annotations
@@ -11,14 +15,16 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from functools import cache
+from collections.abc import Iterator
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 from referencing import Registry
 
+from engine.characters import visible
 from engine.load import Document, Path_, dotted
 from engine.problems import Location, Problem
 
@@ -40,11 +46,51 @@ def pack_schema() -> dict[str, Any]:
     return schema
 
 
+@lru_cache(maxsize=256)
+def ecma_regex(pattern: str) -> re.Pattern[str]:
+    """A schema ``pattern`` compiled as ECMA-262 reads it (no flags): an unescaped ``$`` outside a
+    character class becomes ``\\Z`` (the end of the text, not "before a final newline"), and
+    ``\\d``, ``\\w``, ``\\b`` are ASCII-only (``re.ASCII``; this also makes ``\\s`` ASCII-only,
+    narrower than ECMA's, which no shipped pattern uses). ``[]`` and ``[^]``, which the two
+    dialects read differently, are refused. Only the project's own schema is compiled here."""
+    out: list[str] = []
+    in_class = False
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+            rest = pattern[i + 1 :]
+            if rest.startswith("]") or rest.startswith("^]"):
+                raise ValueError(f"pattern {pattern!r}: [] and [^] mean different things in ECMA-262 and Python")
+        elif ch == "$":
+            ch = r"\Z"
+        out.append(ch)
+        i += 1
+    return re.compile("".join(out), re.ASCII)
+
+
+def _ecma_pattern(validator: Any, pattern: str, instance: Any, schema: dict[str, Any]) -> Iterator[ValidationError]:
+    """The ``pattern`` keyword with :func:`ecma_regex` (jsonschema's own uses ``re.search``)."""
+    if validator.is_type(instance, "string") and not ecma_regex(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+#: draft 2020-12 with the ECMA-262 ``pattern`` (the schema has no ``patternProperties``: a test says so)
+PackValidator = validators.extend(Draft202012Validator, {"pattern": _ecma_pattern})
+
+
 @cache
-def _validator() -> Draft202012Validator:
+def _validator() -> Any:
     schema = pack_schema()
     Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema, registry=Registry())
+    return PackValidator(schema, registry=Registry())
 
 
 def describe(path: Path_) -> str:
@@ -52,16 +98,16 @@ def describe(path: Path_) -> str:
     parts: list[str] = []
     rest = path
     if len(path) >= 2 and path[0] in _SINGULAR:
-        parts.append(f"{_SINGULAR[str(path[0])]} '{path[1]}'")
+        parts.append(f"{_SINGULAR[str(path[0])]} '{visible(str(path[1]))}'")
         rest = path[2:]
     prev: str | int | None = None
     for p in rest:
         if isinstance(p, int):
-            if parts and parts[-1] == f"'{prev}'":
+            if parts and parts[-1] == f"'{visible(str(prev))}'":
                 parts.pop()  # "'bands', item 2" reads better as "band 2"
             parts.append(f"{_ITEM.get(str(prev), 'item')} {p + 1}")
         else:
-            parts.append(f"'{p}'")
+            parts.append(f"'{visible(p)}'")
         prev = p
     return ", ".join(parts) or "the pack"
 
@@ -163,7 +209,7 @@ def _get(data: Any, path: Path_) -> Any:
 
 
 def _format_message(kind: str, err: ValidationError, inst: str) -> str:
-    shown = inst if len(inst) <= 60 else inst[:57] + "…"
+    shown = visible(inst if len(inst) <= 60 else inst[:57] + "…")
     if kind == "pattern":
         if re.fullmatch(r"-?[0-9]+(\.[0-9]+)?%?", inst):
             return f"'{shown}' has more digits than KPI Forge reads (at most 20 before and 20 after the point)"

@@ -14,7 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.load import MAX_PACK_BYTES, Document, LoadError, decode, parse_yaml, read_text
+from engine.load import (
+    MAX_PACK_BYTES,
+    Document,
+    LoadError,
+    bidi_problems,
+    decode,
+    parse_yaml,
+    read_text,
+)
 from engine.problems import Location, Problem
 
 SECTIONS = ("dimensions", "sources", "params", "inputs", "metrics", "checks", "rules", "remedies", "views",
@@ -115,6 +123,7 @@ def merge_texts(root: str, texts: list[tuple[str, str]]) -> tuple[PackSource | N
     doc = Document(data=merged)
     header_from: dict[str, Location] = {}
     for shown, text in texts:
+        problems += bidi_problems(text, shown)  # reported with whatever else the file holds
         try:
             data, fdoc = parse_yaml(text, shown)
         except LoadError as err:

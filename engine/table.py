@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.characters import describe_char, foreign_digit
 from engine.errors import InputError
 from engine.periods import Period, parse_period
 
@@ -247,6 +248,8 @@ def numeric(columns: Columns, name: str, default: float | None = None, fill_blan
             continue
         if isinstance(v, bool) or not isinstance(v, int | float | str) or (isinstance(v, str) and "_" in v):
             raise InputError(f"{_show(v)} is not a number", row=i + 1, column=name)
+        if isinstance(v, str):
+            _refuse_foreign_digits(v, i + 1, name)
         try:
             x = float(v)
         except (ValueError, OverflowError):
@@ -265,6 +268,10 @@ def _numeric_text(raw: Sequence[str], name: str, blank_value: float) -> np.ndarr
     if underscore.any():
         i = int(np.flatnonzero(underscore)[0])
         raise InputError(f"{_show(stripped[i])} is not a number", row=i + 1, column=name)
+    if len(stripped):  # float() would read ١٢٣ and １２３ as 123: look at the cells with non-ASCII text
+        codes = stripped.view(np.uint32).reshape(len(stripped), -1)
+        for i in np.flatnonzero((codes > 0x7F).any(axis=1)).tolist():
+            _refuse_foreign_digits(str(stripped[i]), i + 1, name)
     out = np.full(len(arr), blank_value, dtype=np.float64)
     try:
         out[~blank] = stripped[~blank].astype(np.float64)
@@ -280,6 +287,15 @@ def _numeric_text(raw: Sequence[str], name: str, blank_value: float) -> np.ndarr
         i = int(np.flatnonzero(bad)[0])
         raise InputError(f"{_show(stripped[i])} is not a finite number", row=i + 1, column=name)
     return out
+
+
+def _refuse_foreign_digits(cell: str, row: int, column: str) -> None:
+    """A number cell must be written with the digits 0-9: ``float`` also reads Arabic-Indic,
+    full-width and other scripts' digits, which a reader of the data may not take for numbers."""
+    digit = foreign_digit(cell)
+    if digit is not None:
+        raise InputError(f"{_show(cell)} is not a number: {describe_char(digit)} is not one of the digits 0-9",
+                         row=row, column=column, hint="write digits 0-9")
 
 
 def _show(v: Any) -> str:

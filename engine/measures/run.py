@@ -30,6 +30,7 @@ SAMPLE_ROWS = 5
 #: Most periods one query's calendar holds (engine.measures.query.COUNTER_DIGITS)
 MAX_PERIODS = 10**COUNTER_DIGITS
 Progress = Callable[[str, float], None]  # (source id, fraction done in [0, 1])
+_FOREIGN_DIGITS = "a number written with digits other than 0-9"
 
 
 def _q(name: str) -> str:
@@ -126,6 +127,10 @@ def _check(con: Any, c: CompiledPack, sid: str, label: str) -> None:
         tests.append((column, "an empty value", f"{_q(column)} IS NULL OR CAST({_q(column)} AS VARCHAR) = ''"))
     for name, spec in source.columns.items():
         if spec.type == "number":
+            # the digits of other scripts (١٢٣, １２３): not numbers to DuckDB either, but say why
+            tests.append((name, _FOREIGN_DIGITS,
+                          f"TRY_CAST({_q(name)} AS DOUBLE) IS NULL AND regexp_matches(regexp_replace("
+                          f"CAST({_q(name)} AS VARCHAR), '[0-9]', '', 'g'), '\\p{{Nd}}')"))
             tests.append((name, "a value that is not a number",
                           f"{_q(name)} IS NOT NULL AND (TRY_CAST({_q(name)} AS DOUBLE) IS NULL "
                           f"OR lower(CAST({_q(name)} AS VARCHAR)) IN ('true', 'false'))"))
@@ -154,6 +159,7 @@ def _check(con: Any, c: CompiledPack, sid: str, label: str) -> None:
         err = InputError(f"source '{sid}' ({label}), column '{column}': {bad} row{'s' * (bad != 1)} with {what} — "
                          f"{sample}{' …' if bad > len(rows) else ''}")
         err.row, err.column = (int(rows[0][0]) if rows else None), column  # structured, for API clients
+        err.hint = "write digits 0-9" if what == _FOREIGN_DIGITS else None
         raise err
 
 

@@ -1,12 +1,15 @@
-"""KPI-R005 bad ids, KPI-R002 one id in two of inputs / metrics / params."""
+"""KPI-R005 bad ids, KPI-R022 confusable ids, KPI-R002 one id in two of inputs / metrics / params."""
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator
 
+from engine.characters import confusable, describe_char, visible
 from engine.formula import RESERVED_WORDS
-from engine.problems import Problem
+from engine.model import Definition
+from engine.problems import Location, Problem
 from engine.validate.context import Context
 
 _SECTIONS = ("dimensions", "sources", "params", "inputs", "metrics", "checks", "rules", "remedies", "views",
@@ -19,9 +22,23 @@ def check_ids(ctx: Context) -> Iterator[Problem]:
     for section in _SECTIONS:
         for ident, d in ctx.pack.section(section).items():
             if not ident.isidentifier():
-                why = "starts with a digit" if ident[:1].isdigit() else "holds characters other than letters, digits and _"
-                yield Problem.at("KPI-R005", f"'{ident}' is not a valid id: it {why}", d.loc(),
+                bad = _first_bad(ident)
+                if ident[:1].isdigit():
+                    why, at = "starts with a digit", 0
+                elif bad is None:
+                    why, at = "holds characters other than letters, digits and _", 0
+                else:
+                    why, at = f"holds {describe_char(ident[bad])} at character {bad + 1}", bad
+                    if _invisible(ident[bad]):
+                        why += ", an invisible character"
+                yield Problem.at("KPI-R005", f"'{visible(ident)}' is not a valid id: it {why}", _char_loc(d, at),
                                  path=f"{section}.{ident}", hint=_fix(ident))
+            elif (found := confusable(ident)) is not None:
+                at, why = found
+                yield Problem.at("KPI-R022", f"'{ident}' could be mistaken for another id: {why}", _char_loc(d, at),
+                                 path=f"{section}.{ident}",
+                                 hint="write the id in one script: ASCII letters, digits and _, or Chinese (with "
+                                 "ASCII letters, digits and _ if you like)")
             elif ident.startswith("__"):
                 yield Problem.at("KPI-R005", f"'{ident}' starts with two underscores, which formulas refuse",
                                  d.loc(), path=f"{section}.{ident}", hint=f"use '{ident.lstrip('_')}' instead")
@@ -49,8 +66,25 @@ def _a(section: str) -> str:
     return {"inputs": "an input", "params": "a param", "metrics": "a metric", "dimensions": "a dimension"}[section]
 
 
+def _invisible(ch: str) -> bool:
+    return ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp")
+
+
+def _first_bad(ident: str) -> int | None:
+    """The index of the first character that cannot be in an identifier (None for an empty id)."""
+    if ident[:1] and not ident[:1].isidentifier() and not ident[:1].isdigit():
+        return 0
+    return next((i for i, ch in enumerate(ident) if i and not ("a" + ch).isidentifier()), None)
+
+
+def _char_loc(d: Definition, offset: int) -> Location | None:
+    src = d.source
+    return src.doc.locate_in_key(src.path, offset) or d.loc()
+
+
 def _fix(ident: str) -> str:
-    candidate = re.sub(r"\W", "_", ident)
+    # invisible characters and surrounding whitespace go; other non-id characters become _
+    candidate = re.sub(r"\W", "_", "".join(ch for ch in ident.strip() if not _invisible(ch)))
     if candidate[:1].isdigit():
         candidate = "_" + candidate
     return f"use letters, digits and _ only, e.g. '{candidate}'" if candidate.isidentifier() else "use letters, digits and _"

@@ -146,3 +146,13 @@ def test_demo_data_writes_a_ledger_that_reads_back(tmp_path: Path):
     assert f"{n_pq:,} events" in result.output
     bad = run("demo-data", "bakery", "--out", str(tmp_path / "x"), "--start", "2025-13")
     assert bad.exit_code == 2 and "must be a month" in bad.output
+
+
+def test_a_bidi_control_is_reported_without_reordering_the_echoed_line():
+    pack = Path(__file__).resolve().parents[1] / "packs" / "invalid" / "l012_bidi_control" / "pack"
+    result = run("validate", str(pack))
+    assert result.exit_code == 1
+    assert "KPI-L012" in result.output and "U+202E (RIGHT-TO-LEFT OVERRIDE)" in result.output
+    echoed = [line for line in result.output.splitlines() if line.lstrip().startswith("10 |")]
+    assert echoed and "\ufffd" in echoed[0]
+    assert not any(ch in result.output for ch in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")

@@ -79,6 +79,13 @@ def _narrow(r: httpx.Response) -> None:
     assert body["limit"] == 20_000 and body["values"] > 20_000 and "metrics=" in body["detail"]
 
 
+def _refused(code: str) -> Callable[[httpx.Response], None]:
+    def check(r: httpx.Response) -> None:
+        body = r.json()
+        assert body["valid"] is False and code in [p["code"] for p in body["problems"]], r.text[:500]
+    return check
+
+
 def _security(r: httpx.Response) -> None:
     paths = r.json()["paths"]
     assert paths["/v1/packs"]["get"]["security"] == [{}, {"bearer": []}]
@@ -105,6 +112,14 @@ CORPUS = [
     Case("a second pack within the quota", "POST", "/v1/packs", 201, None, gym(pack="gym-two"), YAML, auth=True),
     Case("a third pack past the quota of two", "POST", "/v1/packs", 403, "quota-exceeded",
          gym(pack="gym-three"), YAML, auth=True),
+    Case("a Cyrillic look-alike beside a Latin id", "POST", "/v1/validate", 200, None,
+         gym("  class_utilisation:", "  cl\u0430ss_utilisation:"), YAML, check=_refused("KPI-R022")),
+    Case("full-width letters in an id", "POST", "/v1/validate", 200, None,
+         gym("  class_utilisation:", "  ｃlass_utilisation:"), YAML, check=_refused("KPI-R022")),
+    Case("a right-to-left override in a label", "POST", "/v1/packs", 422, "pack-invalid",
+         gym("Class utilisation", "Class \u202eutilisation"), YAML, auth=True),
+    Case("Arabic-Indic digits in a data cell", "POST", "/v1/packs/bakery-stored-value/evaluate", 422,
+         "invalid-input", "period,store,recharge_amount\n2026-01,S1,١٢٣\n".encode(), CSV),
     Case("NaN in JSON", "POST", "/v1/packs/membership-core/evaluate", 400, "malformed-body",
          b'{"rows": [{"period": "2026-01", "new_members": NaN}]}', {"Content-Type": "application/json"}),
 ]
