@@ -22,6 +22,7 @@ import tempfile
 import threading
 import time
 import weakref
+from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,8 @@ from api.server import jobs
 from api.server.problems import ApiProblem
 
 _PRELOAD = ["api.server.jobs"]
+#: results larger than this are sent from the worker to the client in chunks of this size
+STREAM_CHUNK = 1024 * 1024
 
 
 def limit_memory(max_bytes: int) -> None:
@@ -62,7 +65,16 @@ def worker_main(conn: Connection, cache_size: int, scratch: str,
         except MemoryError:  # the job itself does not fit: answer, then make way for a fresh worker
             conn.send(jobs.out_of_memory())
             return
-        conn.send(jobs.run(job, cache, Path(scratch)))
+        outcome = jobs.run(job, cache, Path(scratch))
+        body = outcome.get("body")
+        if job.get("stream") and isinstance(body, bytes) and len(body) > STREAM_CHUNK:
+            # a large result goes in chunks, so the server never holds it whole
+            chunks = range(0, len(body), STREAM_CHUNK)
+            conn.send({"stream": len(body), "chunks": len(chunks)})
+            for start in chunks:
+                conn.send_bytes(body[start:start + STREAM_CHUNK])
+        else:
+            conn.send(outcome)
 
 
 def _context() -> Any:
@@ -101,6 +113,42 @@ class _Worker:
         self._remove_scratch()
 
 
+class _Stream:
+    """The chunks of a streamed result, read from the worker as the client takes them. The
+    worker goes back to the pool once all are read; a stream left unfinished (the client went
+    away, the deadline passed, or the response was never sent) costs the worker: it is replaced."""
+
+    def __init__(self, pool: WorkerPool, worker: _Worker, count: int, deadline: float) -> None:
+        self._pool, self._worker, self._left, self._deadline = pool, worker, count, deadline
+        self._done = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        if self._done:
+            raise StopIteration
+        try:
+            if self._left > 0 and self._worker.conn.poll(max(self._deadline - time.monotonic(), 0.0)):
+                chunk = self._worker.conn.recv_bytes()
+                self._left -= 1
+                if self._left == 0:
+                    self.close()
+                return chunk
+        except (OSError, EOFError):
+            pass
+        self.close()
+        raise StopIteration
+
+    def close(self) -> None:
+        if not self._done:
+            self._done = True
+            self._pool._give_back(self._worker, self._left == 0)
+
+    def __del__(self) -> None:
+        self.close()
+
+
 class WorkerPool:
     """``size`` worker processes; ``run`` hands a job to an idle one and enforces the deadline.
 
@@ -115,7 +163,7 @@ class WorkerPool:
         self._ctx: Any = None
         self._idle: queue.Queue[_Worker] | None = None
         self._all: set[_Worker] = set()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # a stream dropped by the garbage collector gives its worker back
         self.killed = 0  # workers killed at a deadline (for tests)
         # at most this many requests wait for or use a worker; the next one is told to come back
         # at once, so waiting evaluations cannot take every thread the read routes need
@@ -159,8 +207,13 @@ class WorkerPool:
             raise ApiProblem("server-busy", f"every evaluation worker stayed busy for {timeout:g} s; try again",
                              headers={"Retry-After": "1"}) from None
         healthy = False
+        streaming = False
         try:
             outcome = worker.call(job, deadline - time.monotonic())
+            if outcome is not None and "stream" in outcome:
+                streaming = True
+                outcome["chunks"] = self._chunks(worker, int(outcome["chunks"]), deadline)
+                return outcome
             # a worker that ran out of memory answers, then is replaced (its heap may stay large)
             healthy = outcome is not None and not outcome.pop("recycle", False)
         except (OSError, EOFError):
@@ -172,11 +225,15 @@ class WorkerPool:
                                     "dimensions, or a coarser grain")
             return jobs.problem("internal-error", "the evaluation worker stopped unexpectedly; try again")
         finally:
-            self._give_back(worker, healthy)
+            if not streaming:
+                self._give_back(worker, healthy)
         if outcome is None:
             raise ApiProblem("evaluation-timeout", f"the work took longer than the limit of {timeout:g} s and was "
                              "stopped; send fewer rows or ask for fewer metrics")
         return outcome
+
+    def _chunks(self, worker: _Worker, count: int, deadline: float) -> _Stream:
+        return _Stream(self, worker, count, deadline)
 
     def _give_back(self, worker: _Worker, healthy: bool) -> None:
         """Return a worker to the idle queue; a worker that timed out or died is killed and replaced."""

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from api.server import openapi as doc
 from api.server.auth import Owner
@@ -37,9 +37,12 @@ _EXAMPLE = {"pack": "membership-core", "version": "1.0.0", "grain": "month", "by
 
 
 def answer(outcome: dict[str, Any], redact: Redactor) -> Response:
-    """A worker's outcome as an HTTP response."""
+    """A worker's outcome as an HTTP response (a large result streamed from the worker in chunks)."""
     if "body" in outcome:
         return Response(outcome["body"], media_type="application/json")
+    if "stream" in outcome:
+        return StreamingResponse(outcome["chunks"], media_type="application/json",
+                                 headers={"Content-Length": str(outcome["stream"])})
     extra = {k: redact(v) for k, v in outcome.items() if k not in ("problem", "detail")}
     raise ApiProblem(outcome["problem"], redact(outcome["detail"]), **extra)
 
@@ -101,5 +104,5 @@ async def evaluate_pack(
     job = {"kind": "evaluate", "key": ref.key, "source": ref.source, "body": body,
            "media": "csv" if kind == "text/csv" else "json", "options": options, "max_rows": settings.max_rows,
            "records_of": source if kind == "text/csv" else None,
-           "max_values": settings.max_result_values, "max_bytes": settings.max_result_bytes}
+           "max_values": settings.max_result_values, "max_bytes": settings.max_result_bytes, "stream": True}
     return answer(await workers.run(job, settings.eval_timeout), redact)

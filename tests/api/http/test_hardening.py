@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -313,3 +315,46 @@ def test_the_catalog_page_is_read_page_by_page(settings: Settings, keys: dict[st
         assert three.count('class="card"') == 1 and 'href="/packs/gym-2"' in three and 'rel="next"' not in three
         found = client.get("/", params={"q": "gym-1"}, headers=en).text
         assert found.count('class="card"') == 1 and "paging" not in found
+
+
+def test_a_large_result_is_streamed_from_the_worker_and_equals_the_whole_one(app: FastAPI, client: TestClient):
+    from api.server import jobs
+    from api.server.worker import STREAM_CHUNK
+
+    body = memory_hungry_csv(stores=400)
+    r = client.post(BAKERY_EVAL, content=body, headers={"Content-Type": "text/csv"})
+    assert r.status_code == 200, r.text[:300]
+    assert int(r.headers["content-length"]) == len(r.content) > 2 * STREAM_CHUNK  # it came in several chunks
+    whole = jobs.run({"kind": "evaluate", "key": None, "source": {"builtin": str(BUILTIN_ROOT / "bakery-stored-value")},
+                      "body": body, "media": "csv", "options": {}, "max_rows": 10**6}, CompileCache(4))
+    assert r.content == whole["body"]  # byte for byte what the worker made
+    pool: WorkerPool = app.state.pool
+    assert pool.killed == 0 and pool.alive == 1  # the worker went back once the stream was read
+    assert client.post(BAKERY_EVAL, content=EXAMPLE_CSV, headers={"Content-Type": "text/csv"}).status_code == 200
+
+
+def test_an_abandoned_stream_costs_its_worker_not_the_pool():
+    pool = WorkerPool(1)
+    pool.start()
+    try:
+        job = {"kind": "evaluate", "key": "b", "source": {"builtin": str(BUILTIN_ROOT / "bakery-stored-value")},
+               "body": memory_hungry_csv(stores=400), "media": "csv", "options": {}, "max_rows": 10**6,
+               "stream": True}
+        outcome = asyncio.run(pool.run(job, 120))
+        chunks = outcome["chunks"]
+        assert outcome["stream"] > 0 and len(next(chunks)) > 0
+        chunks.close()  # the client went away after the first chunk
+        assert pool.killed == 1 and pool.alive == 1
+        small = {**job, "body": EXAMPLE_CSV, "stream": False}
+        assert "body" in asyncio.run(pool.run(small, 120))  # the replacement answers
+        assert pool.killed == 1 and pool.alive == 1
+        never_read = asyncio.run(pool.run(job, 120))["chunks"]
+        assert pool.killed == 1 and len(pool._all) == 1, (pool.killed, pool._all)
+        del never_read  # a response that was never sent: when it is collected, its worker is replaced
+        gc.collect()  # (the collection may run in another thread: wait for the replacement, a hang guard)
+        deadline = time.monotonic() + 30
+        while pool.alive != 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert pool.killed == 2 and pool.alive == 1
+    finally:
+        pool.close()
