@@ -87,9 +87,18 @@ def _fits(scripts: set[str]) -> bool:
     return len(scripts) <= 1 or any(scripts <= mix for mix in _ALLOWED_MIXES)
 
 
+#: Default_Ignorable_Code_Point characters that Python accepts in identifiers: they show as
+#: nothing, so ``orders`` and ``orders`` + U+1160 would look the same
+_INVISIBLE = frozenset([0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x3164, 0xFFA0,
+                        *range(0x180B, 0x1810), *range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0)])
+
+
 def confusable(ident: str) -> tuple[int, str] | None:
     """Why an id (a valid identifier) could be mistaken for another, as (index of the character,
     reason), or None when it is fine."""
+    for i, ch in enumerate(ident):
+        if ord(ch) in _INVISIBLE:
+            return i, f"{describe_char(ch)} is invisible: delete it"
     for i, ch in enumerate(ident):
         category = unicodedata.category(ch)
         if ord(ch) in _FULL_WIDTH:

@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import secrets
@@ -83,6 +84,11 @@ class Listed:
         return Text(tuple((str(k), str(v)) for k, v in items)).get(locale, fallback)
 
 
+def listing_weight(items: list[Listed]) -> int:
+    """The memory of a listing, estimated: its summaries' JSON and 256 bytes an entry."""
+    return sum(256 + (len(json.dumps(i.summary, ensure_ascii=False)) * 2 if i.summary else 0) for i in items)
+
+
 def satisfies(version: str, item: str) -> bool:
     """Whether ``version`` meets the constraint of an ``extends`` entry (``id@>=1,<2``)."""
     try:
@@ -107,8 +113,8 @@ class Catalog:
         self._texts: Lru[bytes] = Lru(cache_bytes // 8, len)
         self._libraries: dict[tuple[tuple[str, str], ...], Path] = {}
         self._builtin_summaries: dict[str, dict[str, Any] | None] = {}
-        # listings by (owner, registry generation), ~1 KB per pack
-        self._listings: Lru[list[Listed]] = Lru(cache_bytes // 16, lambda v: 1024 * (len(v) + 1))
+        # listings by (owner, registry generation), weighed by their summaries' JSON
+        self._listings: Lru[list[Listed]] = Lru(cache_bytes // 16, listing_weight)
         self._lock = threading.Lock()
 
     # -- finding a pack ---------------------------------------------------------------------

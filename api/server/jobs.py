@@ -52,9 +52,11 @@ def compile_source(source: dict[str, Any]) -> tuple[CompiledPack | None, list[Pr
     return check_text(source["text"], library(source.get("libdir")), source["name"])
 
 
-#: a compiled pack takes about 100 bytes of memory per byte of YAML (measured on generated packs
-#: of 200-2,000 metrics: 82-107); text-heavy packs take less, so this over-estimates
-COMPILED_BYTES_PER_YAML_BYTE = 128
+#: the memory of a compiled pack, estimated from what it holds: measured on generated packs of
+#: 200-2,000 metrics (formula-heavy: ~10 KB per definition, ~100 B per YAML byte) and on a
+#: description-heavy 1.8 MB pack of 1,500 metrics (~12 B per YAML byte); the sum errs high for both
+COMPILED_BYTES_PER_YAML_BYTE = 12
+COMPILED_BYTES_PER_DEFINITION = 12 * 1024
 COMPILED_BASE_BYTES = 64 * 1024
 
 
@@ -66,9 +68,14 @@ def source_bytes(source: dict[str, Any]) -> int:
     return len(source["text"])
 
 
-def compiled_weight(source: dict[str, Any]) -> int:
-    """The estimated memory of a compiled pack, in bytes."""
-    return COMPILED_BASE_BYTES + COMPILED_BYTES_PER_YAML_BYTE * source_bytes(source)
+def compiled_weight(source: dict[str, Any], compiled: CompiledPack | None = None) -> int:
+    """The estimated memory of a compiled pack, in bytes (of a pack that did not compile: its text)."""
+    definitions = 0
+    if compiled is not None:
+        p = compiled.pack
+        definitions = len(p.inputs) + len(p.metrics) + len(p.checks) + len(p.rules) + len(p.params)
+    return COMPILED_BASE_BYTES + COMPILED_BYTES_PER_YAML_BYTE * source_bytes(source) \
+        + COMPILED_BYTES_PER_DEFINITION * definitions
 
 
 class CompileCache:
@@ -91,7 +98,7 @@ class CompileCache:
                 self._items.move_to_end(key)
                 return hit[0]
         result = compile_source(source)
-        weight = compiled_weight(source)
+        weight = compiled_weight(source, result[0])
         with self._lock:
             if key not in self._items and weight <= self.max_bytes:
                 self._items[key] = (result, weight)
@@ -306,12 +313,23 @@ def too_large(what: str, **extra: Any) -> Outcome:
                    **extra)
 
 
+#: a summary keeps at most this many languages of a text, and this many characters of each
+SUMMARY_LOCALES = 8
+SUMMARY_TITLE_CHARS = 200
+SUMMARY_DESCRIPTION_CHARS = 1000
+
+
+def _clipped(items: tuple[tuple[str, str], ...], chars: int) -> list[list[str]]:
+    return [[k[:16], v if len(v) <= chars else v[:chars - 1] + "…"] for k, v in items[:SUMMARY_LOCALES]]
+
+
 def summary_of(compiled: CompiledPack) -> dict[str, Any]:
-    """What a listing shows of a pack, stored with each published version."""
+    """What a listing shows of a pack, stored with each published version (bounded in size)."""
     p = compiled.pack
-    return {"version": p.version, "title": [list(i) for i in p.title.items],
-            "description": [list(i) for i in p.description.items], "industry": p.industry,
-            "locales": list(p.locales),
+    return {"version": p.version, "title": _clipped(p.title.items, SUMMARY_TITLE_CHARS),
+            "description": _clipped(p.description.items, SUMMARY_DESCRIPTION_CHARS),
+            "industry": (p.industry or "")[:200] or None,
+            "locales": [str(x)[:16] for x in p.locales[:SUMMARY_LOCALES]],
             "counts": {"inputs": len(p.inputs), "metrics": len(p.metrics), "checks": len(p.checks),
                        "rules": len(p.rules)}}
 

@@ -22,7 +22,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
-from starlette.routing import Match
+from starlette.routing import Match, Mount
 
 BASE = "https://kpi-forge.dev/problems/"
 MEDIA_TYPE = "application/problem+json"
@@ -127,13 +127,14 @@ _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 def allowed_methods(request: Request) -> list[str]:
     """Every method some route of the app answers at this path (the ``Allow`` header of a 405),
-    asked of the router itself, so included routers and mounts count too."""
-    allowed = []
-    for method in _METHODS:
-        scope = {**request.scope, "method": method}
-        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
-            allowed.append(method)
-    return allowed
+    asked of the router itself, so included routers count too; below a mount (static files
+    only, in this app) that is GET and HEAD."""
+    base = {**request.scope, "root_path": "", "path": request.url.path}  # the app's own scope
+    routes = request.app.router.routes
+    if any(isinstance(r, Mount) and r.matches(base)[0] == Match.FULL for r in routes):
+        return ["GET", "HEAD"]
+    return [m for m in _METHODS
+            if any(r.matches({**base, "method": m})[0] == Match.FULL for r in routes if not isinstance(r, Mount))]
 
 
 def install_handlers(app: FastAPI) -> None:

@@ -25,7 +25,7 @@ import weakref
 from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import anyio.to_thread
 
@@ -113,40 +113,30 @@ class _Worker:
         self._remove_scratch()
 
 
-class _Stream:
-    """The chunks of a streamed result, read from the worker as the client takes them. The
-    worker goes back to the pool once all are read; a stream left unfinished (the client went
-    away, the deadline passed, or the response was never sent) costs the worker: it is replaced."""
+def _spool(worker: _Worker, count: int, deadline: float) -> BinaryIO | None:
+    """Read a streamed result's chunks from the worker into an unlinked temporary file, at pipe
+    speed (the worker is free again at once, whatever the client's speed); None if the worker
+    died or the deadline passed first."""
+    spool = tempfile.TemporaryFile()  # noqa: SIM115 - it outlives this function: the response closes it
+    try:
+        for _ in range(count):
+            if not worker.conn.poll(max(deadline - time.monotonic(), 0.0)):
+                spool.close()
+                return None
+            spool.write(worker.conn.recv_bytes())
+    except (OSError, EOFError):
+        spool.close()
+        return None
+    spool.seek(0)
+    return spool
 
-    def __init__(self, pool: WorkerPool, worker: _Worker, count: int, deadline: float) -> None:
-        self._pool, self._worker, self._left, self._deadline = pool, worker, count, deadline
-        self._done = False
 
-    def __iter__(self) -> Iterator[bytes]:
-        return self
-
-    def __next__(self) -> bytes:
-        if self._done:
-            raise StopIteration
-        try:
-            if self._left > 0 and self._worker.conn.poll(max(self._deadline - time.monotonic(), 0.0)):
-                chunk = self._worker.conn.recv_bytes()
-                self._left -= 1
-                if self._left == 0:
-                    self.close()
-                return chunk
-        except (OSError, EOFError):
-            pass
-        self.close()
-        raise StopIteration
-
-    def close(self) -> None:
-        if not self._done:
-            self._done = True
-            self._pool._give_back(self._worker, self._left == 0)
-
-    def __del__(self) -> None:
-        self.close()
+def file_chunks(spool: BinaryIO) -> Iterator[bytes]:
+    """A spooled result in chunks, the file closed (and so removed) at the end or when the
+    response is dropped."""
+    with spool:
+        while chunk := spool.read(STREAM_CHUNK):
+            yield chunk
 
 
 class WorkerPool:
@@ -163,7 +153,7 @@ class WorkerPool:
         self._ctx: Any = None
         self._idle: queue.Queue[_Worker] | None = None
         self._all: set[_Worker] = set()
-        self._lock = threading.RLock()  # a stream dropped by the garbage collector gives its worker back
+        self._lock = threading.Lock()
         self.killed = 0  # workers killed at a deadline (for tests)
         # at most this many requests wait for or use a worker; the next one is told to come back
         # at once, so waiting evaluations cannot take every thread the read routes need
@@ -207,13 +197,15 @@ class WorkerPool:
             raise ApiProblem("server-busy", f"every evaluation worker stayed busy for {timeout:g} s; try again",
                              headers={"Retry-After": "1"}) from None
         healthy = False
-        streaming = False
         try:
             outcome = worker.call(job, deadline - time.monotonic())
             if outcome is not None and "stream" in outcome:
-                streaming = True
-                outcome["chunks"] = self._chunks(worker, int(outcome["chunks"]), deadline)
-                return outcome
+                spool = _spool(worker, int(outcome["chunks"]), deadline)
+                if spool is None:
+                    outcome = None  # answered as a time-out below; the worker is replaced
+                else:
+                    healthy = True
+                    return {"stream": outcome["stream"], "chunks": file_chunks(spool)}
             # a worker that ran out of memory answers, then is replaced (its heap may stay large)
             healthy = outcome is not None and not outcome.pop("recycle", False)
         except (OSError, EOFError):
@@ -225,15 +217,11 @@ class WorkerPool:
                                     "dimensions, or a coarser grain")
             return jobs.problem("internal-error", "the evaluation worker stopped unexpectedly; try again")
         finally:
-            if not streaming:
-                self._give_back(worker, healthy)
+            self._give_back(worker, healthy)
         if outcome is None:
             raise ApiProblem("evaluation-timeout", f"the work took longer than the limit of {timeout:g} s and was "
                              "stopped; send fewer rows or ask for fewer metrics")
         return outcome
-
-    def _chunks(self, worker: _Worker, count: int, deadline: float) -> _Stream:
-        return _Stream(self, worker, count, deadline)
 
     def _give_back(self, worker: _Worker, healthy: bool) -> None:
         """Return a worker to the idle queue; a worker that timed out or died is killed and replaced."""

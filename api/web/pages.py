@@ -58,8 +58,8 @@ PAGE = ["GET", "HEAD"]
 
 
 def card_cache() -> Lru[list[views.Card]]:
-    """Catalog cards by (reader, registry generation, language), ~2 KB per card."""
-    return Lru(PAGE_CACHE_BYTES // 4, lambda cards: 2048 * (len(cards) + 1))
+    """Catalog cards by (reader, registry generation, language), weighed by their text."""
+    return Lru(PAGE_CACHE_BYTES // 4, lambda cards: sum(512 + 4 * len(text) for _, text in cards))
 
 
 class PageCache(Lru[bytes]):

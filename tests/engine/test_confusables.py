@@ -38,9 +38,13 @@ def with_metric(ident: str) -> str:
         ("\ufb01rst", 3, "'ﬁ' (U+FB01 LATIN SMALL LIGATURE FI) is a compatibility form of 'fi'"),
         ("a\u00b7b", 4, "'·' (U+00B7 MIDDLE DOT) is not a letter or a digit"),
         ("会员\u0441ount", 5, "it mixes Chinese (Han) and Cyrillic letters"),
+        ("orders\u1160", 9, "(U+1160 HANGUL JUNGSEONG FILLER) is invisible: delete it"),
+        ("avg\u034f_value", 6, "U+034F (COMBINING GRAPHEME JOINER) is invisible: delete it"),
+        ("avg\u115f", 6, "(U+115F HANGUL CHOSEONG FILLER) is invisible: delete it"),
     ],
     ids=["latin-cyrillic", "cyrillic-latin", "latin-greek", "full-width-letter", "full-width-digit",
-         "han-full-width", "arabic-indic-digit", "ligature", "middle-dot", "han-cyrillic"],
+         "han-full-width", "arabic-indic-digit", "ligature", "middle-dot", "han-cyrillic",
+         "hangul-filler", "grapheme-joiner", "choseong-filler"],
 )
 def test_confusable_ids_are_refused_at_the_character(ident: str, column: int, why: str) -> None:
     [(code, line, col, message)] = errors(with_metric(ident))
