@@ -71,11 +71,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def healthz() -> Response:
         return json_response({"status": "ok", "version": API_VERSION, "workers": pool.alive})
 
-    app.add_middleware(SecurityHeaders)
     app.add_middleware(RateLimit, rate=settings.rate_limit, burst=settings.rate_burst, owner_of=registry.owner_of)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_credentials=False,
                            allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type"])
+    app.add_middleware(SecurityHeaders)  # outermost of ours: 429s and CORS answers carry the headers too
     return app
 
 

@@ -96,8 +96,14 @@ def problem_body(slug: str, detail: str, **extra: Any) -> dict[str, Any]:
     return {"type": kind.uri, "title": kind.title, "status": kind.status, "detail": clip(detail, 2000), **extra}
 
 
+#: on every problem answer, also those made outside the app's middleware (an unhandled error's 500)
+SAFE_HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
+                "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'"}
+
+
 def problem_response(slug: str, detail: str, *, headers: dict[str, str] | None = None, **extra: Any) -> Response:
     body = problem_body(slug, detail, **extra)
+    headers = {**SAFE_HEADERS, **(headers or {})}
     # backslashreplace: a lone surrogate quoted from the request becomes a JSON escape, so building
     # the error answer can never fail itself
     return Response(json.dumps(body, ensure_ascii=False).encode("utf-8", errors="backslashreplace"),

@@ -127,6 +127,8 @@ def test_problem_shape(slug: str, settings: Settings, keys: dict[str, str], monk
                                        "hint": None}]
         if slug == "rate-limited":
             assert int(r.headers["retry-after"]) >= 1
+        if slug != "client-disconnected":  # (that one never reaches a client)
+            assert r.headers["x-frame-options"] == "DENY" and r.headers["x-content-type-options"] == "nosniff"
         if slug == "unauthorized":
             assert r.headers["www-authenticate"].startswith("Bearer")
 
