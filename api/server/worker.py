@@ -14,6 +14,7 @@ and each keeps its own cache of compiled packs.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import queue
 import resource
 import shutil
@@ -31,10 +32,16 @@ import anyio.to_thread
 
 from api.server import jobs
 from api.server.problems import ApiProblem
+from engine.measures import run as measures_run
 
 _PRELOAD = ["api.server.jobs"]
 #: results larger than this are sent from the worker to the client in chunks of this size
 STREAM_CHUNK = 1024 * 1024
+
+
+def bound_duckdb(max_bytes: int) -> None:
+    """DuckDB would take a thread per core and 80 % of the machine: keep it inside the worker's limit."""
+    measures_run.configure_duckdb(threads=min(os.cpu_count() or 1, 4), memory_limit_bytes=max_bytes // 2)
 
 
 def limit_memory(max_bytes: int) -> None:
@@ -43,6 +50,7 @@ def limit_memory(max_bytes: int) -> None:
     allocation past it fails with MemoryError (DuckDB: OutOfMemoryException) instead of growing
     until the machine swaps."""
     if max_bytes > 0:
+        bound_duckdb(max_bytes)
         _, hard = resource.getrlimit(resource.RLIMIT_DATA)
         cap = max_bytes if hard == resource.RLIM_INFINITY else min(max_bytes, hard)
         resource.setrlimit(resource.RLIMIT_DATA, (cap, hard))

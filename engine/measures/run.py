@@ -217,11 +217,29 @@ def _label(value: Any, grain: str) -> str:
     return str(from_date(day, grain))
 
 
-def open_sources(c: CompiledPack, paths: Mapping[str, Path]) -> Any:
-    """A DuckDB connection with a checked view named after each source over its file."""
+#: settings of every DuckDB connection the measures open (empty: DuckDB's defaults, i.e. a
+#: thread per core and 80 % of the machine's memory); see :func:`configure_duckdb`
+DUCKDB_CONFIG: dict[str, str] = {}
+
+
+def configure_duckdb(*, threads: int | None = None, memory_limit_bytes: int | None = None) -> None:
+    """Bound the DuckDB connections this process opens from now on (a server's evaluation worker
+    does, to stay within its own memory limit whatever the number of cores)."""
+    if threads is not None:
+        DUCKDB_CONFIG["threads"] = str(max(1, threads))
+    if memory_limit_bytes is not None:
+        DUCKDB_CONFIG["memory_limit"] = f"{max(memory_limit_bytes // (1024 * 1024), 64)}MB"
+
+
+def _connect() -> Any:
     import duckdb
 
-    con = duckdb.connect()
+    return duckdb.connect(config=dict(DUCKDB_CONFIG))
+
+
+def open_sources(c: CompiledPack, paths: Mapping[str, Path]) -> Any:
+    """A DuckDB connection with a checked view named after each source over its file."""
+    con = _connect()
     for sid, path in paths.items():
         _load(con, c.pack.sources[sid], sid, Path(path))
         check_source(con, c, sid, Path(path).name)
@@ -234,8 +252,6 @@ class Records:
     the inputs that cannot be combined)."""
 
     def __init__(self, c: CompiledPack, paths: Mapping[str, Path]) -> None:
-        import duckdb
-
         unknown = sorted(s for s in paths if s not in c.pack.sources)
         if unknown:
             raise InputError(f"pack '{c.pack.id}' has no source {', '.join(repr(s) for s in unknown)} "
@@ -253,7 +269,7 @@ class Records:
                                  "several sources are joined on the period and the same dimensions")
         self.c = c
         self.paths = {sid: Path(paths[sid]) for sid in self.wanted}
-        self.con = duckdb.connect()
+        self.con = _connect()
         for sid, path in self.paths.items():
             _load(self.con, c.pack.sources[sid], sid, path)
             check_source(self.con, c, sid, path.name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -377,3 +378,20 @@ def test_a_streamed_result_frees_its_worker_at_once_whatever_the_client_reads():
         assert json.loads(first + rest)["rows"]
     finally:
         pool.close()
+
+
+def test_a_worker_bounds_duckdb_within_its_memory_limit(monkeypatch: pytest.MonkeyPatch):
+    from api.server.worker import bound_duckdb
+    from engine.measures import run
+
+    monkeypatch.setattr(run, "DUCKDB_CONFIG", {})
+    bound_duckdb(2 * 1024**3)
+    assert run.DUCKDB_CONFIG == {"threads": str(min(os.cpu_count() or 1, 4)), "memory_limit": "1024MB"}
+    con = run._connect()
+    try:
+        threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
+        limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    finally:
+        con.close()
+    assert int(threads) == min(os.cpu_count() or 1, 4)
+    assert limit.replace(" ", "") in ("1024.0MiB", "1.0GiB", "1024MiB", "1GiB", "976.5MiB", "1.0GB", "1024.0MB"), limit
