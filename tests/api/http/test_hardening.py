@@ -386,7 +386,7 @@ def test_a_worker_bounds_duckdb_within_its_memory_limit(monkeypatch: pytest.Monk
 
     monkeypatch.setattr(run, "DUCKDB_CONFIG", {})
     bound_duckdb(2 * 1024**3)
-    assert run.DUCKDB_CONFIG == {"threads": str(min(os.cpu_count() or 1, 4)), "memory_limit": "1024MB"}
+    assert {"threads": str(min(os.cpu_count() or 1, 4)), "memory_limit": "1024MB"} == run.DUCKDB_CONFIG
     con = run._connect()
     try:
         threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
