@@ -23,7 +23,7 @@ from collections.abc import Callable
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.server.problems import ApiProblem, problem_response
+from api.server.problems import SAFE_HEADERS, ApiProblem, problem_response
 
 EXEMPT = ("/healthz", "/docs", "/static/")
 
@@ -131,9 +131,7 @@ class RateLimit:
         await self.app(scope, receive, send)
 
 
-_SAFE = ((b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
-         (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
-         (b"referrer-policy", b"no-referrer"))
+_SAFE = tuple((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in SAFE_HEADERS.items())
 
 
 class SecurityHeaders:

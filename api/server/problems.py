@@ -96,9 +96,11 @@ def problem_body(slug: str, detail: str, **extra: Any) -> dict[str, Any]:
     return {"type": kind.uri, "title": kind.title, "status": kind.status, "detail": clip(detail, 2000), **extra}
 
 
-#: on every problem answer, also those made outside the app's middleware (an unhandled error's 500)
+#: on every response (added by ``limits.SecurityHeaders`` unless a response sets its own), and
+#: on every problem answer directly, also those made outside the middleware (an unhandled 500)
 SAFE_HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
-                "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'"}
+                "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+                "Referrer-Policy": "no-referrer"}
 
 
 def problem_response(slug: str, detail: str, *, headers: dict[str, str] | None = None, **extra: Any) -> Response:

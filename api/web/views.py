@@ -58,11 +58,6 @@ def search(cards: list[Card], query: str) -> list[dict[str, Any]]:
     return [entry for entry, text in cards if all(t in text for t in terms)]
 
 
-def catalog_entries(items: list[Listed], locale: str, query: str) -> list[dict[str, Any]]:
-    """The cards of the packs that match ``query``."""
-    return search(catalog_cards(items, locale), query)
-
-
 def rules_by_node(c: CompiledPack) -> dict[str, list[str]]:
     """For each node, the rules whose condition uses it or that are attached to it (pack order)."""
     refs: dict[str, set[str]] = {}
