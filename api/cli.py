@@ -46,17 +46,37 @@ register_server(app)  # kpi serve, kpi keys create
 
 PacksDir = Annotated[
     list[Path] | None,
-    typer.Option("--packs-dir", help="Extra folder holding pack directories (searched before metrics/).",
-                 show_default=False),
+    typer.Option(
+        "--packs-dir",
+        help="Extra folder holding pack directories (searched before metrics/).",
+        show_default=False,
+    ),
 ]
-Locale = Annotated[str | None, typer.Option("--locale", help="Language of labels: zh or en (default: the pack's first locale).")]
+Locale = Annotated[
+    str | None,
+    typer.Option(
+        "--locale", help="Language of labels: zh or en (default: the pack's first locale)."
+    ),
+]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
-AsOf = Annotated[str | None, typer.Option("--as-of", help="The data is complete up to the end of this day "
-                                          "(YYYY-MM-DD): later records or rows are left out, and a period that goes "
-                                          "on after it is partial (default: for raw records, the last record's day; "
-                                          "for rows, none).")]
-Formatted = Annotated[bool, typer.Option("--formatted", help="JSON: add each value as shown (57.8%, 10,250.00) "
-                                         "in a 'formatted' map; values stay exact.")]
+AsOf = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="The data is complete up to the end of this day "
+        "(YYYY-MM-DD): later records or rows are left out, and a period that goes "
+        "on after it is partial (default: for raw records, the last record's day; "
+        "for rows, none).",
+    ),
+]
+Formatted = Annotated[
+    bool,
+    typer.Option(
+        "--formatted",
+        help="JSON: add each value as shown (57.8%, 10,250.00) "
+        "in a 'formatted' map; values stay exact.",
+    ),
+]
 
 
 def _library(dirs: list[Path] | None) -> PackLibrary:
@@ -86,7 +106,7 @@ def format_problem(p: Problem) -> str:
         col = max(p.column, 1)
         if len(source) > 120:  # show the part around the column, not a 100 KB line
             start = max(col - 60, 0)
-            source = ("…" if start else "") + source[start:start + 120] + "…"
+            source = ("…" if start else "") + source[start : start + 120] + "…"
             col = col - start + (1 if start else 0)
         length = _token_length(source, col - 1)
         source = mask_bidi(source)  # a bidi control must not reorder the line it is reported on
@@ -137,8 +157,12 @@ def _compile_or_exit(pack: str, dirs: list[Path] | None) -> CompiledPack:
 
 @app.command()
 def validate(
-    paths: Annotated[list[str] | None, typer.Argument(help="Pack directories, files or ids (default: every pack found).",
-                                                      show_default=False)] = None,
+    paths: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Pack directories, files or ids (default: every pack found).", show_default=False
+        ),
+    ] = None,
     as_json: AsJson = False,
     packs_dir: PacksDir = None,
 ) -> None:
@@ -159,12 +183,21 @@ def validate(
             problems = [Problem.at("KPI-L009", str(err), None)]
         errors = sum(p.severity == "error" for p in problems)
         failed = failed or errors > 0
-        entry: dict[str, Any] = {"pack": target, "valid": errors == 0,
-                                 "problems": [p.to_json() for p in problems]}
+        entry: dict[str, Any] = {
+            "pack": target,
+            "valid": errors == 0,
+            "problems": [p.to_json() for p in problems],
+        }
         if compiled is not None:
-            entry.update({"id": compiled.pack.id, "version": compiled.pack.version,
-                          "metrics": len(compiled.pack.metrics), "inputs": len(compiled.pack.inputs),
-                          "checks": {k: v.to_json() for k, v in compiled.proofs.items()}})
+            entry.update(
+                {
+                    "id": compiled.pack.id,
+                    "version": compiled.pack.version,
+                    "metrics": len(compiled.pack.metrics),
+                    "inputs": len(compiled.pack.inputs),
+                    "checks": {k: v.to_json() for k, v in compiled.proofs.items()},
+                }
+            )
         report.append(entry)
         if not as_json:
             for p in problems:
@@ -182,19 +215,30 @@ def _summary(target: str, c: CompiledPack | None, problems: list[Problem]) -> st
     if c is None:
         return f"✗ {target}: {errors} error(s), {warnings} warning(s)\n"
     statuses = [p.status for p in c.proofs.values()]
-    proofs = ", ".join(f"{statuses.count(s)} {s.replace('_', ' ')}" for s in ("proved", "refuted", "depends_on_data")
-                       if s in statuses)
-    return (f"✓ {c.pack.id} {c.pack.version}: {len(c.pack.inputs)} inputs, {len(c.pack.metrics)} metrics, "
-            f"{len(c.pack.rules)} rules; checks: {proofs or 'none'}; {warnings} warning(s)\n")
+    proofs = ", ".join(
+        f"{statuses.count(s)} {s.replace('_', ' ')}"
+        for s in ("proved", "refuted", "depends_on_data")
+        if s in statuses
+    )
+    return (
+        f"✓ {c.pack.id} {c.pack.version}: {len(c.pack.inputs)} inputs, {len(c.pack.metrics)} "
+        f"metrics, {len(c.pack.rules)} rules; checks: {proofs or 'none'}; {warnings} warning(s)\n"
+    )
 
 
 @app.command("lineage")
 def lineage_cmd(
     pack: Annotated[str, typer.Argument(help="Pack directory, file or id.")],
     metric: Annotated[str, typer.Argument(help="Metric (or input, param, check or rule) id.")],
-    kind: Annotated[str | None, typer.Option("--kind", help="metric, input, param, check or rule, when a check or "
-                                             "rule has the id of a metric (default: whichever has the id, a "
-                                             "metric, input or param first).")] = None,
+    kind: Annotated[
+        str | None,
+        typer.Option(
+            "--kind",
+            help="metric, input, param, check or rule, when a check or "
+            "rule has the id of a metric (default: whichever has the id, a "
+            "metric, input or param first).",
+        ),
+    ] = None,
     locale: Locale = None,
     as_json: AsJson = False,
     packs_dir: PacksDir = None,
@@ -221,7 +265,8 @@ def graph(
     locale: Locale = None,
     packs_dir: PacksDir = None,
 ) -> None:
-    """Print the dependency graph of a pack (dashed / 'previous' edges reach into the last period)."""
+    """Print the dependency graph of a pack (dashed / 'previous' edges reach into the last \
+period)."""
     if fmt not in ("json", "dot", "mermaid"):
         raise _fail(f"unknown format '{fmt}': choose json, dot or mermaid")
     typer.echo(graph_export(_compile_or_exit(pack, packs_dir), fmt, locale))
@@ -265,7 +310,9 @@ def _by(text: str | None) -> list[str] | None:
     return None if text is None else _list(text) or []
 
 
-def _print_result(body: dict[str, Any], fmt: str, compiled: CompiledPack, locale: str | None) -> None:
+def _print_result(
+    body: dict[str, Any], fmt: str, compiled: CompiledPack, locale: str | None
+) -> None:
     if fmt == "json":
         typer.echo(json.dumps(body, ensure_ascii=False, indent=2))
     elif fmt == "csv":
@@ -277,18 +324,48 @@ def _print_result(body: dict[str, Any], fmt: str, compiled: CompiledPack, locale
 @app.command("eval")
 def eval_cmd(
     pack: Annotated[str, typer.Argument(help="Pack directory, file or id.")],
-    inputs: Annotated[Path, typer.Option("--inputs", "-i", help="Data: .csv (with header), .json (list of rows) or .parquet.",
-                                         show_default=False)],
-    grain: Annotated[str | None, typer.Option("--grain", help="Output grain: day, week, month, quarter, year or "
-                                              "all (one period over the whole range; default: the data's).")] = None,
-    by: Annotated[str | None, typer.Option("--by", help="Dimensions to keep, comma-separated; '' totals across all "
-                                           "(default: every dimension in the data).")] = None,
-    metrics: Annotated[str | None, typer.Option("--metrics", help="Metrics to return, comma-separated (default: every "
-                                                "metric the data allows).")] = None,
-    param: Annotated[list[str] | None, typer.Option("--param", help="Override a param for this evaluation: name=value "
-                                                    "(repeatable).")] = None,
+    inputs: Annotated[
+        Path,
+        typer.Option(
+            "--inputs",
+            "-i",
+            help="Data: .csv (with header), .json (list of rows) or .parquet.",
+            show_default=False,
+        ),
+    ],
+    grain: Annotated[
+        str | None,
+        typer.Option(
+            "--grain",
+            help="Output grain: day, week, month, quarter, year or "
+            "all (one period over the whole range; default: the data's).",
+        ),
+    ] = None,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            "--by",
+            help="Dimensions to keep, comma-separated; '' totals across all "
+            "(default: every dimension in the data).",
+        ),
+    ] = None,
+    metrics: Annotated[
+        str | None,
+        typer.Option(
+            "--metrics",
+            help="Metrics to return, comma-separated (default: every metric the data allows).",
+        ),
+    ] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param", help="Override a param for this evaluation: name=value (repeatable)."
+        ),
+    ] = None,
     locale: Locale = None,
-    trace: Annotated[bool, typer.Option("--trace", help="Explain each value: its formula with the numbers.")] = False,
+    trace: Annotated[
+        bool, typer.Option("--trace", help="Explain each value: its formula with the numbers.")
+    ] = False,
     as_of: AsOf = None,
     formatted: Formatted = False,
     fmt: Annotated[str, typer.Option("--format", "-f", help="json, table or csv.")] = "json",
@@ -300,8 +377,17 @@ def eval_cmd(
     overrides = _pairs(param or [], "--param", "name=value")
     day = _as_of(as_of)
     try:
-        body = evaluate(compiled, read_table(inputs), grain=grain, by=_by(by), metrics=_list(metrics),
-                        params=overrides, locale=locale, trace=trace, as_of=day).to_json(formatted=formatted)
+        body = evaluate(
+            compiled,
+            read_table(inputs),
+            grain=grain,
+            by=_by(by),
+            metrics=_list(metrics),
+            params=overrides,
+            locale=locale,
+            trace=trace,
+            as_of=day,
+        ).to_json(formatted=formatted)
     except InputError as err:
         message = f"{inputs}: {err}"
         if err.hint:
@@ -313,16 +399,30 @@ def eval_cmd(
 @app.command()
 def sql(
     pack: Annotated[str, typer.Argument(help="Pack directory, file or id.")],
-    dialect: Annotated[str, typer.Option("--dialect", help="duckdb, spark, trino, postgres, bigquery or snowflake.")]
-    = "duckdb",
-    grain: Annotated[str | None, typer.Option("--grain", help="Output grain: day, week, month, quarter, year or all "
-                                              "(default: the pack's).")] = None,
-    by: Annotated[str | None, typer.Option("--by", help="Dimensions to keep, comma-separated; '' totals.")] = None,
+    dialect: Annotated[
+        str,
+        typer.Option("--dialect", help="duckdb, spark, trino, postgres, bigquery or snowflake."),
+    ] = "duckdb",
+    grain: Annotated[
+        str | None,
+        typer.Option(
+            "--grain",
+            help="Output grain: day, week, month, quarter, year or all (default: the pack's).",
+        ),
+    ] = None,
+    by: Annotated[
+        str | None, typer.Option("--by", help="Dimensions to keep, comma-separated; '' totals.")
+    ] = None,
     as_of: AsOf = None,
-    param: Annotated[list[str] | None, typer.Option("--param", help="Override a param: name=value (repeatable).")]
-    = None,
-    with_metrics: Annotated[bool, typer.Option("--metrics/--measures-only",
-                                               help="Also compute the metrics that have no carry-over.")] = True,
+    param: Annotated[
+        list[str] | None, typer.Option("--param", help="Override a param: name=value (repeatable).")
+    ] = None,
+    with_metrics: Annotated[
+        bool,
+        typer.Option(
+            "--metrics/--measures-only", help="Also compute the metrics that have no carry-over."
+        ),
+    ] = True,
     packs_dir: PacksDir = None,
 ) -> None:
     """Print the SQL of the evaluation `kpi run` makes with the same options: the pack's measured
@@ -331,8 +431,15 @@ def sql(
     period and dimension member; `period` is the first moment of the period."""
     compiled = _compile_or_exit(pack, packs_dir)
     try:
-        queries = measure_sql(compiled, dialect, grain, metrics=with_metrics, by=_by(by), as_of=_as_of(as_of),
-                              params=_pairs(param or [], "--param", "name=value"))
+        queries = measure_sql(
+            compiled,
+            dialect,
+            grain,
+            metrics=with_metrics,
+            by=_by(by),
+            as_of=_as_of(as_of),
+            params=_pairs(param or [], "--param", "name=value"),
+        )
     except KpiError as err:
         raise _fail(str(err)) from None
     if not queries:
@@ -344,21 +451,50 @@ def sql(
 @app.command("run")
 def run_cmd(
     pack: Annotated[str, typer.Argument(help="Pack directory, file or id.")],
-    source: Annotated[list[str], typer.Option("--source", help="NAME=PATH of a source's records (.csv, .parquet "
-                                                               "or a .duckdb file with a table NAME); repeatable.",
-                                              show_default=False)],
-    data: Annotated[Path | None, typer.Option("--data", help="Input rows for the inputs without a measure "
-                                                             "(e.g. marketing spend), joined on period and "
-                                                             "dimensions.")] = None,
-    grain: Annotated[str | None, typer.Option("--grain", help="Output grain: day, week, month, quarter, year or all "
-                                              "(default: the pack's).")] = None,
-    by: Annotated[str | None, typer.Option("--by", help="Dimensions to keep, comma-separated; '' totals.")] = None,
-    metrics: Annotated[str | None, typer.Option("--metrics", help="Metrics (or inputs) to return, "
-                                                "comma-separated.")] = None,
-    param: Annotated[list[str] | None, typer.Option("--param", help="Override a param (in measures and formulas): "
-                                                    "name=value (repeatable), e.g. churn_days=60.")] = None,
+    source: Annotated[
+        list[str],
+        typer.Option(
+            "--source",
+            help="NAME=PATH of a source's records (.csv, .parquet "
+            "or a .duckdb file with a table NAME); repeatable.",
+            show_default=False,
+        ),
+    ],
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            help="Input rows for the inputs without a measure "
+            "(e.g. marketing spend), joined on period and "
+            "dimensions.",
+        ),
+    ] = None,
+    grain: Annotated[
+        str | None,
+        typer.Option(
+            "--grain",
+            help="Output grain: day, week, month, quarter, year or all (default: the pack's).",
+        ),
+    ] = None,
+    by: Annotated[
+        str | None, typer.Option("--by", help="Dimensions to keep, comma-separated; '' totals.")
+    ] = None,
+    metrics: Annotated[
+        str | None,
+        typer.Option("--metrics", help="Metrics (or inputs) to return, comma-separated."),
+    ] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param",
+            help="Override a param (in measures and formulas): "
+            "name=value (repeatable), e.g. churn_days=60.",
+        ),
+    ] = None,
     locale: Locale = None,
-    trace: Annotated[bool, typer.Option("--trace", help="Explain each value: its formula with the numbers.")] = False,
+    trace: Annotated[
+        bool, typer.Option("--trace", help="Explain each value: its formula with the numbers.")
+    ] = False,
     as_of: AsOf = None,
     formatted: Formatted = False,
     fmt: Annotated[str, typer.Option("--format", "-f", help="json, table or csv.")] = "json",
@@ -375,28 +511,48 @@ def run_cmd(
     paths = {name: Path(path) for name, path in _pairs(source, "--source", "NAME=PATH").items()}
     for sid in measured_sources(compiled):
         if sid not in paths and sid in compiled.pack.sources:
-            left = [i.id for i in compiled.pack.inputs.values() if i.measure and i.measure.source == sid]
+            left = [
+                i.id for i in compiled.pack.inputs.values() if i.measure and i.measure.source == sid
+            ]
             if any(s in paths for s in measured_sources(compiled)):
-                typer.echo(f"note: no --source {sid}=PATH: {', '.join(left[:6])}{' …' if len(left) > 6 else ''} "
-                           "stay empty", err=True)
+                typer.echo(
+                    f"note: no --source {sid}=PATH: "
+                    f"{', '.join(left[:6])}{' …' if len(left) > 6 else ''} stay empty",
+                    err=True,
+                )
     show = _Progress()
     overrides = _pairs(param or [], "--param", "name=value")
     day = _as_of(as_of)
     try:
         rows = read_table(data) if data is not None else None
-        body = evaluate_records(compiled, paths, data=rows, grain=grain, by=_by(by), metrics=_list(metrics),
-                                params=overrides, locale=locale, trace=trace, as_of=day,
-                                progress=show).to_json(formatted=formatted)
+        body = evaluate_records(
+            compiled,
+            paths,
+            data=rows,
+            grain=grain,
+            by=_by(by),
+            metrics=_list(metrics),
+            params=overrides,
+            locale=locale,
+            trace=trace,
+            as_of=day,
+            progress=show,
+        ).to_json(formatted=formatted)
         show.done()
     except KpiError as err:
         show.done()
-        hint = " (inputs without a measure come from --data PATH)" if data is None and "the data lacks" in str(err) else ""
+        hint = (
+            " (inputs without a measure come from --data PATH)"
+            if data is None and "the data lacks" in str(err)
+            else ""
+        )
         raise _fail(f"{err}{hint}") from None
     _print_result(body, fmt, compiled, locale)
 
 
 class _Progress:
-    """DuckDB's progress on stderr, one line redrawn in place (only on a terminal, else a line per source)."""
+    """DuckDB's progress on stderr, one line redrawn in
+    place (only on a terminal, else a line per source)."""
 
     def __init__(self) -> None:
         self.tty = sys.stderr.isatty()
@@ -425,7 +581,11 @@ def checks(
     """Show what the compiler proves about each check: proved, refuted or depends on data."""
     compiled = _compile_or_exit(pack, packs_dir)
     if as_json:
-        typer.echo(json.dumps({k: v.to_json() for k, v in compiled.proofs.items()}, ensure_ascii=False, indent=2))
+        typer.echo(
+            json.dumps(
+                {k: v.to_json() for k, v in compiled.proofs.items()}, ensure_ascii=False, indent=2
+            )
+        )
         return
     for cid, proof in compiled.proofs.items():
         check = compiled.pack.checks[cid]
@@ -441,7 +601,8 @@ def docs(
     locale: Locale = None,
     packs_dir: PacksDir = None,
 ) -> None:
-    """Print a pack's catalog as Markdown: every indicator with its formula, bands, rules and source."""
+    """Print a pack's catalog as Markdown: every indicator with its formula, bands, rules and \
+source."""
     compiled = _compile_or_exit(pack, packs_dir)
     if locale is not None and locale not in compiled.pack.locales:
         raise _fail(f"unknown locale '{locale}': this pack has {', '.join(compiled.pack.locales)}")
@@ -450,14 +611,25 @@ def docs(
 
 @app.command("demo-data")
 def demo_data(
-    kind: Annotated[str, typer.Argument(help="Which ledger: bakery (the card-event ledger of the bakery pack).")],
-    out: Annotated[Path, typer.Option("--out", help="Folder to write card_events.csv and card_events.parquet into.",
-                                      show_default=False)],
+    kind: Annotated[
+        str, typer.Argument(help="Which ledger: bakery (the card-event ledger of the bakery pack).")
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            help="Folder to write card_events.csv and card_events.parquet into.",
+            show_default=False,
+        ),
+    ],
     stores: Annotated[int, typer.Option("--stores", min=1, max=500, help="Number of stores.")] = 5,
     months: Annotated[int, typer.Option("--months", min=1, max=240, help="Number of months.")] = 24,
-    members: Annotated[int, typer.Option("--members", min=1, max=5_000_000,
-                                         help="Members who ever join.")] = 2000,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same ledger.")] = 7,
+    members: Annotated[
+        int, typer.Option("--members", min=1, max=5_000_000, help="Members who ever join.")
+    ] = 2000,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Random seed: the same seed gives the same ledger.")
+    ] = 7,
     start: Annotated[str, typer.Option("--start", help="First month, e.g. 2025-01.")] = "2025-01",
 ) -> None:
     """Write a realistic demo ledger: recharge tiers and bonuses, seasonal campaigns, spend, points,
@@ -469,7 +641,9 @@ def demo_data(
     if not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", start):
         raise _fail(f"--start '{start}' must be a month such as 2025-01")
     typer.echo(f"generating {stores} store(s) x {months} month(s), {members:,} members …", err=True)
-    ledger = demo.bakery_ledger(stores=stores, months=months, members=members, seed=seed, start=start)
+    ledger = demo.bakery_ledger(
+        stores=stores, months=months, members=members, seed=seed, start=start
+    )
     try:
         out.mkdir(parents=True, exist_ok=True)
         paths = demo.write_ledger(ledger, out)

@@ -2,7 +2,8 @@
 
 Starts ``uvicorn`` on a free loopback port (127.0.0.1 only) with the KPI Forge app plus one bare
 FastAPI endpoint (``GET /bench/bare`` → ``{"ok": true}``) in the same process, warms every
-endpoint up, then drives each one in turn with a bounded load generator (threads, one httpx client each):
+endpoint up, then drives each one in turn with a bounded load generator (threads, one httpx
+client each):
 
     bare       GET  /bench/bare                                   the framework's own floor
     pack       GET  /v1/packs/bakery-stored-value                 the compiled pack as JSON
@@ -65,11 +66,31 @@ def _free_port() -> int:
 
 def _start(data_dir: Path, eval_workers: int) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "KPI_DATA_DIR": str(data_dir), "KPI_RATE_LIMIT": "0",
-           "KPI_EVAL_WORKERS": str(eval_workers)}
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "bench.api_bench:bench_app", "--factory",
-                             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-                             "--no-access-log"], cwd=ROOT, env=env)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "KPI_DATA_DIR": str(data_dir),
+        "KPI_RATE_LIMIT": "0",
+        "KPI_EVAL_WORKERS": str(eval_workers),
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.api_bench:bench_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -88,8 +109,11 @@ def _one_row() -> dict[str, Any]:
     return {"rows": [row], "locale": "en"}
 
 
-def _drive(url: str, request: dict[str, Any], total: int, concurrency: int, seconds: float) -> dict[str, float]:
-    """``total`` requests (at most ``seconds``) from ``concurrency`` threads, each with its own connection."""
+def _drive(
+    url: str, request: dict[str, Any], total: int, concurrency: int, seconds: float
+) -> dict[str, float]:
+    """``total`` requests (at most ``seconds``) from
+    ``concurrency`` threads, each with its own connection."""
     latencies: list[float] = []
     errors = 0
     lock = threading.Lock()
@@ -119,9 +143,18 @@ def _drive(url: str, request: dict[str, Any], total: int, concurrency: int, seco
         t.join()
     wall = time.perf_counter() - start
     latencies.sort()
-    q = statistics.quantiles(latencies, n=100, method="inclusive") if len(latencies) > 1 else latencies * 99
-    return {"requests": len(latencies), "errors": errors, "rps": len(latencies) / wall,
-            "p50_ms": q[49] * 1000, "p99_ms": q[98] * 1000}
+    q = (
+        statistics.quantiles(latencies, n=100, method="inclusive")
+        if len(latencies) > 1
+        else latencies * 99
+    )
+    return {
+        "requests": len(latencies),
+        "errors": errors,
+        "rps": len(latencies) / wall,
+        "p50_ms": q[49] * 1000,
+        "p99_ms": q[98] * 1000,
+    }
 
 
 def _run(url: str, total: int, concurrency: int, seconds: float) -> dict[str, dict[str, float]]:
@@ -130,7 +163,11 @@ def _run(url: str, total: int, concurrency: int, seconds: float) -> dict[str, di
         cases: dict[str, dict[str, Any]] = {
             "bare": {"method": "GET", "url": "/bench/bare"},
             "pack": {"method": "GET", "url": f"/v1/packs/{PACK}"},
-            "pack-304": {"method": "GET", "url": f"/v1/packs/{PACK}", "headers": {"If-None-Match": etag}},
+            "pack-304": {
+                "method": "GET",
+                "url": f"/v1/packs/{PACK}",
+                "headers": {"If-None-Match": etag},
+            },
             "lineage": {"method": "GET", "url": f"/v1/packs/{PACK}/metrics/closing_amount/lineage"},
             "evaluate": {"method": "POST", "url": f"/v1/packs/{PACK}/evaluate", "json": _one_row()},
         }
@@ -144,10 +181,16 @@ def _run(url: str, total: int, concurrency: int, seconds: float) -> dict[str, di
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--requests", type=int, default=2000, help="requests per endpoint (default 2000)")
+    parser.add_argument(
+        "--requests", type=int, default=2000, help="requests per endpoint (default 2000)"
+    )
     parser.add_argument("--concurrency", type=int, default=8, help="requests in flight (default 8)")
-    parser.add_argument("--seconds", type=float, default=20.0, help="time cap per endpoint (default 20)")
-    parser.add_argument("--eval-workers", type=int, default=2, help="evaluation workers of the server (default 2)")
+    parser.add_argument(
+        "--seconds", type=float, default=20.0, help="time cap per endpoint (default 20)"
+    )
+    parser.add_argument(
+        "--eval-workers", type=int, default=2, help="evaluation workers of the server (default 2)"
+    )
     parser.add_argument("--quick", action="store_true", help="200 requests per endpoint")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
@@ -163,13 +206,21 @@ def main() -> None:
         print(json.dumps(results, indent=2))
         return
     bare = results["bare"]
-    print(f"{total} requests per endpoint, {args.concurrency} in flight, one uvicorn process, "
-          f"{args.eval_workers} evaluation workers, {os.cpu_count()} cores shared with the load generator\n")
-    print(f"{'endpoint':<10} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'bare/this req/s':>16} {'p50 / bare':>11}")
+    print(
+        f"{total} requests per endpoint, {args.concurrency} in flight, "
+        f"one uvicorn process, {args.eval_workers} evaluation workers, "
+        f"{os.cpu_count()} cores shared with the load generator\n"
+    )
+    print(
+        f"{'endpoint':<10} {'req/s':>8} {'p50 ms':>8} "
+        f"{'p99 ms':>8} {'bare/this req/s':>16} {'p50 / bare':>11}"
+    )
     for name, r in results.items():
-        print(f"{name:<10} {r['rps']:>8.0f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} "
-              f"{bare['rps'] / r['rps']:>16.2f} {r['p50_ms'] / bare['p50_ms']:>11.2f}"
-              + (f"   ({r['errors']:.0f} errors)" if r["errors"] else ""))
+        print(
+            f"{name:<10} {r['rps']:>8.0f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} "
+            f"{bare['rps'] / r['rps']:>16.2f} {r['p50_ms'] / bare['p50_ms']:>11.2f}"
+            + (f"   ({r['errors']:.0f} errors)" if r["errors"] else "")
+        )
 
 
 if __name__ == "__main__":

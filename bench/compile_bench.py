@@ -54,7 +54,10 @@ def _header(name: str) -> list[str]:
         "inputs:",
     ]
     for k in range(N_INPUTS):
-        lines.append(f"  x_{k}: {{label: {{zh: 输入{k}, en: Input {k}}}, unit: CNY, rollup: {{time: sum, dims: sum}}}}")
+        lines.append(
+            f"  x_{k}: {{label: {{zh: 输入{k}, en: Input {k}}}, "
+            "unit: CNY, rollup: {time: sum, dims: sum}}"
+        )
     lines.append("metrics:")
     return lines
 
@@ -152,22 +155,44 @@ def profile(text: str, top: int = 15) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="smoke run: 100 and 400 metrics, one repeat")
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--quick", action="store_true", help="smoke run: 100 and 400 metrics, one repeat"
+    )
     ap.add_argument("--strict", action="store_true", help="exit 1 if a target is missed")
     ap.add_argument("--profile", action="store_true", help="print the cProfile table even if fast")
-    ap.add_argument("--max-case-seconds", type=float, default=60.0,
-                    help="skip a size whose compile time, extrapolated from the two smaller sizes, "
-                         "exceeds this (default 60; keeps a super-linear compiler from running for hours)")
-    ap.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")], default=None,
-                    help="comma-separated metric counts (default 500,2000,8000)")
-    ap.add_argument("--shapes", type=lambda s: s.split(","), default=list(SHAPES),
-                    help=f"comma-separated shapes (default {','.join(SHAPES)})")
+    ap.add_argument(
+        "--max-case-seconds",
+        type=float,
+        default=60.0,
+        help="skip a size whose compile time, extrapolated from the two smaller sizes, "
+        "exceeds this (default 60; keeps a super-linear compiler from running for hours)",
+    )
+    ap.add_argument(
+        "--sizes",
+        type=lambda s: [int(x) for x in s.split(",")],
+        default=None,
+        help="comma-separated metric counts (default 500,2000,8000)",
+    )
+    ap.add_argument(
+        "--shapes",
+        type=lambda s: s.split(","),
+        default=list(SHAPES),
+        help=f"comma-separated shapes (default {','.join(SHAPES)})",
+    )
     args = ap.parse_args(argv)
 
     sizes = args.sizes or ([100, 400] if args.quick else [500, 2000, 8000])
-    print(f"check_text on generated packs ({N_INPUTS} inputs, labels zh/en, a band on every 10th metric)")
-    print(f"python {sys.version.split()[0]}; best of 3 (1 for >= 8,000 metrics{', 1 in --quick' if args.quick else ''})")
+    print(
+        f"check_text on generated packs ({N_INPUTS} inputs, "
+        "labels zh/en, a band on every 10th metric)"
+    )
+    print(
+        f"python {sys.version.split()[0]}; best of 3 (1 for >= "
+        f"8,000 metrics{', 1 in --quick' if args.quick else ''})"
+    )
     print()
     print(f"{'shape':<7} {'metrics':>8} {'yaml KB':>8} {'compile s':>10} {'ms/metric':>10}")
     results: dict[tuple[str, int], float] = {}
@@ -180,8 +205,11 @@ def main(argv: list[str] | None = None) -> int:
             guess = _projection(results, shape, n)
             if guess is not None and guess > args.max_case_seconds:
                 projected[shape, n] = guess
-                print(f"{shape:<7} {n:>8,} {'':>8} {'skipped':>10} {'':>10}  projected {guess:,.0f} s from the "
-                      f"smaller sizes (> --max-case-seconds {args.max_case_seconds:g})", flush=True)
+                print(
+                    f"{shape:<7} {n:>8,} {'':>8} {'skipped':>10} {'':>10}  projected {guess:,.0f} "
+                    f"s from the smaller sizes (> --max-case-seconds {args.max_case_seconds:g})",
+                    flush=True,
+                )
                 continue
             text = make(n)
             texts[shape, n] = text
@@ -190,8 +218,11 @@ def main(argv: list[str] | None = None) -> int:
             if not (args.quick or n >= 8000 or dt > 10):
                 dt = min(dt, best_of(text, 2))
             results[shape, n] = dt
-            print(f"{shape:<7} {n:>8,} {len(text.encode()) / 1024:>8.0f} {dt:>10.3f} {dt / n * 1000:>10.3f}",
-                  flush=True)
+            print(
+                f"{shape:<7} {n:>8,} {len(text.encode()) / 1024:>8.0f} "
+                f"{dt:>10.3f} {dt / n * 1000:>10.3f}",
+                flush=True,
+            )
     print()
 
     failed = False
@@ -202,26 +233,33 @@ def main(argv: list[str] | None = None) -> int:
             t = results[shape, lo]
             ok = t < TARGET_2000_S
             failed |= not ok
-            verdicts.append(f"{shape:<7} 2,000 metrics: {t:.3f} s (target < {TARGET_2000_S:g} s) "
-                            f"{'PASS' if ok else 'FAIL'}")
+            verdicts.append(
+                f"{shape:<7} 2,000 metrics: {t:.3f} s (target < {TARGET_2000_S:g} s) "
+                f"{'PASS' if ok else 'FAIL'}"
+            )
         if (shape, lo) in results and ((shape, hi) in results or (shape, hi) in projected):
             measured = (shape, hi) in results
             g = (results if measured else projected)[shape, hi] / results[shape, lo]
             ok = g <= TARGET_GROWTH * 1.5
             failed |= not ok
-            verdicts.append(f"{shape:<7} growth 2,000 → 8,000: {g:.2f}×{'' if measured else ' (projected)'} "
-                            f"(near-linear = ~4×; flagged above {TARGET_GROWTH * 1.5:g}×) "
-                            f"{'PASS' if ok else 'FAIL'}")
+            verdicts.append(
+                f"{shape:<7} growth 2,000 → 8,000: {g:.2f}×{'' if measured else ' (projected)'} "
+                f"(near-linear = ~4×; flagged above {TARGET_GROWTH * 1.5:g}×) "
+                f"{'PASS' if ok else 'FAIL'}"
+            )
         # growth over other pairs of sizes four apart (--quick, --sizes): informative only
         for m in sizes:
             if (m, m * 4) != (lo, hi) and (shape, m) in results and (shape, m * 4) in results:
                 g = results[shape, m * 4] / results[shape, m]
-                verdicts.append(f"{shape:<7} growth {m:,} → {m * 4:,}: {g:.2f}× (informative; ~4× is linear)")
+                verdicts.append(
+                    f"{shape:<7} growth {m:,} → {m * 4:,}: {g:.2f}× (informative; ~4× is linear)"
+                )
     for v in verdicts:
         print(v)
 
     slow = any(results.get((s, lo), 0) >= TARGET_2000_S for s in SHAPES) or any(
-        v > TARGET_2000_S * m / lo for (_, m), v in results.items() if m < lo)
+        v > TARGET_2000_S * m / lo for (_, m), v in results.items() if m < lo
+    )
     if args.profile or slow:
         chain_sizes = [m for (s, m) in results if s == "chain" and m <= lo]
         n = max(chain_sizes) if chain_sizes else min(sizes)

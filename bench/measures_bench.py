@@ -72,17 +72,50 @@ ATOL, RTOL = 1e-6, 1e-10
 #: The inputs the hand-written queries (and pandas) compute. If the pack gains inputs on the
 #: source, the engine is also timed on this subset, and the gap is printed.
 EVENT_INPUTS = (
-    "new_members", "active_members", "revenue", "orders", "imported_balance", "recharge_amount",
-    "points_to_balance", "consume_amount", "net_income", "net_spent", "gift_income", "gift_spent",
-    "points_from_consume", "points_from_recharge", "points_redeemed", "points_converted",
-    "points_expired", "points_deleted", "rebate_income", "rebate_spent", "recharge_count",
+    "new_members",
+    "active_members",
+    "revenue",
+    "orders",
+    "imported_balance",
+    "recharge_amount",
+    "points_to_balance",
+    "consume_amount",
+    "net_income",
+    "net_spent",
+    "gift_income",
+    "gift_spent",
+    "points_from_consume",
+    "points_from_recharge",
+    "points_redeemed",
+    "points_converted",
+    "points_expired",
+    "points_deleted",
+    "rebate_income",
+    "rebate_spent",
+    "recharge_count",
     "consume_count",
 )
-TO_DATE_INPUTS = ("initial_net", "initial_gift", "initial_points", "initial_rebate", "reported_closing_amount")
+TO_DATE_INPUTS = (
+    "initial_net",
+    "initial_gift",
+    "initial_points",
+    "initial_rebate",
+    "reported_closing_amount",
+)
 ENTITY_INPUTS = (
-    "members_at_start", "total_members", "churned_members", "repeat_buyers",
-    "avg_days_since_last_purchase", "rfm_champions", "rfm_potential", "rfm_at_risk",
-    "rfm_hibernating", "opening_members", "closing_members", "high_value_members", "silent_members",
+    "members_at_start",
+    "total_members",
+    "churned_members",
+    "repeat_buyers",
+    "avg_days_since_last_purchase",
+    "rfm_champions",
+    "rfm_potential",
+    "rfm_at_risk",
+    "rfm_hibernating",
+    "opening_members",
+    "closing_members",
+    "high_value_members",
+    "silent_members",
 )
 ALL_INPUTS = EVENT_INPUTS + TO_DATE_INPUTS + ENTITY_INPUTS
 
@@ -122,7 +155,8 @@ flow AS (
         sum(net)    FILTER (kind IN ('recharge', 'import'))                AS net_in,
         sum(gift)   FILTER (kind IN ('recharge', 'points_convert'))        AS gift_in,
         sum(points) FILTER (kind IN ('points_earn_consume', 'points_earn_recharge')) AS points_in,
-        sum(points) FILTER (kind IN ('points_redeem', 'points_convert', 'points_expire', 'points_delete')) AS points_out,
+        sum(points) FILTER (kind IN ('points_redeem', 'points_convert', 'points_expire',
+                                     'points_delete')) AS points_out,
         sum(amount) FILTER (kind IN ('recharge', 'import', 'points_convert')) AS amount_in
     FROM fk GROUP BY ALL
 ),
@@ -133,36 +167,49 @@ spine AS (  -- every period of the ledger from the store's first one on
 )"""
 
 _EVENT_COLUMNS = """
-    coalesce(b.imported_balance, 0) AS imported_balance, coalesce(b.recharge_amount, 0) AS recharge_amount,
-    coalesce(b.points_to_balance, 0) AS points_to_balance, coalesce(b.consume_amount, 0) AS consume_amount,
+    coalesce(b.imported_balance, 0) AS imported_balance,
+    coalesce(b.recharge_amount, 0) AS recharge_amount,
+    coalesce(b.points_to_balance, 0) AS points_to_balance,
+    coalesce(b.consume_amount, 0) AS consume_amount,
     coalesce(b.net_income, 0) AS net_income, coalesce(b.net_spent, 0) AS net_spent,
     coalesce(b.gift_income, 0) AS gift_income, coalesce(b.gift_spent, 0) AS gift_spent,
     coalesce(b.points_from_consume, 0) AS points_from_consume,
     coalesce(b.points_from_recharge, 0) AS points_from_recharge,
-    coalesce(b.points_redeemed, 0) AS points_redeemed, coalesce(b.points_converted, 0) AS points_converted,
-    coalesce(b.points_expired, 0) AS points_expired, coalesce(b.points_deleted, 0) AS points_deleted,
+    coalesce(b.points_redeemed, 0) AS points_redeemed,
+    coalesce(b.points_converted, 0) AS points_converted,
+    coalesce(b.points_expired, 0) AS points_expired,
+    coalesce(b.points_deleted, 0) AS points_deleted,
     coalesce(b.rebate_income, 0) AS rebate_income, coalesce(b.rebate_spent, 0) AS rebate_spent,
     coalesce(b.recharge_count, 0) AS recharge_count, coalesce(b.consume_count, 0) AS consume_count,
     coalesce(b.consume_amount, 0) AS revenue, coalesce(b.consume_count, 0) AS orders"""
 
-HAND_EVENTS_SQL = "WITH" + _EV + """,
+HAND_EVENTS_SQL = (
+    "WITH"
+    + _EV
+    + """,
 -- new and active members: distinct members, from one row per store, period and member
 seen AS (
-    SELECT store, period, count(*) FILTER (joined) AS new_members, count(*) FILTER (active) AS active_members
+    SELECT store, period, count(*) FILTER (joined) AS new_members,
+        count(*) FILTER (active) AS active_members
     FROM (SELECT store, period, member, bool_or(kind IN ('register', 'import')) AS joined,
                  bool_or(kind IN ('recharge', 'consume')) AS active
           FROM ev WHERE kind IN ('register', 'import', 'recharge', 'consume') GROUP BY ALL)
     GROUP BY ALL
 )
 SELECT b.period, b.store,
-    coalesce(m.new_members, 0) AS new_members, coalesce(m.active_members, 0) AS active_members,""" \
-    + _EVENT_COLUMNS + """
+    coalesce(m.new_members, 0) AS new_members, coalesce(m.active_members, 0) AS active_members,"""
+    + _EVENT_COLUMNS
+    + """
 FROM (SELECT * FROM spine LEFT JOIN flow USING (store, period)) b
 LEFT JOIN seen m USING (store, period)
 ORDER BY b.store, b.period
 """
+)
 
-HAND_ALL_SQL = "WITH" + _EV + """,
+HAND_ALL_SQL = (
+    "WITH"
+    + _EV
+    + """,
 -- one row per store, member and period in which the member has a record that counts (points
 -- and rebate rows never change a member's state); money in integer cents, exact for the thresholds
 mp AS (
@@ -171,8 +218,10 @@ mp AS (
         count(*) FILTER (kind = 'consume')                        AS n_consume,
         count(*) FILTER (kind IN ('recharge', 'consume'))         AS n_active,
         count(*) FILTER (kind IN ('register', 'import'))          AS n_join,
-        coalesce(sum(round(amount * 100)::BIGINT) FILTER (kind = 'recharge'), 0) AS recharged,  -- cents
-        coalesce(sum(round(amount * 100)::BIGINT) FILTER (kind = 'consume'), 0)  AS spent,      -- cents
+        coalesce(sum(round(amount * 100)::BIGINT) FILTER (kind = 'recharge'), 0)
+                                                                  AS recharged,  -- cents
+        coalesce(sum(round(amount * 100)::BIGINT) FILTER (kind = 'consume'), 0)
+                                                                  AS spent,      -- cents
         max(t) FILTER (kind IN ('register', 'import', 'recharge', 'consume')) AS last_act,
         max(t) FILTER (kind = 'consume')                          AS last_consume,
         max(t) FILTER (kind IN ('register', 'import'))            AS last_join,
@@ -184,7 +233,8 @@ mp AS (
 mw AS MATERIALIZED (
     SELECT *,
         joined IS NOT NULL AND (cancelled IS NULL OR cancelled < joined) AS effective,
-        joined_before IS NOT NULL AND (cancelled_before IS NULL OR cancelled_before < joined_before) AS was_effective
+        joined_before IS NOT NULL
+            AND (cancelled_before IS NULL OR cancelled_before < joined_before) AS was_effective
     FROM (
         SELECT *,
             max(last_join) OVER upto        AS joined,
@@ -198,9 +248,12 @@ mw AS MATERIALIZED (
             min(period) FILTER (n_cancel > 0) OVER whole             AS first_cancel
         FROM mp
         WINDOW upto AS (PARTITION BY store, member ORDER BY period ROWS UNBOUNDED PRECEDING),
-               before AS (PARTITION BY store, member ORDER BY period ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),
-               later AS (PARTITION BY store, member ORDER BY period ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING),
-               whole AS (PARTITION BY store, member ORDER BY period ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+               before AS (PARTITION BY store, member ORDER BY period
+                          ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),
+               later AS (PARTITION BY store, member ORDER BY period
+                         ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING),
+               whole AS (PARTITION BY store, member ORDER BY period
+                         ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
     )
 ),
 -- recency: after a period with a purchase the member is "recent" (days since the last purchase
@@ -225,7 +278,8 @@ delta AS (
     SELECT store, period, 0 AS what, effective::INT - was_effective::INT AS n, 0::BIGINT AS day
     FROM mw WHERE effective IS DISTINCT FROM was_effective
     UNION ALL SELECT store, start, what, 1, day0 FROM phase WHERE start < stop
-    UNION ALL SELECT store, stop, what, -1, -day0 FROM phase WHERE start < stop AND stop < 'infinity'::TIMESTAMP
+    UNION ALL SELECT store, stop, what, -1, -day0 FROM phase
+        WHERE start < stop AND stop < 'infinity'::TIMESTAMP
 ),
 carried AS (
     SELECT store, period, members_here,
@@ -235,10 +289,14 @@ carried AS (
         sum(recent_days) OVER w AS recent_days
     FROM (
         SELECT store, period,
-            coalesce(sum(n) FILTER (what = 0), 0) AS members, coalesce(sum(n) FILTER (what = 0), 0) AS members_here,
-            coalesce(sum(n) FILTER (what = 1), 0) AS champions, coalesce(sum(n) FILTER (what = 2), 0) AS potential,
-            coalesce(sum(n) FILTER (what = 3), 0) AS at_risk, coalesce(sum(n) FILTER (what = 4), 0) AS hibernating,
-            coalesce(sum(n) FILTER (what > 0), 0) AS recent_n, coalesce(sum(day) FILTER (what > 0), 0) AS recent_days
+            coalesce(sum(n) FILTER (what = 0), 0) AS members,
+            coalesce(sum(n) FILTER (what = 0), 0) AS members_here,
+            coalesce(sum(n) FILTER (what = 1), 0) AS champions,
+            coalesce(sum(n) FILTER (what = 2), 0) AS potential,
+            coalesce(sum(n) FILTER (what = 3), 0) AS at_risk,
+            coalesce(sum(n) FILTER (what = 4), 0) AS hibernating,
+            coalesce(sum(n) FILTER (what > 0), 0) AS recent_n,
+            coalesce(sum(day) FILTER (what > 0), 0) AS recent_days
         FROM (SELECT store, period, NULL::INT AS what, 0 AS n, 0::BIGINT AS day FROM spine
               UNION ALL SELECT * FROM delta)
         GROUP BY ALL)
@@ -259,7 +317,8 @@ point AS (
 -- if there is no activity (and no cancellation so far) by the end of it; counted once
 lapse AS (
     SELECT store, period, count(*) AS lapsed FROM (
-        SELECT store, date_trunc('month', last_act::DATE + {churn_days}) AS period, next_act, first_cancel
+        SELECT store, date_trunc('month', last_act::DATE + {churn_days}) AS period,
+            next_act, first_cancel
         FROM mw WHERE last_act IS NOT NULL)
     WHERE coalesce(next_act > period, true) AND coalesce(first_cancel > period, true)
     GROUP BY ALL
@@ -274,13 +333,15 @@ base AS (
     FROM spine LEFT JOIN flow USING (store, period)
 )
 SELECT b.period, b.store,
-    coalesce(p.new_members, 0) AS new_members, coalesce(p.active_members, 0) AS active_members,""" \
-    + _EVENT_COLUMNS + """,
+    coalesce(p.new_members, 0) AS new_members, coalesce(p.active_members, 0) AS active_members,"""
+    + _EVENT_COLUMNS
+    + """,
     coalesce(sum(b.x_net) OVER before, 0)    AS initial_net,
     coalesce(sum(b.x_gift) OVER before, 0)   AS initial_gift,
     coalesce(sum(b.x_points) OVER before, 0) AS initial_points,
     coalesce(sum(b.x_rebate) OVER before, 0) AS initial_rebate,
-    sum(b.x_amount) OVER (PARTITION BY b.store ORDER BY b.period ROWS UNBOUNDED PRECEDING) AS reported_closing_amount,
+    sum(b.x_amount) OVER (PARTITION BY b.store ORDER BY b.period ROWS UNBOUNDED PRECEDING)
+        AS reported_closing_amount,
     c.members - c.members_here AS members_at_start, c.members AS total_members,
     c.members - c.members_here AS opening_members, c.members AS closing_members,
     coalesce(p.cancelled, 0) + coalesce(l.lapsed, 0) AS churned_members,
@@ -295,9 +356,11 @@ FROM base b
 JOIN carried c USING (store, period)
 LEFT JOIN point p USING (store, period)
 LEFT JOIN lapse l USING (store, period)
-WINDOW before AS (PARTITION BY b.store ORDER BY b.period ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+WINDOW before AS (PARTITION BY b.store ORDER BY b.period
+                  ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
 ORDER BY b.store, b.period
 """
+)
 
 
 def hand_sql(params: dict[str, float], subset: str) -> str:
@@ -306,7 +369,11 @@ def hand_sql(params: dict[str, float], subset: str) -> str:
     rfm_monetary_amount where that decides their class)."""
     if subset == "events":
         return HAND_EVENTS_SQL
-    f, m = repr(float(params["rfm_frequent_orders"])), str(round(params["rfm_monetary_amount"] * 100))  # cents
+    # cents
+    f, m = (
+        repr(float(params["rfm_frequent_orders"])),
+        str(round(params["rfm_monetary_amount"] * 100)),
+    )
     if subset == "ties":
         recent = f"CASE WHEN consumes_to_date >= {f} AND spent_to_date = {m} THEN 1 ELSE 2 END"
         window = f"CASE WHEN consumes_to_date < {f} AND spent_to_date = {m} THEN 3 ELSE 4 END"
@@ -314,13 +381,18 @@ def hand_sql(params: dict[str, float], subset: str) -> str:
         recent = f"CASE WHEN consumes_to_date >= {f} AND spent_to_date >= {m} THEN 1 ELSE 2 END"
         window = f"CASE WHEN consumes_to_date >= {f} OR spent_to_date >= {m} THEN 3 ELSE 4 END"
     return HAND_ALL_SQL.format(
-        recent_days=int(params["rfm_recent_days"]), window_days=int(params["rfm_window_days"]),
-        churn_days=int(params["churn_days"]), recent_class=recent, window_class=window)
+        recent_days=int(params["rfm_recent_days"]),
+        window_days=int(params["rfm_window_days"]),
+        churn_days=int(params["churn_days"]),
+        recent_class=recent,
+        window_class=window,
+    )
 
 
 # ---------------------------------------------------------------------------------------
 # the engine's query, for all inputs or a subset
 # ---------------------------------------------------------------------------------------
+
 
 def engine_inputs(compiled: Any) -> list[tuple[str, str]]:
     """(input, kind) of every input measured on the source: kind is event, to-date or entity."""
@@ -329,7 +401,9 @@ def engine_inputs(compiled: Any) -> list[tuple[str, str]]:
         m = i.measure
         if m is None or m.source != SOURCE:
             continue
-        out.append((i.id, "entity" if m.per == "entity" else "to-date" if m.as_of is not None else "event"))
+        out.append(
+            (i.id, "entity" if m.per == "entity" else "to-date" if m.as_of is not None else "event")
+        )
     return out
 
 
@@ -348,6 +422,7 @@ def engine_sql(compiled: Any, names: list[str] | None = None) -> str:
 # ---------------------------------------------------------------------------------------
 # pandas
 # ---------------------------------------------------------------------------------------
+
 
 def pandas_read(path: Path) -> Any:
     import pyarrow.parquet as pq
@@ -377,7 +452,13 @@ class _Ledger:
         self.cell = self.s * self.np_ + self.p
         present = np.zeros(self.np_, dtype=bool)
         present[np.unique(self.p)] = True
-        first = pd.Series(self.p).groupby(self.s).min().reindex(range(self.ns), fill_value=self.np_).to_numpy()
+        first = (
+            pd.Series(self.p)
+            .groupby(self.s)
+            .min()
+            .reindex(range(self.ns), fill_value=self.np_)
+            .to_numpy()
+        )
         self.spine = present[None, :] & (np.arange(self.np_)[None, :] >= first[:, None])
 
     def codes(self, *names: str) -> list[int]:
@@ -399,15 +480,24 @@ class _Ledger:
         si, pi = np.nonzero(self.spine)
         periods = (self.m0 + pi.astype("timedelta64[M]")).astype(str)
         keys = list(zip(self.stores[si].astype(str).tolist(), periods.tolist(), strict=True))
-        return _sorted(keys, {name: np.asarray(g, dtype=float)[si, pi] for name, g in columns.items()})
+        return _sorted(
+            keys, {name: np.asarray(g, dtype=float)[si, pi] for name, g in columns.items()}
+        )
 
 
 def _event_grids(lg: _Ledger) -> dict[str, np.ndarray]:
     """Per-(store, period) sums by kind: one group-by over (cell, kind), then a pivot."""
     pd = lg.pd
-    frame = pd.DataFrame({"cell": lg.cell, "k": lg.k, "amount": lg.df["amount"].to_numpy(),
-                          "net": lg.df["net"].to_numpy(), "gift": lg.df["gift"].to_numpy(),
-                          "points": lg.df["points"].to_numpy()})
+    frame = pd.DataFrame(
+        {
+            "cell": lg.cell,
+            "k": lg.k,
+            "amount": lg.df["amount"].to_numpy(),
+            "net": lg.df["net"].to_numpy(),
+            "gift": lg.df["gift"].to_numpy(),
+            "points": lg.df["points"].to_numpy(),
+        }
+    )
     gb = frame.groupby(["cell", "k"], sort=False)
     agg = gb[["amount", "net", "gift", "points"]].sum()
     agg["n"] = gb.size()
@@ -419,22 +509,31 @@ def _event_grids(lg: _Ledger) -> dict[str, np.ndarray]:
         return lg.grid(agg[col].to_numpy()[sel].astype(float), cells[sel])
 
     g = {
-        "imported_balance": pick("amount", "import"), "recharge_amount": pick("amount", "recharge"),
-        "points_to_balance": pick("amount", "points_convert"), "consume_amount": pick("amount", "consume"),
-        "net_income": pick("net", "recharge"), "net_spent": pick("net", "consume"),
-        "gift_income": pick("gift", "recharge"), "gift_spent": pick("gift", "consume"),
+        "imported_balance": pick("amount", "import"),
+        "recharge_amount": pick("amount", "recharge"),
+        "points_to_balance": pick("amount", "points_convert"),
+        "consume_amount": pick("amount", "consume"),
+        "net_income": pick("net", "recharge"),
+        "net_spent": pick("net", "consume"),
+        "gift_income": pick("gift", "recharge"),
+        "gift_spent": pick("gift", "consume"),
         "points_from_consume": pick("points", "points_earn_consume"),
         "points_from_recharge": pick("points", "points_earn_recharge"),
-        "points_redeemed": pick("points", "points_redeem"), "points_converted": pick("points", "points_convert"),
-        "points_expired": pick("points", "points_expire"), "points_deleted": pick("points", "points_delete"),
-        "rebate_income": pick("amount", "rebate_grant"), "rebate_spent": pick("amount", "rebate_spend"),
-        "recharge_count": pick("n", "recharge"), "consume_count": pick("n", "consume"),
+        "points_redeemed": pick("points", "points_redeem"),
+        "points_converted": pick("points", "points_convert"),
+        "points_expired": pick("points", "points_expire"),
+        "points_deleted": pick("points", "points_delete"),
+        "rebate_income": pick("amount", "rebate_grant"),
+        "rebate_spent": pick("amount", "rebate_spend"),
+        "recharge_count": pick("n", "recharge"),
+        "consume_count": pick("n", "consume"),
     }
     g["revenue"], g["orders"] = g["consume_amount"], g["consume_count"]
     g["_net"] = pick("net", "recharge", "import") - g["net_spent"]
     g["_gift"] = pick("gift", "recharge", "points_convert") - g["gift_spent"]
-    g["_points"] = (pick("points", "points_earn_consume", "points_earn_recharge")
-                    - pick("points", "points_redeem", "points_convert", "points_expire", "points_delete"))
+    g["_points"] = pick("points", "points_earn_consume", "points_earn_recharge") - pick(
+        "points", "points_redeem", "points_convert", "points_expire", "points_delete"
+    )
     g["_rebate"] = g["rebate_income"] - g["rebate_spent"]
     g["_amount"] = pick("amount", "recharge", "import", "points_convert") - g["consume_amount"]
     return g
@@ -445,9 +544,14 @@ def pandas_events(df: Any) -> dict[str, Any]:
     g = _event_grids(lg)
     sel = lg.is_("register", "import", "recharge", "consume")
     members = df["member_id"].cat.codes.to_numpy()[sel]
-    seen = lg.pd.DataFrame({"cell": lg.cell[sel], "m": members,
-                            "joined": lg.is_("register", "import")[sel],
-                            "active": lg.is_("recharge", "consume")[sel]})
+    seen = lg.pd.DataFrame(
+        {
+            "cell": lg.cell[sel],
+            "m": members,
+            "joined": lg.is_("register", "import")[sel],
+            "active": lg.is_("recharge", "consume")[sel],
+        }
+    )
     per = seen.groupby(["cell", "m"], sort=False)[["joined", "active"]].any()
     cells = per.index.get_level_values("cell").to_numpy()
     g["new_members"] = lg.grid(per["joined"].to_numpy().astype(float), cells)
@@ -460,8 +564,12 @@ def pandas_all(df: Any, params: dict[str, float]) -> dict[str, Any]:
     pd = lg.pd
     g = _event_grids(lg)
     out = {n: g[n] for n in EVENT_INPUTS if n not in ("new_members", "active_members")}
-    for name, part in (("initial_net", "_net"), ("initial_gift", "_gift"), ("initial_points", "_points"),
-                       ("initial_rebate", "_rebate")):
+    for name, part in (
+        ("initial_net", "_net"),
+        ("initial_gift", "_gift"),
+        ("initial_points", "_points"),
+        ("initial_rebate", "_rebate"),
+    ):
         before = np.zeros_like(g[part])
         before[:, 1:] = np.cumsum(g[part], axis=1)[:, :-1]
         out[name] = before
@@ -473,16 +581,28 @@ def pandas_all(df: Any, params: dict[str, float]) -> dict[str, Any]:
     nm = len(df["member_id"].cat.categories)
     k, t = lg.k[sel], lg.t[sel].view(np.int64)
     cents = np.round(df["amount"].to_numpy()[sel] * 100).astype(np.int64)
-    code = {n: lg.codes(n)[0] if lg.codes(n) else -1 for n in ("register", "import", "recharge", "consume", "cancel")}
+    code = {
+        n: lg.codes(n)[0] if lg.codes(n) else -1
+        for n in ("register", "import", "recharge", "consume", "cancel")
+    }
     cancel, consume, recharge = k == code["cancel"], k == code["consume"], k == code["recharge"]
     join = (k == code["register"]) | (k == code["import"])
     act = ~cancel
-    frame = pd.DataFrame({
-        "key": (lg.s[sel] * nm + members) * lg.np_ + lg.p[sel],
-        "n_cancel": cancel, "n_consume": consume, "n_active": consume | recharge, "n_join": join,
-        "recharged": np.where(recharge, cents, 0), "spent": np.where(consume, cents, 0),
-        "last_act": np.where(act, t, -1), "last_consume": np.where(consume, t, -1),
-        "last_join": np.where(join, t, -1), "last_cancel": np.where(cancel, t, -1)})
+    frame = pd.DataFrame(
+        {
+            "key": (lg.s[sel] * nm + members) * lg.np_ + lg.p[sel],
+            "n_cancel": cancel,
+            "n_consume": consume,
+            "n_active": consume | recharge,
+            "n_join": join,
+            "recharged": np.where(recharge, cents, 0),
+            "spent": np.where(consume, cents, 0),
+            "last_act": np.where(act, t, -1),
+            "last_consume": np.where(consume, t, -1),
+            "last_join": np.where(join, t, -1),
+            "last_cancel": np.where(cancel, t, -1),
+        }
+    )
     gb = frame.groupby("key", sort=True)
     mp = gb[["n_cancel", "n_consume", "n_active", "n_join", "recharged", "spent"]].sum()
     mp = mp.join(gb[["last_act", "last_consume", "last_join", "last_cancel"]].max())
@@ -523,7 +643,12 @@ def pandas_all(df: Any, params: dict[str, float]) -> dict[str, Any]:
     next_act = next_where(last_act >= 0)
     next_consume = next_where(last_consume >= 0)
     n_cancel = mp["n_cancel"].to_numpy()
-    first_cancel = pd.Series(np.where(n_cancel > 0, p, big)).groupby(sm, sort=False).transform("min").to_numpy()
+    first_cancel = (
+        pd.Series(np.where(n_cancel > 0, p, big))
+        .groupby(sm, sort=False)
+        .transform("min")
+        .to_numpy()
+    )
 
     day_us = 86_400_000_000
     width = lg.np_ + 1  # one column past the end collects what happens after the ledger
@@ -545,27 +670,39 @@ def pandas_all(df: Any, params: dict[str, float]) -> dict[str, Any]:
     p_next = next_consume[r]
     freq = consumes_to_date[r] >= params["rfm_frequent_orders"]
     money = spent_to_date[r] >= round(params["rfm_monetary_amount"] * 100)
-    classes = {"rfm_champions": (0, freq & money), "rfm_potential": (0, ~(freq & money)),
-               "rfm_at_risk": (1, freq | money), "rfm_hibernating": (1, ~(freq | money))}
+    classes = {
+        "rfm_champions": (0, freq & money),
+        "rfm_potential": (0, ~(freq & money)),
+        "rfm_at_risk": (1, freq | money),
+        "rfm_hibernating": (1, ~(freq | money)),
+    }
     phases = ((p0, np.minimum(p_recent, p_next)), (p_recent, np.minimum(p_window, p_next)))
     recent_n = np.zeros((lg.ns, width))
     recent_days = np.zeros((lg.ns, width))
     for name, (phase, member_of) in classes.items():
         start, stop = phases[phase]
         ok = member_of & (start < stop)
-        d = (lg.grid(np.ones(ok.sum()), sr[ok] * width + clip(start[ok]), width)
-             - lg.grid(np.ones(ok.sum()), sr[ok] * width + clip(stop[ok]), width))
-        dd = (lg.grid(day0[ok].astype(float), sr[ok] * width + clip(start[ok]), width)
-              - lg.grid(day0[ok].astype(float), sr[ok] * width + clip(stop[ok]), width))
+        d = lg.grid(np.ones(ok.sum()), sr[ok] * width + clip(start[ok]), width) - lg.grid(
+            np.ones(ok.sum()), sr[ok] * width + clip(stop[ok]), width
+        )
+        dd = lg.grid(day0[ok].astype(float), sr[ok] * width + clip(start[ok]), width) - lg.grid(
+            day0[ok].astype(float), sr[ok] * width + clip(stop[ok]), width
+        )
         out[name] = np.cumsum(d, axis=1)[:, :-1]
         recent_n += d
         recent_days += dd
     n = np.cumsum(recent_n, axis=1)[:, :-1]
     days = np.cumsum(recent_days, axis=1)[:, :-1]
-    ends = ((lg.m0 + np.arange(1, lg.np_ + 1).astype("timedelta64[M]")).astype("datetime64[D]")
-            .astype(np.int64).astype(float))
+    ends = (
+        (lg.m0 + np.arange(1, lg.np_ + 1).astype("timedelta64[M]"))
+        .astype("datetime64[D]")
+        .astype(np.int64)
+        .astype(float)
+    )
     with np.errstate(invalid="ignore", divide="ignore"):
-        out["avg_days_since_last_purchase"] = np.where(n > 0, (n * ends[None, :] - days) / n, np.nan)
+        out["avg_days_since_last_purchase"] = np.where(
+            n > 0, (n * ends[None, :] - days) / n, np.nan
+        )
 
     # counts of one period only
     n_consume, n_active = mp["n_consume"].to_numpy(), mp["n_active"].to_numpy()
@@ -580,7 +717,9 @@ def pandas_all(df: Any, params: dict[str, float]) -> dict[str, Any]:
     a = last_act >= 0
     q = lg.month_of_day(last_act[a] // day_us + int(params["churn_days"]))
     lapsed = (next_act[a] > q) & (first_cancel[a] > q) & (q < lg.np_)
-    out["churned_members"] = count(n_cancel > 0) + lg.grid(np.ones(lapsed.sum()), s[a][lapsed] * lg.np_ + q[lapsed])
+    out["churned_members"] = count(n_cancel > 0) + lg.grid(
+        np.ones(lapsed.sum()), s[a][lapsed] * lg.np_ + q[lapsed]
+    )
     out["new_members"] = count(mp["n_join"].to_numpy() > 0)
     out["active_members"] = count(n_active > 0)
     return lg.result({name: out[name] for name in ALL_INPUTS})
@@ -590,6 +729,7 @@ def pandas_all(df: Any, params: dict[str, float]) -> dict[str, Any]:
 # results and checks
 # ---------------------------------------------------------------------------------------
 
+
 def _sorted(keys: list[tuple[str, str]], columns: dict[str, np.ndarray]) -> dict[str, Any]:
     order = sorted(range(len(keys)), key=lambda i: keys[i])
     out: dict[str, Any] = {"keys": [keys[i] for i in order]}
@@ -598,12 +738,18 @@ def _sorted(keys: list[tuple[str, str]], columns: dict[str, np.ndarray]) -> dict
 
 
 def duck_result(cursor: Any) -> dict[str, Any]:
-    """A DuckDB result as {"keys": [(store, "YYYY-MM")] sorted, column: float array (null → nan)}."""
+    """A DuckDB result as {"keys": [(store, "YYYY-MM")]
+    sorted, column: float array (null → nan)}."""
     cols = [d[0] for d in cursor.description]
     rows = cursor.fetchall()
     keys = [(str(r[1]), str(r[0])[:7]) for r in rows]
-    out = _sorted(keys, {c: np.array([math.nan if r[j] is None else float(r[j]) for r in rows])
-                         for j, c in enumerate(cols[2:], 2)})
+    out = _sorted(
+        keys,
+        {
+            c: np.array([math.nan if r[j] is None else float(r[j]) for r in rows])
+            for j, c in enumerate(cols[2:], 2)
+        },
+    )
     out["_types"] = {d[0]: str(d[1]) for d in cursor.description}
     return out
 
@@ -611,8 +757,13 @@ def duck_result(cursor: Any) -> dict[str, Any]:
 RFM_PAIRS = (("rfm_champions", "rfm_potential"), ("rfm_at_risk", "rfm_hibernating"))
 
 
-def compare(ref: dict[str, Any], got: dict[str, Any], names: list[str], counts: set[str],
-            ties: dict[str, Any] | None = None) -> tuple[list[str], str]:
+def compare(
+    ref: dict[str, Any],
+    got: dict[str, Any],
+    names: list[str],
+    counts: set[str],
+    ties: dict[str, Any] | None = None,
+) -> tuple[list[str], str]:
     """Differences of ``got`` from ``ref`` on ``names``: counts exactly, other numbers within
     ATOL + RTOL × |value|, nulls alike. With ``ties``, an RFM class and its complement (champions
     / potential, at risk / hibernating) may trade at most the members whose purchases to date
@@ -620,8 +771,10 @@ def compare(ref: dict[str, Any], got: dict[str, Any], names: list[str], counts: 
     equal. Returns (problems, a note on the tolerated ties)."""
     if ref["keys"] != got["keys"]:
         a, b = set(ref["keys"]), set(got["keys"])
-        return [f"rows differ: {len(a)} vs {len(b)} (store, period) rows; only in the engine's "
-                f"{sorted(a - b)[:3]}, only here {sorted(b - a)[:3]}"], ""
+        return [
+            f"rows differ: {len(a)} vs {len(b)} (store, period) rows; only in the engine's "
+            f"{sorted(a - b)[:3]}, only here {sorted(b - a)[:3]}"
+        ], ""
     problems, traded = [], 0
     paired = {x for pair in RFM_PAIRS for x in pair} if ties is not None else set()
     for name in names:
@@ -637,24 +790,36 @@ def compare(ref: dict[str, Any], got: dict[str, Any], names: list[str], counts: 
         if name in counts:
             bad[both] |= a[both] != b[both]
         else:
-            bad[both] |= np.abs(a[both] - b[both]) > ATOL + RTOL * np.maximum(np.abs(a[both]), np.abs(b[both]))
+            bad[both] |= np.abs(a[both] - b[both]) > ATOL + RTOL * np.maximum(
+                np.abs(a[both]), np.abs(b[both])
+            )
         if bad.any():
             k = int(np.argmax(bad))
-            problems.append(f"{name}: {int(bad.sum())} of {len(a)} cells differ, e.g. {ref['keys'][k]}: "
-                            f"engine {a[k]!r}, here {b[k]!r}")
+            problems.append(
+                f"{name}: {int(bad.sum())} of {len(a)} cells differ, e.g. {ref['keys'][k]}: "
+                f"engine {a[k]!r}, here {b[k]!r}"
+            )
     if ties is not None:
         for cls, other in RFM_PAIRS:
             if cls not in names:
                 continue
             total = (ref[cls] + ref[other]) != (got[cls] + got[other])
             over = np.abs(ref[cls] - got[cls]) > ties[cls]
-            for what, bad in ((f"{cls} + {other}", total), (f"{cls} beyond the threshold ties", over)):
+            for what, bad in (
+                (f"{cls} + {other}", total),
+                (f"{cls} beyond the threshold ties", over),
+            ):
                 if bad.any():
                     k = int(np.argmax(bad))
-                    problems.append(f"{what}: {int(bad.sum())} cells differ, e.g. {ref['keys'][k]}: engine "
-                                    f"{ref[cls][k]:g} + {ref[other][k]:g}, here {got[cls][k]:g} + {got[other][k]:g}")
+                    problems.append(
+                        f"{what}: {int(bad.sum())} cells differ, e.g. "
+                        f"{ref['keys'][k]}: engine {ref[cls][k]:g} + "
+                        f"{ref[other][k]:g}, here {got[cls][k]:g} + {got[other][k]:g}"
+                    )
             traded += int((ref[cls] != got[cls]).sum())
-    note = f"; {traded} RFM cells differ by members exactly at the money threshold" if traded else ""
+    note = (
+        f"; {traded} RFM cells differ by members exactly at the money threshold" if traded else ""
+    )
     return problems, note
 
 
@@ -671,6 +836,7 @@ def max_abs_diff(ref: dict[str, Any], got: dict[str, Any], names: list[str]) -> 
 # data, connections, timing
 # ---------------------------------------------------------------------------------------
 
+
 def cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "kpi-forge" / "measures-bench"
@@ -684,14 +850,20 @@ def ledger(args: argparse.Namespace) -> Path:
     if members is None:  # events per member depend on the months: measure them on a small ledger
         probe = bakery_ledger(stores=args.stores, months=args.months, members=4000, seed=args.seed)
         members = max(1, round(args.events / (len(probe["kind"]) / 4000)))
-    folder = (Path(args.data_dir) if args.data_dir else cache_dir()) / \
-        f"bakery-s{args.stores}-m{args.months}-k{members}-seed{args.seed}"
+    folder = (
+        Path(args.data_dir) if args.data_dir else cache_dir()
+    ) / f"bakery-s{args.stores}-m{args.months}-k{members}-seed{args.seed}"
     path = folder / "card_events.parquet"
     if not path.is_file():
-        print(f"generating the ledger: {args.stores} stores × {args.months} months, {members:,} members "
-              f"(seed {args.seed}) into {folder} …", flush=True)
+        print(
+            f"generating the ledger: {args.stores} stores × {args.months} "
+            f"months, {members:,} members (seed {args.seed}) into {folder} …",
+            flush=True,
+        )
         t0 = time.perf_counter()
-        data = bakery_ledger(stores=args.stores, months=args.months, members=members, seed=args.seed)
+        data = bakery_ledger(
+            stores=args.stores, months=args.months, members=members, seed=args.seed
+        )
         write_ledger(data, folder, formats=("parquet",))
         print(f"  {len(data['kind']):,} events in {time.perf_counter() - t0:.1f} s", flush=True)
         del data
@@ -729,7 +901,12 @@ def profile(con: Any, sql: str, top: int) -> list[str]:
             detail = f"groups {detail}"
         timing = node.get("operator_timing", node.get("timing", 0.0))
         rows_out = node.get("operator_cardinality", node.get("intermediate_rows", 0))
-        rows.append((float(timing), f"{what:<22} {rows_out:>12,} rows  [{name if what == 'CTE' else cte}] {detail}"))
+        rows.append(
+            (
+                float(timing),
+                f"{what:<22} {rows_out:>12,} rows  [{name if what == 'CTE' else cte}] {detail}",
+            )
+        )
         children = node.get("children", [])
         for k, child in enumerate(children):  # a CTE's first child defines it, the second uses it
             walk(child, name if what == "CTE" and k == 0 else cte)
@@ -738,8 +915,9 @@ def profile(con: Any, sql: str, top: int) -> list[str]:
         walk(node, "main query")
     total = sum(t for t, _ in rows)
     rows.sort(reverse=True)
-    return [f"{t:7.3f} s {100 * t / total:5.1f} %  {line}" for t, line in rows[:top]] + \
-        [f"{total:7.3f} s in all operators (summed over threads)"]
+    return [f"{t:7.3f} s {100 * t / total:5.1f} %  {line}" for t, line in rows[:top]] + [
+        f"{total:7.3f} s in all operators (summed over threads)"
+    ]
 
 
 def timed(fn: Callable[[], Any]) -> tuple[float, float, Any]:
@@ -752,20 +930,38 @@ def timed(fn: Callable[[], Any]) -> tuple[float, float, Any]:
 # driver
 # ---------------------------------------------------------------------------------------
 
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--events", type=int, default=10_000_000, help="about how many events (default 10,000,000)")
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--events", type=int, default=10_000_000, help="about how many events (default 10,000,000)"
+    )
     ap.add_argument("--quick", action="store_true", help="about 1,000,000 events")
     ap.add_argument("--stores", type=int, default=20, help="stores (default 20)")
     ap.add_argument("--months", type=int, default=24, help="months (default 24, from 2025-01)")
-    ap.add_argument("--members", type=int, default=None, help="members (default: what gives --events)")
+    ap.add_argument(
+        "--members", type=int, default=None, help="members (default: what gives --events)"
+    )
     ap.add_argument("--seed", type=int, default=SEED)
     ap.add_argument("--parquet", default=None, help="use this card_events Parquet file instead")
-    ap.add_argument("--data-dir", default=None, help=f"where generated ledgers are kept (default {cache_dir()})")
-    ap.add_argument("--repeats", type=int, default=5, help="timed rounds (default 5); best and median reported")
-    ap.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="DuckDB threads (default: the cores)")
+    ap.add_argument(
+        "--data-dir", default=None, help=f"where generated ledgers are kept (default {cache_dir()})"
+    )
+    ap.add_argument(
+        "--repeats", type=int, default=5, help="timed rounds (default 5); best and median reported"
+    )
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="DuckDB threads (default: the cores)",
+    )
     ap.add_argument("--no-pandas", action="store_true", help="leave pandas out")
-    ap.add_argument("--profile", action="store_true", help="print DuckDB's costliest operators of each query")
+    ap.add_argument(
+        "--profile", action="store_true", help="print DuckDB's costliest operators of each query"
+    )
     ap.add_argument("--strict", action="store_true", help="exit 1 if engine / hand > target")
     args = ap.parse_args(argv)
     if args.quick:
@@ -776,27 +972,41 @@ def main(argv: list[str] | None = None) -> int:
     kinds = dict(engine_inputs(compiled))
     missing = [n for n in ALL_INPUTS if n not in kinds]
     if missing:
-        print(f"ERROR: the hand-written queries compute inputs the pack no longer measures on {SOURCE}: {missing}")
+        print(
+            "ERROR: the hand-written queries compute inputs "
+            f"the pack no longer measures on {SOURCE}: {missing}"
+        )
         return 2
     uncovered = [n for n in kinds if n not in ALL_INPUTS]
     events = [n for n, kind in kinds.items() if kind == "event"]
     if set(events) != set(EVENT_INPUTS):
-        print(f"ERROR: the pack's event measures changed: {sorted(set(events) ^ set(EVENT_INPUTS))}")
+        print(
+            f"ERROR: the pack's event measures changed: {sorted(set(events) ^ set(EVENT_INPUTS))}"
+        )
         return 2
 
     path = ledger(args)
     con = connect(path, args.threads)
     n_events, n_members, n_stores, n_months = con.execute(
         f"SELECT count(*), count(DISTINCT member_id), count(DISTINCT store_id), "
-        f"count(DISTINCT date_trunc('month', event_time)) FROM {SOURCE}").fetchone()
+        f"count(DISTINCT date_trunc('month', event_time)) FROM {SOURCE}"
+    ).fetchone()
     size_mb = path.stat().st_size / 1e6
     print(f"ledger: {path} ({size_mb:,.0f} MB)")
-    print(f"  {n_events:,} events, {n_stores} stores, {n_months} months, {n_members:,} members; "
-          f"machine: {os.cpu_count()} cores, DuckDB {duckdb.__version__} with {args.threads} threads")
-    print(f"  {PACK}: {len(kinds)} inputs on {SOURCE} — {sum(k == 'event' for k in kinds.values())} event, "
-          f"{sum(k == 'to-date' for k in kinds.values())} to-date, {sum(k == 'entity' for k in kinds.values())} entity")
+    print(
+        f"  {n_events:,} events, {n_stores} stores, {n_months} months, {n_members:,} members; "
+        f"machine: {os.cpu_count()} cores, DuckDB {duckdb.__version__} with {args.threads} threads"
+    )
+    print(
+        f"  {PACK}: {len(kinds)} inputs on {SOURCE} — {sum(k == 'event' for k in kinds.values())} "
+        f"event, {sum(k == 'to-date' for k in kinds.values())} to-date, "
+        f"{sum(k == 'entity' for k in kinds.values())} entity"
+    )
     if uncovered:
-        print(f"  NOTE: the hand-written query does not compute {uncovered}: the engine is also timed without them")
+        print(
+            "  NOTE: the hand-written query does not compute "
+            f"{uncovered}: the engine is also timed without them"
+        )
     print()
 
     subsets: dict[str, list[str]] = {"all": list(ALL_INPUTS), "events": list(EVENT_INPUTS)}
@@ -807,7 +1017,10 @@ def main(argv: list[str] | None = None) -> int:
             sqls[("engine", "all-covered")] = engine_sql(compiled, list(ALL_INPUTS))
             subsets["all-covered"] = list(ALL_INPUTS)
     except Exception as err:  # noqa: BLE001 - the bench still times all inputs
-        print(f"NOTE: the engine's query for a subset of inputs cannot be built ({err}); timing all inputs only\n")
+        print(
+            "NOTE: the engine's query for a subset of inputs "
+            f"cannot be built ({err}); timing all inputs only\n"
+        )
         if uncovered:
             print("ERROR: and the hand-written query does not cover all the engine's inputs")
             return 2
@@ -816,8 +1029,11 @@ def main(argv: list[str] | None = None) -> int:
 
     # -- honesty checks (these runs also warm the file cache) --------------------------------
     print("checking that every contender computes the engine's numbers …", flush=True)
-    ref = {subset: duck_result(con.execute(sqls[("engine", subset)])) for subset in ("all", "events")
-           if ("engine", subset) in sqls}
+    ref = {
+        subset: duck_result(con.execute(sqls[("engine", subset)]))
+        for subset in ("all", "events")
+        if ("engine", subset) in sqls
+    }
     ref.setdefault("events", ref["all"])
     types = ref["all"]["_types"]
     counts = {n for n in ALL_INPUTS if "INT" in types.get(n, "")}
@@ -837,15 +1053,20 @@ def main(argv: list[str] | None = None) -> int:
         names = subsets[subset]
         problems, note = compare(ref[subset], got, names, counts, ties if subset == "all" else None)
         floats = [n for n in names if n not in counts]
-        print(f"  {who:>6} / {subset:<6}: {'OK' if not problems else 'MISMATCH'} — {len(names)} inputs × "
-              f"{len(got['keys'])} (store, period) rows; counts equal, largest difference of the other numbers "
-              f"{max_abs_diff(ref[subset], got, floats):.1e}{note}")
+        print(
+            f"  {who:>6} / {subset:<6}: {'OK' if not problems else 'MISMATCH'} — {len(names)} "
+            f"inputs × {len(got['keys'])} (store, period) rows; counts equal, largest "
+            f"difference of the other numbers {max_abs_diff(ref[subset], got, floats):.1e}{note}"
+        )
         for p in problems:
             print(f"      {p}")
         broken |= bool(problems)
-    print(f"  ({n_ties:,} member-periods have purchases to date of exactly rfm_monetary_amount = "
-          f"{params['rfm_monetary_amount']:g} where that decides their RFM class; the engine sums money as float64, "
-          "so they may land on either side; the hand-written query and pandas sum integer cents)")
+    print(
+        f"  ({n_ties:,} member-periods have purchases to date of exactly "
+        f"rfm_monetary_amount = {params['rfm_monetary_amount']:g} where that "
+        "decides their RFM class; the engine sums money as float64, so they may "
+        "land on either side; the hand-written query and pandas sum integer cents)"
+    )
     if broken:
         print("ERROR: a contender does not compute the engine's numbers; no times are reported")
         return 2
@@ -870,12 +1091,18 @@ def main(argv: list[str] | None = None) -> int:
     print()
 
     labels = {"engine": "engine (generated SQL)", "hand": "DuckDB hand-written", "pandas": "pandas"}
-    head = f"{'contender':<24} {'inputs':<26} {'best s':>8} {'median s':>9} {'cpu s':>7} {'× hand':>7} {'cpu × hand':>10}"
+    head = (
+        f"{'contender':<24} {'inputs':<26} {'best s':>8} "
+        f"{'median s':>9} {'cpu s':>7} {'× hand':>7} {'cpu × hand':>10}"
+    )
     print(head)
     print("-" * len(head))
     ratio_all = math.nan
-    for subset, label in (("all", f"all {len(ALL_INPUTS)}"), ("events", f"event measures {len(EVENT_INPUTS)}"),
-                          ("all-covered", f"the hand's {len(ALL_INPUTS)}")):
+    for subset, label in (
+        ("all", f"all {len(ALL_INPUTS)}"),
+        ("events", f"event measures {len(EVENT_INPUTS)}"),
+        ("all-covered", f"the hand's {len(ALL_INPUTS)}"),
+    ):
         if subset not in subsets:
             continue
         hand_best = min(w for w, _ in times[("hand", "all" if subset == "all-covered" else subset)])
@@ -884,27 +1111,46 @@ def main(argv: list[str] | None = None) -> int:
             if (who, subset) not in times:
                 continue
             ts = times[(who, subset)]
-            best, med, cpu = min(w for w, _ in ts), statistics.median(w for w, _ in ts), min(c for _, c in ts)
+            best, med, cpu = (
+                min(w for w, _ in ts),
+                statistics.median(w for w, _ in ts),
+                min(c for _, c in ts),
+            )
             if who == "engine" and subset == ("all-covered" if uncovered else "all"):
                 ratio_all = best / hand_best
             if subset == "all" and who == "engine":
                 label = f"all {len(kinds)}"
             elif subset == "all" and uncovered:
                 label = f"{len(ALL_INPUTS)} of the {len(kinds)}"
-            print(f"{labels[who]:<24} {label:<26} {best:>8.2f} {med:>9.2f} {cpu:>7.2f} "
-                  f"{best / hand_best:>7.2f} {cpu / hand_cpu:>10.2f}")
+            print(
+                f"{labels[who]:<24} {label:<26} {best:>8.2f} {med:>9.2f} {cpu:>7.2f} "
+                f"{best / hand_best:>7.2f} {cpu / hand_cpu:>10.2f}"
+            )
     print()
-    print(f"ledger: {n_events:,} events, {n_stores} stores × {n_months} months, {n_members:,} members; "
-          f"{os.cpu_count()} cores. best / median s: wall clock over {args.repeats} round(s); cpu s: the least "
-          "process CPU time (DuckDB's threads included; steadier than the wall clock on a shared machine)"
-          + ("" if args.no_pandas else f"; pandas includes reading the Parquet file (one read alone: {t_read:.2f} s)"))
+    print(
+        f"ledger: {n_events:,} events, {n_stores} stores × {n_months} months, "
+        f"{n_members:,} members; {os.cpu_count()} cores. best / median s: wall clock "
+        f"over {args.repeats} round(s); cpu s: the least process CPU time (DuckDB's "
+        "threads included; steadier than the wall clock on a shared machine)"
+        + (
+            ""
+            if args.no_pandas
+            else f"; pandas includes reading the Parquet file (one read alone: {t_read:.2f} s)"
+        )
+    )
     ok = ratio_all <= TARGET
-    print(f"engine / hand-written DuckDB, all inputs: {ratio_all:.2f} (target ≤ {TARGET}) {'PASS' if ok else 'FAIL'}")
+    print(
+        f"engine / hand-written DuckDB, all inputs: {ratio_all:.2f} "
+        f"(target ≤ {TARGET}) {'PASS' if ok else 'FAIL'}"
+    )
 
     if args.profile:
         for name in (("engine", "all"), ("hand", "all")):
             print()
-            print(f"DuckDB's costliest operators, {labels[name[0]]}, all inputs (one run, profiling on):")
+            print(
+                f"DuckDB's costliest operators, {labels[name[0]]}, "
+                "all inputs (one run, profiling on):"
+            )
             for line in profile(con, sqls[name], 14):
                 print("  " + line)
     return 1 if args.strict and not ok else 0

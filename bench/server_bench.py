@@ -1,4 +1,5 @@
-"""Server hardening benchmark: listing latency as packs pile up, and memory after reading large packs.
+"""Server hardening benchmark: listing latency as packs pile up, and memory after reading \
+large packs.
 
 Two measurements against a real ``uvicorn`` on a free loopback port (127.0.0.1 only):
 
@@ -40,7 +41,9 @@ from api.server.registry import Registry, new_record  # noqa: E402
 sys.path.insert(0, str(ROOT / "bench"))
 from compile_bench import chain_pack  # noqa: E402
 
-GYM = (ROOT / "tests" / "api" / "http" / "packs" / "gym-membership.yaml").read_text(encoding="utf-8")
+GYM = (ROOT / "tests" / "api" / "http" / "packs" / "gym-membership.yaml").read_text(
+    encoding="utf-8"
+)
 CACHE_BYTES = 128 * 1024 * 1024
 
 
@@ -53,9 +56,29 @@ def _free_port() -> int:
 def _start(data: Path, *options: str) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "api.server_cli", "serve", "--host", "127.0.0.1", "--port",
-                             str(port), "--data-dir", str(data), "--eval-workers", "1", "--rate-limit", "0",
-                             *options], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "api.server_cli",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data),
+            "--eval-workers",
+            "1",
+            "--rate-limit",
+            "0",
+            *options,
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -75,7 +98,9 @@ def _store(registry: Registry, texts: list[tuple[str, bytes]]) -> None:
         raise SystemExit(f"the benchmark pack does not compile: {problems[:1]}")
     summary = summary_of(compiled)
     for pack, text in texts:
-        registry.publish(new_record(pack, "1.0.0", text, "bench", "public", {}, [], {**summary}), text)
+        registry.publish(
+            new_record(pack, "1.0.0", text, "bench", "public", {}, [], {**summary}), text
+        )
 
 
 def _gym(i: int) -> tuple[str, bytes]:
@@ -115,8 +140,11 @@ def listing(many: int) -> tuple[bool, str]:
         for path in ("/v1/packs", "/"):
             ratio = results[many][path] / results[10][path]
             ratios.append(ratio)
-            out.append(f"  {path:<10} {results[10][path] * 1000:8.1f} ms with 10 packs  "
-                       f"{results[many][path] * 1000:8.1f} ms with {many:,}  ratio {ratio:5.2f}  (target < 2)")
+            out.append(
+                f"  {path:<10} {results[10][path] * 1000:8.1f} ms "
+                f"with 10 packs  {results[many][path] * 1000:8.1f} "
+                f"ms with {many:,}  ratio {ratio:5.2f}  (target < 2)"
+            )
     ok = max(ratios) < 2
     return ok, "\n".join(out)
 
@@ -136,7 +164,9 @@ def memory(count: int) -> tuple[bool, str]:
         packs = []
         for i in range(count):
             pack = f"big-{i:04d}"
-            packs.append((pack, text.replace(text.split("\n", 1)[0], f"pack: {pack}", 1).encode("utf-8")))
+            packs.append(
+                (pack, text.replace(text.split("\n", 1)[0], f"pack: {pack}", 1).encode("utf-8"))
+            )
         if not packs[0][1].startswith(b"pack: big-"):
             raise SystemExit("chain_pack no longer starts with 'pack:'")
         _store(registry, packs)
@@ -158,19 +188,26 @@ def memory(count: int) -> tuple[bool, str]:
     growth = peak - before
     ok = growth < 2 * CACHE_BYTES
     mb = 1024 * 1024
-    return ok, (f"  read {count} packs of {len(packs[0][1]) / 1024:.0f} KB in {took:.0f} s: server RSS "
-                f"{before / mb:.0f} MB before, {peak / mb:.0f} MB peak, {after / mb:.0f} MB after; growth "
-                f"{growth / mb:.0f} MB for a cache budget of {CACHE_BYTES / mb:.0f} MB (target < 2 x budget)")
+    return ok, (
+        f"  read {count} packs of {len(packs[0][1]) / 1024:.0f} KB in "
+        f"{took:.0f} s: server RSS {before / mb:.0f} MB before, {peak / mb:.0f} "
+        f"MB peak, {after / mb:.0f} MB after; growth {growth / mb:.0f} MB for a "
+        f"cache budget of {CACHE_BYTES / mb:.0f} MB (target < 2 x budget)"
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="fewer packs: a smoke run")
     parser.add_argument("--strict", action="store_true", help="exit 1 if a target is missed")
     args = parser.parse_args()
     failed = False
-    for name, (ok, text) in (("listing", listing(200 if args.quick else 1000)),
-                             ("memory", memory(32 if args.quick else 256))):
+    for name, (ok, text) in (
+        ("listing", listing(200 if args.quick else 1000)),
+        ("memory", memory(32 if args.quick else 256)),
+    ):
         print(f"{name}: {'PASS' if ok else 'FAIL'}\n{text}")
         failed |= not ok
     if failed and args.strict:

@@ -34,8 +34,14 @@ _ALLOWED_MIXES = (
     frozenset({"LATIN", "HAN", "HANGUL"}),
 )
 #: name prefixes that are one script under another name
-_SCRIPT_ALIASES = {"CJK": "HAN", "IDEOGRAPHIC": "HAN", "HANGZHOU": "HAN", "KATAKANA-HIRAGANA": "KATAKANA"}
-_FULL_WIDTH = range(0xFF01, 0xFF5F)  # FULLWIDTH EXCLAMATION MARK … FULLWIDTH RIGHT WHITE PARENTHESIS
+_SCRIPT_ALIASES = {
+    "CJK": "HAN",
+    "IDEOGRAPHIC": "HAN",
+    "HANGZHOU": "HAN",
+    "KATAKANA-HIRAGANA": "KATAKANA",
+}
+# FULLWIDTH EXCLAMATION MARK … FULLWIDTH RIGHT WHITE PARENTHESIS
+_FULL_WIDTH = range(0xFF01, 0xFF5F)
 
 
 def describe_char(ch: str) -> str:
@@ -44,7 +50,9 @@ def describe_char(ch: str) -> str:
     name = unicodedata.name(ch, "")
     code = f"U+{ord(ch):04X}"
     if not name:
-        name = {"\n": "LINE FEED", "\r": "CARRIAGE RETURN", "\t": "TAB"}.get(ch, "a control character")
+        name = {"\n": "LINE FEED", "\r": "CARRIAGE RETURN", "\t": "TAB"}.get(
+            ch, "a control character"
+        )
     if ch.isprintable() and not ch.isspace() and unicodedata.category(ch) not in ("Cf", "Mn", "Me"):
         return f"'{ch}' ({code} {name})"
     return f"{code} ({name})"
@@ -55,7 +63,9 @@ def visible(text: str) -> str:
     ``\\n``, a zero-width space as ``\\u200b``; printable text (Chinese too) is unchanged."""
     if text.isprintable():
         return text
-    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+    return "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
+    )
 
 
 def bidi_controls(text: str) -> Iterator[re.Match[str]]:
@@ -89,8 +99,20 @@ def _fits(scripts: set[str]) -> bool:
 
 #: Default_Ignorable_Code_Point characters that Python accepts in identifiers: they show as
 #: nothing, so ``orders`` and ``orders`` + U+1160 would look the same
-_INVISIBLE = frozenset([0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x3164, 0xFFA0,
-                        *range(0x180B, 0x1810), *range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0)])
+_INVISIBLE = frozenset(
+    [
+        0x034F,
+        0x115F,
+        0x1160,
+        0x17B4,
+        0x17B5,
+        0x3164,
+        0xFFA0,
+        *range(0x180B, 0x1810),
+        *range(0xFE00, 0xFE10),
+        *range(0xE0100, 0xE01F0),
+    ]
+)
 
 
 def confusable(ident: str) -> tuple[int, str] | None:
@@ -102,20 +124,26 @@ def confusable(ident: str) -> tuple[int, str] | None:
     for i, ch in enumerate(ident):
         category = unicodedata.category(ch)
         if ord(ch) in _FULL_WIDTH:
-            return i, (f"{describe_char(ch)} is a full-width form; write "
-                       f"'{unicodedata.normalize('NFKC', ch)}'")
+            return i, (
+                f"{describe_char(ch)} is a full-width form; write "
+                f"'{unicodedata.normalize('NFKC', ch)}'"
+            )
         if category == "Nd" and not "0" <= ch <= "9":
             return i, f"{describe_char(ch)} is not one of the digits 0-9"
         if not unicodedata.is_normalized("NFKC", ch):
-            return i, (f"{describe_char(ch)} is a compatibility form of "
-                       f"'{unicodedata.normalize('NFKC', ch)}'")
+            return i, (
+                f"{describe_char(ch)} is a compatibility form of "
+                f"'{unicodedata.normalize('NFKC', ch)}'"
+            )
         if ch != "_" and category[0] not in "LM" and category not in ("Nd", "Nl"):
             return i, f"{describe_char(ch)} is not a letter or a digit"  # a middle dot, say
     if not unicodedata.is_normalized("NFKC", ident):
         composed = unicodedata.normalize("NFKC", ident)
         mark = next((i for i, ch in enumerate(ident) if unicodedata.combining(ch)), 0)
-        return mark, (f"{describe_char(ident[mark])} is an accent written apart from its letter; write "
-                      f"'{composed}', with the accented letter as one character")
+        return mark, (
+            f"{describe_char(ident[mark])} is an accent written apart from its letter; write "
+            f"'{composed}', with the accented letter as one character"
+        )
     seen: dict[str, str] = {}  # script → its first character
     for i, ch in enumerate(ident):
         script = script_of(ch)
@@ -123,8 +151,10 @@ def confusable(ident: str) -> tuple[int, str] | None:
             continue
         if not _fits({*seen, script}):
             other = next(iter(seen))
-            return i, (f"it mixes {_title(other)} and {_title(script)} letters: {describe_char(ch)} "
-                       f"after {describe_char(seen[other])}")
+            return i, (
+                f"it mixes {_title(other)} and {_title(script)} letters: {describe_char(ch)} "
+                f"after {describe_char(seen[other])}"
+            )
         seen[script] = ch
     return None
 
@@ -137,4 +167,6 @@ def foreign_digit(text: str) -> str | None:
     """The first decimal digit of ``text`` that is not 0-9 (``float`` reads ``'١٢'`` as 12)."""
     if text.isascii():
         return None
-    return next((ch for ch in text if unicodedata.category(ch) == "Nd" and not "0" <= ch <= "9"), None)
+    return next(
+        (ch for ch in text if unicodedata.category(ch) == "Nd" and not "0" <= ch <= "9"), None
+    )

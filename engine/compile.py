@@ -25,7 +25,11 @@ from engine.sources import PackSource, load_pack_text
 from engine.validate import Context, run_rules
 from engine.validate.context import FormulaSite
 
-_FIELDS = (("metrics", "formula", "number"), ("checks", "assert", "condition"), ("rules", "when", "condition"))
+_FIELDS = (
+    ("metrics", "formula", "number"),
+    ("checks", "assert", "condition"),
+    ("rules", "when", "condition"),
+)
 
 
 @dataclass(frozen=True)
@@ -52,7 +56,9 @@ def _has_errors(problems: list[Problem]) -> bool:
     return any(p.severity == "error" for p in problems)
 
 
-def check_pack(ref: str | Path, library: PackLibrary | None = None) -> tuple[CompiledPack | None, list[Problem]]:
+def check_pack(
+    ref: str | Path, library: PackLibrary | None = None
+) -> tuple[CompiledPack | None, list[Problem]]:
     """Compile a pack given as a path or an id; return it (or None) with every problem found."""
     library = library or PackLibrary.default()
     path = locate(ref, library)
@@ -64,8 +70,9 @@ def check_pack(ref: str | Path, library: PackLibrary | None = None) -> tuple[Com
     return _compile(source, library, problems)
 
 
-def check_text(text: str | bytes, library: PackLibrary | None = None,
-               name: str = "<request>") -> tuple[CompiledPack | None, list[Problem]]:
+def check_text(
+    text: str | bytes, library: PackLibrary | None = None, name: str = "<request>"
+) -> tuple[CompiledPack | None, list[Problem]]:
     """Compile a pack given as one YAML document (as posted to the API)."""
     source, problems = load_pack_text(text, name)
     if source is None or _has_errors(problems):
@@ -84,8 +91,9 @@ def compile_pack(ref: str | Path, library: PackLibrary | None = None) -> Compile
     return compiled
 
 
-def _compile(source: PackSource, library: PackLibrary,
-             problems: list[Problem]) -> tuple[CompiledPack | None, list[Problem]]:
+def _compile(
+    source: PackSource, library: PackLibrary, problems: list[Problem]
+) -> tuple[CompiledPack | None, list[Problem]]:
     pack, found = resolve(source, library)
     problems += found
     if pack is None:
@@ -104,10 +112,15 @@ def _compile(source: PackSource, library: PackLibrary,
     for proof in proofs.values():
         if proof.status == "refuted":
             check = pack.checks[proof.check]
-            problems.append(Problem.at(
-                "KPI-R015", f"check '{check.id}' can never hold: {proof.reason}",
-                check.field_source("assert").offset_loc("assert", 0), path=f"checks.{check.id}.assert",
-                hint="fix the assertion or the formulas it compares"))
+            problems.append(
+                Problem.at(
+                    "KPI-R015",
+                    f"check '{check.id}' can never hold: {proof.reason}",
+                    check.field_source("assert").offset_loc("assert", 0),
+                    path=f"checks.{check.id}.assert",
+                    hint="fix the assertion or the formulas it compares",
+                )
+            )
     problems = sort_problems(problems)
     return CompiledPack(pack, tuple(sites), graph, proofs, tuple(problems)), problems
 
@@ -121,17 +134,25 @@ def _broken_parents(pack: Pack, source: PackSource, library: PackLibrary) -> lis
     for index, root in pack.parents:
         path = Path(root)
         files = sorted(path.glob("*.y*ml")) if path.is_dir() else [path]
-        key = (str(path.resolve()), tuple((f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in files))
+        key = (
+            str(path.resolve()),
+            tuple((f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in files),
+        )
         if key not in _PARENT_ERRORS:
             _PARENT_ERRORS[key] = 0  # a cycle is reported by resolve; do not recurse into it
             _, found = check_pack(path, library)
             _PARENT_ERRORS[key] = sum(p.severity == "error" for p in found)
         if _PARENT_ERRORS[key]:
             name = pack.extends[index].partition("@")[0]
-            problems.append(Problem.at(
-                "KPI-R012", f"extended pack '{name}' has {_PARENT_ERRORS[key]} error(s) of its own",
-                source.doc.key_loc(("extends", index)), path=f"extends.{index}",
-                hint=f"run `kpi validate {name}` and fix it first"))
+            problems.append(
+                Problem.at(
+                    "KPI-R012",
+                    f"extended pack '{name}' has {_PARENT_ERRORS[key]} error(s) of its own",
+                    source.doc.key_loc(("extends", index)),
+                    path=f"extends.{index}",
+                    hint=f"run `kpi validate {name}` and fix it first",
+                )
+            )
     return problems
 
 
@@ -146,8 +167,15 @@ def _parse_formulas(pack: Pack, problems: list[Problem]) -> list[FormulaSite]:
             try:
                 parsed = parse_formula(text, expect=kind)  # type: ignore[arg-type]
             except FormulaError as err:
-                problems.append(Problem.at(err.code, err.message, src.offset_loc(field, err.offset),
-                                           path=f"{src.dotted}.{field}", hint=err.hint))
+                problems.append(
+                    Problem.at(
+                        err.code,
+                        err.message,
+                        src.offset_loc(field, err.offset),
+                        path=f"{src.dotted}.{field}",
+                        hint=err.hint,
+                    )
+                )
                 continue
             sites.append(FormulaSite(d, field, parsed))
     return sites
@@ -155,7 +183,10 @@ def _parse_formulas(pack: Pack, problems: list[Problem]) -> list[FormulaSite]:
 
 def _not_found(ref: str, library: PackLibrary) -> str:
     known = library.pack_ids()
-    msg = f"no pack '{ref}': not a path, and no pack with that id in {', '.join(map(str, library.roots)) or '(no folders)'}"
+    msg = (
+        f"no pack '{ref}': not a path, and no pack with that id in "
+        f"{', '.join(map(str, library.roots)) or '(no folders)'}"
+    )
     if known:
         msg += f"; known packs: {', '.join(known)}"
     return msg

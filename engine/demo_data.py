@@ -80,25 +80,86 @@ import numpy as np
 
 __all__ = ["COLUMNS", "KINDS", "bakery_ledger", "campaign_share", "write_ledger"]
 
-KINDS = ("register", "import", "recharge", "consume", "points_earn_consume",
-         "points_earn_recharge", "points_redeem", "points_convert", "points_expire",
-         "points_delete", "rebate_grant", "rebate_spend", "cancel")
-(REGISTER, IMPORT, RECHARGE, CONSUME, EARN_CONSUME, EARN_RECHARGE, REDEEM, CONVERT, EXPIRE,
- DELETE, REBATE_GRANT, REBATE_SPEND, CANCEL) = range(len(KINDS))
+KINDS = (
+    "register",
+    "import",
+    "recharge",
+    "consume",
+    "points_earn_consume",
+    "points_earn_recharge",
+    "points_redeem",
+    "points_convert",
+    "points_expire",
+    "points_delete",
+    "rebate_grant",
+    "rebate_spend",
+    "cancel",
+)
+(
+    REGISTER,
+    IMPORT,
+    RECHARGE,
+    CONSUME,
+    EARN_CONSUME,
+    EARN_RECHARGE,
+    REDEEM,
+    CONVERT,
+    EXPIRE,
+    DELETE,
+    REBATE_GRANT,
+    REBATE_SPEND,
+    CANCEL,
+) = range(len(KINDS))
 COLUMNS = ("event_time", "store_id", "member_id", "kind", "amount", "net", "gift", "points")
 
 # -- calendar ---------------------------------------------------------------------------------
 # 春节 and 中秋 (the festivals move); years outside the tables fall back to 5 Feb and 20 Sep.
-SPRING = {2015: "02-19", 2016: "02-08", 2017: "01-28", 2018: "02-16", 2019: "02-05",
-          2020: "01-25", 2021: "02-12", 2022: "02-01", 2023: "01-22", 2024: "02-10",
-          2025: "01-29", 2026: "02-17", 2027: "02-06", 2028: "01-26", 2029: "02-13",
-          2030: "02-03", 2031: "01-23", 2032: "02-11", 2033: "01-31", 2034: "02-19",
-          2035: "02-08"}
-MID_AUTUMN = {2015: "09-27", 2016: "09-15", 2017: "10-04", 2018: "09-24", 2019: "09-13",
-              2020: "10-01", 2021: "09-21", 2022: "09-10", 2023: "09-29", 2024: "09-17",
-              2025: "10-06", 2026: "09-25", 2027: "09-15", 2028: "10-03", 2029: "09-22",
-              2030: "09-12", 2031: "10-01", 2032: "09-19", 2033: "09-08", 2034: "09-27",
-              2035: "09-16"}
+SPRING = {
+    2015: "02-19",
+    2016: "02-08",
+    2017: "01-28",
+    2018: "02-16",
+    2019: "02-05",
+    2020: "01-25",
+    2021: "02-12",
+    2022: "02-01",
+    2023: "01-22",
+    2024: "02-10",
+    2025: "01-29",
+    2026: "02-17",
+    2027: "02-06",
+    2028: "01-26",
+    2029: "02-13",
+    2030: "02-03",
+    2031: "01-23",
+    2032: "02-11",
+    2033: "01-31",
+    2034: "02-19",
+    2035: "02-08",
+}
+MID_AUTUMN = {
+    2015: "09-27",
+    2016: "09-15",
+    2017: "10-04",
+    2018: "09-24",
+    2019: "09-13",
+    2020: "10-01",
+    2021: "09-21",
+    2022: "09-10",
+    2023: "09-29",
+    2024: "09-17",
+    2025: "10-06",
+    2026: "09-25",
+    2027: "09-15",
+    2028: "10-03",
+    2029: "09-22",
+    2030: "09-12",
+    2031: "10-01",
+    2032: "09-19",
+    2033: "09-08",
+    2034: "09-27",
+    2035: "09-16",
+}
 NONE, CHRISTMAS, MOON, SPRING_FESTIVAL = range(4)  # campaign of a day (later ones win overlaps)
 WINDOW = {CHRISTMAS: (0, 24), MOON: (-24, 2), SPRING_FESTIVAL: (-28, 5)}  # days around the date
 STOCK_UP = np.array([0.0, 0.10, 0.14, 0.22])  # chance a member stocks up once per campaign
@@ -110,15 +171,34 @@ _MONTH_DAYS = 30.44
 
 # -- business rules (money in cents) ------------------------------------------------------------
 TIERS = np.array([100, 200, 300, 500, 1000], dtype=np.int64) * 100
-BONUS = np.array([[0, 20, 40, 80, 200], [10, 30, 50, 100, 250], [15, 40, 60, 120, 280],
-                  [20, 50, 80, 150, 350]], dtype=np.int64) * 100  # by campaign (row), tier
+# by campaign (row), tier
+BONUS = (
+    np.array(
+        [
+            [0, 20, 40, 80, 200],
+            [10, 30, 50, 100, 250],
+            [15, 40, 60, 120, 280],
+            [20, 50, 80, 150, 350],
+        ],
+        dtype=np.int64,
+    )
+    * 100
+)
 TIER_PREF = np.array([0.45, 0.30, 0.12, 0.10, 0.03])  # a member's usual tier
 # shop profiles, cycled: (share of members, ticket ×, visits ×)
 PROFILES = ((1.4, 1.10, 1.0), (1.1, 1.0, 1.1), (0.9, 0.8, 1.15), (1.0, 1.0, 1.0), (1.0, 0.95, 1.0))
 HAZARD, NEW_HAZARD, CANCEL_SHARE, CANCEL_MAX = 0.022, 0.05, 0.5, 8000
 IMPORT_SHARE, CORPORATE_SHARE, LAUNCH = 0.03, 0.015, 6.0
-_SLOT_IMPORT, _SLOT_JOIN, _SLOT_STOCK, _SLOT_VISIT, _SLOT_FAIR, _SLOT_REBATE, _SLOT_ADMIN, \
-    _SLOT_CANCEL = range(8)  # also the order of slots at the same instant
+(
+    _SLOT_IMPORT,
+    _SLOT_JOIN,
+    _SLOT_STOCK,
+    _SLOT_VISIT,
+    _SLOT_FAIR,
+    _SLOT_REBATE,
+    _SLOT_ADMIN,
+    _SLOT_CANCEL,
+) = range(8)  # also the order of slots at the same instant
 
 
 class _Calendar:
@@ -150,7 +230,7 @@ class _Calendar:
             for y in years:
                 day = np.datetime64(f"{y}-{dates[c].get(y, fallback[c])}") - self.day0
                 d = int(day.astype(np.int64))
-                camp[max(0, d + lo):max(0, d + hi + 1)] = c
+                camp[max(0, d + lo) : max(0, d + hi + 1)] = c
                 if c == SPRING_FESTIVAL:
                     spring_days.append(d)
                 elif c == MOON:
@@ -159,10 +239,12 @@ class _Calendar:
         w *= np.array([1.0, 1.1, 1.2, 1.15])[camp]
         eve = (month == 12) & (dom >= 20) & (dom <= 25)
         w[eve] *= 1.7
-        spend = np.array([1.0, 1.1, 1.5, 1.2])[camp] * np.where((month == 7) | (month == 8), 0.95, 1)
+        spend = np.array([1.0, 1.1, 1.5, 1.2])[camp] * np.where(
+            (month == 7) | (month == 8), 0.95, 1
+        )
         spend[eve] = 1.6
         for d in spring_days:  # shops closed or quiet on the eve and the first days
-            w[max(0, d - 1):max(0, d + 3)] *= 0.3
+            w[max(0, d - 1) : max(0, d + 3)] *= 0.3
         lengths = np.array([1.0] + [WINDOW[c][1] - WINDOW[c][0] + 1 for c in (1, 2, 3)])
         self.camp, self.visit_w, self.spend_x = camp, w, spend
         self.stock_w = STOCK_UP[camp] / lengths[camp]
@@ -175,8 +257,9 @@ class _Calendar:
         d = np.minimum(x // _OPEN, self.n_days - 1)
         return np.asarray(w[d] + day_w[d] * ((x - d * _OPEN) / _OPEN))
 
-    def sample(self, w: np.ndarray, day_w: np.ndarray, a: np.ndarray, b: np.ndarray,
-               u: np.ndarray) -> np.ndarray:
+    def sample(
+        self, w: np.ndarray, day_w: np.ndarray, a: np.ndarray, b: np.ndarray, u: np.ndarray
+    ) -> np.ndarray:
         """Positions in ``[a, b)`` drawn with density ``day_w`` by inverting the cumulative."""
         va, vb = self.cum(w, day_w, a), self.cum(w, day_w, b)
         v = va + u * (vb - va)
@@ -196,8 +279,12 @@ class _Calendar:
 def campaign_share(start: str = "2025-01", months: int = 24) -> np.ndarray:
     """Share of the days of each month that fall in a top-up campaign (春节, 中秋, 圣诞)."""
     cal = _Calendar(start, months)
-    return np.array([float(np.mean(cal.camp[cal.month_day[m]:cal.month_day[m + 1]] > 0))
-                     for m in range(months)])
+    return np.array(
+        [
+            float(np.mean(cal.camp[cal.month_day[m] : cal.month_day[m + 1]] > 0))
+            for m in range(months)
+        ]
+    )
 
 
 class _Rows:
@@ -208,14 +295,24 @@ class _Rows:
         self.parts: list[tuple[np.ndarray, ...]] = []
         self.done: list[list[np.ndarray]] = []
 
-    def add(self, keep: np.ndarray, t: np.ndarray, mem: np.ndarray, kind: int,
-            amount: np.ndarray | int = 0, net: np.ndarray | int = 0, gift: np.ndarray | int = 0,
-            points: np.ndarray | int = 0) -> None:
+    def add(
+        self,
+        keep: np.ndarray,
+        t: np.ndarray,
+        mem: np.ndarray,
+        kind: int,
+        amount: np.ndarray | int = 0,
+        net: np.ndarray | int = 0,
+        gift: np.ndarray | int = 0,
+        points: np.ndarray | int = 0,
+    ) -> None:
         n = int(np.count_nonzero(keep))
         if n == 0:
             return
-        cols = [np.broadcast_to(np.asarray(c, dtype=np.int64), keep.shape)[keep]
-                for c in (amount, net, gift, points)]
+        cols = [
+            np.broadcast_to(np.asarray(c, dtype=np.int64), keep.shape)[keep]
+            for c in (amount, net, gift, points)
+        ]
         self.parts.append((t[keep], mem[keep].astype(np.int32), np.full(n, kind, np.int8), *cols))
 
     def close_month(self) -> None:
@@ -238,9 +335,16 @@ def _take_points(old: np.ndarray, new: np.ndarray, d: np.ndarray) -> None:
     new -= d - from_old
 
 
-def _slots(cal: _Calendar, rng: np.random.Generator, act: np.ndarray, hit: np.ndarray,
-           lo: np.ndarray, hi: np.ndarray, kind: int, stock: bool = False
-           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _slots(
+    cal: _Calendar,
+    rng: np.random.Generator,
+    act: np.ndarray,
+    hit: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    kind: int,
+    stock: bool = False,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Slots of ``kind`` for the active members ``act[hit]`` (``hit`` may repeat an index), at
     instants drawn in ``[lo, hi)`` by visit weight (by campaign stock-up rate if ``stock``)."""
     w, day_w = (cal.ws, cal.stock_w) if stock else (cal.wv, cal.visit_w)
@@ -248,8 +352,9 @@ def _slots(cal: _Calendar, rng: np.random.Generator, act: np.ndarray, hit: np.nd
     return act[hit], x, np.full(hit.size, kind)
 
 
-def _simulate(stores: int, months: int, members: int, seed: int, start: str
-              ) -> tuple[list[np.ndarray], np.ndarray]:
+def _simulate(
+    stores: int, months: int, members: int, seed: int, start: str
+) -> tuple[list[np.ndarray], np.ndarray]:
     """The rows in time order (t, member, kind, amount, net, gift, points; cents and points)
     and the home store of each member."""
     if stores < 1 or months < 1 or members < 1:
@@ -292,8 +397,12 @@ def _simulate(stores: int, months: int, members: int, seed: int, start: str
     p_top = rng.uniform(0.6, 0.95, n)
     pref = np.minimum(np.searchsorted(np.cumsum(TIER_PREF), rng.random(n), side="right"), 4)
     corporate = rng.random(n) < CORPORATE_SHARE
-    opening = np.clip(np.round(12000 * np.exp(0.6 * rng.standard_normal(n))), 1000, 200000
-                      ).astype(np.int64) * imported
+    opening = (
+        np.clip(np.round(12000 * np.exp(0.6 * rng.standard_normal(n))), 1000, 200000).astype(
+            np.int64
+        )
+        * imported
+    )
 
     status = np.zeros(n, np.int8)  # 0 not yet joined, 1 active, 2 silent, 3 cancelled
     net, gift, old_pts, new_pts, rebate = (np.zeros(n, np.int64) for _ in range(5))
@@ -331,8 +440,11 @@ def _simulate(stores: int, months: int, members: int, seed: int, start: str
         visits = np.repeat(np.arange(act.size), nv)
         slots = [_slots(cal, rng, act, visits, a, b, _SLOT_VISIT)]
         stay = ~quits
-        p_stock = (cal.cum(cal.ws, cal.stock_w, b) - cal.cum(cal.ws, cal.stock_w, a)) \
-            * stock_f[store[act]] * stay
+        p_stock = (
+            (cal.cum(cal.ws, cal.stock_w, b) - cal.cum(cal.ws, cal.stock_w, a))
+            * stock_f[store[act]]
+            * stay
+        )
         hit = np.flatnonzero(rng.random(act.size) < p_stock)
         slots.append(_slots(cal, rng, act, hit, a, b, _SLOT_STOCK, stock=True))
         if cal.month_of_year[m] % 3 == 0:  # points fair in the last ten days of a quarter
@@ -340,7 +452,8 @@ def _simulate(stores: int, months: int, members: int, seed: int, start: str
             hit = np.flatnonzero(stay & (fa < b) & (rng.random(act.size) < 0.4))
             slots.append(_slots(cal, rng, act, hit, fa, b, _SLOT_FAIR))
         if cal.month_of_year[m] == 12 or any(
-                cal.month_day[m] <= d < cal.month_day[m + 1] for d in cal.company_orders):
+            cal.month_day[m] <= d < cal.month_day[m + 1] for d in cal.company_orders
+        ):
             hit = np.flatnonzero(stay & corporate[act] & (rng.random(act.size) < 0.7))
             slots.append(_slots(cal, rng, act, hit, a, b, _SLOT_REBATE))
         hit = np.flatnonzero(stay & (rng.random(act.size) < 0.001))
@@ -358,8 +471,9 @@ def _simulate(stores: int, months: int, members: int, seed: int, start: str
         t[imp] = cal.epoch0 + cal.month_day[m] * 86400 + 7200 + np.arange(n_imp) * 14400 // n_imp
         day = np.minimum(x // _OPEN, cal.n_days - 1)
         table = np.minimum(cal.camp[day] + up[store[mem]].astype(np.int8), 3)
-        want = np.round(wish[mem] * cal.spend_x[day] * np.exp(0.3 * rng.standard_normal(mem.size)
-                                                               - 0.045) * 100).astype(np.int64)
+        want = np.round(
+            wish[mem] * cal.spend_x[day] * np.exp(0.3 * rng.standard_normal(mem.size) - 0.045) * 100
+        ).astype(np.int64)
         want = np.clip(want, 500, 50000)
         u_a, u_b, u_c = rng.random(mem.size), rng.random(mem.size), rng.random(mem.size)
         ptop = p_top[mem] * top_f[store[mem]]
@@ -371,9 +485,27 @@ def _simulate(stores: int, months: int, members: int, seed: int, start: str
         by_rank = np.argsort(rank, kind="stable")
         bounds = np.searchsorted(rank[by_rank], np.arange(int(rank.max(initial=-1)) + 2))
         for r in range(bounds.size - 1):
-            i = by_rank[bounds[r]:bounds[r + 1]]
-            _process(rows, mem[i], typ[i], t[i], table[i], want[i], ptop[i], u_a[i], u_b[i],
-                     u_c[i], opening, pref, status, net, gift, old_pts, new_pts, rebate)
+            i = by_rank[bounds[r] : bounds[r + 1]]
+            _process(
+                rows,
+                mem[i],
+                typ[i],
+                t[i],
+                table[i],
+                want[i],
+                ptop[i],
+                u_a[i],
+                u_b[i],
+                u_c[i],
+                opening,
+                pref,
+                status,
+                net,
+                gift,
+                old_pts,
+                new_pts,
+                rebate,
+            )
         if cal.month_of_year[m] == 12:  # yearly expiry of last year's unused points
             keep = ((status == 1) | (status == 2)) & (old_pts > 0)
             t_end = np.full(n, cal.epoch0 + int(cal.month_day[m + 1]) * 86400 - 1)
@@ -384,11 +516,26 @@ def _simulate(stores: int, months: int, members: int, seed: int, start: str
     return rows.columns(), store
 
 
-def _process(rows: _Rows, mem: np.ndarray, typ: np.ndarray, t: np.ndarray, table: np.ndarray,
-             want: np.ndarray, ptop: np.ndarray, u_a: np.ndarray, u_b: np.ndarray,
-             u_c: np.ndarray, opening: np.ndarray, pref: np.ndarray, status: np.ndarray,
-             net_b: np.ndarray, gift_b: np.ndarray, old_b: np.ndarray, new_b: np.ndarray,
-             rebate_b: np.ndarray) -> None:
+def _process(
+    rows: _Rows,
+    mem: np.ndarray,
+    typ: np.ndarray,
+    t: np.ndarray,
+    table: np.ndarray,
+    want: np.ndarray,
+    ptop: np.ndarray,
+    u_a: np.ndarray,
+    u_b: np.ndarray,
+    u_c: np.ndarray,
+    opening: np.ndarray,
+    pref: np.ndarray,
+    status: np.ndarray,
+    net_b: np.ndarray,
+    gift_b: np.ndarray,
+    old_b: np.ndarray,
+    new_b: np.ndarray,
+    rebate_b: np.ndarray,
+) -> None:
     """One slot per member (``mem`` unique): update the balances, emit the rows."""
     p, g, po, pn, rb = net_b[mem], gift_b[mem], old_b[mem], new_b[mem], rebate_b[mem]
     visit, cancel = typ == _SLOT_VISIT, typ == _SLOT_CANCEL
@@ -427,8 +574,11 @@ def _process(rows: _Rows, mem: np.ndarray, typ: np.ndarray, t: np.ndarray, table
 
     pts = po + pn
     red = visit & (pts >= 500) & (u_c < 0.05)
-    r = np.where(red, np.minimum(np.array([300, 500, 1000])[(u_b * 3).astype(np.int64) % 3],
-                                 pts // 100 * 100), 0)
+    r = np.where(
+        red,
+        np.minimum(np.array([300, 500, 1000])[(u_b * 3).astype(np.int64) % 3], pts // 100 * 100),
+        0,
+    )
     rows.add(red, t, mem, REDEEM, points=r)
     _take_points(po, pn, r)
 
@@ -443,8 +593,11 @@ def _process(rows: _Rows, mem: np.ndarray, typ: np.ndarray, t: np.ndarray, table
     ga = np.where(grant, (50 + (u_c * 551).astype(np.int64)) * 100, 0)
     rows.add(grant, t, mem, REBATE_GRANT, ga)
     rb += ga
-    rs = np.where(cancel, rb, np.where(visit & (u_c < 0.4),
-                                       np.minimum(rb, 2000 + (u_b * 13000).astype(np.int64)), 0))
+    rs = np.where(
+        cancel,
+        rb,
+        np.where(visit & (u_c < 0.4), np.minimum(rb, 2000 + (u_b * 13000).astype(np.int64)), 0),
+    )
     rows.add(rs > 0, t, mem, REBATE_SPEND, rs)
     rb -= rs
 
@@ -458,13 +611,15 @@ def _process(rows: _Rows, mem: np.ndarray, typ: np.ndarray, t: np.ndarray, table
     net_b[mem], gift_b[mem], old_b[mem], new_b[mem], rebate_b[mem] = p, g, po, pn, rb
 
 
-def bakery_ledger(stores: int = 5, months: int = 24, members: int = 2000, seed: int = 7,
-                  start: str = "2025-01") -> dict[str, np.ndarray]:
+def bakery_ledger(
+    stores: int = 5, months: int = 24, members: int = 2000, seed: int = 7, start: str = "2025-01"
+) -> dict[str, np.ndarray]:
     """The card-event ledger of ``stores`` shops over ``months`` months from ``start``, for
     ``members`` members in all (everyone who ever joins), as columns sorted by event time.
     See the module docstring for the rules."""
-    (t, mem, kind, amount, net, gift, points), store = _simulate(stores, months, members, seed,
-                                                                 start)
+    (t, mem, kind, amount, net, gift, points), store = _simulate(
+        stores, months, members, seed, start
+    )
     sw, mw = max(2, len(str(stores))), max(6, len(str(members)))
     store_ids = np.array([f"S{s + 1:0{sw}d}" for s in range(stores)])
     member_ids = np.char.add("M", np.char.zfill(np.arange(1, members + 1).astype(f"U{mw}"), mw))
@@ -480,8 +635,9 @@ def bakery_ledger(stores: int = 5, months: int = 24, members: int = 2000, seed: 
     }
 
 
-def write_ledger(ledger: dict[str, np.ndarray], out_dir: Path,
-                 formats: Iterable[str] = ("csv", "parquet")) -> list[Path]:
+def write_ledger(
+    ledger: dict[str, np.ndarray], out_dir: Path, formats: Iterable[str] = ("csv", "parquet")
+) -> list[Path]:
     """Write ``card_events.csv`` (header; times ``YYYY-MM-DD HH:MM:SS``; money with two
     decimals) and/or ``card_events.parquet`` (timestamps, doubles) into ``out_dir``.
 
@@ -505,11 +661,13 @@ def write_ledger(ledger: dict[str, np.ndarray], out_dir: Path,
     temps: list[str] = []
     try:
         con.execute("SET enable_progress_bar = false")
-        con.execute("CREATE TABLE card_events (event_time TIMESTAMP, store_id VARCHAR, "
-                    "member_id VARCHAR, kind VARCHAR, amount DOUBLE, net DOUBLE, gift DOUBLE, "
-                    "points DOUBLE)")
+        con.execute(
+            "CREATE TABLE card_events (event_time TIMESTAMP, store_id VARCHAR, "
+            "member_id VARCHAR, kind VARCHAR, amount DOUBLE, net DOUBLE, gift DOUBLE, "
+            "points DOUBLE)"
+        )
         for lo in range(0, n, 1_000_000):  # strings as Python objects: DuckDB scans them fast
-            chunk = {c: np.asarray(ledger[c][lo:lo + 1_000_000]) for c in COLUMNS}
+            chunk = {c: np.asarray(ledger[c][lo : lo + 1_000_000]) for c in COLUMNS}
             for c in ("store_id", "member_id", "kind"):
                 chunk[c] = chunk[c].astype(object)
             chunk["event_time"] = chunk["event_time"].astype("datetime64[s]")
@@ -519,9 +677,12 @@ def write_ledger(ledger: dict[str, np.ndarray], out_dir: Path,
             con.execute("INSERT INTO card_events SELECT " + ", ".join(COLUMNS) + " FROM chunk")
             con.unregister("chunk")
         queries = {
-            "csv": ("SELECT strftime(event_time, '%Y-%m-%d %H:%M:%S') AS event_time, store_id, "
-                    "member_id, kind, amount::DECIMAL(18, 2) AS amount, net::DECIMAL(18, 2) AS net, "
-                    "gift::DECIMAL(18, 2) AS gift, points FROM card_events", "FORMAT csv, HEADER"),
+            "csv": (
+                "SELECT strftime(event_time, '%Y-%m-%d %H:%M:%S') AS event_time, store_id, "
+                "member_id, kind, amount::DECIMAL(18, 2) AS amount, net::DECIMAL(18, 2) AS net, "
+                "gift::DECIMAL(18, 2) AS gift, points FROM card_events",
+                "FORMAT csv, HEADER",
+            ),
             "parquet": ("SELECT * FROM card_events", "FORMAT parquet, COMPRESSION zstd"),
         }
         for fmt in formats:

@@ -61,7 +61,9 @@ def shown(value: float, metric: Metric | None) -> tuple[float, int | None]:
     return rounded + 0.0, digits
 
 
-def format_value(value: float | None, fmt: str, decimals: int | None, digits: int | None = None) -> str:
+def format_value(
+    value: float | None, fmt: str, decimals: int | None, digits: int | None = None
+) -> str:
     """A number as a reader expects it: 31.0%, 10,250.00, 1,204. ``digits`` (places of the value,
     as :func:`places` counts them) overrides the format's own places."""
     if value is None or not math.isfinite(value):

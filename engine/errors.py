@@ -41,7 +41,8 @@ class FormulaError(KpiError):
 
 
 class PackError(KpiError):
-    """A pack did not load or validate. ``problems`` holds every problem found, not just the first."""
+    """A pack did not load or validate. ``problems``
+    holds every problem found, not just the first."""
 
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
@@ -62,14 +63,25 @@ class UnknownMetric(KpiError):
 class InputError(KpiError):
     """Bad evaluation input. ``row`` is the 1-based data row (not counting a CSV header) or None."""
 
-    def __init__(self, reason: str, *, row: int | None = None, column: str | None = None,
-                 hint: str | None = None, kind: str = "invalid") -> None:
+    def __init__(
+        self,
+        reason: str,
+        *,
+        row: int | None = None,
+        column: str | None = None,
+        hint: str | None = None,
+        kind: str = "invalid",
+    ) -> None:
         self.reason = reason
-        self.kind = kind  # "invalid" (a value), "malformed" (not CSV / JSON at all) or "too_many_rows"
+        self.kind = (
+            kind  # "invalid" (a value), "malformed" (not CSV / JSON at all) or "too_many_rows"
+        )
         self.row = row
         self.column = column
         self.hint = hint
-        where = ", ".join(x for x in (f"row {row}" if row else "", f"column '{column}'" if column else "") if x)
+        where = ", ".join(
+            x for x in (f"row {row}" if row else "", f"column '{column}'" if column else "") if x
+        )
         super().__init__(f"{where}: {reason}" if where else reason)
 
     def to_json(self) -> dict[str, object]:

@@ -80,14 +80,24 @@ def evaluate(
     notes: list[dict[str, Any]] = []
     if as_of is not None:
         columns, period_index, notes = rows_until(columns, period_index, data_grain, as_of)
-    plan = make_plan(c, list(columns.data), data_grain, grain=grain, by=by, metrics=metrics, params=params,
-                     locale=locale, as_of=as_of)
+    plan = make_plan(
+        c,
+        list(columns.data),
+        data_grain,
+        grain=grain,
+        by=by,
+        metrics=metrics,
+        params=params,
+        locale=locale,
+        as_of=as_of,
+    )
     plan.warnings[:0] = notes
     return evaluate_plan(plan, columns, period_index, trace=trace)
 
 
-def rows_until(columns: Columns, period_index: np.ndarray, grain: str, as_of: date
-           ) -> tuple[Columns, np.ndarray, list[dict[str, Any]]]:
+def rows_until(
+    columns: Columns, period_index: np.ndarray, grain: str, as_of: date
+) -> tuple[Columns, np.ndarray, list[dict[str, Any]]]:
     """The rows of periods that start on or before ``as_of``, and a warning if any are left out."""
     starts = {int(t): Period(grain, int(t)).start for t in np.unique(period_index)}
     keep = np.asarray([starts[int(t)] <= as_of for t in period_index], bool)
@@ -96,16 +106,28 @@ def rows_until(columns: Columns, period_index: np.ndarray, grain: str, as_of: da
     if not keep.any():
         from engine.errors import InputError
 
-        raise InputError(f"every row is of a period after as_of {as_of.isoformat()}", column="period",
-                         hint="give an as_of on or after the first period's first day")
+        raise InputError(
+            f"every row is of a period after as_of {as_of.isoformat()}",
+            column="period",
+            hint="give an as_of on or after the first period's first day",
+        )
     dropped = int((~keep).sum())
-    note = {"as_of": as_of.isoformat(), "rows_left_out": dropped,
-            "message": f"{dropped} row(s) of periods after as_of {as_of.isoformat()} are left out"}
+    note = {
+        "as_of": as_of.isoformat(),
+        "rows_left_out": dropped,
+        "message": f"{dropped} row(s) of periods after as_of {as_of.isoformat()} are left out",
+    }
     return take_rows(columns, keep), period_index[keep], [note]
 
 
-def evaluate_plan(plan: Plan, columns: Columns, period_index: np.ndarray, *, direct: Cells | None = None,
-                  trace: bool = False) -> Evaluation:
+def evaluate_plan(
+    plan: Plan,
+    columns: Columns,
+    period_index: np.ndarray,
+    *,
+    direct: Cells | None = None,
+    trace: bool = False,
+) -> Evaluation:
     """Evaluate a plan over base rows (``columns``, their periods as indices at the plan's data
     grain) and, for :attr:`Plan.direct`, cells measured at the output grain and ``by``."""
     c = plan.compiled
@@ -115,7 +137,9 @@ def evaluate_plan(plan: Plan, columns: Columns, period_index: np.ndarray, *, dir
         if name in columns:
             values[name] = numeric(columns, name, spec.default, fill_blank=not spec.required)
         else:
-            values[name] = np.full(columns.n, np.nan if spec.default is None else float(spec.default))
+            values[name] = np.full(
+                columns.n, np.nan if spec.default is None else float(spec.default)
+            )
     codes, labels = [], []
     for dim in plan.dims:
         code, label = dimension_codes(columns, dim)
@@ -132,24 +156,46 @@ def evaluate_plan(plan: Plan, columns: Columns, period_index: np.ndarray, *, dir
     if plan.direct:
         assert direct is not None, "the plan measures inputs at the output grain: give them"
         place(frame, direct)
-    ctx = backend.run(frame, [m for m in plan.metrics if m not in plan.rolled], formulas, c.graph.graph, plan.params)
+    ctx = backend.run(
+        frame,
+        [m for m in plan.metrics if m not in plan.rolled],
+        formulas,
+        c.graph.graph,
+        plan.params,
+    )
     return Evaluation(plan, frame, ctx, backend, formulas, trace)
 
 
-def _output_frame(plan: Plan, cells: Cells, backend: NumpyBackend, formulas: dict[str, Any],
-                  cut: date | None, span: Span | None) -> Frame:
+def _output_frame(
+    plan: Plan,
+    cells: Cells,
+    backend: NumpyBackend,
+    formulas: dict[str, Any],
+    cut: date | None,
+    span: Span | None,
+) -> Frame:
     if not plan.aggregates:
         return to_frame(cells, cut)
     pack = plan.compiled.pack
     source = cells
     combined = list(plan.combined)
-    if plan.base_metrics:  # metrics with their own rollup: computed per member and base period first
+    if (
+        plan.base_metrics
+    ):  # metrics with their own rollup: computed per member and base period first
         base = to_frame(cells, cut)
         backend.run(base, plan.base_metrics, formulas, plan.compiled.graph.graph, plan.params)
         source = frame_cells(base, [*combined, *plan.rolled])
     else:
-        source = Cells(cells.grain, cells.dims, cells.keys, cells.g, cells.t,
-                       {n: cells.values[n] for n in combined}, cells.count, cells.row)
+        source = Cells(
+            cells.grain,
+            cells.dims,
+            cells.keys,
+            cells.g,
+            cells.t,
+            {n: cells.values[n] for n in combined},
+            cells.count,
+            cells.row,
+        )
     dims_rules = {i: pack.inputs[i].rollup.dims for i in combined}
     time_rules = {i: pack.inputs[i].rollup.time for i in combined}
     for m in plan.rolled:
@@ -166,8 +212,15 @@ def _output_frame(plan: Plan, cells: Cells, backend: NumpyBackend, formulas: dic
 class Evaluation:
     """The result of one evaluation: arrays over the output rows, and their JSON."""
 
-    def __init__(self, plan: Plan, frame: Frame, ctx: Ctx, backend: NumpyBackend, formulas: dict[str, Any],
-                 trace: bool) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        frame: Frame,
+        ctx: Ctx,
+        backend: NumpyBackend,
+        formulas: dict[str, Any],
+        trace: bool,
+    ) -> None:
         self.plan = plan
         self.frame = frame
         self.ctx = ctx
@@ -184,30 +237,54 @@ class Evaluation:
 
     def values(self, name: str) -> np.ndarray:
         """Values of a metric (or input) over the output rows, exact; NaN is null."""
-        flat: np.ndarray = np.asarray(np.broadcast_to(self.ctx.columns[name], self.frame.shape),
-                                      dtype=np.float64).reshape(-1)
+        flat: np.ndarray = np.asarray(
+            np.broadcast_to(self.ctx.columns[name], self.frame.shape), dtype=np.float64
+        ).reshape(-1)
         return flat if self._complete else flat[self._flat]
 
     def row_keys(self) -> tuple[list[str], dict[str, list[str]]]:
         periods = [self.frame.label(int(t)) for t in self._t]
-        dims = {d: [self.frame.keys[int(g)][self.frame.dims.index(d)] for g in self._g] for d in self.plan.by}
+        dims = {
+            d: [self.frame.keys[int(g)][self.frame.dims.index(d)] for g in self._g]
+            for d in self.plan.by
+        }
         return periods, dims
 
     def to_json(self, *, formatted: bool = False) -> dict[str, Any]:
-        """The response of pack-language §9: exact values (``formatted``: also each value as shown)."""
+        """The response of pack-language §9: exact values
+        (``formatted``: also each value as shown)."""
         plan, pack = self.plan, self.plan.compiled.pack
-        explainer = Explainer(self.ctx, self.backend, self.formulas, set(plan.inputs), set(plan.rolled))
+        explainer = Explainer(
+            self.ctx, self.backend, self.formulas, set(plan.inputs), set(plan.rolled)
+        )
         g_idx, t_idx = self._g, self._t
         exact = {m: self.values(m) for m in plan.output}
-        band_of = {m: self._bands(m, exact[m]) for m in plan.output if m in pack.metrics and pack.metrics[m].bands}
-        plausible = {m: pack.metrics[m].plausible(exact[m]) for m in plan.output
-                     if m in pack.metrics and pack.metrics[m].domain is not None}
-        rules = {r: self.backend.value(self.ctx, _site(plan, "when", r))[g_idx, t_idx] for r in plan.rules}
+        band_of = {
+            m: self._bands(m, exact[m])
+            for m in plan.output
+            if m in pack.metrics and pack.metrics[m].bands
+        }
+        plausible = {
+            m: pack.metrics[m].plausible(exact[m])
+            for m in plan.output
+            if m in pack.metrics and pack.metrics[m].domain is not None
+        }
+        rules = {
+            r: self.backend.value(self.ctx, _site(plan, "when", r))[g_idx, t_idx]
+            for r in plan.rules
+        }
         rule_json = {r: self._rule(r) for r in plan.rules}  # the same text every time a rule fires
-        check_json = {k: (pack.checks[k].severity, pack.checks[k].label.get(plan.locale) or None) for k in plan.checks}
+        check_json = {
+            k: (pack.checks[k].severity, pack.checks[k].label.get(plan.locale) or None)
+            for k in plan.checks
+        }
         checks = {k: self._check(k) for k in plan.checks}
         # trace explains each value and each metric it is made of (pack order)
-        traced = {m: self.values(m) for m in pack.metrics if m in set(plan.metrics)} if self.trace else {}
+        traced = (
+            {m: self.values(m) for m in pack.metrics if m in set(plan.metrics)}
+            if self.trace
+            else {}
+        )
         partial = [self.frame.partial(int(t)) for t in range(self.frame.shape[1])]
         domain_warnings: list[dict[str, Any]] = []
         self._outside: dict[str, int] = {}  # values outside each metric's domain, so far
@@ -227,49 +304,93 @@ class Evaluation:
                     continue
                 values[m] = v + 0.0  # no -0.0
                 if m in plausible and not plausible[m][i]:
-                    implausible[m] = self._implausible(m, v, self.frame.label(t), dims, domain_warnings)
+                    implausible[m] = self._implausible(
+                        m, v, self.frame.label(t), dims, domain_warnings
+                    )
                     continue  # a band cannot judge a value its metric cannot have
                 if m in band_of:
                     index, shown_bands = band_of[m]
                     if index[i] >= 0:
                         bands[m] = shown_bands[index[i]]
             row: dict[str, Any] = {
-                "period": self.frame.label(t), "partial": partial[t], "dims": dims,
-                "values": values, "undefined": undefined, "bands": bands, "implausible": implausible,
+                "period": self.frame.label(t),
+                "partial": partial[t],
+                "dims": dims,
+                "values": values,
+                "undefined": undefined,
+                "bands": bands,
+                "implausible": implausible,
                 "rules": [rule_json[r] for r in plan.rules if rules[r][i]],
-                "checks": [{"id": k, "status": status[i], "residual": _residual(residual[i]),
-                            "severity": check_json[k][0], "label": check_json[k][1]}
-                           for k, (status, residual) in checks.items()],
+                "checks": [
+                    {
+                        "id": k,
+                        "status": status[i],
+                        "residual": _residual(residual[i]),
+                        "severity": check_json[k][0],
+                        "label": check_json[k][1],
+                    }
+                    for k, (status, residual) in checks.items()
+                ],
             }
             if formatted:
                 row["formatted"] = {m: display_text(values[m], pack.metrics.get(m)) for m in exact}
             if self.trace:
                 row["trace"] = {m: self._trace(explainer, traced[m][i], m, g, t) for m in traced}
             rows.append(row)
-        return {"pack": pack.id, "version": pack.version, "pack_sha256": pack.sha256,
-                "extends": dict(pack.ancestor_versions), "engine_version": engine_version(),
-                "grain": plan.grain, "by": list(plan.by),
-                "as_of": plan.as_of.isoformat() if plan.as_of is not None else None,
-                "rows": rows, "warnings": [*plan.warnings, *domain_warnings]}
+        return {
+            "pack": pack.id,
+            "version": pack.version,
+            "pack_sha256": pack.sha256,
+            "extends": dict(pack.ancestor_versions),
+            "engine_version": engine_version(),
+            "grain": plan.grain,
+            "by": list(plan.by),
+            "as_of": plan.as_of.isoformat() if plan.as_of is not None else None,
+            "rows": rows,
+            "warnings": [*plan.warnings, *domain_warnings],
+        }
 
-    def _implausible(self, metric: str, value: float, period: str, dims: dict[str, str],
-                     out: list[dict[str, Any]]) -> str:
+    def _implausible(
+        self,
+        metric: str,
+        value: float,
+        period: str,
+        dims: dict[str, str],
+        out: list[dict[str, Any]],
+    ) -> str:
         """Note a value outside its metric's domain; returns the row's short text."""
         domain = self.plan.compiled.pack.metrics[metric].domain
         assert domain is not None
-        low, high = ("-∞" if domain[0] is None else format_number(domain[0]),
-                     "∞" if domain[1] is None else format_number(domain[1]))
+        low, high = (
+            "-∞" if domain[0] is None else format_number(domain[0]),
+            "∞" if domain[1] is None else format_number(domain[1]),
+        )
         text = f"outside [{low}, {high}]"
         listed = self._outside.get(metric, 0)
         self._outside[metric] = listed + 1
         if listed < MAX_DOMAIN_WARNINGS:
             where = ", ".join([period, *dims.values()])
-            out.append({"metric": metric, "period": period, "dims": dims, "value": value,
-                        "domain": list(domain), "message": f"{metric} = {format_number(value)} for ({where}) is "
-                        f"{text}, the values it can plausibly have: it gets no band"})
+            out.append(
+                {
+                    "metric": metric,
+                    "period": period,
+                    "dims": dims,
+                    "value": value,
+                    "domain": list(domain),
+                    "message": f"{metric} = {format_number(value)} for ({where}) is "
+                    f"{text}, the values it can plausibly have: it gets no band",
+                }
+            )
         elif listed == MAX_DOMAIN_WARNINGS:
-            out.append({"metric": metric, "domain": list(domain), "more": True,
-                        "message": f"{metric}: more values outside [{low}, {high}] are not listed one by one"})
+            out.append(
+                {
+                    "metric": metric,
+                    "domain": list(domain),
+                    "more": True,
+                    "message": f"{metric}: more values outside "
+                    f"[{low}, {high}] are not listed one by one",
+                }
+            )
         return text
 
     def _bands(self, metric: str, values: np.ndarray) -> tuple[list[int], list[dict[str, Any]]]:
@@ -278,25 +399,43 @@ class Evaluation:
         index = np.full(len(values), -1)
         for k, band in reversed(list(enumerate(bands))):  # bands do not overlap; first wins anyway
             index[band.mask(values)] = k
-        shown = [{"status": b.status, "label": b.label.get(self.plan.locale) or None} for b in bands]
+        shown = [
+            {"status": b.status, "label": b.label.get(self.plan.locale) or None} for b in bands
+        ]
         return index.tolist(), shown
 
-    def _trace(self, explainer: Explainer, value: float, metric: str, g: int, t: int) -> dict[str, Any]:
+    def _trace(
+        self, explainer: Explainer, value: float, metric: str, g: int, t: int
+    ) -> dict[str, Any]:
         formula = self.plan.compiled.pack.metrics[metric].formula
         shown = None if math.isnan(value) else float(value)
         if metric in self.plan.rolled:  # computed per member and base period, then combined
             rollup = self.plan.compiled.pack.metrics[metric].rollup
             assert rollup is not None
-            return {"formula": formula, "with_values": None, "value": shown,
-                    "combined": f"{rollup.dims} across members, {rollup.time} across periods"}
-        return {"formula": formula, "with_values": explainer.with_values(metric, g, t), "value": shown}
+            return {
+                "formula": formula,
+                "with_values": None,
+                "value": shown,
+                "combined": f"{rollup.dims} across members, {rollup.time} across periods",
+            }
+        return {
+            "formula": formula,
+            "with_values": explainer.with_values(metric, g, t),
+            "value": shown,
+        }
 
     def _rule(self, rid: str) -> dict[str, Any]:
         pack, loc = self.plan.compiled.pack, self.plan.locale
         rule = pack.rules[rid]
-        return {"id": rid, "severity": rule.severity, "label": rule.label.get(loc),
-                "causes": [c.get(loc) for c in rule.causes],
-                "remedies": [{"id": r, "label": pack.remedies[r].label.get(loc)} for r in rule.remedies]}
+        return {
+            "id": rid,
+            "severity": rule.severity,
+            "label": rule.label.get(loc),
+            "causes": [c.get(loc) for c in rule.causes],
+            "remedies": [
+                {"id": r, "label": pack.remedies[r].label.get(loc)} for r in rule.remedies
+            ],
+        }
 
     def _check(self, cid: str) -> tuple[list[str], np.ndarray]:
         """Status and residual of a check on every output row.
@@ -312,7 +451,9 @@ class Evaluation:
         known = np.ones(len(g), bool)
         for rel in (n for n in sympy.preorder_traversal(expr) if isinstance(n, sympy.Rel)):
             for side in rel.args:
-                known &= ~np.isnan(np.asarray(self.backend.value(self.ctx, side), dtype=np.float64)[g, t])
+                known &= ~np.isnan(
+                    np.asarray(self.backend.value(self.ctx, side), dtype=np.float64)[g, t]
+                )
         residual = np.full(len(g), np.nan)
         if isinstance(expr, sympy.Eq):
             lhs = self.backend.value(self.ctx, expr.args[0])[g, t]
@@ -327,13 +468,17 @@ class Evaluation:
                     ok = np.abs(residual) <= np.maximum(check.tolerance * scale, noise)
                 else:
                     ok = np.abs(residual) <= check.tolerance + noise
-                # lhs − rhs of two large amounts carries their binary noise (0.599999999998545 for a
-                # gap of 0.60): round it at the noise floor, keeping every digit that means something
+                # lhs − rhs of two large amounts carries their binary noise
+                # (0.599999999998545 for a gap of 0.60): round it at the noise floor,
+                # keeping every digit that means something
                 digits = np.clip(-np.ceil(np.log10(np.maximum(noise, 1e-15))), -300, 15)
                 residual = np.round(residual * 10.0**digits) / 10.0**digits
         else:
             ok = np.asarray(self.backend.value(self.ctx, expr), bool)[g, t]
-        status = ["undefined" if not k else ("pass" if o else "fail") for k, o in zip(known, ok, strict=True)]
+        status = [
+            "undefined" if not k else ("pass" if o else "fail")
+            for k, o in zip(known, ok, strict=True)
+        ]
         return status, residual
 
 

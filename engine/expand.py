@@ -95,7 +95,10 @@ class Expander:
         return size, d
 
     def fits(self, metric: str) -> bool:
-        return self._size.get(metric, 0) <= MAX_EXPANDED_NODES and self._depth.get(metric, 0) <= MAX_EXPANDED_DEPTH
+        return (
+            self._size.get(metric, 0) <= MAX_EXPANDED_NODES
+            and self._depth.get(metric, 0) <= MAX_EXPANDED_DEPTH
+        )
 
     def size(self, metric: str) -> int:
         return self._size.get(metric, 0)
@@ -111,10 +114,12 @@ class Expander:
 
     def expression(self, expr: Any, evaluate: bool = False) -> Any:
         """Expand every metric named in ``expr`` (callers check the cost first)."""
+
         def leaf(node: Any) -> Any | None:
             if isinstance(node, sympy.Symbol) and node.name in self.sites:
                 return self.metric(node.name, evaluate)
             return None
+
         return transform(expr, leaf, evaluate)
 
 

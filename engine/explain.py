@@ -45,8 +45,14 @@ def format_number(value: float) -> str:
 
 
 class Explainer:
-    def __init__(self, ctx: Ctx, backend: NumpyBackend, formulas: dict[str, Any], inputs: set[str],
-                 rolled: set[str]) -> None:
+    def __init__(
+        self,
+        ctx: Ctx,
+        backend: NumpyBackend,
+        formulas: dict[str, Any],
+        inputs: set[str],
+        rolled: set[str],
+    ) -> None:
         self.ctx = ctx
         self.frame: Frame = ctx.frame
         self.backend = backend
@@ -112,7 +118,9 @@ class Explainer:
             x, n = node.args[0], int(node.args[1]) if isinstance(node, Previous) else 1
             if t - n < self.frame.first[g]:
                 if isinstance(node, Previous) and node.args[2] is not NULL:
-                    return self._why(node.args[2], g, t) or f"no period before {self.frame.label(t)}"
+                    return (
+                        self._why(node.args[2], g, t) or f"no period before {self.frame.label(t)}"
+                    )
                 return f"no period before {self.frame.label(t)}"
             if not self.frame.present[g, t - n]:
                 return f"no data for {self.frame.label(t - n)}"
@@ -121,7 +129,11 @@ class Explainer:
             return self._elsewhere(self._why(x, g, t - n), t - n) or self._why(x, g, t)
         if isinstance(node, RollingSum | RollingAvg | CumulativeSum):
             x = node.args[0]
-            start = int(self.frame.first[g]) if isinstance(node, CumulativeSum) else t - int(node.args[1]) + 1
+            start = (
+                int(self.frame.first[g])
+                if isinstance(node, CumulativeSum)
+                else t - int(node.args[1]) + 1
+            )
             if start < self.frame.first[g]:
                 return f"fewer than {int(node.args[1])} periods up to {self.frame.label(t)}"
             for s in range(start, t + 1):
@@ -149,15 +161,20 @@ class Explainer:
 
     def with_values(self, name: str, g: int, t: int) -> str:
         """The formula of ``name`` with every name and time-function call replaced by its value."""
+
         def leaf(node: Any) -> Any | None:
             if isinstance(node, (sympy.Symbol, *_TIME)):
-                value = self._at(node, g, t) if not isinstance(node, Rising | Falling) else \
-                    float(bool(self._value(node)[g, t]))
+                value = (
+                    self._at(node, g, t)
+                    if not isinstance(node, Rising | Falling)
+                    else float(bool(self._value(node)[g, t]))
+                )
                 text = format_number(value)
                 if isinstance(node, Rising | Falling):
                     text = "true" if value else "false"
                 return sympy.Symbol(f"({text})" if text.startswith("-") else text)
             return None
+
         return to_text(transform(self.formulas[name], leaf, evaluate=False))
 
 

@@ -63,7 +63,9 @@ class Frame:
     #: the day after the data's last day (as_of + 1): periods that end later are partial
     cut: date | None = None
     span: Span | None = None  # grain "all": the base periods of the data
-    base: str | None = None  # the grain of the data the frame is made of (weeks make up months their own way)
+    base: str | None = (
+        None  # the grain of the data the frame is made of (weeks make up months their own way)
+    )
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -82,11 +84,13 @@ class Frame:
     def calendar(self, t: int) -> tuple[date, date]:
         """The first day of a column's period and the day after its last (of its calendar)."""
         if self.grain == "all" and self.span is not None:
-            return Period(self.span.grain, self.span.first).start, \
-                Period(self.span.grain, self.span.last).end + timedelta(days=1)
+            return Period(self.span.grain, self.span.first).start, Period(
+                self.span.grain, self.span.last
+            ).end + timedelta(days=1)
         p = self.period(t)
         if self.base == "week" and self.grain in ("month", "quarter", "year"):
-            # the weeks whose Thursday is in the period: from its first Monday to the one after its last week
+            # the weeks whose Thursday is in the period: from
+            # its first Monday to the one after its last week
             return _monday(p.start + timedelta(days=3)), _monday(p.end + timedelta(days=4))
         return p.start, p.end + timedelta(days=1)
 
@@ -119,8 +123,14 @@ def _monday(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def base_cells(grain: str, dims: tuple[str, ...], codes: list[np.ndarray], labels: list[list[str]],
-               period: np.ndarray, values: dict[str, np.ndarray]) -> Cells:
+def base_cells(
+    grain: str,
+    dims: tuple[str, ...],
+    codes: list[np.ndarray],
+    labels: list[list[str]],
+    period: np.ndarray,
+    values: dict[str, np.ndarray],
+) -> Cells:
     """Cells of the input rows (one per row); a repeated (period, dimensions) key is an error."""
     n = len(period)
     keys: list[tuple[str, ...]]
@@ -156,7 +166,9 @@ def _decode(key: int, labels: list[list[str]]) -> tuple[str, ...]:
     return tuple(reversed(parts))
 
 
-def _refuse_duplicates(grain: str, keys: list[tuple[str, ...]], g: np.ndarray, period: np.ndarray) -> None:
+def _refuse_duplicates(
+    grain: str, keys: list[tuple[str, ...]], g: np.ndarray, period: np.ndarray
+) -> None:
     span = int(period.max() - period.min() + 1)
     cell = g * span + (period - period.min())
     size = len(keys) * span
@@ -170,9 +182,12 @@ def _refuse_duplicates(grain: str, keys: list[tuple[str, ...]], g: np.ndarray, p
     second = int(order[1:][dup].min())
     first = int(np.flatnonzero(cell == cell[second])[0])
     what = ", ".join([Period(grain, int(period[second])).label, *keys[int(g[second])]])
-    raise InputError(f"duplicate row for ({what}): the same key is on row {first + 1}",
-                     row=second + 1, column="period",
-                     hint="each period and dimension member may appear once; sum them first")
+    raise InputError(
+        f"duplicate row for ({what}): the same key is on row {first + 1}",
+        row=second + 1,
+        column="period",
+        hint="each period and dimension member may appear once; sum them first",
+    )
 
 
 def aggregate(cell: np.ndarray, order: np.ndarray, v: np.ndarray, how: str, n: int) -> np.ndarray:
@@ -220,24 +235,48 @@ def across_periods(cells: Cells, grain: str, rules: dict[str, str]) -> Cells:
     """Step 2: combine periods into the coarser ``grain``."""
     uniq, inv = np.unique(cells.t, return_inverse=True)
     mapped = np.asarray([Period(cells.grain, int(t)).to(grain).index for t in uniq], np.int64)
-    return _combine(cells, cells.dims, cells.keys, cells.g, mapped[inv.reshape(-1)], grain, rules, count_how="sum")
+    return _combine(
+        cells,
+        cells.dims,
+        cells.keys,
+        cells.g,
+        mapped[inv.reshape(-1)],
+        grain,
+        rules,
+        count_how="sum",
+    )
 
 
-def _combine(cells: Cells, dims: tuple[str, ...], keys: list[tuple[str, ...]], g: np.ndarray, t: np.ndarray,
-             grain: str, rules: dict[str, str], count_how: str) -> Cells:
+def _combine(
+    cells: Cells,
+    dims: tuple[str, ...],
+    keys: list[tuple[str, ...]],
+    g: np.ndarray,
+    t: np.ndarray,
+    grain: str,
+    rules: dict[str, str],
+    count_how: str,
+) -> Cells:
     if len(g) == 0:
-        return Cells(grain, dims, keys, g, t, {k: v[:0] for k, v in cells.values.items()}, cells.count[:0])
+        return Cells(
+            grain, dims, keys, g, t, {k: v[:0] for k, v in cells.values.items()}, cells.count[:0]
+        )
     span = int(t.max() - t.min() + 1)
     key = g * span + (t - t.min())
     uniq, cell = np.unique(key, return_inverse=True)
     cell = cell.reshape(-1)
     n = len(uniq)
-    values = {name: aggregate(cell, cells.t, v, rules.get(name, "sum"), n) for name, v in cells.values.items()}
+    values = {
+        name: aggregate(cell, cells.t, v, rules.get(name, "sum"), n)
+        for name, v in cells.values.items()
+    }
     count = aggregate(cell, cells.t, cells.count, count_how, n)
     return Cells(grain, dims, keys, uniq // span, uniq % span + t.min(), values, count)
 
 
-def to_frame(cells: Cells, cut: date | None = None, span: Span | None = None, base: str | None = None) -> Frame:
+def to_frame(
+    cells: Cells, cut: date | None = None, span: Span | None = None, base: str | None = None
+) -> Frame:
     """The dense frame of some cells: groups sorted by their labels, periods on a contiguous axis.
     ``cut``: the day after the data's last day; ``span``: the base periods of an "all" frame."""
     order = sorted(range(len(cells.keys)), key=lambda i: cells.keys[i])
@@ -252,10 +291,13 @@ def to_frame(cells: Cells, cut: date | None = None, span: Span | None = None, ba
         t0, width = 0, 0
     if n_groups * width > MAX_CELLS:
         shown = f"{Period(cells.grain, t0).label} to {Period(cells.grain, t0 + width - 1).label}"
-        raise InputError(f"the data spans {width:,} {cells.grain}s ({shown}) for {n_groups:,} group(s): "
-                         f"{n_groups * width:,} cells, more than the {MAX_CELLS:,} one evaluation may hold",
-                         column="period", hint="check for a mistyped period far from the others, or evaluate "
-                         "fewer groups or a shorter span at a time")
+        raise InputError(
+            f"the data spans {width:,} {cells.grain}s ({shown}) for {n_groups:,} group(s): "
+            f"{n_groups * width:,} cells, more than the {MAX_CELLS:,} one evaluation may hold",
+            column="period",
+            hint="check for a mistyped period far from the others, or evaluate "
+            "fewer groups or a shorter span at a time",
+        )
     g = rank[cells.g] if len(cells.g) else cells.g
     t = cells.t - t0
     present = np.zeros((n_groups, width), bool)
@@ -263,9 +305,13 @@ def to_frame(cells: Cells, cut: date | None = None, span: Span | None = None, ba
     count = np.zeros((n_groups, width))
     count[g, t] = cells.count
     first = np.where(present.any(axis=1), present.argmax(axis=1), width)
-    frame = Frame(cells.grain, t0, cells.dims, keys, present, first, count, cut=cut, span=span, base=base)
+    frame = Frame(
+        cells.grain, t0, cells.dims, keys, present, first, count, cut=cut, span=span, base=base
+    )
     flat = g * width + t
-    in_order = len(flat) == n_groups * width and bool(np.all(flat[1:] > flat[:-1])) if len(flat) else False
+    in_order = (
+        len(flat) == n_groups * width and bool(np.all(flat[1:] > flat[:-1])) if len(flat) else False
+    )
     for name, v in cells.values.items():
         if in_order:  # a complete grid already sorted by group and period: a view, no copy
             frame.columns[name] = np.asarray(v, dtype=np.float64).reshape(n_groups, width)
@@ -279,8 +325,15 @@ def to_frame(cells: Cells, cut: date | None = None, span: Span | None = None, ba
 def frame_cells(frame: Frame, names: list[str]) -> Cells:
     """Present cells of a frame back as cells (to roll computed metrics up like inputs)."""
     g, t = frame.cells()
-    return Cells(frame.grain, frame.dims, frame.keys, g, t + frame.t0,
-                 {n: frame.columns[n][g, t] for n in names}, frame.count[g, t])
+    return Cells(
+        frame.grain,
+        frame.dims,
+        frame.keys,
+        g,
+        t + frame.t0,
+        {n: frame.columns[n][g, t] for n in names},
+        frame.count[g, t],
+    )
 
 
 def place(frame: Frame, cells: Cells) -> None:
@@ -291,7 +344,9 @@ def place(frame: Frame, cells: Cells) -> None:
             frame.columns[name] = np.full(frame.shape, np.nan)
         return
     index = {key: k for k, key in enumerate(frame.keys)}
-    keys = [tuple(dict(zip(cells.dims, key, strict=True))[d] for d in frame.dims) for key in cells.keys]
+    keys = [
+        tuple(dict(zip(cells.dims, key, strict=True))[d] for d in frame.dims) for key in cells.keys
+    ]
     group = np.asarray([index.get(key, -1) for key in keys], np.int64)[cells.g]
     column = cells.t - frame.t0
     ok = (group >= 0) & (column >= 0) & (column < frame.shape[1])

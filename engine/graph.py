@@ -47,8 +47,12 @@ def build_graph(pack: Pack, sites: Iterable[FormulaSite]) -> tuple[DependencyGra
     """Build the graph from the metric formulas; report cycles (KPI-R006)."""
     g = nx.DiGraph()
     rank: dict[str, int] = {}
-    for kind, section in (("builtin", BUILTINS), ("param", pack.params), ("input", pack.inputs),
-                          ("metric", pack.metrics)):
+    for kind, section in (
+        ("builtin", BUILTINS),
+        ("param", pack.params),
+        ("input", pack.inputs),
+        ("metric", pack.metrics),
+    ):
         for ident in section:
             g.add_node(ident, kind=kind)
             rank[ident] = len(rank)
@@ -60,7 +64,9 @@ def build_graph(pack: Pack, sites: Iterable[FormulaSite]) -> tuple[DependencyGra
             if ref.name not in g:
                 continue  # an unknown name, reported by KPI-R001
             lagged = ref.lagged
-            if g.has_edge(ref.name, target):  # named both inside and outside previous(): direct wins
+            if g.has_edge(
+                ref.name, target
+            ):  # named both inside and outside previous(): direct wins
                 lagged = lagged and g.edges[ref.name, target]["lagged"]
             g.add_edge(ref.name, target, lagged=lagged)
     now = nx.DiGraph()
@@ -78,7 +84,9 @@ def build_graph(pack: Pack, sites: Iterable[FormulaSite]) -> tuple[DependencyGra
 
 def _cycles(now: Any, pack: Pack, rank: dict[str, int]) -> Iterable[Problem]:
     """One problem per strongly connected group of metrics, naming one cycle's path."""
-    for component in sorted(nx.strongly_connected_components(now), key=lambda c: min(rank[n] for n in c)):
+    for component in sorted(
+        nx.strongly_connected_components(now), key=lambda c: min(rank[n] for n in c)
+    ):
         if len(component) < 2:
             continue
         sub = now.subgraph(component)
@@ -89,6 +97,12 @@ def _cycles(now: Any, pack: Pack, rank: dict[str, int]) -> Iterable[Problem]:
         path = path[turn:] + path[:turn]
         text = " → ".join([*path, path[0]])
         metric = pack.metrics[path[0]]
-        yield Problem.at("KPI-R006", f"dependency cycle: {text}", metric.loc(), path=f"metrics.{path[0]}",
-                         hint="break the circle, or use previous(...) if a value should come from the last period",
-                         related=tuple(path))
+        yield Problem.at(
+            "KPI-R006",
+            f"dependency cycle: {text}",
+            metric.loc(),
+            path=f"metrics.{path[0]}",
+            hint="break the circle, or use previous(...) "
+            "if a value should come from the last period",
+            related=tuple(path),
+        )

@@ -22,7 +22,8 @@ _CONSTRAINT = re.compile(r"[<>=!~0-9.,*]{1,64}")
 
 
 def is_pack_id(text: str) -> bool:
-    """Whether ``text`` is exactly a pack id: 2 to 64 of a-z, 0-9 and '-', starting with a letter."""
+    """Whether ``text`` is exactly a pack id: 2 to
+    64 of a-z, 0-9 and '-', starting with a letter."""
     return _PACK_ID.fullmatch(text) is not None
 
 
@@ -30,14 +31,21 @@ def parse_extends(item: str) -> tuple[str, SpecifierSet | None]:
     """Split ``'id@>=1.0,<2'`` into the id and a version constraint. Raises ValueError."""
     ident, at, spec = item.partition("@")
     if not is_pack_id(ident):
-        raise ValueError(f"{ident!r} is not a pack id (2 to 64 characters: a-z, 0-9 and '-', starting with a "
-                         "letter, nothing before or after)")
+        raise ValueError(
+            f"{ident!r} is not a pack id (2 to 64 characters: a-z, 0-9 and '-', starting with a "
+            "letter, nothing before or after)"
+        )
     if not at:
         return ident, None
     if not spec.strip(","):
-        raise ValueError(f"'{item}' has an empty version constraint (write e.g. {ident}@>=1.0,<2, or just {ident})")
+        raise ValueError(
+            f"'{item}' has an empty version constraint "
+            f"(write e.g. {ident}@>=1.0,<2, or just {ident})"
+        )
     if not _CONSTRAINT.fullmatch(spec):
-        raise ValueError(f"{spec!r} is not a version constraint (write e.g. >=1.0,<2, without spaces)")
+        raise ValueError(
+            f"{spec!r} is not a version constraint (write e.g. >=1.0,<2, without spaces)"
+        )
     try:
         return ident, SpecifierSet(spec)
     except InvalidSpecifier:
@@ -78,7 +86,11 @@ class PackLibrary:
             if not root.is_dir():
                 continue
             for d in root.iterdir():
-                if d.is_dir() and is_pack_id(d.name) and (any(d.glob("*.yaml")) or any(d.glob("*.yml"))):
+                if (
+                    d.is_dir()
+                    and is_pack_id(d.name)
+                    and (any(d.glob("*.yaml")) or any(d.glob("*.yml")))
+                ):
                     found.add(d.name)
         return sorted(found)
 

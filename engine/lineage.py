@@ -30,7 +30,11 @@ def _labels(c: CompiledPack, locale: str) -> dict[str, str]:
 def _node(c: CompiledPack, ident: str, locale: str) -> dict[str, Any]:
     kind = c.graph.graph.nodes[ident]["kind"]
     d = c.pack.node(ident)
-    out: dict[str, Any] = {"id": ident, "kind": kind, "label": d.label.get(locale, ident) if d else ident}
+    out: dict[str, Any] = {
+        "id": ident,
+        "kind": kind,
+        "label": d.label.get(locale, ident) if d else ident,
+    }
     if isinstance(d, Metric):
         out["formula"] = d.formula
     if d is not None and getattr(d, "unit", None):
@@ -52,28 +56,53 @@ def measure_json(c: CompiledPack, i: Input, locale: str) -> dict[str, Any]:
     assert m is not None
     source = c.pack.sources.get(m.source)
     columns: set[str] = set()
-    for text, mode in (*((t, "entity" if m.per else "measure") for t in m.terms), (m.where, "measure"),
-                       (m.since, "measure"), (m.until, "measure"), (m.having, "entity")):
+    for text, mode in (
+        *((t, "entity" if m.per else "measure") for t in m.terms),
+        (m.where, "measure"),
+        (m.since, "measure"),
+        (m.until, "measure"),
+        (m.having, "entity"),
+    ):
         if text:
             parsed = parse_formula(text, expect="any", mode=mode)  # type: ignore[arg-type]
-            columns |= {r.name for r in parsed.refs if r.name not in c.pack.params and r.name not in ENTITY_NAMES
-                        and (r.in_attribute or mode == "measure")}
+            columns |= {
+                r.name
+                for r in parsed.refs
+                if r.name not in c.pack.params
+                and r.name not in ENTITY_NAMES
+                and (r.in_attribute or mode == "measure")
+            }
     out: dict[str, Any] = {
-        "source": m.source, "source_label": source.label.get(locale, m.source) if source else m.source,
-        "agg": m.agg, "of": list(m.terms) if m.more else m.of, "where": m.where, "as_of": m.as_of, "per": m.per,
-        "since": m.since, "until": m.until, "having": m.having, "columns": sorted(columns),
+        "source": m.source,
+        "source_label": source.label.get(locale, m.source) if source else m.source,
+        "agg": m.agg,
+        "of": list(m.terms) if m.more else m.of,
+        "where": m.where,
+        "as_of": m.as_of,
+        "per": m.per,
+        "since": m.since,
+        "until": m.until,
+        "having": m.having,
+        "columns": sorted(columns),
         "params": sorted(r for r in _measure_params(c, m)),
     }
     if source is not None:
-        out.update({"time": source.time, "entity": source.entity, "dimensions": dict(source.dimensions)})
+        out.update(
+            {"time": source.time, "entity": source.entity, "dimensions": dict(source.dimensions)}
+        )
     out["text"] = measure_text(m)
     return out
 
 
 def _measure_params(c: CompiledPack, m: Any) -> set[str]:
     found: set[str] = set()
-    for text, mode in (*((t, "entity" if m.per else "measure") for t in m.terms), (m.where, "measure"),
-                       (m.since, "measure"), (m.until, "measure"), (m.having, "entity")):
+    for text, mode in (
+        *((t, "entity" if m.per else "measure") for t in m.terms),
+        (m.where, "measure"),
+        (m.since, "measure"),
+        (m.until, "measure"),
+        (m.having, "entity"),
+    ):
         if text:
             parsed = parse_formula(text, expect="any", mode=mode)  # type: ignore[arg-type]
             found |= {r.name for r in parsed.refs if r.name in c.pack.params}
@@ -93,7 +122,9 @@ def measure_text(m: Any) -> str:
         if m.having:
             parts.append(f"having {' '.join(m.having.split())}")
     else:
-        what = {"count": "count of records", "count_distinct": f"distinct ({of})"}.get(m.agg, f"{m.agg} of {of}")
+        what = {"count": "count of records", "count_distinct": f"distinct ({of})"}.get(
+            m.agg, f"{m.agg} of {of}"
+        )
         if m.agg == "count" and of:
             what = f"count of {of}"
         parts = [what]
@@ -104,7 +135,9 @@ def measure_text(m: Any) -> str:
     return " ".join(parts) + f" — source {m.source}"
 
 
-def lineage(c: CompiledPack, ident: str, locale: str | None = None, kind: str | None = None) -> dict[str, Any]:
+def lineage(
+    c: CompiledPack, ident: str, locale: str | None = None, kind: str | None = None
+) -> dict[str, Any]:
     """The lineage of a metric (or of an input or param: then only its dependents), or of a check
     or a rule (``kind``: "check" / "rule"; without it, a metric, input or param first): what its
     formula is made of, down to the inputs and, for measured inputs, the raw ledger."""
@@ -112,48 +145,72 @@ def lineage(c: CompiledPack, ident: str, locale: str | None = None, kind: str | 
     locale = locale or pack.default_locale
     d = pack.node(ident) if kind in (None, "metric", "input", "param") else None
     if d is None and kind in (None, "check", "rule"):
-        owner = (pack.checks.get(ident) if kind in (None, "check") else None) or \
-            (pack.rules.get(ident) if kind in (None, "rule") else None)
+        owner = (pack.checks.get(ident) if kind in (None, "check") else None) or (
+            pack.rules.get(ident) if kind in (None, "rule") else None
+        )
         if owner is not None:
             return _site_lineage(c, owner, locale)
     if d is None:
-        known = set(pack.metrics) | set(pack.inputs) | set(pack.params) | set(pack.checks) | set(pack.rules)
+        known = (
+            set(pack.metrics)
+            | set(pack.inputs)
+            | set(pack.params)
+            | set(pack.checks)
+            | set(pack.rules)
+        )
         hint = suggest(ident, known)
-        raise UnknownMetric(f"pack '{pack.id}' has no metric, input, param, check or rule '{ident}'"
-                            + (f"; {hint}" if hint else ""))
+        raise UnknownMetric(
+            f"pack '{pack.id}' has no metric, input, param, check or rule '{ident}'"
+            + (f"; {hint}" if hint else "")
+        )
     g = c.graph
     names = _labels(c, locale)
     up = g.upstream(ident)
     order = {n: i for i, n in enumerate(g.graph.nodes)}
-    members = sorted(up | {ident}, key=lambda n: (n != ident, _KIND_ORDER[g.graph.nodes[n]["kind"]], order[n]))
+    members = sorted(
+        up | {ident}, key=lambda n: (n != ident, _KIND_ORDER[g.graph.nodes[n]["kind"]], order[n])
+    )
     member_set = set(members)
-    edges = sorted(((a, b) for a, b in g.graph.subgraph(member_set).edges),
-                   key=lambda e: (order[e[1]], order[e[0]]))
+    edges = sorted(
+        ((a, b) for a, b in g.graph.subgraph(member_set).edges),
+        key=lambda e: (order[e[1]], order[e[0]]),
+    )
     down = g.downstream(ident)
     out: dict[str, Any] = {
-        "pack": pack.id, "version": pack.version, "metric": ident, "kind": d.kind,
-        "label": d.label.get(locale, ident), "labels": d.label.to_json(), "locale": locale,
+        "pack": pack.id,
+        "version": pack.version,
+        "metric": ident,
+        "kind": d.kind,
+        "label": d.label.get(locale, ident),
+        "labels": d.label.to_json(),
+        "locale": locale,
         "formula": d.formula if isinstance(d, Metric) else None,
     }
     if isinstance(d, Metric):
         out.update(_expansion(c, ident, names))
-    out.update({
-        "inputs": sorted(n for n in up if g.graph.nodes[n]["kind"] == "input"),
-        "params": sorted(n for n in up if g.graph.nodes[n]["kind"] == "param"),
-        "builtins": sorted(n for n in up if g.graph.nodes[n]["kind"] == "builtin"),
-        "upstream": {
-            "nodes": [_node(c, n, locale) for n in members],
-            "edges": [[a, b] for a, b in edges],
-            "lagged_edges": [[a, b] for a, b in edges if g.lagged(a, b)],
-        },
-        "downstream": sorted((n for n in down if n != ident), key=order.__getitem__),
-        "downstream_checks": sorted(s.owner.id for s in c.sites if s.field == "assert" and _names(s) & ({ident} | down)),
-        "downstream_rules": sorted(s.owner.id for s in c.sites if s.field == "when" and _names(s) & ({ident} | down)),
-        "defined_in": {**d.origin.to_json()},
-        "inherited_from": d.inherited_from,
-        "source": getattr(d, "source_ref", None),
-        "unit": getattr(d, "unit", None),
-    })
+    out.update(
+        {
+            "inputs": sorted(n for n in up if g.graph.nodes[n]["kind"] == "input"),
+            "params": sorted(n for n in up if g.graph.nodes[n]["kind"] == "param"),
+            "builtins": sorted(n for n in up if g.graph.nodes[n]["kind"] == "builtin"),
+            "upstream": {
+                "nodes": [_node(c, n, locale) for n in members],
+                "edges": [[a, b] for a, b in edges],
+                "lagged_edges": [[a, b] for a, b in edges if g.lagged(a, b)],
+            },
+            "downstream": sorted((n for n in down if n != ident), key=order.__getitem__),
+            "downstream_checks": sorted(
+                s.owner.id for s in c.sites if s.field == "assert" and _names(s) & ({ident} | down)
+            ),
+            "downstream_rules": sorted(
+                s.owner.id for s in c.sites if s.field == "when" and _names(s) & ({ident} | down)
+            ),
+            "defined_in": {**d.origin.to_json()},
+            "inherited_from": d.inherited_from,
+            "source": getattr(d, "source_ref", None),
+            "unit": getattr(d, "unit", None),
+        }
+    )
     if isinstance(d, Metric):
         out["benchmark"] = d.benchmark.get(locale) or None
     out["measured_from"] = _ledger(c, members, locale)
@@ -182,31 +239,59 @@ def _site_lineage(c: CompiledPack, owner: Check | Rule, locale: str) -> dict[str
         up |= g.upstream(r)
     order = {n: i for i, n in enumerate(g.graph.nodes)}
     members = sorted(up, key=lambda n: (_KIND_ORDER[g.graph.nodes[n]["kind"]], order[n]))
-    edges = sorted(((a, b) for a, b in g.graph.subgraph(set(members)).edges), key=lambda e: (order[e[1]], order[e[0]]))
+    edges = sorted(
+        ((a, b) for a, b in g.graph.subgraph(set(members)).edges),
+        key=lambda e: (order[e[1]], order[e[0]]),
+    )
     names = _labels(c, locale)
     text = owner.assertion if isinstance(owner, Check) else owner.when
     out: dict[str, Any] = {
-        "pack": c.pack.id, "version": c.pack.version, "metric": owner.id, "kind": kind,
-        "label": owner.label.get(locale, owner.id), "labels": owner.label.to_json(), "locale": locale,
-        "formula": text, "formula_labeled": to_text(site.parsed.expr, names), "formula_latex": to_latex(site.parsed.expr),
+        "pack": c.pack.id,
+        "version": c.pack.version,
+        "metric": owner.id,
+        "kind": kind,
+        "label": owner.label.get(locale, owner.id),
+        "labels": owner.label.to_json(),
+        "locale": locale,
+        "formula": text,
+        "formula_labeled": to_text(site.parsed.expr, names),
+        "formula_latex": to_latex(site.parsed.expr),
         "names": sorted(refs, key=order.__getitem__),
         "inputs": sorted(n for n in up if g.graph.nodes[n]["kind"] == "input"),
         "params": sorted(n for n in up if g.graph.nodes[n]["kind"] == "param"),
         "builtins": sorted(n for n in up if g.graph.nodes[n]["kind"] == "builtin"),
-        "upstream": {"nodes": [_node(c, n, locale) for n in members], "edges": [[a, b] for a, b in edges],
-                     "lagged_edges": [[a, b] for a, b in edges if g.lagged(a, b)]},
-        "downstream": [], "downstream_checks": [], "downstream_rules": [],
-        "defined_in": {**owner.origin.to_json()}, "inherited_from": owner.inherited_from,
-        "source": owner.source_ref, "severity": owner.severity,
+        "upstream": {
+            "nodes": [_node(c, n, locale) for n in members],
+            "edges": [[a, b] for a, b in edges],
+            "lagged_edges": [[a, b] for a, b in edges if g.lagged(a, b)],
+        },
+        "downstream": [],
+        "downstream_checks": [],
+        "downstream_rules": [],
+        "defined_in": {**owner.origin.to_json()},
+        "inherited_from": owner.inherited_from,
+        "source": owner.source_ref,
+        "severity": owner.severity,
         "measured_from": _ledger(c, members, locale),
     }
     if isinstance(owner, Check):
         proof = c.proofs.get(owner.id)
-        out.update({"tolerance": owner.tolerance, "tolerance_relative": owner.tolerance_relative,
-                    "rules": list(owner.rules), "proof": proof.to_json() if proof else None})
+        out.update(
+            {
+                "tolerance": owner.tolerance,
+                "tolerance_relative": owner.tolerance_relative,
+                "rules": list(owner.rules),
+                "proof": proof.to_json() if proof else None,
+            }
+        )
     else:
-        out.update({"causes": [t.get(locale) for t in owner.causes], "remedies": list(owner.remedies),
-                    "metric_of_rule": owner.metric})
+        out.update(
+            {
+                "causes": [t.get(locale) for t in owner.causes],
+                "remedies": list(owner.remedies),
+                "metric_of_rule": owner.metric,
+            }
+        )
     return out
 
 
@@ -224,12 +309,25 @@ def _expansion(c: CompiledPack, ident: str, names: dict[str, str]) -> dict[str, 
         "formula_latex": to_latex(parsed.expr),
     }
     if expr is None:
-        out.update({"expanded": None, "expanded_labeled": None, "latex": None, "latex_labeled": None,
-                    "expanded_note": f"too large to expand: {_parts(expander.size(ident))} (the limit is "
-                                     f"{MAX_EXPANDED_NODES:,} parts and {MAX_EXPANDED_DEPTH} levels)"})
+        out.update(
+            {
+                "expanded": None,
+                "expanded_labeled": None,
+                "latex": None,
+                "latex_labeled": None,
+                "expanded_note": f"too large to expand: {_parts(expander.size(ident))} (the "
+                f"limit is {MAX_EXPANDED_NODES:,} parts and {MAX_EXPANDED_DEPTH} levels)",
+            }
+        )
         return out
-    out.update({"expanded": to_text(expr), "expanded_labeled": to_text(expr, names),
-                "latex": to_latex(expr), "latex_labeled": to_latex(expr, names)})
+    out.update(
+        {
+            "expanded": to_text(expr),
+            "expanded_labeled": to_text(expr, names),
+            "latex": to_latex(expr),
+            "latex_labeled": to_latex(expr, names),
+        }
+    )
     return out
 
 
@@ -252,7 +350,11 @@ def render_text(info: dict[str, Any], c: CompiledPack, max_lines: int = 200) -> 
         lines.append(f"  in words     {info['formula_labeled']}")
         expanded = info.get("expanded")
         if info["kind"] == "metric":
-            lines.append(f"  expanded     {expanded}" if expanded else f"  expanded     ({info.get('expanded_note')})")
+            lines.append(
+                f"  expanded     {expanded}"
+                if expanded
+                else f"  expanded     ({info.get('expanded_note')})"
+            )
     for key in ("inputs", "params", "builtins"):
         if info[key]:
             lines.append(f"  {key:<12} {', '.join(info[key])}")
@@ -301,8 +403,15 @@ def _tree(c: CompiledPack, root: str, locale: str, max_lines: int) -> list[str]:
         children = sorted(g.predecessors(node), key=order.__getitem__)
         child_prefix = prefix if top else prefix + ("    " if last else "│   ")
         for i, child in reversed(list(enumerate(children))):
-            stack.append((child, child_prefix, i == len(children) - 1, bool(g.edges[child, node].get("lagged")),
-                          False))
+            stack.append(
+                (
+                    child,
+                    child_prefix,
+                    i == len(children) - 1,
+                    bool(g.edges[child, node].get("lagged")),
+                    False,
+                )
+            )
     if stack:
         out.append("    … (tree truncated)")
     return out
@@ -315,33 +424,55 @@ def graph_export(c: CompiledPack, fmt: str, locale: str | None = None) -> str:
     nodes = [_node(c, n, locale) for n in g.nodes]
     edges = [(a, b, bool(lag)) for a, b, lag in g.edges(data="lagged")]
     if fmt == "json":
-        return json.dumps({"pack": c.pack.id, "version": c.pack.version, "nodes": nodes,
-                           "edges": [{"from": a, "to": b, "lagged": lag} for a, b, lag in edges],
-                           "order": [list(gen) for gen in c.graph.generations]}, ensure_ascii=False, indent=2)
+        return json.dumps(
+            {
+                "pack": c.pack.id,
+                "version": c.pack.version,
+                "nodes": nodes,
+                "edges": [{"from": a, "to": b, "lagged": lag} for a, b, lag in edges],
+                "order": [list(gen) for gen in c.graph.generations],
+            },
+            ensure_ascii=False,
+            indent=2,
+        )
     if fmt == "dot":
         shapes = {"metric": "box", "input": "ellipse", "param": "diamond", "builtin": "plaintext"}
         lines = [f"digraph {_dot_id(c.pack.id)} {{", "  rankdir=LR;"]
-        lines += [f"  {_dot_id(n['id'])} [label={_dot_id(n['id'] + chr(10) + n['label'])}, shape={shapes[n['kind']]}];"
-                  for n in nodes]
-        lines += [f"  {_dot_id(a)} -> {_dot_id(b)}{' [style=dashed, label=previous]' if lag else ''};"
-                  for a, b, lag in edges]
+        lines += [
+            f"  {_dot_id(n['id'])} [label={_dot_id(n['id'] + chr(10) + n['label'])}, "
+            f"shape={shapes[n['kind']]}];"
+            for n in nodes
+        ]
+        lines += [
+            f"  {_dot_id(a)} -> {_dot_id(b)}{' [style=dashed, label=previous]' if lag else ''};"
+            for a, b, lag in edges
+        ]
         return "\n".join([*lines, "}"])
     if fmt == "mermaid":
         key = {n["id"]: f"n{i}" for i, n in enumerate(nodes)}
-        shape = {"metric": ('["', '"]'), "input": ('(["', '"])'), "param": ('{{"', '"}}'), "builtin": ('>"', '"]')}
+        shape = {
+            "metric": ('["', '"]'),
+            "input": ('(["', '"])'),
+            "param": ('{{"', '"}}'),
+            "builtin": ('>"', '"]'),
+        }
         lines = ["flowchart LR"]
         for n in nodes:
             open_, close = shape[n["kind"]]
             text = f"{n['id']}<br/>{_mermaid(n['label'])}"
             lines.append(f"  {key[n['id']]}{open_}{text}{close}")
-        lines += [f"  {key[a]} {'-. previous .->' if lag else '-->'} {key[b]}" for a, b, lag in edges]
+        lines += [
+            f"  {key[a]} {'-. previous .->' if lag else '-->'} {key[b]}" for a, b, lag in edges
+        ]
         return "\n".join(lines)
     raise ValueError(f"unknown graph format '{fmt}' (json, dot or mermaid)")
 
 
 def _mermaid(text: str) -> str:
     """Label text that Mermaid shows literally (its entity codes; no markup from labels)."""
-    text = text.replace("#", "#35;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
+    text = (
+        text.replace("#", "#35;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
+    )
     return " ".join(text.split())
 
 

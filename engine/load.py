@@ -69,19 +69,35 @@ def bidi_problems(text: str, file: str) -> list[Problem]:
             if total > MAX_BIDI_REPORTED:
                 rest = rest or Location(file, number, found.start() + 1)
                 continue
-            problems.append(Problem.at(
-                "KPI-L012", f"{describe_char(found.group())} is a bidirectional control character: it makes "
-                "editors show the text around it in another order than KPI Forge reads it",
-                Location(file, number, found.start() + 1),
-                hint="delete it (it is invisible: search for the code point); right-to-left text such as "
-                "Arabic or Hebrew is shown correctly without it"))
+            problems.append(
+                Problem.at(
+                    "KPI-L012",
+                    f"{describe_char(found.group())} is a bidirectional "
+                    "control character: it makes editors show the text "
+                    "around it in another order than KPI Forge reads it",
+                    Location(file, number, found.start() + 1),
+                    hint="delete it (it is invisible: search for the code point); "
+                    "right-to-left text such as Arabic or Hebrew is shown correctly without it",
+                )
+            )
     if rest is not None:
-        problems.append(Problem.at("KPI-L012", f"{total - MAX_BIDI_REPORTED} more bidirectional control "
-                                   "characters in this file from here on", rest))
+        problems.append(
+            Problem.at(
+                "KPI-L012",
+                f"{total - MAX_BIDI_REPORTED} more bidirectional control "
+                "characters in this file from here on",
+                rest,
+            )
+        )
     return problems
 
 
-_TAG_TYPES: dict[str, tuple[type, ...]] = {"int": (int,), "float": (int, float), "bool": (bool,), "null": (type(None),)}
+_TAG_TYPES: dict[str, tuple[type, ...]] = {
+    "int": (int,),
+    "float": (int, float),
+    "bool": (bool,),
+    "null": (type(None),),
+}
 # matched with fullmatch: `re.match` with `$` would also accept the text followed by "\n", and a
 # tagged scalar such as !!int "12\n" must stay an error
 _NULL = re.compile(r"~|null|Null|NULL|")
@@ -152,7 +168,7 @@ class Document:
             if span.style == "'":  # '' stands for one quote: walk the raw text to the offset
                 i, seen = 1, 0
                 while seen < offset and i < len(raw):
-                    i += 2 if raw[i:i + 2] == "''" else 1
+                    i += 2 if raw[i : i + 2] == "''" else 1
                     seen += 1
                 return Location(start.file, span.line + 1, span.column + 1 + i)
             shift = 0
@@ -207,7 +223,11 @@ def _resolve_tagged(value: str, tag: str, loc: Location) -> Any:
         return value
     resolved: Any = _resolve_plain(value)
     expected = _TAG_TYPES.get(kind)
-    ok = expected is not None and isinstance(resolved, expected) and isinstance(resolved, bool) == (kind == "bool")
+    ok = (
+        expected is not None
+        and isinstance(resolved, expected)
+        and isinstance(resolved, bool) == (kind == "bool")
+    )
     if not ok:
         raise LoadError(Problem.at("KPI-L005", f"{value!r} is not a valid !!{kind}", loc))
     return float(resolved) if kind == "float" else resolved
@@ -247,15 +267,26 @@ def parse_yaml(text: str, file: str, doc: Document | None = None) -> tuple[Any, 
     def loc_of(mark: Any) -> Location:
         return Location(file, mark.line + 1, mark.column + 1)
 
-    def place(value: Any, nodes: int, start: Any, anchor: str | None, span: ScalarSpan | None,
-              depth: int = 0) -> None:
+    def place(
+        value: Any,
+        nodes: int,
+        start: Any,
+        anchor: str | None,
+        span: ScalarSpan | None,
+        depth: int = 0,
+    ) -> None:
         """Attach a finished node to its parent (or make it the result)."""
         nonlocal result, done
         if anchor:
             anchors[anchor] = (value, nodes, depth)
         if len(stack) + depth > MAX_DEPTH:
-            raise LoadError(Problem.at("KPI-L006", f"nesting deeper than {MAX_DEPTH} levels (aliases expanded)",
-                                       loc_of(start)))
+            raise LoadError(
+                Problem.at(
+                    "KPI-L006",
+                    f"nesting deeper than {MAX_DEPTH} levels (aliases expanded)",
+                    loc_of(start),
+                )
+            )
         if not stack:
             result, done = value, True
             return
@@ -272,17 +303,30 @@ def parse_yaml(text: str, file: str, doc: Document | None = None) -> tuple[Any, 
             return
         if parent.key is None:  # this node is a key
             if not isinstance(value, str) or span is None:
-                raise LoadError(Problem.at("KPI-L002", "a mapping key must be plain text", loc_of(start)))
+                raise LoadError(
+                    Problem.at("KPI-L002", "a mapping key must be plain text", loc_of(start))
+                )
             key_loc = loc_of(start)
             if value == "<<" and span.style == "":
-                raise LoadError(Problem.at("KPI-L008", "YAML merge keys (<<) are not supported", key_loc,
-                                           hint="use `extends` with `override: true` to reuse definitions"))
+                raise LoadError(
+                    Problem.at(
+                        "KPI-L008",
+                        "YAML merge keys (<<) are not supported",
+                        key_loc,
+                        hint="use `extends` with `override: true` to reuse definitions",
+                    )
+                )
             first = parent.keys_seen.get(value)
             if first is not None:
-                raise LoadError(Problem.at(
-                    "KPI-L003", f"duplicate key '{value}' (first defined at line {first.line})", key_loc,
-                    path=_dotted((*parent.path, value)),
-                    hint="each key may appear once in a mapping; remove or rename one of them"))
+                raise LoadError(
+                    Problem.at(
+                        "KPI-L003",
+                        f"duplicate key '{value}' (first defined at line {first.line})",
+                        key_loc,
+                        path=_dotted((*parent.path, value)),
+                        hint="each key may appear once in a mapping; remove or rename one of them",
+                    )
+                )
             parent.keys_seen[value] = key_loc
             parent.key, parent.key_loc = value, key_loc
             return
@@ -300,25 +344,44 @@ def parse_yaml(text: str, file: str, doc: Document | None = None) -> tuple[Any, 
         nonlocal total_nodes
         total_nodes += n
         if total_nodes > MAX_NODES:
-            raise LoadError(Problem.at(
-                "KPI-L004", f"the document expands to more than {MAX_NODES:,} nodes", loc_of(mark),
-                hint="anchors and aliases (&a / *a) that reference each other can multiply a small "
-                     "file into millions of nodes; write the values out or use `extends`"))
+            raise LoadError(
+                Problem.at(
+                    "KPI-L004",
+                    f"the document expands to more than {MAX_NODES:,} nodes",
+                    loc_of(mark),
+                    hint="anchors and aliases (&a / *a) that reference each other can multiply "
+                    "a small file into millions of nodes; write the values out or use `extends`",
+                )
+            )
 
     def check_tag(tag: str | None, mark: Any) -> None:
         if tag is not None and tag not in _ALLOWED_TAGS and tag != "!":
-            raise LoadError(Problem.at("KPI-L005", f"tag '{tag}' is not allowed", loc_of(mark),
-                                       hint="packs hold plain data only: remove the tag"))
+            raise LoadError(
+                Problem.at(
+                    "KPI-L005",
+                    f"tag '{tag}' is not allowed",
+                    loc_of(mark),
+                    hint="packs hold plain data only: remove the tag",
+                )
+            )
 
     try:
         for ev in _events(text):
-            if done and not isinstance(ev, yaml.DocumentEndEvent | yaml.StreamEndEvent | yaml.DocumentStartEvent):
+            if done and not isinstance(
+                ev, yaml.DocumentEndEvent | yaml.StreamEndEvent | yaml.DocumentStartEvent
+            ):
                 continue
             if isinstance(ev, yaml.DocumentStartEvent):
                 documents += 1
                 if documents > 1:
-                    raise LoadError(Problem.at("KPI-L007", "a pack file must hold one YAML document",
-                                               loc_of(ev.start_mark), hint="remove the `---` separator or split the file"))
+                    raise LoadError(
+                        Problem.at(
+                            "KPI-L007",
+                            "a pack file must hold one YAML document",
+                            loc_of(ev.start_mark),
+                            hint="remove the `---` separator or split the file",
+                        )
+                    )
             elif isinstance(ev, yaml.ScalarEvent):
                 check_tag(ev.tag, ev.start_mark)
                 count(1, ev.start_mark)
@@ -340,17 +403,29 @@ def parse_yaml(text: str, file: str, doc: Document | None = None) -> tuple[Any, 
                 check_tag(ev.tag, ev.start_mark)
                 count(1, ev.start_mark)
                 if len(stack) >= MAX_DEPTH:
-                    raise LoadError(Problem.at("KPI-L006", f"nesting deeper than {MAX_DEPTH} levels", loc_of(ev.start_mark)))
+                    raise LoadError(
+                        Problem.at(
+                            "KPI-L006",
+                            f"nesting deeper than {MAX_DEPTH} levels",
+                            loc_of(ev.start_mark),
+                        )
+                    )
                 parent = stack[-1] if stack else None
                 if parent is None:
                     path: Path_ = ()
                 elif isinstance(parent.container, list):
                     path = (*parent.path, len(parent.container))
                 elif parent.key is None:
-                    raise LoadError(Problem.at("KPI-L002", "a mapping key must be plain text", loc_of(ev.start_mark)))
+                    raise LoadError(
+                        Problem.at(
+                            "KPI-L002", "a mapping key must be plain text", loc_of(ev.start_mark)
+                        )
+                    )
                 else:
                     path = (*parent.path, parent.key)
-                container: dict[str, Any] | list[Any] = {} if isinstance(ev, yaml.MappingStartEvent) else []
+                container: dict[str, Any] | list[Any] = (
+                    {} if isinstance(ev, yaml.MappingStartEvent) else []
+                )
                 stack.append(_Frame(container, path, ev.anchor))
                 stack[-1].key_loc = loc_of(ev.start_mark)
                 stack[-1].keys_seen = {}
@@ -360,10 +435,19 @@ def parse_yaml(text: str, file: str, doc: Document | None = None) -> tuple[Any, 
             elif isinstance(ev, yaml.MappingEndEvent | yaml.SequenceEndEvent):
                 frame = stack.pop()
                 start = doc.values.get(frame.path)
-                place(frame.container, frame.nodes, _MarkLike(start), frame.anchor, None, frame.depth + 1)
+                place(
+                    frame.container,
+                    frame.nodes,
+                    _MarkLike(start),
+                    frame.anchor,
+                    None,
+                    frame.depth + 1,
+                )
             elif isinstance(ev, yaml.AliasEvent):
                 if ev.anchor not in anchors:
-                    raise LoadError(Problem.at("KPI-L002", f"unknown alias *{ev.anchor}", loc_of(ev.start_mark)))
+                    raise LoadError(
+                        Problem.at("KPI-L002", f"unknown alias *{ev.anchor}", loc_of(ev.start_mark))
+                    )
                 value, nodes, depth = anchors[ev.anchor]
                 count(nodes, ev.start_mark)
                 place(value, nodes, ev.start_mark, None, None, depth)
@@ -371,19 +455,32 @@ def parse_yaml(text: str, file: str, doc: Document | None = None) -> tuple[Any, 
         mark = exc.problem_mark or exc.context_mark
         message = " ".join(x for x in (exc.problem, exc.context) if x) or "invalid YAML"
         loc = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
-        if "maximum nesting depth" in message:  # libyaml ≥ 0.2.6 (pyyaml 6.0.3+) stops deep nesting itself
-            raise LoadError(Problem.at("KPI-L006", f"nesting deeper than {MAX_DEPTH} levels", loc)) from None
+        if (
+            "maximum nesting depth" in message
+        ):  # libyaml ≥ 0.2.6 (pyyaml 6.0.3+) stops deep nesting itself
+            raise LoadError(
+                Problem.at("KPI-L006", f"nesting deeper than {MAX_DEPTH} levels", loc)
+            ) from None
         line = doc.files[file][mark.line] if mark and mark.line < len(doc.files[file]) else ""
-        raise LoadError(Problem.at("KPI-L002", message, loc, hint=_yaml_hint(message, line))) from None
+        raise LoadError(
+            Problem.at("KPI-L002", message, loc, hint=_yaml_hint(message, line))
+        ) from None
     except yaml.YAMLError as exc:
         bad = _CONTROL.search(text)
         loc = Location(file)
         if bad:
             before = source_lines(text[: bad.start()])
             loc = Location(file, len(before), len(before[-1]) + 1)
-        raise LoadError(Problem.at("KPI-L002", "the file contains a control character YAML does not allow",
-                                   loc, hint="remove invisible characters (copy-pasted text often has them)")
-                        if bad else Problem.at("KPI-L002", str(exc).splitlines()[0], loc)) from None
+        raise LoadError(
+            Problem.at(
+                "KPI-L002",
+                "the file contains a control character YAML does not allow",
+                loc,
+                hint="remove invisible characters (copy-pasted text often has them)",
+            )
+            if bad
+            else Problem.at("KPI-L002", str(exc).splitlines()[0], loc)
+        ) from None
     return result, doc
 
 
@@ -426,10 +523,18 @@ def read_text(path: Path, display: str, limit: int = MAX_FILE_BYTES) -> str:
     try:
         size = path.stat().st_size
     except OSError as exc:
-        raise LoadError(Problem.at("KPI-L009", f"cannot read {display}: {exc.strerror}", Location(display))) from None
+        raise LoadError(
+            Problem.at("KPI-L009", f"cannot read {display}: {exc.strerror}", Location(display))
+        ) from None
     if size > limit:
-        raise LoadError(Problem.at("KPI-L001", f"{display} is {size:,} bytes; the limit is {limit:,}",
-                                   Location(display), hint="split the pack or remove unused definitions"))
+        raise LoadError(
+            Problem.at(
+                "KPI-L001",
+                f"{display} is {size:,} bytes; the limit is {limit:,}",
+                Location(display),
+                hint="split the pack or remove unused definitions",
+            )
+        )
     data = path.read_bytes()
     return decode(data, display)
 
@@ -439,5 +544,11 @@ def decode(data: bytes, display: str) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise LoadError(Problem.at("KPI-L009", "the file is not UTF-8 text", Location(display, line),
-                                   hint="save the file as UTF-8")) from None
+        raise LoadError(
+            Problem.at(
+                "KPI-L009",
+                "the file is not UTF-8 text",
+                Location(display, line),
+                hint="save the file as UTF-8",
+            )
+        ) from None

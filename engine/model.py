@@ -16,14 +16,27 @@ from typing import Any, Literal
 from engine.load import Document, Path_, dotted
 from engine.problems import Location
 
-Kind = Literal["input", "metric", "param", "dimension", "source", "check", "rule", "remedy", "view", "role"]
+Kind = Literal[
+    "input", "metric", "param", "dimension", "source", "check", "rule", "remedy", "view", "role"
+]
 SECTION_KIND: dict[str, Kind] = {
-    "sources": "source", "inputs": "input", "metrics": "metric", "params": "param", "dimensions": "dimension",
-    "checks": "check", "rules": "rule", "remedies": "remedy", "views": "view", "roles": "role",
+    "sources": "source",
+    "inputs": "input",
+    "metrics": "metric",
+    "params": "param",
+    "dimensions": "dimension",
+    "checks": "check",
+    "rules": "rule",
+    "remedies": "remedy",
+    "views": "view",
+    "roles": "role",
 }
 STATUSES = ("good", "fair", "warning", "critical")
 GRAINS = ("day", "week", "month", "quarter", "year")
-BUILTINS = {"periods": "number of base periods in the row's group", "days": "calendar days the row's group covers"}
+BUILTINS = {
+    "periods": "number of base periods in the row's group",
+    "days": "calendar days the row's group covers",
+}
 
 
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -189,8 +202,9 @@ class Measure:
     agg: str
     of: str | None = None
     where: str | None = None
-    #: None: the records in the period (an event measure); "start" / "end": every record before
-    #: that instant (a to-date measure) or, with ``per == "entity"``, the entities as they stand then.
+    #: None: the records in the period (an event measure); "start" / "end": every record
+    #: before that instant (a to-date measure) or, with ``per == "entity"``, the entities
+    #: as they stand then.
     as_of: str | None = None
     per: str | None = None  # "entity": aggregate over the source's entities, not its records
     since: str | None = None  # entity lifecycle: records that start an entity's life
@@ -226,7 +240,8 @@ class DataSource(Definition):
     time: str = ""
     dimensions: Mapping[str, str] = field(default_factory=dict)  # pack dimension -> column
     entity: str | None = None
-    columns: Mapping[str, Column] = field(default_factory=dict)  # declared column -> its type and values
+    # declared column -> its type and values
+    columns: Mapping[str, Column] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -355,12 +370,18 @@ def _text(value: Any) -> str:
 
 def _column(spec: Mapping[str, Any]) -> Column:
     values = spec.get("values")
-    return Column(type=spec.get("type", "text"), values=tuple(_text(v) for v in values) if values is not None else None,
-                  min=float(spec["min"]) if spec.get("min") is not None else None)
+    return Column(
+        type=spec.get("type", "text"),
+        values=tuple(_text(v) for v in values) if values is not None else None,
+        min=float(spec["min"]) if spec.get("min") is not None else None,
+    )
 
 
-def build(kind: Kind, ident: str, fields: Mapping[str, Any], common: dict[str, Any], locale: str) -> Definition:
+def build(
+    kind: Kind, ident: str, fields: Mapping[str, Any], common: dict[str, Any], locale: str
+) -> Definition:
     """Build the typed definition of ``kind`` from its merged fields (already schema-valid)."""
+
     def text(name: str) -> Text:
         return Text.of(fields.get(name), locale)
 
@@ -375,42 +396,79 @@ def build(kind: Kind, ident: str, fields: Mapping[str, Any], common: dict[str, A
     src = fields.get("source")
     if kind == "input":
         measure = fields.get("measure")
-        return Input(**base, unit=fields.get("unit"), rollup=rollup(fields.get("rollup")),
-                     required=fields.get("required", True), default=fields.get("default"),
-                     has_default="default" in fields, source_ref=src,
-                     measure=_measure(measure) if measure else None)
+        return Input(
+            **base,
+            unit=fields.get("unit"),
+            rollup=rollup(fields.get("rollup")),
+            required=fields.get("required", True),
+            default=fields.get("default"),
+            has_default="default" in fields,
+            source_ref=src,
+            measure=_measure(measure) if measure else None,
+        )
     if kind == "source":
-        return DataSource(**base, time=fields.get("time", ""), dimensions=dict(fields.get("dimensions") or {}),
-                          entity=fields.get("entity"),
-                          columns={k: _column(v or {}) for k, v in (fields.get("columns") or {}).items()})
+        return DataSource(
+            **base,
+            time=fields.get("time", ""),
+            dimensions=dict(fields.get("dimensions") or {}),
+            entity=fields.get("entity"),
+            columns={k: _column(v or {}) for k, v in (fields.get("columns") or {}).items()},
+        )
     if kind == "param":
-        return Param(**base, value=float(fields.get("value", 0.0)), unit=fields.get("unit"), source_ref=src)
+        return Param(
+            **base, value=float(fields.get("value", 0.0)), unit=fields.get("unit"), source_ref=src
+        )
     if kind == "dimension":
         return Dimension(**base)
     if kind == "metric":
         bands = tuple(
-            Band(status=b["status"], min=number(b["above"] if "above" in b else b.get("min")),
-                 max=number(b["at_most"] if "at_most" in b else b.get("max")),
-                 label=Text.of(b.get("label"), locale), advice=Text.of(b.get("advice"), locale),
-                 remedies=tuple(b.get("remedies") or ()), min_inclusive="above" not in b,
-                 max_inclusive="at_most" in b)
-            for b in fields.get("bands") or ())
-        return Metric(**base, formula=fields.get("formula", ""), unit=fields.get("unit"),
-                      format=fields.get("format", "number"), decimals=fields.get("decimals"),
-                      category=fields.get("category"), direction=fields.get("direction"), source_ref=src,
-                      benchmark=text("benchmark"), bands=bands,
-                      rollup=rollup(fields["rollup"]) if "rollup" in fields else None,
-                      domain=_domain(fields.get("domain")))
+            Band(
+                status=b["status"],
+                min=number(b["above"] if "above" in b else b.get("min")),
+                max=number(b["at_most"] if "at_most" in b else b.get("max")),
+                label=Text.of(b.get("label"), locale),
+                advice=Text.of(b.get("advice"), locale),
+                remedies=tuple(b.get("remedies") or ()),
+                min_inclusive="above" not in b,
+                max_inclusive="at_most" in b,
+            )
+            for b in fields.get("bands") or ()
+        )
+        return Metric(
+            **base,
+            formula=fields.get("formula", ""),
+            unit=fields.get("unit"),
+            format=fields.get("format", "number"),
+            decimals=fields.get("decimals"),
+            category=fields.get("category"),
+            direction=fields.get("direction"),
+            source_ref=src,
+            benchmark=text("benchmark"),
+            bands=bands,
+            rollup=rollup(fields["rollup"]) if "rollup" in fields else None,
+            domain=_domain(fields.get("domain")),
+        )
     if kind == "check":
         tol = fields.get("tolerance")
-        return Check(**base, assertion=fields.get("assert", ""),
-                     tolerance=float(number(tol)) if tol is not None else None,  # type: ignore[arg-type]
-                     tolerance_relative=isinstance(tol, str), severity=fields.get("severity", "warning"),
-                     rules=tuple(fields.get("rules") or ()), source_ref=src)
+        return Check(
+            **base,
+            assertion=fields.get("assert", ""),
+            tolerance=float(number(tol)) if tol is not None else None,  # type: ignore[arg-type]
+            tolerance_relative=isinstance(tol, str),
+            severity=fields.get("severity", "warning"),
+            rules=tuple(fields.get("rules") or ()),
+            source_ref=src,
+        )
     if kind == "rule":
-        return Rule(**base, when=fields.get("when", ""), severity=fields.get("severity", "warning"),
-                    metric=fields.get("metric"), causes=texts("causes"),
-                    remedies=tuple(fields.get("remedies") or ()), source_ref=src)
+        return Rule(
+            **base,
+            when=fields.get("when", ""),
+            severity=fields.get("severity", "warning"),
+            metric=fields.get("metric"),
+            causes=texts("causes"),
+            remedies=tuple(fields.get("remedies") or ()),
+            source_ref=src,
+        )
     if kind == "remedy":
         return Remedy(**base, detail=text("detail"), owner=fields.get("owner"), source_ref=src)
     if kind == "view":
@@ -445,7 +503,9 @@ class Pack:
     roles: Mapping[str, Role]
     ancestors: tuple[str, ...] = ()  # every pack this one inherits from, nearest first
     parents: tuple[tuple[int, str], ...] = ()  # (index in extends, root) of each direct parent
-    ancestor_versions: tuple[tuple[str, str], ...] = ()  # (pack id, version) of every ancestor, nearest first
+    ancestor_versions: tuple[
+        tuple[str, str], ...
+    ] = ()  # (pack id, version) of every ancestor, nearest first
     sha256: str = ""  # content hash of the pack's own text (engine.sources.content_digest)
 
     @property

@@ -16,25 +16,96 @@ from engine.formula import to_latex, to_text
 from engine.model import Band, Metric, Pack
 
 _WORDS = {
-    "zh": {"contents": "目录", "formula": "公式", "maths": "数学式", "expanded": "展开到输入", "unit": "单位",
-           "format": "格式", "direction": "方向", "benchmark": "参考值", "bands": "区间", "status": "状态",
-           "range": "范围", "label": "说明", "advice": "建议", "remedies": "解决方案", "rules": "相关规则",
-           "source": "出处", "inputs": "输入", "params": "参数", "checks": "校验", "proof": "编译器证明",
-           "views": "视图", "roles": "角色", "scenarios": "使用场景", "focus": "关注指标", "when": "触发条件",
-           "severity": "级别", "causes": "原因", "owner": "负责角色", "rollup": "汇总方式", "required": "必填",
-           "value": "值", "id": "编号", "name": "名称", "extends": "继承", "grain": "基础粒度",
-           "dimensions": "维度", "other": "其他", "inherited": "继承自", "yes": "是", "no": "否",
-           "metrics": "指标", "too_large": "（过大，未展开）", "residual": "残差"},
-    "en": {"contents": "Contents", "formula": "Formula", "maths": "Maths", "expanded": "Expanded to inputs",
-           "unit": "Unit", "format": "Format", "direction": "Direction", "benchmark": "Benchmark", "bands": "Bands",
-           "status": "Status", "range": "Range", "label": "Label", "advice": "Advice", "remedies": "Remedies",
-           "rules": "Rules using it", "source": "Source", "inputs": "Inputs", "params": "Params", "checks": "Checks",
-           "proof": "Compiler's proof", "views": "Views", "roles": "Roles", "scenarios": "Scenarios",
-           "focus": "Focus", "when": "Fires when", "severity": "Severity", "causes": "Causes", "owner": "Owner",
-           "rollup": "Rollup", "required": "Required", "value": "Value", "id": "Id", "name": "Name",
-           "extends": "Extends", "grain": "Base grain", "dimensions": "Dimensions", "other": "Other",
-           "inherited": "inherited from", "yes": "yes", "no": "no", "metrics": "Metrics",
-           "too_large": "(too large to expand)", "residual": "residual"},
+    "zh": {
+        "contents": "目录",
+        "formula": "公式",
+        "maths": "数学式",
+        "expanded": "展开到输入",
+        "unit": "单位",
+        "format": "格式",
+        "direction": "方向",
+        "benchmark": "参考值",
+        "bands": "区间",
+        "status": "状态",
+        "range": "范围",
+        "label": "说明",
+        "advice": "建议",
+        "remedies": "解决方案",
+        "rules": "相关规则",
+        "source": "出处",
+        "inputs": "输入",
+        "params": "参数",
+        "checks": "校验",
+        "proof": "编译器证明",
+        "views": "视图",
+        "roles": "角色",
+        "scenarios": "使用场景",
+        "focus": "关注指标",
+        "when": "触发条件",
+        "severity": "级别",
+        "causes": "原因",
+        "owner": "负责角色",
+        "rollup": "汇总方式",
+        "required": "必填",
+        "value": "值",
+        "id": "编号",
+        "name": "名称",
+        "extends": "继承",
+        "grain": "基础粒度",
+        "dimensions": "维度",
+        "other": "其他",
+        "inherited": "继承自",
+        "yes": "是",
+        "no": "否",
+        "metrics": "指标",
+        "too_large": "（过大，未展开）",
+        "residual": "残差",
+    },
+    "en": {
+        "contents": "Contents",
+        "formula": "Formula",
+        "maths": "Maths",
+        "expanded": "Expanded to inputs",
+        "unit": "Unit",
+        "format": "Format",
+        "direction": "Direction",
+        "benchmark": "Benchmark",
+        "bands": "Bands",
+        "status": "Status",
+        "range": "Range",
+        "label": "Label",
+        "advice": "Advice",
+        "remedies": "Remedies",
+        "rules": "Rules using it",
+        "source": "Source",
+        "inputs": "Inputs",
+        "params": "Params",
+        "checks": "Checks",
+        "proof": "Compiler's proof",
+        "views": "Views",
+        "roles": "Roles",
+        "scenarios": "Scenarios",
+        "focus": "Focus",
+        "when": "Fires when",
+        "severity": "Severity",
+        "causes": "Causes",
+        "owner": "Owner",
+        "rollup": "Rollup",
+        "required": "Required",
+        "value": "Value",
+        "id": "Id",
+        "name": "Name",
+        "extends": "Extends",
+        "grain": "Base grain",
+        "dimensions": "Dimensions",
+        "other": "Other",
+        "inherited": "inherited from",
+        "yes": "yes",
+        "no": "no",
+        "metrics": "Metrics",
+        "too_large": "(too large to expand)",
+        "residual": "residual",
+    },
 }
 
 
@@ -69,8 +140,11 @@ def pack_markdown(c: CompiledPack, locale: str | None = None) -> str:
     pack = c.pack
     loc = locale or pack.default_locale
     w = _WORDS.get(loc, _WORDS["en"])
-    names = {ident: d.label.get(loc, ident) for section in ("inputs", "params", "metrics")
-             for ident, d in pack.section(section).items()}
+    names = {
+        ident: d.label.get(loc, ident)
+        for section in ("inputs", "params", "metrics")
+        for ident, d in pack.section(section).items()
+    }
     sites = {s.owner.id: s for s in c.sites if s.field == "formula"}
     expander = Expander(sites, c.graph)
     out: list[str] = [
@@ -85,17 +159,25 @@ def pack_markdown(c: CompiledPack, locale: str | None = None) -> str:
     if pack.extends:
         facts.append(f"- {w['extends']}: " + ", ".join(f"`{e}`" for e in pack.extends))
     if pack.dimensions:
-        facts.append(f"- {w['dimensions']}: " + ", ".join(f"`{k}` ({d.label.get(loc, k)})"
-                                                        for k, d in pack.dimensions.items()))
+        facts.append(
+            f"- {w['dimensions']}: "
+            + ", ".join(f"`{k}` ({d.label.get(loc, k)})" for k, d in pack.dimensions.items())
+        )
     out += [*facts, ""]
     categories: dict[str, list[Metric]] = {}
     for m in pack.metrics.values():
         categories.setdefault(m.category or w["other"], []).append(m)
     out += [f"## {w['contents']}", ""]
     for cat, metrics in categories.items():
-        out.append(f"- **{cat}**: " + ", ".join(f"[{m.label.get(loc, m.id)}](#{_anchor(m.id)})" for m in metrics))
-    out += [f"- [{w['inputs']}](#{w['inputs'].lower()}) · [{w['checks']}](#{w['checks'].lower()}) · "
-            f"[{w['rules'].split()[0]}](#rules) · [{w['views']}](#{w['views'].lower()})", ""]
+        out.append(
+            f"- **{cat}**: "
+            + ", ".join(f"[{m.label.get(loc, m.id)}](#{_anchor(m.id)})" for m in metrics)
+        )
+    out += [
+        f"- [{w['inputs']}](#{w['inputs'].lower()}) · [{w['checks']}](#{w['checks'].lower()}) · "
+        f"[{w['rules'].split()[0]}](#rules) · [{w['views']}](#{w['views'].lower()})",
+        "",
+    ]
     for cat, metrics in categories.items():
         out += [f"## {cat}", ""]
         for m in metrics:
@@ -107,8 +189,14 @@ def pack_markdown(c: CompiledPack, locale: str | None = None) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
-def _metric(c: CompiledPack, m: Metric, loc: str, w: dict[str, str], names: dict[str, str],
-            expander: Expander) -> list[str]:
+def _metric(
+    c: CompiledPack,
+    m: Metric,
+    loc: str,
+    w: dict[str, str],
+    names: dict[str, str],
+    expander: Expander,
+) -> list[str]:
     pack = c.pack
     parsed = next(s.parsed for s in c.sites if s.field == "formula" and s.owner.id == m.id)
     out = [f'<a id="{_anchor(m.id)}"></a>', f"### {m.label.get(loc, m.id)} (`{m.id}`)", ""]
@@ -123,8 +211,11 @@ def _metric(c: CompiledPack, m: Metric, loc: str, w: dict[str, str], names: dict
         text = to_text(expanded)
         if text != to_text(parsed.expr):
             out.append(f"- **{w['expanded']}**: `{text}`")
-    facts = [f"{w['unit']}: {m.unit}" if m.unit else "", f"{w['format']}: {m.format}",
-             f"{w['direction']}: {m.direction}" if m.direction else ""]
+    facts = [
+        f"{w['unit']}: {m.unit}" if m.unit else "",
+        f"{w['format']}: {m.format}",
+        f"{w['direction']}: {m.direction}" if m.direction else "",
+    ]
     out.append("- " + " · ".join(f for f in facts if f))
     if m.rollup is not None:
         out.append(f"- **{w['rollup']}**: time {m.rollup.time}, dims {m.rollup.dims}")
@@ -134,17 +225,33 @@ def _metric(c: CompiledPack, m: Metric, loc: str, w: dict[str, str], names: dict
         out.append(f"- {w['inherited']} `{m.inherited_from}`")
     if m.bands:
         percent = m.format == "percent"
-        out += ["", f"| {w['status']} | {w['range']} | {w['label']} | {w['advice']} | {w['remedies']} |",
-                "|---|---|---|---|---|"]
+        out += [
+            "",
+            f"| {w['status']} | {w['range']} | {w['label']} | {w['advice']} | {w['remedies']} |",
+            "|---|---|---|---|---|",
+        ]
         for b in m.bands:
             remedies = ", ".join(pack.remedies[r].label.get(loc, r) for r in b.remedies)
-            out.append(f"| {b.status} | {_range(b, percent)} | {_cell(b.label.get(loc))} | "
-                       f"{_cell(b.advice.get(loc))} | {_cell(remedies)} |")
-    users = [r for r in pack.rules.values()
-             if r.metric == m.id or any(ref.name == m.id for s in c.sites if s.field == "when" and s.owner.id == r.id
-                                        for ref in s.parsed.refs)]
+            out.append(
+                f"| {b.status} | {_range(b, percent)} | {_cell(b.label.get(loc))} | "
+                f"{_cell(b.advice.get(loc))} | {_cell(remedies)} |"
+            )
+    users = [
+        r
+        for r in pack.rules.values()
+        if r.metric == m.id
+        or any(
+            ref.name == m.id
+            for s in c.sites
+            if s.field == "when" and s.owner.id == r.id
+            for ref in s.parsed.refs
+        )
+    ]
     if users:
-        out += ["", f"- **{w['rules']}**: " + ", ".join(f"{r.label.get(loc)} (`{r.id}`)" for r in users)]
+        out += [
+            "",
+            f"- **{w['rules']}**: " + ", ".join(f"{r.label.get(loc)} (`{r.id}`)" for r in users),
+        ]
     if m.source_ref:
         out.append(f"- **{w['source']}**: {m.source_ref}")
     out.append("")
@@ -152,14 +259,28 @@ def _metric(c: CompiledPack, m: Metric, loc: str, w: dict[str, str], names: dict
 
 
 def _inputs(pack: Pack, loc: str, w: dict[str, str]) -> list[str]:
-    out = [f"## {w['inputs']}", "", f"| {w['id']} | {w['name']} | {w['unit']} | {w['rollup']} | {w['required']} |",
-           "|---|---|---|---|---|"]
+    out = [
+        f"## {w['inputs']}",
+        "",
+        f"| {w['id']} | {w['name']} | {w['unit']} | {w['rollup']} | {w['required']} |",
+        "|---|---|---|---|---|",
+    ]
     for i in pack.inputs.values():
-        out.append(f"| `{i.id}` | {_cell(i.label.get(loc))} | {i.unit or ''} | {i.rollup.time} / {i.rollup.dims} | "
-                   f"{w['yes'] if i.required else w['no']} |")
+        out.append(
+            f"| `{i.id}` | {_cell(i.label.get(loc))} | {i.unit or ''} | {i.rollup.time} "
+            f"/ {i.rollup.dims} | {w['yes'] if i.required else w['no']} |"
+        )
     if pack.params:
-        out += ["", f"## {w['params']}", "", f"| {w['id']} | {w['name']} | {w['value']} |", "|---|---|---|"]
-        out += [f"| `{p.id}` | {_cell(p.label.get(loc))} | {p.value:g} |" for p in pack.params.values()]
+        out += [
+            "",
+            f"## {w['params']}",
+            "",
+            f"| {w['id']} | {w['name']} | {w['value']} |",
+            "|---|---|---|",
+        ]
+        out += [
+            f"| `{p.id}` | {_cell(p.label.get(loc))} | {p.value:g} |" for p in pack.params.values()
+        ]
     return [*out, ""]
 
 
@@ -167,8 +288,10 @@ def _checks(c: CompiledPack, loc: str, w: dict[str, str]) -> list[str]:
     out = [f"## {w['checks']}", ""]
     for k in c.pack.checks.values():
         proof = c.proofs[k.id]
-        out.append(f"- **{k.label.get(loc, k.id)}** (`{k.id}`): `{k.assertion}`"
-                   + (f", tolerance {k.tolerance:g}" if k.tolerance is not None else ""))
+        out.append(
+            f"- **{k.label.get(loc, k.id)}** (`{k.id}`): `{k.assertion}`"
+            + (f", tolerance {k.tolerance:g}" if k.tolerance is not None else "")
+        )
         detail = proof.status.replace("_", " ")
         if proof.using:
             detail += " (" + ", ".join(f"`{u}`" for u in proof.using) + ")"
@@ -181,7 +304,11 @@ def _checks(c: CompiledPack, loc: str, w: dict[str, str]) -> list[str]:
 def _rules(pack: Pack, loc: str, w: dict[str, str]) -> list[str]:
     out = ['<a id="rules"></a>', f"## {'Rules' if loc == 'en' else '规则'}", ""]
     for r in pack.rules.values():
-        out += [f"### {r.label.get(loc, r.id)} (`{r.id}`)", "", f"- **{w['when']}**: `{r.when}` · {w['severity']}: {r.severity}"]
+        out += [
+            f"### {r.label.get(loc, r.id)} (`{r.id}`)",
+            "",
+            f"- **{w['when']}**: `{r.when}` · {w['severity']}: {r.severity}",
+        ]
         if r.causes:
             out.append(f"- **{w['causes']}**:")
             out += [f"  - {cause.get(loc)}" for cause in r.causes]
@@ -189,7 +316,11 @@ def _rules(pack: Pack, loc: str, w: dict[str, str]) -> list[str]:
             out.append(f"- **{w['remedies']}**:")
             for rid in r.remedies:
                 rem = pack.remedies[rid]
-                owner = f" — {w['owner']}: {pack.roles[rem.owner].label.get(loc, rem.owner)}" if rem.owner else ""
+                owner = (
+                    f" — {w['owner']}: {pack.roles[rem.owner].label.get(loc, rem.owner)}"
+                    if rem.owner
+                    else ""
+                )
                 detail = f": {rem.detail.get(loc)}" if rem.detail else ""
                 out.append(f"  - {rem.label.get(loc)}{detail}{owner}")
         if r.source_ref:
@@ -203,7 +334,10 @@ def _views_roles(pack: Pack, loc: str, w: dict[str, str]) -> list[str]:
         return ", ".join(f"[{pack.metrics[m].label.get(loc, m)}](#{_anchor(m)})" for m in ids)
 
     out = [f"## {w['views']}", ""]
-    out += [f"- **{v.label.get(loc, v.id)}** (`{v.id}`): {metric_list(v.metrics)}" for v in pack.views.values()]
+    out += [
+        f"- **{v.label.get(loc, v.id)}** (`{v.id}`): {metric_list(v.metrics)}"
+        for v in pack.views.values()
+    ]
     if pack.roles:
         out += ["", f"## {w['roles']}", ""]
         for role in pack.roles.values():

@@ -144,7 +144,9 @@ def parse_period(text: str) -> Period:
             return Period("day", date(_year(m[1]), int(m[2]), int(m[3])).toordinal())
     except ValueError as err:
         raise ValueError(f"'{text}' is not a valid period: {err}") from None
-    raise ValueError(f"'{text}' is not a period: write 2026-01-31, 2026-W05, 2026-01, 2026-Q1 or 2026")
+    raise ValueError(
+        f"'{text}' is not a period: write 2026-01-31, 2026-W05, 2026-01, 2026-Q1 or 2026"
+    )
 
 
 def _year(text: str) -> int:

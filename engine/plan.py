@@ -42,10 +42,12 @@ class Plan:
     by: tuple[str, ...]
     inputs: tuple[str, ...]  # inputs read at the base grain: present, or optional with a default
     direct: tuple[str, ...]  # inputs measured from raw records at the output grain and `by`
-    uncombined: tuple[str, ...]  # inputs read at the base grain that cannot be combined (only base metrics use them)
+    # inputs read at the base grain that cannot be combined (only base metrics use them)
+    uncombined: tuple[str, ...]
     metrics: tuple[str, ...]  # every metric to compute, in evaluation order
     output: tuple[str, ...]  # the inputs and metrics whose values are returned
-    base_metrics: tuple[str, ...]  # computed at the base grain first (metrics with rollup + what they use)
+    # computed at the base grain first (metrics with rollup + what they use)
+    base_metrics: tuple[str, ...]
     rolled: tuple[str, ...]  # metrics with rollup, aggregated like inputs into the output grain
     checks: tuple[str, ...]
     rules: tuple[str, ...]
@@ -73,7 +75,10 @@ LAST_AS_OF = date(9998, 12, 30)
 def check_as_of(day: date | None) -> None:
     """An as_of the engine can measure up to (periods stop in 9998); raises InputError."""
     if day is not None and day > LAST_AS_OF:
-        raise InputError(f"as_of {day.isoformat()} is too late: days after {LAST_AS_OF.isoformat()} are not supported")
+        raise InputError(
+            f"as_of {day.isoformat()} is too late: days after "
+            f"{LAST_AS_OF.isoformat()} are not supported"
+        )
 
 
 def records_grain(pack_grain: str, grain: str | None) -> str:
@@ -94,8 +99,10 @@ def grain_dependent(i: Input) -> bool:
     if m is None or m.per != "entity":
         return False
     for text in (m.having, m.of):
-        if text and any(r.name in ENTITY_NAMES and not r.in_attribute
-                        for r in parse_formula(text, expect="any", mode="entity").refs):
+        if text and any(
+            r.name in ENTITY_NAMES and not r.in_attribute
+            for r in parse_formula(text, expect="any", mode="entity").refs
+        ):
             return True
     return False
 
@@ -131,8 +138,10 @@ def make_plan(
     if grain not in OUTPUT_GRAINS:
         raise InputError(f"unknown grain '{grain}': use one of {', '.join(OUTPUT_GRAINS)}")
     if not coarser_or_same(data_grain, grain):
-        raise InputError(f"the data is by {data_grain}; it cannot be shown by {grain}, which is finer",
-                         hint=f"ask for grain {data_grain} or a coarser one")
+        raise InputError(
+            f"the data is by {data_grain}; it cannot be shown by {grain}, which is finer",
+            hint=f"ask for grain {data_grain} or a coarser one",
+        )
     dims = tuple(d for d in pack.dimensions if d in present)
     by_t = _by(pack.dimensions, dims, by)
     locale = locale or pack.default_locale
@@ -149,7 +158,8 @@ def make_plan(
         spec = pack.inputs[i]
         measured = records and spec.measure is not None and i in present
         if measured and across_time and grain_dependent(spec):
-            direct.add(i)  # its definition depends on the period's length: measured at the grain asked
+            # its definition depends on the period's length: measured at the grain asked
+            direct.add(i)
             continue
         reason = blocked(spec.rollup, across_time, across_dims)
         if reason is None:
@@ -160,13 +170,20 @@ def make_plan(
             why_not[i] = _uncombined(i, reason, data_grain, grain)
     out_inputs = (base_inputs - set(why_not)) | direct
     base_ok = _available(c, base_inputs, set(), aggregates=False)
-    rolled_ok = {m for m in base_ok if pack.metrics[m].rollup is not None and aggregates
-                 and blocked(pack.metrics[m].rollup, across_time, across_dims) is None}  # type: ignore[arg-type]
+    rolled_ok = {
+        m
+        for m in base_ok
+        if pack.metrics[m].rollup is not None
+        and aggregates
+        and blocked(pack.metrics[m].rollup, across_time, across_dims) is None  # type: ignore[arg-type]
+    }
     out_ok = _available(c, out_inputs, rolled_ok, aggregates=aggregates)
     for m in pack.metrics:
         rollup = pack.metrics[m].rollup
         if aggregates and rollup is not None and m in base_ok and m not in rolled_ok:
-            why_not[m] = _uncombined(m, blocked(rollup, across_time, across_dims) or "time", data_grain, grain)
+            why_not[m] = _uncombined(
+                m, blocked(rollup, across_time, across_dims) or "time", data_grain, grain
+            )
     order = c.graph.order
     warnings: list[dict[str, Any]] = []
     if metrics:
@@ -177,20 +194,31 @@ def make_plan(
                     raise InputError(why_not.get(m) or f"input '{m}' is not in the data", column=m)
                 continue
             if m not in pack.metrics:
-                raise InputError(f"unknown metric '{m}'", hint=suggest(m, set(pack.metrics) | set(pack.inputs)))
+                raise InputError(
+                    f"unknown metric '{m}'", hint=suggest(m, set(pack.metrics) | set(pack.inputs))
+                )
             if m not in out_ok:
                 missing = _missing(c, m, out_inputs, why_not, rolled_ok)
                 absent = [n for n in missing if n not in why_not]
                 if absent:
-                    raise InputError(f"metric '{m}' needs the column(s) {', '.join(absent)}, which the data lacks",
-                                     column=absent[0])
-                raise InputError(f"metric '{m}' cannot be computed by {grain}: {why_not[missing[0]]}",
-                                 column=missing[0], hint=_uncombined_hint(records))
+                    raise InputError(
+                        f"metric '{m}' needs the column(s) "
+                        f"{', '.join(absent)}, which the data lacks",
+                        column=absent[0],
+                    )
+                raise InputError(
+                    f"metric '{m}' cannot be computed by {grain}: {why_not[missing[0]]}",
+                    column=missing[0],
+                    hint=_uncombined_hint(records),
+                )
         asked = [m for m in wanted if m in pack.metrics]
         needed = set(asked)
         for m in asked:
             needed |= {n for n in c.graph.upstream(m) if n in pack.metrics}
-        output = (*(i for i in pack.inputs if i in set(wanted)), *(m for m in pack.metrics if m in set(asked)))
+        output = (
+            *(i for i in pack.inputs if i in set(wanted)),
+            *(m for m in pack.metrics if m in set(asked)),
+        )
     else:
         needed = set(out_ok)
         output = tuple(m for m in pack.metrics if m in out_ok)
@@ -212,16 +240,32 @@ def make_plan(
             if site.field in ("assert", "when") and site.owner.id not in checks + rules:
                 missing = sorted(_refs(site) - names)
                 kind = "check" if site.field == "assert" else "rule"
-                warnings.append({kind: site.owner.id, "missing": missing,
-                                 "message": f"{kind} {site.owner.id} is not evaluated: it needs {', '.join(missing)}"})
+                warnings.append(
+                    {
+                        kind: site.owner.id,
+                        "missing": missing,
+                        "message": f"{kind} {site.owner.id} is not "
+                        f"evaluated: it needs {', '.join(missing)}",
+                    }
+                )
     if records and data_grain != pack.grain and not coarser_or_same(pack.grain, data_grain):
-        warnings.append({"grain": data_grain, "message": f"the records are measured by {data_grain}, finer than the "
-                         f"pack's {pack.grain}: `periods` counts {data_grain}s, so figures per {pack.grain} "
-                         f"(… / periods) are per {data_grain} here, and bands written for a {pack.grain} judge "
-                         f"{data_grain}ly values"})
+        warnings.append(
+            {
+                "grain": data_grain,
+                "message": f"the records are measured by {data_grain}, finer than "
+                f"the pack's {pack.grain}: `periods` counts {data_grain}s, so "
+                f"figures per {pack.grain} (… / periods) are per {data_grain} here, "
+                f"and bands written for a {pack.grain} judge {data_grain}ly values",
+            }
+        )
     for column in sorted(present & set(pack.params)):
-        warnings.append({"column": column, "message": f"column '{column}' has the name of a param: params come "
-                         "from the pack (override them with params), so the column is not used"})
+        warnings.append(
+            {
+                "column": column,
+                "message": f"column '{column}' has the name of a param: params come "
+                "from the pack (override them with params), so the column is not used",
+            }
+        )
 
     rolled: tuple[str, ...] = ()
     base: tuple[str, ...] = ()
@@ -240,41 +284,82 @@ def make_plan(
             used |= _refs(site)
     unused = direct - used  # neither measured again nor rolled up (a none rollup cannot be)
     direct -= unused
-    if across_time:  # rows combined where the pack's measure would count something else at this grain
+    if (
+        across_time
+    ):  # rows combined where the pack's measure would count something else at this grain
         for i in sorted(used & base_inputs - direct - set(why_not), key=list(pack.inputs).index):
             if grain_dependent(pack.inputs[i]):
                 rule = pack.inputs[i].rollup.time
-                warnings.append({"input": i, "message": f"{i} is combined from {data_grain} rows by its rollup ({rule}); "
-                                 f"its measure depends on the period's length, so counted from the records by {grain} "
-                                 "it can differ (kpi run --source … counts it at that grain)"})
-    return Plan(c, data_grain, grain, dims, by_t, inputs, tuple(i for i in inputs if i in direct),
-                tuple(i for i in inputs if i in why_not or i in unused), computed, output, base, rolled, checks,
-                rules, values, locale, as_of, records, warnings)
+                warnings.append(
+                    {
+                        "input": i,
+                        "message": f"{i} is combined from {data_grain} rows by its "
+                        f"rollup ({rule}); its measure depends on the period's "
+                        f"length, so counted from the records by {grain} it can "
+                        "differ (kpi run --source … counts it at that grain)",
+                    }
+                )
+    return Plan(
+        c,
+        data_grain,
+        grain,
+        dims,
+        by_t,
+        inputs,
+        tuple(i for i in inputs if i in direct),
+        tuple(i for i in inputs if i in why_not or i in unused),
+        computed,
+        output,
+        base,
+        rolled,
+        checks,
+        rules,
+        values,
+        locale,
+        as_of,
+        records,
+        warnings,
+    )
 
 
-def _by(declared: Mapping[str, Any], dims: tuple[str, ...], by: Sequence[str] | None) -> tuple[str, ...]:
+def _by(
+    declared: Mapping[str, Any], dims: tuple[str, ...], by: Sequence[str] | None
+) -> tuple[str, ...]:
     if by is None:
         return dims
     by_t = tuple(dict.fromkeys(b for b in by if b))
     for b in by_t:
         if b not in dims:
             known = ", ".join(dims) or "none"
-            what = "is not a dimension of the pack" if b not in declared else "is not a column of the data"
-            raise InputError(f"'{b}' {what} (dimensions in the data: {known})", hint=suggest(b, set(dims)))
+            what = (
+                "is not a dimension of the pack"
+                if b not in declared
+                else "is not a column of the data"
+            )
+            raise InputError(
+                f"'{b}' {what} (dimensions in the data: {known})", hint=suggest(b, set(dims))
+            )
     return by_t
 
 
 def _uncombined(name: str, reason: str, data_grain: str, grain: str) -> str:
     if reason == "time":
-        return (f"{name} cannot be combined from {data_grain} rows into {grain} (rollup time: none — a distinct "
-                "count is not the sum of its periods' counts)")
-    return f"{name} cannot be combined across dimension members (rollup dims: none — a distinct count)"
+        return (
+            f"{name} cannot be combined from {data_grain} rows into {grain} (rollup "
+            "time: none — a distinct count is not the sum of its periods' counts)"
+        )
+    return (
+        f"{name} cannot be combined across dimension members (rollup dims: none — a distinct count)"
+    )
 
 
 def _uncombined_hint(records: bool) -> str:
     if records:
         return "its measure needs the source's records"
-    return "give the raw records (kpi run --source …) so it is counted at this grain, or rows at this grain"
+    return (
+        "give the raw records (kpi run --source …) so it "
+        "is counted at this grain, or rows at this grain"
+    )
 
 
 def _refs(site: Any) -> set[str]:
@@ -285,15 +370,25 @@ def _params(c: CompiledPack, overrides: Mapping[str, Any]) -> dict[str, float]:
     values = {k: p.value for k, p in c.pack.params.items()}
     for key, raw in overrides.items():
         if key not in values:
-            raise InputError(f"unknown param '{key}'", hint=suggest(key, set(values)) or
-                             (f"params of this pack: {', '.join(values)}" if values else "this pack has no params"))
+            raise InputError(
+                f"unknown param '{key}'",
+                hint=suggest(key, set(values))
+                or (
+                    f"params of this pack: {', '.join(values)}"
+                    if values
+                    else "this pack has no params"
+                ),
+            )
         try:
             if isinstance(raw, str) and ("_" in raw or foreign_digit(raw) is not None):
-                raise ValueError(raw)  # float() reads 1_000 and １２ as numbers; cells refuse them, so do params
+                # float() reads 1_000 and １２ as numbers; cells refuse them, so do params
+                raise ValueError(raw)
             value = float(raw)
         except (TypeError, ValueError):
-            raise InputError(f"param '{key}' must be a number, not {_clip(raw)}",
-                             hint="write digits 0-9" if isinstance(raw, str) and foreign_digit(raw) else None) from None
+            raise InputError(
+                f"param '{key}' must be a number, not {_clip(raw)}",
+                hint="write digits 0-9" if isinstance(raw, str) and foreign_digit(raw) else None,
+            ) from None
         if isinstance(raw, bool) or value != value or value in (float("inf"), float("-inf")):
             raise InputError(f"param '{key}' must be a finite number, not {_clip(raw)}")
         values[key] = value
@@ -305,7 +400,9 @@ def _clip(raw: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "…"
 
 
-def _available(c: CompiledPack, inputs: set[str], rolled: set[str], *, aggregates: bool) -> set[str]:
+def _available(
+    c: CompiledPack, inputs: set[str], rolled: set[str], *, aggregates: bool
+) -> set[str]:
     """Metrics whose every input (through previous too) is available: a fixpoint over the graph.
     With ``aggregates``, a metric that declares a rollup is available at the output grain when it
     is in ``rolled`` (computed at the base grain and combinable), whatever its inputs there."""
@@ -329,8 +426,13 @@ def _available(c: CompiledPack, inputs: set[str], rolled: set[str], *, aggregate
     return ok
 
 
-def _missing(c: CompiledPack, metric: str, inputs: set[str], why_not: Mapping[str, str],
-             rolled: set[str] | frozenset[str] = frozenset()) -> list[str]:
+def _missing(
+    c: CompiledPack,
+    metric: str,
+    inputs: set[str],
+    why_not: Mapping[str, str],
+    rolled: set[str] | frozenset[str] = frozenset(),
+) -> list[str]:
     """The inputs (or metrics that cannot be combined) that keep ``metric`` from being computed;
     a metric computed at the base grain and rolled up (``rolled``) is not looked into."""
     g = c.graph.graph

@@ -43,7 +43,14 @@ MAX_TERMS = 2_000  # upper bound of the terms an expansion may produce
 TIME_BUDGET = 2.0  # seconds for all proofs of one pack
 MAX_GIVENS = 64  # eliminations tried per check
 #: what sympy may raise on odd but valid formulas; the check is then left to the data
-_SYMPY_FAILURES = (sympy.PolynomialError, sympy.SympifyError, TypeError, ValueError, ArithmeticError, RecursionError)
+_SYMPY_FAILURES = (
+    sympy.PolynomialError,
+    sympy.SympifyError,
+    TypeError,
+    ValueError,
+    ArithmeticError,
+    RecursionError,
+)
 _EQ = (sympy.Eq,)
 _ORDER = (sympy.Lt, sympy.Le, sympy.Gt, sympy.Ge)
 
@@ -62,11 +69,19 @@ class Proof:
         return self.residual or "0"
 
     def to_json(self) -> dict[str, Any]:
-        return {"check": self.check, "status": self.status, "residual": self.residual,
-                "residual_latex": self.residual_latex, "using": list(self.using), "reason": self.reason}
+        return {
+            "check": self.check,
+            "status": self.status,
+            "residual": self.residual,
+            "residual_latex": self.residual_latex,
+            "using": list(self.using),
+            "reason": self.reason,
+        }
 
 
-def prove_checks(pack: Pack, sites: Sequence[FormulaSite], graph: DependencyGraph) -> dict[str, Proof]:
+def prove_checks(
+    pack: Pack, sites: Sequence[FormulaSite], graph: DependencyGraph
+) -> dict[str, Proof]:
     metrics = {s.owner.id: s for s in sites if s.field == "formula"}
     checks = {s.owner.id: s for s in sites if s.field == "assert"}
     expander = Expander(metrics, graph)
@@ -92,20 +107,36 @@ def prove_checks(pack: Pack, sites: Sequence[FormulaSite], graph: DependencyGrap
         if cid not in residuals:
             proofs[cid] = Proof(cid, "depends_on_data", None, None, (), reasons[cid])
             continue
-        givens = {k: v for k, v in residuals.items() if rank[k] < rank[cid]
-                  and isinstance(checks[k].parsed.expr, _EQ) and not pack.checks[k].tolerance_relative}
+        givens = {
+            k: v
+            for k, v in residuals.items()
+            if rank[k] < rank[cid]
+            and isinstance(checks[k].parsed.expr, _EQ)
+            and not pack.checks[k].tolerance_relative
+        }
         try:
-            proofs[cid] = _decide(pack.checks[cid], site.parsed.expr, residuals[cid], givens, pack, deadline)
+            proofs[cid] = _decide(
+                pack.checks[cid], site.parsed.expr, residuals[cid], givens, pack, deadline
+            )
         except _SYMPY_FAILURES:
-            proofs[cid] = Proof(cid, "depends_on_data", None, None, (),
-                                "the compiler could not reason about this check")
+            proofs[cid] = Proof(
+                cid,
+                "depends_on_data",
+                None,
+                None,
+                (),
+                "the compiler could not reason about this check",
+            )
     return proofs
 
 
 def _residual(site: FormulaSite, expander: Expander, deadline: float) -> tuple[Any | None, str]:
     expr = site.parsed.expr
     if not isinstance(expr, _EQ + _ORDER):
-        return None, "only comparisons (==, <, <=, >, >=) are proved; this check is evaluated on the data"
+        return (
+            None,
+            "only comparisons (==, <, <=, >, >=) are proved; this check is evaluated on the data",
+        )
     size, depth = expander.cost(site.parsed.refs, site.parsed.node_count, site.parsed.depth)
     if size > MAX_PROOF_NODES or depth > MAX_EXPANDED_DEPTH:
         return None, "too large to prove: its expansion has more than 600 parts"
@@ -144,7 +175,10 @@ def term_bound(expr: Any) -> int:
             den = min(math.prod(d for _, d in parts), cap)
             num = min(sum(n * den // max(d, 1) for n, d in parts), cap)
         elif isinstance(node, sympy.Mul):
-            num, den = min(math.prod(n for n, _ in parts), cap), min(math.prod(d for _, d in parts), cap)
+            num, den = (
+                min(math.prod(n for n, _ in parts), cap),
+                min(math.prod(d for _, d in parts), cap),
+            )
         else:
             (n, d), _ = parts
             k = abs(int(node.exp)) if node.exp.is_Integer else 1
@@ -162,7 +196,9 @@ def _simplify(expr: Any) -> Any:
     return sympy.expand(expr)
 
 
-def _decide(check: Check, expr: Any, r: Any, givens: Mapping[str, Any], pack: Pack, deadline: float) -> Proof:
+def _decide(
+    check: Check, expr: Any, r: Any, givens: Mapping[str, Any], pack: Pack, deadline: float
+) -> Proof:
     cid = check.id
     own = check.tolerance if check.tolerance is not None and not check.tolerance_relative else 0.0
     if isinstance(expr, _EQ):
@@ -171,7 +207,14 @@ def _decide(check: Check, expr: Any, r: Any, givens: Mapping[str, Any], pack: Pa
         text, latex = to_text(r), to_latex(r)
         if r.is_number:
             if own and abs(float(r)) <= own:
-                return Proof(cid, "proved", None, None, (), f"the sides differ by {text}, within the tolerance {own:g}")
+                return Proof(
+                    cid,
+                    "proved",
+                    None,
+                    None,
+                    (),
+                    f"the sides differ by {text}, within the tolerance {own:g}",
+                )
             return Proof(cid, "refuted", text, latex, (), f"the two sides always differ by {text}")
         closed, used, slack = _use_givens(r, givens, pack, deadline)
         if closed and slack <= own + 1e-12:
@@ -180,21 +223,34 @@ def _decide(check: Check, expr: Any, r: Any, givens: Mapping[str, Any], pack: Pa
                 how += f" (within their tolerances, ±{slack:g})"
             return Proof(cid, "proved", None, None, tuple(used), how)
         if closed:
-            return Proof(cid, "depends_on_data", text, latex, (),
-                         f"would follow from {', '.join(used)}, but only within their tolerances (±{slack:g}), "
-                         f"wider than this check's ({own:g})")
-        return Proof(cid, "depends_on_data", text, latex, (), "holds only when the residual is 0 on the data")
+            return Proof(
+                cid,
+                "depends_on_data",
+                text,
+                latex,
+                (),
+                f"would follow from {', '.join(used)}, but only within their "
+                f"tolerances (±{slack:g}), wider than this check's ({own:g})",
+            )
+        return Proof(
+            cid, "depends_on_data", text, latex, (), "holds only when the residual is 0 on the data"
+        )
     truth = _order_truth(expr, r)
     text, latex = to_text(r), to_latex(r)
     if truth is True:
         return Proof(cid, "proved", None, None, (), "holds for any data")
     if truth is False:
-        return Proof(cid, "refuted", text, latex, (), f"it is false for every value (left − right = {text})")
+        return Proof(
+            cid, "refuted", text, latex, (), f"it is false for every value (left − right = {text})"
+        )
     return Proof(cid, "depends_on_data", text, latex, (), "whether it holds depends on the data")
 
 
-def _use_givens(r: Any, givens: Mapping[str, Any], pack: Pack, deadline: float) -> tuple[bool, list[str], float]:
-    """Eliminate inputs from ``r`` with the givens; whether it closes, which were used, their tolerance."""
+def _use_givens(
+    r: Any, givens: Mapping[str, Any], pack: Pack, deadline: float
+) -> tuple[bool, list[str], float]:
+    """Eliminate inputs from ``r`` with the givens; whether
+    it closes, which were used, their tolerance."""
     used: list[str] = []
     slack = 0.0
     for gid, g in sorted(givens.items())[:MAX_GIVENS]:
@@ -213,8 +269,10 @@ def _use_givens(r: Any, givens: Mapping[str, Any], pack: Pack, deadline: float) 
 
 def _eliminate(r: Any, given: Any, pack: Pack) -> Any | None:
     """Use ``given == 0`` to remove one input from ``r``, if ``given`` is linear in it."""
-    candidates = sorted((s for s in given.free_symbols if s in r.free_symbols and s.name in pack.inputs),
-                        key=lambda s: s.name)
+    candidates = sorted(
+        (s for s in given.free_symbols if s in r.free_symbols and s.name in pack.inputs),
+        key=lambda s: s.name,
+    )
     for s in candidates:
         poly = sympy.Poly(given, s) if given.is_polynomial(s) else None
         if poly is None or poly.degree() != 1:
@@ -234,6 +292,10 @@ def _order_truth(expr: Any, r: Any) -> bool | None:
     """Whether ``lhs - rhs = r`` makes an order comparison true for every value (None: unknown)."""
     if not r.is_number or not r.is_real:
         return None
-    truth = {sympy.Lt: r.is_extended_negative, sympy.Le: r.is_extended_nonpositive,
-             sympy.Gt: r.is_extended_positive, sympy.Ge: r.is_extended_nonnegative}[type(expr)]
+    truth = {
+        sympy.Lt: r.is_extended_negative,
+        sympy.Le: r.is_extended_nonpositive,
+        sympy.Gt: r.is_extended_positive,
+        sympy.Ge: r.is_extended_nonnegative,
+    }[type(expr)]
     return None if truth is None else bool(truth)

@@ -59,22 +59,40 @@ def evaluate_records(
         dims = None if data is not None or by is None else by
         base = records.measure(base_grain, dims=dims, as_of=day, params=params, progress=progress)
         if not base.get("period"):
-            raise InputError(f"no record of the sources is on or before as_of {day.isoformat()}",
-                             hint="give an as_of on or after the first record's day")
+            raise InputError(
+                f"no record of the sources is on or before as_of {day.isoformat()}",
+                hint="give an as_of on or after the first record's day",
+            )
         if data is not None:
             _same_grain(data, base_grain, grain)
         columns = to_columns(merge_inputs(c, base, data) if data is not None else base)
         period_index, data_grain = periods_of(columns)
         columns, period_index, notes = rows_until(columns, period_index, data_grain, day)
-        plan = make_plan(c, list(columns.data), data_grain, grain=grain, by=by, metrics=metrics, params=params,
-                         locale=locale, records=True, as_of=day)
+        plan = make_plan(
+            c,
+            list(columns.data),
+            data_grain,
+            grain=grain,
+            by=by,
+            metrics=metrics,
+            params=params,
+            locale=locale,
+            records=True,
+            as_of=day,
+        )
         plan.warnings[:0] = notes
         if data is not None:
             plan.warnings.extend(_summed_entities(plan))
         direct = None
         if plan.direct:
-            measured = records.measure(plan.grain, dims=plan.by, inputs=plan.direct, as_of=day, params=params,
-                                       progress=progress)
+            measured = records.measure(
+                plan.grain,
+                dims=plan.by,
+                inputs=plan.direct,
+                as_of=day,
+                params=params,
+                progress=progress,
+            )
             direct = _cells(measured, plan.grain, plan.by, plan.direct)
         return evaluate_plan(plan, columns, period_index, direct=direct, trace=trace)
     finally:
@@ -86,9 +104,12 @@ def _same_grain(data: Columns, base_grain: str, grain: str | None) -> None:
     _, rows_grain = periods_of(data)
     if rows_grain != base_grain:
         asked = f" for --grain {grain}" if grain and grain != base_grain else ""
-        raise InputError(f"the data rows are by {rows_grain}, but the records are measured by {base_grain}{asked}: "
-                         "they are joined period by period", column="period",
-                         hint=f"give the rows by {base_grain}, or ask for grain {rows_grain} or a coarser one")
+        raise InputError(
+            f"the data rows are by {rows_grain}, but the records are measured "
+            f"by {base_grain}{asked}: they are joined period by period",
+            column="period",
+            hint=f"give the rows by {base_grain}, or ask for grain {rows_grain} or a coarser one",
+        )
 
 
 def _summed_entities(plan: Any) -> list[dict[str, Any]]:
@@ -101,13 +122,21 @@ def _summed_entities(plan: Any) -> list[dict[str, Any]]:
     for i in plan.combined:
         m = pack.inputs[i].measure
         if m is not None and m.per == "entity":
-            out.append({"input": i, "message": f"{i} is counted per {', '.join(d for d in plan.dims if d not in plan.by)} "
-                        "and added up, because rows are joined on every dimension: a member of two counts twice "
-                        "(without data rows, the records are counted across them)"})
+            out.append(
+                {
+                    "input": i,
+                    "message": f"{i} is counted per "
+                    f"{', '.join(d for d in plan.dims if d not in plan.by)} and added up, "
+                    "because rows are joined on every dimension: a member of two counts "
+                    "twice (without data rows, the records are counted across them)",
+                }
+            )
     return out
 
 
-def _cells(measured: Mapping[str, list[Any]], grain: str, by: tuple[str, ...], names: tuple[str, ...]) -> Cells:
+def _cells(
+    measured: Mapping[str, list[Any]], grain: str, by: tuple[str, ...], names: tuple[str, ...]
+) -> Cells:
     """Measured columns (period labels of ``grain``, the ``by`` dimensions) as cells."""
     labels = measured.get("period", [])
     t = np.asarray([0 if grain == "all" else parse_period(str(p)).index for p in labels], np.int64)
@@ -115,5 +144,8 @@ def _cells(measured: Mapping[str, list[Any]], grain: str, by: tuple[str, ...], n
     distinct = sorted(set(keys))
     code = {key: n for n, key in enumerate(distinct)}
     g = np.asarray([code[key] for key in keys], np.int64)
-    values = {n: np.asarray([np.nan if v is None else float(v) for v in measured[n]], np.float64) for n in names}
+    values = {
+        n: np.asarray([np.nan if v is None else float(v) for v in measured[n]], np.float64)
+        for n in names
+    }
     return Cells(grain, by, distinct, g, t, values, np.ones(len(labels)))

@@ -24,12 +24,16 @@ _COLORS = {"good": "\033[32m", "fair": "\033[36m", "warning": "\033[33m", "criti
 _RESET = "\033[0m"
 
 
-def render_table(body: dict[str, Any], pack: Pack, locale: str | None = None, color: bool = False) -> str:
+def render_table(
+    body: dict[str, Any], pack: Pack, locale: str | None = None, color: bool = False
+) -> str:
     """One block per output row: each value with its label and status; then rules and checks."""
     out: list[str] = []
     if body.get("as_of"):
         partial = any(row.get("partial") for row in body["rows"])
-        out.append(f"data as of {body['as_of']}" + (" (periods marked * are not over)" if partial else ""))
+        out.append(
+            f"data as of {body['as_of']}" + (" (periods marked * are not over)" if partial else "")
+        )
         out.append("")
     for row in body["rows"]:
         dims = ", ".join(f"{k}={_one_line(v)}" for k, v in row["dims"].items())
@@ -97,8 +101,9 @@ def spreadsheet_safe(cell: Any) -> Any:
 
 
 def write_csv(rows: Iterable[Sequence[Any]]) -> str:
-    """Rows as CSV text (``\\n`` line ends, no final one), each cell through :func:`spreadsheet_safe`.
-    Give numbers as ``int``/``float``, not as text, so that they are never escaped."""
+    """Rows as CSV text (``\\n`` line ends, no final one), each cell through
+    :func:`spreadsheet_safe`. Give numbers as ``int``/``float``, not as text, so that they are
+    never escaped."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     for row in rows:
@@ -116,7 +121,17 @@ def render_csv(body: dict[str, Any], pack: Pack | None = None) -> str:
         cells: list[Any] = []
         for m in names:
             value = row["values"][m]
-            cells.append("" if value is None else float(shown(value, pack.metrics.get(m) if pack else None)[0]))
-        out.append([row["period"], *(row["dims"][d] for d in body["by"]), *cells,
-                    "true" if row.get("partial") else "false"])
+            cells.append(
+                ""
+                if value is None
+                else float(shown(value, pack.metrics.get(m) if pack else None)[0])
+            )
+        out.append(
+            [
+                row["period"],
+                *(row["dims"][d] for d in body["by"]),
+                *cells,
+                "true" if row.get("partial") else "false",
+            ]
+        )
     return write_csv(out)

@@ -26,8 +26,15 @@ from engine.schema import check_schema
 from engine.sources import SECTIONS, PackSource, load_pack_source
 
 #: keys an entry needs unless it overrides an inherited one (as in the schema's "else" branches)
-REQUIRED = {"params": ("value",), "inputs": ("label",), "metrics": ("label", "formula"), "checks": ("assert",),
-            "rules": ("label", "when"), "remedies": ("label",), "views": ("metrics",)}
+REQUIRED = {
+    "params": ("value",),
+    "inputs": ("label",),
+    "metrics": ("label", "formula"),
+    "checks": ("assert",),
+    "rules": ("label", "when"),
+    "remedies": ("label",),
+    "views": ("metrics",),
+}
 MAX_EXTENDS_DEPTH = 32
 
 
@@ -52,7 +59,8 @@ class Layer:
     header: dict[str, Any]
     entries: dict[str, dict[str, RawEntry]] = field(default_factory=dict)
     ancestors: list[str] = field(default_factory=list)
-    parents: list[tuple[int, str]] = field(default_factory=list)  # (index in extends, parent's root)
+    # (index in extends, parent's root)
+    parents: list[tuple[int, str]] = field(default_factory=list)
     versions: dict[str, str] = field(default_factory=dict)  # version of each ancestor, by pack id
 
 
@@ -88,12 +96,23 @@ def _own_entries(source: PackSource, locales: list[str]) -> dict[str, dict[str, 
             sources = {name: src for name in fields}
             sources["__id__"] = src
             out.setdefault(section, {})[ident] = RawEntry(
-                section, ident, dict(fields), sources, Origin(pack_id, loc.file, loc.line), locales[0])
+                section,
+                ident,
+                dict(fields),
+                sources,
+                Origin(pack_id, loc.file, loc.line),
+                locales[0],
+            )
     return out
 
 
-def _layer(source: PackSource, library: PackLibrary, stack: list[str], problems: list[Problem],
-           memo: dict[str, Layer]) -> Layer | None:
+def _layer(
+    source: PackSource,
+    library: PackLibrary,
+    stack: list[str],
+    problems: list[Problem],
+    memo: dict[str, Layer],
+) -> Layer | None:
     data = source.data
     pack_id = str(data["pack"])
     if pack_id in memo:
@@ -108,8 +127,14 @@ def _layer(source: PackSource, library: PackLibrary, stack: list[str], problems:
     for index, item in enumerate(data.get("extends") or []):
         loc = source.doc.key_loc(("extends", index))
         if item.partition("@")[0] in seen_parents:
-            problems.append(Problem.at("KPI-R012", f"'{item.partition('@')[0]}' is listed twice in extends", loc,
-                                       hint="list each extended pack once"))
+            problems.append(
+                Problem.at(
+                    "KPI-R012",
+                    f"'{item.partition('@')[0]}' is listed twice in extends",
+                    loc,
+                    hint="list each extended pack once",
+                )
+            )
             continue
         seen_parents.add(item.partition("@")[0])
         parent = _parent(item, loc, library, [*stack, pack_id], problems, memo)
@@ -132,11 +157,19 @@ def _layer(source: PackSource, library: PackLibrary, stack: list[str], problems:
                 if have is None:
                     target[ident] = entry
                 elif have.origin != entry.origin:
-                    conflicts.setdefault((section, ident), Problem.at(
-                        "KPI-R002", f"'{ident}' is defined by both '{have.origin.pack}' ({have.origin.file}:"
-                        f"{have.origin.line}) and '{entry.origin.pack}' ({entry.origin.file}:{entry.origin.line})",
-                        loc, path=f"extends.{index}",
-                        hint=f"redefine '{ident}' in this pack with override: true to choose one"))
+                    conflicts.setdefault(
+                        (section, ident),
+                        Problem.at(
+                            "KPI-R002",
+                            f"'{ident}' is defined by both '{have.origin.pack}' "
+                            f"({have.origin.file}:{have.origin.line}) and "
+                            f"'{entry.origin.pack}' ({entry.origin.file}:{entry.origin.line})",
+                            loc,
+                            path=f"extends.{index}",
+                            hint=f"redefine '{ident}' in this pack "
+                            "with override: true to choose one",
+                        ),
+                    )
     header.setdefault("locales", None)
     locales = list(header.get("locales") or ["zh", "en"])
     own_entries = _own_entries(source, locales)
@@ -153,59 +186,114 @@ def _layer(source: PackSource, library: PackLibrary, stack: list[str], problems:
             id_loc = own.sources["__id__"].loc()
             if have is None:
                 if override:
-                    problems.append(Problem.at(
-                        "KPI-R004", f"'{ident}' says override: true but no extended pack defines it", id_loc,
-                        path=f"{section}.{ident}", hint="remove 'override: true'"))
+                    problems.append(
+                        Problem.at(
+                            "KPI-R004",
+                            f"'{ident}' says override: true but no extended pack defines it",
+                            id_loc,
+                            path=f"{section}.{ident}",
+                            hint="remove 'override: true'",
+                        )
+                    )
                     problems.extend(
-                        Problem.at("KPI-S001", f"{section[:-1] if section != 'remedies' else 'remedy'} '{ident}': "
-                                   f"missing required key '{key}' (nothing is inherited to take it from)", id_loc,
-                                   path=f"{section}.{ident}", hint=f"add '{key}:'")
-                        for key in REQUIRED.get(section, ()) if key not in own.fields)
+                        Problem.at(
+                            "KPI-S001",
+                            f"{section[:-1] if section != 'remedies' else 'remedy'} '{ident}': "
+                            f"missing required key '{key}' (nothing is inherited to take it from)",
+                            id_loc,
+                            path=f"{section}.{ident}",
+                            hint=f"add '{key}:'",
+                        )
+                        for key in REQUIRED.get(section, ())
+                        if key not in own.fields
+                    )
                 target[ident] = own
             elif not override:
-                problems.append(Problem.at(
-                    "KPI-R003", f"'{ident}' is already defined by the extended pack '{have.origin.pack}' "
-                    f"({have.origin.file}:{have.origin.line})", id_loc, path=f"{section}.{ident}",
-                    hint="add 'override: true' to change the inherited definition, or choose another id"))
+                problems.append(
+                    Problem.at(
+                        "KPI-R003",
+                        f"'{ident}' is already defined by the extended pack '{have.origin.pack}' "
+                        f"({have.origin.file}:{have.origin.line})",
+                        id_loc,
+                        path=f"{section}.{ident}",
+                        hint="add 'override: true' to change the "
+                        "inherited definition, or choose another id",
+                    )
+                )
             else:
                 target[ident] = RawEntry(
-                    section, ident, {**have.fields, **own.fields}, {**have.sources, **own.sources},
-                    own.origin, own.locale, inherited_from=have.origin.pack)
+                    section,
+                    ident,
+                    {**have.fields, **own.fields},
+                    {**have.sources, **own.sources},
+                    own.origin,
+                    own.locale,
+                    inherited_from=have.origin.pack,
+                )
     layer = Layer(source, header, merged, ancestors, parents, versions)
     memo[pack_id] = layer
     return layer
 
 
-def _parent(item: str, loc: Location | None, library: PackLibrary, stack: list[str], problems: list[Problem],
-            memo: dict[str, Layer]) -> Layer | None:
+def _parent(
+    item: str,
+    loc: Location | None,
+    library: PackLibrary,
+    stack: list[str],
+    problems: list[Problem],
+    memo: dict[str, Layer],
+) -> Layer | None:
     try:
         parent_id, spec = parse_extends(item)
     except ValueError as err:
         problems.append(Problem.at("KPI-R012", str(err), loc))
         return None
     if parent_id in stack:
-        cycle = " → ".join([*stack[stack.index(parent_id):], parent_id])
-        problems.append(Problem.at("KPI-R013", f"packs extend each other in a circle: {cycle}", loc,
-                                   hint="remove one of the extends entries"))
+        cycle = " → ".join([*stack[stack.index(parent_id) :], parent_id])
+        problems.append(
+            Problem.at(
+                "KPI-R013",
+                f"packs extend each other in a circle: {cycle}",
+                loc,
+                hint="remove one of the extends entries",
+            )
+        )
         return None
     if len(stack) > MAX_EXTENDS_DEPTH:
-        problems.append(Problem.at("KPI-R013", f"extends goes deeper than {MAX_EXTENDS_DEPTH} packs", loc))
+        problems.append(
+            Problem.at("KPI-R013", f"extends goes deeper than {MAX_EXTENDS_DEPTH} packs", loc)
+        )
         return None
     if parent_id in memo:
         have = str(memo[parent_id].header.get("version"))
         if spec is not None and not _satisfies(have, spec):
-            problems.append(Problem.at(
-                "KPI-R012", f"two versions of '{parent_id}' would be needed: {have} is already used, and "
-                f"'{item}' asks for {spec}", loc, hint="make the version constraints agree"))
+            problems.append(
+                Problem.at(
+                    "KPI-R012",
+                    f"two versions of '{parent_id}' would be needed: {have} is already used, and "
+                    f"'{item}' asks for {spec}",
+                    loc,
+                    hint="make the version constraints agree",
+                )
+            )
             return None
         return memo[parent_id]
     candidates = library.candidates(parent_id)
     if not candidates:
         known = library.pack_ids()
         close = difflib.get_close_matches(parent_id, known, n=1)
-        hint = f"did you mean '{close[0]}'?" if close else (
-            f"known packs: {', '.join(known)}" if known else "no packs were found in the pack folders")
-        problems.append(Problem.at("KPI-R012", f"extended pack '{parent_id}' was not found", loc, hint=hint))
+        hint = (
+            f"did you mean '{close[0]}'?"
+            if close
+            else (
+                f"known packs: {', '.join(known)}"
+                if known
+                else "no packs were found in the pack folders"
+            )
+        )
+        problems.append(
+            Problem.at("KPI-R012", f"extended pack '{parent_id}' was not found", loc, hint=hint)
+        )
         return None
     rejected: list[str] = []
     for path in candidates:
@@ -215,14 +303,25 @@ def _parent(item: str, loc: Location | None, library: PackLibrary, stack: list[s
             return None
         version = str(source.data.get("version"))
         if str(source.data.get("pack")) != parent_id:
-            problems.append(Problem.at("KPI-R012", f"{path} declares pack '{source.data.get('pack')}', "
-                                       f"not '{parent_id}'", loc))
+            problems.append(
+                Problem.at(
+                    "KPI-R012",
+                    f"{path} declares pack '{source.data.get('pack')}', not '{parent_id}'",
+                    loc,
+                )
+            )
             return None
         if spec is None or _satisfies(version, spec):
             return _layer(source, library, stack, problems, memo)
         rejected.append(version)
-    problems.append(Problem.at("KPI-R012", f"no version of '{parent_id}' satisfies '{item.partition('@')[2]}' "
-                               f"(found {', '.join(rejected)})", loc))
+    problems.append(
+        Problem.at(
+            "KPI-R012",
+            f"no version of '{parent_id}' satisfies '{item.partition('@')[2]}' "
+            f"(found {', '.join(rejected)})",
+            loc,
+        )
+    )
     return None
 
 
@@ -240,16 +339,32 @@ def _typed(layer: Layer) -> Pack:
     for section in SECTIONS:
         out: dict[str, Definition] = {}
         for ident, raw in layer.entries.get(section, {}).items():
-            common = {"id": ident, "kind": SECTION_KIND[section], "origin": raw.origin, "sources": raw.sources,
-                      "inherited_from": raw.inherited_from}
+            common = {
+                "id": ident,
+                "kind": SECTION_KIND[section],
+                "origin": raw.origin,
+                "sources": raw.sources,
+                "inherited_from": raw.inherited_from,
+            }
             out[ident] = build(SECTION_KIND[section], ident, raw.fields, common, raw.locale)
         sections[section] = out
     return Pack(
-        id=str(data["pack"]), version=str(data["version"]), title=Text.of(data.get("title"), locales[0]),
-        description=Text.of(data.get("description"), locales[0]), industry=data.get("industry"),
-        visibility=data.get("visibility", "public"), locales=locales, grain=data.get("grain") or "month",
-        extends=tuple(data.get("extends") or ()), root=layer.source.root, files=tuple(layer.source.files),
-        ancestors=tuple(layer.ancestors), parents=tuple(layer.parents),
-        ancestor_versions=tuple((a, layer.versions[a]) for a in layer.ancestors if a in layer.versions),
-        sha256=layer.source.sha256, **sections,  # type: ignore[arg-type]
+        id=str(data["pack"]),
+        version=str(data["version"]),
+        title=Text.of(data.get("title"), locales[0]),
+        description=Text.of(data.get("description"), locales[0]),
+        industry=data.get("industry"),
+        visibility=data.get("visibility", "public"),
+        locales=locales,
+        grain=data.get("grain") or "month",
+        extends=tuple(data.get("extends") or ()),
+        root=layer.source.root,
+        files=tuple(layer.source.files),
+        ancestors=tuple(layer.ancestors),
+        parents=tuple(layer.parents),
+        ancestor_versions=tuple(
+            (a, layer.versions[a]) for a in layer.ancestors if a in layer.versions
+        ),
+        sha256=layer.source.sha256,
+        **sections,  # type: ignore[arg-type]
     )

@@ -1,4 +1,5 @@
-"""Rounding half away from zero (四舍五入), the rule of formulas' round() and of every number shown."""
+"""Rounding half away from zero (四舍五入), the rule
+of formulas' round() and of every number shown."""
 
 from __future__ import annotations
 

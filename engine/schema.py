@@ -29,13 +29,36 @@ from engine.load import Document, Path_, dotted
 from engine.problems import Location, Problem
 
 _SINGULAR = {
-    "dimensions": "dimension", "sources": "source", "params": "param", "inputs": "input", "metrics": "metric",
-    "checks": "check", "rules": "rule", "remedies": "remedy", "views": "view", "roles": "role",
+    "dimensions": "dimension",
+    "sources": "source",
+    "params": "param",
+    "inputs": "input",
+    "metrics": "metric",
+    "checks": "check",
+    "rules": "rule",
+    "remedies": "remedy",
+    "views": "view",
+    "roles": "role",
 }
-_ITEM = {"bands": "band", "causes": "cause", "scenarios": "scenario", "remedies": "remedy",
-         "metrics": "metric", "focus": "focus item", "rules": "rule", "extends": "extends item"}
-_TYPE_NAMES = {"string": "text", "number": "a number", "integer": "a whole number", "boolean": "true or false",
-               "object": "a mapping (key: value)", "array": "a list", "null": "empty"}
+_ITEM = {
+    "bands": "band",
+    "causes": "cause",
+    "scenarios": "scenario",
+    "remedies": "remedy",
+    "metrics": "metric",
+    "focus": "focus item",
+    "rules": "rule",
+    "extends": "extends item",
+}
+_TYPE_NAMES = {
+    "string": "text",
+    "number": "a number",
+    "integer": "a whole number",
+    "boolean": "true or false",
+    "object": "a mapping (key: value)",
+    "array": "a list",
+    "null": "empty",
+}
 
 
 @cache
@@ -68,7 +91,9 @@ def ecma_regex(pattern: str) -> re.Pattern[str]:
             in_class = True
             rest = pattern[i + 1 :]
             if rest.startswith("]") or rest.startswith("^]"):
-                raise ValueError(f"pattern {pattern!r}: [] and [^] mean different things in ECMA-262 and Python")
+                raise ValueError(
+                    f"pattern {pattern!r}: [] and [^] mean different things in ECMA-262 and Python"
+                )
         elif ch == "$":
             ch = r"\Z"
         out.append(ch)
@@ -76,13 +101,16 @@ def ecma_regex(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(out), re.ASCII)
 
 
-def _ecma_pattern(validator: Any, pattern: str, instance: Any, schema: dict[str, Any]) -> Iterator[ValidationError]:
+def _ecma_pattern(
+    validator: Any, pattern: str, instance: Any, schema: dict[str, Any]
+) -> Iterator[ValidationError]:
     """The ``pattern`` keyword with :func:`ecma_regex` (jsonschema's own uses ``re.search``)."""
     if validator.is_type(instance, "string") and not ecma_regex(pattern).search(instance):
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
-#: draft 2020-12 with the ECMA-262 ``pattern`` (the schema has no ``patternProperties``: a test says so)
+#: draft 2020-12 with the ECMA-262 ``pattern`` (the
+#: schema has no ``patternProperties``: a test says so)
 PackValidator = validators.extend(Draft202012Validator, {"pattern": _ecma_pattern})
 
 
@@ -154,8 +182,16 @@ def _to_problems(err: ValidationError, doc: Document) -> list[Problem]:
     inst = err.instance
     if kind == "required":
         missing = [k for k in err.validator_value if isinstance(inst, dict) and k not in inst]
-        return [Problem.at("KPI-S001", f"{where}: missing required key '{k}'", loc, path=dotted(path),
-                           hint=_required_hint(path, k)) for k in missing]
+        return [
+            Problem.at(
+                "KPI-S001",
+                f"{where}: missing required key '{k}'",
+                loc,
+                path=dotted(path),
+                hint=_required_hint(path, k),
+            )
+            for k in missing
+        ]
     if kind == "additionalProperties" and isinstance(inst, dict):
         allowed = sorted(_schema_at(tuple(err.absolute_schema_path)[:-1]).get("properties", {}))
         out = []
@@ -163,39 +199,88 @@ def _to_problems(err: ValidationError, doc: Document) -> list[Problem]:
             if key in allowed:
                 continue
             close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
-            hint = f"did you mean '{close[0]}'?" if close else f"allowed keys here: {', '.join(allowed)}"
+            hint = (
+                f"did you mean '{close[0]}'?"
+                if close
+                else f"allowed keys here: {', '.join(allowed)}"
+            )
             if any(ch in str(key) for ch in "()=+*/") or " " in str(key).strip():
                 # `{formula: previous(x, default=0)}`: YAML split the value at its comma
-                hint = ("this looks like the rest of a formula: inside { … } a value containing a comma "
-                        "must be quoted, e.g. formula: 'previous(x, default=0)'")
-            out.append(Problem.at("KPI-S002", f"{where}: unknown key '{key}'", doc.key_loc((*path, key)) or loc,
-                                  path=dotted((*path, key)), hint=hint))
+                hint = (
+                    "this looks like the rest of a formula: inside { … } a value containing "
+                    "a comma must be quoted, e.g. formula: 'previous(x, default=0)'"
+                )
+            out.append(
+                Problem.at(
+                    "KPI-S002",
+                    f"{where}: unknown key '{key}'",
+                    doc.key_loc((*path, key)) or loc,
+                    path=dotted((*path, key)),
+                    hint=hint,
+                )
+            )
         return out
     if kind == "type":
-        expected = err.validator_value if isinstance(err.validator_value, list) else [err.validator_value]
+        expected = (
+            err.validator_value if isinstance(err.validator_value, list) else [err.validator_value]
+        )
         want = " or ".join(_TYPE_NAMES.get(str(t), str(t)) for t in expected)
         got = _describe_value(inst)
         hint = None
         if "string" in expected and isinstance(inst, int | float) and not isinstance(inst, bool):
-            hint = f"put the value in quotes: \"{inst}\""
+            hint = f'put the value in quotes: "{inst}"'
         elif "string" in expected and isinstance(inst, bool):
             hint = "YAML reads yes/no/true/false as true or false: put the value in quotes"
-        return [Problem.at("KPI-S003", f"{where}: expected {want}, got {got}", loc, path=dotted(path), hint=hint)]
+        return [
+            Problem.at(
+                "KPI-S003",
+                f"{where}: expected {want}, got {got}",
+                loc,
+                path=dotted(path),
+                hint=hint,
+            )
+        ]
     if kind in ("enum", "const"):
-        options = [str(o) for o in (err.validator_value if kind == "enum" else [err.validator_value])]
+        options = [
+            str(o) for o in (err.validator_value if kind == "enum" else [err.validator_value])
+        ]
         close = difflib.get_close_matches(str(inst), options, n=1, cutoff=0.5)
         hint = f"did you mean '{close[0]}'?" if close else None
-        return [Problem.at("KPI-S004", f"{where}: '{inst}' is not one of: {', '.join(options)}", loc,
-                           path=dotted(path), hint=hint)]
+        return [
+            Problem.at(
+                "KPI-S004",
+                f"{where}: '{inst}' is not one of: {', '.join(options)}",
+                loc,
+                path=dotted(path),
+                hint=hint,
+            )
+        ]
     if kind in ("pattern", "minLength", "maxLength", "format"):
         # a failing propertyNames check reports the key itself as the instance
-        if isinstance(inst, str) and isinstance(_get(doc.data, path), dict) and inst in _get(doc.data, path):
+        if (
+            isinstance(inst, str)
+            and isinstance(_get(doc.data, path), dict)
+            and inst in _get(doc.data, path)
+        ):
             key_path = (*path, inst)
-            return [Problem.at("KPI-S005", f"{describe(key_path)}: {_format_message(kind, err, inst)}",
-                               doc.key_loc(key_path) or loc, path=dotted(key_path))]
+            return [
+                Problem.at(
+                    "KPI-S005",
+                    f"{describe(key_path)}: {_format_message(kind, err, inst)}",
+                    doc.key_loc(key_path) or loc,
+                    path=dotted(key_path),
+                )
+            ]
         desc = _schema_at(tuple(err.absolute_schema_path)[:-1]).get("description")
-        return [Problem.at("KPI-S005", f"{where}: {_format_message(kind, err, inst)}", loc, path=dotted(path),
-                           hint=desc)]
+        return [
+            Problem.at(
+                "KPI-S005",
+                f"{where}: {_format_message(kind, err, inst)}",
+                loc,
+                path=dotted(path),
+                hint=desc,
+            )
+        ]
     return [Problem.at("KPI-S006", f"{where}: {err.message}", loc, path=dotted(path))]
 
 
@@ -212,7 +297,10 @@ def _format_message(kind: str, err: ValidationError, inst: str) -> str:
     shown = visible(inst if len(inst) <= 60 else inst[:57] + "…")
     if kind == "pattern":
         if re.fullmatch(r"-?[0-9]+(\.[0-9]+)?%?", inst):
-            return f"'{shown}' has more digits than KPI Forge reads (at most 20 before and 20 after the point)"
+            return (
+                f"'{shown}' has more digits than KPI Forge reads "
+                "(at most 20 before and 20 after the point)"
+            )
         return f"'{shown}' does not have the required format"
     if kind == "minLength":
         return "must not be empty"
@@ -237,7 +325,10 @@ def _describe_value(value: Any) -> str:
 
 def _required_hint(path: Path_, key: str) -> str | None:
     if len(path) == 2 and path[0] in _SINGULAR:
-        return f"add '{key}:' under {_SINGULAR[str(path[0])]} '{path[1]}', or 'override: true' if it changes an inherited one"
+        return (
+            f"add '{key}:' under {_SINGULAR[str(path[0])]} '{path[1]}', "
+            "or 'override: true' if it changes an inherited one"
+        )
     if not path:
         return f"add a top-level '{key}:' key (for example in pack.yaml)"
     return None

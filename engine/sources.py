@@ -25,10 +25,30 @@ from engine.load import (
 )
 from engine.problems import Location, Problem
 
-SECTIONS = ("dimensions", "sources", "params", "inputs", "metrics", "checks", "rules", "remedies", "views",
-            "roles")
-_SINGULAR = {"dimensions": "dimension", "sources": "source", "params": "param", "inputs": "input", "metrics": "metric", "checks": "check",
-             "rules": "rule", "remedies": "remedy", "views": "view", "roles": "role"}
+SECTIONS = (
+    "dimensions",
+    "sources",
+    "params",
+    "inputs",
+    "metrics",
+    "checks",
+    "rules",
+    "remedies",
+    "views",
+    "roles",
+)
+_SINGULAR = {
+    "dimensions": "dimension",
+    "sources": "source",
+    "params": "param",
+    "inputs": "input",
+    "metrics": "metric",
+    "checks": "check",
+    "rules": "rule",
+    "remedies": "remedy",
+    "views": "view",
+    "roles": "role",
+}
 
 
 @dataclass
@@ -68,12 +88,20 @@ def load_pack_source(path: Path) -> tuple[PackSource | None, list[Problem]]:
     if path.is_dir():
         files = pack_files(path)
         if not files:
-            return None, [Problem.at("KPI-L009", f"{display} holds no *.yaml files", Location(display),
-                                     hint="a pack is a directory of YAML files such as pack.yaml")]
+            return None, [
+                Problem.at(
+                    "KPI-L009",
+                    f"{display} holds no *.yaml files",
+                    Location(display),
+                    hint="a pack is a directory of YAML files such as pack.yaml",
+                )
+            ]
     elif path.is_file():
         files = [path]
     elif path.exists():
-        return None, [Problem.at("KPI-L009", f"{display} is not a file or a directory", Location(display))]
+        return None, [
+            Problem.at("KPI-L009", f"{display} is not a file or a directory", Location(display))
+        ]
     else:
         return None, [Problem.at("KPI-L009", f"{display} does not exist", Location(display))]
     problems: list[Problem] = []
@@ -89,19 +117,31 @@ def load_pack_source(path: Path) -> tuple[PackSource | None, list[Problem]]:
         total += len(text.encode("utf-8"))
         texts.append((shown, text))
     if total > MAX_PACK_BYTES:
-        problems.append(Problem.at("KPI-L001", f"the pack's files add up to {total:,} bytes; the limit is "
-                                   f"{MAX_PACK_BYTES:,}", Location(display)))
+        problems.append(
+            Problem.at(
+                "KPI-L001",
+                f"the pack's files add up to {total:,} bytes; the limit is {MAX_PACK_BYTES:,}",
+                Location(display),
+            )
+        )
     if problems:
         return None, problems
     return merge_texts(display, texts)
 
 
-def load_pack_text(text: str | bytes, name: str = "<request>") -> tuple[PackSource | None, list[Problem]]:
+def load_pack_text(
+    text: str | bytes, name: str = "<request>"
+) -> tuple[PackSource | None, list[Problem]]:
     """Load a pack from one YAML document given as text (as posted to the API)."""
     if isinstance(text, bytes):
         if len(text) > MAX_PACK_BYTES:
-            return None, [Problem.at("KPI-L001", f"the pack is {len(text):,} bytes; the limit is {MAX_PACK_BYTES:,}",
-                                     Location(name))]
+            return None, [
+                Problem.at(
+                    "KPI-L001",
+                    f"the pack is {len(text):,} bytes; the limit is {MAX_PACK_BYTES:,}",
+                    Location(name),
+                )
+            ]
         try:
             text = decode(text, name)
         except LoadError as err:
@@ -109,10 +149,19 @@ def load_pack_text(text: str | bytes, name: str = "<request>") -> tuple[PackSour
     try:
         size = len(text.encode("utf-8"))
     except UnicodeEncodeError:
-        return None, [Problem.at("KPI-L009", "the pack is not valid Unicode text (it holds a lone surrogate)",
-                                 Location(name))]
+        return None, [
+            Problem.at(
+                "KPI-L009",
+                "the pack is not valid Unicode text (it holds a lone surrogate)",
+                Location(name),
+            )
+        ]
     if size > MAX_PACK_BYTES:
-        return None, [Problem.at("KPI-L001", f"the pack is larger than {MAX_PACK_BYTES:,} bytes", Location(name))]
+        return None, [
+            Problem.at(
+                "KPI-L001", f"the pack is larger than {MAX_PACK_BYTES:,} bytes", Location(name)
+            )
+        ]
     return merge_texts(name, [(name, text)])
 
 
@@ -132,8 +181,14 @@ def merge_texts(root: str, texts: list[tuple[str, str]]) -> tuple[PackSource | N
         doc.files.update(fdoc.files)
         if not isinstance(data, dict):
             what = "empty" if data is None else f"a {type(data).__name__}"
-            problems.append(Problem.at("KPI-L010", f"the file is {what}, not a mapping of pack keys",
-                                       Location(shown, 1, 1), hint="start the file with keys such as `pack:` or `metrics:`"))
+            problems.append(
+                Problem.at(
+                    "KPI-L010",
+                    f"the file is {what}, not a mapping of pack keys",
+                    Location(shown, 1, 1),
+                    hint="start the file with keys such as `pack:` or `metrics:`",
+                )
+            )
             continue
         _copy_locations(fdoc, doc)  # first occurrence wins, so duplicates keep their first place
         for key, value in data.items():
@@ -141,14 +196,28 @@ def merge_texts(root: str, texts: list[tuple[str, str]]) -> tuple[PackSource | N
             if key in SECTIONS and value is None:
                 continue  # an empty section (`checks:` with nothing under it)
             if key in SECTIONS and not isinstance(value, dict):
-                problems.append(Problem.at("KPI-S003", f"'{key}' must be a mapping of id: definition, not "
-                                           f"{'a list' if isinstance(value, list) else 'a single value'}", key_loc,
-                                           path=key, hint=f"write each entry as `  some_id: {{...}}` under {key}:"))
+                problems.append(
+                    Problem.at(
+                        "KPI-S003",
+                        f"'{key}' must be a mapping of id: definition, not "
+                        f"{'a list' if isinstance(value, list) else 'a single value'}",
+                        key_loc,
+                        path=key,
+                        hint=f"write each entry as `  some_id: {{...}}` under {key}:",
+                    )
+                )
                 continue
             if key == "pack" and "pack" in merged and merged["pack"] != value:
-                problems.append(Problem.at("KPI-L011", f"the files name different packs: '{merged['pack']}' "
-                                           f"(at {header_from.get('pack')}) and '{value}'", key_loc, path=key,
-                                           hint="every file of a pack folder belongs to the same pack"))
+                problems.append(
+                    Problem.at(
+                        "KPI-L011",
+                        f"the files name different packs: '{merged['pack']}' "
+                        f"(at {header_from.get('pack')}) and '{value}'",
+                        key_loc,
+                        path=key,
+                        hint="every file of a pack folder belongs to the same pack",
+                    )
+                )
                 continue
             if key in SECTIONS:
                 section = merged.setdefault(key, {})
@@ -156,19 +225,31 @@ def merge_texts(root: str, texts: list[tuple[str, str]]) -> tuple[PackSource | N
                     path = (key, ident)
                     if ident in section:
                         first = doc.keys.get(path)
-                        problems.append(Problem.at(
-                            "KPI-R002", f"{_SINGULAR[key]} '{ident}' is defined twice "
-                            f"(first at {first})", fdoc.keys.get(path), path=f"{key}.{ident}",
-                            hint="an id may be defined in only one file of a pack"))
+                        problems.append(
+                            Problem.at(
+                                "KPI-R002",
+                                f"{_SINGULAR[key]} '{ident}' is defined twice (first at {first})",
+                                fdoc.keys.get(path),
+                                path=f"{key}.{ident}",
+                                hint="an id may be defined in only one file of a pack",
+                            )
+                        )
                         continue
                     section[ident] = entry
                 continue
             if key in merged:
                 if key == "pack" and merged[key] == value:
                     continue
-                problems.append(Problem.at(
-                    "KPI-L011", f"'{key}' is set in two files of the pack (first at {header_from.get(key)})",
-                    key_loc, path=key, hint="keep header keys such as version and title in one file (pack.yaml)"))
+                problems.append(
+                    Problem.at(
+                        "KPI-L011",
+                        f"'{key}' is set in two files of the "
+                        f"pack (first at {header_from.get(key)})",
+                        key_loc,
+                        path=key,
+                        hint="keep header keys such as version and title in one file (pack.yaml)",
+                    )
+                )
                 continue
             merged[key] = value
             if key_loc is not None:

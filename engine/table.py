@@ -70,14 +70,18 @@ def read_csv_text(text: str, *, source: str = "the CSV", max_rows: int | None = 
     a ragged row, a repeated or missing column name, too many columns or rows are errors."""
     if "\x00" in text:
         line = text[: text.index("\x00")].count("\n") + 1
-        raise InputError(f"{source} holds a NUL character (line {line}): it is not a text CSV", kind="malformed")
+        raise InputError(
+            f"{source} holds a NUL character (line {line}): it is not a text CSV", kind="malformed"
+        )
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader, None)
         if not header:
             raise InputError(f"{source} is empty: a CSV needs a header row")
         if len(header) > MAX_COLUMNS:
-            raise InputError(f"{source} has {len(header):,} columns; at most {MAX_COLUMNS:,} are read")
+            raise InputError(
+                f"{source} has {len(header):,} columns; at most {MAX_COLUMNS:,} are read"
+            )
         names = [h.strip() for h in header]
         _unique_names(names)
         cols: list[list[str]] = [[] for _ in names]
@@ -87,15 +91,20 @@ def read_csv_text(text: str, *, source: str = "the CSV", max_rows: int | None = 
                 continue
             n += 1
             if max_rows is not None and n > max_rows:
-                raise InputError(f"{source} has more than {max_rows:,} rows; one evaluation takes at most "
-                                 f"{max_rows:,}", kind="too_many_rows")
+                raise InputError(
+                    f"{source} has more than {max_rows:,} rows; one evaluation takes at most "
+                    f"{max_rows:,}",
+                    kind="too_many_rows",
+                )
             if len(record) != len(names):
                 raise InputError(f"has {len(record)} cells but the header has {len(names)}", row=n)
             for col, cell in zip(cols, record, strict=True):
                 col.append(cell)
     except csv.Error as err:
-        raise InputError(f"{source} is not valid CSV near data row {reader.line_num - 1}: {err}",
-                         kind="malformed") from None
+        raise InputError(
+            f"{source} is not valid CSV near data row {reader.line_num - 1}: {err}",
+            kind="malformed",
+        ) from None
     return Columns(n, dict(zip(names, cols, strict=True)), text_only=True)
 
 
@@ -119,11 +128,19 @@ def _read_parquet(p: Path) -> Columns:
     for name in names:
         arr: Any = arrays[name]
         if np.ma.isMaskedArray(arr):
-            arr = np.ma.filled(arr.astype(np.float64), np.nan) if arr.dtype.kind in "iuf" else np.ma.filled(arr, None)
+            arr = (
+                np.ma.filled(arr.astype(np.float64), np.nan)
+                if arr.dtype.kind in "iuf"
+                else np.ma.filled(arr, None)
+            )
         if arr.dtype.kind == "M":  # a DATE / TIMESTAMP column: its day, as a period label
             data[name] = [str(v) for v in np.datetime_as_string(arr, unit="D")]
             continue
-        data[name] = arr if arr.dtype.kind in "iuf" else [None if v is None else str(v) for v in arr.tolist()]
+        data[name] = (
+            arr
+            if arr.dtype.kind in "iuf"
+            else [None if v is None else str(v) for v in arr.tolist()]
+        )
     n = len(next(iter(data.values()))) if data else 0
     return Columns(n, data)
 
@@ -134,7 +151,9 @@ def _unique_names(names: list[str]) -> None:
         if not name:
             raise InputError("a column of the header has no name")
         if name in seen:
-            raise InputError(f"column '{_clip(name)}' appears twice in the header", column=_clip(name))
+            raise InputError(
+                f"column '{_clip(name)}' appears twice in the header", column=_clip(name)
+            )
         seen.add(name)
 
 
@@ -149,8 +168,10 @@ def to_columns(rows: Rows | Columns) -> Columns:
     if isinstance(rows, Mapping):
         for name, col in rows.items():
             if isinstance(col, str | bytes) or not hasattr(col, "__len__") or np.ndim(col) != 1:
-                raise InputError(f"column '{_clip(str(name))}' must be a list or a one-dimensional array",
-                                 column=_clip(str(name)))
+                raise InputError(
+                    f"column '{_clip(str(name))}' must be a list or a one-dimensional array",
+                    column=_clip(str(name)),
+                )
         lengths = {name: len(col) for name, col in rows.items()}
         if len(set(lengths.values())) > 1:
             raise InputError(f"columns have different lengths: {lengths}")
@@ -172,16 +193,24 @@ def _text_array(raw: Any) -> np.ndarray:
     if isinstance(raw, np.ndarray) and raw.dtype.kind == "U":
         return raw
     values = raw.tolist() if isinstance(raw, np.ndarray) else raw
-    return np.asarray(["" if v is None else v if isinstance(v, str) else _number_text(v) for v in values], dtype=str)
+    return np.asarray(
+        ["" if v is None else v if isinstance(v, str) else _number_text(v) for v in values],
+        dtype=str,
+    )
 
 
 def periods_of(columns: Columns) -> tuple[np.ndarray, str]:
     """The period column as indices, and the rows' grain (one grain per request)."""
     if columns.n == 0:
-        raise InputError("the data has no rows", hint="send at least one row: period, dimensions and inputs")
+        raise InputError(
+            "the data has no rows", hint="send at least one row: period, dimensions and inputs"
+        )
     if "period" not in columns:
-        raise InputError("the data has no 'period' column", column="period",
-                         hint="add a column 'period' holding e.g. 2026-01")
+        raise InputError(
+            "the data has no 'period' column",
+            column="period",
+            hint="add a column 'period' holding e.g. 2026-01",
+        )
     values = _text_array(columns.data["period"])
     labels, inverse = np.unique(values, return_inverse=True)
     inverse = inverse.reshape(-1)
@@ -198,9 +227,17 @@ def periods_of(columns: Columns) -> tuple[np.ndarray, str]:
     if len(set(grains.tolist())) > 1:
         first_grain = grains[inverse[0]]
         bad = int(np.flatnonzero(grains[inverse] != first_grain)[0])
-        raise InputError(f"'{values[bad]}' is a {grains[inverse[bad]]}, but row 1 is a {first_grain}: "
-                         "all rows of one request must have the same grain", row=bad + 1, column="period")
-    index = np.asarray([p.index for p in parsed], dtype=np.int64)[inverse] if parsed else np.zeros(0, np.int64)
+        raise InputError(
+            f"'{values[bad]}' is a {grains[inverse[bad]]}, but row 1 is a {first_grain}: "
+            "all rows of one request must have the same grain",
+            row=bad + 1,
+            column="period",
+        )
+    index = (
+        np.asarray([p.index for p in parsed], dtype=np.int64)[inverse]
+        if parsed
+        else np.zeros(0, np.int64)
+    )
     return index, (parsed[0].grain if parsed else "month")
 
 
@@ -210,13 +247,20 @@ def dimension_codes(columns: Columns, dim: str) -> tuple[np.ndarray, list[str]]:
     if not (isinstance(raw, np.ndarray) and raw.dtype.kind == "U"):
         values = raw.tolist() if isinstance(raw, np.ndarray) else raw
         for i, v in enumerate(values):
-            if v is None or isinstance(v, bool | list | dict | bytes) or (isinstance(v, float) and not math.isfinite(v)):
+            if (
+                v is None
+                or isinstance(v, bool | list | dict | bytes)
+                or (isinstance(v, float) and not math.isfinite(v))
+            ):
                 raise InputError("a dimension value must be non-empty text", row=i + 1, column=dim)
     text = np.char.strip(_text_array(raw))
     labels, codes = np.unique(text, return_inverse=True)
     if len(labels) and labels[0] == "":
-        raise InputError("a dimension value must be non-empty text", row=int(np.flatnonzero(codes == 0)[0]) + 1,
-                         column=dim)
+        raise InputError(
+            "a dimension value must be non-empty text",
+            row=int(np.flatnonzero(codes == 0)[0]) + 1,
+            column=dim,
+        )
     return codes.reshape(-1).astype(np.int64), [str(x) for x in labels]
 
 
@@ -226,7 +270,9 @@ def _number_text(v: Any) -> str:
     return str(v)
 
 
-def numeric(columns: Columns, name: str, default: float | None = None, fill_blank: bool = False) -> np.ndarray:
+def numeric(
+    columns: Columns, name: str, default: float | None = None, fill_blank: bool = False
+) -> np.ndarray:
     """A column as float64 with NaN for null. ``fill_blank``: blanks take ``default``."""
     raw = columns.data[name]
     blank_value = np.nan if default is None or not fill_blank else float(default)
@@ -234,7 +280,11 @@ def numeric(columns: Columns, name: str, default: float | None = None, fill_blan
         out = raw.astype(np.float64)
         bad = np.isinf(out)
         if bad.any():
-            raise InputError(f"'{out[bad][0]}' is not a finite number", row=int(np.flatnonzero(bad)[0]) + 1, column=name)
+            raise InputError(
+                f"'{out[bad][0]}' is not a finite number",
+                row=int(np.flatnonzero(bad)[0]) + 1,
+                column=name,
+            )
         if fill_blank:
             out[np.isnan(out)] = blank_value
         return out
@@ -246,7 +296,11 @@ def numeric(columns: Columns, name: str, default: float | None = None, fill_blan
         if v is None or (isinstance(v, str) and not v.strip()):
             out[i] = blank_value
             continue
-        if isinstance(v, bool) or not isinstance(v, int | float | str) or (isinstance(v, str) and "_" in v):
+        if (
+            isinstance(v, bool)
+            or not isinstance(v, int | float | str)
+            or (isinstance(v, str) and "_" in v)
+        ):
             raise InputError(f"{_show(v)} is not a number", row=i + 1, column=name)
         if isinstance(v, str):
             _refuse_foreign_digits(v, i + 1, name)
@@ -268,7 +322,9 @@ def _numeric_text(raw: Sequence[str], name: str, blank_value: float) -> np.ndarr
     if underscore.any():
         i = int(np.flatnonzero(underscore)[0])
         raise InputError(f"{_show(stripped[i])} is not a number", row=i + 1, column=name)
-    if len(stripped):  # float() would read ١٢٣ and １２３ as 123: look at the cells with non-ASCII text
+    if len(
+        stripped
+    ):  # float() would read ١٢٣ and １２３ as 123: look at the cells with non-ASCII text
         codes = stripped.view(np.uint32).reshape(len(stripped), -1)
         for i in np.flatnonzero((codes > 0x7F).any(axis=1)).tolist():
             _refuse_foreign_digits(str(stripped[i]), i + 1, name)
@@ -281,7 +337,9 @@ def _numeric_text(raw: Sequence[str], name: str, blank_value: float) -> np.ndarr
                 try:
                     float(cell)
                 except ValueError:
-                    raise InputError(f"{_show(cell)} is not a number", row=i + 1, column=name) from None
+                    raise InputError(
+                        f"{_show(cell)} is not a number", row=i + 1, column=name
+                    ) from None
     bad = ~blank & ~np.isfinite(out)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
@@ -294,8 +352,12 @@ def _refuse_foreign_digits(cell: str, row: int, column: str) -> None:
     full-width and other scripts' digits, which a reader of the data may not take for numbers."""
     digit = foreign_digit(cell)
     if digit is not None:
-        raise InputError(f"{_show(cell)} is not a number: {describe_char(digit)} is not one of the digits 0-9",
-                         row=row, column=column, hint="write digits 0-9")
+        raise InputError(
+            f"{_show(cell)} is not a number: {describe_char(digit)} is not one of the digits 0-9",
+            row=row,
+            column=column,
+            hint="write digits 0-9",
+        )
 
 
 def _show(v: Any) -> str:

@@ -11,5 +11,7 @@ def engine_version() -> str:
 
     try:
         return version("kpi-forge")
-    except PackageNotFoundError:  # pragma: no cover - run from a source tree that was never installed
+    except (
+        PackageNotFoundError
+    ):  # pragma: no cover - run from a source tree that was never installed
         return "0+unknown"

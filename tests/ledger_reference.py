@@ -73,9 +73,21 @@ __all__ = [
 Record = dict[str, Any]
 
 GRAINS = ("month", "quarter", "year", "all")
-BAKERY_KINDS = ("register", "import", "recharge", "consume", "points_earn_consume",
-                "points_earn_recharge", "points_redeem", "points_convert", "points_expire",
-                "points_delete", "rebate_grant", "rebate_spend", "cancel")
+BAKERY_KINDS = (
+    "register",
+    "import",
+    "recharge",
+    "consume",
+    "points_earn_consume",
+    "points_earn_recharge",
+    "points_redeem",
+    "points_convert",
+    "points_expire",
+    "points_delete",
+    "rebate_grant",
+    "rebate_spend",
+    "cancel",
+)
 JOIN_KINDS = frozenset({"register", "import"})
 ACTIVITY_KINDS = frozenset({"register", "import", "recharge", "consume"})
 _NUMERIC = ("amount", "net", "gift", "points")
@@ -107,22 +119,52 @@ _EVENT_COUNTS = {"recharge_count": "recharge", "consume_count": "consume", "orde
 _TO_DATE: dict[str, tuple[str, tuple[str, ...], tuple[str, ...], str]] = {
     "initial_net": ("net", ("recharge", "import"), ("consume",), "S"),
     "initial_gift": ("gift", ("recharge", "points_convert"), ("consume",), "S"),
-    "initial_points": ("points", ("points_earn_consume", "points_earn_recharge"),
-                       ("points_redeem", "points_convert", "points_expire", "points_delete"),
-                       "S"),
+    "initial_points": (
+        "points",
+        ("points_earn_consume", "points_earn_recharge"),
+        ("points_redeem", "points_convert", "points_expire", "points_delete"),
+        "S",
+    ),
     "initial_rebate": ("amount", ("rebate_grant",), ("rebate_spend",), "S"),
-    "reported_closing_amount": ("amount", ("recharge", "import", "points_convert"),
-                                ("consume",), "E"),
+    "reported_closing_amount": (
+        "amount",
+        ("recharge", "import", "points_convert"),
+        ("consume",),
+        "E",
+    ),
 }
-_MEMBER_INPUTS = ("new_members", "opening_members", "closing_members", "churned_members",
-                  "silent_members", "high_value_members", "active_members", "repeat_buyers",
-                  "cancelled_members", "members_at_start", "total_members")
+_MEMBER_INPUTS = (
+    "new_members",
+    "opening_members",
+    "closing_members",
+    "churned_members",
+    "silent_members",
+    "high_value_members",
+    "active_members",
+    "repeat_buyers",
+    "cancelled_members",
+    "members_at_start",
+    "total_members",
+)
 BAKERY_INPUTS = (*_EVENT_SUMS, *_EVENT_COUNTS, *_TO_DATE, *_MEMBER_INPUTS)
 
-ORDER_INPUTS = ("orders", "revenue", "active_members", "new_members", "returning_members",
-                "repeat_buyers", "visits", "members_at_start", "total_members",
-                "churned_members", "avg_days_since_last_purchase", "rfm_champions",
-                "rfm_potential", "rfm_at_risk", "rfm_hibernating")
+ORDER_INPUTS = (
+    "orders",
+    "revenue",
+    "active_members",
+    "new_members",
+    "returning_members",
+    "repeat_buyers",
+    "visits",
+    "members_at_start",
+    "total_members",
+    "churned_members",
+    "avg_days_since_last_purchase",
+    "rfm_champions",
+    "rfm_potential",
+    "rfm_at_risk",
+    "rfm_hibernating",
+)
 
 
 # -- shared helpers ----------------------------------------------------------------------------
@@ -147,8 +189,7 @@ def period_bounds(period: str) -> tuple[datetime, datetime]:
     else:
         first, months = 1, 12
     following = first - 1 + months  # months after January of `year`
-    return (datetime(year, first, 1),
-            datetime(year + following // 12, following % 12 + 1, 1))
+    return (datetime(year, first, 1), datetime(year + following // 12, following % 12 + 1, 1))
 
 
 def month_bounds(period: str) -> tuple[datetime, datetime]:
@@ -190,8 +231,9 @@ def _cut(as_of: Any, times: Iterable[datetime]) -> datetime:
     return datetime.combine(day + timedelta(days=1), datetime.min.time())
 
 
-def _periods(times: Sequence[datetime], grain: str, cut: datetime
-             ) -> list[tuple[str, datetime, datetime]]:
+def _periods(
+    times: Sequence[datetime], grain: str, cut: datetime
+) -> list[tuple[str, datetime, datetime]]:
     """``(label, S, E)`` of every calendar period of the grain from the one holding the first of
     ``times`` (the kept times, all before ``cut``) to the one holding the day before ``cut``
     (``as_of``), quiet ones included, in time order."""
@@ -238,8 +280,9 @@ def _records(data: Iterable[Mapping[str, Any]] | Mapping[str, Sequence[Any]]) ->
         if len(lengths) > 1:
             raise ValueError(f"columns of unequal lengths: {sorted(lengths)}")
         names = list(columns)
-        return [dict(zip(names, values, strict=True)) for values in zip(*columns.values(),
-                                                                        strict=True)]
+        return [
+            dict(zip(names, values, strict=True)) for values in zip(*columns.values(), strict=True)
+        ]
     return [dict(row) for row in data]
 
 
@@ -259,6 +302,7 @@ def _exact_sum(values: Iterable[float]) -> float:
 
 
 # -- A. the bakery card ledger -----------------------------------------------------------------
+
 
 @dataclass
 class _Member:
@@ -291,8 +335,13 @@ class _Member:
             self.recharges.append((t, r["amount"]))
 
     def seal(self) -> None:
-        for times in (self.joins, self.cancels, self.activity, self.recharge_or_consume,
-                      self.consumes):
+        for times in (
+            self.joins,
+            self.cancels,
+            self.activity,
+            self.recharge_or_consume,
+            self.consumes,
+        ):
             times.sort()
         self.recharges.sort(key=lambda pair: pair[0])
         self.recharge_times = [t for t, _ in self.recharges]
@@ -313,8 +362,10 @@ class _Member:
 
     def recharged_in(self, start: datetime, end: datetime) -> Fraction:
         """Exact sum of the amounts of recharge rows with ``start <= event_time < end``."""
-        return (self.recharge_cumulative[bisect_left(self.recharge_times, end)]
-                - self.recharge_cumulative[bisect_left(self.recharge_times, start)])
+        return (
+            self.recharge_cumulative[bisect_left(self.recharge_times, end)]
+            - self.recharge_cumulative[bisect_left(self.recharge_times, start)]
+        )
 
 
 def _bakery_records(rows: Any) -> list[Record]:
@@ -325,8 +376,12 @@ def _bakery_records(rows: Any) -> list[Record]:
                 raise ValueError(f"a bakery row needs {column}: {r!r}")
         if r["kind"] not in BAKERY_KINDS:
             raise ValueError(f"unknown kind {r['kind']!r}")
-        rec: Record = {"event_time": _as_time(r["event_time"]), "store_id": r["store_id"],
-                       "member_id": r["member_id"], "kind": r["kind"]}
+        rec: Record = {
+            "event_time": _as_time(r["event_time"]),
+            "store_id": r["store_id"],
+            "member_id": r["member_id"],
+            "kind": r["kind"],
+        }
         for column in _NUMERIC:
             rec[column] = _as_number(r.get(column), column)
         out.append(rec)
@@ -343,10 +398,16 @@ def _accumulate(to_date: dict[str, Fraction], rows: Iterable[Record]) -> None:
                 to_date[name] -= Fraction(r[column])
 
 
-def bakery_inputs(rows: Any, churn_days: int = 90, high_value_consumes: int = 3,
-                  high_value_recharge: float = 500.0, *, grain: str = "month",
-                  as_of: date | None = None, by_store: bool = True
-                  ) -> dict[tuple[Any, ...], dict[str, Any]]:
+def bakery_inputs(
+    rows: Any,
+    churn_days: int = 90,
+    high_value_consumes: int = 3,
+    high_value_recharge: float = 500.0,
+    *,
+    grain: str = "month",
+    as_of: date | None = None,
+    by_store: bool = True,
+) -> dict[tuple[Any, ...], dict[str, Any]]:
     """The bakery pack's inputs per ``(period, store_id)`` (or per ``(period,)`` with
     ``by_store=False``), from the card ledger.
 
@@ -477,10 +538,12 @@ def bakery_inputs(rows: Any, churn_days: int = 90, high_value_consumes: int = 3,
                 values[name] = _exact_sum(r[column] for r in in_period if r["kind"] in kinds)
             for name, kind in _EVENT_COUNTS.items():
                 values[name] = sum(1 for r in in_period if r["kind"] == kind)
-            values["new_members"] = len({r["member_id"] for r in in_period
-                                         if r["kind"] in JOIN_KINDS})
-            values["cancelled_members"] = len({r["member_id"] for r in in_period
-                                               if r["kind"] == "cancel"})
+            values["new_members"] = len(
+                {r["member_id"] for r in in_period if r["kind"] in JOIN_KINDS}
+            )
+            values["cancelled_members"] = len(
+                {r["member_id"] for r in in_period if r["kind"] == "cancel"}
+            )
 
             _accumulate(to_date, group_rows[done:lo])  # the group's records before S
             done = lo
@@ -515,20 +578,27 @@ def bakery_inputs(rows: Any, churn_days: int = 90, high_value_consumes: int = 3,
                 silent += not bought
                 active += bought
                 repeat += consumes >= 2
-                high_value += (consumes >= high_value_consumes
-                               or member.recharged_in(start, end)
-                               >= Fraction(high_value_recharge))
-            values.update(opening_members=opening, closing_members=closing,
-                          churned_members=churned, silent_members=silent,
-                          high_value_members=high_value, active_members=active,
-                          repeat_buyers=repeat, members_at_start=opening,
-                          total_members=closing)
+                high_value += consumes >= high_value_consumes or member.recharged_in(
+                    start, end
+                ) >= Fraction(high_value_recharge)
+            values.update(
+                opening_members=opening,
+                closing_members=closing,
+                churned_members=churned,
+                silent_members=silent,
+                high_value_members=high_value,
+                active_members=active,
+                repeat_buyers=repeat,
+                members_at_start=opening,
+                total_members=closing,
+            )
             key = (period, group) if by_store else (period,)
             result[key] = {name: values[name] for name in BAKERY_INPUTS}
     return dict(sorted(result.items()))
 
 
 # -- B. a generic order log --------------------------------------------------------------------
+
 
 @dataclass
 class _Customer:
@@ -575,10 +645,17 @@ class _Customer:
         return last is not None and (t.date() - last.date()).days <= lapse_days
 
 
-def order_inputs(rows: Any, lapse_days: int = 90, recency_window_days: int = 365,
-                 rfm_recent_days: int = 30, rfm_frequent_orders: int = 4,
-                 rfm_monetary: float = 500.0, *, grain: str = "month",
-                 as_of: date | None = None) -> dict[tuple[str], dict[str, Any]]:
+def order_inputs(
+    rows: Any,
+    lapse_days: int = 90,
+    recency_window_days: int = 365,
+    rfm_recent_days: int = 30,
+    rfm_frequent_orders: int = 4,
+    rfm_monetary: float = 500.0,
+    *,
+    grain: str = "month",
+    as_of: date | None = None,
+) -> dict[tuple[str], dict[str, Any]]:
     """Inputs per ``(period,)`` of a generic order log (one group, no dimensions).
 
     Rows have ``customer_id, order_time, amount`` and optionally ``order_id``. ``grain``,
@@ -692,8 +769,9 @@ def order_inputs(rows: Any, lapse_days: int = 90, recency_window_days: int = 365
         window = max(lapse_days, {"month": 31, "quarter": 92, "year": 366}.get(grain, period_days))
 
         recency: list[int] = []
-        segments = dict.fromkeys(("rfm_champions", "rfm_potential", "rfm_at_risk",
-                                  "rfm_hibernating"), 0)
+        segments = dict.fromkeys(
+            ("rfm_champions", "rfm_potential", "rfm_at_risk", "rfm_hibernating"), 0
+        )
         new = returning = repeat = at_start = total = churned = 0
         for c in buyers.values():
             if c.order_times[0] >= end:
@@ -735,8 +813,9 @@ def order_inputs(rows: Any, lapse_days: int = 90, recency_window_days: int = 365
             "members_at_start": at_start,
             "total_members": total,
             "churned_members": churned,
-            "avg_days_since_last_purchase": (float(Fraction(sum(recency), len(recency)))
-                                             if recency else None),
+            "avg_days_since_last_purchase": (
+                float(Fraction(sum(recency), len(recency))) if recency else None
+            ),
             **segments,
         }
     return result

@@ -11,7 +11,17 @@ from engine.model import Text
 
 def localized_texts(c: CompiledPack) -> Iterator[tuple[str, Text]]:
     p = c.pack
-    for section in ("inputs", "params", "metrics", "checks", "rules", "remedies", "views", "roles", "dimensions"):
+    for section in (
+        "inputs",
+        "params",
+        "metrics",
+        "checks",
+        "rules",
+        "remedies",
+        "views",
+        "roles",
+        "dimensions",
+    ):
         for ident, d in p.section(section).items():
             for name in ("label", "description", "benchmark", "detail"):
                 value = getattr(d, name, None)

@@ -87,6 +87,7 @@ def spark_session(scratch: Path) -> Iterator[SparkSession]:
 
 # -- data in ---------------------------------------------------------------------------------------
 
+
 def _micros(value: Any) -> int | None:
     """Epoch microseconds of a time stamp; a naive one is a wall-clock time, read as UTC."""
     if value is None:
@@ -108,8 +109,17 @@ def _column(values: Sequence[Any] | np.ndarray) -> tuple[str, list[Any]]:
         if kind == "M":
             us = values.astype("datetime64[us]")
             ints = us.astype(np.int64).tolist()
-            return "timestamp", [None if nat else v for v, nat in zip(ints, np.isnat(us), strict=True)]
-        simple = {"U": "string", "S": "string", "f": "double", "i": "bigint", "u": "bigint", "b": "boolean"}
+            return "timestamp", [
+                None if nat else v for v, nat in zip(ints, np.isnat(us), strict=True)
+            ]
+        simple = {
+            "U": "string",
+            "S": "string",
+            "f": "double",
+            "i": "bigint",
+            "u": "bigint",
+            "b": "boolean",
+        }
         if kind in simple:
             return simple[kind], values.tolist()
         values = values.tolist()
@@ -133,7 +143,9 @@ def _quote(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
 
-def register(spark: SparkSession, name: str, columns: Mapping[str, Sequence[Any] | np.ndarray]) -> DataFrame:
+def register(
+    spark: SparkSession, name: str, columns: Mapping[str, Sequence[Any] | np.ndarray]
+) -> DataFrame:
     """Make ``columns`` the temp view ``name``: time stamps as TIMESTAMP (wall clock kept, see the
     module docstring), dates as DATE, text as STRING, floats as DOUBLE, integers as BIGINT."""
     from pyspark.sql import functions as F
@@ -142,16 +154,25 @@ def register(spark: SparkSession, name: str, columns: Mapping[str, Sequence[Any]
     if len(lengths) > 1:
         raise ValueError(f"columns of '{name}' differ in length: {sorted(lengths)}")
     typed = {col: _column(values) for col, values in columns.items()}
-    schema = ", ".join(f"{_quote(col)} {'bigint' if t == 'timestamp' else t}" for col, (t, _) in typed.items())
+    schema = ", ".join(
+        f"{_quote(col)} {'bigint' if t == 'timestamp' else t}" for col, (t, _) in typed.items()
+    )
     rows = list(zip(*(v for _, v in typed.values()), strict=True))
     df = spark.createDataFrame(rows, schema)
-    df = df.select(*(F.timestamp_micros(F.col(_quote(col))).alias(col) if t == "timestamp" else F.col(_quote(col))
-                     for col, (t, _) in typed.items()))
+    df = df.select(
+        *(
+            F.timestamp_micros(F.col(_quote(col))).alias(col)
+            if t == "timestamp"
+            else F.col(_quote(col))
+            for col, (t, _) in typed.items()
+        )
+    )
     df.createOrReplaceTempView(name)
     return df
 
 
 # -- results out -----------------------------------------------------------------------------------
+
 
 def collect_sql(spark: SparkSession, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
     from pyspark.sql import functions as F
@@ -159,8 +180,14 @@ def collect_sql(spark: SparkSession, sql: str) -> tuple[list[str], list[tuple[An
 
     df = spark.sql(sql)
     # TIMESTAMP → TIMESTAMP_NTZ with the session zone (UTC): collected without the Python zone
-    df = df.select(*(F.col(_quote(f.name)).cast("timestamp_ntz").alias(f.name)
-                     if isinstance(f.dataType, TimestampType) else F.col(_quote(f.name)) for f in df.schema.fields))
+    df = df.select(
+        *(
+            F.col(_quote(f.name)).cast("timestamp_ntz").alias(f.name)
+            if isinstance(f.dataType, TimestampType)
+            else F.col(_quote(f.name))
+            for f in df.schema.fields
+        )
+    )
     return df.columns, [tuple(row) for row in df.collect()]
 
 
@@ -169,8 +196,12 @@ def run_spark_sql(spark: SparkSession, sql: str) -> list[tuple[Any, ...]]:
     return collect_sql(spark, sql)[1]
 
 
-def run_spark_measures(spark: SparkSession, c: CompiledPack, sources: Mapping[str, Mapping[str, Any]],
-                       grain: str | None = None) -> dict[str, list[Any]]:
+def run_spark_measures(
+    spark: SparkSession,
+    c: CompiledPack,
+    sources: Mapping[str, Mapping[str, Any]],
+    grain: str | None = None,
+) -> dict[str, list[Any]]:
     """:func:`engine.measures.run_measures` on Spark: each given source's columns registered as a
     temp view named after the source, its SQL rendered for Spark, the periods as labels (see
     :func:`period_label`), rows merged on period and dimensions in the same way."""
@@ -192,6 +223,7 @@ def run_spark_measures(spark: SparkSession, c: CompiledPack, sources: Mapping[st
 
 
 # -- comparison ------------------------------------------------------------------------------------
+
 
 def period_label(value: Any, grain: str) -> Any:
     """A period as its label: text stays as it is; a date (or datetime at midnight) that starts a
@@ -224,10 +256,15 @@ def _same(a: Any, b: Any, rel: float) -> bool:
     return bool(a == b)
 
 
-def assert_same_results(duckdb_columns: Mapping[str, Sequence[Any]],
-                        spark_rows: Mapping[str, Sequence[Any]] | Sequence[Sequence[Any]], *,
-                        keys: Sequence[str], grain: str = "month", columns: Sequence[str] | None = None,
-                        rel: float = 1e-9) -> None:
+def assert_same_results(
+    duckdb_columns: Mapping[str, Sequence[Any]],
+    spark_rows: Mapping[str, Sequence[Any]] | Sequence[Sequence[Any]],
+    *,
+    keys: Sequence[str],
+    grain: str = "month",
+    columns: Sequence[str] | None = None,
+    rel: float = 1e-9,
+) -> None:
     """Assert that two engines give the same rows: matched on ``keys`` (a ``period`` key is
     compared as its label at ``grain``, so a 'YYYY-MM' text equals that month's first day),
     every column equal, integers exactly, other numbers within ``rel`` relative.
@@ -241,15 +278,21 @@ def assert_same_results(duckdb_columns: Mapping[str, Sequence[Any]],
         bad = [r for r in spark_rows if len(r) != len(names)]
         assert not bad, f"rows of {len(bad[0])} values for the {len(names)} columns {names}"
         other = {n: [r[i] for r in spark_rows] for i, n in enumerate(names)}
-    assert sorted(duckdb_columns) == sorted(other), f"columns differ: {list(duckdb_columns)} vs {list(other)}"
+    assert sorted(duckdb_columns) == sorted(other), (
+        f"columns differ: {list(duckdb_columns)} vs {list(other)}"
+    )
     missing_keys = [k for k in keys if k not in duckdb_columns]
     assert not missing_keys, f"no key column(s) {missing_keys}"
 
-    def by_key(cols: Mapping[str, Sequence[Any]], engine: str) -> dict[tuple[Any, ...], dict[str, Any]]:
+    def by_key(
+        cols: Mapping[str, Sequence[Any]], engine: str
+    ) -> dict[tuple[Any, ...], dict[str, Any]]:
         out: dict[tuple[Any, ...], dict[str, Any]] = {}
         n = len(next(iter(cols.values()), []))
         for i in range(n):
-            key = tuple(period_label(cols[k][i], grain) if k == "period" else cols[k][i] for k in keys)
+            key = tuple(
+                period_label(cols[k][i], grain) if k == "period" else cols[k][i] for k in keys
+            )
             assert key not in out, f"{engine}: two rows for {key}"
             out[key] = {c: v[i] for c, v in cols.items() if c not in keys}
         return out
@@ -257,9 +300,14 @@ def assert_same_results(duckdb_columns: Mapping[str, Sequence[Any]],
     left, right = by_key(duckdb_columns, "duckdb"), by_key(other, "spark")
     only_left = sorted(set(left) - set(right), key=repr)
     only_right = sorted(set(right) - set(left), key=repr)
-    assert not only_left and not only_right, \
-        f"rows only from duckdb: {only_left[:5]} ({len(only_left)}); only from spark: {only_right[:5]} ({len(only_right)})"
-    diffs = [f"{key} {col}: duckdb {value!r}, spark {right[key][col]!r}"
-             for key, row in sorted(left.items(), key=lambda kv: repr(kv[0]))
-             for col, value in row.items() if not _same(value, right[key][col], rel)]
+    assert not only_left and not only_right, (
+        f"rows only from duckdb: {only_left[:5]} ({len(only_left)}); "
+        f"only from spark: {only_right[:5]} ({len(only_right)})"
+    )
+    diffs = [
+        f"{key} {col}: duckdb {value!r}, spark {right[key][col]!r}"
+        for key, row in sorted(left.items(), key=lambda kv: repr(kv[0]))
+        for col, value in row.items()
+        if not _same(value, right[key][col], rel)
+    ]
     assert not diffs, f"{len(diffs)} value(s) differ:\n" + "\n".join(diffs[:20])

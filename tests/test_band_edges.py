@@ -57,7 +57,8 @@ CASES = [
     ("fund_turnover", 0.2, "good", []),
     ("fund_turnover", 0.3, "good", []),
     ("fund_turnover", 0.3 + EPS, None, []),
-    # 月均会员活跃率: 建议 > 30% (the bands of builtin-packs.md: good from 30%); < 20% 沉睡 (low_activity)
+    # 月均会员活跃率: 建议 > 30% (the bands of builtin-packs.md:
+    # good from 30%); < 20% 沉睡 (low_activity)
     ("active_rate", 0.3, "good", []),
     ("active_rate", 0.2, "fair", []),
     ("active_rate", 0.2 - EPS, "critical", ["low_activity"]),
@@ -86,22 +87,35 @@ def bakery() -> Any:
 
 def _fired(c: Any, metric: str, value: float) -> list[str]:
     """The rules on ``metric`` alone that fire at ``value`` (the evaluator's own backend)."""
-    frame = Frame("month", 2026 * 12, (), [()], np.ones((1, 1), bool), np.zeros(1, np.int64), np.ones((1, 1)),
-                  {metric: np.full((1, 1), value)})
+    frame = Frame(
+        "month",
+        2026 * 12,
+        (),
+        [()],
+        np.ones((1, 1), bool),
+        np.zeros(1, np.int64),
+        np.ones((1, 1)),
+        {metric: np.full((1, 1), value)},
+    )
     backend = NumpyBackend()
     ctx = backend.run(frame, [], {}, c.graph.graph, {})
     fired = []
     for site in c.sites:
-        if site.field == "when" and {r.name for r in site.parsed.refs} == {metric} \
-                and bool(backend.value(ctx, site.parsed.expr)[0, 0]):
+        if (
+            site.field == "when"
+            and {r.name for r in site.parsed.refs} == {metric}
+            and bool(backend.value(ctx, site.parsed.expr)[0, 0])
+        ):
             fired.append(site.owner.id)
     return sorted(fired)
 
 
-@pytest.mark.parametrize(("metric", "value", "status", "rules"), CASES,
-                         ids=[f"{m}={v:g}" for m, v, _, _ in CASES])
-def test_bands_and_rules_at_the_documents_edges(bakery: Any, metric: str, value: float, status: str | None,
-                                                rules: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("metric", "value", "status", "rules"), CASES, ids=[f"{m}={v:g}" for m, v, _, _ in CASES]
+)
+def test_bands_and_rules_at_the_documents_edges(
+    bakery: Any, metric: str, value: float, status: str | None, rules: list[str]
+) -> None:
     bands = bakery.pack.metrics[metric].bands
     k = band_index(value, bands)
     assert (bands[k].status if k >= 0 else None) == status

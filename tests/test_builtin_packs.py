@@ -12,20 +12,29 @@ from engine.lineage import lineage
 from tests.pack_texts import localized_texts
 
 PACKS = sorted(p.name for p in BUILTIN_ROOT.iterdir() if p.is_dir())
-SEEDS = {"000_5d7547f1c818c278.txt", "001_844dee85e81e5c79.txt", "002_a97900d25f738d1b.txt",
-         "003_6b574eb89688d2da.txt", "004_1e10664b23d5646f.txt"}
+SEEDS = {
+    "000_5d7547f1c818c278.txt",
+    "001_844dee85e81e5c79.txt",
+    "002_a97900d25f738d1b.txt",
+    "003_6b574eb89688d2da.txt",
+    "004_1e10664b23d5646f.txt",
+}
 
 # builtin-packs.md: ids that API clients rely on
-BAKERY_INPUTS = """imported_balance recharge_amount points_to_balance consume_amount net_income net_spent gift_income
-gift_spent points_from_consume points_from_recharge points_redeemed points_converted points_expired points_deleted
-rebate_income rebate_spent initial_net initial_gift initial_points initial_rebate reported_closing_amount
+BAKERY_INPUTS = """imported_balance recharge_amount points_to_balance consume_amount net_income
+net_spent gift_income gift_spent points_from_consume points_from_recharge points_redeemed
+points_converted points_expired points_deleted rebate_income rebate_spent initial_net initial_gift
+initial_points initial_rebate reported_closing_amount
 opening_members closing_members new_members churned_members recharge_count consume_count""".split()
-BAKERY_METRICS = """opening_net opening_gift carryover_amount opening_amount closing_amount closing_gift closing_net
-opening_points closing_points opening_rebate closing_rebate balance_net_change balance_gap avg_balance avg_members
-avg_gift_balance monthly_new_members active_rate churn_rate member_growth_rate recharge_per_visit consume_per_visit
-consume_to_recharge_ratio gift_utilization sedimentation_rate fund_turnover gift_share high_value_estimate
-high_value_share silent_estimate cumulative_principal cumulative_gift""".split()
-CORE_METRICS = "cac churn_rate avg_order_value clv repeat_purchase_rate new_member_growth retention_rate nps".split()
+BAKERY_METRICS = """opening_net opening_gift carryover_amount opening_amount closing_amount
+closing_gift closing_net opening_points closing_points opening_rebate closing_rebate
+balance_net_change balance_gap avg_balance avg_members avg_gift_balance monthly_new_members
+active_rate churn_rate member_growth_rate recharge_per_visit consume_per_visit
+consume_to_recharge_ratio gift_utilization sedimentation_rate fund_turnover gift_share
+high_value_estimate high_value_share silent_estimate cumulative_principal cumulative_gift""".split()
+CORE_METRICS = (
+    "cac churn_rate avg_order_value clv repeat_purchase_rate new_member_growth retention_rate nps"
+).split()
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +58,14 @@ def test_bakery_has_every_fixed_id(compiled: dict[str, CompiledPack]):
     assert set(BAKERY_INPUTS) <= set(p.inputs)
     assert set(BAKERY_METRICS) <= set(p.metrics)
     assert {"balance_identity", "reported_balance"} <= set(p.checks)
-    assert {"gift_share_too_high", "small_balance_gap", "churn_too_high", "low_sedimentation", "low_activity",
-            "gift_balance_falling"} <= set(p.rules)
+    assert {
+        "gift_share_too_high",
+        "small_balance_gap",
+        "churn_too_high",
+        "low_sedimentation",
+        "low_activity",
+        "gift_balance_falling",
+    } <= set(p.rules)
     assert {"store_ops", "finance", "marketing"} <= set(p.roles)
     assert p.params["high_value_factor"].value == 1.5
     assert p.extends == ("membership-core",) and p.grain == "month" and "store" in p.dimensions
@@ -72,7 +87,11 @@ def test_core_has_every_fixed_id(compiled: dict[str, CompiledPack]):
 
 @pytest.mark.parametrize("pack", PACKS)
 def test_every_label_is_in_chinese_and_english(compiled: dict[str, CompiledPack], pack: str):
-    missing = [where for where, text in localized_texts(compiled[pack]) if not {"zh", "en"} <= dict(text.items).keys()]
+    missing = [
+        where
+        for where, text in localized_texts(compiled[pack])
+        if not {"zh", "en"} <= dict(text.items).keys()
+    ]
     assert missing == []
 
 
@@ -86,12 +105,25 @@ def test_closing_amount_expands_down_to_inputs(compiled: dict[str, CompiledPack]
     info = lineage(compiled["bakery-stored-value"], "closing_amount", "en")
     # (3) 期末金额 = 期初余额 + 充值 + 积分转充值 - 消费, with (1) 期初余额 = 导入 + 上月结转 and
     # (2) 上月结转 = 期初净值 + 期初赠送 = previous closing net + previous closing gift
-    assert info["expanded"] == ("imported_balance + previous(closing_net, default=initial_net) + "
-                                "previous(closing_gift, default=initial_gift) + recharge_amount + "
-                                "points_to_balance - consume_amount")
-    assert info["inputs"] == sorted(["imported_balance", "initial_net", "initial_gift", "recharge_amount",
-                                     "points_to_balance", "consume_amount", "net_income", "net_spent",
-                                     "gift_income", "gift_spent"])
+    assert info["expanded"] == (
+        "imported_balance + previous(closing_net, default=initial_net) + "
+        "previous(closing_gift, default=initial_gift) + recharge_amount + "
+        "points_to_balance - consume_amount"
+    )
+    assert info["inputs"] == sorted(
+        [
+            "imported_balance",
+            "initial_net",
+            "initial_gift",
+            "recharge_amount",
+            "points_to_balance",
+            "consume_amount",
+            "net_income",
+            "net_spent",
+            "gift_income",
+            "gift_spent",
+        ]
+    )
     assert ["opening_amount", "closing_amount"] in info["upstream"]["edges"]
     assert ["closing_net", "opening_net"] in info["upstream"]["lagged_edges"]
     assert {"balance_net_change", "balance_gap", "avg_balance"} <= set(info["downstream"])
@@ -107,10 +139,15 @@ def test_the_balance_identity_is_proved_from_the_split_checks(compiled: dict[str
     assert proofs["recharge_split"].status == "depends_on_data"
 
 
-def test_the_core_worked_examples_parse_to_the_documented_formulas(compiled: dict[str, CompiledPack]):
+def test_the_core_worked_examples_parse_to_the_documented_formulas(
+    compiled: dict[str, CompiledPack],
+):
     p = compiled["membership-core"].pack.metrics
     assert p["cac"].formula.replace(" ", "") == "marketing_spend/new_members"
-    assert p["clv"].formula.replace(" ", "") == "avg_order_value*orders/active_members*365/days*lifespan_years"
+    assert (
+        p["clv"].formula.replace(" ", "")
+        == "avg_order_value*orders/active_members*365/days*lifespan_years"
+    )
 
 
 def test_every_pack_folder_name_is_its_id():

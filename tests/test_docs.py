@@ -23,14 +23,18 @@ def test_every_code_is_documented():
         assert f"`{code}`" in text
 
 
-@pytest.mark.parametrize("page", ["pack-language.md", "glossary.md", "design.md", "errors.md", "cli.md"])
+@pytest.mark.parametrize(
+    "page", ["pack-language.md", "glossary.md", "design.md", "errors.md", "cli.md"]
+)
 def test_the_readme_links_every_doc_page(page: str):
     assert f"docs/{page}" in (ROOT / "README.md").read_text(encoding="utf-8")
     assert (DOCS / page).is_file()
 
 
-@pytest.mark.parametrize("term", ["indicator", "input", "metric", "band", "rule", "remedy", "check", "pack",
-                                  "grain", "rollup"])
+@pytest.mark.parametrize(
+    "term",
+    ["indicator", "input", "metric", "band", "rule", "remedy", "check", "pack", "grain", "rollup"],
+)
 def test_the_glossary_defines_the_core_terms(term: str):
     text = (DOCS / "glossary.md").read_text(encoding="utf-8").lower()
     assert f"## {term}" in text or f"**{term}**" in text
@@ -38,8 +42,14 @@ def test_the_glossary_defines_the_core_terms(term: str):
 
 def test_pack_catalogs_are_up_to_date():
     pages = pack_pages()
-    assert {"packs/bakery-stored-value.zh.md", "packs/bakery-stored-value.en.md",
-            "packs/membership-core.zh.md", "packs/membership-core.en.md"} <= set(pages)
+    assert {
+        "packs/bakery-stored-value.zh.md",
+        "packs/bakery-stored-value.en.md",
+        "packs/membership-core.zh.md",
+        "packs/membership-core.en.md",
+    } <= set(pages)
     for name, text in pages.items():
         path = DOCS / name
-        assert path.is_file() and path.read_text(encoding="utf-8") == text, f"{name} is stale: run `make docs`"
+        assert path.is_file() and path.read_text(encoding="utf-8") == text, (
+            f"{name} is stale: run `make docs`"
+        )

@@ -28,26 +28,62 @@ from tests.ledger_reference import (
 T = datetime.fromisoformat
 
 
-def card(t: str, member: str, kind: str, amount: float = 0.0, net: float = 0.0,
-         gift: float = 0.0, points: float = 0.0, store: str = "S1") -> dict[str, object]:
-    return {"event_time": T(t), "store_id": store, "member_id": member, "kind": kind,
-            "amount": amount, "net": net, "gift": gift, "points": points}
+def card(
+    t: str,
+    member: str,
+    kind: str,
+    amount: float = 0.0,
+    net: float = 0.0,
+    gift: float = 0.0,
+    points: float = 0.0,
+    store: str = "S1",
+) -> dict[str, object]:
+    return {
+        "event_time": T(t),
+        "store_id": store,
+        "member_id": member,
+        "kind": kind,
+        "amount": amount,
+        "net": net,
+        "gift": gift,
+        "points": points,
+    }
 
 
-def order(customer: str, t: str, amount: float, order_id: str | None = None
-          ) -> dict[str, object]:
+def order(customer: str, t: str, amount: float, order_id: str | None = None) -> dict[str, object]:
     row: dict[str, object] = {"customer_id": customer, "order_time": T(t), "amount": amount}
     if order_id is not None:
         row["order_id"] = order_id
     return row
 
 
-ZERO_EVENTS = {name: 0 for name in (
-    "imported_balance", "recharge_amount", "recharge_count", "points_to_balance",
-    "consume_amount", "consume_count", "net_income", "net_spent", "gift_income", "gift_spent",
-    "points_from_consume", "points_from_recharge", "points_redeemed", "points_converted",
-    "points_expired", "points_deleted", "rebate_income", "rebate_spent", "new_members",
-    "orders", "revenue", "cancelled_members")}
+ZERO_EVENTS = {
+    name: 0
+    for name in (
+        "imported_balance",
+        "recharge_amount",
+        "recharge_count",
+        "points_to_balance",
+        "consume_amount",
+        "consume_count",
+        "net_income",
+        "net_spent",
+        "gift_income",
+        "gift_spent",
+        "points_from_consume",
+        "points_from_recharge",
+        "points_redeemed",
+        "points_converted",
+        "points_expired",
+        "points_deleted",
+        "rebate_income",
+        "rebate_spent",
+        "new_members",
+        "orders",
+        "revenue",
+        "cancelled_members",
+    )
+}
 
 
 def test_month_bounds() -> None:
@@ -85,64 +121,75 @@ def test_bakery_event_inputs_and_month_boundaries() -> None:
     assert all(list(values) == list(BAKERY_INPUTS) for values in result.values())
 
     jan = result[("2024-01", "S1")]
-    assert jan == pytest.approx({
-        **ZERO_EVENTS,
-        "recharge_amount": 720,  # 120 + 600
-        "recharge_count": 2,
-        "consume_amount": 36,  # only the 23:59:59 consume; the 00:00:00 one is February's
-        "consume_count": 1,
-        "net_income": 600,  # 100 + 500
-        "net_spent": 30,
-        "gift_income": 120,  # 20 + 100
-        "gift_spent": 6,
-        "points_from_consume": 36,
-        "points_from_recharge": 100,
-        "new_members": 2,  # A, C
-        "initial_net": 0, "initial_gift": 0, "initial_points": 0, "initial_rebate": 0,
-        "reported_closing_amount": 684,  # 720 - 36
-        "opening_members": 0,
-        "closing_members": 2,  # A, C
-        "churned_members": 0,
-        "silent_members": 0,  # A and C both recharged in January
-        "high_value_members": 1,  # C: effective, recharge 600 >= 500; A: 1 consume, 120
-        "active_members": 2,  # A (recharge, consume), C (recharge)
-        "repeat_buyers": 0,  # A has 1 consume in January
-        "members_at_start": 0, "total_members": 2,  # = opening, closing
-        "orders": 1, "revenue": 36,  # = consume_count, consume_amount
-    })
+    assert jan == pytest.approx(
+        {
+            **ZERO_EVENTS,
+            "recharge_amount": 720,  # 120 + 600
+            "recharge_count": 2,
+            "consume_amount": 36,  # only the 23:59:59 consume; the 00:00:00 one is February's
+            "consume_count": 1,
+            "net_income": 600,  # 100 + 500
+            "net_spent": 30,
+            "gift_income": 120,  # 20 + 100
+            "gift_spent": 6,
+            "points_from_consume": 36,
+            "points_from_recharge": 100,
+            "new_members": 2,  # A, C
+            "initial_net": 0,
+            "initial_gift": 0,
+            "initial_points": 0,
+            "initial_rebate": 0,
+            "reported_closing_amount": 684,  # 720 - 36
+            "opening_members": 0,
+            "closing_members": 2,  # A, C
+            "churned_members": 0,
+            "silent_members": 0,  # A and C both recharged in January
+            "high_value_members": 1,  # C: effective, recharge 600 >= 500; A: 1 consume, 120
+            "active_members": 2,  # A (recharge, consume), C (recharge)
+            "repeat_buyers": 0,  # A has 1 consume in January
+            "members_at_start": 0,
+            "total_members": 2,  # = opening, closing
+            "orders": 1,
+            "revenue": 36,  # = consume_count, consume_amount
+        }
+    )
 
     feb = result[("2024-02", "S1")]
-    assert feb == pytest.approx({
-        **ZERO_EVENTS,
-        "imported_balance": 50,
-        "points_to_balance": 1,
-        "consume_amount": 34,  # 24 (00:00:00) + 10
-        "consume_count": 2,
-        "net_spent": 30,  # 20 + 10
-        "gift_spent": 4,  # 4 + 0
-        "points_from_consume": 24,
-        "points_redeemed": 30,
-        "points_converted": 100,
-        "points_expired": 5,
-        "points_deleted": 1,  # 29 Feb 23:59:59 is still February
-        "rebate_income": 80,
-        "rebate_spent": 25,
-        "new_members": 1,  # B, by import
-        "initial_net": 570,  # 100 + 500 - 30
-        "initial_gift": 114,  # 20 + 100 - 6
-        "initial_points": 136,  # 100 + 36
-        "initial_rebate": 0,
-        "reported_closing_amount": 701,  # 684 + 50 (import) + 1 (convert) - 34
-        "opening_members": 2,  # A, C
-        "closing_members": 3,  # A, B (import), C
-        "churned_members": 0,
-        "silent_members": 1,  # C: no recharge or consume in February; A and B consumed
-        "high_value_members": 0,
-        "active_members": 2,  # A, B consumed (3 closing - 1 silent)
-        "repeat_buyers": 0,  # A 1 consume (24), B 1 consume (10)
-        "members_at_start": 2, "total_members": 3,
-        "orders": 2, "revenue": 34,  # 24 + 10; the 1.0 points_convert amount is not revenue
-    })
+    assert feb == pytest.approx(
+        {
+            **ZERO_EVENTS,
+            "imported_balance": 50,
+            "points_to_balance": 1,
+            "consume_amount": 34,  # 24 (00:00:00) + 10
+            "consume_count": 2,
+            "net_spent": 30,  # 20 + 10
+            "gift_spent": 4,  # 4 + 0
+            "points_from_consume": 24,
+            "points_redeemed": 30,
+            "points_converted": 100,
+            "points_expired": 5,
+            "points_deleted": 1,  # 29 Feb 23:59:59 is still February
+            "rebate_income": 80,
+            "rebate_spent": 25,
+            "new_members": 1,  # B, by import
+            "initial_net": 570,  # 100 + 500 - 30
+            "initial_gift": 114,  # 20 + 100 - 6
+            "initial_points": 136,  # 100 + 36
+            "initial_rebate": 0,
+            "reported_closing_amount": 701,  # 684 + 50 (import) + 1 (convert) - 34
+            "opening_members": 2,  # A, C
+            "closing_members": 3,  # A, B (import), C
+            "churned_members": 0,
+            "silent_members": 1,  # C: no recharge or consume in February; A and B consumed
+            "high_value_members": 0,
+            "active_members": 2,  # A, B consumed (3 closing - 1 silent)
+            "repeat_buyers": 0,  # A 1 consume (24), B 1 consume (10)
+            "members_at_start": 2,
+            "total_members": 3,
+            "orders": 2,
+            "revenue": 34,  # 24 + 10; the 1.0 points_convert amount is not revenue
+        }
+    )
     for values in result.values():  # counts are ints, sums floats
         assert isinstance(values["consume_count"], int)
         assert isinstance(values["closing_members"], int)
@@ -165,8 +212,9 @@ def test_bakery_rejects_bad_rows() -> None:
     with pytest.raises(ValueError, match="unknown kind"):
         bakery_inputs([card("2024-01-01", "A", "refund")])
     with pytest.raises(TypeError, match="datetime"):
-        bakery_inputs([{**card("2024-01-01", "A", "register"),
-                        "event_time": T("2024-01-01").date()}])
+        bakery_inputs(
+            [{**card("2024-01-01", "A", "register"), "event_time": T("2024-01-01").date()}]
+        )
 
 
 # -- bakery: effective members, cancels, re-registration ---------------------------------------
@@ -187,8 +235,14 @@ CANCEL_LEDGER = [
 def test_bakery_cancel_reregister_and_cancel_at_an_instant() -> None:
     result = bakery_inputs(CANCEL_LEDGER)
     assert list(result) == [("2024-01", "S1"), ("2024-02", "S1"), ("2024-03", "S1")]
-    members = ("new_members", "opening_members", "closing_members", "churned_members",
-               "silent_members", "cancelled_members")
+    members = (
+        "new_members",
+        "opening_members",
+        "closing_members",
+        "churned_members",
+        "silent_members",
+        "cancelled_members",
+    )
 
     def pick(period: str) -> dict[str, int]:
         return {name: result[(period, "S1")][name] for name in members}
@@ -266,14 +320,32 @@ def test_bakery_churn_crossing_at_churn_days_and_one_more() -> None:
     # June is cut at E = 16 Jun (as_of = 15 Jun, Z's last consume), 15 days: X d = 137,
     #   137 - 15 = 122 > 90; Y d = 136, 136 - 15 = 121 > 90 -> nobody.
     assert _series(result, "churned_members") == {
-        "2024-01": 1, "2024-02": 0, "2024-03": 0, "2024-04": 1, "2024-05": 1, "2024-06": 0}
+        "2024-01": 1,
+        "2024-02": 0,
+        "2024-03": 0,
+        "2024-04": 1,
+        "2024-05": 1,
+        "2024-06": 0,
+    }
     # Silent: effective at E with no recharge / consume in the month.
     # Jan: X recharged, Z consumed, W cancelled -> 0. Feb..Jun: X and Y (Y only registered).
     assert _series(result, "silent_members") == {
-        "2024-01": 0, "2024-02": 2, "2024-03": 2, "2024-04": 2, "2024-05": 2, "2024-06": 2}
+        "2024-01": 0,
+        "2024-02": 2,
+        "2024-03": 2,
+        "2024-04": 2,
+        "2024-05": 2,
+        "2024-06": 2,
+    }
     # Jan: X, Z (W cancelled); Feb on: X, Y, Z.
     assert _series(result, "closing_members") == {
-        "2024-01": 2, "2024-02": 3, "2024-03": 3, "2024-04": 3, "2024-05": 3, "2024-06": 3}
+        "2024-01": 2,
+        "2024-02": 3,
+        "2024-03": 3,
+        "2024-04": 3,
+        "2024-05": 3,
+        "2024-06": 3,
+    }
 
 
 def test_bakery_churn_days_is_a_parameter() -> None:
@@ -282,7 +354,13 @@ def test_bakery_churn_days_is_a_parameter() -> None:
     #   Y d = 60 (1 Feb -> 1 Apr), not > 60.
     # April (30 days, E = 1 May): Y d = 90 > 60, 90 - 30 = 60 <= 60 -> churned.
     assert _series(result, "churned_members") == {
-        "2024-01": 1, "2024-02": 0, "2024-03": 1, "2024-04": 1, "2024-05": 0, "2024-06": 0}
+        "2024-01": 1,
+        "2024-02": 0,
+        "2024-03": 1,
+        "2024-04": 1,
+        "2024-05": 0,
+        "2024-06": 0,
+    }
 
 
 # -- bakery: high-value members, stores that start later, to-date balances ----------------------
@@ -326,16 +404,26 @@ def test_bakery_high_value_by_count_and_by_amount() -> None:
     # S1 closing members in March: P and V (registered); Q, R, T, U have no register row.
     assert result[("2024-03", "S1")]["closing_members"] == 2
     # Lower thresholds add no one while Q and T are not effective.
-    assert bakery_inputs(HIGH_VALUE_LEDGER, high_value_consumes=2)[
-        ("2024-03", "S1")]["high_value_members"] == 1
-    assert bakery_inputs(HIGH_VALUE_LEDGER, high_value_recharge=499.99)[
-        ("2024-03", "S1")]["high_value_members"] == 1
+    assert (
+        bakery_inputs(HIGH_VALUE_LEDGER, high_value_consumes=2)[("2024-03", "S1")][
+            "high_value_members"
+        ]
+        == 1
+    )
+    assert (
+        bakery_inputs(HIGH_VALUE_LEDGER, high_value_recharge=499.99)[("2024-03", "S1")][
+            "high_value_members"
+        ]
+        == 1
+    )
 
     # Register Q, R, T, U on 1 Mar 08:00 (and W, who makes 3 consumes then cancels).
-    registered = [*HIGH_VALUE_LEDGER,
-                  *(card("2024-03-01 08:00", m, "register") for m in ("Q", "R", "T", "U", "W")),
-                  *(card(f"2024-03-0{day} 12:00", "W", "consume", 5, 5, 0) for day in (2, 3, 4)),
-                  card("2024-03-09 12:00", "W", "cancel")]
+    registered = [
+        *HIGH_VALUE_LEDGER,
+        *(card("2024-03-01 08:00", m, "register") for m in ("Q", "R", "T", "U", "W")),
+        *(card(f"2024-03-0{day} 12:00", "W", "consume", 5, 5, 0) for day in (2, 3, 4)),
+        card("2024-03-09 12:00", "W", "cancel"),
+    ]
     march = bakery_inputs(registered)[("2024-03", "S1")]
     # P (3 consumes), R (300 + 200 = 500 >= 500), U (3 consumes; 250 < 500, counted once).
     # Not: Q (2 consumes in March; the third is 28 Feb), T (499.99), V (200 at S1; its 400
@@ -343,10 +431,16 @@ def test_bakery_high_value_by_count_and_by_amount() -> None:
     assert march["high_value_members"] == 3
     assert march["closing_members"] == 6  # P, Q, R, T, U, V
     # Thresholds are parameters: with 2 consumes Q counts too; with 499.99, T counts too.
-    assert bakery_inputs(registered, high_value_consumes=2)[
-        ("2024-03", "S1")]["high_value_members"] == 4
-    assert bakery_inputs(registered, high_value_recharge=499.99)[
-        ("2024-03", "S1")]["high_value_members"] == 4
+    assert (
+        bakery_inputs(registered, high_value_consumes=2)[("2024-03", "S1")]["high_value_members"]
+        == 4
+    )
+    assert (
+        bakery_inputs(registered, high_value_recharge=499.99)[("2024-03", "S1")][
+            "high_value_members"
+        ]
+        == 4
+    )
     # February: Q registers only on 1 Mar, so it is not effective at E(Feb) = 1 Mar 00:00.
     assert bakery_inputs(registered)[("2024-02", "S1")]["high_value_members"] == 0
 
@@ -374,11 +468,22 @@ TO_DATE_LEDGER = [
 
 def test_bakery_to_date_balances_over_three_months() -> None:
     result = bakery_inputs(TO_DATE_LEDGER)
-    assert list(result) == [("2024-01", "S1"), ("2024-02", "S1"), ("2024-02", "S2"),
-                            ("2024-03", "S1"), ("2024-03", "S2"), ("2024-04", "S1"),
-                            ("2024-04", "S2")]
-    to_date = ("initial_net", "initial_gift", "initial_points", "initial_rebate",
-               "reported_closing_amount")
+    assert list(result) == [
+        ("2024-01", "S1"),
+        ("2024-02", "S1"),
+        ("2024-02", "S2"),
+        ("2024-03", "S1"),
+        ("2024-03", "S2"),
+        ("2024-04", "S1"),
+        ("2024-04", "S2"),
+    ]
+    to_date = (
+        "initial_net",
+        "initial_gift",
+        "initial_points",
+        "initial_rebate",
+        "reported_closing_amount",
+    )
 
     def pick(period: str, store: str) -> tuple[float, ...]:
         return tuple(result[(period, store)][name] for name in to_date)
@@ -423,8 +528,12 @@ def test_bakery_to_date_balances_over_three_months() -> None:
         270,
     )
     s2_feb = result[("2024-02", "S2")]
+    # the import is new and effective
     assert (s2_feb["new_members"], s2_feb["opening_members"], s2_feb["closing_members"]) == (
-        1, 0, 1)  # the import is new and effective
+        1,
+        0,
+        1,
+    )
     assert result[("2024-03", "S1")]["points_converted"] == 50
     assert result[("2024-03", "S1")]["points_redeemed"] == 20
 
@@ -437,17 +546,36 @@ def test_bakery_rows_are_every_month_from_the_first_to_as_of() -> None:
     ]
     result = bakery_inputs(ledger)
     # No record anywhere in February: still a row (a quiet month), with the balance carried over.
-    assert list(result) == [("2024-01", "S1"), ("2024-02", "S1"), ("2024-03", "S1"), ("2024-03", "S2")]
-    assert result[("2024-02", "S1")] == pytest.approx({
-        **result[("2024-02", "S1")], **ZERO_EVENTS, "initial_net": 100, "reported_closing_amount": 100})
+    assert list(result) == [
+        ("2024-01", "S1"),
+        ("2024-02", "S1"),
+        ("2024-03", "S1"),
+        ("2024-03", "S2"),
+    ]
+    assert result[("2024-02", "S1")] == pytest.approx(
+        {
+            **result[("2024-02", "S1")],
+            **ZERO_EVENTS,
+            "initial_net": 100,
+            "reported_closing_amount": 100,
+        }
+    )
     assert result[("2024-03", "S1")]["initial_net"] == 100  # January's recharge
     assert result[("2024-03", "S1")]["reported_closing_amount"] == 60  # 100 - 40
     # A store with no record in a month of the ledger after its first still gets the row.
     ledger.append(card("2024-04-01 10:00", "B", "recharge", 5, 5, 0, store="S2"))
     result = bakery_inputs(ledger)
-    assert result[("2024-04", "S1")] == pytest.approx({
-        **result[("2024-04", "S1")], **ZERO_EVENTS, "active_members": 0, "repeat_buyers": 0,
-        "initial_net": 60, "reported_closing_amount": 60})  # 100 - 40
+    # 100 - 40
+    assert result[("2024-04", "S1")] == pytest.approx(
+        {
+            **result[("2024-04", "S1")],
+            **ZERO_EVENTS,
+            "active_members": 0,
+            "repeat_buyers": 0,
+            "initial_net": 60,
+            "reported_closing_amount": 60,
+        }
+    )
 
 
 # -- bakery: property test ---------------------------------------------------------------------
@@ -461,11 +589,24 @@ _INSTANTS = st.one_of(
 _MONEY = st.integers(min_value=0, max_value=400).map(lambda cents: cents * 0.25)
 _CARD_ROW = st.builds(
     lambda t, store, member, kind, amount, net, gift, points: {
-        "event_time": t, "store_id": store, "member_id": member, "kind": kind,
-        "amount": amount, "net": net, "gift": gift, "points": points},
-    _INSTANTS, st.sampled_from(["S1", "S2"]), st.sampled_from(["M1", "M2", "M3", "M4"]),
-    st.sampled_from(BAKERY_KINDS), _MONEY, _MONEY, _MONEY,
-    st.integers(min_value=0, max_value=300).map(float))
+        "event_time": t,
+        "store_id": store,
+        "member_id": member,
+        "kind": kind,
+        "amount": amount,
+        "net": net,
+        "gift": gift,
+        "points": points,
+    },
+    _INSTANTS,
+    st.sampled_from(["S1", "S2"]),
+    st.sampled_from(["M1", "M2", "M3", "M4"]),
+    st.sampled_from(BAKERY_KINDS),
+    _MONEY,
+    _MONEY,
+    _MONEY,
+    st.integers(min_value=0, max_value=300).map(float),
+)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -475,7 +616,7 @@ def test_bakery_to_date_identities(rows: list[dict[str, object]], churn_days: in
     months = sorted({period for period, _ in result})
     for store in {s for _, s in result}:
         periods = [p for p in months if (p, store) in result]
-        assert periods == months[months.index(periods[0]):]  # every ledger month from its first
+        assert periods == months[months.index(periods[0]) :]  # every ledger month from its first
         first = result[(periods[0], store)]
         assert first["opening_members"] == 0
         for name in ("initial_net", "initial_gift", "initial_points", "initial_rebate"):
@@ -484,19 +625,29 @@ def test_bakery_to_date_identities(rows: list[dict[str, object]], churn_days: in
         for i, period in enumerate(periods):
             v = result[(period, store)]
             assert v["reported_closing_amount"] == pytest.approx(
-                previous_closing + v["recharge_amount"] + v["imported_balance"]
-                + v["points_to_balance"] - v["consume_amount"])
+                previous_closing
+                + v["recharge_amount"]
+                + v["imported_balance"]
+                + v["points_to_balance"]
+                - v["consume_amount"]
+            )
             previous_closing = v["reported_closing_amount"]
             assert 0 <= v["silent_members"] <= v["closing_members"]
             if i + 1 < len(periods):
                 nxt = result[(periods[i + 1], store)]
                 assert v["closing_members"] == nxt["opening_members"]
                 assert nxt["initial_points"] == pytest.approx(
-                    v["initial_points"] + v["points_from_consume"] + v["points_from_recharge"]
-                    - v["points_redeemed"] - v["points_converted"] - v["points_expired"]
-                    - v["points_deleted"])
+                    v["initial_points"]
+                    + v["points_from_consume"]
+                    + v["points_from_recharge"]
+                    - v["points_redeemed"]
+                    - v["points_converted"]
+                    - v["points_expired"]
+                    - v["points_deleted"]
+                )
                 assert nxt["initial_rebate"] == pytest.approx(
-                    v["initial_rebate"] + v["rebate_income"] - v["rebate_spent"])
+                    v["initial_rebate"] + v["rebate_income"] - v["rebate_spent"]
+                )
     assert bakery_inputs(list(reversed(rows)), churn_days=churn_days) == result
 
 
@@ -515,7 +666,8 @@ def test_bakery_on_the_demo_ledger() -> None:
             # In the demo ledger amount = net + gift on every money row, so the reported
             # balance is the principal plus the bonus.
             assert a["reported_closing_amount"] == pytest.approx(
-                b["initial_net"] + b["initial_gift"], abs=1e-6)
+                b["initial_net"] + b["initial_gift"], abs=1e-6
+            )
             assert b["initial_points"] >= 0
             assert b["initial_rebate"] >= -1e-9
 
@@ -541,7 +693,8 @@ ORDER_LOG = [
 
 def test_orders_refunds_zero_rows_first_purchase_and_lapse() -> None:
     result = order_inputs(ORDER_LOG)
-    assert list(result) == [("2024-01",), ("2024-02",), ("2024-03",), ("2024-04",)]  # March: quiet, a period
+    # March: quiet, a period
+    assert list(result) == [("2024-01",), ("2024-02",), ("2024-03",), ("2024-04",)]
     assert all(list(values) == list(ORDER_INPUTS) for values in result.values())
     zero_rfm = {"rfm_champions": 0, "rfm_at_risk": 0}
     # January, E = 1 Feb: a last ordered 20 Jan -> 12 days; b 31 Jan 23:59:59 -> 1 day.
@@ -558,7 +711,9 @@ def test_orders_refunds_zero_rows_first_purchase_and_lapse() -> None:
         "churned_members": 0,
         "avg_days_since_last_purchase": 6.5,  # (12 + 1) / 2
         # a: R (12), F 2, M 150; b: R (1), F 1, M 30 -> both R and not (F and M).
-        **zero_rfm, "rfm_potential": 2, "rfm_hibernating": 0,
+        **zero_rfm,
+        "rfm_potential": 2,
+        "rfm_hibernating": 0,
     }
     # February, E = 1 Mar 2024 (29 days in Feb): a 20 Jan -> 41; b 3 Feb -> 27; e 12 Feb -> 18.
     feb = result[("2024-02",)]
@@ -576,15 +731,28 @@ def test_orders_refunds_zero_rows_first_purchase_and_lapse() -> None:
         "avg_days_since_last_purchase": pytest.approx(86 / 3),  # (41 + 27 + 18) / 3
         # a: not R (41), F 2, M 100 + 50 - 50 = 100 -> hibernating;
         # b: R, F 2, M 70 -> potential; e: R, F 3, M 85 -> potential.
-        **zero_rfm, "rfm_potential": 2, "rfm_hibernating": 1,
+        **zero_rfm,
+        "rfm_potential": 2,
+        "rfm_hibernating": 1,
     }
     # March: no order (f's zero row is nothing). At S = 1 Mar: a 41, b 27, e 18; at E = 1 Apr:
-    # a 72, b 58, e 49 — all members, none R (> 30 days): hibernating (F 2 / 2 / 3, M 100 / 70 / 85).
+    # a 72, b 58, e 49 — all members, none R (> 30 days): hibernating
+    # (F 2 / 2 / 3, M 100 / 70 / 85).
     assert result[("2024-03",)] == {
-        "orders": 0, "revenue": 0.0, "active_members": 0, "new_members": 0, "returning_members": 0,
-        "repeat_buyers": 0, "visits": 0, "members_at_start": 3, "total_members": 3, "churned_members": 0,
+        "orders": 0,
+        "revenue": 0.0,
+        "active_members": 0,
+        "new_members": 0,
+        "returning_members": 0,
+        "repeat_buyers": 0,
+        "visits": 0,
+        "members_at_start": 3,
+        "total_members": 3,
+        "churned_members": 0,
         "avg_days_since_last_purchase": pytest.approx(179 / 3),  # (72 + 58 + 49) / 3
-        **zero_rfm, "rfm_potential": 0, "rfm_hibernating": 3,
+        **zero_rfm,
+        "rfm_potential": 0,
+        "rfm_hibernating": 3,
     }
     # April: default as_of = 2 Apr (b's order, the last non-zero row), so E = cut = 3 Apr
     # and April has (3 Apr - 1 Apr) = 2 days. At E: a 20 Jan -> 74; b 2 Apr -> 1;
@@ -603,7 +771,9 @@ def test_orders_refunds_zero_rows_first_purchase_and_lapse() -> None:
         "avg_days_since_last_purchase": 42.0,  # (74 + 1 + 51) / 3 = 126 / 3
         # a: not R (74), F 2, M 100 -> hibernating; b: R (1), F 3, M 30 + 40 + 25 = 95 ->
         # potential; e: not R (51), F 3, M 85 -> hibernating.
-        **zero_rfm, "rfm_potential": 1, "rfm_hibernating": 2,
+        **zero_rfm,
+        "rfm_potential": 1,
+        "rfm_hibernating": 2,
     }
     # With as_of = 30 Apr April is whole (30 days), E = 1 May: a 20 Jan -> 41 + 31 + 30 = 102;
     # b 2 Apr -> 29; e 12 Feb -> 18 + 31 + 30 = 79.
@@ -625,7 +795,9 @@ def test_orders_refunds_zero_rows_first_purchase_and_lapse() -> None:
         "avg_days_since_last_purchase": 70.0,  # (102 + 29 + 79) / 3
         # a: hibernating (M 100); b: R (29), F 3, M 95 -> potential;
         # e: not R (79), F 3, M 85 -> hibernating.
-        **zero_rfm, "rfm_potential": 1, "rfm_hibernating": 2,
+        **zero_rfm,
+        "rfm_potential": 1,
+        "rfm_hibernating": 2,
     }
 
 
@@ -689,7 +861,9 @@ def test_orders_rfm_segments_and_lapse_boundary() -> None:
     # as_of = 30 Jun: June is whole (the default, 20 Jun, would cut it at 21 Jun).
     june_end = date(2024, 6, 30)
     result = order_inputs(RFM_LOG, as_of=june_end)
-    assert list(result) == [(f"2023-{m:02d}",) for m in range(7, 13)] + [(f"2024-{m:02d}",) for m in range(1, 7)]
+    assert list(result) == [(f"2023-{m:02d}",) for m in range(7, 13)] + [
+        (f"2024-{m:02d}",) for m in range(1, 7)
+    ]
     # June 2024, E = 1 Jul. Days since last order at E:
     #   champ 20 Jun -> 11; pot 1 Jun -> 30; risk 25 Jan -> 7 + 29 + 31 + 30 + 31 + 30 = 158;
     #   hib 31 May -> 31; edge365 2 Jul 2023 -> 365; old 1 Jul 2023 -> 366 (out of scope);
@@ -719,18 +893,38 @@ def test_orders_rfm_segments_and_lapse_boundary() -> None:
         "churned_members": 2,
         # (11 + 30 + 158 + 31 + 365 + 91 + 90 + 26 + 120) / 9 = 922 / 9
         "avg_days_since_last_purchase": pytest.approx(922 / 9),
-        "rfm_champions": 1, "rfm_potential": 2, "rfm_at_risk": 2, "rfm_hibernating": 4,
+        "rfm_champions": 1,
+        "rfm_potential": 2,
+        "rfm_at_risk": 2,
+        "rfm_hibernating": 4,
     }
     # April (30 days), E = 1 May: risk 25 Jan -> 97 > 90 and 97 - 30 = 67 <= 90: churned.
     # September 2023 (a quiet month, 30 days), E = 1 Oct: old 1 Jul -> 92, edge365 2 Jul -> 91:
     # both cross 90 days there (92 - 30 = 62 and 91 - 30 = 61 <= 90).
     # boundary: at E(May) = 1 Jun, d = 90: not yet.
-    assert [values["churned_members"] for values in result.values()] == [0, 0, 2, 0, 0, 0, 0, 0, 0, 1, 0, 2]
+    assert [values["churned_members"] for values in result.values()] == [
+        0,
+        0,
+        2,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        1,
+        0,
+        2,
+    ]
     # Thresholds are parameters: with a 30-day window only champ (11), pot (30), refunded (26).
     narrow = order_inputs(RFM_LOG, recency_window_days=30, as_of=june_end)[("2024-06",)]
     assert narrow["avg_days_since_last_purchase"] == pytest.approx(67 / 3)  # (11 + 30 + 26) / 3
-    assert (narrow["rfm_champions"], narrow["rfm_potential"], narrow["rfm_at_risk"],
-            narrow["rfm_hibernating"]) == (1, 2, 0, 0)
+    assert (
+        narrow["rfm_champions"],
+        narrow["rfm_potential"],
+        narrow["rfm_at_risk"],
+        narrow["rfm_hibernating"],
+    ) == (1, 2, 0, 0)
     # With R = d <= 29 pot moves from potential to hibernating.
     shifted = order_inputs(RFM_LOG, rfm_recent_days=29, as_of=june_end)[("2024-06",)]
     assert (shifted["rfm_potential"], shifted["rfm_hibernating"]) == (1, 5)
@@ -754,6 +948,7 @@ def test_orders_avg_days_is_none_without_recent_customers() -> None:
 
 # -- periods, grains and as_of -----------------------------------------------------------------
 
+
 def test_period_bounds_and_bad_arguments() -> None:
     assert GRAINS == ("month", "quarter", "year", "all")
     assert period_bounds("2024-02") == (T("2024-02-01"), T("2024-03-01"))
@@ -775,7 +970,8 @@ def test_period_bounds_and_bad_arguments() -> None:
         order_inputs([order("a", "2024-01-01", 5)], as_of=T("2024-01-01"))  # type: ignore[arg-type]
     # An ISO date string is accepted for as_of.
     assert order_inputs([order("a", "2024-01-01", 5)], as_of="2024-01-31") == order_inputs(  # type: ignore[arg-type]
-        [order("a", "2024-01-01", 5)], as_of=date(2024, 1, 31))
+        [order("a", "2024-01-01", 5)], as_of=date(2024, 1, 31)
+    )
 
 
 QUARTER_LEDGER = [
@@ -794,12 +990,28 @@ QUARTER_LEDGER = [
 
 def test_bakery_quarter_grain() -> None:
     result = bakery_inputs(QUARTER_LEDGER, grain="quarter")
-    assert list(result) == [("2024-Q1", "S1"), ("2024-Q2", "S1"), ("2024-Q2", "S2"),
-                            ("2024-Q3", "S1"), ("2024-Q3", "S2")]
-    names = ("new_members", "opening_members", "closing_members", "churned_members",
-             "silent_members", "active_members", "repeat_buyers", "high_value_members",
-             "consume_count", "consume_amount", "recharge_amount", "initial_net",
-             "reported_closing_amount")
+    assert list(result) == [
+        ("2024-Q1", "S1"),
+        ("2024-Q2", "S1"),
+        ("2024-Q2", "S2"),
+        ("2024-Q3", "S1"),
+        ("2024-Q3", "S2"),
+    ]
+    names = (
+        "new_members",
+        "opening_members",
+        "closing_members",
+        "churned_members",
+        "silent_members",
+        "active_members",
+        "repeat_buyers",
+        "high_value_members",
+        "consume_count",
+        "consume_amount",
+        "recharge_amount",
+        "initial_net",
+        "reported_closing_amount",
+    )
 
     def pick(key: tuple[str, str]) -> dict[str, object]:
         return {name: result[key][name] for name in names}
@@ -807,53 +1019,70 @@ def test_bakery_quarter_grain() -> None:
     # Q1: S = 1 Jan, E = 1 Apr (91 days).
     assert pick(("2024-Q1", "S1")) == {
         "new_members": 3,  # X, Y, Z
-        "opening_members": 0, "closing_members": 3,
+        "opening_members": 0,
+        "closing_members": 3,
         "churned_members": 0,  # X: 5 Jan -> 1 Apr = 87, not > 90
         "silent_members": 1,  # X
         "active_members": 2,  # Y (consumes), Z (recharges)
         "repeat_buyers": 1,  # Y: 3 consumes in the quarter (1 a month)
         "high_value_members": 2,  # Y: 3 consumes; Z: 300 + 250 = 550 >= 500
-        "consume_count": 3, "consume_amount": 15.0, "recharge_amount": 550.0,
-        "initial_net": 0.0, "reported_closing_amount": 535.0,  # 550 - 15
+        "consume_count": 3,
+        "consume_amount": 15.0,
+        "recharge_amount": 550.0,
+        "initial_net": 0.0,
+        "reported_closing_amount": 535.0,  # 550 - 15
     }
     # Q2: S = 1 Apr, E = 1 Jul (91 days).
     assert pick(("2024-Q2", "S1")) == {
         "new_members": 1,  # K
-        "opening_members": 3, "closing_members": 4,
+        "opening_members": 3,
+        "closing_members": 4,
         # X: d = 178 > 90 and 178 - 91 = 87 <= 90 (with 30 "month days" it would be 148);
         # Y: last consume 20 Mar, d = 103 > 90, 103 - 91 = 12 <= 90.
         # Z: 15 Apr -> 77; K: 10 Apr -> 82.
         "churned_members": 2,
         "silent_members": 3,  # X, Y, K
         "active_members": 1,  # Z
-        "repeat_buyers": 0, "high_value_members": 0,
-        "consume_count": 1, "consume_amount": 20.0, "recharge_amount": 0.0,
-        "initial_net": 535.0, "reported_closing_amount": 515.0,  # 535 - 20
+        "repeat_buyers": 0,
+        "high_value_members": 0,
+        "consume_count": 1,
+        "consume_amount": 20.0,
+        "recharge_amount": 0.0,
+        "initial_net": 535.0,
+        "reported_closing_amount": 515.0,  # 535 - 20
     }
     # Q3: S = 1 Jul, E = min(1 Oct, cut 1 Oct) = 1 Oct (92 days).
     assert pick(("2024-Q3", "S1")) == {
         "new_members": 0,
-        "opening_members": 4, "closing_members": 4,
+        "opening_members": 4,
+        "closing_members": 4,
         # Z: d = 169 > 90, 169 - 92 = 77 <= 90. Not again: X 270 - 92 = 178 > 90,
         # Y 195 - 92 = 103 > 90. K: 30 Sep -> 1.
         "churned_members": 1,
         "silent_members": 3,  # X, Y, Z
         "active_members": 1,  # K
-        "repeat_buyers": 0, "high_value_members": 0,
-        "consume_count": 1, "consume_amount": 10.0, "recharge_amount": 0.0,
-        "initial_net": 515.0, "reported_closing_amount": 505.0,
+        "repeat_buyers": 0,
+        "high_value_members": 0,
+        "consume_count": 1,
+        "consume_amount": 10.0,
+        "recharge_amount": 0.0,
+        "initial_net": 515.0,
+        "reported_closing_amount": 505.0,
     }
     # S2: M registered 5 May. Q2: d at 1 Jul = 57. Q3 (no S2 record, still a row):
     # d at 1 Oct = 149 > 90, 149 - 92 = 57 <= 90 -> churned.
-    assert (result[("2024-Q2", "S2")]["new_members"],
-            result[("2024-Q2", "S2")]["churned_members"]) == (1, 0)
-    assert (result[("2024-Q3", "S2")]["new_members"],
-            result[("2024-Q3", "S2")]["churned_members"],
-            result[("2024-Q3", "S2")]["opening_members"]) == (0, 1, 1)
+    assert (
+        result[("2024-Q2", "S2")]["new_members"],
+        result[("2024-Q2", "S2")]["churned_members"],
+    ) == (1, 0)
+    assert (
+        result[("2024-Q3", "S2")]["new_members"],
+        result[("2024-Q3", "S2")]["churned_members"],
+        result[("2024-Q3", "S2")]["opening_members"],
+    ) == (0, 1, 1)
     # At month grain no single month makes Y a repeat buyer or anyone high-value.
     monthly = bakery_inputs(QUARTER_LEDGER)
-    assert all(v["high_value_members"] == 0 and v["repeat_buyers"] == 0
-               for v in monthly.values())
+    assert all(v["high_value_members"] == 0 and v["repeat_buyers"] == 0 for v in monthly.values())
 
 
 YEAR_LOG = [
@@ -872,19 +1101,32 @@ def test_orders_year_grain_and_days_of_the_year() -> None:
     assert list(result) == [("2023",), ("2024",)]
     # 2023: S = 1 Jan 2023, E = 1 Jan 2024 (365 days). p: 1 Mar 2023 -> 306; q: 12.
     y2023 = result[("2023",)]
-    assert (y2023["orders"], y2023["revenue"], y2023["active_members"], y2023["visits"],
-            y2023["repeat_buyers"]) == (3, 120.0, 2, 3, 1)  # 50 + 30 + 40; p repeats
+    assert (
+        y2023["orders"],
+        y2023["revenue"],
+        y2023["active_members"],
+        y2023["visits"],
+        y2023["repeat_buyers"],
+    ) == (3, 120.0, 2, 3, 1)  # 50 + 30 + 40; p repeats
     # The lapse line of years is 366 (> 90): a year's buyers are its members at E.
-    assert (y2023["members_at_start"], y2023["new_members"], y2023["returning_members"],
-            y2023["total_members"]) == (0, 2, 0, 2)  # new p, q; at E p (306 <= 365) and q (12)
+    assert (
+        y2023["members_at_start"],
+        y2023["new_members"],
+        y2023["returning_members"],
+        y2023["total_members"],
+    ) == (0, 2, 0, 2)  # new p, q; at E p (306 <= 365) and q (12)
     assert y2023["churned_members"] == 0  # 2 = 0 + 2 - 0
     # 2024: S = 1 Jan 2024, E = 1 Jan 2025 (366 days). At S: p 306, q 12 (members).
     # At E: p 5 May -> 241, q 20 Dec 2023 -> 378, r 30 Nov -> 32.
     y2024 = result[("2024",)]
-    assert (y2024["orders"], y2024["revenue"], y2024["visits"]) == (
-        4, 135.0, 3)  # p 1, r 3; 20 + 10 + 5 + 100; (p, 5 May), (r, 15 Jan), (r, 30 Nov)
-    assert (y2024["members_at_start"], y2024["new_members"], y2024["returning_members"],
-            y2024["total_members"]) == (2, 1, 0, 2)  # p, q; r; none back; p, r
+    # p 1, r 3; 20 + 10 + 5 + 100; (p, 5 May), (r, 15 Jan), (r, 30 Nov)
+    assert (y2024["orders"], y2024["revenue"], y2024["visits"]) == (4, 135.0, 3)
+    assert (
+        y2024["members_at_start"],
+        y2024["new_members"],
+        y2024["returning_members"],
+        y2024["total_members"],
+    ) == (2, 1, 0, 2)  # p, q; r; none back; p, r
     # q: 378 > 366 and 378 - 366 = 12 <= 366: lost in 2024. 2 = 2 + 1 - 1.
     assert y2024["churned_members"] == 1
     assert y2024["avg_days_since_last_purchase"] == 136.5  # (241 + 32) / 2; q 378 > 365
@@ -907,13 +1149,23 @@ def test_bakery_year_grain() -> None:
     assert list(result) == [("2023", "S1"), ("2024", "S1")]
     y2023, y2024 = result[("2023", "S1")], result[("2024", "S1")]
     # 2023: E = 1 Jan 2024 (365 days). A: 1 Mar 2023 -> 306 > 90, 306 - 365 <= 90: churned.
-    assert (y2023["new_members"], y2023["closing_members"], y2023["churned_members"],
-            y2023["consume_amount"], y2023["orders"]) == (2, 2, 1, 7.0, 1)
+    assert (
+        y2023["new_members"],
+        y2023["closing_members"],
+        y2023["churned_members"],
+        y2023["consume_amount"],
+        y2023["orders"],
+    ) == (2, 2, 1, 7.0, 1)
     # 2024: cut at E = 1 Jul 2024 (as_of 30 Jun), 182 days. B: 1 Jan -> 182 > 90,
     # 182 - 182 = 0 <= 90: churned. A: 306 + 182 = 488, 488 - 182 = 306 > 90: not again.
-    assert (y2024["new_members"], y2024["opening_members"], y2024["closing_members"],
-            y2024["churned_members"], y2024["consume_amount"], y2024["initial_net"]) == (
-        1, 2, 3, 1, 3.0, -7.0)  # C; A, B; A, B, C; B; the 00:00:00 consume; 0 - 7
+    assert (
+        y2024["new_members"],
+        y2024["opening_members"],
+        y2024["closing_members"],
+        y2024["churned_members"],
+        y2024["consume_amount"],
+        y2024["initial_net"],
+    ) == (1, 2, 3, 1, 3.0, -7.0)  # C; A, B; A, B, C; B; the 00:00:00 consume; 0 - 7
 
 
 ALL_LOG = [
@@ -947,8 +1199,7 @@ def test_orders_all_grain() -> None:
     early = order_inputs(ALL_LOG, grain="all", lapse_days=30, as_of=date(2024, 3, 5))
     assert list(early) == [("all",)]
     e = early[("all",)]
-    assert (e["orders"], e["revenue"], e["total_members"], e["churned_members"]) == (
-        2, 30.0, 2, 0)
+    assert (e["orders"], e["revenue"], e["total_members"], e["churned_members"]) == (2, 30.0, 2, 0)
     assert e["avg_days_since_last_purchase"] == 38.0  # (51 + 25) / 2
 
 
@@ -966,14 +1217,27 @@ def test_bakery_all_grain() -> None:
     assert list(result) == [("all", "S1"), ("all", "S2")]
     s1, s2 = result[("all", "S1")], result[("all", "S2")]
     # S1: A 20 Jan -> 5 Mar = 45 > 30, 45 - 64 <= 30: churned; B: 2 days.
-    assert (s1["new_members"], s1["opening_members"], s1["closing_members"],
-            s1["churned_members"], s1["orders"], s1["revenue"]) == (2, 0, 2, 1, 2, 13.0)
-    assert (s2["new_members"], s2["closing_members"], s2["churned_members"],
-            s2["silent_members"]) == (1, 1, 0, 1)
+    assert (
+        s1["new_members"],
+        s1["opening_members"],
+        s1["closing_members"],
+        s1["churned_members"],
+        s1["orders"],
+        s1["revenue"],
+    ) == (2, 0, 2, 1, 2, 13.0)
+    assert (
+        s2["new_members"],
+        s2["closing_members"],
+        s2["churned_members"],
+        s2["silent_members"],
+    ) == (1, 1, 0, 1)
     whole = bakery_inputs(ledger, grain="all", churn_days=30, by_store=False)
     assert list(whole) == [("all",)]
-    assert (whole[("all",)]["new_members"], whole[("all",)]["churned_members"],
-            whole[("all",)]["closing_members"]) == (3, 1, 3)
+    assert (
+        whole[("all",)]["new_members"],
+        whole[("all",)]["churned_members"],
+        whole[("all",)]["closing_members"],
+    ) == (3, 1, 3)
 
 
 ASOF_LEDGER = [
@@ -993,8 +1257,13 @@ ASOF_LEDGER = [
 
 def test_bakery_as_of_cuts_the_last_month() -> None:
     result = bakery_inputs(ASOF_LEDGER, as_of=date(2024, 3, 10))
-    assert list(result) == [("2023-11", "S1"), ("2023-12", "S1"), ("2024-01", "S1"),
-                            ("2024-02", "S1"), ("2024-03", "S1")]
+    assert list(result) == [
+        ("2023-11", "S1"),
+        ("2023-12", "S1"),
+        ("2024-01", "S1"),
+        ("2024-02", "S1"),
+        ("2024-03", "S1"),
+    ]
     # February (E = 1 Mar, 29 days): M d = 102 > 90, 102 - 29 = 73 <= 90 -> churned.
     assert result[("2024-02", "S1")]["churned_members"] == 1
     # March: E = cut = 11 Mar, 10 days. M: 112, 112 - 10 = 102 > 90 -> not again (with
@@ -1002,13 +1271,17 @@ def test_bakery_as_of_cuts_the_last_month() -> None:
     # churned. N2: 25 Dec -> 77 (at 1 Apr it would be 98 and churned).
     march = result[("2024-03", "S1")]
     assert march["churned_members"] == 1
+    # 30 + 20; the 600 recharge on 15 Mar is ignored
     assert (march["consume_count"], march["consume_amount"], march["recharge_amount"]) == (
-        2, 50.0, 0.0)  # 30 + 20; the 600 recharge on 15 Mar is ignored
+        2,
+        50.0,
+        0.0,
+    )
     assert march["reported_closing_amount"] == 45.0  # 100 - 5 - 30 - 20
     assert march["high_value_members"] == 0  # P: 2 consumes, its 600 recharge ignored
     assert march["repeat_buyers"] == 1  # P: 2 consumes (9 and 10 Mar)
-    assert (march["active_members"], march["silent_members"], march["closing_members"]) == (
-        1, 4, 5)  # P; M, N, N2, Q; all five registered
+    # P; M, N, N2, Q; all five registered
+    assert (march["active_members"], march["silent_members"], march["closing_members"]) == (1, 4, 5)
     # Default as_of = 2 Apr: March is whole (E = 1 Apr) and April is a row (cut at 3 Apr).
     full = bakery_inputs(ASOF_LEDGER)
     assert list(full)[-1] == ("2024-04", "S1")
@@ -1023,7 +1296,10 @@ def test_bakery_as_of_cuts_the_last_month() -> None:
     later = bakery_inputs(ASOF_LEDGER, as_of=date(2024, 6, 30))
     assert list(later) == [*full, ("2024-05", "S1"), ("2024-06", "S1")]
     assert later[("2024-03", "S1")] == full[("2024-03", "S1")]
-    assert later[("2024-06", "S1")]["consume_count"] == 0 and later[("2024-06", "S1")]["closing_members"] == 5
+    assert (
+        later[("2024-06", "S1")]["consume_count"] == 0
+        and later[("2024-06", "S1")]["closing_members"] == 5
+    )
 
 
 ASOF_LOG = [
@@ -1043,8 +1319,12 @@ def test_orders_as_of_cuts_the_last_month() -> None:
     assert (march["orders"], march["revenue"], march["active_members"]) == (1, 10.0, 1)
     # The lapse line is max(15, 31) = 31 for months: b at S = 1 Mar 10 days (a member), at E 20,
     # still one. 2 = 1 + 1 - 0
-    assert (march["members_at_start"], march["new_members"], march["total_members"],
-            march["churned_members"]) == (1, 1, 2, 0)  # b; a; a and b; none
+    assert (
+        march["members_at_start"],
+        march["new_members"],
+        march["total_members"],
+        march["churned_members"],
+    ) == (1, 1, 2, 0)  # b; a; a and b; none
     # Default as_of = 3 Apr: March whole (E = 1 Apr): a 20 Mar -> 12, b 41.
     full = order_inputs(ASOF_LOG, lapse_days=15)
     assert list(full) == [("2024-02",), ("2024-03",), ("2024-04",)]
@@ -1053,8 +1333,12 @@ def test_orders_as_of_cuts_the_last_month() -> None:
     # April: E = 4 Apr (3 days). a 20 Mar -> 15 (member), b 44, c 1.
     # b: 44 - 3 = 41 > 31 (it crossed the line of 31 in March: 41 at 1 Apr); a: 15 not > 31.
     april = full[("2024-04",)]
-    assert (april["members_at_start"], april["new_members"], april["total_members"],
-            april["churned_members"]) == (1, 1, 2, 0)  # a (12 at 1 Apr); c; a, c
+    assert (
+        april["members_at_start"],
+        april["new_members"],
+        april["total_members"],
+        april["churned_members"],
+    ) == (1, 1, 2, 0)  # a (12 at 1 Apr); c; a, c
     assert april["avg_days_since_last_purchase"] == pytest.approx(60 / 3)  # (15 + 44 + 1) / 3
     assert order_inputs(ASOF_LOG, as_of=date(2024, 2, 19)) == {}
     # A zero row after the last non-zero one does not move the default as_of (else April
@@ -1092,10 +1376,23 @@ MEMBER_LEDGER = [
 
 def test_bakery_active_repeat_cancelled_orders_revenue() -> None:
     result = bakery_inputs(MEMBER_LEDGER)
-    names = ("orders", "revenue", "consume_count", "recharge_amount", "new_members",
-             "members_at_start", "total_members", "opening_members", "closing_members",
-             "active_members", "silent_members", "repeat_buyers", "high_value_members",
-             "cancelled_members", "churned_members")
+    names = (
+        "orders",
+        "revenue",
+        "consume_count",
+        "recharge_amount",
+        "new_members",
+        "members_at_start",
+        "total_members",
+        "opening_members",
+        "closing_members",
+        "active_members",
+        "silent_members",
+        "repeat_buyers",
+        "high_value_members",
+        "cancelled_members",
+        "churned_members",
+    )
 
     def pick(period: str) -> dict[str, object]:
         return {name: result[(period, "S1")][name] for name in names}
@@ -1103,12 +1400,15 @@ def test_bakery_active_repeat_cancelled_orders_revenue() -> None:
     # January, E = 1 Feb. Effective at E: A, B, E, F, G, H (H's cancel is not before E);
     # not C (cancelled), not D (no register).
     assert pick("2024-01") == {
-        "orders": 9, "consume_count": 9,  # A 2, B 1, C 3, D 2, G 1
+        "orders": 9,
+        "consume_count": 9,  # A 2, B 1, C 3, D 2, G 1
         "revenue": 79.0,  # 10 + 15 + 5 + 30 + 7 + 8 + 4; F's 500 recharge is not revenue
         "recharge_amount": 500.0,
         "new_members": 7,  # A, B, C, E, F, G (twice, counted once), H; D never joins
-        "members_at_start": 0, "opening_members": 0,
-        "total_members": 6, "closing_members": 6,
+        "members_at_start": 0,
+        "opening_members": 0,
+        "total_members": 6,
+        "closing_members": 6,
         "active_members": 4,  # A, B, F (recharge), G; not C, D (consumed, not effective)
         "silent_members": 2,  # E (points only), H
         "repeat_buyers": 1,  # A; not C (3, cancelled) nor D (2, never effective)
@@ -1118,11 +1418,15 @@ def test_bakery_active_repeat_cancelled_orders_revenue() -> None:
     }
     # February: cut at E = 2 Feb (as_of = 1 Feb, the last records), 1 day.
     assert pick("2024-02") == {
-        "orders": 1, "consume_count": 1, "revenue": 5.0,  # B at 00:00:00
+        "orders": 1,
+        "consume_count": 1,
+        "revenue": 5.0,  # B at 00:00:00
         "recharge_amount": 0.0,
         "new_members": 0,
-        "members_at_start": 6, "opening_members": 6,
-        "total_members": 5, "closing_members": 5,  # H cancelled at S
+        "members_at_start": 6,
+        "opening_members": 6,
+        "total_members": 5,
+        "closing_members": 5,  # H cancelled at S
         "active_members": 1,  # B
         "silent_members": 4,  # A, E, F, G
         "repeat_buyers": 0,  # B: 1 consume in February (the other is January's)
@@ -1131,10 +1435,17 @@ def test_bakery_active_repeat_cancelled_orders_revenue() -> None:
         "churned_members": 1,  # H
     }
     # Thresholds: with 2 consumes A counts too; with 500.01, F does not.
-    assert bakery_inputs(MEMBER_LEDGER, high_value_consumes=2)[
-        ("2024-01", "S1")]["high_value_members"] == 2  # A, F
-    assert bakery_inputs(MEMBER_LEDGER, high_value_recharge=500.01)[
-        ("2024-01", "S1")]["high_value_members"] == 0
+    # A, F
+    assert (
+        bakery_inputs(MEMBER_LEDGER, high_value_consumes=2)[("2024-01", "S1")]["high_value_members"]
+        == 2
+    )
+    assert (
+        bakery_inputs(MEMBER_LEDGER, high_value_recharge=500.01)[("2024-01", "S1")][
+            "high_value_members"
+        ]
+        == 0
+    )
 
 
 STORES_LEDGER = [
@@ -1153,39 +1464,86 @@ STORES_LEDGER = [
 
 
 def test_bakery_by_store_false_follows_members_across_stores() -> None:
-    names = ("new_members", "opening_members", "closing_members", "cancelled_members",
-             "churned_members", "active_members", "silent_members", "repeat_buyers",
-             "high_value_members", "consume_count", "revenue", "recharge_amount",
-             "initial_net", "reported_closing_amount")
+    names = (
+        "new_members",
+        "opening_members",
+        "closing_members",
+        "cancelled_members",
+        "churned_members",
+        "active_members",
+        "silent_members",
+        "repeat_buyers",
+        "high_value_members",
+        "consume_count",
+        "revenue",
+        "recharge_amount",
+        "initial_net",
+        "reported_closing_amount",
+    )
 
     def pick(result: dict, key: tuple) -> tuple[object, ...]:
         return tuple(result[key][name] for name in names)
 
     per_store = bakery_inputs(STORES_LEDGER)
-    assert list(per_store) == [("2024-01", "S1"), ("2024-01", "S2"), ("2024-02", "S1"),
-                               ("2024-02", "S2")]
+    assert list(per_store) == [
+        ("2024-01", "S1"),
+        ("2024-01", "S2"),
+        ("2024-02", "S1"),
+        ("2024-02", "S2"),
+    ]
     # S1, January: A, B, C registered there; C's cancel is at S2. A at S1: 1 consume,
     # 250 recharged -> active, not repeat, not high value.
+    # 250 - 20
     assert pick(per_store, ("2024-01", "S1")) == (
-        3, 0, 3, 0, 0, 1, 2, 0, 0, 1, 20.0, 250.0, 0.0, 230.0)  # 250 - 20
+        3,
+        0,
+        3,
+        0,
+        0,
+        1,
+        2,
+        0,
+        0,
+        1,
+        20.0,
+        250.0,
+        0.0,
+        230.0,
+    )
     # S2, January: only B registered there. A (2 consumes, 300) is not effective at S2;
     # C cancelled there without a register: cancelled and churned, never effective.
+    # 300 - 40
     assert pick(per_store, ("2024-01", "S2")) == (
-        1, 0, 1, 1, 1, 0, 1, 0, 0, 2, 40.0, 300.0, 0.0, 260.0)  # 300 - 40
+        1,
+        0,
+        1,
+        1,
+        1,
+        0,
+        1,
+        0,
+        0,
+        2,
+        40.0,
+        300.0,
+        0.0,
+        260.0,
+    )
     whole = bakery_inputs(STORES_LEDGER, by_store=False)
     assert list(whole) == [("2024-01",), ("2024-02",)]
     # The whole ledger, January: A, B, C are new (B once, not twice); at E A and B are
     # effective (C's cancel at S2 cancels its S1 register). A: 3 consumes (S2, S1, S2) ->
     # repeat and high value (also 300 + 250 = 550 >= 500). 2 = 0 + 3 - 1.
-    assert pick(whole, ("2024-01",)) == (
-        3, 0, 2, 1, 1, 1, 1, 1, 1, 3, 60.0, 550.0, 0.0, 490.0)  # 550 - 60
+    # 550 - 60
+    assert pick(whole, ("2024-01",)) == (3, 0, 2, 1, 1, 1, 1, 1, 1, 3, 60.0, 550.0, 0.0, 490.0)
     # February (cut at E = 3 Feb): A consumes 10 at S1.
-    assert pick(whole, ("2024-02",)) == (
-        0, 2, 2, 0, 0, 1, 1, 0, 0, 1, 10.0, 0.0, 490.0, 480.0)
+    assert pick(whole, ("2024-02",)) == (0, 2, 2, 0, 0, 1, 1, 0, 0, 1, 10.0, 0.0, 490.0, 480.0)
     assert per_store[("2024-02", "S1")]["initial_net"] == 230.0
     assert per_store[("2024-02", "S2")]["initial_net"] == 260.0  # 230 + 260 = 490
-    assert (per_store[("2024-02", "S1")]["closing_members"],
-            per_store[("2024-02", "S2")]["closing_members"]) == (3, 1)  # A, B, C; B
+    assert (
+        per_store[("2024-02", "S1")]["closing_members"],
+        per_store[("2024-02", "S2")]["closing_members"],
+    ) == (3, 1)  # A, B, C; B
 
 
 # -- the two identities ------------------------------------------------------------------------
@@ -1208,8 +1566,9 @@ def test_bakery_identity_total_is_start_plus_new_minus_cancelled() -> None:
 
     def pick(result: dict, key: tuple) -> tuple[int, ...]:
         v = result[key]
-        assert v["total_members"] == (v["members_at_start"] + v["new_members"]
-                                      - v["cancelled_members"])
+        assert v["total_members"] == (
+            v["members_at_start"] + v["new_members"] - v["cancelled_members"]
+        )
         return tuple(v[name] for name in fields)
 
     monthly = bakery_inputs(IDENTITY_LEDGER)
@@ -1240,13 +1599,19 @@ LAPSE_LOG = [
 
 
 def test_orders_identity_with_a_lapse_and_a_return() -> None:
-    fields = ("members_at_start", "new_members", "returning_members", "churned_members",
-              "total_members")
+    fields = (
+        "members_at_start",
+        "new_members",
+        "returning_members",
+        "churned_members",
+        "total_members",
+    )
 
     def pick(result: dict, key: tuple) -> tuple[int, ...]:
         v = result[key]
-        assert v["total_members"] == (v["members_at_start"] + v["new_members"]
-                                      - v["churned_members"])
+        assert v["total_members"] == (
+            v["members_at_start"] + v["new_members"] - v["churned_members"]
+        )
         return tuple(v[name] for name in fields)
 
     monthly = order_inputs(LAPSE_LOG, lapse_days=45)
@@ -1303,13 +1668,36 @@ def test_orders_visits_are_distinct_customer_days() -> None:
 
 # -- property tests: grains agree with months, and the identities on random inputs -------------
 
-_ADDITIVE = ("imported_balance", "recharge_amount", "recharge_count", "points_to_balance",
-             "consume_amount", "consume_count", "orders", "revenue", "net_income", "net_spent",
-             "gift_income", "gift_spent", "points_from_consume", "points_from_recharge",
-             "points_redeemed", "points_converted", "points_expired", "points_deleted",
-             "rebate_income", "rebate_spent")
-_AT_S = ("initial_net", "initial_gift", "initial_points", "initial_rebate", "opening_members",
-         "members_at_start")
+_ADDITIVE = (
+    "imported_balance",
+    "recharge_amount",
+    "recharge_count",
+    "points_to_balance",
+    "consume_amount",
+    "consume_count",
+    "orders",
+    "revenue",
+    "net_income",
+    "net_spent",
+    "gift_income",
+    "gift_spent",
+    "points_from_consume",
+    "points_from_recharge",
+    "points_redeemed",
+    "points_converted",
+    "points_expired",
+    "points_deleted",
+    "rebate_income",
+    "rebate_spent",
+)
+_AT_S = (
+    "initial_net",
+    "initial_gift",
+    "initial_points",
+    "initial_rebate",
+    "opening_members",
+    "members_at_start",
+)
 _AT_E = ("reported_closing_amount", "closing_members", "total_members")
 
 
@@ -1321,12 +1709,15 @@ def _coarse(label: str, grain: str) -> str:
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(_CARD_ROW, min_size=1, max_size=30),
-       st.sampled_from(["quarter", "year", "all"]), st.booleans(),
-       st.one_of(st.none(), st.dates(min_value=date(2024, 1, 1),
-                                     max_value=date(2024, 6, 30))))
-def test_bakery_coarse_grains_agree_with_months(rows: list[dict[str, object]], grain: str,
-                                                by_store: bool, as_of: date | None) -> None:
+@given(
+    st.lists(_CARD_ROW, min_size=1, max_size=30),
+    st.sampled_from(["quarter", "year", "all"]),
+    st.booleans(),
+    st.one_of(st.none(), st.dates(min_value=date(2024, 1, 1), max_value=date(2024, 6, 30))),
+)
+def test_bakery_coarse_grains_agree_with_months(
+    rows: list[dict[str, object]], grain: str, by_store: bool, as_of: date | None
+) -> None:
     monthly = bakery_inputs(rows, grain="month", as_of=as_of, by_store=by_store)
     coarse = bakery_inputs(rows, grain=grain, as_of=as_of, by_store=by_store)
     groups: dict[tuple, list[tuple]] = {}
@@ -1346,14 +1737,17 @@ def test_bakery_coarse_grains_agree_with_months(rows: list[dict[str, object]], g
         assert values["repeat_buyers"] <= values["active_members"]
         assert values["high_value_members"] <= values["closing_members"]
         assert values["cancelled_members"] <= values["churned_members"]
-        assert (values["orders"], values["revenue"]) == (values["consume_count"],
-                                                         values["consume_amount"])
+        assert (values["orders"], values["revenue"]) == (
+            values["consume_count"],
+            values["consume_amount"],
+        )
     if by_store:  # the whole ledger's sums are the stores' sums
         whole = bakery_inputs(rows, grain=grain, as_of=as_of, by_store=False)
         for (period,), values in whole.items():
             for name in _ADDITIVE:
-                assert values[name] == pytest.approx(sum(
-                    v[name] for (p, _), v in coarse.items() if p == period))
+                assert values[name] == pytest.approx(
+                    sum(v[name] for (p, _), v in coarse.items() if p == period)
+                )
 
 
 @st.composite
@@ -1366,50 +1760,73 @@ def _single_join_ledger(draw: st.DrawFn) -> list[dict[str, object]]:
             continue
         store = draw(st.sampled_from(["S1", "S2"]))
         joined = draw(_INSTANTS)
-        rows.append({"event_time": joined, "store_id": store, "member_id": member,
-                     "kind": draw(st.sampled_from(["register", "import"])), "amount": 1.0})
+        rows.append(
+            {
+                "event_time": joined,
+                "store_id": store,
+                "member_id": member,
+                "kind": draw(st.sampled_from(["register", "import"])),
+                "amount": 1.0,
+            }
+        )
         if draw(st.booleans()):
-            later = joined + draw(st.one_of(  # at the join's instant, or after it
-                st.just(timedelta(0)), st.timedeltas(min_value=timedelta(seconds=1),
-                                                     max_value=timedelta(days=120))))
-            rows.append({"event_time": later, "store_id": store, "member_id": member,
-                         "kind": "cancel"})
+            later = joined + draw(
+                st.one_of(  # at the join's instant, or after it
+                    st.just(timedelta(0)),
+                    st.timedeltas(min_value=timedelta(seconds=1), max_value=timedelta(days=120)),
+                )
+            )
+            rows.append(
+                {"event_time": later, "store_id": store, "member_id": member, "kind": "cancel"}
+            )
     other = [k for k in BAKERY_KINDS if k not in ("register", "import", "cancel")]
     rows += draw(st.lists(_CARD_ROW.filter(lambda r: r["kind"] in other), max_size=10))
     return rows
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(_single_join_ledger(), st.sampled_from(GRAINS), st.booleans(),
-       st.one_of(st.none(), st.dates(min_value=date(2024, 1, 1),
-                                     max_value=date(2024, 6, 30))))
-def test_bakery_identity_on_random_ledgers(rows: list[dict[str, object]], grain: str,
-                                           by_store: bool, as_of: date | None) -> None:
+@given(
+    _single_join_ledger(),
+    st.sampled_from(GRAINS),
+    st.booleans(),
+    st.one_of(st.none(), st.dates(min_value=date(2024, 1, 1), max_value=date(2024, 6, 30))),
+)
+def test_bakery_identity_on_random_ledgers(
+    rows: list[dict[str, object]], grain: str, by_store: bool, as_of: date | None
+) -> None:
     for v in bakery_inputs(rows, grain=grain, by_store=by_store, as_of=as_of).values():
-        assert v["total_members"] == (v["members_at_start"] + v["new_members"]
-                                      - v["cancelled_members"])
+        assert v["total_members"] == (
+            v["members_at_start"] + v["new_members"] - v["cancelled_members"]
+        )
 
 
 _ORDER_ROW = st.builds(
     lambda t, customer, amount: {"customer_id": customer, "order_time": t, "amount": amount},
-    st.one_of(st.datetimes(min_value=T("2023-01-01"), max_value=T("2024-12-31 23:59:59")),
-              st.sampled_from([T("2023-04-01"), T("2024-01-01"), T("2024-02-29 23:59:59")])),
-    st.sampled_from(["a", "b", "c", "d"]), st.sampled_from([0.0, -5.0, 10.0, 25.0]))
+    st.one_of(
+        st.datetimes(min_value=T("2023-01-01"), max_value=T("2024-12-31 23:59:59")),
+        st.sampled_from([T("2023-04-01"), T("2024-01-01"), T("2024-02-29 23:59:59")]),
+    ),
+    st.sampled_from(["a", "b", "c", "d"]),
+    st.sampled_from([0.0, -5.0, 10.0, 25.0]),
+)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(_ORDER_ROW, min_size=1, max_size=25), st.sampled_from(GRAINS),
-       st.integers(min_value=0, max_value=400),
-       st.one_of(st.none(), st.dates(min_value=date(2023, 1, 1),
-                                     max_value=date(2025, 3, 31))))
-def test_orders_identity_and_grains_on_random_logs(rows: list[dict[str, object]], grain: str,
-                                                   lapse_days: int, as_of: date | None
-                                                   ) -> None:
+@given(
+    st.lists(_ORDER_ROW, min_size=1, max_size=25),
+    st.sampled_from(GRAINS),
+    st.integers(min_value=0, max_value=400),
+    st.one_of(st.none(), st.dates(min_value=date(2023, 1, 1), max_value=date(2025, 3, 31))),
+)
+def test_orders_identity_and_grains_on_random_logs(
+    rows: list[dict[str, object]], grain: str, lapse_days: int, as_of: date | None
+) -> None:
     result = order_inputs(rows, lapse_days=lapse_days, grain=grain, as_of=as_of)
     for v in result.values():
         # Stated for lapse_days >= the days of the period; it holds for any lapse_days here.
-        assert v["total_members"] == (v["members_at_start"] + v["new_members"]
-                                      - v["churned_members"])
+        assert v["total_members"] == (
+            v["members_at_start"] + v["new_members"] - v["churned_members"]
+        )
         assert 0 <= v["returning_members"] <= v["new_members"] <= v["active_members"]
         assert v["active_members"] <= v["visits"] <= v["orders"]  # no order_id: rows
     monthly = order_inputs(rows, lapse_days=lapse_days, as_of=as_of)

@@ -24,38 +24,110 @@ from engine.model import Definition, Text
 from tests.pack_texts import localized_texts
 
 BAKERY_DOC = "001_844dee85e81e5c79.txt"
-CORE_DOCS = {"000_5d7547f1c818c278.txt", "002_a97900d25f738d1b.txt", "003_6b574eb89688d2da.txt",
-             "004_1e10664b23d5646f.txt"}
+CORE_DOCS = {
+    "000_5d7547f1c818c278.txt",
+    "002_a97900d25f738d1b.txt",
+    "003_6b574eb89688d2da.txt",
+    "004_1e10664b23d5646f.txt",
+}
 
 # -- document 001, in the order the names appear ----------------------------------------------
 BAKERY_NAMES = [
     # 适用场景: 分析重点
-    "月均充值金额", "月均消费金额", "会员活跃率", "赠送利用率", "高价值会员数量", "余额平衡验证", "沉淀资金率",
-    "资金周转率", "累计充值本金", "赠送总额", "赠送占比", "会员流失率", "沉默会员数量", "月均新会员数",
+    "月均充值金额",
+    "月均消费金额",
+    "会员活跃率",
+    "赠送利用率",
+    "高价值会员数量",
+    "余额平衡验证",
+    "沉淀资金率",
+    "资金周转率",
+    "累计充值本金",
+    "赠送总额",
+    "赠送占比",
+    "会员流失率",
+    "沉默会员数量",
+    "月均新会员数",
     # 资金维度: 公式(1)–(8)
-    "期初余额", "导入新会员余额", "上月结转余额", "期初净值", "期初赠送", "上月期末净值", "上月期末赠送",
-    "期末金额", "期初金额", "充值金额", "积分转充值金额", "消费金额", "期末赠送", "收入赠送", "支出赠送",
-    "期末净值", "收入净值", "支出净值", "导入的新会员期初金额", "期末积分", "期初积分", "消费积分", "充值积分",
-    "积分兑换", "积分转余额", "积分过期", "积分删除", "上个月期末积分", "期末返利", "期初返利", "充值返利",
+    "期初余额",
+    "导入新会员余额",
+    "上月结转余额",
+    "期初净值",
+    "期初赠送",
+    "上月期末净值",
+    "上月期末赠送",
+    "期末金额",
+    "期初金额",
+    "充值金额",
+    "积分转充值金额",
+    "消费金额",
+    "期末赠送",
+    "收入赠送",
+    "支出赠送",
+    "期末净值",
+    "收入净值",
+    "支出净值",
+    "导入的新会员期初金额",
+    "期末积分",
+    "期初积分",
+    "消费积分",
+    "充值积分",
+    "积分兑换",
+    "积分转余额",
+    "积分过期",
+    "积分删除",
+    "上个月期末积分",
+    "期末返利",
+    "期初返利",
+    "充值返利",
     "支出返利",
     # 会员维度
-    "期初会员数量", "期末有效会员数量", "新会员数量", "月均会员活跃率", "月均充值人次", "月均消费人次",
-    "月均会员数量", "月均会员流失率", "月均流失会员数", "高价值会员数量估算", "高价值会员占比", "沉默会员数量估算",
+    "期初会员数量",
+    "期末有效会员数量",
+    "新会员数量",
+    "月均会员活跃率",
+    "月均充值人次",
+    "月均消费人次",
+    "月均会员数量",
+    "月均会员流失率",
+    "月均流失会员数",
+    "高价值会员数量估算",
+    "高价值会员占比",
+    "沉默会员数量估算",
     "月均会员数",
     # 效率维度
-    "月均人均充值金额", "月均人均消费金额", "月均充值消费金额转化率", "月均赠送消费金额", "月均赠送余额",
+    "月均人均充值金额",
+    "月均人均消费金额",
+    "月均充值消费金额转化率",
+    "月均赠送消费金额",
+    "月均赠送余额",
     "月均新增赠送",
     # 其他指标: 余额相关
-    "月均余额", "期末余额", "月均充值本金",
+    "月均余额",
+    "期末余额",
+    "月均充值本金",
     # 赠送资金管理
     "赠送资金沉淀",
     # 会员数量与质量
-    "月均会员增长率", "本月会员数", "上月会员数", "充值人次", "消费人次", "高价值会员估算", "充值总额",
+    "月均会员增长率",
+    "本月会员数",
+    "上月会员数",
+    "充值人次",
+    "消费人次",
+    "高价值会员估算",
+    "充值总额",
     "月均人均充值",
     # 会员行为分析
-    "月均人均消费", "充值消费转化率",
+    "月均人均消费",
+    "充值消费转化率",
     # 重点关注指标矩阵
-    "余额净增量", "新会员数", "会员增长率", "当日消费", "周活跃率", "赠送使用", "充值转化率",
+    "余额净增量",
+    "新会员数",
+    "会员增长率",
+    "当日消费",
+    "周活跃率",
+    "赠送使用",
+    "充值转化率",
 ]
 # The document's other wordings of one indicator (a table's short name, a formula's component
 # such as "月均X" = X / periods, the focus matrix's report names): name → the metric or input
@@ -83,7 +155,8 @@ BAKERY_ALIASES = {
     "月均新增赠送": "gift_income",  # 赠送利用率's denominator
     "期末余额": "closing_amount",  # 余额相关 = 期末金额
     "月均充值本金": "net_income",  # 沉淀资金率's denominator = 收入净值 / periods
-    "赠送资金沉淀": "closing_gift",  # 赠送资金管理: the bonus balance kept (falling 3 months = rule)
+    # 赠送资金管理: the bonus balance kept (falling 3 months = rule)
+    "赠送资金沉淀": "closing_gift",
     "本月会员数": "closing_members",  # 月均会员增长率
     "上月会员数": "closing_members",
     "充值总额": "recharge_amount",  # 高价值会员估算
@@ -92,7 +165,8 @@ BAKERY_ALIASES = {
     "充值消费转化率": "consume_to_recharge_ratio",  # 会员行为分析 = 月均充值消费金额转化率
     "充值转化率": "consume_to_recharge_ratio",  # matrix
     "新会员数": "new_members",  # matrix, daily report
-    "会员增长率": "member_growth_rate",  # matrix: 月均会员增长率 (not the core's growth of new members)
+    # matrix: 月均会员增长率 (not the core's growth of new members)
+    "会员增长率": "member_growth_rate",
     "当日消费": "monthly_consume_amount",  # matrix: consume_amount / periods at daily grain
     "赠送使用": "gift_utilization",  # matrix: 赠送利用率 at daily grain
 }
@@ -100,16 +174,49 @@ BAKERY_ALIASES = {
 # -- documents 000, 002, 003 and 004 (not 004's off-topic biological part) ----------------------
 CORE_NAMES = [
     # 000: growth, activity, value, churn
-    "新增会员数", "会员增长率", "会员获取成本", "活跃会员比例", "日活", "周活", "月活", "平均访问频率",
-    "会员生命周期价值", "客单价", "复购率", "会员流失率", "会员生命周期", "会员沉默率",
+    "新增会员数",
+    "会员增长率",
+    "会员获取成本",
+    "活跃会员比例",
+    "日活",
+    "周活",
+    "月活",
+    "平均访问频率",
+    "会员生命周期价值",
+    "客单价",
+    "复购率",
+    "会员流失率",
+    "会员生命周期",
+    "会员沉默率",
     # 002: the five dimensions and retention
-    "客户获取成本", "客户终身价值", "客户流失率", "客户满意度", "客户参与度", "客户留存率",
+    "客户获取成本",
+    "客户终身价值",
+    "客户流失率",
+    "客户满意度",
+    "客户参与度",
+    "客户留存率",
     # 003: financial, behaviour (RFM), satisfaction, loyalty, interaction
-    "客户利润率", "客户获利率", "购买频率", "购买金额", "最近一次购买时间", "客户满意度调查得分", "投诉率", "客户口碑",
-    "重复购买率", "客户推荐率", "新客户增长率", "电子邮件打开率", "电子邮件点击率", "社交媒体互动率", "客服响应时间",
+    "客户利润率",
+    "客户获利率",
+    "购买频率",
+    "购买金额",
+    "最近一次购买时间",
+    "客户满意度调查得分",
+    "投诉率",
+    "客户口碑",
+    "重复购买率",
+    "客户推荐率",
+    "新客户增长率",
+    "电子邮件打开率",
+    "电子邮件点击率",
+    "社交媒体互动率",
+    "客服响应时间",
     "客服解决率",
     # 004: retention indicators
-    "客户保持率", "客户生命周期价值", "净推荐值", "客户投诉率",
+    "客户保持率",
+    "客户生命周期价值",
+    "净推荐值",
+    "客户投诉率",
 ]
 CORE_ALIASES = {
     "会员获取成本": "cac",  # 000's name of 002's 客户获取成本 (CAC)
@@ -123,14 +230,25 @@ CORE_ALIASES = {
     "客户保持率": "retention_rate",  # 004 = 002's 客户留存率
 }
 
-CONTRACT_IDS = {"cac", "churn_rate", "avg_order_value", "clv", "repeat_purchase_rate", "new_member_growth",
-                "retention_rate", "nps"}
+CONTRACT_IDS = {
+    "cac",
+    "churn_rate",
+    "avg_order_value",
+    "clv",
+    "repeat_purchase_rate",
+    "new_member_growth",
+    "retention_rate",
+    "nps",
+}
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
 def packs() -> dict[str, CompiledPack]:
-    return {p: compile_pack(p, PackLibrary.default()) for p in ("bakery-stored-value", "membership-core")}
+    return {
+        p: compile_pack(p, PackLibrary.default())
+        for p in ("bakery-stored-value", "membership-core")
+    }
 
 
 def _zh(text: Text) -> str:
@@ -138,7 +256,8 @@ def _zh(text: Text) -> str:
 
 
 def _find(c: CompiledPack, names: list[str], aliases: dict[str, str]) -> list[str]:
-    """The names not found: by exact zh label, or for an alias in its definition's label or description."""
+    """The names not found: by exact zh label, or for an
+    alias in its definition's label or description."""
     p = c.pack
     defs: dict[str, Definition] = {**p.inputs, **p.metrics}
     labels = {_zh(d.label) for d in defs.values()}
@@ -158,7 +277,9 @@ def test_every_bakery_indicator_name_is_in_the_pack(packs: dict[str, CompiledPac
     assert _find(packs["bakery-stored-value"], BAKERY_NAMES, BAKERY_ALIASES) == []
 
 
-def test_every_general_membership_indicator_name_is_in_the_core_pack(packs: dict[str, CompiledPack]):
+def test_every_general_membership_indicator_name_is_in_the_core_pack(
+    packs: dict[str, CompiledPack],
+):
     assert len(CORE_NAMES) == len(set(CORE_NAMES))
     assert _find(packs["membership-core"], CORE_NAMES, CORE_ALIASES) == []
 
@@ -180,15 +301,19 @@ def test_the_pack_validates_without_errors_or_warnings(packs: dict[str, Compiled
 
 @pytest.mark.parametrize("pack", ["bakery-stored-value", "membership-core"])
 def test_every_metric_has_unit_format_direction_category_and_a_cited_source(
-        packs: dict[str, CompiledPack], pack: str):
+    packs: dict[str, CompiledPack], pack: str
+):
     docs = {BAKERY_DOC} if pack == "bakery-stored-value" else CORE_DOCS
     problems = []
     for m in packs[pack].pack.metrics.values():
         if m.origin.pack != pack:
             continue  # inherited: checked with its own pack
         written = set(m.sources)
-        problems += [f"{m.id}: no {f}" for f in ("unit", "format", "direction", "category", "source")
-                     if f not in written]
+        problems += [
+            f"{m.id}: no {f}"
+            for f in ("unit", "format", "direction", "category", "source")
+            if f not in written
+        ]
         # "file name, table or formula": the document, a comma, then where in it
         ref = m.source_ref or ""
         doc, _, where = ref.partition(",")
@@ -199,7 +324,11 @@ def test_every_metric_has_unit_format_direction_category_and_a_cited_source(
 
 @pytest.mark.parametrize("pack", ["bakery-stored-value", "membership-core"])
 def test_every_text_is_in_chinese_and_english(packs: dict[str, CompiledPack], pack: str):
-    bad = [where for where, t in localized_texts(packs[pack]) if not all(dict(t.items).get(k) for k in ("zh", "en"))]
+    bad = [
+        where
+        for where, t in localized_texts(packs[pack])
+        if not all(dict(t.items).get(k) for k in ("zh", "en"))
+    ]
     assert bad == []
 
 
@@ -209,16 +338,23 @@ def test_every_input_and_metric_is_described(packs: dict[str, CompiledPack], pac
     assert [i for i, d in {**p.inputs, **p.metrics}.items() if not d.description] == []
 
 
-def test_the_core_keeps_the_contracts_ids_and_cites_only_its_documents(packs: dict[str, CompiledPack]):
+def test_the_core_keeps_the_contracts_ids_and_cites_only_its_documents(
+    packs: dict[str, CompiledPack],
+):
     p = packs["membership-core"].pack
     assert set(p.metrics) >= CONTRACT_IDS
     assert p.params["lifespan_years"].value == 5
-    cited = " ".join(d.source_ref or "" for s in ("inputs", "metrics", "rules", "remedies")
-                     for d in p.section(s).values())
+    cited = " ".join(
+        d.source_ref or ""
+        for s in ("inputs", "metrics", "rules", "remedies")
+        for d in p.section(s).values()
+    )
     assert BAKERY_DOC not in cited
     # 004's last part (survival, mortality, growth and reproduction of populations) is off-topic
     for word in ("存活率", "死亡率", "繁衍率", "群落结构"):
-        assert word not in cited and all(word not in t.get("zh") for _, t in localized_texts(packs["membership-core"]))
+        assert word not in cited and all(
+            word not in t.get("zh") for _, t in localized_texts(packs["membership-core"])
+        )
 
 
 # -- document 001's tables as bands, rules, views and roles ----------------------------------------
@@ -226,15 +362,18 @@ def test_the_core_keeps_the_contracts_ids_and_cites_only_its_documents(packs: di
 # metric → bands as (status, min, max), from the document's reference values; where two tables
 # disagree, the benchmark quotes both and the stricter one is used (see the comments)
 BAKERY_BANDS = {
-    "active_rate": [("good", 0.30, None), ("fair", 0.20, 0.30), ("critical", None, 0.20)],  # > 30% vs 25%–40%
+    # > 30% vs 25%–40%
+    "active_rate": [("good", 0.30, None), ("fair", 0.20, 0.30), ("critical", None, 0.20)],
     "churn_rate": [("good", None, 0.08), ("fair", 0.08, 0.15), ("critical", 0.15, None)],
     "recharge_per_visit": [("good", 150, 200), ("critical", None, 100)],
     "consume_per_visit": [("good", 30, 50), ("critical", None, 20)],
     "consume_to_recharge_ratio": [("good", 0.7, 0.9), ("critical", None, 0.5)],
-    "gift_utilization": [("good", 0.80, None), ("fair", 0.60, 0.80), ("critical", None, 0.60)],  # > 80% vs > 70%
+    # > 80% vs > 70%
+    "gift_utilization": [("good", 0.80, None), ("fair", 0.60, 0.80), ("critical", None, 0.60)],
     "sedimentation_rate": [("good", 0.40, 0.60), ("critical", None, 0.30)],
     "fund_turnover": [("good", 0.20, 0.30)],
-    "gift_share": [("good", None, 0.20), ("warning", 0.20, 0.25), ("critical", 0.25, None)],  # < 25% vs > 20%
+    # < 25% vs > 20%
+    "gift_share": [("good", None, 0.20), ("warning", 0.20, 0.25), ("critical", 0.25, None)],
     "member_growth_rate": [("good", 0.03, 0.08), ("warning", None, 0)],  # 3%–8%; 会员数下降
     "high_value_share": [("critical", None, 0.10)],
     "monthly_new_members": [("good", 50, None), ("warning", None, 50)],  # ≥ 50; 新增过少
@@ -246,7 +385,9 @@ def _bound(x) -> float | None:
 
 
 @pytest.mark.parametrize("metric", sorted(BAKERY_BANDS))
-def test_bakery_bands_are_the_documents_reference_values(packs: dict[str, CompiledPack], metric: str):
+def test_bakery_bands_are_the_documents_reference_values(
+    packs: dict[str, CompiledPack], metric: str
+):
     m = packs["bakery-stored-value"].pack.metrics[metric]
     got = [(b.status, _bound(b.min), _bound(b.max)) for b in m.bands]
     assert got == BAKERY_BANDS[metric]
@@ -259,31 +400,58 @@ def test_bakery_bands_are_the_documents_reference_values(packs: dict[str, Compil
 
 @pytest.mark.parametrize("metric", ["active_rate", "gift_utilization", "gift_share"])
 def test_disagreeing_tables_are_both_quoted(packs: dict[str, CompiledPack], metric: str):
-    quoted = {"active_rate": ("30%", "25%–40%"), "gift_utilization": ("80%", "70%"),
-              "gift_share": ("25%", "20%")}[metric]
+    quoted = {
+        "active_rate": ("30%", "25%–40%"),
+        "gift_utilization": ("80%", "70%"),
+        "gift_share": ("25%", "20%"),
+    }[metric]
     text = _zh(packs["bakery-stored-value"].pack.metrics[metric].benchmark)
     assert all(q in text for q in quoted), text
 
 
-# 常见问题与解决方案, row by row: (rule, condition, causes, remedy details), as the document words them
+# 常见问题与解决方案, row by row: (rule, condition,
+# causes, remedy details), as the document words them
 PROBLEMS = [
-    ("gift_share_too_high", "gift_share > 20%", ["储值活动力度过大(如储 100 送 20)", "赠送金额未被有效消费"],
-     ["如储 200 送 20、储 300 送 40", "仅可消费正价产品"]),
-    ("small_balance_gap", "0.01 < abs(balance_gap) < 100", ["手工调整储值", "小额退款未入账", "POS 机零头抹除"],
-     ["审批", "每日核对 POS 机消费与储值系统数据"]),
-    ("churn_too_high", "churn_rate > 15%", ["周边竞品推出更优惠储值活动", "储值卡消费场景受限(如仅到店可用)",
-                                            "产品口感 / 服务下降"],
-     ["老会员储值加赠", "外卖 / 自提", "优化产品与服务,降低流失"]),
-    ("low_sedimentation", "sedimentation_rate < 30%", ["「小额高频」消费,储值余额快速消耗"],
-     ["如储 500 送 80,有效期 1 年", "延长资金沉淀周期"]),
-    ("low_activity", "active_rate < 20%", ["储值会员沉睡,未触达激活"], ["如满 30 减 5", "积分可兑换新品"]),
+    (
+        "gift_share_too_high",
+        "gift_share > 20%",
+        ["储值活动力度过大(如储 100 送 20)", "赠送金额未被有效消费"],
+        ["如储 200 送 20、储 300 送 40", "仅可消费正价产品"],
+    ),
+    (
+        "small_balance_gap",
+        "0.01 < abs(balance_gap) < 100",
+        ["手工调整储值", "小额退款未入账", "POS 机零头抹除"],
+        ["审批", "每日核对 POS 机消费与储值系统数据"],
+    ),
+    (
+        "churn_too_high",
+        "churn_rate > 15%",
+        ["周边竞品推出更优惠储值活动", "储值卡消费场景受限(如仅到店可用)", "产品口感 / 服务下降"],
+        ["老会员储值加赠", "外卖 / 自提", "优化产品与服务,降低流失"],
+    ),
+    (
+        "low_sedimentation",
+        "sedimentation_rate < 30%",
+        ["「小额高频」消费,储值余额快速消耗"],
+        ["如储 500 送 80,有效期 1 年", "延长资金沉淀周期"],
+    ),
+    (
+        "low_activity",
+        "active_rate < 20%",
+        ["储值会员沉睡,未触达激活"],
+        ["如满 30 减 5", "积分可兑换新品"],
+    ),
     ("gift_balance_falling", "falling(closing_gift, 3)", ["连续 3 个月下降"], ["考虑调整赠送策略"]),
 ]
 
 
-@pytest.mark.parametrize(("rule", "when", "causes", "details"), PROBLEMS, ids=[p[0] for p in PROBLEMS])
+@pytest.mark.parametrize(
+    ("rule", "when", "causes", "details"), PROBLEMS, ids=[p[0] for p in PROBLEMS]
+)
 def test_every_common_problem_is_a_rule_with_its_causes_and_remedies(
-        packs: dict[str, CompiledPack], rule: str, when: str, causes: list[str], details: list[str]):
+    packs: dict[str, CompiledPack], rule: str, when: str, causes: list[str], details: list[str]
+):
     p = packs["bakery-stored-value"].pack
     r = p.rules[rule]
     assert r.when.replace(" ", "") == when.replace(" ", "")
@@ -296,25 +464,61 @@ def test_every_common_problem_is_a_rule_with_its_causes_and_remedies(
 
 def test_the_focus_matrix_is_the_views(packs: dict[str, CompiledPack]):
     v = {k: list(x.metrics) for k, x in packs["bakery-stored-value"].pack.views.items()}
-    assert v["daily"] == ["balance_net_change", "monthly_new_members", "monthly_consume_amount", "gift_utilization"]
+    assert v["daily"] == [
+        "balance_net_change",
+        "monthly_new_members",
+        "monthly_consume_amount",
+        "gift_utilization",
+    ]
     assert v["weekly"] == ["sedimentation_rate", "member_growth_rate", "active_rate", "gift_share"]
-    assert v["monthly"] == ["fund_turnover", "churn_rate", "consume_per_visit", "consume_to_recharge_ratio"]
+    assert v["monthly"] == [
+        "fund_turnover",
+        "churn_rate",
+        "consume_per_visit",
+        "consume_to_recharge_ratio",
+    ]
     # the rows of the matrix read across the three columns
-    for row, i in (("fund_safety", 0), ("member_growth", 1), ("operating_efficiency", 2), ("marketing_effect", 3)):
+    for row, i in (
+        ("fund_safety", 0),
+        ("member_growth", 1),
+        ("operating_efficiency", 2),
+        ("marketing_effect", 3),
+    ):
         assert v[row] == [v["daily"][i], v["weekly"][i], v["monthly"][i]]
 
 
 def test_the_three_roles_with_their_scenarios_and_focus(packs: dict[str, CompiledPack]):
     roles = packs["bakery-stored-value"].pack.roles
     scenarios = {k: [_zh(s) for s in r.scenarios] for k, r in roles.items()}
-    assert scenarios["store_ops"] == ["月度 / 季度储值业务复盘", "会员活跃度与消费粘性分析",
-                                      "节日储值活动(中秋 / 圣诞 / 春节)效果评估"]
-    assert scenarios["finance"] == ["储值资金收支平衡核对", "沉淀资金率与资金周转率核算", "赠送金额成本分摊"]
-    assert scenarios["marketing"] == ["储值赠送活动 ROI 分析", "会员流失 / 新增趋势监控", "高价值 / 沉默会员精准营销"]
-    assert list(roles["store_ops"].focus) == ["monthly_recharge_amount", "monthly_consume_amount", "active_rate",
-                                              "gift_utilization", "high_value_estimate"]
+    assert scenarios["store_ops"] == [
+        "月度 / 季度储值业务复盘",
+        "会员活跃度与消费粘性分析",
+        "节日储值活动(中秋 / 圣诞 / 春节)效果评估",
+    ]
+    assert scenarios["finance"] == [
+        "储值资金收支平衡核对",
+        "沉淀资金率与资金周转率核算",
+        "赠送金额成本分摊",
+    ]
+    assert scenarios["marketing"] == [
+        "储值赠送活动 ROI 分析",
+        "会员流失 / 新增趋势监控",
+        "高价值 / 沉默会员精准营销",
+    ]
+    assert list(roles["store_ops"].focus) == [
+        "monthly_recharge_amount",
+        "monthly_consume_amount",
+        "active_rate",
+        "gift_utilization",
+        "high_value_estimate",
+    ]
     assert list(roles["finance"].focus)[:2] == ["balance_gap", "sedimentation_rate"]
-    assert list(roles["marketing"].focus) == ["gift_share", "churn_rate", "silent_estimate", "monthly_new_members"]
+    assert list(roles["marketing"].focus) == [
+        "gift_share",
+        "churn_rate",
+        "silent_estimate",
+        "monthly_new_members",
+    ]
     assert all("分析重点" in _zh(r.description) for r in roles.values())
 
 
@@ -328,24 +532,31 @@ def test_formula_6_is_proved_from_the_split_checks(packs: dict[str, CompiledPack
 
 
 def test_the_eight_balance_formulas(packs: dict[str, CompiledPack]):
-    m = {k: v.formula.replace(" ", "") for k, v in packs["bakery-stored-value"].pack.metrics.items()}
+    m = {
+        k: v.formula.replace(" ", "") for k, v in packs["bakery-stored-value"].pack.metrics.items()
+    }
     assert m["opening_amount"] == "imported_balance+carryover_amount"  # (1)
     assert m["carryover_amount"] == "opening_net+opening_gift"  # (2)
     assert m["opening_net"] == "previous(closing_net,default=initial_net)"  # (2) carry-over
     assert m["opening_gift"] == "previous(closing_gift,default=initial_gift)"
-    assert m["closing_amount"] == "opening_amount+recharge_amount+points_to_balance-consume_amount"  # (3)
+    # (3)
+    assert m["closing_amount"] == "opening_amount+recharge_amount+points_to_balance-consume_amount"
     assert m["closing_gift"] == "opening_gift+gift_income-gift_spent+points_to_balance"  # (4)
     assert m["closing_net"] == "opening_net+net_income-net_spent+imported_balance"  # (5)
-    assert packs["bakery-stored-value"].pack.checks["balance_identity"].assertion.replace(" ", "") == (
-        "closing_amount==closing_net+closing_gift")  # (6)
-    assert m["closing_points"] == ("opening_points+points_from_consume+points_from_recharge-points_redeemed"
-                                   "-points_converted-points_expired-points_deleted")  # (7)
+    assert packs["bakery-stored-value"].pack.checks["balance_identity"].assertion.replace(
+        " ", ""
+    ) == ("closing_amount==closing_net+closing_gift")  # (6)
+    # (7)
+    assert m["closing_points"] == (
+        "opening_points+points_from_consume+points_from_recharge-points_redeemed"
+        "-points_converted-points_expired-points_deleted"
+    )
     assert m["opening_points"] == "previous(closing_points,default=initial_points)"
     assert m["closing_rebate"] == "opening_rebate+rebate_income-rebate_spent"  # (8)
     assert m["opening_rebate"] == "previous(closing_rebate,default=initial_rebate)"
 
 
-# -- the documents' worked examples, through `kpi eval` ---------------------------------------------
+# -- the documents' worked examples, through `kpi eval` --------------------------------------------
 
 
 def _eval(tmp_path: Path, pack: str, rows: list[dict[str, object]], *options: str) -> dict:
@@ -355,23 +566,36 @@ def _eval(tmp_path: Path, pack: str, rows: list[dict[str, object]], *options: st
     writer.writerows(rows)
     data = tmp_path / "data.csv"
     data.write_text(out.getvalue(), encoding="utf-8")
-    result = runner.invoke(app, ["eval", pack, "--inputs", str(data), "--trace", *options], env={"NO_COLOR": "1"})
+    result = runner.invoke(
+        app, ["eval", pack, "--inputs", str(data), "--trace", *options], env={"NO_COLOR": "1"}
+    )
     assert result.exit_code == 0, result.output
     return json.loads(result.output)
 
 
 def test_cac_100000_over_200_is_500(tmp_path: Path):
     # 002: 某月花费 10 万元进行市场推广,获得 200 个新客户 → CAC 500 元
-    body = _eval(tmp_path, "membership-core", [{"period": "2026-03", "marketing_spend": 100_000, "new_members": 200}],
-                 "--metrics", "cac")
+    body = _eval(
+        tmp_path,
+        "membership-core",
+        [{"period": "2026-03", "marketing_spend": 100_000, "new_members": 200}],
+        "--metrics",
+        "cac",
+    )
     assert body["rows"][0]["values"]["cac"] == 500
 
 
 def test_clv_100_times_4_times_5_is_2000(tmp_path: Path):
     # 002: 每次购买 100 元, 平均每年购买 4 次, 生命周期 5 年 → 2000 元; a yearly row: days = 365
-    body = _eval(tmp_path, "membership-core",
-                 [{"period": "2026", "revenue": 400, "orders": 4, "active_members": 1}],
-                 "--metrics", "clv", "--param", "lifespan_years=5")
+    body = _eval(
+        tmp_path,
+        "membership-core",
+        [{"period": "2026", "revenue": 400, "orders": 4, "active_members": 1}],
+        "--metrics",
+        "clv",
+        "--param",
+        "lifespan_years=5",
+    )
     row = body["rows"][0]
     assert body["grain"] == "year"
     assert row["values"]["clv"] == 2000
@@ -381,18 +605,37 @@ def test_clv_100_times_4_times_5_is_2000(tmp_path: Path):
 
 def test_churn_50_of_1000_is_5_percent(tmp_path: Path):
     # 002: 某月有 1000 个客户, 流失了 50 个 → 5%
-    body = _eval(tmp_path, "membership-core",
-                 [{"period": "2026-05", "churned_members": 50, "members_at_start": 1000}], "--metrics", "churn_rate")
+    body = _eval(
+        tmp_path,
+        "membership-core",
+        [{"period": "2026-05", "churned_members": 50, "members_at_start": 1000}],
+        "--metrics",
+        "churn_rate",
+    )
     assert body["rows"][0]["values"]["churn_rate"] == 0.05
 
 
 def test_repeat_purchase_28_to_42_percent_and_order_value_plus_15_percent(tmp_path: Path):
     # 000 case one: 复购率仅为 28% … 三个月后复购率提升至 42%, 客单价也增长了 15%
     rows = [
-        {"period": "2026-Q1", "repeat_buyers": 2_800, "total_members": 10_000, "revenue": 200_000, "orders": 4_000},
-        {"period": "2026-Q2", "repeat_buyers": 4_200, "total_members": 10_000, "revenue": 230_000, "orders": 4_000},
+        {
+            "period": "2026-Q1",
+            "repeat_buyers": 2_800,
+            "total_members": 10_000,
+            "revenue": 200_000,
+            "orders": 4_000,
+        },
+        {
+            "period": "2026-Q2",
+            "repeat_buyers": 4_200,
+            "total_members": 10_000,
+            "revenue": 230_000,
+            "orders": 4_000,
+        },
     ]
-    body = _eval(tmp_path, "membership-core", rows, "--metrics", "repeat_purchase_rate,avg_order_value")
+    body = _eval(
+        tmp_path, "membership-core", rows, "--metrics", "repeat_purchase_rate,avg_order_value"
+    )
     q1, q2 = (r["values"] for r in body["rows"])
     assert (q1["repeat_purchase_rate"], q2["repeat_purchase_rate"]) == (0.28, 0.42)
     assert (q1["avg_order_value"], q2["avg_order_value"]) == (50, 57.5)

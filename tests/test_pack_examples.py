@@ -1,4 +1,5 @@
-"""The example datasets of the built-in packs: generated reproducibly, every rule fires, goldens hold.
+"""The example datasets of the built-in packs: generated reproducibly, every rule fires, goldens
+hold.
 
 ``metrics/bakery-stored-value/examples/stores-24m.csv`` (5 shops × 24 months) and
 ``metrics/membership-core/examples/sample.csv`` (3 regions × 12 months) are made by committed,
@@ -40,7 +41,9 @@ runner = CliRunner()
 
 
 def _eval(pack: str, data: Path, *options: str) -> str:
-    result = runner.invoke(app, ["eval", pack, "--inputs", str(data), *options], env={"NO_COLOR": "1"})
+    result = runner.invoke(
+        app, ["eval", pack, "--inputs", str(data), *options], env={"NO_COLOR": "1"}
+    )
     assert result.exit_code == 0, result.output
     return result.output
 
@@ -85,7 +88,12 @@ def test_the_troubled_shop_is_where_the_critical_problems_are(stores_monthly: di
     # the Spring Festival campaigns (2025-01, 2026-02) push every shop's bonus share above 20%
     spring = {x for x in fired["gift_share_too_high"] if x.endswith(("2025-01", "2026-02"))}
     assert spring == {f"S0{i} {p}" for i in range(1, 6) for p in ("2025-01", "2026-02")}
-    assert fired["small_balance_gap"] == ["S01 2026-03", "S02 2025-06", "S03 2025-11", "S05 2026-07"]
+    assert fired["small_balance_gap"] == [
+        "S01 2026-03",
+        "S02 2025-06",
+        "S03 2025-11",
+        "S05 2026-07",
+    ]
 
 
 def test_stores_24m_keeps_its_identities():
@@ -95,55 +103,82 @@ def test_stores_24m_keeps_its_identities():
     assert {r["store"] for r in rows} == {"S01", "S02", "S03", "S04", "S05"}
     closing: dict[str, int] = {}
     for r in rows:  # export order: by month, then shop
-        n = {k: int(v) for k, v in r.items() if k not in ("period", "store", "reported_closing_amount")}
+        n = {
+            k: int(v)
+            for k, v in r.items()
+            if k not in ("period", "store", "reported_closing_amount")
+        }
         assert n["recharge_amount"] == n["net_income"] + n["gift_income"], r["period"]
         assert n["consume_amount"] == n["net_spent"] + n["gift_spent"], r["period"]
-        assert n["closing_members"] == n["opening_members"] + n["new_members"] - n["churned_members"]
+        assert (
+            n["closing_members"] == n["opening_members"] + n["new_members"] - n["churned_members"]
+        )
         assert n["points_converted"] == 100 * n["points_to_balance"]
         if r["store"] in closing:
             assert n["opening_members"] == closing[r["store"]], (r["store"], r["period"])
         closing[r["store"]] = n["closing_members"]
-        assert (n["members_at_start"], n["total_members"]) == (n["opening_members"], n["closing_members"])
+        assert (n["members_at_start"], n["total_members"]) == (
+            n["opening_members"],
+            n["closing_members"],
+        )
         assert n["passives"] + n["promoters"] + n["detractors"] == n["survey_responses"]
 
 
 # -- (b) the goldens -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("pack", "data", "golden", "options"), GOLDENS, ids=[g[0] for g in GOLDENS])
-def test_the_golden_is_the_current_output(pack: str, data: Path, golden: Path, options: list[str],
-                                          monkeypatch: pytest.MonkeyPatch):
+@pytest.mark.parametrize(
+    ("pack", "data", "golden", "options"), GOLDENS, ids=[g[0] for g in GOLDENS]
+)
+def test_the_golden_is_the_current_output(
+    pack: str, data: Path, golden: Path, options: list[str], monkeypatch: pytest.MonkeyPatch
+):
     monkeypatch.chdir(ROOT)
     actual = _eval(pack, data.relative_to(ROOT), *options)
     if os.environ.get("KPI_UPDATE_GOLDEN"):
         golden.write_text(actual, encoding="utf-8")
     assert golden.read_text(encoding="utf-8") == actual, (
-        f"{golden.relative_to(ROOT)} differs from `kpi eval {pack} --inputs {data.relative_to(ROOT)} "
-        f"{' '.join(options)}`; if the change is intended, regenerate with "
-        "`KPI_UPDATE_GOLDEN=1 pytest tests/test_pack_examples.py` and review the diff")
+        f"{golden.relative_to(ROOT)} differs from `kpi eval {pack} --inputs "
+        f"{data.relative_to(ROOT)} {' '.join(options)}`; if the change is intended, regenerate "
+        "with `KPI_UPDATE_GOLDEN=1 pytest tests/test_pack_examples.py` and review the diff"
+    )
 
 
 def test_the_bakery_golden_is_quarterly_by_store():
     body = json.loads((BAKERY / "stores-24m.expected.json").read_text(encoding="utf-8"))
-    assert (body["pack"], body["grain"], body["by"]) == ("bakery-stored-value", "quarter", ["store"])
+    assert (body["pack"], body["grain"], body["by"]) == (
+        "bakery-stored-value",
+        "quarter",
+        ["store"],
+    )
     assert len(body["rows"]) == 5 * 8
     # hand-checked in examples/README.md: S03 2026-Q1
-    s03 = next(r for r in body["rows"] if r["dims"] == {"store": "S03"} and r["period"] == "2026-Q1")
+    s03 = next(
+        r for r in body["rows"] if r["dims"] == {"store": "S03"} and r["period"] == "2026-Q1"
+    )
     assert s03["values"]["closing_amount"] == 6251  # 6,970 + 59,938 + 62 - 60,719
-    assert s03["values"]["avg_balance"] == pytest.approx((7_844.5 + 8_857 + 7_623) / 3, rel=1e-12)  # 8,108.17
-    assert s03["values"]["active_rate"] == pytest.approx(2_089 / 3 / (3_740 / 3), rel=1e-12)  # 0.559
+    # 8,108.17
+    assert s03["values"]["avg_balance"] == pytest.approx((7_844.5 + 8_857 + 7_623) / 3, rel=1e-12)
+    # 0.559
+    assert s03["values"]["active_rate"] == pytest.approx(2_089 / 3 / (3_740 / 3), rel=1e-12)
 
 
-# -- (c) the generators reproduce the committed data -------------------------------------------------
+# -- (c) the generators reproduce the committed data -----------------------------------------------
 
 
 @pytest.mark.parametrize(("script", "committed"), GENERATORS, ids=[g[0].name for g in GENERATORS])
 def test_the_generator_reproduces_the_committed_csv(script: Path, committed: Path, tmp_path: Path):
     out = tmp_path / committed.name
-    subprocess.run([sys.executable, str(script.relative_to(ROOT)), "--out", str(out)], cwd=ROOT, check=True,
-                   capture_output=True, timeout=120)
+    subprocess.run(
+        [sys.executable, str(script.relative_to(ROOT)), "--out", str(out)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     assert out.read_bytes() == committed.read_bytes(), (
-        f"{script.name} no longer produces {committed.relative_to(ROOT)}")
+        f"{script.name} no longer produces {committed.relative_to(ROOT)}"
+    )
 
 
 @pytest.mark.parametrize(("script", "committed"), GENERATORS, ids=[g[0].name for g in GENERATORS])

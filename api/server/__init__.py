@@ -1,15 +1,15 @@
 """KPI Forge over HTTP: a thin FastAPI layer over the engine façade.
 
-    app.py        wiring: routes, handlers, limits, offline docs
-    routes/       /v1 endpoints: catalog (reads), evaluate, publish (validate + publish)
-    catalog.py    which packs a caller may see; extends of published packs; compile cache
-    registry.py   SQLite: published versions and API keys
-    auth.py       bearer tokens → owner
-    worker.py     evaluation workers, killed at the deadline
-    jobs.py       what a worker does: read the body, compile, evaluate
-    limits.py     body size and rate limits
-    problems.py   RFC 9457 errors and their stable types
-    redact.py     no server path reaches a client
+app.py        wiring: routes, handlers, limits, offline docs
+routes/       /v1 endpoints: catalog (reads), evaluate, publish (validate + publish)
+catalog.py    which packs a caller may see; extends of published packs; compile cache
+registry.py   SQLite: published versions and API keys
+auth.py       bearer tokens → owner
+worker.py     evaluation workers, killed at the deadline
+jobs.py       what a worker does: read the body, compile, evaluate
+limits.py     body size and rate limits
+problems.py   RFC 9457 errors and their stable types
+redact.py     no server path reaches a client
 """
 
 from api.server.app import create_app, create_app_from_env

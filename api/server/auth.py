@@ -15,8 +15,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from api.server.problems import ApiProblem
 from api.server.registry import Registry
 
-bearer = HTTPBearer(auto_error=False, description="A token made by `kpi keys create --owner NAME`.",
-                    scheme_name="bearer")
+bearer = HTTPBearer(
+    auto_error=False,
+    description="A token made by `kpi keys create --owner NAME`.",
+    scheme_name="bearer",
+)
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="kpi-forge"'}
 
 
@@ -25,27 +28,38 @@ def registry(request: Request) -> Registry:
     return reg
 
 
-def optional_owner(request: Request,
-                   creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> str | None:
+def optional_owner(
+    request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> str | None:
     """The token's owner, None without a token; 401 for a token that is not valid."""
     header = request.headers.get("authorization")
     if header is None:
         return None
     if creds is None or not creds.credentials.strip():
-        raise ApiProblem("unauthorized", "the Authorization header must be 'Bearer <token>'",
-                         headers={"WWW-Authenticate": 'Bearer realm="kpi-forge", error="invalid_request"'})
+        raise ApiProblem(
+            "unauthorized",
+            "the Authorization header must be 'Bearer <token>'",
+            headers={"WWW-Authenticate": 'Bearer realm="kpi-forge", error="invalid_request"'},
+        )
     owner = registry(request).owner_of(creds.credentials.strip())
     if owner is None:
-        raise ApiProblem("unauthorized", "the bearer token is not valid",
-                         headers={"WWW-Authenticate": 'Bearer realm="kpi-forge", error="invalid_token"'})
+        raise ApiProblem(
+            "unauthorized",
+            "the bearer token is not valid",
+            headers={"WWW-Authenticate": 'Bearer realm="kpi-forge", error="invalid_token"'},
+        )
     return owner
 
 
 def required_owner(owner: Annotated[str | None, Depends(optional_owner)]) -> str:
     """The token's owner; 401 without a token."""
     if owner is None:
-        raise ApiProblem("unauthorized", "this needs a bearer token: send 'Authorization: Bearer <token>' "
-                         "(make one with `kpi keys create --owner NAME`)", headers=_CHALLENGE)
+        raise ApiProblem(
+            "unauthorized",
+            "this needs a bearer token: send 'Authorization: Bearer <token>' "
+            "(make one with `kpi keys create --owner NAME`)",
+            headers=_CHALLENGE,
+        )
     return owner
 
 

@@ -86,7 +86,10 @@ class Listed:
 
 def listing_weight(items: list[Listed]) -> int:
     """The memory of a listing, estimated: its summaries' JSON and 256 bytes an entry."""
-    return sum(256 + (len(json.dumps(i.summary, ensure_ascii=False)) * 2 if i.summary else 0) for i in items)
+    return sum(
+        256 + (len(json.dumps(i.summary, ensure_ascii=False)) * 2 if i.summary else 0)
+        for i in items
+    )
 
 
 def satisfies(version: str, item: str) -> bool:
@@ -101,7 +104,9 @@ def satisfies(version: str, item: str) -> bool:
 class Catalog:
     """Built-in and published packs as one catalog, with a compile cache."""
 
-    def __init__(self, registry: Registry, cache_size: int = 256, cache_bytes: int = 256 * 1024 * 1024) -> None:
+    def __init__(
+        self, registry: Registry, cache_size: int = 256, cache_bytes: int = 256 * 1024 * 1024
+    ) -> None:
         self.registry = registry
         self.library_root = registry.data_dir / LIBRARIES
         self.library_root.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -125,8 +130,11 @@ class Catalog:
         pins = tuple(sorted(rec.pins.items()))
         libdir = self.library(rec.pins)
         key = f"{rec.sha256}|{','.join(f'{k}@{v}' for k, v in pins)}"
-        source = {"text": self.text(rec.pack, rec.version), "name": f"{rec.pack}@{rec.version}.yaml",
-                  "libdir": str(libdir) if libdir else None}
+        source = {
+            "text": self.text(rec.pack, rec.version),
+            "name": f"{rec.pack}@{rec.version}.yaml",
+            "libdir": str(libdir) if libdir else None,
+        }
         return PackRef(rec.pack, False, key, source, rec)
 
     def readable_versions(self, pack: str, owner: str | None) -> list[VersionRecord]:
@@ -137,8 +145,11 @@ class Catalog:
         if pack in self.builtin_ids:
             ref = self.builtin(pack)
             if version is not None and self.compiled(ref).pack.version != version:
-                raise ApiProblem("version-not-found", f"the built-in pack '{pack}' has no version "
-                                 f"'{clip(version, 40)}' (it is {self.compiled(ref).pack.version})")
+                raise ApiProblem(
+                    "version-not-found",
+                    f"the built-in pack '{pack}' has no version "
+                    f"'{clip(version, 40)}' (it is {self.compiled(ref).pack.version})",
+                )
             return ref
         recs = self.readable_versions(pack, owner)
         if not recs:
@@ -148,15 +159,21 @@ class Catalog:
         for rec in recs:
             if rec.version == version:
                 return self.published(rec)
-        raise ApiProblem("version-not-found", f"pack '{pack}' has no version '{clip(version, 40)}' "
-                         f"(versions: {', '.join(r.version for r in recs)})")
+        raise ApiProblem(
+            "version-not-found",
+            f"pack '{pack}' has no version '{clip(version, 40)}' "
+            f"(versions: {', '.join(r.version for r in recs)})",
+        )
 
     def compiled(self, ref: PackRef) -> CompiledPack:
         """The compiled pack (cached); 422 if a stored pack no longer compiles."""
         compiled, problems = self.cache.get(ref.key, ref.source)
         if compiled is None:
-            raise ApiProblem("pack-invalid", f"the stored pack '{ref.id}' does not compile with this server's "
-                             "built-in packs", problems=[p.to_json() for p in problems])
+            raise ApiProblem(
+                "pack-invalid",
+                f"the stored pack '{ref.id}' does not compile with this server's built-in packs",
+                problems=[p.to_json() for p in problems],
+            )
         return compiled
 
     def try_compiled(self, ref: PackRef) -> CompiledPack | None:
@@ -164,9 +181,9 @@ class Catalog:
         return compiled
 
     def listing(self, owner: str | None) -> tuple[list[Listed], str]:
-        """Every pack ``owner`` may see: the built-in ones, then the newest readable version of each,
-        from stored summaries (nothing is compiled or read from the YAML); and the registry's
-        generation it was read at (cached until a version is published)."""
+        """Every pack ``owner`` may see: the built-in ones, then the newest readable version of
+        each, from stored summaries (nothing is compiled or read from the YAML); and the
+        registry's generation it was read at (cached until a version is published)."""
         generation = self.registry.generation()
 
         def read() -> list[Listed]:
@@ -211,13 +228,16 @@ class Catalog:
             chosen[pack] = rec
             for parent, version in rec.pins.items():
                 if parent not in chosen:
-                    found = next((r for r in readable.get(parent, []) if r.version == version), None)
+                    found = next(
+                        (r for r in readable.get(parent, []) if r.version == version), None
+                    )
                     if found is not None:
                         chosen[parent] = found
         return chosen
 
     def library(self, pins: dict[str, str]) -> Path | None:
-        """A folder holding the pinned packs as ``<id>/<id>@<version>.yaml`` (made once, by content)."""
+        """A folder holding the pinned packs as
+        ``<id>/<id>@<version>.yaml`` (made once, by content)."""
         if not pins:
             return None
         items = tuple(sorted(pins.items()))

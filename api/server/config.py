@@ -53,7 +53,8 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
-        """Settings from ``KPI_DATA_DIR``, ``KPI_MAX_BODY_BYTES``, … (unset ones keep their default)."""
+        """Settings from ``KPI_DATA_DIR``, ``KPI_MAX_BODY_BYTES``,
+        … (unset ones keep their default)."""
         env = os.environ if environ is None else environ
         values: dict[str, object] = {}
         for f in fields(cls):
@@ -76,15 +77,25 @@ class Settings:
         out: dict[str, str] = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            out[f"KPI_{f.name.upper()}"] = ",".join(value) if isinstance(value, tuple) else str(value)
+            out[f"KPI_{f.name.upper()}"] = (
+                ",".join(value) if isinstance(value, tuple) else str(value)
+            )
         return out
 
     def check(self) -> None:
         """Refuse settings that cannot work (raises ValueError with a readable message)."""
         if "*" in self.cors_origins:
             raise ValueError("CORS origin '*' is refused: name the origins that may call the API")
-        for name in ("max_body_bytes", "max_rows", "eval_workers", "cache_size", "cache_bytes", "max_pack_bytes",
-                     "max_result_values", "max_result_bytes"):
+        for name in (
+            "max_body_bytes",
+            "max_rows",
+            "eval_workers",
+            "cache_size",
+            "cache_bytes",
+            "max_pack_bytes",
+            "max_result_values",
+            "max_result_bytes",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
         for name in ("quota_packs", "quota_versions", "quota_bytes", "worker_memory_bytes"):

@@ -18,10 +18,17 @@ from starlette.responses import HTMLResponse, Response
 STATIC = Path(fastapi_offline.__file__).parent / "static"
 PREFIX = "/static/docs"
 #: Swagger UI sets inline styles and shows data: images; nothing is loaded from elsewhere
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-       "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
-HEADERS = {"Content-Security-Policy": CSP, "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff",
-           "Referrer-Policy": "no-referrer"}
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self' "
+    "'unsafe-inline'; img-src 'self' data:; connect-src 'self'; font-src "
+    "'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
 
 _PAGE = """<!DOCTYPE html>
 <html lang="en">

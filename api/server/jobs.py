@@ -69,13 +69,17 @@ def source_bytes(source: dict[str, Any]) -> int:
 
 
 def compiled_weight(source: dict[str, Any], compiled: CompiledPack | None = None) -> int:
-    """The estimated memory of a compiled pack, in bytes (of a pack that did not compile: its text)."""
+    """The estimated memory of a compiled pack, in
+    bytes (of a pack that did not compile: its text)."""
     definitions = 0
     if compiled is not None:
         p = compiled.pack
         definitions = len(p.inputs) + len(p.metrics) + len(p.checks) + len(p.rules) + len(p.params)
-    return COMPILED_BASE_BYTES + COMPILED_BYTES_PER_YAML_BYTE * source_bytes(source) \
+    return (
+        COMPILED_BASE_BYTES
+        + COMPILED_BYTES_PER_YAML_BYTE * source_bytes(source)
         + COMPILED_BYTES_PER_DEFINITION * definitions
+    )
 
 
 class CompileCache:
@@ -85,11 +89,15 @@ class CompileCache:
     def __init__(self, size: int, max_bytes: int = 256 * 1024 * 1024) -> None:
         self.size = size
         self.max_bytes = max_bytes
-        self._items: OrderedDict[str, tuple[tuple[CompiledPack | None, list[Problem]], int]] = OrderedDict()
+        self._items: OrderedDict[str, tuple[tuple[CompiledPack | None, list[Problem]], int]] = (
+            OrderedDict()
+        )
         self._total = 0
         self._lock = threading.Lock()
 
-    def get(self, key: str | None, source: dict[str, Any]) -> tuple[CompiledPack | None, list[Problem]]:
+    def get(
+        self, key: str | None, source: dict[str, Any]
+    ) -> tuple[CompiledPack | None, list[Problem]]:
         if key is None:
             return compile_source(source)
         with self._lock:
@@ -131,7 +139,9 @@ def _reject_constant(name: str) -> Any:
 
 def _bounded_int(text: str) -> int:
     if len(text.lstrip("-")) > MAX_NUMBER_DIGITS:
-        raise ValueError(f"a number with {len(text):,} digits is too long (at most {MAX_NUMBER_DIGITS})")
+        raise ValueError(
+            f"a number with {len(text):,} digits is too long (at most {MAX_NUMBER_DIGITS})"
+        )
     return int(text)
 
 
@@ -145,11 +155,15 @@ def loads(body: bytes) -> Any:
         try:
             json.dumps(data, ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError:
-            raise ValueError("the JSON holds an unpaired surrogate escape (\\ud800-\\udfff)") from None
+            raise ValueError(
+                "the JSON holds an unpaired surrogate escape (\\ud800-\\udfff)"
+            ) from None
     return data
 
 
-def read_json(body: bytes, max_rows: int) -> tuple[list[Any] | dict[str, list[Any]], EvaluateOptions] | Outcome:
+def read_json(
+    body: bytes, max_rows: int
+) -> tuple[list[Any] | dict[str, list[Any]], EvaluateOptions] | Outcome:
     """The rows (a list) or the sources' records (``{source id: [record, …]}``), and the options."""
     try:
         data = loads(body)
@@ -158,39 +172,65 @@ def read_json(body: bytes, max_rows: int) -> tuple[list[Any] | dict[str, list[An
     if isinstance(data, dict):  # null is absent, as the request's schema says
         data = {k: v for k, v in data.items() if not (k in ("rows", "sources") and v is None)}
     if not isinstance(data, dict) or ("rows" not in data and "sources" not in data):
-        return problem("invalid-request", "the body must be a JSON object with 'rows' (a list of row objects) "
-                       "or 'sources' (the records of the pack's sources, by source id) and optional grain, by, "
-                       "metrics, params, locale, trace",
-                       errors=[{"location": "body.rows", "message": "Field required"}])
+        return problem(
+            "invalid-request",
+            "the body must be a JSON object with 'rows' (a list of row "
+            "objects) or 'sources' (the records of the pack's sources, by "
+            "source id) and optional grain, by, metrics, params, locale, trace",
+            errors=[{"location": "body.rows", "message": "Field required"}],
+        )
     if "rows" in data and "sources" in data:
-        return problem("invalid-request", "send either 'rows' (input rows) or 'sources' (raw records to compute "
-                       "the inputs from), not both",
-                       errors=[{"location": "body.sources", "message": "give rows or sources, not both"}])
+        return problem(
+            "invalid-request",
+            "send either 'rows' (input rows) or 'sources' (raw records to compute "
+            "the inputs from), not both",
+            errors=[{"location": "body.sources", "message": "give rows or sources, not both"}],
+        )
     if "sources" in data:
         return _read_sources(data, max_rows)
     rows = data.pop("rows")
     if not isinstance(rows, list):
-        return problem("invalid-request", "'rows' must be a list of row objects",
-                       errors=[{"location": "body.rows", "message": "Input should be a valid list"}])
+        return problem(
+            "invalid-request",
+            "'rows' must be a list of row objects",
+            errors=[{"location": "body.rows", "message": "Input should be a valid list"}],
+        )
     if len(rows) > max_rows:
-        return problem("too-many-rows", f"{len(rows):,} rows; one evaluation takes at most {max_rows:,}")
+        return problem(
+            "too-many-rows", f"{len(rows):,} rows; one evaluation takes at most {max_rows:,}"
+        )
     options = _options(data)
     return options if isinstance(options, dict) else (rows, options)
 
 
-def _read_sources(data: dict[str, Any], max_rows: int) -> tuple[dict[str, list[Any]], EvaluateOptions] | Outcome:
+def _read_sources(
+    data: dict[str, Any], max_rows: int
+) -> tuple[dict[str, list[Any]], EvaluateOptions] | Outcome:
     given = data.pop("sources")
     if not isinstance(given, dict) or not given:
-        return problem("invalid-request", "'sources' must be an object of source id: [record, …] with at least one "
-                       "source", errors=[{"location": "body.sources", "message": "Input should be a non-empty object"}])
+        return problem(
+            "invalid-request",
+            "'sources' must be an object of source id: [record, …] with at least one source",
+            errors=[{"location": "body.sources", "message": "Input should be a non-empty object"}],
+        )
     for sid, records in given.items():
         if not isinstance(records, list):
-            return problem("invalid-request", f"sources.{clip(sid, 60)} must be a list of record objects",
-                           errors=[{"location": f"body.sources.{clip(sid, 60)}",
-                                    "message": "Input should be a valid list"}])
+            return problem(
+                "invalid-request",
+                f"sources.{clip(sid, 60)} must be a list of record objects",
+                errors=[
+                    {
+                        "location": f"body.sources.{clip(sid, 60)}",
+                        "message": "Input should be a valid list",
+                    }
+                ],
+            )
     count = sum(len(records) for records in given.values())
     if count > max_rows:
-        return problem("too-many-rows", f"{count:,} records in 'sources'; one evaluation takes at most {max_rows:,}")
+        return problem(
+            "too-many-rows",
+            f"{count:,} records in 'sources'; one evaluation takes at most {max_rows:,}",
+        )
     options = _options(data)
     return options if isinstance(options, dict) else (given, options)
 
@@ -199,9 +239,14 @@ def _options(data: dict[str, Any]) -> EvaluateOptions | Outcome:
     try:
         return EvaluateOptions.model_validate(data)
     except ValidationError as err:
-        errors = [{**e, "location": f"body.{e['location']}"} for e in validation_errors(err.errors())]
-        return problem("invalid-request", "invalid options: " + ", ".join(e["location"] for e in errors[:3]),
-                       errors=errors)
+        errors = [
+            {**e, "location": f"body.{e['location']}"} for e in validation_errors(err.errors())
+        ]
+        return problem(
+            "invalid-request",
+            "invalid options: " + ", ".join(e["location"] for e in errors[:3]),
+            errors=errors,
+        )
 
 
 def read_csv(body: bytes, max_rows: int, label: str = "the CSV body") -> Columns | Outcome:
@@ -214,7 +259,10 @@ def read_csv(body: bytes, max_rows: int, label: str = "the CSV body") -> Columns
         return read_csv_text(text, source=label, max_rows=max_rows)
     except InputError as err:
         if err.kind == "too_many_rows":
-            return problem("too-many-rows", f"more than {max_rows:,} rows; one evaluation takes at most {max_rows:,}")
+            return problem(
+                "too-many-rows",
+                f"more than {max_rows:,} rows; one evaluation takes at most {max_rows:,}",
+            )
         if err.kind == "malformed":
             return problem("malformed-body", clip(err.reason))
         return input_problem(err)
@@ -227,8 +275,11 @@ def input_problem(err: KpiError) -> Outcome:
         if isinstance(info.get("column"), str):
             info["column"] = clip(str(info["column"]), 100)
         return problem("invalid-input", clip(str(err)), errors=[info])
-    return problem("invalid-input", clip(str(err)), errors=[{"row": None, "column": None, "reason": clip(str(err)),
-                                                              "hint": None}])
+    return problem(
+        "invalid-input",
+        clip(str(err)),
+        errors=[{"row": None, "column": None, "reason": clip(str(err)), "hint": None}],
+    )
 
 
 # -- jobs ----------------------------------------------------------------------------------
@@ -237,8 +288,11 @@ def run_evaluate(job: dict[str, Any], cache: CompileCache, scratch: Path | None 
     CSV files below ``scratch``, removed afterwards)."""
     compiled, problems = cache.get(job.get("key"), job["source"])
     if compiled is None:
-        return problem("pack-invalid", "the stored pack does not compile with this server's built-in packs",
-                       problems=pack_problems(problems))
+        return problem(
+            "pack-invalid",
+            "the stored pack does not compile with this server's built-in packs",
+            problems=pack_problems(problems),
+        )
     try:
         read = _read_request(job, compiled)
     except ApiProblem as err:
@@ -248,13 +302,39 @@ def run_evaluate(job: dict[str, Any], cache: CompileCache, scratch: Path | None 
     data, options = read
     limits = (job.get("max_values"), job.get("max_bytes"))
     if not isinstance(data, dict):
-        return _evaluate(compiled, lambda: evaluate(
-            compiled, to_columns(data), grain=options.grain, by=options.by, metrics=options.metrics,
-            params=options.params, locale=options.locale, trace=options.trace, as_of=options.as_of), options, limits)
+        return _evaluate(
+            compiled,
+            lambda: evaluate(
+                compiled,
+                to_columns(data),
+                grain=options.grain,
+                by=options.by,
+                metrics=options.metrics,
+                params=options.params,
+                locale=options.locale,
+                trace=options.trace,
+                as_of=options.as_of,
+            ),
+            options,
+            limits,
+        )
     with sources.source_files(data, scratch) as paths:
-        outcome = _evaluate(compiled, lambda: evaluate_records(
-            compiled, paths, grain=options.grain, by=options.by, metrics=options.metrics, params=options.params,
-            locale=options.locale, trace=options.trace, as_of=options.as_of), options, limits)
+        outcome = _evaluate(
+            compiled,
+            lambda: evaluate_records(
+                compiled,
+                paths,
+                grain=options.grain,
+                by=options.by,
+                metrics=options.metrics,
+                params=options.params,
+                locale=options.locale,
+                trace=options.trace,
+                as_of=options.as_of,
+            ),
+            options,
+            limits,
+        )
         return sources.hide_folder(outcome, paths) if "problem" in outcome else outcome
 
 
@@ -262,7 +342,8 @@ Read = tuple[Any, EvaluateOptions]  # input rows or Columns, or {source id: Colu
 
 
 def _read_request(job: dict[str, Any], compiled: CompiledPack) -> Read | Outcome:
-    """The body as input rows (a list or :class:`Columns`) or as records by source; raises ApiProblem."""
+    """The body as input rows (a list or :class:`Columns`)
+    or as records by source; raises ApiProblem."""
     if job["media"] == "csv":
         options = EvaluateOptions.model_validate(job.get("options") or {})
         sid = job.get("records_of")
@@ -286,31 +367,49 @@ def _read_request(job: dict[str, Any], compiled: CompiledPack) -> Read | Outcome
     return data, options
 
 
-def _evaluate(compiled: CompiledPack, run: Callable[[], Evaluation], options: EvaluateOptions,
-              limits: tuple[int | None, int | None] = (None, None)) -> Outcome:
+def _evaluate(
+    compiled: CompiledPack,
+    run: Callable[[], Evaluation],
+    options: EvaluateOptions,
+    limits: tuple[int | None, int | None] = (None, None),
+) -> Outcome:
     max_values, max_bytes = limits
     try:
         result = run()
         values = len(result) * len(result.plan.output)
         if max_values is not None and values > max_values:
-            return too_large(f"the result would hold {len(result):,} rows x {len(result.plan.output):,} values = "
-                             f"{values:,} values; the limit is {max_values:,}", values=values, limit=max_values)
-        body = json.dumps(result.to_json(formatted=options.formatted), ensure_ascii=False, allow_nan=False,
-                          separators=(",", ":")).encode("utf-8")
+            return too_large(
+                f"the result would hold {len(result):,} rows x {len(result.plan.output):,} "
+                f"values = {values:,} values; the limit is {max_values:,}",
+                values=values,
+                limit=max_values,
+            )
+        body = json.dumps(
+            result.to_json(formatted=options.formatted),
+            ensure_ascii=False,
+            allow_nan=False,
+            separators=(",", ":"),
+        ).encode("utf-8")
     except PackError as err:
         return problem("pack-invalid", clip(str(err)), problems=pack_problems(err.problems))
     except KpiError as err:
         return input_problem(err)
     if max_bytes is not None and len(body) > max_bytes:
-        return too_large(f"the result is {len(body):,} bytes of JSON; the limit is {max_bytes:,}", bytes=len(body),
-                         limit=max_bytes)
+        return too_large(
+            f"the result is {len(body):,} bytes of JSON; the limit is {max_bytes:,}",
+            bytes=len(body),
+            limit=max_bytes,
+        )
     return {"body": body}
 
 
 def too_large(what: str, **extra: Any) -> Outcome:
-    return problem("result-too-large", f"{what}: ask for fewer metrics (metrics=...), a coarser grain (grain=month, "
-                   "quarter, year or all), fewer dimensions (by=, empty for totals), a shorter period, or no trace",
-                   **extra)
+    return problem(
+        "result-too-large",
+        f"{what}: ask for fewer metrics (metrics=...), a coarser grain (grain=month, quarter, "
+        "year or all), fewer dimensions (by=, empty for totals), a shorter period, or no trace",
+        **extra,
+    )
 
 
 #: a summary keeps at most this many languages of a text, and this many characters of each
@@ -320,31 +419,47 @@ SUMMARY_DESCRIPTION_CHARS = 1000
 
 
 def _clipped(items: tuple[tuple[str, str], ...], chars: int) -> list[list[str]]:
-    return [[k[:16], v if len(v) <= chars else v[:chars - 1] + "…"] for k, v in items[:SUMMARY_LOCALES]]
+    return [
+        [k[:16], v if len(v) <= chars else v[: chars - 1] + "…"] for k, v in items[:SUMMARY_LOCALES]
+    ]
 
 
 def summary_of(compiled: CompiledPack) -> dict[str, Any]:
     """What a listing shows of a pack, stored with each published version (bounded in size)."""
     p = compiled.pack
-    return {"version": p.version, "title": _clipped(p.title.items, SUMMARY_TITLE_CHARS),
-            "description": _clipped(p.description.items, SUMMARY_DESCRIPTION_CHARS),
-            "industry": (p.industry or "")[:200] or None,
-            "locales": [str(x)[:16] for x in p.locales[:SUMMARY_LOCALES]],
-            "counts": {"inputs": len(p.inputs), "metrics": len(p.metrics), "checks": len(p.checks),
-                       "rules": len(p.rules)}}
+    return {
+        "version": p.version,
+        "title": _clipped(p.title.items, SUMMARY_TITLE_CHARS),
+        "description": _clipped(p.description.items, SUMMARY_DESCRIPTION_CHARS),
+        "industry": (p.industry or "")[:200] or None,
+        "locales": [str(x)[:16] for x in p.locales[:SUMMARY_LOCALES]],
+        "counts": {
+            "inputs": len(p.inputs),
+            "metrics": len(p.metrics),
+            "checks": len(p.checks),
+            "rules": len(p.rules),
+        },
+    }
 
 
 def run_header(job: dict[str, Any]) -> Outcome:
     """Read a posted pack's top-level keys (in the worker: parsing is bounded by its deadline and
-    memory limit). ``{"header": {pack, version, visibility, extends}}`` or ``{"problems": [...]}``."""
+    memory limit). ``{"header": {pack, version, visibility, extends}}`` or
+    ``{"problems": [...]}``."""
     source, problems = load_pack_text(job["text"], "<request>")
     if source is None or any(p.severity == "error" for p in problems):
         return {"problems": pack_problems(problems)}
     data = source.data
     extends = data.get("extends")
-    return {"header": {"pack": data.get("pack") if isinstance(data.get("pack"), str) else None,
-                       "version": str(data.get("version")),
-                       "extends": [e for e in extends if isinstance(e, str)] if isinstance(extends, list) else []}}
+    return {
+        "header": {
+            "pack": data.get("pack") if isinstance(data.get("pack"), str) else None,
+            "version": str(data.get("version")),
+            "extends": [e for e in extends if isinstance(e, str)]
+            if isinstance(extends, list)
+            else [],
+        }
+    }
 
 
 def run_check(job: dict[str, Any]) -> Outcome:
@@ -352,21 +467,33 @@ def run_check(job: dict[str, Any]) -> Outcome:
     meta: dict[str, Any] | None = None
     if compiled is not None:
         p = compiled.pack
-        meta = {"pack": p.id, "version": p.version, "visibility": p.visibility, "industry": p.industry,
-                "title": p.title.to_json(), "inputs": len(p.inputs), "metrics": len(p.metrics),
-                "checks": {k: v.to_json() for k, v in compiled.proofs.items()}, "summary": summary_of(compiled)}
+        meta = {
+            "pack": p.id,
+            "version": p.version,
+            "visibility": p.visibility,
+            "industry": p.industry,
+            "title": p.title.to_json(),
+            "inputs": len(p.inputs),
+            "metrics": len(p.metrics),
+            "checks": {k: v.to_json() for k, v in compiled.proofs.items()},
+            "summary": summary_of(compiled),
+        }
     return {"problems": pack_problems(problems), "meta": meta}
 
 
 def out_of_memory() -> Outcome:
     """The worker hit its memory limit: it is replaced after answering (``recycle``)."""
-    return problem("out-of-memory", "the work needed more memory than an evaluation worker may use: send fewer rows, "
-                   "ask for fewer metrics or dimensions, or a coarser grain", recycle=True)
+    return problem(
+        "out-of-memory",
+        "the work needed more memory than an evaluation worker may use: send fewer rows, "
+        "ask for fewer metrics or dimensions, or a coarser grain",
+        recycle=True,
+    )
 
 
 def run(job: dict[str, Any], cache: CompileCache, scratch: Path | None = None) -> Outcome:
-    """Run one job; a bug becomes an ``internal-error`` outcome (its traceback goes to the log only).
-    ``scratch``: the worker's own directory for temporary files (the system's when None)."""
+    """Run one job; a bug becomes an ``internal-error`` outcome (its traceback goes to the log
+    only). ``scratch``: the worker's own directory for temporary files (the system's when None)."""
     try:
         if job["kind"] == "evaluate":
             return run_evaluate(job, cache, scratch)
@@ -378,7 +505,11 @@ def run(job: dict[str, Any], cache: CompileCache, scratch: Path | None = None) -
     except MemoryError:
         return out_of_memory()
     except Exception as err:  # a bug: log it on the server, tell the client nothing of it
-        if type(err).__name__ == "OutOfMemoryException":  # DuckDB's, under the worker's memory limit
+        if (
+            type(err).__name__ == "OutOfMemoryException"
+        ):  # DuckDB's, under the worker's memory limit
             return out_of_memory()
         traceback.print_exc()
-        return problem("internal-error", "the evaluation failed unexpectedly; the error has been logged")
+        return problem(
+            "internal-error", "the evaluation failed unexpectedly; the error has been logged"
+        )

@@ -35,17 +35,23 @@ async def read_body(request: Request, limit: int) -> bytes:
         if not declared.strip().isdigit():
             raise ApiProblem("malformed-body", "the Content-Length header is not a number")
         if int(declared) > limit:
-            raise ApiProblem("payload-too-large", f"the body is {int(declared):,} bytes; the limit is {limit:,}")
+            raise ApiProblem(
+                "payload-too-large", f"the body is {int(declared):,} bytes; the limit is {limit:,}"
+            )
     chunks: list[bytes] = []
     size = 0
     try:
         async for chunk in request.stream():
             size += len(chunk)
             if size > limit:
-                raise ApiProblem("payload-too-large", f"the body is larger than the limit of {limit:,} bytes")
+                raise ApiProblem(
+                    "payload-too-large", f"the body is larger than the limit of {limit:,} bytes"
+                )
             chunks.append(chunk)
     except ClientDisconnect:
-        raise ApiProblem("client-disconnected", "the connection closed before the whole body was received") from None
+        raise ApiProblem(
+            "client-disconnected", "the connection closed before the whole body was received"
+        ) from None
     return b"".join(chunks)
 
 
@@ -56,7 +62,8 @@ class TokenBuckets:
         self.rate = rate
         self.burst = burst
         self.max_clients = max_clients
-        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # key → (tokens, last time)
+        # key → (tokens, last time)
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
         self._lock = threading.Lock()
 
     def take(self, key: str, now: float | None = None) -> float:
@@ -96,12 +103,18 @@ def client_key(scope: Scope, owner_of: Callable[[str], str | None] | None = None
 class RateLimit:
     """ASGI middleware: 429 with ``Retry-After`` for a client over its rate."""
 
-    def __init__(self, app: ASGIApp, rate: float, burst: int,
-                 owner_of: Callable[[str], str | None] | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        rate: float,
+        burst: int,
+        owner_of: Callable[[str], str | None] | None = None,
+    ) -> None:
         self.app = app
         self.buckets = TokenBuckets(rate, burst) if rate > 0 else None
         self._owner_of = owner_of
-        self._owners: OrderedDict[str, tuple[float, str | None]] = OrderedDict()  # token hash → (time, owner)
+        # token hash → (time, owner)
+        self._owners: OrderedDict[str, tuple[float, str | None]] = OrderedDict()
 
     def owner_of(self, token: str) -> str | None:
         """The registry's answer, remembered for a minute (this runs on the event loop)."""
@@ -118,14 +131,21 @@ class RateLimit:
         return hit[1]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.buckets is None or scope["type"] != "http" or str(scope.get("path", "")).startswith(EXEMPT):
+        if (
+            self.buckets is None
+            or scope["type"] != "http"
+            or str(scope.get("path", "")).startswith(EXEMPT)
+        ):
             await self.app(scope, receive, send)
             return
         wait = self.buckets.take(client_key(scope, self.owner_of if self._owner_of else None))
         if wait > 0:
             seconds = max(1, math.ceil(wait))
-            response = problem_response("rate-limited", f"too many requests from this client; retry in {seconds} s",
-                                        headers={"Retry-After": str(seconds)})
+            response = problem_response(
+                "rate-limited",
+                f"too many requests from this client; retry in {seconds} s",
+                headers={"Retry-After": str(seconds)},
+            )
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)

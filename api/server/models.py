@@ -35,8 +35,11 @@ class PackProblem(BaseModel):
     code: str = Field(examples=["KPI-R001"])
     severity: Literal["error", "warning"]
     message: str
-    file: str | None = Field(None, description="`<request>` for a posted pack, `metrics/…` for a built-in one, "
-                             "`<pack>@<version>.yaml` for a published one")
+    file: str | None = Field(
+        None,
+        description="`<request>` for a posted pack, `metrics/…` for a built-in one, "
+        "`<pack>@<version>.yaml` for a published one",
+    )
     line: int | None = None
     column: int | None = None
     path: str = Field("", description="Path of keys in the document, e.g. `metrics.cac.formula`")
@@ -44,7 +47,8 @@ class PackProblem(BaseModel):
 
 
 class InputProblem(BaseModel):
-    """What is wrong with evaluation data: 1-based data row (not counting a CSV header) and column."""
+    """What is wrong with evaluation data: 1-based data row (not counting a CSV header) and \
+column."""
 
     row: int | None = None
     column: str | None = None
@@ -66,9 +70,14 @@ class Problem(BaseModel):
     title: str
     status: int
     detail: str
-    problems: list[PackProblem] | None = Field(None, description="For `pack-invalid`: every problem found")
+    problems: list[PackProblem] | None = Field(
+        None, description="For `pack-invalid`: every problem found"
+    )
     errors: list[InputProblem | RequestError] | None = Field(
-        None, description="For `invalid-input`: the bad row / column; for `invalid-request`: the bad parameters")
+        None,
+        description="For `invalid-input`: the bad row / "
+        "column; for `invalid-request`: the bad parameters",
+    )
 
 
 # -- catalog -----------------------------------------------------------------------------
@@ -158,63 +167,124 @@ class Graph(_Open):
 
 # -- evaluation --------------------------------------------------------------------------
 class EvaluateOptions(BaseModel):
-    """Options of an evaluation (spec §9). In a JSON body beside `rows`; for CSV, query parameters."""
+    """Options of an evaluation (spec §9). In a JSON body beside `rows`; for CSV, query \
+parameters."""
 
     model_config = ConfigDict(extra="forbid")
 
     grain: Grain | None = Field(None, description="Output grain: the rows' (default) or coarser")
-    by: list[str] | None = Field(None, description="Dimensions kept (default: all present); [] totals")
-    metrics: list[str] | None = Field(None, description="Metrics to return (default: all the data allows)")
+    by: list[str] | None = Field(
+        None, description="Dimensions kept (default: all present); [] totals"
+    )
+    metrics: list[str] | None = Field(
+        None, description="Metrics to return (default: all the data allows)"
+    )
     params: dict[str, StrictFloat | StrictInt | StrictStr] | None = Field(
-        None, description="Param overrides for this evaluation: numbers (or numeric text)")
+        None, description="Param overrides for this evaluation: numbers (or numeric text)"
+    )
     locale: str | None = Field(None, examples=["en"])
     trace: StrictBool = Field(False, description="Explain each value: its formula with the numbers")
-    as_of: date | None = Field(None, description="The data is complete up to the end of this day (YYYY-MM-DD): "
-                               "later records or rows are left out and a period that goes on after it is "
-                               "`partial`. Default: for raw records (`sources`), the last record's day; for "
-                               "rows, none", examples=["2026-06-30"])
-    formatted: StrictBool = Field(False, description="Add each row's values as shown (`57.8%`) in `formatted`; "
-                                  "`values` stay exact")
+    as_of: date | None = Field(
+        None,
+        description="The data is complete up to the end of this day (YYYY-MM-DD): "
+        "later records or rows are left out and a period that goes on after it is "
+        "`partial`. Default: for raw records (`sources`), the last record's day; for "
+        "rows, none",
+        examples=["2026-06-30"],
+    )
+    formatted: StrictBool = Field(
+        False,
+        description="Add each row's values as shown (`57.8%`) in `formatted`; `values` stay exact",
+    )
 
 
 Scalar = StrictStr | StrictFloat | StrictInt | StrictBool | None
-_LEDGER: list[JsonValue] = [{"event_time": "2026-01-02 09:05:00", "store_id": "S1", "member_id": "M1", "kind": "recharge",
-            "amount": 200, "net": 180, "gift": 20, "points": 0},
-           {"event_time": "2026-01-15 18:30:00", "store_id": "S1", "member_id": "M2", "kind": "register",
-            "amount": 0, "net": 0, "gift": 0, "points": 0}]
+_LEDGER: list[JsonValue] = [
+    {
+        "event_time": "2026-01-02 09:05:00",
+        "store_id": "S1",
+        "member_id": "M1",
+        "kind": "recharge",
+        "amount": 200,
+        "net": 180,
+        "gift": 20,
+        "points": 0,
+    },
+    {
+        "event_time": "2026-01-15 18:30:00",
+        "store_id": "S1",
+        "member_id": "M2",
+        "kind": "register",
+        "amount": 0,
+        "net": 0,
+        "gift": 0,
+        "points": 0,
+    },
+]
 
 
 class EvaluateRequest(EvaluateOptions):
     """The §9 request: input rows, or the raw records of the pack's sources (one of the two)."""
 
     rows: list[dict[str, Any]] | None = Field(
-        None, description="One flat object per period and dimension member; `null` for a blank. "
-                          "Give `rows` or `sources`, not both",
-        examples=[[{"period": "2026-01", "store": "S01", "marketing_spend": 100000, "new_members": 200}]])
+        None,
+        description="One flat object per period and dimension member; `null` for a blank. "
+        "Give `rows` or `sources`, not both",
+        examples=[
+            [{"period": "2026-01", "store": "S01", "marketing_spend": 100000, "new_members": 200}]
+        ],
+    )
     sources: dict[str, list[dict[str, Scalar]]] | None = Field(
-        None, description="For a pack whose inputs are computed from `sources:` (docs/measures.md): the raw records "
-                          "of each of them, by source id, one flat object per record (text, numbers, true/false or "
-                          "`null`; a field a record lacks is blank). The records count against the row limit. "
-                          "Give `rows` or `sources`, not both",
-        examples=[{"card_events": _LEDGER}])
+        None,
+        description="For a pack whose inputs are computed from `sources:` "
+        "(docs/measures.md): the raw records of each of them, by source id, one flat object "
+        "per record (text, numbers, true/false or `null`; a field a record lacks is blank). "
+        "The records count against the row limit. Give `rows` or `sources`, not both",
+        examples=[{"card_events": _LEDGER}],
+    )
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"rows": [{"period": "2026-01", "store": "S01", "marketing_spend": 100000, "new_members": 200,
-                   "revenue": 50000, "orders": 400}],
-         "by": [], "metrics": ["cac", "avg_order_value"], "locale": "en"},
-        {"sources": {"card_events": _LEDGER}, "grain": "month", "by": [], "locale": "en"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "rows": [
+                        {
+                            "period": "2026-01",
+                            "store": "S01",
+                            "marketing_spend": 100000,
+                            "new_members": 200,
+                            "revenue": 50000,
+                            "orders": 400,
+                        }
+                    ],
+                    "by": [],
+                    "metrics": ["cac", "avg_order_value"],
+                    "locale": "en",
+                },
+                {"sources": {"card_events": _LEDGER}, "grain": "month", "by": [], "locale": "en"},
+            ]
+        },
+    )
 
 
 class EvaluatedRow(_Open):
-    period: str = Field(description="2026-01, 2026-Q1, …; for grain all, the first and last base period "
-                        "(2025-01/2026-12)")
-    partial: bool = Field(description="The period goes on after the data's as_of day: it is not over")
+    period: str = Field(
+        description="2026-01, 2026-Q1, …; for grain all, the first and last base period "
+        "(2025-01/2026-12)"
+    )
+    partial: bool = Field(
+        description="The period goes on after the data's as_of day: it is not over"
+    )
     dims: dict[str, str]
-    values: dict[str, float | None] = Field(description="Exact values (full float64 precision); null when "
-                                            "undefined")
+    values: dict[str, float | None] = Field(
+        description="Exact values (full float64 precision); null when undefined"
+    )
     undefined: dict[str, str]
     bands: dict[str, Any] = Field(description="The band each exact value is in")
-    implausible: dict[str, str] = Field(description="Values outside their metric's domain (they get no band)")
+    implausible: dict[str, str] = Field(
+        description="Values outside their metric's domain (they get no band)"
+    )
     rules: list[dict[str, Any]]
     checks: list[dict[str, Any]]
 
@@ -225,11 +295,15 @@ class Evaluation(BaseModel):
     pack: str
     version: str
     pack_sha256: str = Field(description="SHA-256 of the pack's text")
-    extends: dict[str, str] = Field(description="The version of every pack it inherits from, built-in ones included")
+    extends: dict[str, str] = Field(
+        description="The version of every pack it inherits from, built-in ones included"
+    )
     engine_version: str
     grain: str
     by: list[str]
-    as_of: date | None = Field(description="The day the data is measured up to (null: every period is complete)")
+    as_of: date | None = Field(
+        description="The day the data is measured up to (null: every period is complete)"
+    )
     rows: list[EvaluatedRow]
     warnings: list[dict[str, Any]]
 
@@ -258,8 +332,10 @@ class Published(BaseModel):
     owner: str
     visibility: Literal["public", "private"]
     published_at: str
-    extends_pinned: dict[str, str] = Field(description="Published packs this version extends, at the exact "
-                                           "versions chosen when it was published")
+    extends_pinned: dict[str, str] = Field(
+        description="Published packs this version extends, at the exact "
+        "versions chosen when it was published"
+    )
     warnings: list[PackProblem]
 
 

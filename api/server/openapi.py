@@ -16,7 +16,8 @@ _PROBLEM = {"$ref": "#/components/schemas/Problem"}
 
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """Response docs for error statuses (422, 429 and 500 always): problem+json, with the types each carries."""
+    """Response docs for error statuses (422, 429 and 500
+    always): problem+json, with the types each carries."""
     out: dict[int | str, dict[str, Any]] = {}
     for status in sorted({*statuses, 422, 429, 500}):
         kinds = [t for t in TYPES.values() if t.status == status]
@@ -25,8 +26,12 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return out
 
 
-def ok(model: type[BaseModel], description: str, example: Any = None,
-       also: dict[str, Any] | None = None) -> dict[int | str, Any]:
+def ok(
+    model: type[BaseModel],
+    description: str,
+    example: Any = None,
+    also: dict[str, Any] | None = None,
+) -> dict[int | str, Any]:
     """The 200 response: ``model`` as JSON (with an example), and ``also`` other media types."""
     entry: dict[str, Any] = {"model": model, "description": description}
     content: dict[str, Any] = {}
@@ -38,18 +43,38 @@ def ok(model: type[BaseModel], description: str, example: Any = None,
     return {200: entry}
 
 
-NOT_MODIFIED: dict[int | str, Any] = {304: {"description": "Not modified: the `If-None-Match` ETag is current"}}
-YAML_BODY = {"schema": {"type": "string", "description": "One YAML document: a whole pack"},
-             "example": "pack: gym-membership\nversion: 1.0.0\ntitle: {en: Gym membership}\n"
-                        "extends: [membership-core]\ninputs: {}\nmetrics: {}\n"}
-PACK_BODY = {"required": True, "content": {t: YAML_BODY for t in ("application/yaml", "text/yaml", "text/plain")}}
-EVALUATE_BODY = {"required": True, "content": {
-    "application/json": {"schema": {"$ref": "#/components/schemas/EvaluateRequest"}},
-    "text/csv": {"schema": {"type": "string"}, "examples": {
-        "rows": {"summary": "Input rows", "value": "period,store,marketing_spend,new_members\n2026-01,S01,100000,200\n"},
-        "records": {"summary": "Raw records of one source (with ?source=card_events)",
+NOT_MODIFIED: dict[int | str, Any] = {
+    304: {"description": "Not modified: the `If-None-Match` ETag is current"}
+}
+YAML_BODY = {
+    "schema": {"type": "string", "description": "One YAML document: a whole pack"},
+    "example": "pack: gym-membership\nversion: 1.0.0\ntitle: {en: Gym membership}\n"
+    "extends: [membership-core]\ninputs: {}\nmetrics: {}\n",
+}
+PACK_BODY = {
+    "required": True,
+    "content": {t: YAML_BODY for t in ("application/yaml", "text/yaml", "text/plain")},
+}
+EVALUATE_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {"schema": {"$ref": "#/components/schemas/EvaluateRequest"}},
+        "text/csv": {
+            "schema": {"type": "string"},
+            "examples": {
+                "rows": {
+                    "summary": "Input rows",
+                    "value": "period,store,marketing_spend,new_members\n2026-01,S01,100000,200\n",
+                },
+                "records": {
+                    "summary": "Raw records of one source (with ?source=card_events)",
                     "value": "event_time,store_id,member_id,kind,amount,net,gift,points\n"
-                             "2026-01-02 09:05:00,S1,M1,recharge,200,180,20,0\n"}}}}}
+                    "2026-01-02 09:05:00,S1,M1,recharge,200,180,20,0\n",
+                },
+            },
+        },
+    },
+}
 
 EXTRA_MODELS: tuple[type[BaseModel], ...] = (Problem, EvaluateRequest)
 
@@ -60,7 +85,8 @@ TOKEN_REQUIRED = "x-token-required"
 
 def _optional_auth(doc: dict[str, Any]) -> None:
     """Routes that answer with or without a token say so: ``security: [{}, {bearer: []}]`` (the
-    empty requirement is anonymous access); routes marked :data:`TOKEN_REQUIRED` keep ``[{bearer: []}]``."""
+    empty requirement is anonymous access); routes marked :data:`TOKEN_REQUIRED` keep
+    ``[{bearer: []}]``."""
     for ops in doc.get("paths", {}).values():
         for op in ops.values():
             if not isinstance(op, dict):
@@ -77,8 +103,13 @@ def install(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
-        doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes,
-                          tags=app.openapi_tags)
+        doc = get_openapi(
+            title=app.title,
+            version=app.version,
+            description=app.description,
+            routes=app.routes,
+            tags=app.openapi_tags,
+        )
         schemas = doc.setdefault("components", {}).setdefault("schemas", {})
         for model in EXTRA_MODELS:
             schema = model.model_json_schema(ref_template="#/components/schemas/{model}")

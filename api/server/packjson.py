@@ -19,7 +19,17 @@ from engine.problems import Problem
 
 _RENAME = {"source_ref": "source", "assertion": "assert", "origin": "defined_in"}
 _SKIP = {"sources", "kind"}
-_SECTIONS = ("dimensions", "params", "inputs", "metrics", "checks", "rules", "remedies", "views", "roles")
+_SECTIONS = (
+    "dimensions",
+    "params",
+    "inputs",
+    "metrics",
+    "checks",
+    "rules",
+    "remedies",
+    "views",
+    "roles",
+)
 
 
 def plain(value: Any) -> Any:
@@ -31,8 +41,11 @@ def plain(value: Any) -> Any:
     if isinstance(value, Definition):
         return definition(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {_RENAME.get(f.name, f.name): plain(getattr(value, f.name)) for f in dataclasses.fields(value)
-                if f.name not in _SKIP}
+        return {
+            _RENAME.get(f.name, f.name): plain(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if f.name not in _SKIP
+        }
     if isinstance(value, Mapping):
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -53,9 +66,16 @@ def pack_json(c: CompiledPack, warnings: list[Problem] | None = None) -> dict[st
     """The whole compiled pack; checks carry what the compiler proved about them."""
     p = c.pack
     out: dict[str, Any] = {
-        "id": p.id, "version": p.version, "title": p.title.to_json(), "description": p.description.to_json(),
-        "industry": p.industry, "visibility": p.visibility, "locales": list(p.locales), "grain": p.grain,
-        "extends": list(p.extends), "ancestors": list(p.ancestors),
+        "id": p.id,
+        "version": p.version,
+        "title": p.title.to_json(),
+        "description": p.description.to_json(),
+        "industry": p.industry,
+        "visibility": p.visibility,
+        "locales": list(p.locales),
+        "grain": p.grain,
+        "extends": list(p.extends),
+        "ancestors": list(p.ancestors),
     }
     for section in _SECTIONS:
         out[section] = {ident: definition(d) for ident, d in p.section(section).items()}

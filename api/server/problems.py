@@ -50,7 +50,9 @@ def _catalog(*types: ProblemType) -> dict[str, ProblemType]:
 TYPES: dict[str, ProblemType] = _catalog(
     ProblemType("malformed-body", 400, "The request body cannot be read"),
     ProblemType("unauthorized", 401, "A valid bearer token is required"),
-    ProblemType("client-disconnected", 400, "The client closed the connection before the body was sent"),
+    ProblemType(
+        "client-disconnected", 400, "The client closed the connection before the body was sent"
+    ),
     ProblemType("forbidden", 403, "This token may not do that"),
     ProblemType("quota-exceeded", 403, "The owner's storage quota would be exceeded"),
     ProblemType("not-found", 404, "No such resource"),
@@ -83,7 +85,9 @@ def clip(text: str, limit: int = _CLIP) -> str:
 class ApiProblem(Exception):
     """Raised anywhere below a route; answered as problem+json by the installed handler."""
 
-    def __init__(self, slug: str, detail: str, *, headers: dict[str, str] | None = None, **extra: Any) -> None:
+    def __init__(
+        self, slug: str, detail: str, *, headers: dict[str, str] | None = None, **extra: Any
+    ) -> None:
         super().__init__(detail)
         self.type = TYPES[slug]
         self.detail = detail
@@ -93,24 +97,38 @@ class ApiProblem(Exception):
 
 def problem_body(slug: str, detail: str, **extra: Any) -> dict[str, Any]:
     kind = TYPES[slug]
-    return {"type": kind.uri, "title": kind.title, "status": kind.status, "detail": clip(detail, 2000), **extra}
+    return {
+        "type": kind.uri,
+        "title": kind.title,
+        "status": kind.status,
+        "detail": clip(detail, 2000),
+        **extra,
+    }
 
 
 #: on every response (added by ``limits.SecurityHeaders`` unless a response sets its own), and
 #: on every problem answer directly, also those made outside the middleware (an unhandled 500)
-SAFE_HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
-                "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
-                "Referrer-Policy": "no-referrer"}
+SAFE_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+}
 
 
-def problem_response(slug: str, detail: str, *, headers: dict[str, str] | None = None, **extra: Any) -> Response:
+def problem_response(
+    slug: str, detail: str, *, headers: dict[str, str] | None = None, **extra: Any
+) -> Response:
     body = problem_body(slug, detail, **extra)
     headers = {**SAFE_HEADERS, **(headers or {})}
     # backslashreplace: a lone surrogate quoted from the request becomes a JSON escape, so building
     # the error answer can never fail itself
-    return Response(json.dumps(body, ensure_ascii=False).encode("utf-8", errors="backslashreplace"),
-                    status_code=body["status"],
-                    media_type=MEDIA_TYPE, headers=headers)
+    return Response(
+        json.dumps(body, ensure_ascii=False).encode("utf-8", errors="backslashreplace"),
+        status_code=body["status"],
+        media_type=MEDIA_TYPE,
+        headers=headers,
+    )
 
 
 def from_exception(err: ApiProblem) -> Response:
@@ -126,8 +144,15 @@ def validation_errors(errors: Any) -> list[dict[str, Any]]:
     return out
 
 
-_STATUS_SLUG = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large",
-                415: "unsupported-media-type", 401: "unauthorized", 403: "forbidden", 400: "malformed-body"}
+_STATUS_SLUG = {
+    404: "not-found",
+    405: "method-not-allowed",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+    401: "unauthorized",
+    403: "forbidden",
+    400: "malformed-body",
+}
 
 
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -141,8 +166,15 @@ def allowed_methods(request: Request) -> list[str]:
     routes = request.app.router.routes
     if any(isinstance(r, Mount) and r.matches(base)[0] == Match.FULL for r in routes):
         return ["GET", "HEAD"]
-    return [m for m in _METHODS
-            if any(r.matches({**base, "method": m})[0] == Match.FULL for r in routes if not isinstance(r, Mount))]
+    return [
+        m
+        for m in _METHODS
+        if any(
+            r.matches({**base, "method": m})[0] == Match.FULL
+            for r in routes
+            if not isinstance(r, Mount)
+        )
+    ]
 
 
 def install_handlers(app: FastAPI) -> None:
@@ -156,26 +188,40 @@ def install_handlers(app: FastAPI) -> None:
         assert isinstance(exc, RequestValidationError)
         errors = validation_errors(exc.errors())
         where = ", ".join(e["location"] for e in errors[:3])
-        return problem_response("invalid-request", f"invalid parameters: {where}" if where else "invalid parameters",
-                                errors=errors)
+        return problem_response(
+            "invalid-request",
+            f"invalid parameters: {where}" if where else "invalid parameters",
+            errors=errors,
+        )
 
     async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
-        slug = _STATUS_SLUG.get(exc.status_code, "internal-error" if exc.status_code >= 500 else "malformed-body")
-        detail = {404: f"there is no {request.url.path}", 405: f"{request.method} is not allowed on {request.url.path}"}
+        slug = _STATUS_SLUG.get(
+            exc.status_code, "internal-error" if exc.status_code >= 500 else "malformed-body"
+        )
+        detail = {
+            404: f"there is no {request.url.path}",
+            405: f"{request.method} is not allowed on {request.url.path}",
+        }
         headers = dict(exc.headers) if exc.headers else {}
         if exc.status_code == 405:
             headers["Allow"] = ", ".join(allowed_methods(request))
-        return problem_response(slug, detail.get(exc.status_code, TYPES[slug].title), headers=headers or None)
+        return problem_response(
+            slug, detail.get(exc.status_code, TYPES[slug].title), headers=headers or None
+        )
 
     async def on_disconnect(request: Request, exc: Exception) -> Response:
         # nobody is listening: one quiet line in the log, not a traceback per dropped upload
         log.info("client disconnected during %s %s", request.method, request.url.path)
-        return problem_response("client-disconnected", "the connection closed before the whole body was received")
+        return problem_response(
+            "client-disconnected", "the connection closed before the whole body was received"
+        )
 
     async def on_bug(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error in %s %s", request.method, request.url.path)
-        return problem_response("internal-error", "the server failed to answer; the error has been logged")
+        return problem_response(
+            "internal-error", "the server failed to answer; the error has been logged"
+        )
 
     app.add_exception_handler(ApiProblem, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)

@@ -124,17 +124,33 @@ class VersionRecord:
         return self.visibility != "private" or self.owner == owner
 
     def to_json(self) -> dict[str, Any]:
-        return {"pack": self.pack, "version": self.version, "sha256": self.sha256, "owner": self.owner,
-                "visibility": self.visibility, "published_at": self.published_at,
-                "extends_pinned": dict(self.pins), "warnings": list(self.warnings)}
+        return {
+            "pack": self.pack,
+            "version": self.version,
+            "sha256": self.sha256,
+            "owner": self.owner,
+            "visibility": self.visibility,
+            "published_at": self.published_at,
+            "extends_pinned": dict(self.pins),
+            "warnings": list(self.warnings),
+        }
 
 
 _COLUMNS = "pack_id, version, sha256, owner, visibility, published_at, pins, warnings, summary"
 
 
 def _record(row: tuple[Any, ...]) -> VersionRecord:
-    return VersionRecord(row[0], row[1], row[2], row[3], row[4], row[5], json.loads(row[6]), json.loads(row[7]),
-                         json.loads(row[8]) if row[8] else None)
+    return VersionRecord(
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        row[4],
+        row[5],
+        json.loads(row[6]),
+        json.loads(row[7]),
+        json.loads(row[8]) if row[8] else None,
+    )
 
 
 class Registry:
@@ -168,23 +184,31 @@ class Registry:
 
     # -- keys ---------------------------------------------------------------------------
     def create_key(self, owner: str) -> str:
-        """A new token for ``owner``; only its hash is stored, so this is the only time it is seen."""
+        """A new token for ``owner``; only its hash is
+        stored, so this is the only time it is seen."""
         if not OWNER.fullmatch(owner):
-            raise ValueError(f"owner '{owner[:80]}' must be 1-64 letters, digits, '_', '.' or '-', "
-                             "starting with a letter or digit")
+            raise ValueError(
+                f"owner '{owner[:80]}' must be 1-64 letters, digits, '_', '.' or '-', "
+                "starting with a letter or digit"
+            )
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         digest = hash_token(token)
         with self._connect() as db:
-            db.execute("INSERT INTO api_keys (key_hash, key_id, owner, created_at) VALUES (?, ?, ?, ?)",
-                       (digest, digest[:12], owner, _now()))
+            db.execute(
+                "INSERT INTO api_keys (key_hash, key_id, owner, created_at) VALUES (?, ?, ?, ?)",
+                (digest, digest[:12], owner, _now()),
+            )
         return token
 
     def list_keys(self, owner: str | None = None) -> list[dict[str, str]]:
         """Keys (never their tokens): id, owner and creation time, oldest first."""
         with self._connect() as db:
-            rows = db.execute("SELECT key_id, owner, created_at FROM api_keys"
-                              + (" WHERE owner = ?" if owner else "") + " ORDER BY created_at, key_id",
-                              (owner,) if owner else ()).fetchall()
+            rows = db.execute(
+                "SELECT key_id, owner, created_at FROM api_keys"
+                + (" WHERE owner = ?" if owner else "")
+                + " ORDER BY created_at, key_id",
+                (owner,) if owner else (),
+            ).fetchall()
         return [{"key_id": str(k), "owner": str(o), "created_at": str(t)} for k, o, t in rows]
 
     def revoke_key(self, key_id: str) -> bool:
@@ -197,7 +221,9 @@ class Registry:
         """The owner a token belongs to, or None (the stored hash is compared in constant time)."""
         digest = hash_token(token)
         with self._connect() as db:
-            row = db.execute("SELECT key_hash, owner FROM api_keys WHERE key_hash = ?", (digest,)).fetchone()
+            row = db.execute(
+                "SELECT key_hash, owner FROM api_keys WHERE key_hash = ?", (digest,)
+            ).fetchone()
         if row is None or not hmac.compare_digest(str(row[0]), digest):
             return None
         return str(row[1])
@@ -211,21 +237,29 @@ class Registry:
     def versions(self, pack: str) -> list[VersionRecord]:
         """Every version of a pack, newest first."""
         with self._connect() as db:
-            rows = db.execute(f"SELECT {_COLUMNS} FROM versions WHERE pack_id = ?", (pack,)).fetchall()
-        return sorted((_record(r) for r in rows), key=lambda r: version_key(r.version), reverse=True)
+            rows = db.execute(
+                f"SELECT {_COLUMNS} FROM versions WHERE pack_id = ?", (pack,)
+            ).fetchall()
+        return sorted(
+            (_record(r) for r in rows), key=lambda r: version_key(r.version), reverse=True
+        )
 
     def generation(self) -> str:
         """Changes whenever a version is stored (versions are never deleted or changed): a key
         under which anything derived from the list of versions may be cached."""
         with self._connect() as db:
-            count, last = db.execute("SELECT COUNT(*), COALESCE(MAX(rowid), 0) FROM versions").fetchone()
+            count, last = db.execute(
+                "SELECT COUNT(*), COALESCE(MAX(rowid), 0) FROM versions"
+            ).fetchone()
         return f"{count}.{last}"
 
     def readable(self, owner: str | None) -> dict[str, list[VersionRecord]]:
         """Every version ``owner`` may read (public ones and their own), by pack, newest first."""
         with self._connect() as db:
-            rows = db.execute(f"SELECT {_COLUMNS} FROM versions WHERE visibility != 'private' OR owner = ?",
-                              (owner or "",)).fetchall()
+            rows = db.execute(
+                f"SELECT {_COLUMNS} FROM versions WHERE visibility != 'private' OR owner = ?",
+                (owner or "",),
+            ).fetchall()
         out: dict[str, list[VersionRecord]] = {}
         for r in rows:
             rec = _record(r)
@@ -236,7 +270,9 @@ class Registry:
 
     def yaml(self, pack: str, version: str) -> bytes:
         with self._connect() as db:
-            row = db.execute("SELECT yaml FROM versions WHERE pack_id = ? AND version = ?", (pack, version)).fetchone()
+            row = db.execute(
+                "SELECT yaml FROM versions WHERE pack_id = ? AND version = ?", (pack, version)
+            ).fetchone()
         if row is None:
             raise KeyError(f"{pack}@{version}")
         return bytes(row[0])
@@ -249,11 +285,15 @@ class Registry:
     @staticmethod
     def _usage(db: sqlite3.Connection, owner: str) -> dict[str, int]:
         packs = db.execute("SELECT COUNT(*) FROM packs WHERE owner = ?", (owner,)).fetchone()[0]
-        versions, size = db.execute("SELECT COUNT(*), COALESCE(SUM(LENGTH(yaml)), 0) FROM versions WHERE owner = ?",
-                                    (owner,)).fetchone()
+        versions, size = db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(LENGTH(yaml)), 0) FROM versions WHERE owner = ?",
+            (owner,),
+        ).fetchone()
         return {"packs": int(packs), "versions": int(versions), "bytes": int(size)}
 
-    def publish(self, record: VersionRecord, text: bytes, quotas: Quotas | None = None) -> tuple[VersionRecord, bool]:
+    def publish(
+        self, record: VersionRecord, text: bytes, quotas: Quotas | None = None
+    ) -> tuple[VersionRecord, bool]:
         """Store a version in one transaction. Returns the stored record and whether it is new.
 
         The same content again is a no-op (the first record comes back); other content under an
@@ -263,11 +303,15 @@ class Registry:
         with self._connect() as db:
             db.execute("BEGIN IMMEDIATE")
             try:
-                row = db.execute("SELECT owner FROM packs WHERE pack_id = ?", (record.pack,)).fetchone()
+                row = db.execute(
+                    "SELECT owner FROM packs WHERE pack_id = ?", (record.pack,)
+                ).fetchone()
                 if row is not None and row[0] != record.owner:
                     raise NotOwner(record.pack)
-                have = db.execute(f"SELECT {_COLUMNS} FROM versions WHERE pack_id = ? AND version = ?",
-                                  (record.pack, record.version)).fetchone()
+                have = db.execute(
+                    f"SELECT {_COLUMNS} FROM versions WHERE pack_id = ? AND version = ?",
+                    (record.pack, record.version),
+                ).fetchone()
                 if have is not None:
                     existing = _record(have)
                     if existing.sha256 != record.sha256:
@@ -275,17 +319,32 @@ class Registry:
                     db.execute("ROLLBACK")
                     return existing, False
                 if quotas is not None:
-                    _check_quotas(self._usage(db, record.owner), quotas, new_pack=row is None, size=len(text))
+                    _check_quotas(
+                        self._usage(db, record.owner), quotas, new_pack=row is None, size=len(text)
+                    )
                 if row is None:
-                    db.execute("INSERT INTO packs (pack_id, owner, created_at) VALUES (?, ?, ?)",
-                               (record.pack, record.owner, record.published_at))
+                    db.execute(
+                        "INSERT INTO packs (pack_id, owner, created_at) VALUES (?, ?, ?)",
+                        (record.pack, record.owner, record.published_at),
+                    )
                 db.execute(
-                    "INSERT INTO versions (pack_id, version, yaml, sha256, owner, visibility, pins, warnings, "
-                    "published_at, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (record.pack, record.version, text, record.sha256, record.owner, record.visibility,
-                     json.dumps(record.pins, sort_keys=True), json.dumps(record.warnings, ensure_ascii=False),
-                     record.published_at,
-                     None if record.summary is None else json.dumps(record.summary, ensure_ascii=False)))
+                    "INSERT INTO versions (pack_id, version, yaml, sha256, owner, visibility, "
+                    "pins, warnings, published_at, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        record.pack,
+                        record.version,
+                        text,
+                        record.sha256,
+                        record.owner,
+                        record.visibility,
+                        json.dumps(record.pins, sort_keys=True),
+                        json.dumps(record.warnings, ensure_ascii=False),
+                        record.published_at,
+                        None
+                        if record.summary is None
+                        else json.dumps(record.summary, ensure_ascii=False),
+                    ),
+                )
                 db.execute("COMMIT")
             except BaseException:
                 if db.in_transaction:
@@ -296,17 +355,33 @@ class Registry:
 
 def _check_quotas(used: dict[str, int], quotas: Quotas, *, new_pack: bool, size: int) -> None:
     if quotas.packs and new_pack and used["packs"] + 1 > quotas.packs:
-        raise QuotaExceeded(f"you have {used['packs']:,} packs and the limit is {quotas.packs:,} per owner: "
-                            "publish a new version of an existing pack, or ask the operator for a larger quota")
+        raise QuotaExceeded(
+            f"you have {used['packs']:,} packs and the limit is {quotas.packs:,} per owner: "
+            "publish a new version of an existing pack, or ask the operator for a larger quota"
+        )
     if quotas.versions and used["versions"] + 1 > quotas.versions:
-        raise QuotaExceeded(f"you have {used['versions']:,} versions stored and the limit is {quotas.versions:,} "
-                            "per owner: ask the operator for a larger quota")
+        raise QuotaExceeded(
+            f"you have {used['versions']:,} versions stored and the limit is {quotas.versions:,} "
+            "per owner: ask the operator for a larger quota"
+        )
     if quotas.bytes and used["bytes"] + size > quotas.bytes:
-        raise QuotaExceeded(f"you store {used['bytes']:,} bytes of packs; this version ({size:,} bytes) would pass "
-                            f"the limit of {quotas.bytes:,} bytes per owner: make the pack smaller, or ask the "
-                            "operator for a larger quota")
+        raise QuotaExceeded(
+            f"you store {used['bytes']:,} bytes of packs; this version ({size:,} bytes) would pass "
+            f"the limit of {quotas.bytes:,} bytes per owner: make the pack smaller, or ask the "
+            "operator for a larger quota"
+        )
 
 
-def new_record(pack: str, version: str, text: bytes, owner: str, visibility: str, pins: dict[str, str],
-               warnings: list[dict[str, Any]], summary: dict[str, Any] | None = None) -> VersionRecord:
-    return VersionRecord(pack, version, content_hash(text), owner, visibility, _now(), pins, warnings, summary)
+def new_record(
+    pack: str,
+    version: str,
+    text: bytes,
+    owner: str,
+    visibility: str,
+    pins: dict[str, str],
+    warnings: list[dict[str, Any]],
+    summary: dict[str, Any] | None = None,
+) -> VersionRecord:
+    return VersionRecord(
+        pack, version, content_hash(text), owner, visibility, _now(), pins, warnings, summary
+    )

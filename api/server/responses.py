@@ -20,11 +20,15 @@ YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yam
 
 
 def dumps(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode(
+        "utf-8"
+    )
 
 
 def json_response(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(dumps(value), status_code=status, media_type="application/json", headers=headers)
+    return Response(
+        dumps(value), status_code=status, media_type="application/json", headers=headers
+    )
 
 
 def etag_of(body: bytes) -> str:
@@ -73,7 +77,8 @@ class Lru(Generic[V]):
 
 
 class Rendered(Lru[tuple[bytes, str]]):
-    """Response bodies of immutable resources (keyed by content hash) with their ETags, bounded in bytes."""
+    """Response bodies of immutable resources (keyed by
+    content hash) with their ETags, bounded in bytes."""
 
     def __init__(self, max_bytes: int = 64 * 1024 * 1024) -> None:
         super().__init__(max_bytes, lambda v: len(v[0]) + 200)
@@ -82,15 +87,25 @@ class Rendered(Lru[tuple[bytes, str]]):
         def with_etag() -> tuple[bytes, str]:
             body = make()
             return body, etag_of(body)
+
         return self.get(key, with_etag)
 
 
-def conditional(request: Request, body: bytes, media_type: str, *, private: bool = False,
-                etag: str | None = None) -> Response:
+def conditional(
+    request: Request,
+    body: bytes,
+    media_type: str,
+    *,
+    private: bool = False,
+    etag: str | None = None,
+) -> Response:
     """``body`` with an ETag, or 304 Not Modified if the client's If-None-Match has it."""
     etag = etag or etag_of(body)
-    headers = {"ETag": etag, "Cache-Control": "private, no-cache" if private else "no-cache",
-               "Vary": "Authorization, Accept"}
+    headers = {
+        "ETag": etag,
+        "Cache-Control": "private, no-cache" if private else "no-cache",
+        "Vary": "Authorization, Accept",
+    }
     match = request.headers.get("if-none-match")
     if match is not None:
         tags = {t.strip().removeprefix("W/") for t in match.split(",")}
@@ -110,10 +125,14 @@ def wants_yaml(request: Request) -> bool:
 
 
 def require_media(request: Request, allowed: tuple[str, ...], default: str | None = None) -> str:
-    """The body's media type if it is one of ``allowed`` (``default`` when none is sent), else 415."""
+    """The body's media type if it is one of ``allowed``
+    (``default`` when none is sent), else 415."""
     kind = media_type(request) or default or ""
     if kind not in allowed:
         shown = f"'{kind[:60]}'" if kind else "no Content-Type"
-        raise ApiProblem("unsupported-media-type", f"{shown} is not accepted here: send "
-                         f"{' or '.join(allowed[:2])} (for example curl -H 'Content-Type: {allowed[0]}')")
+        raise ApiProblem(
+            "unsupported-media-type",
+            f"{shown} is not accepted here: send "
+            f"{' or '.join(allowed[:2])} (for example curl -H 'Content-Type: {allowed[0]}')",
+        )
     return kind

@@ -1,6 +1,7 @@
 """Raw records of a pack's sources (docs/measures.md) in place of input rows, in a worker.
 
-    JSON  {"sources": {"card_events": [{"event_time": "2026-01-05 10:00:00", "amount": 100, …}, …], …}
+    JSON  {"sources": {"card_events": [{"event_time": "2026-01-05 10:00:00", "amount": 100, …},
+                                       …], …}
     CSV   POST /v1/packs/{pack}/evaluate?source=card_events   (text/csv, header row first)
 
 :func:`check_sources` holds a request against the pack (it computes inputs from sources, and
@@ -36,31 +37,54 @@ def check_sources(compiled: CompiledPack, given: Iterable[str], location: str) -
     ``query.source``."""
     pack = compiled.pack
     if not measured_sources(compiled):
-        raise ApiProblem("invalid-request", f"pack '{pack.id}' computes no input from raw records (none of its "
-                         "inputs has a `measure:`): send input rows instead",
-                         errors=[{"location": location, "message": "the pack has no measured inputs"}])
+        raise ApiProblem(
+            "invalid-request",
+            f"pack '{pack.id}' computes no input from raw records (none of its "
+            "inputs has a `measure:`): send input rows instead",
+            errors=[{"location": location, "message": "the pack has no measured inputs"}],
+        )
     known = ", ".join(pack.sources)
     for sid in given:
         if sid not in pack.sources:
             where = location if location.startswith("query") else f"{location}.{clip(sid, 60)}"
-            raise ApiProblem("invalid-request", f"pack '{pack.id}' has no source '{clip(sid, 60)}'; its sources: "
-                             f"{known}", errors=[{"location": where, "message": f"unknown source; known: {known}"}])
+            raise ApiProblem(
+                "invalid-request",
+                f"pack '{pack.id}' has no source '{clip(sid, 60)}'; its sources: {known}",
+                errors=[{"location": where, "message": f"unknown source; known: {known}"}],
+            )
 
 
 def _bad(sid: str, record: int, field: str | None, reason: str) -> ApiProblem:
-    what = f"source '{sid}', record {record}" + (f", field '{clip(field, 60)}'" if field is not None else "")
-    return ApiProblem("invalid-input", f"{what}: {reason}",
-                      errors=[{"row": record, "column": None if field is None else clip(field, 100),
-                               "reason": f"source '{sid}': {reason}", "hint": None}])
+    what = f"source '{sid}', record {record}" + (
+        f", field '{clip(field, 60)}'" if field is not None else ""
+    )
+    return ApiProblem(
+        "invalid-input",
+        f"{what}: {reason}",
+        errors=[
+            {
+                "row": record,
+                "column": None if field is None else clip(field, 100),
+                "reason": f"source '{sid}': {reason}",
+                "hint": None,
+            }
+        ],
+    )
 
 
 def no_records(sid: str) -> ApiProblem:
-    return ApiProblem("invalid-input", f"source '{sid}' has no records: send at least one",
-                      errors=[{"row": None, "column": None, "reason": f"source '{sid}' has no records", "hint": None}])
+    return ApiProblem(
+        "invalid-input",
+        f"source '{sid}' has no records: send at least one",
+        errors=[
+            {"row": None, "column": None, "reason": f"source '{sid}' has no records", "hint": None}
+        ],
+    )
 
 
 def _cell(sid: str, record: int, field: str, value: Any) -> str:
-    """A JSON scalar as the text of a CSV cell: null → empty (a blank), true/false, numbers as written."""
+    """A JSON scalar as the text of a CSV cell: null →
+    empty (a blank), true/false, numbers as written."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -75,13 +99,24 @@ def _cell(sid: str, record: int, field: str, value: Any) -> str:
         if "\x00" in value:
             raise _bad(sid, record, field, "the text holds a NUL character")
         return value
-    kind = "an object" if isinstance(value, dict) else "a list" if isinstance(value, list) else "not a scalar"
-    raise _bad(sid, record, field, f"the value is {kind}: a record's values must be text, numbers, true/false "
-               "or null")
+    kind = (
+        "an object"
+        if isinstance(value, dict)
+        else "a list"
+        if isinstance(value, list)
+        else "not a scalar"
+    )
+    raise _bad(
+        sid,
+        record,
+        field,
+        f"the value is {kind}: a record's values must be text, numbers, true/false or null",
+    )
 
 
 def json_tables(sources: Mapping[str, list[Any]]) -> dict[str, Columns]:
-    """Each source's records (flat objects) as text columns; a field missing from a record is blank."""
+    """Each source's records (flat objects) as text
+    columns; a field missing from a record is blank."""
     tables: dict[str, Columns] = {}
     for sid, records in sources.items():
         if not records:
@@ -94,9 +129,13 @@ def json_tables(sources: Mapping[str, list[Any]]) -> dict[str, Columns]:
                 column = names.get(field)
                 if column is None:
                     if not field or "\x00" in field:
-                        raise _bad(sid, n, None, "a field has an empty name or a NUL character in its name")
+                        raise _bad(
+                            sid, n, None, "a field has an empty name or a NUL character in its name"
+                        )
                     if len(names) >= MAX_COLUMNS:
-                        raise _bad(sid, n, field, f"the records have more than {MAX_COLUMNS:,} fields")
+                        raise _bad(
+                            sid, n, field, f"the records have more than {MAX_COLUMNS:,} fields"
+                        )
                     column = names[field] = [""] * (n - 1)
                 column.append(_cell(sid, n, field, value))
             for column in names.values():  # fields this record lacks are blank
@@ -133,7 +172,11 @@ def hide_folder(value: Any, paths: Mapping[str, Path]) -> Any:
     """``value`` (an outcome) with the folder of ``paths`` removed from its strings, however it is
     spelt, so that an engine message naming a temporary file names only ``<source id>.csv``."""
     folders = {p.parent for p in paths.values()}
-    forms = sorted({str(f) + "/" for f in folders} | {str(f.resolve()) + "/" for f in folders}, key=len, reverse=True)
+    forms = sorted(
+        {str(f) + "/" for f in folders} | {str(f.resolve()) + "/" for f in folders},
+        key=len,
+        reverse=True,
+    )
     return _replace(value, forms)
 
 

@@ -8,7 +8,8 @@ and each keeps its own cache of compiled packs.
 
     request ─▶ wait for an idle worker (503 ``server-busy`` if none frees up in time)
             ─▶ send the job ─▶ answer by the deadline? ─yes─▶ outcome
-                                                        └─no──▶ kill, replace, 504 ``evaluation-timeout``
+                                                        └─no──▶ kill, replace,
+                                                                504 ``evaluation-timeout``
 """
 
 from __future__ import annotations
@@ -40,8 +41,11 @@ STREAM_CHUNK = 1024 * 1024
 
 
 def bound_duckdb(max_bytes: int) -> None:
-    """DuckDB would take a thread per core and 80 % of the machine: keep it inside the worker's limit."""
-    measures_run.configure_duckdb(threads=min(os.cpu_count() or 1, 4), memory_limit_bytes=max_bytes // 2)
+    """DuckDB would take a thread per core and 80 % of
+    the machine: keep it inside the worker's limit."""
+    measures_run.configure_duckdb(
+        threads=min(os.cpu_count() or 1, 4), memory_limit_bytes=max_bytes // 2
+    )
 
 
 def limit_memory(max_bytes: int) -> None:
@@ -56,8 +60,9 @@ def limit_memory(max_bytes: int) -> None:
         resource.setrlimit(resource.RLIMIT_DATA, (cap, hard))
 
 
-def worker_main(conn: Connection, cache_size: int, scratch: str,
-                memory_bytes: int = 0) -> None:  # pragma: no cover - runs in the child
+def worker_main(
+    conn: Connection, cache_size: int, scratch: str, memory_bytes: int = 0
+) -> None:  # pragma: no cover - runs in the child
     """The loop of a worker process: receive a job, send its outcome, until the pipe closes.
     Temporary files (a request's raw records) go below ``scratch``, which the pool removes when
     it stops the worker — also when it kills it at a deadline, before the worker could clean up."""
@@ -80,7 +85,7 @@ def worker_main(conn: Connection, cache_size: int, scratch: str,
             chunks = range(0, len(body), STREAM_CHUNK)
             conn.send({"stream": len(body), "chunks": len(chunks)})
             for start in chunks:
-                conn.send_bytes(body[start:start + STREAM_CHUNK])
+                conn.send_bytes(body[start : start + STREAM_CHUNK])
         else:
             conn.send(outcome)
 
@@ -94,18 +99,25 @@ def _context() -> Any:
 class _Worker:
     def __init__(self, ctx: Any, cache_size: int, memory_bytes: int = 0) -> None:
         parent, child = ctx.Pipe()
-        self.scratch = Path(tempfile.mkdtemp(prefix="kpi-worker-"))  # private (0700), this worker's only
+        # private (0700), this worker's only
+        self.scratch = Path(tempfile.mkdtemp(prefix="kpi-worker-"))
         # removed by stop(), or at the latest when this process exits without stopping its workers
-        self._remove_scratch = weakref.finalize(self, shutil.rmtree, self.scratch, ignore_errors=True)
-        self.proc = ctx.Process(target=worker_main, args=(child, cache_size, str(self.scratch), memory_bytes),
-                                daemon=True,
-                                name="kpi-eval-worker")
+        self._remove_scratch = weakref.finalize(
+            self, shutil.rmtree, self.scratch, ignore_errors=True
+        )
+        self.proc = ctx.Process(
+            target=worker_main,
+            args=(child, cache_size, str(self.scratch), memory_bytes),
+            daemon=True,
+            name="kpi-eval-worker",
+        )
         self.proc.start()
         child.close()
         self.conn: Connection = parent
 
     def call(self, job: dict[str, Any], timeout: float) -> dict[str, Any] | None:
-        """The outcome, or None if the deadline passed first. Raises OSError/EOFError if the worker died."""
+        """The outcome, or None if the deadline passed first.
+        Raises OSError/EOFError if the worker died."""
         self.conn.send(job)
         if not self.conn.poll(max(timeout, 0.0)):
             return None
@@ -184,10 +196,14 @@ class WorkerPool:
         return w
 
     async def run(self, job: dict[str, Any], timeout: float) -> dict[str, Any]:
-        """The job's outcome; 503 if no worker frees up in time, 504 if the job is not done in time."""
+        """The job's outcome; 503 if no worker frees up
+        in time, 504 if the job is not done in time."""
         if not self._admit.acquire(blocking=False):
-            raise ApiProblem("server-busy", "every evaluation worker is busy and the queue is full; try again",
-                             headers={"Retry-After": "1"})
+            raise ApiProblem(
+                "server-busy",
+                "every evaluation worker is busy and the queue is full; try again",
+                headers={"Retry-After": "1"},
+            )
         try:
             outcome: dict[str, Any] = await anyio.to_thread.run_sync(self._run, job, timeout)
         finally:
@@ -202,8 +218,11 @@ class WorkerPool:
         try:
             worker = idle.get(timeout=timeout)
         except queue.Empty:
-            raise ApiProblem("server-busy", f"every evaluation worker stayed busy for {timeout:g} s; try again",
-                             headers={"Retry-After": "1"}) from None
+            raise ApiProblem(
+                "server-busy",
+                f"every evaluation worker stayed busy for {timeout:g} s; try again",
+                headers={"Retry-After": "1"},
+            ) from None
         healthy = False
         try:
             outcome = worker.call(job, deadline - time.monotonic())
@@ -219,20 +238,31 @@ class WorkerPool:
         except (OSError, EOFError):
             worker.proc.join(1)
             code = worker.proc.exitcode
-            if self.memory_bytes and code is not None and code < 0:  # killed by a signal: most likely memory
-                return jobs.problem("out-of-memory", f"the evaluation worker was stopped by signal {-code}, most "
-                                    "likely at its memory limit: send fewer rows, ask for fewer metrics or "
-                                    "dimensions, or a coarser grain")
-            return jobs.problem("internal-error", "the evaluation worker stopped unexpectedly; try again")
+            if (
+                self.memory_bytes and code is not None and code < 0
+            ):  # killed by a signal: most likely memory
+                return jobs.problem(
+                    "out-of-memory",
+                    f"the evaluation worker was stopped by signal {-code}, most "
+                    "likely at its memory limit: send fewer rows, ask for fewer metrics or "
+                    "dimensions, or a coarser grain",
+                )
+            return jobs.problem(
+                "internal-error", "the evaluation worker stopped unexpectedly; try again"
+            )
         finally:
             self._give_back(worker, healthy)
         if outcome is None:
-            raise ApiProblem("evaluation-timeout", f"the work took longer than the limit of {timeout:g} s and was "
-                             "stopped; send fewer rows or ask for fewer metrics")
+            raise ApiProblem(
+                "evaluation-timeout",
+                f"the work took longer than the limit of {timeout:g} s and was "
+                "stopped; send fewer rows or ask for fewer metrics",
+            )
         return outcome
 
     def _give_back(self, worker: _Worker, healthy: bool) -> None:
-        """Return a worker to the idle queue; a worker that timed out or died is killed and replaced."""
+        """Return a worker to the idle queue; a worker
+        that timed out or died is killed and replaced."""
         if not healthy:
             with self._lock:
                 self._all.discard(worker)

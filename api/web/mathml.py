@@ -43,14 +43,49 @@ from engine.formula.printer import (
     subtracted,
 )
 
-MAX_NODES = 400  # larger trees are shown as text: MathML of them is unreadable (and the printer recurses)
-PAGE_NODES = 20_000  # formula nodes one page may draw as MathML (a built-in pack's page needs ~1,000)
+MAX_NODES = (
+    400  # larger trees are shown as text: MathML of them is unreadable (and the printer recurses)
+)
+PAGE_NODES = (
+    20_000  # formula nodes one page may draw as MathML (a built-in pack's page needs ~1,000)
+)
 _RELATIONS = {"<": "<", "<=": "≤", ">": ">", ">=": "≥", "==": "=", "!=": "≠"}
 _MINUS, _TIMES = "−", "·"
-_ELEMENTS = {"math", "mrow", "mi", "mn", "mo", "ms", "mtext", "mfrac", "msup", "msub", "msubsup", "msqrt",
-             "mroot", "mfenced", "mspace", "mstyle", "mtable", "mtr", "mtd"}
-_ATTRIBUTES = {"mathvariant", "separators", "open", "close", "display", "linethickness", "form", "stretchy",
-               "fence", "columnalign", "lspace", "rspace"}
+_ELEMENTS = {
+    "math",
+    "mrow",
+    "mi",
+    "mn",
+    "mo",
+    "ms",
+    "mtext",
+    "mfrac",
+    "msup",
+    "msub",
+    "msubsup",
+    "msqrt",
+    "mroot",
+    "mfenced",
+    "mspace",
+    "mstyle",
+    "mtable",
+    "mtr",
+    "mtd",
+}
+_ATTRIBUTES = {
+    "mathvariant",
+    "separators",
+    "open",
+    "close",
+    "display",
+    "linethickness",
+    "form",
+    "stretchy",
+    "fence",
+    "columnalign",
+    "lspace",
+    "rspace",
+}
 
 
 def _signed(e: Any) -> bool:
@@ -61,7 +96,8 @@ def _signed(e: Any) -> bool:
 
 
 def _precedence(e: Any) -> int:
-    """How tightly ``e`` binds as :class:`_Printer` draws it (the levels of engine.formula.printer)."""
+    """How tightly ``e`` binds as :class:`_Printer`
+    draws it (the levels of engine.formula.printer)."""
     if isinstance(e, sympy.Add):
         return ADD
     if isinstance(e, sympy.Mul):
@@ -138,7 +174,9 @@ class _Printer(MathMLPresentationPrinter):  # type: ignore[misc]  # sympy is unt
         return self._bracketed(node) if _precedence(e) < at_least else node
 
     def _join(self, factors: list[Any], grouped: bool) -> Any:
-        if len(factors) == 1:  # alone above or below a fraction bar, no brackets; else as a first factor
+        if (
+            len(factors) == 1
+        ):  # alone above or below a fraction bar, no brackets; else as a first factor
             return self._print(factors[0]) if grouped else self._wrap(factors[0], MUL)
         row = self._el("mrow", None, self._wrap(factors[0], MUL))
         for factor in factors[1:]:
@@ -174,9 +212,12 @@ class _Printer(MathMLPresentationPrinter):  # type: ignore[misc]  # sympy is unt
         return self._el("mrow", None, self._el("mo", _MINUS), self._negated(rest))
 
     def _negated(self, factors: list[Any]) -> Any:
-        """What follows a minus sign: bracketed if looser than a product or signed itself (−(−b))."""
+        """What follows a minus sign: bracketed if
+        looser than a product or signed itself (−(−b))."""
         node, prec = self._product(factors)
-        return self._bracketed(node) if prec < MUL or (prec == MUL and _signed(factors[0])) else node
+        return (
+            self._bracketed(node) if prec < MUL or (prec == MUL and _signed(factors[0])) else node
+        )
 
     def _print_Pow(self, e: Any) -> Any:
         base, exp = e.args
@@ -187,8 +228,13 @@ class _Printer(MathMLPresentationPrinter):  # type: ignore[misc]  # sympy is unt
         return self._el("msup", None, self._wrap(base, ATOM), self._print(exp))
 
     def _print_Relational(self, e: Any) -> Any:
-        return self._el("mrow", None, self._wrap(e.args[0], ADD), self._el("mo", _RELATIONS.get(e.rel_op, e.rel_op)),
-                        self._wrap(e.args[1], ADD))
+        return self._el(
+            "mrow",
+            None,
+            self._wrap(e.args[0], ADD),
+            self._el("mo", _RELATIONS.get(e.rel_op, e.rel_op)),
+            self._wrap(e.args[1], ADD),
+        )
 
     def _print_And(self, e: Any) -> Any:
         if chain(e):  # a < b <= c
@@ -245,8 +291,13 @@ class _Printer(MathMLPresentationPrinter):  # type: ignore[misc]  # sympy is unt
         return self._el("mrow", None, self._el("mo", "¬"), self._wrap(e.args[0], ATOM))
 
     def _in(self, e: Any, negated: bool = False) -> Any:
-        return self._el("mrow", None, self._wrap(e.args[0], ADD), self._el("mo", "∉" if negated else "∈"),
-                        self._paren_comma_separated(*e.args[1].args))
+        return self._el(
+            "mrow",
+            None,
+            self._wrap(e.args[0], ADD),
+            self._el("mo", "∉" if negated else "∈"),
+            self._paren_comma_separated(*e.args[1].args),
+        )
 
     def _keyword(self, name: str, value: Any) -> Any:
         return self._el("mrow", None, self._el("mi", name), self._el("mo", "="), value)
@@ -257,7 +308,9 @@ class _Printer(MathMLPresentationPrinter):  # type: ignore[misc]  # sympy is unt
             if i:
                 inner.appendChild(self._el("mo", ","))
             inner.appendChild(arg)
-        return self._el("mrow", None, self._el("mi", name), self._el("mo", "("), inner, self._el("mo", ")"))
+        return self._el(
+            "mrow", None, self._el("mi", name), self._el("mo", "("), inner, self._el("mo", ")")
+        )
 
 
 def _decimal(p: int, q: int) -> str | None:
@@ -306,9 +359,18 @@ def to_mathml(expr: Any, text: str, budget: Budget | None = None) -> Markup | No
         return None
     try:
         body = _Printer().doprint(expr)
-    except (TypeError, ValueError, AttributeError, NotImplementedError, RecursionError, sympy.SympifyError):
+    except (
+        TypeError,
+        ValueError,
+        AttributeError,
+        NotImplementedError,
+        RecursionError,
+        sympy.SympifyError,
+    ):
         return None
-    alttext = text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")
+    alttext = (
+        text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")
+    )
     markup = f'<math alttext="{alttext}">{body}</math>'
     if not _safe(markup.replace(f' alttext="{alttext}"', "")):
         return None

@@ -43,13 +43,20 @@ from . import i18n, report, views
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
-       "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
 API_PATHS = ("/v1/", "/docs", "/healthz", "/openapi.json")  # answered as problem+json, not pages
 MAX_FORM_FIELDS = 16
 PAGE_CACHE_BYTES = 64 * 1024 * 1024
-_ENV = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True, undefined=StrictUndefined,
-                   trim_blocks=True, lstrip_blocks=True)
+_ENV = Environment(
+    loader=FileSystemLoader(HERE / "templates"),
+    autoescape=True,
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
 
 router = APIRouter(include_in_schema=False)
 PackId = Annotated[str, PathParam(max_length=200)]
@@ -70,29 +77,51 @@ class PageCache(Lru[bytes]):
 
 
 def html_text(request: Request, name: str, *, here: str | None = None, **ctx: Any) -> str:
-    """A template rendered for the visitor's language (``here``: the address the language links return to)."""
+    """A template rendered for the visitor's language
+    (``here``: the address the language links return to)."""
     locale = i18n.chosen(request)
     if here is None:
         here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return _ENV.get_template(name).render(t=i18n.words(locale), locale=locale, here=here, **ctx)
 
 
-def page(html: str | bytes, *, status: int = 200, private: bool = False,
-         headers: dict[str, str] | None = None) -> HTMLResponse:
-    return HTMLResponse(html, status_code=status, headers={
-        **(headers or {}), "Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY",
-        "Cache-Control": "private, no-cache" if private else "no-cache",
-        "Vary": "Cookie, Accept-Language, Authorization"})
+def page(
+    html: str | bytes,
+    *,
+    status: int = 200,
+    private: bool = False,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    return HTMLResponse(
+        html,
+        status_code=status,
+        headers={
+            **(headers or {}),
+            "Content-Security-Policy": CSP,
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "no-referrer",
+            "X-Frame-Options": "DENY",
+            "Cache-Control": "private, no-cache" if private else "no-cache",
+            "Vary": "Cookie, Accept-Language, Authorization",
+        },
+    )
 
 
-def render(request: Request, name: str, *, status: int = 200, private: bool = False, **ctx: Any) -> HTMLResponse:
+def render(
+    request: Request, name: str, *, status: int = 200, private: bool = False, **ctx: Any
+) -> HTMLResponse:
     return page(html_text(request, name, **ctx), status=status, private=private)
 
 
 def error_page(request: Request, err: ApiProblem) -> HTMLResponse:
-    return render(request, "error.html", status=err.type.status, code=err.type.status, title=err.type.title,
-                  detail=err.detail)
+    return render(
+        request,
+        "error.html",
+        status=err.type.status,
+        code=err.type.status,
+        title=err.type.title,
+        detail=err.detail,
+    )
 
 
 # -- errors on page addresses ---------------------------------------------------------------
@@ -113,8 +142,13 @@ def _as_page(api_handler: Handler) -> Handler:
         try:
             problem = json.loads(bytes(response.body))
             kept = {k: v for k, v in response.headers.items() if k.lower() in _KEPT_HEADERS}
-            html = html_text(request, "error.html", code=problem["status"], title=problem["title"],
-                             detail=problem["detail"])
+            html = html_text(
+                request,
+                "error.html",
+                code=problem["status"],
+                title=problem["title"],
+                detail=problem["detail"],
+            )
         except Exception:  # never fail while answering a failure: the API's answer stands
             log.exception("could not render the error page of %s", request.url.path)
             return response
@@ -142,31 +176,54 @@ CATALOG_PAGE_SIZE = 60
 
 
 @router.api_route("/", methods=PAGE, response_class=HTMLResponse)
-def catalog_page(request: Request, catalog: CatalogDep, owner: Owner,
-                 q: Annotated[str, Query(max_length=200)] = "",
-                 page: Annotated[int, Query(ge=1, le=100_000)] = 1) -> Response:
+def catalog_page(
+    request: Request,
+    catalog: CatalogDep,
+    owner: Owner,
+    q: Annotated[str, Query(max_length=200)] = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
     locale = i18n.chosen(request)
     items, generation = catalog.listing(owner)
     cards_cache: Lru[list[views.Card]] = request.app.state.web_cards
-    cards = cards_cache.get((owner or "", generation, locale), lambda: views.catalog_cards(items, locale))
+    cards = cards_cache.get(
+        (owner or "", generation, locale), lambda: views.catalog_cards(items, locale)
+    )
     packs = views.search(cards, q)
     pages = max(1, -(-len(packs) // CATALOG_PAGE_SIZE))
     page = min(page, pages)
     first = (page - 1) * CATALOG_PAGE_SIZE
-    shown = packs[first:first + CATALOG_PAGE_SIZE]
-    paging = {"page": page, "pages": pages, "first": first + 1, "last": first + len(shown), "total": len(packs),
-              "previous": urlencode({"q": q, "page": page - 1}) if page > 1 else None,
-              "next": urlencode({"q": q, "page": page + 1}) if page < pages else None}
-    return render(request, "catalog.html", packs=shown, paging=paging, query=q, private=owner is not None)
+    shown = packs[first : first + CATALOG_PAGE_SIZE]
+    paging = {
+        "page": page,
+        "pages": pages,
+        "first": first + 1,
+        "last": first + len(shown),
+        "total": len(packs),
+        "previous": urlencode({"q": q, "page": page - 1}) if page > 1 else None,
+        "next": urlencode({"q": q, "page": page + 1}) if page < pages else None,
+    }
+    return render(
+        request, "catalog.html", packs=shown, paging=paging, query=q, private=owner is not None
+    )
 
 
 @router.api_route("/lang", methods=PAGE)
-def switch_language(to: Choice = "", next: Annotated[str, Query(max_length=2000)] = "/") -> Response:
+def switch_language(
+    to: Choice = "", next: Annotated[str, Query(max_length=2000)] = "/"
+) -> Response:
     """Remember the visitor's language (a cookie) and go back to the page (same site only)."""
-    safe = next.startswith("/") and not next.startswith("//") and "\\" not in next and next.isprintable()
+    safe = (
+        next.startswith("/")
+        and not next.startswith("//")
+        and "\\" not in next
+        and next.isprintable()
+    )
     response = RedirectResponse(next if safe else "/", status_code=303)
     if to in i18n.LOCALES:
-        response.set_cookie(i18n.COOKIE, to, max_age=365 * 24 * 3600, path="/", samesite="lax", httponly=True)
+        response.set_cookie(
+            i18n.COOKIE, to, max_age=365 * 24 * 3600, path="/", samesite="lax", httponly=True
+        )
     return response
 
 
@@ -188,8 +245,14 @@ def pack_page(request: Request, pack: PackId, catalog: CatalogDep, owner: Owner)
 
 
 @router.api_route("/packs/{pack}/metrics/{ident}", methods=PAGE, response_class=HTMLResponse)
-def node_page(request: Request, pack: PackId, ident: Annotated[str, PathParam(max_length=200)],
-              catalog: CatalogDep, owner: Owner, redact: RedactDep) -> Response:
+def node_page(
+    request: Request,
+    pack: PackId,
+    ident: Annotated[str, PathParam(max_length=200)],
+    catalog: CatalogDep,
+    owner: Owner,
+    redact: RedactDep,
+) -> Response:
     try:
         ref, c = _pack(catalog, pack, owner)
         locale = views.pack_locale(c.pack, i18n.chosen(request))
@@ -199,35 +262,69 @@ def node_page(request: Request, pack: PackId, ident: Annotated[str, PathParam(ma
             raise ApiProblem("metric-not-found", clip(str(err))) from None
     except ApiProblem as err:
         return error_page(request, err)
-    return render(request, "metric.html", n=node, pack=c.pack, pack_title=c.pack.title.get(locale, c.pack.id),
-                  private=ref.visibility == "private")
+    return render(
+        request,
+        "metric.html",
+        n=node,
+        pack=c.pack,
+        pack_title=c.pack.title.get(locale, c.pack.id),
+        private=ref.visibility == "private",
+    )
 
 
 @router.api_route("/packs/{pack}/report", methods=PAGE, response_class=HTMLResponse)
-async def report_page(request: Request, pack: PackId, catalog: CatalogDep, owner: Owner, pool: PoolDep,
-                      settings: SettingsDep, redact: RedactDep, grain: Choice = "", by: Choice = "",
-                      view: Choice = "", data: Choice = "", as_of: Choice = "") -> Response:
+async def report_page(
+    request: Request,
+    pack: PackId,
+    catalog: CatalogDep,
+    owner: Owner,
+    pool: PoolDep,
+    settings: SettingsDep,
+    redact: RedactDep,
+    grain: Choice = "",
+    by: Choice = "",
+    view: Choice = "",
+    data: Choice = "",
+    as_of: Choice = "",
+) -> Response:
     try:
         ref, c = await run_in_threadpool(_pack, catalog, pack, owner)
     except ApiProblem as err:
         return await run_in_threadpool(error_page, request, err)
     body = await run_in_threadpool(report.example_csv, ref) if data == "example" else None
-    return await _report(request, ref, c, body, (grain, by, view, as_of), pool, settings, redact, source="example")
+    return await _report(
+        request, ref, c, body, (grain, by, view, as_of), pool, settings, redact, source="example"
+    )
 
 
 def form_fields(body: bytes) -> dict[str, list[str]]:
     """A urlencoded form body's fields; 400 for more than a form of this page sends."""
     try:
-        return parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True,
-                        max_num_fields=MAX_FORM_FIELDS)
+        return parse_qs(
+            body.decode("utf-8", errors="replace"),
+            keep_blank_values=True,
+            max_num_fields=MAX_FORM_FIELDS,
+        )
     except ValueError:
-        raise ApiProblem("malformed-body", f"the form has more than {MAX_FORM_FIELDS} fields") from None
+        raise ApiProblem(
+            "malformed-body", f"the form has more than {MAX_FORM_FIELDS} fields"
+        ) from None
 
 
 @router.post("/packs/{pack}/report", response_class=HTMLResponse)
-async def report_upload(request: Request, pack: PackId, catalog: CatalogDep, owner: Owner, pool: PoolDep,
-                        settings: SettingsDep, redact: RedactDep, grain: Choice = "", by: Choice = "",
-                        view: Choice = "", as_of: Choice = "") -> Response:
+async def report_upload(
+    request: Request,
+    pack: PackId,
+    catalog: CatalogDep,
+    owner: Owner,
+    pool: PoolDep,
+    settings: SettingsDep,
+    redact: RedactDep,
+    grain: Choice = "",
+    by: Choice = "",
+    view: Choice = "",
+    as_of: Choice = "",
+) -> Response:
     """An uploaded CSV (``text/csv``, sent by the page's script, options in the query), or pasted
     CSV text (the options form posted as ``application/x-www-form-urlencoded``, options in it)."""
     try:
@@ -238,48 +335,88 @@ async def report_upload(request: Request, pack: PackId, catalog: CatalogDep, own
     try:
         kind = media_type(request)
         if kind not in ("text/csv", "application/x-www-form-urlencoded"):
-            raise ApiProblem("unsupported-media-type", "send the CSV file as text/csv, or paste it in the form")
-        body = await read_body(request, settings.max_body_bytes)  # 413 past the limit, chunked uploads too
+            raise ApiProblem(
+                "unsupported-media-type", "send the CSV file as text/csv, or paste it in the form"
+            )
+        # 413 past the limit, chunked uploads too
+        body = await read_body(request, settings.max_body_bytes)
         if kind == "application/x-www-form-urlencoded":
             fields = await run_in_threadpool(form_fields, body)
             first = {name: values[0] for name, values in fields.items() if values}
             pasted = first.get("csv", "")
-            grain, by, view, as_of = (clip(first.get(k, v), 64) for k, v in (
-                ("grain", grain), ("by", by), ("view", view), ("as_of", as_of)))
+            grain, by, view, as_of = (
+                clip(first.get(k, v), 64)
+                for k, v in (("grain", grain), ("by", by), ("view", view), ("as_of", as_of))
+            )
             body = pasted.encode("utf-8")
     except ApiProblem as err:
         body, refused = b"", {"problem": err.type.slug, "detail": err.detail, **err.extra}
-    return await _report(request, ref, c, body, (grain, by, view, as_of), pool, settings, redact, source="upload",
-                         pasted=pasted, refused=refused)
+    return await _report(
+        request,
+        ref,
+        c,
+        body,
+        (grain, by, view, as_of),
+        pool,
+        settings,
+        redact,
+        source="upload",
+        pasted=pasted,
+        refused=refused,
+    )
 
 
-async def _report(request: Request, ref: PackRef, c: CompiledPack, body: bytes | None,
-                  choice: tuple[str, str, str, str],
-                  pool: PoolDep, settings: SettingsDep, redact: RedactDep, *, source: str,
-                  pasted: str = "", refused: dict[str, Any] | None = None) -> Response:
+async def _report(
+    request: Request,
+    ref: PackRef,
+    c: CompiledPack,
+    body: bytes | None,
+    choice: tuple[str, str, str, str],
+    pool: PoolDep,
+    settings: SettingsDep,
+    redact: RedactDep,
+    *,
+    source: str,
+    pasted: str = "",
+    refused: dict[str, Any] | None = None,
+) -> Response:
     grain, by, view, as_of = choice
     p = c.pack
     locale = views.pack_locale(p, i18n.chosen(request))
     words = i18n.words(i18n.chosen(request))
     query = {k: v for k, v in (("grain", grain), ("by", by), ("view", view), ("as_of", as_of)) if v}
     ctx: dict[str, Any] = {
-        "pack": p, "pack_title": p.title.get(locale, p.id), "grains": OUTPUT_GRAINS,
+        "pack": p,
+        "pack_title": p.title.get(locale, p.id),
+        "grains": OUTPUT_GRAINS,
         "dims": [(d.id, d.label.get(locale, d.id)) for d in p.dimensions.values()],
         "views": [(v.id, v.label.get(locale, v.id)) for v in p.views.values()],
         "chosen": {"grain": grain, "by": by, "view": view, "as_of": report.day(as_of) or ""},
         "query": f"?{urlencode(query)}" if query else "",
-        "has_example": await run_in_threadpool(report.has_example, ref), "failure": None, "result": None,
-        "pasted": pasted, "source_label": words["example_data"] if source == "example" else words["upload"]}
+        "has_example": await run_in_threadpool(report.has_example, ref),
+        "failure": None,
+        "result": None,
+        "pasted": pasted,
+        "source_label": words["example_data"] if source == "example" else words["upload"],
+    }
     status = 200
     if body is not None:
-        outcome = refused or await report.evaluate_csv(pool, settings, ref, body,
-                                                       report.options(c, grain, by, view, locale, as_of))
+        outcome = refused or await report.evaluate_csv(
+            pool, settings, ref, body, report.options(c, grain, by, view, locale, as_of)
+        )
         if "body" in outcome:
-            ctx["result"] = await run_in_threadpool(report.layout, c, outcome["body"], locale, words)
+            ctx["result"] = await run_in_threadpool(
+                report.layout, c, outcome["body"], locale, words
+            )
         else:
             ctx["failure"] = await run_in_threadpool(report.failure, outcome, body, redact)
             # the page's script asks for the results to show in place: the request itself worked
             # (a 4xx would be logged in the browser's console as a failed load)
-            status = 200 if request.headers.get("x-kpi-results") == "1" else ctx["failure"]["status"]
-    return await run_in_threadpool(lambda: render(request, "report.html", status=status,
-                                                  private=ref.visibility == "private", **ctx))
+            status = (
+                200 if request.headers.get("x-kpi-results") == "1" else ctx["failure"]["status"]
+            )
+    return await run_in_threadpool(
+        lambda: render(
+            request, "report.html", status=status, private=ref.visibility == "private", **ctx
+        )
+    )

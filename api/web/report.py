@@ -60,19 +60,30 @@ def has_example(ref: PackRef) -> bool:
     return _example(ref) is not None
 
 
-def options(c: CompiledPack, grain: str, by: str, view: str, locale: str, as_of: str = "") -> dict[str, Any]:
+def options(
+    c: CompiledPack, grain: str, by: str, view: str, locale: str, as_of: str = ""
+) -> dict[str, Any]:
     """The evaluation options of the report form (unknown choices are ignored, as if not given)."""
     chosen_view = c.pack.views.get(view)
-    return {"grain": grain if grain in OUTPUT_GRAINS else None,
-            "by": [] if by == "-" else [by] if by in c.pack.dimensions else None,
-            "metrics": list(chosen_view.metrics) if chosen_view else None,
-            "params": None, "locale": locale, "trace": False, "as_of": day(as_of)}
+    return {
+        "grain": grain if grain in OUTPUT_GRAINS else None,
+        "by": [] if by == "-" else [by] if by in c.pack.dimensions else None,
+        "metrics": list(chosen_view.metrics) if chosen_view else None,
+        "params": None,
+        "locale": locale,
+        "trace": False,
+        "as_of": day(as_of),
+    }
 
 
 def day(text: str) -> str | None:
     """The form's "data as of" (YYYY-MM-DD), or None when it is empty or not a day."""
     try:
-        return date.fromisoformat(text).isoformat() if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text) else None
+        return (
+            date.fromisoformat(text).isoformat()
+            if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text)
+            else None
+        )
     except ValueError:
         return None
 
@@ -82,12 +93,22 @@ def day(text: str) -> str | None:
 PAGE_MAX_VALUES = 300_000
 
 
-async def evaluate_csv(pool: WorkerPool, settings: Settings, ref: PackRef, body: bytes,
-                       opts: dict[str, Any]) -> dict[str, Any]:
-    """The worker's outcome for a CSV body: ``{"body": bytes}`` or ``{"problem": slug, "detail": …}``."""
-    job = {"kind": "evaluate", "key": ref.key, "source": ref.source, "body": body, "media": "csv",
-           "options": opts, "max_rows": settings.max_rows,
-           "max_values": min(settings.max_result_values, PAGE_MAX_VALUES), "max_bytes": settings.max_result_bytes}
+async def evaluate_csv(
+    pool: WorkerPool, settings: Settings, ref: PackRef, body: bytes, opts: dict[str, Any]
+) -> dict[str, Any]:
+    """The worker's outcome for a CSV body: ``{"body":
+    bytes}`` or ``{"problem": slug, "detail": …}``."""
+    job = {
+        "kind": "evaluate",
+        "key": ref.key,
+        "source": ref.source,
+        "body": body,
+        "media": "csv",
+        "options": opts,
+        "max_rows": settings.max_rows,
+        "max_values": min(settings.max_result_values, PAGE_MAX_VALUES),
+        "max_bytes": settings.max_result_bytes,
+    }
     try:
         return await pool.run(job, settings.eval_timeout)
     except ApiProblem as err:
@@ -101,16 +122,31 @@ def failure(outcome: dict[str, Any], body: bytes | None, redact: Redactor) -> di
     for e in redact(outcome.get("errors") or []):
         if isinstance(e, dict):
             row = e.get("row") if isinstance(e.get("row"), int) else None
-            errors.append({"row": row, "column": e.get("column"), "reason": e.get("reason") or e.get("message"),
-                           "hint": e.get("hint"), "location": e.get("location"),
-                           "context": rows_around(body, row, e.get("column")) if body and row else None})
-    return {"status": problem.type.status, "title": problem.type.title, "detail": problem.detail,
-            "slug": problem.type.slug, "errors": errors,
-            "problems": [p.get("message") for p in redact(outcome.get("problems") or []) if isinstance(p, dict)]}
+            errors.append(
+                {
+                    "row": row,
+                    "column": e.get("column"),
+                    "reason": e.get("reason") or e.get("message"),
+                    "hint": e.get("hint"),
+                    "location": e.get("location"),
+                    "context": rows_around(body, row, e.get("column")) if body and row else None,
+                }
+            )
+    return {
+        "status": problem.type.status,
+        "title": problem.type.title,
+        "detail": problem.detail,
+        "slug": problem.type.slug,
+        "errors": errors,
+        "problems": [
+            p.get("message") for p in redact(outcome.get("problems") or []) if isinstance(p, dict)
+        ],
+    }
 
 
 def rows_around(body: bytes, row: int, column: Any) -> dict[str, Any] | None:
-    """The header and the data rows around ``row`` (1-based, blank lines not counted, as the reader counts)."""
+    """The header and the data rows around ``row`` (1-based,
+    blank lines not counted, as the reader counts)."""
     text = body.decode("utf-8-sig", errors="replace")
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
@@ -131,16 +167,26 @@ def rows_around(body: bytes, row: int, column: Any) -> dict[str, Any] | None:
         return None
     names = [h.strip() for h in header]
     col = names.index(column) if isinstance(column, str) and column in names else None
-    return {"header": [clip(h, MAX_CELL) for h in header[:60]], "column": col, "row": row,
-            "rows": [{"n": i, "cells": [clip(c, MAX_CELL) for c in r[:60]], "bad": i == row} for i, r in shown]}
+    return {
+        "header": [clip(h, MAX_CELL) for h in header[:60]],
+        "column": col,
+        "row": row,
+        "rows": [
+            {"n": i, "cells": [clip(c, MAX_CELL) for c in r[:60]], "bad": i == row}
+            for i, r in shown
+        ],
+    }
 
 
 def _member(dims: dict[str, Any]) -> str:
     return " · ".join(str(v) for v in dims.values())
 
 
-def layout(c: CompiledPack, outcome_body: bytes, locale: str, words: dict[str, str]) -> dict[str, Any]:
-    """The evaluation JSON (§9) as tables per dimension member, fired rules, checks and trend charts.
+def layout(
+    c: CompiledPack, outcome_body: bytes, locale: str, words: dict[str, str]
+) -> dict[str, Any]:
+    """The evaluation JSON (§9) as tables per dimension member, fired rules, checks and trend
+    charts.
 
     At most ``MAX_TABLES`` tables, ``MAX_LINES`` lines a chart, the latest ``MAX_PERIODS``
     periods, ``MAX_FIRED`` fired rules and ``MAX_CHECKS`` check results: ``notes`` says what
@@ -166,11 +212,20 @@ def layout(c: CompiledPack, outcome_body: bytes, locale: str, words: dict[str, s
                 value = r["values"].get(mid) if r else None
                 band = r["bands"].get(mid) if r else None
                 implausible = (r or {}).get("implausible", {}).get(mid)
-                cells.append({"text": display_text(value, m),
-                              "status": band["status"] if band else None, "band": band["label"] if band else None,
-                              "why": (r or {}).get("undefined", {}).get(mid) if value is None else implausible,
-                              "implausible": bool(implausible)})
-            lines.append({"id": mid, "label": m.label.get(locale, mid), "unit": m.unit, "cells": cells})
+                cells.append(
+                    {
+                        "text": display_text(value, m),
+                        "status": band["status"] if band else None,
+                        "band": band["label"] if band else None,
+                        "why": (r or {}).get("undefined", {}).get(mid)
+                        if value is None
+                        else implausible,
+                        "implausible": bool(implausible),
+                    }
+                )
+            lines.append(
+                {"id": mid, "label": m.label.get(locale, mid), "unit": m.unit, "cells": cells}
+            )
         tables.append({"member": member, "lines": lines})
     fired: list[dict[str, Any]] = []
     checks, fired_total = [], 0
@@ -187,29 +242,61 @@ def layout(c: CompiledPack, outcome_body: bytes, locale: str, words: dict[str, s
     drawn = members[:MAX_LINES]
     for mid in metrics:
         m = p.metrics[mid]
-        series = {member: [at[(period, member)]["values"].get(mid) if (period, member) in at else None
-                           for period in periods] for member in drawn}
+        series = {
+            member: [
+                at[(period, member)]["values"].get(mid) if (period, member) in at else None
+                for period in periods
+            ]
+            for member in drawn
+        }
         chart = trend_chart(periods, series, m.bands, m.format, m.decimals, locale)
         if chart is not None:
             charts.append({"id": mid, "label": m.label.get(locale, mid), "chart": chart})
-    notes = [words[key].format(shown=limit, total=total) for key, limit, total in (
-        ("capped_tables", MAX_TABLES, len(members)), ("capped_lines", MAX_LINES, len(members)),
-        ("capped_periods", MAX_PERIODS, len(all_periods)), ("capped_fired", MAX_FIRED, fired_total),
-        ("capped_checks", MAX_CHECKS, len(checks))) if total > limit]
+    notes = [
+        words[key].format(shown=limit, total=total)
+        for key, limit, total in (
+            ("capped_tables", MAX_TABLES, len(members)),
+            ("capped_lines", MAX_LINES, len(members)),
+            ("capped_periods", MAX_PERIODS, len(all_periods)),
+            ("capped_fired", MAX_FIRED, fired_total),
+            ("capped_checks", MAX_CHECKS, len(checks)),
+        )
+        if total > limit
+    ]
     if notes:
         notes.append(words["capped_rest"].format(pack=p.id))
-    return {"grain": result["grain"], "by": result["by"], "periods": periods, "members": members,
-            "tables": tables, "fired": fired, "fired_total": fired_total, "checks": checks[:MAX_CHECKS],
-            "checks_total": len(checks), "charts": charts, "notes": notes,
-            "as_of": result.get("as_of"), "partial": sorted({r["period"] for r in rows if r.get("partial")}),
-            "warnings": [w.get("message", "") for w in result.get("warnings", [])[:100]]}
+    return {
+        "grain": result["grain"],
+        "by": result["by"],
+        "periods": periods,
+        "members": members,
+        "tables": tables,
+        "fired": fired,
+        "fired_total": fired_total,
+        "checks": checks[:MAX_CHECKS],
+        "checks_total": len(checks),
+        "charts": charts,
+        "notes": notes,
+        "as_of": result.get("as_of"),
+        "partial": sorted({r["period"] for r in rows if r.get("partial")}),
+        "warnings": [w.get("message", "") for w in result.get("warnings", [])[:100]],
+    }
 
 
-def _fired(c: CompiledPack, period: str, member: str, rule: dict[str, Any], locale: str) -> dict[str, Any]:
+def _fired(
+    c: CompiledPack, period: str, member: str, rule: dict[str, Any], locale: str
+) -> dict[str, Any]:
     p = c.pack
     metric = p.rules[rule["id"]].metric if rule["id"] in p.rules else None
     node = p.node(metric) if metric else None
-    return {"period": period, "member": member, "id": rule["id"], "label": rule["label"],
-            "severity": rule["severity"], "causes": rule.get("causes", []), "metric": metric,
-            "metric_label": node.label.get(locale, metric) if node and metric else metric,
-            "remedies": [remedy_entry(c, x["id"], locale) for x in rule.get("remedies", [])]}
+    return {
+        "period": period,
+        "member": member,
+        "id": rule["id"],
+        "label": rule["label"],
+        "severity": rule["severity"],
+        "causes": rule.get("causes", []),
+        "metric": metric,
+        "metric_label": node.label.get(locale, metric) if node and metric else metric,
+        "remedies": [remedy_entry(c, x["id"], locale) for x in rule.get("remedies", [])],
+    }

@@ -38,9 +38,11 @@ def _unit(values: Sequence[float]) -> float:
 
 
 # -- band scale ------------------------------------------------------------------------------
-def band_scale(bands: Sequence[Band], fmt: str, decimals: int | None, locale: str,
-               width: float = 600.0) -> dict[str, Any] | None:
-    """Bands on one horizontal axis: a segment per band (open ends drawn to the edge), ticks at bounds."""
+def band_scale(
+    bands: Sequence[Band], fmt: str, decimals: int | None, locale: str, width: float = 600.0
+) -> dict[str, Any] | None:
+    """Bands on one horizontal axis: a segment per band
+    (open ends drawn to the edge), ticks at bounds."""
     if not bands:
         return None
     bounds = sorted({_float(v) for b in bands for v in (b.min, b.max) if v is not None})
@@ -57,14 +59,23 @@ def band_scale(bands: Sequence[Band], fmt: str, decimals: int | None, locale: st
     for b in bands:
         x0 = x(_float(b.min) / unit if b.min is not None else left)
         x1 = x(_float(b.max) / unit if b.max is not None else right)
-        segments.append({"x": x0, "w": round(max(x1 - x0, 1.0), 1), "status": b.status,
-                         "label": b.label.get(locale, b.status), "mid": round((x0 + x1) / 2, 1)})
+        segments.append(
+            {
+                "x": x0,
+                "w": round(max(x1 - x0, 1.0), 1),
+                "status": b.status,
+                "label": b.label.get(locale, b.status),
+                "mid": round((x0 + x1) / 2, 1),
+            }
+        )
     ticks = [{"x": x(v / unit), "text": format_value(v, fmt, decimals)} for v in bounds]
     return {"width": width, "segments": segments, "ticks": ticks}
 
 
 # -- lineage graph ----------------------------------------------------------------------------
-def lineage_graph(graph: Any, info: Mapping[str, Any], labels: Mapping[str, str]) -> dict[str, Any] | None:
+def lineage_graph(
+    graph: Any, info: Mapping[str, Any], labels: Mapping[str, str]
+) -> dict[str, Any] | None:
     """Layered layout of a lineage: inputs on the left, the node itself, then what uses it.
 
     ``graph`` is the pack's dependency graph (networkx, edge attribute ``lagged``), ``info``
@@ -78,7 +89,9 @@ def lineage_graph(graph: Any, info: Mapping[str, Any], labels: Mapping[str, str]
     members = set(shown)
     now = nx.DiGraph()
     now.add_nodes_from(shown)
-    now.add_edges_from((a, b) for a, b, lag in graph.subgraph(members).edges(data="lagged") if not lag)
+    now.add_edges_from(
+        (a, b) for a, b, lag in graph.subgraph(members).edges(data="lagged") if not lag
+    )
     layer: dict[str, int] = {}
     for node in nx.topological_sort(now):
         layer[node] = max((layer[p] + 1 for p in now.predecessors(node)), default=0)
@@ -95,10 +108,15 @@ def lineage_graph(graph: Any, info: Mapping[str, Any], labels: Mapping[str, str]
     pos: dict[str, tuple[float, float]] = {}
     nodes = []
     for col, idents in sorted(columns.items()):
-        # order a column by where its predecessors sit (fewer crossings), then by kind and definition
+        # order a column by where its predecessors sit
+        # (fewer crossings), then by kind and definition
         def key(n: str) -> tuple[float, int, int]:
             ys = [pos[p][1] for p in graph.predecessors(n) if p in pos]
-            return (sum(ys) / len(ys) if ys else -1.0, _KIND_ORDER[graph.nodes[n]["kind"]], order[n])
+            return (
+                sum(ys) / len(ys) if ys else -1.0,
+                _KIND_ORDER[graph.nodes[n]["kind"]],
+                order[n],
+            )
 
         idents.sort(key=key)
         top = 10 + (tallest - len(idents)) * row_h / 2  # columns centred on each other
@@ -106,9 +124,19 @@ def lineage_graph(graph: Any, info: Mapping[str, Any], labels: Mapping[str, str]
             x, y = 10 + col * col_w, top + row * row_h
             pos[ident] = (x, y)
             kind = graph.nodes[ident]["kind"]
-            nodes.append({"id": ident, "x": x, "y": y, "w": box_w, "h": box_h, "kind": kind,
-                          "label": labels.get(ident, ident), "self": ident == target,
-                          "link": kind != "builtin" and ident != target})
+            nodes.append(
+                {
+                    "id": ident,
+                    "x": x,
+                    "y": y,
+                    "w": box_w,
+                    "h": box_h,
+                    "kind": kind,
+                    "label": labels.get(ident, ident),
+                    "self": ident == target,
+                    "link": kind != "builtin" and ident != target,
+                }
+            )
     edges = []
     for a, b, lag in graph.subgraph(members).edges(data="lagged"):
         if a == b:
@@ -117,7 +145,10 @@ def lineage_graph(graph: Any, info: Mapping[str, Any], labels: Mapping[str, str]
         x1, y1, x2, y2 = ax + box_w, ay + box_h / 2, bx, by + box_h / 2
         if x2 <= x1:  # a lagged edge pointing back: loop under the boxes
             low = max(ay, by) + box_h + 10
-            d = f"M{x1 - box_w / 2},{ay + box_h} C{x1 - box_w / 2},{low} {x2 + box_w / 2},{low} {x2 + box_w / 2},{by + box_h}"
+            d = (
+                f"M{x1 - box_w / 2},{ay + box_h} C{x1 - box_w / 2},{low} "
+                f"{x2 + box_w / 2},{low} {x2 + box_w / 2},{by + box_h}"
+            )
         else:
             mid = (x1 + x2) / 2
             d = f"M{x1},{y1} C{mid},{y1} {mid},{y2} {x2},{y2}"
@@ -128,8 +159,14 @@ def lineage_graph(graph: Any, info: Mapping[str, Any], labels: Mapping[str, str]
 
 
 # -- trend charts -----------------------------------------------------------------------------
-def trend_chart(periods: Sequence[str], series: Mapping[str, Sequence[float | None]], bands: Sequence[Band],
-                fmt: str, decimals: int | None, locale: str) -> dict[str, Any] | None:
+def trend_chart(
+    periods: Sequence[str],
+    series: Mapping[str, Sequence[float | None]],
+    bands: Sequence[Band],
+    fmt: str,
+    decimals: int | None,
+    locale: str,
+) -> dict[str, Any] | None:
     """A line per series over the periods, with the bands as shaded stripes behind the lines."""
     values = [_float(v) for vs in series.values() for v in vs if v is not None and math.isfinite(v)]
     if not values:
@@ -137,8 +174,12 @@ def trend_chart(periods: Sequence[str], series: Mapping[str, Sequence[float | No
     unit = _unit(values)  # positions are computed in units of ``unit``: nothing overflows
     vmin, vmax = min(values) / unit, max(values) / unit
     span = vmax - vmin or abs(vmax) or 1.0
-    near = [_float(v) / unit for b in bands for v in (b.min, b.max)
-            if v is not None and vmin - span <= _float(v) / unit <= vmax + span]
+    near = [
+        _float(v) / unit
+        for b in bands
+        for v in (b.min, b.max)
+        if v is not None and vmin - span <= _float(v) / unit <= vmax + span
+    ]
     lo, hi = min([vmin, *near]), max([vmax, *near])
     pad = (hi - lo or abs(hi) or 1.0) * 0.08
     lo, hi = lo - pad, hi + pad
@@ -157,8 +198,14 @@ def trend_chart(periods: Sequence[str], series: Mapping[str, Sequence[float | No
         y0 = y(_float(b.max)) if b.max is not None else top
         y1 = y(_float(b.min)) if b.min is not None else top + plot_h
         if y1 - y0 > 0.5:
-            stripes.append({"y": y0, "h": round(y1 - y0, 1), "status": b.status,
-                            "label": b.label.get(locale, b.status)})
+            stripes.append(
+                {
+                    "y": y0,
+                    "h": round(y1 - y0, 1),
+                    "status": b.status,
+                    "label": b.label.get(locale, b.status),
+                }
+            )
     lines = []
     for index, (name, vs) in enumerate(series.items()):
         runs: list[list[tuple[float, float]]] = [[]]
@@ -168,12 +215,31 @@ def trend_chart(periods: Sequence[str], series: Mapping[str, Sequence[float | No
                 runs.append([])
                 continue
             runs[-1].append((x(i), y(v)))
-            points.append({"x": x(i), "y": y(v), "title": f"{name} {periods[i]}: {format_value(v, fmt, decimals)}"})
+            points.append(
+                {
+                    "x": x(i),
+                    "y": y(v),
+                    "title": f"{name} {periods[i]}: {format_value(v, fmt, decimals)}",
+                }
+            )
         paths = [" ".join(f"{px},{py}" for px, py in run) for run in runs if run]
         lines.append({"name": name, "paths": paths, "points": points, "style": index % 6})
     step = max(1, math.ceil(n / 8))
     xlabels = [{"x": x(i), "text": p} for i, p in enumerate(periods) if i % step == 0 or i == n - 1]
-    yticks = [{"y": y(_float(v * unit)), "text": format_value(_float(v * unit), fmt, decimals)}
-              for v in (hi - pad, (hi + lo) / 2, lo + pad)]
-    return {"width": width, "height": height, "left": left, "top": top, "plot_w": plot_w, "plot_h": plot_h,
-            "stripes": stripes, "lines": lines, "xlabels": xlabels, "yticks": yticks, "base": top + plot_h}
+    yticks = [
+        {"y": y(_float(v * unit)), "text": format_value(_float(v * unit), fmt, decimals)}
+        for v in (hi - pad, (hi + lo) / 2, lo + pad)
+    ]
+    return {
+        "width": width,
+        "height": height,
+        "left": left,
+        "top": top,
+        "plot_w": plot_w,
+        "plot_h": plot_h,
+        "stripes": stripes,
+        "lines": lines,
+        "xlabels": xlabels,
+        "yticks": yticks,
+        "base": top + plot_h,
+    }

@@ -16,7 +16,13 @@ from engine.frame import Frame
 class Backend(Protocol):
     name: str
 
-    def run(self, frame: Frame, metrics: Sequence[str], formulas: Mapping[str, Any], graph: Any,
-            params: Mapping[str, float]) -> Any: ...
+    def run(
+        self,
+        frame: Frame,
+        metrics: Sequence[str],
+        formulas: Mapping[str, Any],
+        graph: Any,
+        params: Mapping[str, float],
+    ) -> Any: ...
 
     def value(self, ctx: Any, expr: Any) -> Any: ...

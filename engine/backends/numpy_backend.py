@@ -50,7 +50,8 @@ class Ctx:
     frame: Frame
     params: Mapping[str, float]
     columns: dict[str, np.ndarray] = field(default_factory=dict)
-    running: dict[int, tuple[int, Any]] = field(default_factory=dict)  # cumulative sums in a recurrence
+    # cumulative sums in a recurrence
+    running: dict[int, tuple[int, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         g, t = self.frame.shape
@@ -95,11 +96,13 @@ class Compiler:
             return lambda ctx, t: truth
         if isinstance(node, sympy.Symbol):
             name = node.name
+
             def read(ctx: Ctx, t: int | None) -> Any:
                 if name in ctx.params:
                     return ctx.params[name]
                 column = ctx.columns[name]
                 return column if t is None else column[:, t]
+
             return read
         args = [self(a) for a in node.args]
         if isinstance(node, sympy.Add):
@@ -120,11 +123,13 @@ class Compiler:
             c, a, b = args
             return lambda ctx, t: np.where(c(ctx, t), a(ctx, t), b(ctx, t))
         if isinstance(node, Coalesce):
+
             def coalesce(ctx: Ctx, t: int | None) -> Any:
                 out = args[0](ctx, t)
                 for f in args[1:]:
                     out = np.where(np.isnan(out), f(ctx, t), out)
                 return out
+
             return coalesce
         if isinstance(node, sympy.Min):
             return lambda ctx, t: functools.reduce(np.minimum, (f(ctx, t) for f in args))
@@ -142,9 +147,11 @@ class Compiler:
             return lambda ctx, t: np.subtract(args[0](ctx, t), prev(ctx, t))
         if isinstance(node, Growth):
             before = _previous(args[0], 1, lambda ctx, t: np.nan)
+
             def growth(ctx: Ctx, t: int | None) -> Any:
                 p = before(ctx, t)
                 return _divide(np.subtract(args[0](ctx, t), p), p)
+
             return growth
         if isinstance(node, RollingSum | RollingAvg):
             return _rolling(args[0], int(node.args[1]), isinstance(node, RollingAvg))
@@ -152,22 +159,32 @@ class Compiler:
             return _cumulative(args[0])
         if isinstance(node, Rising | Falling):
             return _streak(args[0], int(node.args[1]), isinstance(node, Rising))
-        raise TypeError(f"no NumPy rendering for {type(node).__name__}")  # parser bug, not user input
+        # parser bug, not user input
+        raise TypeError(f"no NumPy rendering for {type(node).__name__}")
 
     def _mul(self, node: Any) -> Fn:
         num: list[Fn] = []
         den: list[Fn] = []
         for factor in node.args:
-            if isinstance(factor, sympy.Pow) and _num(factor.exp) is not None and float(factor.exp) < 0:
-                den.append(self(sympy.Pow(factor.base, -factor.exp, evaluate=False)) if factor.exp != -1
-                           else self(factor.base))
+            if (
+                isinstance(factor, sympy.Pow)
+                and _num(factor.exp) is not None
+                and float(factor.exp) < 0
+            ):
+                den.append(
+                    self(sympy.Pow(factor.base, -factor.exp, evaluate=False))
+                    if factor.exp != -1
+                    else self(factor.base)
+                )
             else:
                 num.append(self(factor))
+
         def mul(ctx: Ctx, t: int | None) -> Any:
             top = functools.reduce(np.multiply, (f(ctx, t) for f in num)) if num else 1.0
             if not den:
                 return top
             return _divide(top, functools.reduce(np.multiply, (f(ctx, t) for f in den)))
+
         return mul
 
     def _pow(self, node: Any) -> Fn:
@@ -190,12 +207,20 @@ def _divide(a: Any, b: Any) -> Any:
 
 
 def _relation(op: str, left: Fn, right: Fn) -> Fn:
-    compare = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal, "==": np.equal}.get(op)
+    compare = {
+        "<": np.less,
+        "<=": np.less_equal,
+        ">": np.greater,
+        ">=": np.greater_equal,
+        "==": np.equal,
+    }.get(op)
     if compare is not None:  # NaN already compares false
         return lambda ctx, t: compare(left(ctx, t), right(ctx, t))
+
     def not_equal(ctx: Ctx, t: int | None) -> Any:
         a, b = left(ctx, t), right(ctx, t)
         return np.not_equal(a, b) & ~np.isnan(a) & ~np.isnan(b)
+
     return not_equal
 
 
@@ -210,6 +235,7 @@ def _previous(x: Fn, n: int, default: Fn) -> Fn:
         before = (t - n) < ctx.first[:, 0]
         earlier = x(ctx, t - n) if t - n >= 0 else np.nan
         return np.where(before, default(ctx, t), earlier)
+
     return previous
 
 
@@ -220,10 +246,15 @@ def _rolling(x: Fn, n: int, average: bool) -> Fn:
             value = ctx.full(x(ctx, None))
             out = np.full(ctx.shape, np.nan)
             if n <= ctx.shape[1]:
-                out[:, n - 1:] = sliding_window_view(value, n, axis=1).sum(axis=-1)
+                out[:, n - 1 :] = sliding_window_view(value, n, axis=1).sum(axis=-1)
         else:
-            out = np.nan if t - n + 1 < 0 else functools.reduce(np.add, (x(ctx, s) for s in range(t - n + 1, t + 1)))
+            out = (
+                np.nan
+                if t - n + 1 < 0
+                else functools.reduce(np.add, (x(ctx, s) for s in range(t - n + 1, t + 1)))
+            )
         return np.divide(out, n) if average else out
+
     return rolling
 
 
@@ -242,11 +273,13 @@ def _cumulative(x: Fn) -> Fn:
                 total = total + np.where(s < ctx.first[:, 0], 0.0, x(ctx, s))
         ctx.running[id(cumulative)] = (t, total)
         return total
+
     return cumulative
 
 
 def _streak(x: Fn, n: int, rising: bool) -> Fn:
     step = np.greater if rising else np.less
+
     def streak(ctx: Ctx, t: int | None) -> Any:
         if t is None:
             value = ctx.full(x(ctx, None))
@@ -258,7 +291,10 @@ def _streak(x: Fn, n: int, rising: bool) -> Fn:
             return out
         if t - n < 0:
             return np.zeros(ctx.shape[0], bool)
-        return functools.reduce(np.logical_and, (step(x(ctx, s), x(ctx, s - 1)) for s in range(t - n + 1, t + 1)))
+        return functools.reduce(
+            np.logical_and, (step(x(ctx, s), x(ctx, s - 1)) for s in range(t - n + 1, t + 1))
+        )
+
     return streak
 
 
@@ -270,8 +306,14 @@ class NumpyBackend:
     def __init__(self) -> None:
         self.compile = Compiler()
 
-    def run(self, frame: Frame, metrics: Sequence[str], formulas: Mapping[str, Any], graph: Any,
-            params: Mapping[str, float]) -> Ctx:
+    def run(
+        self,
+        frame: Frame,
+        metrics: Sequence[str],
+        formulas: Mapping[str, Any],
+        graph: Any,
+        params: Mapping[str, float],
+    ) -> Ctx:
         ctx = Ctx(frame, params)
         wanted = [m for m in metrics if m not in frame.columns]
         sub = graph.subgraph(wanted)
@@ -280,12 +322,15 @@ class NumpyBackend:
         with np.errstate(all="ignore"):
             # components in dependency order (lagged edges included: previous(y) needs all of y),
             # ties broken by the plan's order so that evaluation is deterministic
-            for comp in nx.lexicographical_topological_sort(condensed, key=lambda c: _rank(condensed, c, position)):
+            for comp in nx.lexicographical_topological_sort(
+                condensed, key=lambda c: _rank(condensed, c, position)
+            ):
                 members = sorted(condensed.nodes[comp]["members"], key=position.__getitem__)
                 recurrence = len(members) > 1 or sub.has_edge(members[0], members[0])
                 if not recurrence:
                     m = members[0]
-                    ctx.columns[m] = _clean(ctx.full(self.compile(formulas[m])(ctx, None)))  # read-only
+                    # read-only
+                    ctx.columns[m] = _clean(ctx.full(self.compile(formulas[m])(ctx, None)))
                     continue
                 for m in members:
                     ctx.columns[m] = np.full(ctx.shape, np.nan)

@@ -113,8 +113,16 @@ class Text(sympy.Atom):  # type: ignore[misc]  # sympy is untyped
 
 
 _LATEX_TEXT = {
-    "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
-    "^": r"\textasciicircum{}", "_": r"\_", "%": r"\%", "~": r"\textasciitilde{}",
+    "\\": r"\textbackslash{}",
+    "{": r"\{",
+    "}": r"\}",
+    "$": r"\$",
+    "&": r"\&",
+    "#": r"\#",
+    "^": r"\textasciicircum{}",
+    "_": r"\_",
+    "%": r"\%",
+    "~": r"\textasciitilde{}",
 }
 
 
@@ -215,7 +223,8 @@ class Falling(KpiCondition):
 
 
 class Day(KpiFunction):
-    """``day(t)`` (measure mode): the date of a time — to count distinct days, e.g. customer-days."""
+    """``day(t)`` (measure mode): the date of a time — to count
+    distinct days, e.g. customer-days."""
 
     kpi_name = "day"
     nargs = 1
@@ -307,43 +316,96 @@ _X = Param("x", "number")
 _N = Param("n", "window")
 
 #: Every function of the language, by name. Read-only.
-FUNCTIONS: Mapping[str, FunctionSpec] = MappingProxyType({
-    s.name: s
-    for s in (
-        _spec("min", (Param("value", "number"),), "number", sympy.Min,
-              "the smallest of the values", min_args=1, max_args=None),
-        _spec("max", (Param("value", "number"),), "number", sympy.Max,
-              "the largest of the values", min_args=1, max_args=None),
-        _spec("abs", (_X,), "number", sympy.Abs, "the absolute value"),
-        _spec("round", (_X, Param("digits", "digits", "0")), "number", Round,
-              "x rounded to a number of decimal places"),
-        _spec("if", (Param("condition", "condition"), Param("then", "branch"),
-                     Param("else", "branch")), "branch", If,
-              "`then` where the condition holds, `else` otherwise"),
-        _spec("coalesce", (Param("value", "number"), Param("fallback", "number")), "number",
-              Coalesce, "the first value that is not null", min_args=2, max_args=None),
-        _spec("previous", (_X, Param("n", "window", "1"), Param("default", "number", "null")),
-              "number", Previous, "x n periods earlier (default where there is none)",
-              named=("n", "default")),
-        _spec("change", (_X,), "number", Change, "x minus previous x"),
-        _spec("growth", (_X,), "number", Growth, "change of x divided by previous x"),
-        _spec("rolling_sum", (_X, _N), "number", RollingSum, "sum of x over the last n periods"),
-        _spec("rolling_avg", (_X, _N), "number", RollingAvg,
-              "average of x over the last n periods"),
-        _spec("cumulative_sum", (_X,), "number", CumulativeSum, "running total of x"),
-        _spec("rising", (_X, _N), "condition", Rising, "x increased in each of the last n periods"),
-        _spec("falling", (_X, _N), "condition", Falling,
-              "x decreased in each of the last n periods"),
-    )
-})
+FUNCTIONS: Mapping[str, FunctionSpec] = MappingProxyType(
+    {
+        s.name: s
+        for s in (
+            _spec(
+                "min",
+                (Param("value", "number"),),
+                "number",
+                sympy.Min,
+                "the smallest of the values",
+                min_args=1,
+                max_args=None,
+            ),
+            _spec(
+                "max",
+                (Param("value", "number"),),
+                "number",
+                sympy.Max,
+                "the largest of the values",
+                min_args=1,
+                max_args=None,
+            ),
+            _spec("abs", (_X,), "number", sympy.Abs, "the absolute value"),
+            _spec(
+                "round",
+                (_X, Param("digits", "digits", "0")),
+                "number",
+                Round,
+                "x rounded to a number of decimal places",
+            ),
+            _spec(
+                "if",
+                (Param("condition", "condition"), Param("then", "branch"), Param("else", "branch")),
+                "branch",
+                If,
+                "`then` where the condition holds, `else` otherwise",
+            ),
+            _spec(
+                "coalesce",
+                (Param("value", "number"), Param("fallback", "number")),
+                "number",
+                Coalesce,
+                "the first value that is not null",
+                min_args=2,
+                max_args=None,
+            ),
+            _spec(
+                "previous",
+                (_X, Param("n", "window", "1"), Param("default", "number", "null")),
+                "number",
+                Previous,
+                "x n periods earlier (default where there is none)",
+                named=("n", "default"),
+            ),
+            _spec("change", (_X,), "number", Change, "x minus previous x"),
+            _spec("growth", (_X,), "number", Growth, "change of x divided by previous x"),
+            _spec(
+                "rolling_sum", (_X, _N), "number", RollingSum, "sum of x over the last n periods"
+            ),
+            _spec(
+                "rolling_avg",
+                (_X, _N),
+                "number",
+                RollingAvg,
+                "average of x over the last n periods",
+            ),
+            _spec("cumulative_sum", (_X,), "number", CumulativeSum, "running total of x"),
+            _spec(
+                "rising", (_X, _N), "condition", Rising, "x increased in each of the last n periods"
+            ),
+            _spec(
+                "falling",
+                (_X, _N),
+                "condition",
+                Falling,
+                "x decreased in each of the last n periods",
+            ),
+        )
+    }
+)
 
 #: Functions of measure mode only (over a source's columns), by name. Read-only.
-MEASURE_FUNCTIONS: Mapping[str, FunctionSpec] = MappingProxyType({
-    s.name: s
-    for s in (
-        _spec("day", (Param("time", "number"),), "number", Day, "the date of a time (its day)"),
-    )
-})
+MEASURE_FUNCTIONS: Mapping[str, FunctionSpec] = MappingProxyType(
+    {
+        s.name: s
+        for s in (
+            _spec("day", (Param("time", "number"),), "number", Day, "the date of a time (its day)"),
+        )
+    }
+)
 
 
 class EntityAttribute(KpiFunction):
@@ -391,20 +453,57 @@ _C = Param("condition", "condition")
 
 #: The entity attributes of ``per: entity`` measures (``having`` and ``of``), by name: the
 #: argument is over the source's columns, the value is one number per entity.
-ENTITY_FUNCTIONS: Mapping[str, FunctionSpec] = MappingProxyType({
-    s.name: s
-    for s in (
-        _spec("count", (_C,), "number", CountIn, "the entity's records in the period where the condition holds"),
-        _spec("total", (_X,), "number", TotalIn, "the sum of x over the entity's records in the period"),
-        _spec("count_to_date", (_C,), "number", CountToDate,
-              "the entity's records before the instant where the condition holds"),
-        _spec("total_to_date", (_X,), "number", TotalToDate, "the sum of x over the entity's records before the instant"),
-        _spec("days_since_last", (_C,), "number", DaysSinceLast,
-              "days from the entity's last record where the condition holds to the instant (null if none)"),
-        _spec("days_since_first", (_C,), "number", DaysSinceFirst,
-              "days from the entity's first record where the condition holds to the instant (null if none)"),
-    )
-})
+ENTITY_FUNCTIONS: Mapping[str, FunctionSpec] = MappingProxyType(
+    {
+        s.name: s
+        for s in (
+            _spec(
+                "count",
+                (_C,),
+                "number",
+                CountIn,
+                "the entity's records in the period where the condition holds",
+            ),
+            _spec(
+                "total",
+                (_X,),
+                "number",
+                TotalIn,
+                "the sum of x over the entity's records in the period",
+            ),
+            _spec(
+                "count_to_date",
+                (_C,),
+                "number",
+                CountToDate,
+                "the entity's records before the instant where the condition holds",
+            ),
+            _spec(
+                "total_to_date",
+                (_X,),
+                "number",
+                TotalToDate,
+                "the sum of x over the entity's records before the instant",
+            ),
+            _spec(
+                "days_since_last",
+                (_C,),
+                "number",
+                DaysSinceLast,
+                "days from the entity's last record where the "
+                "condition holds to the instant (null if none)",
+            ),
+            _spec(
+                "days_since_first",
+                (_C,),
+                "number",
+                DaysSinceFirst,
+                "days from the entity's first record where the "
+                "condition holds to the instant (null if none)",
+            ),
+        )
+    }
+)
 
 #: Names that are values in every formula without being defined by a pack.
 BUILTIN_NAMES: frozenset[str] = frozenset({"periods", "days"})

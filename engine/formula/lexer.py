@@ -90,22 +90,34 @@ _PERCENT = frozenset("%\uff05")  # % ％
 
 # Characters of programming constructs (KPI-F004): (message, hint).
 _FORBIDDEN: dict[str, tuple[str, str]] = {
-    "[": ("square brackets (indexing such as a[0]) are not allowed in a formula",
-          "use round brackets ( ) to group, and write ids rather than labels"),
-    "]": ("square brackets (indexing such as a[0]) are not allowed in a formula",
-          "use round brackets ( ) to group, and write ids rather than labels"),
+    "[": (
+        "square brackets (indexing such as a[0]) are not allowed in a formula",
+        "use round brackets ( ) to group, and write ids rather than labels",
+    ),
+    "]": (
+        "square brackets (indexing such as a[0]) are not allowed in a formula",
+        "use round brackets ( ) to group, and write ids rather than labels",
+    ),
     "{": ("curly brackets are not allowed in a formula", "use round brackets ( ) to group"),
     "}": ("curly brackets are not allowed in a formula", "use round brackets ( ) to group"),
-    ";": ("';' is not allowed: a formula is a single expression",
-          "write one formula; put intermediate results in their own metrics"),
-    "\uff1b": ("'；' is not allowed: a formula is a single expression",
-               "write one formula; put intermediate results in their own metrics"),
-    ":": ("':' is not allowed in a formula (no lambdas, slices or dictionaries)",
-          "use if(condition, then, else) for choices"),
+    ";": (
+        "';' is not allowed: a formula is a single expression",
+        "write one formula; put intermediate results in their own metrics",
+    ),
+    "\uff1b": (
+        "'；' is not allowed: a formula is a single expression",
+        "write one formula; put intermediate results in their own metrics",
+    ),
+    ":": (
+        "':' is not allowed in a formula (no lambdas, slices or dictionaries)",
+        "use if(condition, then, else) for choices",
+    ),
     "\uff1a": ("'：' is not allowed in a formula", "use if(condition, then, else) for choices"),
     "@": ("'@' is not allowed in a formula", "use * to multiply"),
-    "\\": ("a backslash is not allowed in a formula",
-           "a formula may span several lines without one"),
+    "\\": (
+        "a backslash is not allowed in a formula",
+        "a formula may span several lines without one",
+    ),
 }
 _QUOTES = frozenset("'\"`\u2018\u2019\u201c\u201d\u300c\u300d\u300e\u300f")
 #: The quotes of text literals in measure mode.
@@ -157,7 +169,9 @@ def _show(ch: str) -> str:
     return f"U+{ord(ch):04X} ({unicodedata.name(ch, 'an invisible or control character')})"
 
 
-def _err(code: str, message: str, offset: int, length: int = 1, hint: str | None = None) -> FormulaError:
+def _err(
+    code: str, message: str, offset: int, length: int = 1, hint: str | None = None
+) -> FormulaError:
     return FormulaError(code, message, offset, length, hint)
 
 
@@ -177,11 +191,18 @@ def tokenize(text: str, *, measure: bool = False) -> Iterator[Token]:
             return
         ch = text[i]
         nxt = text[i + 1] if i + 1 < n else ""
-        if ch == "." and prev is not None and prev.offset + prev.length == i and prev.kind in (
-            TokenKind.NAME, TokenKind.RPAREN, TokenKind.NUMBER
+        if (
+            ch == "."
+            and prev is not None
+            and prev.offset + prev.length == i
+            and prev.kind in (TokenKind.NAME, TokenKind.RPAREN, TokenKind.NUMBER)
         ):
-            raise _err("KPI-F004", "attribute access with '.' is not allowed in a formula", i,
-                       hint="'.' may only be the decimal point of a number such as 0.5")
+            raise _err(
+                "KPI-F004",
+                "attribute access with '.' is not allowed in a formula",
+                i,
+                hint="'.' may only be the decimal point of a number such as 0.5",
+            )
         if _is_digit(ch) or (ch == "." and _is_digit(nxt)):
             tok = _number(text, i)
         elif _is_name_start(ch):
@@ -200,41 +221,73 @@ def tokenize(text: str, *, measure: bool = False) -> Iterator[Token]:
 
 def _operator(text: str, i: int, prev: Token | None) -> Token:
     ch = text[i]
-    two = text[i:i + 2]
+    two = text[i : i + 2]
     if two in ("**", "<=", ">=", "==", "!="):
         return Token(TokenKind.OP, two, two, i, 2)
     if two == "//":
-        raise _err("KPI-F001", "'//' (whole-number division) is not part of the formula language",
-                   i, 2, "use / to divide, and round(x) if you need a whole number")
+        raise _err(
+            "KPI-F001",
+            "'//' (whole-number division) is not part of the formula language",
+            i,
+            2,
+            "use / to divide, and round(x) if you need a whole number",
+        )
     if two == "<>":
-        raise _err("KPI-F001", "'<>' is not a comparison in a formula", i, 2, "use != for 'not equal'")
+        raise _err(
+            "KPI-F001", "'<>' is not a comparison in a formula", i, 2, "use != for 'not equal'"
+        )
     if two in ("=>", "=<"):
-        raise _err("KPI-F001", f"'{two}' is not a comparison in a formula", i, 2,
-                   f"did you mean {two[::-1]}?")
+        raise _err(
+            "KPI-F001",
+            f"'{two}' is not a comparison in a formula",
+            i,
+            2,
+            f"did you mean {two[::-1]}?",
+        )
     if ch in "*/<>":
         return Token(TokenKind.OP, ch, ch, i, 1)
     if ch == "=":
         return Token(TokenKind.ASSIGN, "=", "=", i, 1)
     if ch in _PERCENT:
-        raise _err("KPI-F001", f"'{ch}' can only follow a number, as in 30%", i,
-                   hint="the formula language has no remainder (modulo) operator")
+        raise _err(
+            "KPI-F001",
+            f"'{ch}' can only follow a number, as in 30%",
+            i,
+            hint="the formula language has no remainder (modulo) operator",
+        )
     if ch == ".":
-        raise _err("KPI-F004", "'.' is only allowed as the decimal point of a number such as 0.5",
-                   i, hint="attribute access such as a.b is not part of the formula language")
+        raise _err(
+            "KPI-F004",
+            "'.' is only allowed as the decimal point of a number such as 0.5",
+            i,
+            hint="attribute access such as a.b is not part of the formula language",
+        )
     if ch in _QUOTES:
-        raise _err("KPI-F004", "text in quotes is not allowed in a formula", i,
-                   hint="refer to inputs, metrics and params by their id, without quotes")
+        raise _err(
+            "KPI-F004",
+            "text in quotes is not allowed in a formula",
+            i,
+            hint="refer to inputs, metrics and params by their id, without quotes",
+        )
     if ch in _FORBIDDEN:
         message, hint = _FORBIDDEN[ch]
         raise _err("KPI-F004", message, i, hint=hint)
     if ch in _LOOKALIKES:
         raise _err("KPI-F001", f"unexpected character {_show(ch)}", i, hint=_LOOKALIKES[ch])
     if "\uff10" <= ch <= "\uff19":
-        raise _err("KPI-F001", f"unexpected character {_show(ch)}", i,
-                   hint="write numbers with the digits 0-9")
-    raise _err("KPI-F001", f"unexpected character {_show(ch)}", i,
-               hint="a formula may use numbers, ids, + - * / **, comparisons, brackets and "
-                    "the functions of the formula language")
+        raise _err(
+            "KPI-F001",
+            f"unexpected character {_show(ch)}",
+            i,
+            hint="write numbers with the digits 0-9",
+        )
+    raise _err(
+        "KPI-F001",
+        f"unexpected character {_show(ch)}",
+        i,
+        hint="a formula may use numbers, ids, + - * / **, comparisons, brackets and "
+        "the functions of the formula language",
+    )
 
 
 def _string(text: str, start: int) -> Token:
@@ -245,9 +298,13 @@ def _string(text: str, start: int) -> Token:
     j = start + 1
     while True:
         if j >= n:
-            raise _err("KPI-F001", f"the text in quotes that starts here is never closed: the "
-                       f"closing {quote} is missing", start,
-                       hint=f"end the text with {quote}; to put {quote} inside, write it twice")
+            raise _err(
+                "KPI-F001",
+                f"the text in quotes that starts here is never closed: the "
+                f"closing {quote} is missing",
+                start,
+                hint=f"end the text with {quote}; to put {quote} inside, write it twice",
+            )
         ch = text[j]
         if ch == quote:
             if j + 1 < n and text[j + 1] == quote:
@@ -256,20 +313,32 @@ def _string(text: str, start: int) -> Token:
                 continue
             break
         if ch in "\n\r":
-            raise _err("KPI-F001", "text in quotes must end on the line where it starts: the "
-                       f"closing {quote} is missing", start,
-                       hint=f"end the text with {quote} before the end of the line")
+            raise _err(
+                "KPI-F001",
+                "text in quotes must end on the line where it starts: the "
+                f"closing {quote} is missing",
+                start,
+                hint=f"end the text with {quote} before the end of the line",
+            )
         if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp"):
-            raise _err("KPI-F001", f"text in quotes may not contain {_show(ch)}", j,
-                       hint="remove the control or invisible formatting character")
+            raise _err(
+                "KPI-F001",
+                f"text in quotes may not contain {_show(ch)}",
+                j,
+                hint="remove the control or invisible formatting character",
+            )
         chars.append(ch)
         j += 1
     value = "".join(chars)
     end = j + 1
     if len(value) > MAX_TEXT_LENGTH:
-        raise _err("KPI-F008", f"this text is {len(value):,} characters long; at most "
-                   f"{MAX_TEXT_LENGTH} are allowed", start, end - start,
-                   "compare with a shorter value, e.g. a code rather than a description")
+        raise _err(
+            "KPI-F008",
+            f"this text is {len(value):,} characters long; at most {MAX_TEXT_LENGTH} are allowed",
+            start,
+            end - start,
+            "compare with a shorter value, e.g. a code rather than a description",
+        )
     return Token(TokenKind.STRING, text[start:end], text[start:end], start, end - start, value)
 
 
@@ -280,16 +349,31 @@ def _name(text: str, start: int, *, measure: bool = False) -> Token:
         j += 1
     name = text[start:j]
     if name.startswith("__"):
-        raise _err("KPI-F004", f"names starting with two underscores ('{name}') are not allowed",
-                   start, len(name), "ids of inputs, metrics and params start with a letter")
+        raise _err(
+            "KPI-F004",
+            f"names starting with two underscores ('{name}') are not allowed",
+            start,
+            len(name),
+            "ids of inputs, metrics and params start with a letter",
+        )
     if name in _PROGRAMMING_KEYWORDS and not (measure and name == "in"):
-        raise _err("KPI-F004", f"'{name}' is a programming keyword, not part of the formula language",
-                   start, len(name), "a formula is a calculation: numbers, ids, operators and "
-                   "the functions of the formula language")
+        raise _err(
+            "KPI-F004",
+            f"'{name}' is a programming keyword, not part of the formula language",
+            start,
+            len(name),
+            "a formula is a calculation: numbers, ids, operators and "
+            "the functions of the formula language",
+        )
     if name in ("True", "False", "None"):
         lower = "null" if name == "None" else name.lower()
-        raise _err("KPI-F001", f"'{name}' is not a value of the formula language", start, len(name),
-                   f"write {lower} in lower case")
+        raise _err(
+            "KPI-F001",
+            f"'{name}' is not a value of the formula language",
+            start,
+            len(name),
+            f"write {lower} in lower case",
+        )
     return Token(TokenKind.NAME, name, name, start, len(name))
 
 
@@ -308,7 +392,7 @@ def _number(text: str, start: int) -> Token:
     frac_part = ""
     if i < n and text[i] == "." and i + 1 < n and _is_digit(text[i + 1]):
         j = _digits(text, i + 1)
-        frac_part = text[i + 1:j]
+        frac_part = text[i + 1 : j]
         i = j
     exponent = 0
     if i < n and text[i] in "eE":
@@ -318,8 +402,14 @@ def _number(text: str, start: int) -> Token:
             sign = -1 if text[j] == "-" else 1
             j += 1
         if not (j < n and _is_digit(text[j])):
-            raise _err("KPI-F001", f"'{text[start:j]}' is not a complete number: the digits of "
-                       "the exponent are missing", start, j - start, "write it like 1e3 or 1.5e-2")
+            raise _err(
+                "KPI-F001",
+                f"'{text[start:j]}' is not a complete number: the digits of "
+                "the exponent are missing",
+                start,
+                j - start,
+                "write it like 1e3 or 1.5e-2",
+            )
         k = _digits(text, j)
         exp_digits = text[j:k].lstrip("0")
         # Never convert a long digit string to int: the cap is checked on the length first.
@@ -333,10 +423,18 @@ def _number(text: str, start: int) -> Token:
         end = i
         while end < n and _is_name_char(text[end]):
             end += 1
-        hint = ("write numbers without '_' separators" if text[i] == "_"
-                else f"to multiply, write {text[start:i]} * {text[i:end]}")
-        raise _err("KPI-F001", f"'{text[start:end]}': a number cannot be directly followed by "
-                   "letters or '_'", start, end - start, hint)
+        hint = (
+            "write numbers without '_' separators"
+            if text[i] == "_"
+            else f"to multiply, write {text[start:i]} * {text[i:end]}"
+        )
+        raise _err(
+            "KPI-F001",
+            f"'{text[start:end]}': a number cannot be directly followed by letters or '_'",
+            start,
+            end - start,
+            hint,
+        )
     percent = i < n and text[i] in _PERCENT
     end = i + 1 if percent else i
     value = _exact_value(int_part + frac_part, exponent - len(frac_part), text, start, end)
@@ -354,9 +452,14 @@ def _exact_value(digits: str, scale: int, text: str, start: int, end: int) -> An
     trimmed = significant.rstrip("0")
     scale += len(significant) - len(trimmed)
     if len(trimmed) > LIMITS.max_significant_digits:
-        raise _err("KPI-F008", f"this number has {len(trimmed):,} significant digits; at most "
-                   f"{LIMITS.max_significant_digits} are allowed", start, end - start,
-                   "round the number, or write it with an exponent such as 1.5e12")
+        raise _err(
+            "KPI-F008",
+            f"this number has {len(trimmed):,} significant digits; at most "
+            f"{LIMITS.max_significant_digits} are allowed",
+            start,
+            end - start,
+            "round the number, or write it with an exponent such as 1.5e12",
+        )
     if abs(scale + len(trimmed) - 1) > LIMITS.max_decimal_exponent:
         raise _number_too_big(text, start, end)
     mantissa = int(trimmed)
@@ -367,6 +470,11 @@ def _exact_value(digits: str, scale: int, text: str, start: int, end: int) -> An
 
 def _number_too_big(text: str, start: int, end: int) -> FormulaError:
     cap = LIMITS.max_decimal_exponent
-    return _err("KPI-F008", f"this number is too large or too small: numbers must lie between "
-                f"1e-{cap} and 1e{cap} in size", start, end - start,
-                "use a smaller unit (thousands, millions) in the data instead")
+    return _err(
+        "KPI-F008",
+        f"this number is too large or too small: numbers must lie between "
+        f"1e-{cap} and 1e{cap} in size",
+        start,
+        end - start,
+        "use a smaller unit (thousands, millions) in the data instead",
+    )

@@ -91,6 +91,7 @@ class MeasureSyntax:
         if negated:
             expr = sympy.Not(expr, evaluate=False)
             depth += 1
-        return self._finish(Item(expr, "condition", left.start, close.offset + 1, depth, nodes,
-                                  False, left.power), first)
-
+        return self._finish(
+            Item(expr, "condition", left.start, close.offset + 1, depth, nodes, False, left.power),
+            first,
+        )

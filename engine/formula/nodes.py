@@ -40,8 +40,12 @@ MINUS_ONE = sympy.Integer(-1)
 
 #: Comparison operator → sympy relational class (call with ``evaluate=False``).
 RELATIONS: dict[str, Any] = {
-    "<": sympy.StrictLessThan, "<=": sympy.LessThan, ">": sympy.StrictGreaterThan,
-    ">=": sympy.GreaterThan, "==": sympy.Equality, "!=": sympy.Unequality,
+    "<": sympy.StrictLessThan,
+    "<=": sympy.LessThan,
+    ">": sympy.StrictGreaterThan,
+    ">=": sympy.GreaterThan,
+    "==": sympy.Equality,
+    "!=": sympy.Unequality,
 }
 
 #: Defaults of optional parameters, by their text in the signature table.

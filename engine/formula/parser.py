@@ -49,9 +49,19 @@ from engine.formula.printer import count_nodes
 _OR, _AND, _NOT, _CMP, _ADD, _MUL, _UNARY, _POW = range(1, 9)
 
 _INFIX: dict[str, int] = {
-    "or": _OR, "and": _AND,
-    "<": _CMP, "<=": _CMP, ">": _CMP, ">=": _CMP, "==": _CMP, "!=": _CMP,
-    "+": _ADD, "-": _ADD, "*": _MUL, "/": _MUL, "**": _POW,
+    "or": _OR,
+    "and": _AND,
+    "<": _CMP,
+    "<=": _CMP,
+    ">": _CMP,
+    ">=": _CMP,
+    "==": _CMP,
+    "!=": _CMP,
+    "+": _ADD,
+    "-": _ADD,
+    "*": _MUL,
+    "/": _MUL,
+    "**": _POW,
 }
 
 
@@ -86,7 +96,9 @@ class ParsedFormula:
 
 
 def parse_formula(
-    text: str, *, expect: Literal["number", "condition", "any"] = "number",
+    text: str,
+    *,
+    expect: Literal["number", "condition", "any"] = "number",
     mode: Literal["formula", "measure", "entity"] = "formula",
 ) -> ParsedFormula:
     """Parse a formula. Raises :class:`FormulaError` (and nothing else) for any text.
@@ -105,7 +117,9 @@ def parse_formula(
     if len(text) > LIMITS.max_length:
         raise msg.too_long(len(text))
     if not text.strip():
-        raise FormulaError("KPI-F001", "the formula is empty", 0, 1, "write a calculation, e.g. a / b")
+        raise FormulaError(
+            "KPI-F001", "the formula is empty", 0, 1, "write a calculation, e.g. a / b"
+        )
     parser = _Parser(text, measure=mode != "formula", entity=mode == "entity")
     try:
         item = parser.parse()
@@ -117,8 +131,14 @@ def parse_formula(
     if node_count > LIMITS.max_nodes:
         raise msg.too_many_nodes(0, len(text))
     return ParsedFormula(
-        text=text, expr=item.expr, kind=item.kind, refs=tuple(parser.refs),
-        functions=frozenset(parser.functions), node_count=node_count, depth=item.depth)
+        text=text,
+        expr=item.expr,
+        kind=item.kind,
+        refs=tuple(parser.refs),
+        functions=frozenset(parser.functions),
+        node_count=node_count,
+        depth=item.depth,
+    )
 
 
 class _Parser(MeasureSyntax):
@@ -126,8 +146,13 @@ class _Parser(MeasureSyntax):
         self.text = text
         self.measure = measure
         self._entity = entity
-        self.functions_table = {**FUNCTIONS, **MEASURE_FUNCTIONS, **ENTITY_FUNCTIONS} if entity else \
-            {**FUNCTIONS, **MEASURE_FUNCTIONS} if measure else FUNCTIONS
+        self.functions_table = (
+            {**FUNCTIONS, **MEASURE_FUNCTIONS, **ENTITY_FUNCTIONS}
+            if entity
+            else {**FUNCTIONS, **MEASURE_FUNCTIONS}
+            if measure
+            else FUNCTIONS
+        )
         self._attribute = 0  # > 0 inside an entity attribute
         self._tokens = tokenize(text, measure=measure)
         self._buffer: list[Token] = []
@@ -235,16 +260,38 @@ class _Parser(MeasureSyntax):
             if close.kind is not TokenKind.RPAREN:
                 raise msg.unexpected_after_value(close, self._last, opened=tok)
             self._advance()
-            return self._finish(_Item(inner.expr, inner.kind, tok.offset, close.offset + 1,
-                                      inner.depth + 1, inner.nodes, False, inner.power,
-                                      inner.name), tok)
+            return self._finish(
+                _Item(
+                    inner.expr,
+                    inner.kind,
+                    tok.offset,
+                    close.offset + 1,
+                    inner.depth + 1,
+                    inner.nodes,
+                    False,
+                    inner.power,
+                    inner.name,
+                ),
+                tok,
+            )
         if tok.kind is TokenKind.OP and tok.text in ("-", "+"):
             self._advance()
             operand = self._expr(_POW)
             self._need(operand, "number")
             expr, extra = negate(operand.expr) if tok.text == "-" else (operand.expr, 0)
-            return self._finish(_Item(expr, "number", tok.offset, operand.end, operand.depth + 1,
-                                      operand.nodes + extra, False, operand.power), tok)
+            return self._finish(
+                _Item(
+                    expr,
+                    "number",
+                    tok.offset,
+                    operand.end,
+                    operand.depth + 1,
+                    operand.nodes + extra,
+                    False,
+                    operand.power,
+                ),
+                tok,
+            )
         raise msg.unexpected_value(tok, self._last, self.text)
 
     def _word(self, tok: Token, min_bp: int) -> _Item:
@@ -252,21 +299,43 @@ class _Parser(MeasureSyntax):
         end = tok.offset + tok.length
         if name == "not":
             if min_bp > _NOT:
-                raise FormulaError("KPI-F001", "'not' cannot stand here without brackets",
-                                   tok.offset, tok.length, "write it as (not …)")
+                raise FormulaError(
+                    "KPI-F001",
+                    "'not' cannot stand here without brackets",
+                    tok.offset,
+                    tok.length,
+                    "write it as (not …)",
+                )
             operand = self._expr(_NOT)
             self._need(operand, "condition")
             expr = sympy.Not(operand.expr, evaluate=False)
-            return self._finish(_Item(expr, "condition", tok.offset, operand.end,
-                                      operand.depth + 1, operand.nodes + 1, False, operand.power),
-                                tok)
+            return self._finish(
+                _Item(
+                    expr,
+                    "condition",
+                    tok.offset,
+                    operand.end,
+                    operand.depth + 1,
+                    operand.nodes + 1,
+                    False,
+                    operand.power,
+                ),
+                tok,
+            )
         if name in ("true", "false"):
-            return _Item(sympy.true if name == "true" else sympy.false, "condition", tok.offset, end)
+            return _Item(
+                sympy.true if name == "true" else sympy.false, "condition", tok.offset, end
+            )
         if name == "null":
             return _Item(NULL, "number", tok.offset, end)
         if name in ("and", "or"):
-            raise FormulaError("KPI-F001", f"'{name}' needs a condition on each side",
-                               tok.offset, tok.length, "e.g. a > 0 and b > 0")
+            raise FormulaError(
+                "KPI-F001",
+                f"'{name}' needs a condition on each side",
+                tok.offset,
+                tok.length,
+                "e.g. a > 0 and b > 0",
+            )
         if name == "in":  # only a NAME in measure mode
             raise msg.in_without_left(tok)
         if self._peek().kind is TokenKind.LPAREN:
@@ -275,8 +344,13 @@ class _Parser(MeasureSyntax):
                 raise msg.unknown_function(tok, self.functions_table)
             return self._call(tok, spec)
         if name in self.functions_table:
-            raise FormulaError("KPI-F001", f"'{name}' is a function: call it with brackets",
-                               tok.offset, tok.length, f"write it like {self.functions_table[name].usage()}")
+            raise FormulaError(
+                "KPI-F001",
+                f"'{name}' is a function: call it with brackets",
+                tok.offset,
+                tok.length,
+                f"write it like {self.functions_table[name].usage()}",
+            )
         self.refs.append(Ref(name, tok.offset, tok.length, self._lag > 0, self._attribute > 0))
         return _Item(symbol(name), "number", tok.offset, end, name=True)
 
@@ -305,8 +379,10 @@ class _Parser(MeasureSyntax):
             depth, power, end = max(depth, right.depth), max(power, right.power), right.end
             if nodes > LIMITS.max_nodes:
                 raise msg.too_many_nodes(op.offset, op.length)
-        return self._finish(_Item(logic(cls, args), "condition", left.start, end,
-                                  depth + 1, nodes, False, power), first_op)
+        return self._finish(
+            _Item(logic(cls, args), "condition", left.start, end, depth + 1, nodes, False, power),
+            first_op,
+        )
 
     def _comparison(self, left: _Item) -> _Item:
         """``a < b``, or a chain ``a < b <= c`` = ``And(a < b, b <= c)``."""
@@ -330,13 +406,17 @@ class _Parser(MeasureSyntax):
                 nodes += operands[-2].nodes + (1 if len(ops) == 2 else 0)
             if nodes > LIMITS.max_nodes:
                 raise msg.too_many_nodes(ops[-1].offset, ops[-1].length)
-        rels = [RELATIONS[op.text](a.expr, b.expr, evaluate=False)
-                for op, a, b in zip(ops, operands[:-1], operands[1:], strict=True)]
+        rels = [
+            RELATIONS[op.text](a.expr, b.expr, evaluate=False)
+            for op, a, b in zip(ops, operands[:-1], operands[1:], strict=True)
+        ]
         expr = rels[0] if len(rels) == 1 else logic(sympy.And, rels)
         depth = 1 + max(o.depth for o in operands)
         power = max(o.power for o in operands)
-        return self._finish(_Item(expr, "condition", left.start, operands[-1].end, depth, nodes,
-                                  False, power), first_op)
+        return self._finish(
+            _Item(expr, "condition", left.start, operands[-1].end, depth, nodes, False, power),
+            first_op,
+        )
 
     def _sum(self, left: _Item) -> _Item:
         """``a + b - c``: one n-ary ``Add``; subtraction adds the negation."""
@@ -366,8 +446,19 @@ class _Parser(MeasureSyntax):
             depth, power, end = max(depth, right.depth), max(power, right.power), right.end
             if nodes > LIMITS.max_nodes:
                 raise msg.too_many_nodes(op.offset, op.length)
-        return self._finish(_Item(sympy.Add(*args, evaluate=False), "number", left.start, end,
-                                  depth + 1, nodes, False, power), first_op)
+        return self._finish(
+            _Item(
+                sympy.Add(*args, evaluate=False),
+                "number",
+                left.start,
+                end,
+                depth + 1,
+                nodes,
+                False,
+                power,
+            ),
+            first_op,
+        )
 
     def _product(self, left: _Item) -> _Item:
         """``a * b / c``: one n-ary ``Mul``; division multiplies by ``Pow(c, -1)``."""
@@ -398,8 +489,19 @@ class _Parser(MeasureSyntax):
             depth, power, end = max(depth, right.depth), max(power, right.power), right.end
             if nodes > LIMITS.max_nodes:
                 raise msg.too_many_nodes(op.offset, op.length)
-        return self._finish(_Item(sympy.Mul(*args, evaluate=False), "number", left.start, end,
-                                  depth + 1, nodes, False, power), first_op)
+        return self._finish(
+            _Item(
+                sympy.Mul(*args, evaluate=False),
+                "number",
+                left.start,
+                end,
+                depth + 1,
+                nodes,
+                False,
+                power,
+            ),
+            first_op,
+        )
 
     def _power(self, left: _Item) -> _Item:
         """``a ** k`` with k a number literal in [-10, 10], optionally signed."""
@@ -422,8 +524,19 @@ class _Parser(MeasureSyntax):
             raise msg.power_tower(self._peek())
         expr = sympy.Pow(left.expr, value, evaluate=False)
         power = max(Fraction(1), abs(exponent)) * left.power
-        return self._finish(_Item(expr, "number", left.start, tok.offset + tok.length,
-                                  left.depth + 1, left.nodes + 2, False, power), op)
+        return self._finish(
+            _Item(
+                expr,
+                "number",
+                left.start,
+                tok.offset + tok.length,
+                left.depth + 1,
+                left.nodes + 2,
+                False,
+                power,
+            ),
+            op,
+        )
 
     # -- function calls ----------------------------------------------------------------
 
@@ -432,9 +545,13 @@ class _Parser(MeasureSyntax):
         self.functions.add(spec.name)
         attribute = spec.name in ENTITY_FUNCTIONS and self._entity
         if attribute and self._attribute:
-            raise FormulaError("KPI-F004", f"{spec.name}() cannot stand inside another entity attribute",
-                               name_tok.offset, name_tok.length,
-                               "an attribute's argument is over the source's columns; combine attributes outside")
+            raise FormulaError(
+                "KPI-F004",
+                f"{spec.name}() cannot stand inside another entity attribute",
+                name_tok.offset,
+                name_tok.length,
+                "an attribute's argument is over the source's columns; combine attributes outside",
+            )
         self._attribute += attribute
         positional: list[_Item] = []
         named: dict[str, _Item] = {}
@@ -471,14 +588,21 @@ class _Parser(MeasureSyntax):
         expr = spec.sympy_class(*args, evaluate=False)
         items = positional + list(named.values())
         kind: Kind = positional[1].kind if spec.result == "branch" else spec.result
-        item = _Item(expr, kind, name_tok.offset, close.offset + 1,
-                     1 + max(i.depth for i in items),
-                     count_nodes(expr, stop_after=LIMITS.max_nodes),
-                     False, max(i.power for i in items))
+        item = _Item(
+            expr,
+            kind,
+            name_tok.offset,
+            close.offset + 1,
+            1 + max(i.depth for i in items),
+            count_nodes(expr, stop_after=LIMITS.max_nodes),
+            False,
+            max(i.power for i in items),
+        )
         return self._finish(item, name_tok)
 
-    def _check_named(self, spec: FunctionSpec, tok: Token, n_positional: int,
-                     named: dict[str, _Item]) -> None:
+    def _check_named(
+        self, spec: FunctionSpec, tok: Token, n_positional: int, named: dict[str, _Item]
+    ) -> None:
         if not spec.named:
             raise msg.named_not_taken(spec, tok)
         if tok.text not in spec.named:
@@ -487,8 +611,9 @@ class _Parser(MeasureSyntax):
         if tok.text in named or index < n_positional:
             raise msg.named_twice(spec, tok)
 
-    def _check_args(self, spec: FunctionSpec, name_tok: Token, positional: list[_Item],
-                    named: dict[str, _Item]) -> list[Any]:
+    def _check_args(
+        self, spec: FunctionSpec, name_tok: Token, positional: list[_Item], named: dict[str, _Item]
+    ) -> list[Any]:
         """Check each argument against its parameter; return the sympy arguments in order."""
         if spec.max_args is None:  # variadic: every argument is a number
             for item in positional:
@@ -517,9 +642,18 @@ class _Parser(MeasureSyntax):
             raise msg.if_branches(positional[1].kind, other.kind, other.start, other.end)
         return args
 
-    def _whole_literal(self, spec: FunctionSpec, param: str, item: _Item, low: int,
-                       high: int) -> None:
+    def _whole_literal(
+        self, spec: FunctionSpec, param: str, item: _Item, low: int, high: int
+    ) -> None:
         value = item.expr
         if not item.literal or not value.is_Integer or not low <= int(value) <= high:
-            raise msg.whole_literal(spec, param, self.text[item.start:item.end], item.start,
-                                    item.end, low, high, is_literal=item.literal)
+            raise msg.whole_literal(
+                spec,
+                param,
+                self.text[item.start : item.end],
+                item.start,
+                item.end,
+                low,
+                high,
+                is_literal=item.literal,
+            )

@@ -43,8 +43,16 @@ Lookup = Callable[[Any], Rendered]
 
 _LATEX_RELATIONS = {"<": "<", "<=": r"\leq", ">": ">", ">=": r"\geq", "==": "=", "!=": r"\neq"}
 _LATEX_SPECIALS = {
-    "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
-    "^": r"\textasciicircum{}", "_": r"\_", "%": r"\%", "~": r"\textasciitilde{}",
+    "\\": r"\textbackslash{}",
+    "{": r"\{",
+    "}": r"\}",
+    "$": r"\$",
+    "&": r"\&",
+    "#": r"\#",
+    "^": r"\textasciicircum{}",
+    "_": r"\_",
+    "%": r"\%",
+    "~": r"\textasciitilde{}",
 }
 
 
@@ -127,7 +135,11 @@ def _negation_rest(node: Any) -> list[Any] | None:
     Not when f is a number: ``Mul(-1, 3)`` must print as ``-1 * 3``, since ``-3`` would
     parse as the number -3.
     """
-    if isinstance(node, sympy.Mul) and node.args[0] == -1 and not isinstance(node.args[1], sympy.Number):
+    if (
+        isinstance(node, sympy.Mul)
+        and node.args[0] == -1
+        and not isinstance(node.args[1], sympy.Number)
+    ):
         return list(node.args[1:])
     return None
 
@@ -235,7 +247,9 @@ def _chain(node: Any) -> bool:
     ops = {r.rel_op for r in args}
     if not (ops <= {"<", "<="} or ops <= {">", ">="}):
         return False
-    return all(r.rhs == s.lhs and type(r.rhs) is type(s.lhs) for r, s in zip(args, args[1:], strict=False))
+    return all(
+        r.rhs == s.lhs and type(r.rhs) is type(s.lhs) for r, s in zip(args, args[1:], strict=False)
+    )
 
 
 def _quoted(value: str) -> str:
@@ -431,7 +445,17 @@ def _latex(node: Any, get: Lookup, names: Mapping[str, str]) -> Rendered:
 # -- shared with the other renderers (api/web/mathml.py), so that every rendering brackets alike --
 
 #: binding powers of the printed forms, loosest first
-OR, AND, NOT, CMP, ADD, MUL, UNARY, POW, ATOM = _OR, _AND, _NOT, _CMP, _ADD, _MUL, _UNARY, _POW, _ATOM
+OR, AND, NOT, CMP, ADD, MUL, UNARY, POW, ATOM = (
+    _OR,
+    _AND,
+    _NOT,
+    _CMP,
+    _ADD,
+    _MUL,
+    _UNARY,
+    _POW,
+    _ATOM,
+)
 chain = _chain
 is_reciprocal = _is_reciprocal
 negation_rest = _negation_rest

@@ -12,5 +12,18 @@ from engine.measures.metrics import metric_query, sql_metrics, sql_plan
 from engine.measures.query import DIALECTS, GRAINS, measure_query, measure_sql, measured_sources
 from engine.measures.run import Records, check_source, merge_inputs, open_sources, run_measures
 
-__all__ = ["DIALECTS", "GRAINS", "Records", "check_source", "measure_query", "measure_sql", "measured_sources",
-           "merge_inputs", "metric_query", "open_sources", "run_measures", "sql_metrics", "sql_plan"]
+__all__ = [
+    "DIALECTS",
+    "GRAINS",
+    "Records",
+    "check_source",
+    "measure_query",
+    "measure_sql",
+    "measured_sources",
+    "merge_inputs",
+    "metric_query",
+    "open_sources",
+    "run_measures",
+    "sql_metrics",
+    "sql_plan",
+]

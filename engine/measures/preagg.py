@@ -45,7 +45,8 @@ class _Form:
     column: str | None = None
     k: float = 0
     d: float | None = 0
-    #: a number column or a division is involved: the record's value is a DOUBLE, not a literal's type
+    #: a number column or a division is involved: the
+    #: record's value is a DOUBLE, not a literal's type
     double: bool = False
 
 
@@ -124,7 +125,11 @@ class _Planner:
         not piecewise linear in one number column."""
         if node is NULL:
             return _Form(d=None)
-        if isinstance(node, sympy.Symbol) and node.name in self.numbers and node.name not in self.names.params:
+        if (
+            isinstance(node, sympy.Symbol)
+            and node.name in self.numbers
+            and node.name not in self.names.params
+        ):
             return _Form(node.name, 1, 0, double=True)
         if isinstance(node, sympy.Number | sympy.Symbol):
             try:
@@ -134,7 +139,11 @@ class _Planner:
         if isinstance(node, If):
             condition, then, otherwise = node.args
             a, b = self.tree(then), self.tree(otherwise)
-            return None if a is None or b is None or not self.enum_only(condition) else _Choice(condition, a, b)
+            return (
+                None
+                if a is None or b is None or not self.enum_only(condition)
+                else _Choice(condition, a, b)
+            )
         if isinstance(node, sympy.Pow):  # a constant's power (a division by a constant)
             try:
                 base, power = self.constant(node.base), self.constant(node.exp)
@@ -146,7 +155,11 @@ class _Planner:
                 value = float(base) ** power
             except OverflowError:
                 return None
-            return _Form(d=value, double=True) if isinstance(value, float) and math.isfinite(value) else None
+            return (
+                _Form(d=value, double=True)
+                if isinstance(value, float) and math.isfinite(value)
+                else None
+            )
         if isinstance(node, sympy.Add | sympy.Mul):
             join = _add if isinstance(node, sympy.Add) else _mul
             out: _Tree | None = _Form(d=0 if isinstance(node, sympy.Add) else 1)
@@ -173,8 +186,12 @@ class _Planner:
         if isinstance(tree, _Form):
             out: exp.Expression = value(tree)
             return out
-        return exp.Case(ifs=[exp.If(this=to_sql(tree.condition, self.names), true=self._render(tree.then, value))],
-                        default=self._render(tree.otherwise, value))
+        return exp.Case(
+            ifs=[
+                exp.If(this=to_sql(tree.condition, self.names), true=self._render(tree.then, value))
+            ],
+            default=self._render(tree.otherwise, value),
+        )
 
     def added(self, form: _Form) -> exp.Expression:
         """What the group's records add up to."""
@@ -185,7 +202,9 @@ class _Planner:
             return d if form.d == 0 else exp.Mul(this=d, expression=exp.column(N, quoted=True))
         out = _times(form.k, self._sum_of(form.column))  # 0·SUM(x) too: null when every x is
         if form.d:
-            out = exp.paren(exp.Add(this=out, expression=_times(form.d, self._count_of(form.column))))
+            out = exp.paren(
+                exp.Add(this=out, expression=_times(form.d, self._count_of(form.column)))
+            )
         return out
 
     def counted_rows(self, form: _Form) -> exp.Expression:
@@ -196,10 +215,17 @@ class _Planner:
 
     def measure(self, m: Measure, where: exp.Expression | None) -> exp.Expression | None:
         """The measure's aggregate over kpi__fk, or None if it cannot be computed from it."""
-        if m.more or m.where is not None and not self.enum_only(
-                parse_formula(m.where, expect="condition", mode="measure").expr):
+        if (
+            m.more
+            or m.where is not None
+            and not self.enum_only(parse_formula(m.where, expect="condition", mode="measure").expr)
+        ):
             return None
-        of = parse_formula(m.of, expect="any", mode="measure").expr if m.of is not None else sympy.Integer(1)
+        of = (
+            parse_formula(m.of, expect="any", mode="measure").expr
+            if m.of is not None
+            else sympy.Integer(1)
+        )
         if m.agg in ("count_distinct", "min", "max") and m.as_of is None and m.of is not None:
             if not self.enum_only(of):
                 return None
@@ -218,13 +244,24 @@ class _Planner:
     def table(self, period: str, keys: list[str], values: dict[str, exp.Expression]) -> exp.Select:
         """kpi__fk: the records grouped by period, dimensions and the enumerated columns tested."""
         names = [period, *keys, *sorted(self.tested)]
-        out = exp.select(*(exp.column(c, quoted=True) for c in names),
-                         exp.alias_(exp.Count(this=exp.Star()), N, quoted=True), copy=False)
+        out = exp.select(
+            *(exp.column(c, quoted=True) for c in names),
+            exp.alias_(exp.Count(this=exp.Star()), N, quoted=True),
+            copy=False,
+        )
         for column, n in self.columns.items():
-            out = out.select(exp.alias_(exp.Sum(this=values[column].copy()), f"kpi__s{n}", quoted=True), copy=False)
+            out = out.select(
+                exp.alias_(exp.Sum(this=values[column].copy()), f"kpi__s{n}", quoted=True),
+                copy=False,
+            )
             if column in self.counted:
-                out = out.select(exp.alias_(exp.Count(this=values[column].copy()), f"kpi__c{n}", quoted=True), copy=False)
-        return out.from_("kpi__ev", copy=False).group_by(*(exp.column(c, quoted=True) for c in names), copy=False)
+                out = out.select(
+                    exp.alias_(exp.Count(this=values[column].copy()), f"kpi__c{n}", quoted=True),
+                    copy=False,
+                )
+        return out.from_("kpi__ev", copy=False).group_by(
+            *(exp.column(c, quoted=True) for c in names), copy=False
+        )
 
 
 def _times(k: float, value: exp.Expression) -> exp.Expression:
@@ -235,8 +272,14 @@ def _when(condition: exp.Expression | None, value: exp.Expression) -> exp.Expres
     return value if condition is None else exp.Case(ifs=[exp.If(this=condition, true=value)])
 
 
-def preaggregate(measures: list[Measure], wheres: list[exp.Expression | None], enums: set[str],
-                 names: Names, period: str, keys: list[str]) -> tuple[exp.Select, list[exp.Expression]] | None:
+def preaggregate(
+    measures: list[Measure],
+    wheres: list[exp.Expression | None],
+    enums: set[str],
+    names: Names,
+    period: str,
+    keys: list[str],
+) -> tuple[exp.Select, list[exp.Expression]] | None:
     """kpi__fk and each measure's aggregate over it, or None when a measure does not qualify.
     ``names.values`` are the number columns as read (cast to numbers)."""
     if not enums or not measures:

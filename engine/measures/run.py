@@ -42,8 +42,12 @@ def _text_columns(source: DataSource) -> set[str]:
     only, by the checks and the query), dimensions, the entity and every declared column (cast
     by the query). Guessing their types from a sample could round 1.5 to 2 or read 03/04/2025 as
     a day-first date without a word."""
-    return {source.time, *source.dimensions.values(), *([source.entity] if source.entity else []),
-            *source.columns}
+    return {
+        source.time,
+        *source.dimensions.values(),
+        *([source.entity] if source.entity else []),
+        *source.columns,
+    }
 
 
 def _load(con: Any, source: DataSource, sid: str, path: Path) -> None:
@@ -55,7 +59,10 @@ def _load(con: Any, source: DataSource, sid: str, path: Path) -> None:
     suffix = path.suffix.lower()
     try:
         if suffix in (".duckdb", ".db"):
-            con.execute(f"ATTACH {exp.Literal.string(str(path)).sql('duckdb')} AS {_q('kpi__' + sid)} (READ_ONLY)")
+            con.execute(
+                f"ATTACH {exp.Literal.string(str(path)).sql('duckdb')} "
+                f"AS {_q('kpi__' + sid)} (READ_ONLY)"
+            )
             con.execute(f"CREATE VIEW {_q(sid)} AS SELECT * FROM {_q('kpi__' + sid)}.{_q(sid)}")
         elif suffix == ".parquet":
             con.read_parquet(str(path)).create_view(sid, replace=True)
@@ -63,8 +70,12 @@ def _load(con: Any, source: DataSource, sid: str, path: Path) -> None:
             header = con.read_csv(str(path), header=True, all_varchar=True).columns
             text = {n: "VARCHAR" for n in header if n in _text_columns(source)}
             # the other columns' types are guessed from the whole file, not a sample
-            con.read_csv(str(path), header=True, dtype=text, sample_size=-1).create_view(sid, replace=True)
-        con.execute(f"SELECT * FROM {_q(sid)} LIMIT 0").fetchall()  # a result left open blocks the connection
+            con.read_csv(str(path), header=True, dtype=text, sample_size=-1).create_view(
+                sid, replace=True
+            )
+        con.execute(
+            f"SELECT * FROM {_q(sid)} LIMIT 0"
+        ).fetchall()  # a result left open blocks the connection
     except duckdb.Error as err:
         raise InputError(f"source '{sid}' ({path.name}): {str(err).splitlines()[0]}") from None
 
@@ -76,13 +87,23 @@ def _used_columns(c: CompiledPack, sid: str) -> set[str]:
         m = i.measure
         if m is None or m.source != sid:
             continue
-        for text, mode in (*((t, "entity" if m.per else "measure") for t in m.terms), (m.where, "measure"),
-                           (m.since, "measure"), (m.until, "measure"), (m.having, "entity")):
+        for text, mode in (
+            *((t, "entity" if m.per else "measure") for t in m.terms),
+            (m.where, "measure"),
+            (m.since, "measure"),
+            (m.until, "measure"),
+            (m.having, "entity"),
+        ):
             if text:
                 parsed = parse_formula(text, expect="any", mode=mode)  # type: ignore[arg-type]
-                names |= {r.name for r in parsed.refs if r.name not in c.pack.params
-                          and r.name not in FUNCTIONS and r.name not in ENTITY_FUNCTIONS
-                          and (r.in_attribute or mode == "measure")}
+                names |= {
+                    r.name
+                    for r in parsed.refs
+                    if r.name not in c.pack.params
+                    and r.name not in FUNCTIONS
+                    and r.name not in ENTITY_FUNCTIONS
+                    and (r.in_attribute or mode == "measure")
+                }
     return names
 
 
@@ -104,61 +125,131 @@ def _check(con: Any, c: CompiledPack, sid: str, label: str) -> None:
     have = [d[0] for d in described]
     reserved = [n for n in have if n.lower().startswith("kpi__")]
     if reserved:
-        raise InputError(f"source '{sid}' ({label}): column '{reserved[0]}' has a name reserved for the engine "
-                         "(kpi__…): rename it")
+        raise InputError(
+            f"source '{sid}' ({label}): column '{reserved[0]}' has a name reserved for the engine "
+            "(kpi__…): rename it"
+        )
     if not con.execute(f"SELECT count(*) FROM {_q(sid)}").fetchall()[0][0]:
         raise InputError(f"source '{sid}' ({label}) has no records")
-    needed = {source.time, *source.dimensions.values(), *([source.entity] if source.entity else []),
-              *source.columns, *_used_columns(c, sid)}
+    needed = {
+        source.time,
+        *source.dimensions.values(),
+        *([source.entity] if source.entity else []),
+        *source.columns,
+        *_used_columns(c, sid),
+    }
     missing = sorted(n for n in needed if n not in have)
     if missing:
-        raise InputError(f"source '{sid}' ({label}): no column {', '.join(repr(n) for n in missing)} "
-                         f"(it has: {', '.join(have[:30])}{' …' if len(have) > 30 else ''})")
+        raise InputError(
+            f"source '{sid}' ({label}): no column {', '.join(repr(n) for n in missing)} "
+            f"(it has: {', '.join(have[:30])}{' …' if len(have) > 30 else ''})"
+        )
     tests: list[tuple[str, str, str]] = []  # (column, what is wrong, SQL condition of a bad row)
     types = {d[0]: str(d[1]) for d in described}
-    if "TIME ZONE" in types.get(source.time, "").upper() or "TZ" in types.get(source.time, "").upper():
-        raise InputError(f"source '{sid}' ({label}), column '{source.time}': times with a time zone; give local "
-                         "business time (the wall clock of the shop), without an offset")
-    tests.append((source.time, "a time that does not parse as an ISO date or time (or is empty)",
-                  f"TRY_CAST({_q(source.time)} AS TIMESTAMP) IS NULL"))
-    tests.append((source.time, "a time with a UTC offset (give local business time, without the offset)",
-                  f"regexp_matches(CAST({_q(source.time)} AS VARCHAR), '(Z|[+-][0-9][0-9]:?[0-9][0-9])$')"))
+    if (
+        "TIME ZONE" in types.get(source.time, "").upper()
+        or "TZ" in types.get(source.time, "").upper()
+    ):
+        raise InputError(
+            f"source '{sid}' ({label}), column '{source.time}': times with a time zone; give local "
+            "business time (the wall clock of the shop), without an offset"
+        )
+    tests.append(
+        (
+            source.time,
+            "a time that does not parse as an ISO date or time (or is empty)",
+            f"TRY_CAST({_q(source.time)} AS TIMESTAMP) IS NULL",
+        )
+    )
+    tests.append(
+        (
+            source.time,
+            "a time with a UTC offset (give local business time, without the offset)",
+            f"regexp_matches(CAST({_q(source.time)} AS "
+            "VARCHAR), '(Z|[+-][0-9][0-9]:?[0-9][0-9])$')",
+        )
+    )
     for column in [*source.dimensions.values(), *([source.entity] if source.entity else [])]:
-        tests.append((column, "an empty value", f"{_q(column)} IS NULL OR CAST({_q(column)} AS VARCHAR) = ''"))
+        tests.append(
+            (
+                column,
+                "an empty value",
+                f"{_q(column)} IS NULL OR CAST({_q(column)} AS VARCHAR) = ''",
+            )
+        )
     for name, spec in source.columns.items():
         if spec.type == "number":
             # the digits of other scripts (١٢٣, １２３): not numbers to DuckDB either, but say why
-            tests.append((name, _FOREIGN_DIGITS,
-                          f"TRY_CAST({_q(name)} AS DOUBLE) IS NULL AND regexp_matches(regexp_replace("
-                          f"CAST({_q(name)} AS VARCHAR), '[0-9]', '', 'g'), '\\p{{Nd}}')"))
-            tests.append((name, "a value that is not a number",
-                          f"{_q(name)} IS NOT NULL AND (TRY_CAST({_q(name)} AS DOUBLE) IS NULL "
-                          f"OR lower(CAST({_q(name)} AS VARCHAR)) IN ('true', 'false'))"))
-            tests.append((name, "a value that is not a finite number",
-                          f"isinf(TRY_CAST({_q(name)} AS DOUBLE)) OR isnan(TRY_CAST({_q(name)} AS DOUBLE))"))
+            tests.append(
+                (
+                    name,
+                    _FOREIGN_DIGITS,
+                    f"TRY_CAST({_q(name)} AS DOUBLE) IS NULL AND regexp_matches(regexp_replace("
+                    f"CAST({_q(name)} AS VARCHAR), '[0-9]', '', 'g'), '\\p{{Nd}}')",
+                )
+            )
+            tests.append(
+                (
+                    name,
+                    "a value that is not a number",
+                    f"{_q(name)} IS NOT NULL AND (TRY_CAST({_q(name)} AS DOUBLE) IS NULL "
+                    f"OR lower(CAST({_q(name)} AS VARCHAR)) IN ('true', 'false'))",
+                )
+            )
+            tests.append(
+                (
+                    name,
+                    "a value that is not a finite number",
+                    f"isinf(TRY_CAST({_q(name)} AS DOUBLE)) OR "
+                    f"isnan(TRY_CAST({_q(name)} AS DOUBLE))",
+                )
+            )
         elif spec.type == "time":
-            tests.append((name, "a time that does not parse",
-                          f"{_q(name)} IS NOT NULL AND TRY_CAST({_q(name)} AS TIMESTAMP) IS NULL"))
+            tests.append(
+                (
+                    name,
+                    "a time that does not parse",
+                    f"{_q(name)} IS NOT NULL AND TRY_CAST({_q(name)} AS TIMESTAMP) IS NULL",
+                )
+            )
         if spec.values is not None:
             allowed = ", ".join(exp.Literal.string(v).sql("duckdb") for v in spec.values)
             shown = ", ".join(spec.values[:15]) + (" …" if len(spec.values) > 15 else "")
-            tests.append((name, f"a value outside the declared values ({shown})",
-                          f"{_q(name)} IS NOT NULL AND CAST({_q(name)} AS VARCHAR) NOT IN ({allowed})"))
+            tests.append(
+                (
+                    name,
+                    f"a value outside the declared values ({shown})",
+                    f"{_q(name)} IS NOT NULL AND CAST({_q(name)} AS VARCHAR) NOT IN ({allowed})",
+                )
+            )
         if spec.min is not None:
-            tests.append((name, f"a value below the declared minimum {spec.min:g}",
-                          f"TRY_CAST({_q(name)} AS DOUBLE) < {spec.min!r}"))
+            tests.append(
+                (
+                    name,
+                    f"a value below the declared minimum {spec.min:g}",
+                    f"TRY_CAST({_q(name)} AS DOUBLE) < {spec.min!r}",
+                )
+            )
     numbered = f"(SELECT *, row_number() OVER () AS kpi__row FROM {_q(sid)})"
-    counts = con.execute("SELECT " + ", ".join(f"count(*) FILTER (WHERE {cond})" for _, _, cond in tests)
-                         + f" FROM {_q(sid)}").fetchall()[0]
+    counts = con.execute(
+        "SELECT "
+        + ", ".join(f"count(*) FILTER (WHERE {cond})" for _, _, cond in tests)
+        + f" FROM {_q(sid)}"
+    ).fetchall()[0]
     for (column, what, cond), bad in zip(tests, counts, strict=True):
         if not bad:
             continue
-        rows = con.execute(f"SELECT kpi__row, CAST({_q(column)} AS VARCHAR) FROM {numbered} WHERE {cond} "
-                           f"ORDER BY kpi__row LIMIT {SAMPLE_ROWS}").fetchall()
+        rows = con.execute(
+            f"SELECT kpi__row, CAST({_q(column)} AS VARCHAR) FROM {numbered} WHERE {cond} "
+            f"ORDER BY kpi__row LIMIT {SAMPLE_ROWS}"
+        ).fetchall()
         sample = "; ".join(f"row {r}: {_show(v)}" for r, v in rows)
-        err = InputError(f"source '{sid}' ({label}), column '{column}': {bad} row{'s' * (bad != 1)} with {what} — "
-                         f"{sample}{' …' if bad > len(rows) else ''}")
-        err.row, err.column = (int(rows[0][0]) if rows else None), column  # structured, for API clients
+        err = InputError(
+            f"source '{sid}' ({label}), column '{column}': {bad} row{'s' * (bad != 1)} "
+            f"with {what} — {sample}{' …' if bad > len(rows) else ''}"
+        )
+        # structured, for API clients
+        err.row, err.column = ((int(rows[0][0]) if rows else None), column)
         err.hint = "write digits 0-9" if what == _FOREIGN_DIGITS else None
         raise err
 
@@ -254,19 +345,29 @@ class Records:
     def __init__(self, c: CompiledPack, paths: Mapping[str, Path]) -> None:
         unknown = sorted(s for s in paths if s not in c.pack.sources)
         if unknown:
-            raise InputError(f"pack '{c.pack.id}' has no source {', '.join(repr(s) for s in unknown)} "
-                             f"(its sources: {', '.join(c.pack.sources) or 'none'})")
+            raise InputError(
+                f"pack '{c.pack.id}' has no source {', '.join(repr(s) for s in unknown)} "
+                f"(its sources: {', '.join(c.pack.sources) or 'none'})"
+            )
         self.wanted = [s for s in measured_sources(c) if s in paths]
         if not self.wanted:
             needed = measured_sources(c)
             if not needed:
                 raise InputError(f"pack '{c.pack.id}' has no inputs with a measure")
-            raise InputError(f"no data for source '{needed[0]}': give it as --source {needed[0]}=PATH")
-        self.dims = [d for d in c.pack.dimensions if any(d in c.pack.sources[s].dimensions for s in self.wanted)]
+            raise InputError(
+                f"no data for source '{needed[0]}': give it as --source {needed[0]}=PATH"
+            )
+        self.dims = [
+            d
+            for d in c.pack.dimensions
+            if any(d in c.pack.sources[s].dimensions for s in self.wanted)
+        ]
         for sid in self.wanted:
             if set(c.pack.sources[sid].dimensions) != set(self.dims):
-                raise InputError(f"the sources {', '.join(self.wanted)} have different dimensions: measures of "
-                                 "several sources are joined on the period and the same dimensions")
+                raise InputError(
+                    f"the sources {', '.join(self.wanted)} have different dimensions: measures of "
+                    "several sources are joined on the period and the same dimensions"
+                )
         self.c = c
         self.paths = {sid: Path(paths[sid]) for sid in self.wanted}
         self.con = _connect()
@@ -279,14 +380,24 @@ class Records:
         days = []
         for sid in self.wanted:
             time = _q(self.c.pack.sources[sid].time)
-            days.append(self.con.execute(f"SELECT max(CAST(CAST({time} AS TIMESTAMP) AS DATE)) FROM {_q(sid)}")
-                        .fetchall()[0][0])
+            days.append(
+                self.con.execute(
+                    f"SELECT max(CAST(CAST({time} AS TIMESTAMP) AS DATE)) FROM {_q(sid)}"
+                ).fetchall()[0][0]
+            )
         last: date = max(d for d in days if d is not None)
         return last
 
-    def measure(self, grain: str | None = None, *, dims: Iterable[str] | None = None,
-                inputs: Iterable[str] | None = None, as_of: date | None = None,
-                params: Mapping[str, Any] | None = None, progress: Progress | None = None) -> dict[str, list[Any]]:
+    def measure(
+        self,
+        grain: str | None = None,
+        *,
+        dims: Iterable[str] | None = None,
+        inputs: Iterable[str] | None = None,
+        as_of: date | None = None,
+        params: Mapping[str, Any] | None = None,
+        progress: Progress | None = None,
+    ) -> dict[str, list[Any]]:
         """Columns of the measured inputs (``inputs``: only these) by period and dimension
         (``dims``: only these), as :func:`run_measures` returns them."""
         import duckdb
@@ -299,52 +410,76 @@ class Records:
         merged: dict[tuple[Any, ...], dict[str, Any]] = {}
         names: list[str] = []
         for sid in self.wanted:
-            ids = [i.id for i in c.pack.inputs.values() if i.measure is not None and i.measure.source == sid
-                   and (wanted_inputs is None or i.id in wanted_inputs)]
+            ids = [
+                i.id
+                for i in c.pack.inputs.values()
+                if i.measure is not None
+                and i.measure.source == sid
+                and (wanted_inputs is None or i.id in wanted_inputs)
+            ]
             if not ids:
                 continue
-            sql = measure_query(c, sid, the_grain, params=params, dims=kept, inputs=ids, as_of=as_of).sql("duckdb")
+            sql = measure_query(
+                c, sid, the_grain, params=params, dims=kept, inputs=ids, as_of=as_of
+            ).sql("duckdb")
             try:
                 cursor = _execute(self.con, sql, sid, progress)
             except duckdb.Error as err:
-                raise InputError(f"source '{sid}' ({self.paths[sid].name}): {str(err).splitlines()[0]}") from None
+                raise InputError(
+                    f"source '{sid}' ({self.paths[sid].name}): {str(err).splitlines()[0]}"
+                ) from None
             columns = [d[0] for d in cursor.description]
             names += [n for n in columns if n not in names]
             for row in cursor.fetchall():
                 values = dict(zip(columns, row, strict=True))
                 values["period"] = _label(values["period"], the_grain)
-                key = (values["period"], *(str(values[d]) for d in kept))  # by name: sources order them freely
+                # by name: sources order them freely
+                key = (values["period"], *(str(values[d]) for d in kept))
                 merged.setdefault(key, {}).update(values)
         return {n: [values.get(n) for values in merged.values()] for n in names}
 
     def _check_span(self, grain: str, as_of: date | None) -> None:
-        """Refuse more periods than the query's calendar holds (it would stop short without a word)."""
+        """Refuse more periods than the query's calendar
+        holds (it would stop short without a word)."""
         if grain == "all":
             return
         firsts = []
         for sid in self.wanted:
             time = _q(self.c.pack.sources[sid].time)
-            firsts.append(self.con.execute(f"SELECT min(CAST(CAST({time} AS TIMESTAMP) AS DATE)) FROM {_q(sid)}")
-                          .fetchall()[0][0])
+            firsts.append(
+                self.con.execute(
+                    f"SELECT min(CAST(CAST({time} AS TIMESTAMP) AS DATE)) FROM {_q(sid)}"
+                ).fetchall()[0][0]
+            )
         first = min(d for d in firsts if d is not None)
         last = as_of or self.last_day()
         if last < first:
             return
         count = from_date(last, grain).index - from_date(first, grain).index + 1
         if count > MAX_PERIODS:
-            raise InputError(f"the records span {count:,} {grain}s ({first.isoformat()} to {last.isoformat()}); "
-                             f"one query measures at most {MAX_PERIODS:,} periods", column=self.c.pack.sources[
-                                 self.wanted[0]].time, hint="ask for a coarser grain, or an earlier as_of, or check "
-                             "for a mistyped time far from the others")
+            raise InputError(
+                f"the records span {count:,} {grain}s ({first.isoformat()} to {last.isoformat()}); "
+                f"one query measures at most {MAX_PERIODS:,} periods",
+                column=self.c.pack.sources[self.wanted[0]].time,
+                hint="ask for a coarser grain, or an earlier as_of, or check "
+                "for a mistyped time far from the others",
+            )
 
     def close(self) -> None:
         self.con.close()
 
 
-def run_measures(c: CompiledPack, paths: Mapping[str, Path], grain: str | None = None, *,
-                 params: Mapping[str, Any] | None = None, progress: Progress | None = None,
-                 dims: Iterable[str] | None = None, inputs: Iterable[str] | None = None,
-                 as_of: date | None = None) -> dict[str, list[Any]]:
+def run_measures(
+    c: CompiledPack,
+    paths: Mapping[str, Path],
+    grain: str | None = None,
+    *,
+    params: Mapping[str, Any] | None = None,
+    progress: Progress | None = None,
+    dims: Iterable[str] | None = None,
+    inputs: Iterable[str] | None = None,
+    as_of: date | None = None,
+) -> dict[str, list[Any]]:
     """Compute the inputs measured on the given sources with DuckDB (one file per source).
 
     Returns columns for :func:`engine.evaluate.evaluate`: ``period`` (the pack's period labels;
@@ -356,25 +491,33 @@ def run_measures(c: CompiledPack, paths: Mapping[str, Path], grain: str | None =
     """
     records = Records(c, paths)
     try:
-        return records.measure(grain, dims=dims, inputs=inputs, as_of=as_of, params=params, progress=progress)
+        return records.measure(
+            grain, dims=dims, inputs=inputs, as_of=as_of, params=params, progress=progress
+        )
     finally:
         records.close()
 
 
-def merge_inputs(c: CompiledPack, measured: Mapping[str, list[Any]], data: Columns) -> dict[str, list[Any]]:
+def merge_inputs(
+    c: CompiledPack, measured: Mapping[str, list[Any]], data: Columns
+) -> dict[str, list[Any]]:
     """Join measured inputs with input rows given as data (``kpi run --data``), on the period
     and the dimensions of both. An input may come from one of them only."""
     both = sorted(n for n in measured if n in data and n in c.pack.inputs)
     if both:
-        raise InputError(f"input {', '.join(repr(n) for n in both)} is both measured from a source and given "
-                         "in the data: drop the column from the data (or the measure from the pack)")
+        raise InputError(
+            f"input {', '.join(repr(n) for n in both)} is both measured from a source and given "
+            "in the data: drop the column from the data (or the measure from the pack)"
+        )
     if "period" not in data:
         raise InputError("the data has no 'period' column")
     dims = [d for d in c.pack.dimensions if d in measured]
     other = [d for d in c.pack.dimensions if d in data and d not in measured]
     if other or any(d not in data for d in dims):
-        raise InputError(f"the data must have the measured inputs' dimensions ({', '.join(dims) or 'none'}) and no "
-                         f"other: it has {', '.join(d for d in c.pack.dimensions if d in data) or 'none'}")
+        raise InputError(
+            f"the data must have the measured inputs' dimensions ({', '.join(dims) or 'none'}) and "
+            f"no other: it has {', '.join(d for d in c.pack.dimensions if d in data) or 'none'}"
+        )
     rows: dict[tuple[Any, ...], dict[str, Any]] = {}
     names = list(dict.fromkeys([*measured, *data.data]))
     for k in range(len(measured.get("period", []))):

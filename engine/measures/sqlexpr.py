@@ -55,10 +55,15 @@ def to_sql(node: Any, names: Names = Names()) -> exp.Expression:  # noqa: C901 -
         return exp.column(node.name, quoted=True)
     if isinstance(node, EntityAttribute):
         if names.attribute is None:
-            raise KpiError(f"{node.kpi_name}() is an entity attribute: only in per: entity measures")
+            raise KpiError(
+                f"{node.kpi_name}() is an entity attribute: only in per: entity measures"
+            )
         return names.attribute(node)
     if isinstance(node, In):  # x in (literal, …): the items are a tuple, not an expression
-        member = exp.In(this=to_sql(node.args[0], names), expressions=[to_sql(v, names) for v in node.args[1].args])
+        member = exp.In(
+            this=to_sql(node.args[0], names),
+            expressions=[to_sql(v, names) for v in node.args[1].args],
+        )
         return exp.Coalesce(this=member, expressions=[exp.false()])
     args = [to_sql(a, names) for a in node.args]
     if isinstance(node, sympy.Add):
@@ -71,10 +76,14 @@ def to_sql(node: Any, names: Names = Names()) -> exp.Expression:  # noqa: C901 -
     if isinstance(node, sympy.Pow):
         if isinstance(node.exp, sympy.Number) and node.exp < 0:  # 0 ** -2 is null, not infinity
             power = exp.Pow(this=args[0], expression=to_sql(-node.exp, names))
-            return exp.Div(this=number(1.0), expression=exp.Nullif(this=power, expression=number(0)))
+            return exp.Div(
+                this=number(1.0), expression=exp.Nullif(this=power, expression=number(0))
+            )
         return exp.Pow(this=args[0], expression=args[1])
     if isinstance(node, sympy.Rel):
-        cls = {"==": exp.EQ, "!=": exp.NEQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE}[node.rel_op]
+        cls = {"==": exp.EQ, "!=": exp.NEQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE}[
+            node.rel_op
+        ]
         relation = exp.paren(cls(this=args[0], expression=args[1]))
         return exp.Coalesce(this=relation, expressions=[exp.false()])
     if isinstance(node, sympy.And):
@@ -95,21 +104,37 @@ def to_sql(node: Any, names: Names = Names()) -> exp.Expression:  # noqa: C901 -
         # LEAST / GREATEST skip nulls on some engines: null in, null out, as in formulas
         pick_cls: Any = exp.Least if isinstance(node, sympy.Min) else exp.Greatest
         pick = pick_cls(this=args[0], expressions=args[1:])
-        return exp.Case(ifs=[exp.If(this=exp.or_(*(exp.Is(this=a, expression=exp.Null()) for a in args)),
-                                    true=exp.Null())], default=pick)
+        return exp.Case(
+            ifs=[
+                exp.If(
+                    this=exp.or_(*(exp.Is(this=a, expression=exp.Null()) for a in args)),
+                    true=exp.Null(),
+                )
+            ],
+            default=pick,
+        )
     raise KpiError(f"{type(node).__name__} cannot be computed in SQL")
 
 
 def _product(node: Any, args: list[exp.Expression], names: Names) -> exp.Expression:
     num = [a for f, a in zip(node.args, args, strict=True) if not _is_reciprocal(f)]
-    den = [to_sql(f.base, names) if f.exp == -1 else to_sql(sympy.Pow(f.base, -f.exp, evaluate=False), names)
-           for f in node.args if _is_reciprocal(f)]
+    den = [
+        to_sql(f.base, names)
+        if f.exp == -1
+        else to_sql(sympy.Pow(f.base, -f.exp, evaluate=False), names)
+        for f in node.args
+        if _is_reciprocal(f)
+    ]
     top = num[0] if num else exp.Literal.number("1")
     for a in num[1:]:
         top = exp.Mul(this=top, expression=a)
-    for d in den:  # division by zero is null, as in the in-process evaluator; never integer division
-        top = exp.Div(this=exp.cast(top, "double"),
-                      expression=exp.Nullif(this=exp.paren(d), expression=exp.Literal.number("0")))
+    for (
+        d
+    ) in den:  # division by zero is null, as in the in-process evaluator; never integer division
+        top = exp.Div(
+            this=exp.cast(top, "double"),
+            expression=exp.Nullif(this=exp.paren(d), expression=exp.Literal.number("0")),
+        )
     return exp.paren(top)
 
 
@@ -124,7 +149,9 @@ def distinct_key(parts: list[exp.Expression]) -> exp.Expression:
     texts = [exp.cast(p, "text") for p in parts]
     key: exp.Expression = texts[-1]
     for text in reversed(texts[:-1]):
-        prefix = exp.DPipe(this=exp.cast(exp.Length(this=text.copy()), "text"), expression=exp.Literal.string(":"))
+        prefix = exp.DPipe(
+            this=exp.cast(exp.Length(this=text.copy()), "text"), expression=exp.Literal.string(":")
+        )
         key = exp.DPipe(this=exp.DPipe(this=prefix, expression=text), expression=key)
     nulls: Any = exp.or_(*(exp.Is(this=p.copy(), expression=exp.Null()) for p in parts))
     return exp.Case(ifs=[exp.If(this=nulls, true=exp.Null())], default=key)

@@ -22,8 +22,15 @@ from engine.validate.references import check_references
 Rule = Callable[[Context], Iterable[Problem]]
 
 #: The semantic rules, in the order they run.
-RULES: tuple[Rule, ...] = (check_ids, check_references, check_bands, check_edges, check_links, check_inputs,
-                           check_measures)
+RULES: tuple[Rule, ...] = (
+    check_ids,
+    check_references,
+    check_bands,
+    check_edges,
+    check_links,
+    check_inputs,
+    check_measures,
+)
 
 
 def run_rules(ctx: Context) -> list[Problem]:

@@ -22,29 +22,47 @@ def check_bands(ctx: Context) -> Iterator[Problem]:
     remedies = set(ctx.pack.remedies)
     for m in ctx.pack.metrics.values():
         if m.domain is not None and None not in m.domain and m.domain[0] > m.domain[1]:  # type: ignore[operator]
-            yield Problem.at("KPI-R010", f"metric '{m.id}': domain [{m.domain[0]:g}, {m.domain[1]:g}] is empty",
-                             m.loc("domain"), path=f"metrics.{m.id}.domain", hint="write [low, high] with low <= high")
+            yield Problem.at(
+                "KPI-R010",
+                f"metric '{m.id}': domain [{m.domain[0]:g}, {m.domain[1]:g}] is empty",
+                m.loc("domain"),
+                path=f"metrics.{m.id}.domain",
+                hint="write [low, high] with low <= high",
+            )
         for i, band in enumerate(m.bands):
             if _empty(band):
-                yield Problem.at("KPI-R010", f"metric '{m.id}', band {i + 1} ({band.status}): it holds no value "
-                                 f"({band.edges()})", m.loc("bands", i), path=f"metrics.{m.id}.bands.{i}",
-                                 hint="the lower bound (min / above) must be below the upper one (max / at_most)")
+                yield Problem.at(
+                    "KPI-R010",
+                    f"metric '{m.id}', band {i + 1} ({band.status}): it holds no value "
+                    f"({band.edges()})",
+                    m.loc("bands", i),
+                    path=f"metrics.{m.id}.bands.{i}",
+                    hint="the lower bound (min / above) must "
+                    "be below the upper one (max / at_most)",
+                )
                 continue
             for j in range(i):
                 other = m.bands[j]
                 if _overlap(band, other):
                     yield Problem.at(
-                        "KPI-R010", f"metric '{m.id}': band {i + 1} ({band.status}, {band.edges()}) "
+                        "KPI-R010",
+                        f"metric '{m.id}': band {i + 1} ({band.status}, {band.edges()}) "
                         f"overlaps band {j + 1} ({other.status}, {other.edges()})",
-                        m.loc("bands", i), path=f"metrics.{m.id}.bands.{i}",
-                        hint="a value may fall in one band only; min and at_most include their edge, above and "
-                             "max do not")
+                        m.loc("bands", i),
+                        path=f"metrics.{m.id}.bands.{i}",
+                        hint="a value may fall in one band only; min and "
+                        "at_most include their edge, above and max do not",
+                    )
                     break
             for k, rid in enumerate(band.remedies):
                 if rid not in remedies:
-                    yield Problem.at("KPI-R007", f"metric '{m.id}', band {i + 1}: unknown remedy '{rid}'",
-                                     m.loc("bands", i, "remedies", k), path=f"metrics.{m.id}.bands.{i}.remedies.{k}",
-                                     hint=suggest(rid, remedies) or "define it under remedies")
+                    yield Problem.at(
+                        "KPI-R007",
+                        f"metric '{m.id}', band {i + 1}: unknown remedy '{rid}'",
+                        m.loc("bands", i, "remedies", k),
+                        path=f"metrics.{m.id}.bands.{i}.remedies.{k}",
+                        hint=suggest(rid, remedies) or "define it under remedies",
+                    )
 
 
 _INF = Fraction(10) ** 400

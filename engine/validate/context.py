@@ -13,7 +13,8 @@ from engine.problems import Location
 
 @dataclass(frozen=True)
 class FormulaSite:
-    """One formula of the pack: a metric's ``formula``, a check's ``assert`` or a rule's ``when``."""
+    """One formula of the pack: a metric's ``formula``,
+    a check's ``assert`` or a rule's ``when``."""
 
     owner: Definition
     field: str  # "formula" | "assert" | "when"
@@ -48,7 +49,7 @@ def suggest(name: str, options: list[str] | set[str]) -> str | None:
 
 
 class Suggester:
-    """"Did you mean" for many names against one set of ids: memoised, and with a budget, so a
+    """ "Did you mean" for many names against one set of ids: memoised, and with a budget, so a
     pack full of misspellings cannot make validation take minutes (difflib is quadratic)."""
 
     def __init__(self, options: set[str], budget: int = 200) -> None:

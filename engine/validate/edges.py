@@ -29,7 +29,9 @@ def check_edges(ctx: Context) -> Iterator[Problem]:
     for site in ctx.sites:
         if site.field != "when":
             continue
-        for rel in (n for n in sympy.preorder_traversal(site.parsed.expr) if isinstance(n, sympy.Rel)):
+        for rel in (
+            n for n in sympy.preorder_traversal(site.parsed.expr) if isinstance(n, sympy.Rel)
+        ):
             op = rel.rel_op
             if op not in _SIDE:
                 continue
@@ -41,26 +43,42 @@ def check_edges(ctx: Context) -> Iterator[Problem]:
             metric = metrics.get(left.name)
             if metric is None or not metric.bands:
                 continue
-            edge = Fraction(str(right)) if isinstance(right, sympy.Float) else Fraction(int(right.p), int(right.q))
+            edge = (
+                Fraction(str(right))
+                if isinstance(right, sympy.Float)
+                else Fraction(int(right.p), int(right.q))
+            )
             side = _band_side(metric, edge)
             if side is None or side[0] == _SIDE[op]:
                 continue
             _, band, bound = side
             rule, shown = site.owner.id, f"{float(edge):g}"
             says = "fires" if op in (">=", "<=") else "does not fire"
-            verdict = f"it is in the band '{band.status}' {band.edges()}" if bound in ("min", "at_most") else \
-                f"the band '{band.status}' {band.edges()} leaves it out"
+            verdict = (
+                f"it is in the band '{band.status}' {band.edges()}"
+                if bound in ("min", "at_most")
+                else f"the band '{band.status}' {band.edges()} leaves it out"
+            )
             fix = _FIX[bound]
             yield Problem.at(
-                "KPI-R021", f"rule '{rule}' {says} at exactly {metric.id} = {shown} ({left.name} {op} {shown}), "
-                f"but {verdict}: at the edge they disagree",
-                site.loc(0), path=site.path,
-                hint=f"write `{fix[1]}: {shown}` instead of `{fix[0]}: {shown}` in the band, or change the rule's "
-                     "comparison (> and <= leave the edge value below it, >= and < above it)")
+                "KPI-R021",
+                f"rule '{rule}' {says} at exactly {metric.id} = {shown} ({left.name} "
+                f"{op} {shown}), but {verdict}: at the edge they disagree",
+                site.loc(0),
+                path=site.path,
+                hint=f"write `{fix[1]}: {shown}` instead of `{fix[0]}: "
+                f"{shown}` in the band, or change the rule's comparison (> "
+                "and <= leave the edge value below it, >= and < above it)",
+            )
 
 
 #: the bound of the band that decides an edge → (as written, what agrees with the rule)
-_FIX = {"min": ("min", "above"), "at_most": ("at_most", "max"), "above": ("above", "min"), "max": ("max", "at_most")}
+_FIX = {
+    "min": ("min", "above"),
+    "at_most": ("at_most", "max"),
+    "above": ("above", "min"),
+    "max": ("max", "at_most"),
+}
 
 
 def _band_side(metric: Metric, edge: Fraction) -> tuple[str, Band, str] | None:
@@ -71,7 +89,9 @@ def _band_side(metric: Metric, edge: Fraction) -> tuple[str, Band, str] | None:
             return "above", band, "min"
         if band.max == edge and band.max_inclusive:
             return "below", band, "at_most"
-    for band in metric.bands:  # no band holds the value: the one that starts or ends there leaves it out
+    for (
+        band
+    ) in metric.bands:  # no band holds the value: the one that starts or ends there leaves it out
         if band.min == edge:
             return "below", band, "above"
         if band.max == edge:

@@ -1,4 +1,5 @@
-"""KPI-R005 bad ids, KPI-R022 confusable ids, KPI-R002 one id in two of inputs / metrics / params."""
+"""KPI-R005 bad ids, KPI-R022 confusable ids,
+KPI-R002 one id in two of inputs / metrics / params."""
 
 from __future__ import annotations
 
@@ -12,10 +13,21 @@ from engine.model import Definition
 from engine.problems import Location, Problem
 from engine.validate.context import Context
 
-_SECTIONS = ("dimensions", "sources", "params", "inputs", "metrics", "checks", "rules", "remedies", "views",
-             "roles")
-_SHARED = ("inputs", "params", "metrics")  # one namespace: formulas name them alike (and data columns,
+_SECTIONS = (
+    "dimensions",
+    "sources",
+    "params",
+    "inputs",
+    "metrics",
+    "checks",
+    "rules",
+    "remedies",
+    "views",
+    "roles",
+)
+# one namespace: formulas name them alike (and data columns,
 # with the dimensions)
+_SHARED = ("inputs", "params", "metrics")
 
 
 def check_ids(ctx: Context) -> Iterator[Problem]:
@@ -31,39 +43,72 @@ def check_ids(ctx: Context) -> Iterator[Problem]:
                     why, at = f"holds {describe_char(ident[bad])} at character {bad + 1}", bad
                     if _invisible(ident[bad]):
                         why += ", an invisible character"
-                yield Problem.at("KPI-R005", f"'{visible(ident)}' is not a valid id: it {why}", _char_loc(d, at),
-                                 path=f"{section}.{ident}", hint=_fix(ident))
+                yield Problem.at(
+                    "KPI-R005",
+                    f"'{visible(ident)}' is not a valid id: it {why}",
+                    _char_loc(d, at),
+                    path=f"{section}.{ident}",
+                    hint=_fix(ident),
+                )
             elif (found := confusable(ident)) is not None:
                 at, why = found
-                yield Problem.at("KPI-R022", f"'{ident}' could be mistaken for another id: {why}", _char_loc(d, at),
-                                 path=f"{section}.{ident}",
-                                 hint="write the id in one script: ASCII letters, digits and _, or Chinese (with "
-                                 "ASCII letters, digits and _ if you like)")
+                yield Problem.at(
+                    "KPI-R022",
+                    f"'{ident}' could be mistaken for another id: {why}",
+                    _char_loc(d, at),
+                    path=f"{section}.{ident}",
+                    hint="write the id in one script: ASCII letters, digits and "
+                    "_, or Chinese (with ASCII letters, digits and _ if you like)",
+                )
             elif ident.startswith("__"):
-                yield Problem.at("KPI-R005", f"'{ident}' starts with two underscores, which formulas refuse",
-                                 d.loc(), path=f"{section}.{ident}", hint=f"use '{ident.lstrip('_')}' instead")
+                yield Problem.at(
+                    "KPI-R005",
+                    f"'{ident}' starts with two underscores, which formulas refuse",
+                    d.loc(),
+                    path=f"{section}.{ident}",
+                    hint=f"use '{ident.lstrip('_')}' instead",
+                )
             elif ident == "period" and section in ("inputs", "metrics", "params", "dimensions"):
-                yield Problem.at("KPI-R005", "'period' is the name of the data's period column", d.loc(),
-                                 path=f"{section}.{ident}", hint="choose another id, e.g. 'period_value'")
+                yield Problem.at(
+                    "KPI-R005",
+                    "'period' is the name of the data's period column",
+                    d.loc(),
+                    path=f"{section}.{ident}",
+                    hint="choose another id, e.g. 'period_value'",
+                )
             elif ident in RESERVED_WORDS:
-                yield Problem.at("KPI-R005", f"'{ident}' is a reserved word of the formula language", d.loc(),
-                                 path=f"{section}.{ident}", hint=f"choose another id, e.g. '{ident}_value'")
+                yield Problem.at(
+                    "KPI-R005",
+                    f"'{ident}' is a reserved word of the formula language",
+                    d.loc(),
+                    path=f"{section}.{ident}",
+                    hint=f"choose another id, e.g. '{ident}_value'",
+                )
     seen: dict[str, str] = {}
     for section in ("dimensions", *_SHARED):
         for ident, d in ctx.pack.section(section).items():
             if ident in seen:
                 first = ctx.pack.section(seen[ident])[ident]
                 yield Problem.at(
-                    "KPI-R002", f"'{ident}' is both {_a(seen[ident])} ({first.origin.file}:{first.origin.line}) "
-                    f"and {_a(section)}", d.loc(), path=f"{section}.{ident}",
-                    hint="inputs, metrics, params and dimensions share one set of ids (they are the data's "
-                    "columns and the formulas' names); rename one of them")
+                    "KPI-R002",
+                    f"'{ident}' is both {_a(seen[ident])} "
+                    f"({first.origin.file}:{first.origin.line}) and {_a(section)}",
+                    d.loc(),
+                    path=f"{section}.{ident}",
+                    hint="inputs, metrics, params and dimensions share one set of ids (they "
+                    "are the data's columns and the formulas' names); rename one of them",
+                )
             else:
                 seen[ident] = section
 
 
 def _a(section: str) -> str:
-    return {"inputs": "an input", "params": "a param", "metrics": "a metric", "dimensions": "a dimension"}[section]
+    return {
+        "inputs": "an input",
+        "params": "a param",
+        "metrics": "a metric",
+        "dimensions": "a dimension",
+    }[section]
 
 
 def _invisible(ch: str) -> bool:
@@ -87,4 +132,8 @@ def _fix(ident: str) -> str:
     candidate = re.sub(r"\W", "_", "".join(ch for ch in ident.strip() if not _invisible(ch)))
     if candidate[:1].isdigit():
         candidate = "_" + candidate
-    return f"use letters, digits and _ only, e.g. '{candidate}'" if candidate.isidentifier() else "use letters, digits and _"
+    return (
+        f"use letters, digits and _ only, e.g. '{candidate}'"
+        if candidate.isidentifier()
+        else "use letters, digits and _"
+    )

@@ -11,7 +11,8 @@ whose type is not declared) — and reports the first place where the types do n
 * ``and`` / ``or`` / ``not`` / ``if``'s condition need conditions; ``if`` / ``coalesce``'s
   values are of one type;
 * ``day(t)`` needs a time; ``count(c)`` / ``days_since_*(c)`` a condition, ``total(x)`` a number;
-* ``sum`` / ``avg`` / ``min`` / ``max`` aggregate numbers; ``count`` and ``count_distinct`` any type.
+* ``sum`` / ``avg`` / ``min`` / ``max`` aggregate numbers; ``count`` and ``count_distinct`` any
+  type.
 
 The source's ``time`` column is a time, its dimension and entity columns are text, unless
 ``columns`` says otherwise; a name that is a param is a number.
@@ -83,13 +84,19 @@ class _Typer:
             else:
                 for t, x in ((a, node.args[0]), (b, node.args[1])):
                     if t not in ("number", "time", "any"):
-                        raise self._wrong(x, t, f"{node.rel_op} compares numbers or times",
-                                          "text is compared with == or != (kind == 'consume') or in (…)")
+                        raise self._wrong(
+                            x,
+                            t,
+                            f"{node.rel_op} compares numbers or times",
+                            "text is compared with == or != (kind == 'consume') or in (…)",
+                        )
                 self._same(a, b, node, node.rel_op)
             return "condition"
         if isinstance(node, sympy.And | sympy.Or | sympy.Not):
             for x in node.args:
-                self._need(x, "condition", {"And": "and", "Or": "or", "Not": "not"}[type(node).__name__])
+                self._need(
+                    x, "condition", {"And": "and", "Or": "or", "Not": "not"}[type(node).__name__]
+                )
             return "condition"
         if isinstance(node, If):
             self._need(node.args[0], "condition", "if's condition")
@@ -108,8 +115,14 @@ class _Typer:
             self._need(node.args[0], want, f"{node.kpi_name}()")
             return "number"
         if isinstance(node, sympy.Add | sympy.Mul | sympy.Pow | sympy.Abs | sympy.Min | sympy.Max):
-            what = {"Add": "+ and - work", "Mul": "* and / work", "Pow": "** works", "Abs": "abs() works",
-                    "Min": "min() works", "Max": "max() works"}[type(node).__name__]
+            what = {
+                "Add": "+ and - work",
+                "Mul": "* and / work",
+                "Pow": "** works",
+                "Abs": "abs() works",
+                "Min": "min() works",
+                "Max": "max() works",
+            }[type(node).__name__]
             for x in node.args:
                 if isinstance(node, sympy.Pow) and x is node.exp:
                     continue
@@ -120,8 +133,15 @@ class _Typer:
     def _need(self, node: Any, want: Type, what: str, on: bool = False) -> None:
         got = self.of(node)
         if got not in (want, "any"):
-            plural = {"number": "numbers", "condition": "conditions", "time": "times", "text": "text"}[want]
-            raise self._wrong(node, got, f"{what} on {plural}" if on else f"{what} needs {_a(want)}")
+            plural = {
+                "number": "numbers",
+                "condition": "conditions",
+                "time": "times",
+                "text": "text",
+            }[want]
+            raise self._wrong(
+                node, got, f"{what} on {plural}" if on else f"{what} needs {_a(want)}"
+            )
 
     def _same(self, a: Type, b: Type, node: Any, what: str) -> Type:
         if a == "any":
@@ -129,16 +149,25 @@ class _Typer:
         if b in ("any", a):
             return a
         names = _names(node)
-        raise TypeMismatch(f"{what} mixes {_a(a)} and {_a(b)}{_naming(names)}", names[0] if names else None,
-                           "give both sides one type: a column with a value of its own type")
+        raise TypeMismatch(
+            f"{what} mixes {_a(a)} and {_a(b)}{_naming(names)}",
+            names[0] if names else None,
+            "give both sides one type: a column with a value of its own type",
+        )
 
     def _wrong(self, node: Any, got: Type, why: str, hint: str | None = None) -> TypeMismatch:
         names = _names(node)
-        shown = f"'{names[0]}' is {_a(got)}" if len(names) == 1 and isinstance(node, sympy.Symbol) else \
-            f"this is {_a(got)}{_naming(names)}"
-        hint = hint or {"text": "text is compared (kind == 'consume') or counted (count_distinct), not computed with",
-                        "time": "count distinct days with day(time), or compare times with < and >",
-                        "condition": "a condition is true or false: if(condition, 1, 0) is a number"}.get(got)
+        shown = (
+            f"'{names[0]}' is {_a(got)}"
+            if len(names) == 1 and isinstance(node, sympy.Symbol)
+            else f"this is {_a(got)}{_naming(names)}"
+        )
+        hint = hint or {
+            "text": "text is compared (kind == 'consume') "
+            "or counted (count_distinct), not computed with",
+            "time": "count distinct days with day(time), or compare times with < and >",
+            "condition": "a condition is true or false: if(condition, 1, 0) is a number",
+        }.get(got)
         return TypeMismatch(f"{shown}: {why}", names[0] if names else None, hint)
 
 
@@ -151,6 +180,10 @@ def _naming(names: list[str]) -> str:
 
 
 def _a(t: Type) -> str:
-    return {"number": "a number", "text": "text", "time": "a time", "condition": "a condition",
-            "any": "a value"}[t]
-
+    return {
+        "number": "a number",
+        "text": "text",
+        "time": "a time",
+        "condition": "a condition",
+        "any": "a value",
+    }[t]

@@ -14,12 +14,21 @@ def check_references(ctx: Context) -> Iterator[Problem]:
     for site in ctx.sites:
         for ref in site.parsed.refs:
             if ref.name not in names:
-                what = {"formula": "formula", "assert": "check", "when": "rule condition"}[site.field]
+                what = {"formula": "formula", "assert": "check", "when": "rule condition"}[
+                    site.field
+                ]
                 yield Problem.at(
-                    "KPI-R001", f"unknown name '{ref.name}' in the {what} of '{site.owner.id}'",
-                    site.loc(ref.offset), path=site.path,
-                    hint=hint_for(ref.name) or "define it under inputs, metrics or params")
+                    "KPI-R001",
+                    f"unknown name '{ref.name}' in the {what} of '{site.owner.id}'",
+                    site.loc(ref.offset),
+                    path=site.path,
+                    hint=hint_for(ref.name) or "define it under inputs, metrics or params",
+                )
             elif site.field == "formula" and ref.name == site.owner.id and not ref.lagged:
                 yield Problem.at(
-                    "KPI-R016", f"metric '{ref.name}' uses itself", site.loc(ref.offset), path=site.path,
-                    hint=f"to use last period's value write previous({ref.name})")
+                    "KPI-R016",
+                    f"metric '{ref.name}' uses itself",
+                    site.loc(ref.offset),
+                    path=site.path,
+                    hint=f"to use last period's value write previous({ref.name})",
+                )

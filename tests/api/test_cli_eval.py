@@ -16,7 +16,13 @@ from engine.evaluate import evaluate, read_table
 from engine.library import PackLibrary
 
 runner = CliRunner()
-SAMPLE = Path(__file__).resolve().parents[2] / "metrics" / "bakery-stored-value" / "examples" / "sample.csv"
+SAMPLE = (
+    Path(__file__).resolve().parents[2]
+    / "metrics"
+    / "bakery-stored-value"
+    / "examples"
+    / "sample.csv"
+)
 
 
 def run(*args: str):
@@ -24,7 +30,9 @@ def run(*args: str):
 
 
 def test_json_output_is_exactly_the_facades_response():
-    result = run("eval", "bakery-stored-value", "--inputs", str(SAMPLE), "--grain", "quarter", "--by", "")
+    result = run(
+        "eval", "bakery-stored-value", "--inputs", str(SAMPLE), "--grain", "quarter", "--by", ""
+    )
     assert result.exit_code == 0, result.output
     c = compile_pack("bakery-stored-value", PackLibrary.default())
     expected = evaluate(c, read_table(SAMPLE), grain="quarter", by=[]).to_json()
@@ -35,8 +43,16 @@ def test_json_output_is_exactly_the_facades_response():
 
 
 def test_csv_has_one_column_per_metric():
-    result = run("eval", "bakery-stored-value", "-i", str(SAMPLE), "--metrics", "closing_amount,active_rate",
-                 "--format", "csv")
+    result = run(
+        "eval",
+        "bakery-stored-value",
+        "-i",
+        str(SAMPLE),
+        "--metrics",
+        "closing_amount,active_rate",
+        "--format",
+        "csv",
+    )
     assert result.exit_code == 0, result.output
     rows = list(csv.reader(io.StringIO(result.output)))
     assert rows[0] == ["period", "store", "closing_amount", "active_rate", "partial"]
@@ -45,7 +61,9 @@ def test_csv_has_one_column_per_metric():
 
 
 def test_table_shows_labels_statuses_and_rules():
-    result = run("eval", "bakery-stored-value", "-i", str(SAMPLE), "--format", "table", "--locale", "en")
+    result = run(
+        "eval", "bakery-stored-value", "-i", str(SAMPLE), "--format", "table", "--locale", "en"
+    )
     assert result.exit_code == 0, result.output
     assert "== 2026-01  store=S01 ==" in result.output
     assert "Closing balance (closing_amount)" in result.output
@@ -53,12 +71,27 @@ def test_table_shows_labels_statuses_and_rules():
 
 
 def test_params_override_and_bad_params_fail_cleanly():
-    base = json.loads(run("eval", "bakery-stored-value", "-i", str(SAMPLE), "--metrics", "high_value_estimate").output)
-    what_if = json.loads(run("eval", "bakery-stored-value", "-i", str(SAMPLE), "--metrics", "high_value_estimate",
-                             "--param", "high_value_factor=3").output)
+    base = json.loads(
+        run(
+            "eval", "bakery-stored-value", "-i", str(SAMPLE), "--metrics", "high_value_estimate"
+        ).output
+    )
+    what_if = json.loads(
+        run(
+            "eval",
+            "bakery-stored-value",
+            "-i",
+            str(SAMPLE),
+            "--metrics",
+            "high_value_estimate",
+            "--param",
+            "high_value_factor=3",
+        ).output
+    )
     a = base["rows"][0]["values"]["high_value_estimate"]
     b = what_if["rows"][0]["values"]["high_value_estimate"]
-    assert b == pytest.approx(a * 1.5 / 3, abs=1)  # inversely proportional to the factor (shown as integers)
+    # inversely proportional to the factor (shown as integers)
+    assert b == pytest.approx(a * 1.5 / 3, abs=1)
     assert b < a
     result = run("eval", "bakery-stored-value", "-i", str(SAMPLE), "--param", "high_value_facter=3")
     assert result.exit_code == 2
@@ -69,13 +102,21 @@ def test_params_override_and_bad_params_fail_cleanly():
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
-        (lambda rows: rows[2].__setitem__("recharge_amount", "abc"), "row 3, column 'recharge_amount': 'abc' is not a number"),
+        (
+            lambda rows: rows[2].__setitem__("recharge_amount", "abc"),
+            "row 3, column 'recharge_amount': 'abc' is not a number",
+        ),
         (lambda rows: rows[4].__setitem__("period", "2026-13"), "row 5, column 'period'"),
-        (lambda rows: rows[5].update(period=rows[3]["period"], store=rows[3]["store"]), "row 6, column 'period': duplicate row"),
+        (
+            lambda rows: rows[5].update(period=rows[3]["period"], store=rows[3]["store"]),
+            "row 6, column 'period': duplicate row",
+        ),
     ],
     ids=["non-numeric", "bad-period", "duplicate-key"],
 )
-def test_bad_input_exits_2_with_row_and_column_and_prints_nothing(tmp_path: Path, mutate, message: str):
+def test_bad_input_exits_2_with_row_and_column_and_prints_nothing(
+    tmp_path: Path, mutate, message: str
+):
     with SAMPLE.open(encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     mutate(rows)
@@ -99,7 +140,10 @@ def test_unknown_by_and_finer_grain_are_errors():
 
 def test_json_input_and_a_missing_file(tmp_path: Path):
     with SAMPLE.open(encoding="utf-8") as fh:
-        rows = [{k: (v if k in ("period", "store") else float(v)) for k, v in r.items()} for r in csv.DictReader(fh)]
+        rows = [
+            {k: (v if k in ("period", "store") else float(v)) for k, v in r.items()}
+            for r in csv.DictReader(fh)
+        ]
     data = tmp_path / "rows.json"
     data.write_text(json.dumps(rows), encoding="utf-8")
     from_json = json.loads(run("eval", "bakery-stored-value", "-i", str(data)).output)
@@ -114,8 +158,10 @@ def test_parquet_input_gives_the_same_result_as_csv(tmp_path: Path):
 
     target = tmp_path / "sample.parquet"
     con = duckdb.connect()
-    con.execute(f"COPY (SELECT * FROM read_csv_auto('{SAMPLE}', all_varchar=false, types={{'period': 'VARCHAR'}})) "
-                f"TO '{target}' (FORMAT PARQUET)")
+    con.execute(
+        f"COPY (SELECT * FROM read_csv_auto('{SAMPLE}', all_varchar=false, "
+        f"types={{'period': 'VARCHAR'}})) TO '{target}' (FORMAT PARQUET)"
+    )
     from_parquet = json.loads(run("eval", "bakery-stored-value", "-i", str(target)).output)
     from_csv = json.loads(run("eval", "bakery-stored-value", "-i", str(SAMPLE)).output)
     assert from_parquet == from_csv

@@ -28,12 +28,28 @@ def with_metric(ident: str) -> str:
 @pytest.mark.parametrize(
     ("ident", "column", "why"),
     [
-        ("r\u0430tio", 4, "it mixes Latin and Cyrillic letters: 'а' (U+0430 CYRILLIC SMALL LETTER A) after 'r'"),
-        ("\u0440atio", 4, "it mixes Cyrillic and Latin letters: 'a' (U+0061 LATIN SMALL LETTER A) after 'р'"),
+        (
+            "r\u0430tio",
+            4,
+            "it mixes Latin and Cyrillic letters: 'а' (U+0430 CYRILLIC SMALL LETTER A) after 'r'",
+        ),
+        (
+            "\u0440atio",
+            4,
+            "it mixes Cyrillic and Latin letters: 'a' (U+0061 LATIN SMALL LETTER A) after 'р'",
+        ),
         ("rate_\u03bc", 8, "it mixes Latin and Greek letters: 'μ' (U+03BC GREEK SMALL LETTER MU)"),
-        ("\uff52atio", 3, "'ｒ' (U+FF52 FULLWIDTH LATIN SMALL LETTER R) is a full-width form; write 'r'"),
+        (
+            "\uff52atio",
+            3,
+            "'ｒ' (U+FF52 FULLWIDTH LATIN SMALL LETTER R) is a full-width form; write 'r'",
+        ),
         ("ratio\uff11", 8, "'１' (U+FF11 FULLWIDTH DIGIT ONE) is a full-width form; write '1'"),
-        ("期末\uff21", 5, "'Ａ' (U+FF21 FULLWIDTH LATIN CAPITAL LETTER A) is a full-width form; write 'A'"),
+        (
+            "期末\uff21",
+            5,
+            "'Ａ' (U+FF21 FULLWIDTH LATIN CAPITAL LETTER A) is a full-width form; write 'A'",
+        ),
         ("ratio\u0661", 8, "'١' (U+0661 ARABIC-INDIC DIGIT ONE) is not one of the digits 0-9"),
         ("\ufb01rst", 3, "'ﬁ' (U+FB01 LATIN SMALL LIGATURE FI) is a compatibility form of 'fi'"),
         ("a\u00b7b", 4, "'·' (U+00B7 MIDDLE DOT) is not a letter or a digit"),
@@ -42,9 +58,21 @@ def with_metric(ident: str) -> str:
         ("avg\u034f_value", 6, "U+034F (COMBINING GRAPHEME JOINER) is invisible: delete it"),
         ("avg\u115f", 6, "(U+115F HANGUL CHOSEONG FILLER) is invisible: delete it"),
     ],
-    ids=["latin-cyrillic", "cyrillic-latin", "latin-greek", "full-width-letter", "full-width-digit",
-         "han-full-width", "arabic-indic-digit", "ligature", "middle-dot", "han-cyrillic",
-         "hangul-filler", "grapheme-joiner", "choseong-filler"],
+    ids=[
+        "latin-cyrillic",
+        "cyrillic-latin",
+        "latin-greek",
+        "full-width-letter",
+        "full-width-digit",
+        "han-full-width",
+        "arabic-indic-digit",
+        "ligature",
+        "middle-dot",
+        "han-cyrillic",
+        "hangul-filler",
+        "grapheme-joiner",
+        "choseong-filler",
+    ],
 )
 def test_confusable_ids_are_refused_at_the_character(ident: str, column: int, why: str) -> None:
     [(code, line, col, message)] = errors(with_metric(ident))
@@ -56,41 +84,84 @@ def test_confusable_ids_are_refused_at_the_character(ident: str, column: int, wh
 def test_a_letter_and_a_separate_accent_is_refused() -> None:
     [(code, line, _, message)] = errors(with_metric('"cafe\\u0301"'))
     assert (code, line) == ("KPI-R022", 6)
-    assert "U+0301 (COMBINING ACUTE ACCENT) is an accent written apart from its letter; write 'café'" in message
+    assert (
+        "U+0301 (COMBINING ACUTE ACCENT) is an accent written apart from its letter; write 'café'"
+        in message
+    )
 
 
-@pytest.mark.parametrize("section", ["inputs", "params", "dimensions", "checks", "rules", "remedies", "views",
-                                     "roles"])
+@pytest.mark.parametrize(
+    "section", ["inputs", "params", "dimensions", "checks", "rules", "remedies", "views", "roles"]
+)
 def test_every_kind_of_id_is_checked(section: str) -> None:
-    entry = {"inputs": "{label: X}", "params": "{value: 1}", "dimensions": "{label: X}",
-             "checks": "{assert: a >= 0}", "rules": "{label: X, when: a > 1}", "remedies": "{label: X}",
-             "views": "{metrics: [m]}", "roles": "{label: X}"}[section]
+    entry = {
+        "inputs": "{label: X}",
+        "params": "{value: 1}",
+        "dimensions": "{label: X}",
+        "checks": "{assert: a >= 0}",
+        "rules": "{label: X, when: a > 1}",
+        "remedies": "{label: X}",
+        "views": "{metrics: [m]}",
+        "roles": "{label: X}",
+    }[section]
     text = HEADER + "inputs: {a: {label: A}}\nmetrics: {m: {label: M, formula: a}}\n"
     text += f"{section}: {{r\u0430tio: {entry}}}\n" if section != "inputs" else ""
     if section == "inputs":
-        text = HEADER + "inputs: {a: {label: A}, r\u0430tio: {label: X}}\nmetrics: {m: {label: M, formula: a}}\n"
-    assert [(code, line) for code, line, _, _ in errors(text)] == [("KPI-R022", 4 if section == "inputs" else 6)]
+        text = (
+            HEADER + "inputs: {a: {label: A}, r\u0430tio: {label: X}}\n"
+            "metrics: {m: {label: M, formula: a}}\n"
+        )
+    assert [(code, line) for code, line, _, _ in errors(text)] == [
+        ("KPI-R022", 4 if section == "inputs" else 6)
+    ]
 
 
-@pytest.mark.parametrize("ident", ["期末余额", "会员_count", "会员数2", "count_会员", "期末_余额_2026", "カード_数",
-                                   "订单数ー", "한국_sales", "closing_amount", "_private", "Ärger", "щука",
-                                   "λόγος", "x〇"])
+@pytest.mark.parametrize(
+    "ident",
+    [
+        "期末余额",
+        "会员_count",
+        "会员数2",
+        "count_会员",
+        "期末_余额_2026",
+        "カード_数",
+        "订单数ー",
+        "한국_sales",
+        "closing_amount",
+        "_private",
+        "Ärger",
+        "щука",
+        "λόγος",
+        "x〇",
+    ],
+)
 def test_single_script_ids_and_chinese_with_ascii_are_fine(ident: str) -> None:
     assert confusable(ident) is None
     assert errors(with_metric(ident)) == []
 
 
 def test_a_pack_written_in_chinese_with_ascii_ids_mixed_in_compiles() -> None:
-    text = HEADER + ("locales: [zh]\ninputs:\n  期初余额: {label: 期初余额}\n  充值金额: {label: 充值金额}\n"
-                     "  消费金额_2: {label: 消费金额}\nmetrics:\n"
-                     "  期末金额: {label: 期末金额, formula: 期初余额 + 充值金额 - 消费金额_2}\n"
-                     "  会员_count: {label: 会员数, formula: 期末金额 / 2}\n")
+    text = HEADER + (
+        "locales: [zh]\ninputs:\n  期初余额: {label: 期初余额}\n  充值金额: {label: 充值金额}\n"
+        "  消费金额_2: {label: 消费金额}\nmetrics:\n"
+        "  期末金额: {label: 期末金额, formula: 期初余额 + 充值金额 - 消费金额_2}\n"
+        "  会员_count: {label: 会员数, formula: 期末金额 / 2}\n"
+    )
     assert errors(text) == []
 
 
 def test_scripts_come_from_unicode_names() -> None:
     assert [script_of(ch) for ch in "aа期か카_1ー\u0301"] == [
-        "LATIN", "CYRILLIC", "HAN", "HIRAGANA", "HANGUL", None, None, "KATAKANA", None]
+        "LATIN",
+        "CYRILLIC",
+        "HAN",
+        "HIRAGANA",
+        "HANGUL",
+        None,
+        None,
+        "KATAKANA",
+        None,
+    ]
 
 
 # -- invisible characters in ids -----------------------------------------------------------
@@ -98,9 +169,13 @@ def test_scripts_come_from_unicode_names() -> None:
 
 @pytest.mark.parametrize(
     ("escaped", "name", "position"),
-    [("ra\\u200btio", "U+200B (ZERO WIDTH SPACE)", 3), ("ra\\u200ctio", "U+200C (ZERO WIDTH NON-JOINER)", 3),
-     ("ra\\u200dtio", "U+200D (ZERO WIDTH JOINER)", 3), ("ratio\\ufeff", "U+FEFF (ZERO WIDTH NO-BREAK SPACE)", 6),
-     ("\\u2060ratio", "U+2060 (WORD JOINER)", 1)],
+    [
+        ("ra\\u200btio", "U+200B (ZERO WIDTH SPACE)", 3),
+        ("ra\\u200ctio", "U+200C (ZERO WIDTH NON-JOINER)", 3),
+        ("ra\\u200dtio", "U+200D (ZERO WIDTH JOINER)", 3),
+        ("ratio\\ufeff", "U+FEFF (ZERO WIDTH NO-BREAK SPACE)", 6),
+        ("\\u2060ratio", "U+2060 (WORD JOINER)", 1),
+    ],
     ids=["zwsp", "zwnj", "zwj", "bom-inside", "word-joiner"],
 )
 def test_invisible_characters_in_ids_are_named(escaped: str, name: str, position: int) -> None:
@@ -112,29 +187,61 @@ def test_invisible_characters_in_ids_are_named(escaped: str, name: str, position
 
 # -- bidirectional controls ----------------------------------------------------------------
 
-BIDI = ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069", "\u200e",
-        "\u200f", "\u061c"]
+BIDI = [
+    "\u202a",
+    "\u202b",
+    "\u202c",
+    "\u202d",
+    "\u202e",
+    "\u2066",
+    "\u2067",
+    "\u2068",
+    "\u2069",
+    "\u200e",
+    "\u200f",
+    "\u061c",
+]
 
 
 @pytest.mark.parametrize("ch", BIDI, ids=[f"U+{ord(c):04X}" for c in BIDI])
 @pytest.mark.parametrize(
     ("template", "line"),
     [
-        ("inputs: {{a: {{label: A}}}}  # a comment {ch}\nmetrics: {{m: {{label: M, formula: a}}}}\n", 4),
+        (
+            "inputs: {{a: {{label: A}}}}  # a comment {ch}\n"
+            "metrics: {{m: {{label: M, formula: a}}}}\n",
+            4,
+        ),
         ("inputs: {{a: {{label: 'A{ch}'}}}}\nmetrics: {{m: {{label: M, formula: a}}}}\n", 4),
-        ("inputs: {{a: {{label: A}}}}\nmetrics: {{m: {{label: M, formula: a, description: x{ch}y}}}}\n", 5),
-        ("inputs: {{a: {{label: A}}}}\nmetrics: {{m: {{label: M, formula: a}}}}\nremedies: {{r: {{label: {ch}R}}}}\n", 6),
-        ("inputs: {{a: {{label: A}}}}\nmetrics: {{m: {{label: M, formula: a}}, 'n{ch}': {{label: N, formula: a}}}}\n", 5),
+        (
+            "inputs: {{a: {{label: A}}}}\n"
+            "metrics: {{m: {{label: M, formula: a, description: x{ch}y}}}}\n",
+            5,
+        ),
+        (
+            "inputs: {{a: {{label: A}}}}\nmetrics: {{m: {{label: M, formula: a}}}}\n"
+            "remedies: {{r: {{label: {ch}R}}}}\n",
+            6,
+        ),
+        (
+            "inputs: {{a: {{label: A}}}}\n"
+            "metrics: {{m: {{label: M, formula: a}}, 'n{ch}': {{label: N, formula: a}}}}\n",
+            5,
+        ),
     ],
     ids=["comment", "label", "description", "remedy", "id"],
 )
-def test_bidi_controls_are_refused_anywhere_at_their_place(ch: str, template: str, line: int) -> None:
+def test_bidi_controls_are_refused_anywhere_at_their_place(
+    ch: str, template: str, line: int
+) -> None:
     text = HEADER + template.format(ch=ch)
     column = text.splitlines()[line - 1].index(ch) + 1
     found = errors(text)
     assert [(code, ln, col) for code, ln, col, _ in found] == [("KPI-L012", line, column)]
-    assert found[0][3] == (f"{describe_char(ch)} is a bidirectional control character: it makes editors show "
-                           "the text around it in another order than KPI Forge reads it")
+    assert found[0][3] == (
+        f"{describe_char(ch)} is a bidirectional control character: it makes editors show "
+        "the text around it in another order than KPI Forge reads it"
+    )
     assert found[0][3].startswith(f"U+{ord(ch):04X} (")
 
 
@@ -142,12 +249,17 @@ def test_every_bidi_control_is_reported_up_to_a_cap() -> None:
     text = HEADER + "inputs: {a: {label: A}}\nmetrics: {m: {label: M, formula: a}}\n"
     text += "".join(f"# {ch}\n" for ch in BIDI)
     found = errors(text)
-    assert [(code, line, col) for code, line, col, _ in found] == [("KPI-L012", 6 + i, 3) for i in range(len(BIDI))]
+    assert [(code, line, col) for code, line, col, _ in found] == [
+        ("KPI-L012", 6 + i, 3) for i in range(len(BIDI))
+    ]
     many = text + "# \u202e\n" * (MAX_BIDI_REPORTED + 5)
     found = errors(many)
     assert len(found) == MAX_BIDI_REPORTED + 1
     assert found[-1][:3] == ("KPI-L012", 6 + MAX_BIDI_REPORTED, 3)  # at the first one not listed
-    assert found[-1][3] == f"{len(BIDI) + 5} more bidirectional control characters in this file from here on"
+    assert (
+        found[-1][3]
+        == f"{len(BIDI) + 5} more bidirectional control characters in this file from here on"
+    )
 
 
 def test_right_to_left_text_itself_is_fine() -> None:
@@ -161,4 +273,6 @@ def test_helpers_name_and_mask_characters() -> None:
     assert describe_char("\u202e") == "U+202E (RIGHT-TO-LEFT OVERRIDE)"
     assert describe_char("\n") == "U+000A (LINE FEED)"
     assert mask_bidi("a\u202eb\u2066c") == "a\ufffdb\ufffdc"
-    assert foreign_digit("12") is None and foreign_digit("1٢") == "٢" and foreign_digit("é1") is None
+    assert (
+        foreign_digit("12") is None and foreign_digit("1٢") == "٢" and foreign_digit("é1") is None
+    )

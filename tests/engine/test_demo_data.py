@@ -29,11 +29,19 @@ def cents(x: np.ndarray) -> np.ndarray:
 
 def rows(ledger: dict[str, np.ndarray]) -> list[tuple]:
     """The ledger as plain Python rows (cents and whole points as ints)."""
-    return list(zip(ledger["event_time"].tolist(), ledger["store_id"].tolist(),
-                    ledger["member_id"].tolist(), ledger["kind"].tolist(),
-                    cents(ledger["amount"]).tolist(), cents(ledger["net"]).tolist(),
-                    cents(ledger["gift"]).tolist(), ledger["points"].astype(np.int64).tolist(),
-                    strict=True))
+    return list(
+        zip(
+            ledger["event_time"].tolist(),
+            ledger["store_id"].tolist(),
+            ledger["member_id"].tolist(),
+            ledger["kind"].tolist(),
+            cents(ledger["amount"]).tolist(),
+            cents(ledger["net"]).tolist(),
+            cents(ledger["gift"]).tolist(),
+            ledger["points"].astype(np.int64).tolist(),
+            strict=True,
+        )
+    )
 
 
 def test_same_seed_same_bytes_other_seed_other_data() -> None:
@@ -72,15 +80,22 @@ def test_schema_kinds_and_ids(ledger: dict[str, np.ndarray]) -> None:
     hour = (t.astype(np.int64) % 86400) // 3600
     kind = ledger["kind"]
     assert set(hour[kind == "import"].tolist()) == {2, 3, 4, 5}
-    assert np.all(t[kind == "points_expire"].astype(str) == np.char.add(
-        t[kind == "points_expire"].astype("datetime64[Y]").astype(str), "-12-31T23:59:59"))
+    assert np.all(
+        t[kind == "points_expire"].astype(str)
+        == np.char.add(
+            t[kind == "points_expire"].astype("datetime64[Y]").astype(str), "-12-31T23:59:59"
+        )
+    )
     member = ~np.isin(kind, ["import", "points_expire"])
     assert hour[member].min() >= 7 and hour[member].max() <= 20
 
 
 def test_rows_of_each_kind(ledger: dict[str, np.ndarray]) -> None:
-    bonuses = {(net, gift) for row in demo_data.BONUS for net, gift in zip(
-        demo_data.TIERS.tolist(), row.tolist(), strict=True)}
+    bonuses = {
+        (net, gift)
+        for row in demo_data.BONUS
+        for net, gift in zip(demo_data.TIERS.tolist(), row.tolist(), strict=True)
+    }
     for _, _, _, kind, amount, net, gift, points in rows(ledger):
         if kind in ("register", "cancel"):
             assert amount == net == gift == points == 0
@@ -100,7 +115,8 @@ def test_rows_of_each_kind(ledger: dict[str, np.ndarray]) -> None:
 
 
 def test_balances_never_negative_and_bonus_spent_in_proportion(
-        ledger: dict[str, np.ndarray]) -> None:
+    ledger: dict[str, np.ndarray],
+) -> None:
     """Replays the ledger member by member: principal, bonus, points and rebates never go
     below zero, and every spend takes bonus in proportion to the bonus share of the balance."""
     principal: dict[str, int] = defaultdict(int)
@@ -200,8 +216,10 @@ def test_last_store_declines_in_the_second_year(ledger: dict[str, np.ndarray]) -
     joined = (kind == "register") & (ledger["event_time"] >= np.datetime64("2025-02-01"))
 
     def growth(s: str) -> float:  # new members in 2026 / in 2025 after the launch month
-        return float(np.count_nonzero(joined & (store == s) & (year == 2026))
-                     / np.count_nonzero(joined & (store == s) & (year == 2025)))
+        return float(
+            np.count_nonzero(joined & (store == s) & (year == 2026))
+            / np.count_nonzero(joined & (store == s) & (year == 2025))
+        )
 
     assert growth("S05") < 0.75 * min(growth(s) for s in ("S01", "S02", "S03", "S04"))
     assert count("cancel", "S05", 2026) > 1.5 * count("cancel", "S05", 2025)
@@ -214,11 +232,21 @@ def test_csv_and_parquet_read_back_equal(tmp_path: Path, ledger: dict[str, np.nd
     with open(paths[0], encoding="utf-8") as f:
         header, first = f.readline(), f.readline()
     assert header == "event_time,store_id,member_id,kind,amount,net,gift,points\n"
-    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,S\d\d,M\d{6},[a-z_]+,"
-                        r"\d+\.\d\d,\d+\.\d\d,\d+\.\d\d,\d+(\.\d+)?\n", first), first
-    types = {"event_time": "TIMESTAMP", "store_id": "VARCHAR", "member_id": "VARCHAR",
-             "kind": "VARCHAR", "amount": "DOUBLE", "net": "DOUBLE", "gift": "DOUBLE",
-             "points": "DOUBLE"}
+    assert re.fullmatch(
+        r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,S\d\d,M\d{6},[a-z_]+,"
+        r"\d+\.\d\d,\d+\.\d\d,\d+\.\d\d,\d+(\.\d+)?\n",
+        first,
+    ), first
+    types = {
+        "event_time": "TIMESTAMP",
+        "store_id": "VARCHAR",
+        "member_id": "VARCHAR",
+        "kind": "VARCHAR",
+        "amount": "DOUBLE",
+        "net": "DOUBLE",
+        "gift": "DOUBLE",
+        "points": "DOUBLE",
+    }
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
     reads = {
@@ -252,17 +280,22 @@ def test_write_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     assert (tmp_path / "card_events.csv").read_bytes() == before  # the old file is intact
     monkeypatch.undo()
     assert write_ledger(bigger, tmp_path, formats=["parquet", "csv"]) == [
-        tmp_path / "card_events.parquet", tmp_path / "card_events.csv"]
+        tmp_path / "card_events.parquet",
+        tmp_path / "card_events.csv",
+    ]
     assert sorted(os.listdir(tmp_path)) == ["card_events.csv", "card_events.parquet"]
     text = (tmp_path / "card_events.csv").read_text(encoding="utf-8")
     assert text.count("\n") == len(bigger["kind"]) + 1
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"stores": 0}, "at least 1"),
-    ({"members": 0}, "at least 1"),
-    ({"start": "2025/01"}, "YYYY-MM"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"stores": 0}, "at least 1"),
+        ({"members": 0}, "at least 1"),
+        ({"start": "2025/01"}, "YYYY-MM"),
+    ],
+)
 def test_bad_arguments(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         bakery_ledger(**kwargs)  # type: ignore[arg-type]
@@ -279,8 +312,13 @@ def test_bad_ledger_or_format_writes_nothing(tmp_path: Path) -> None:
 
 def test_scales_with_its_parameters() -> None:
     small = bakery_ledger(stores=1, months=1, members=1, seed=0)
-    assert set(small["kind"].tolist()) <= {"register", "recharge", "points_earn_recharge",
-                                           "consume", "points_earn_consume"}
+    assert set(small["kind"].tolist()) <= {
+        "register",
+        "recharge",
+        "points_earn_recharge",
+        "consume",
+        "points_earn_consume",
+    }
     assert small["member_id"][0] == "M000001" and small["store_id"][0] == "S01"
     wide = bakery_ledger(stores=12, months=2, members=1200, seed=0)
     assert sorted(set(wide["store_id"].tolist()))[-1] == "S12"

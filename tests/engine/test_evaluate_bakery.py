@@ -36,26 +36,40 @@ MONTHS = ["2026-01", "2026-02", "2026-03", "2026-04", "2026-05", "2026-06"]
 
 # The metrics the sample data can feed: every bakery metric, plus the core metric
 # new_member_growth = growth(new_members) (new_members is in the data).
-COMPUTED = set("""
+COMPUTED = set(
+    """
 opening_net opening_gift carryover_amount opening_amount closing_amount closing_gift closing_net
-opening_points closing_points opening_rebate closing_rebate balance_net_change balance_gap avg_balance
-avg_gift_balance cumulative_principal cumulative_gift
+opening_points closing_points opening_rebate closing_rebate balance_net_change balance_gap
+avg_balance avg_gift_balance cumulative_principal cumulative_gift
 avg_members monthly_new_members active_rate churn_rate member_growth_rate high_value_estimate
 high_value_share silent_estimate
 monthly_recharge_amount monthly_consume_amount recharge_per_visit consume_per_visit
 consume_to_recharge_ratio gift_utilization sedimentation_rate fund_turnover gift_share
 new_member_growth avg_closing_members
-""".split()) | {"silent_member_share", "high_value_member_share", "rfm_at_risk_share", "rfm_champion_share",
-                 "returning_member_share"}
+""".split()
+) | {
+    "silent_member_share",
+    "high_value_member_share",
+    "rfm_at_risk_share",
+    "rfm_champion_share",
+    "returning_member_share",
+}
 # Metrics of optional inputs that only a ledger gives (kpi run): null in the monthly sample
-LEDGER_ONLY = {"silent_member_share", "high_value_member_share", "rfm_at_risk_share", "rfm_champion_share",
-               "returning_member_share"}
+LEDGER_ONLY = {
+    "silent_member_share",
+    "high_value_member_share",
+    "rfm_at_risk_share",
+    "rfm_champion_share",
+    "returning_member_share",
+}
 # Core metrics whose inputs (marketing_spend, revenue, orders, members_at_start, ...) are absent.
-SKIPPED = set("""
+SKIPPED = set(
+    """
 cac avg_order_value clv repeat_purchase_rate retention_rate nps active_member_ratio visit_frequency
 purchase_frequency silence_rate member_lifespan_periods csat complaint_rate referral_rate
 customer_profit_margin email_open_rate email_click_rate service_resolution_rate avg_response_minutes
-""".split())
+""".split()
+)
 
 
 # -- helpers ------------------------------------------------------------------------------
@@ -118,8 +132,12 @@ def assert_values(r: dict, expected: dict) -> None:
         if want is None:
             ok = got is None
         else:
-            ok = (isinstance(got, int | float) and not isinstance(got, bool)
-                  and shown(got, _PACK.metrics.get(metric))[0] == pytest.approx(want, rel=1e-9, abs=1e-9))
+            ok = (
+                isinstance(got, int | float)
+                and not isinstance(got, bool)
+                and shown(got, _PACK.metrics.get(metric))[0]
+                == pytest.approx(want, rel=1e-9, abs=1e-9)
+            )
         if not ok:
             wrong[metric] = {"got": got, "expected": want}
     assert not wrong, f"{r['period']} {r['dims']}: {wrong}"
@@ -162,7 +180,8 @@ def test_the_envelope_and_the_row_order(monthly: dict):
     assert monthly["by"] == ["store"]  # every dimension column present
     # the CSV is ordered by month then store; the output by store, then month
     assert [(r["dims"]["store"], r["period"]) for r in monthly["rows"]] == (
-        [(S01, m) for m in MONTHS] + [(S02, m) for m in MONTHS])
+        [(S01, m) for m in MONTHS] + [(S02, m) for m in MONTHS]
+    )
     for r in monthly["rows"]:
         assert set(r) >= {"period", "dims", "values", "undefined", "bands", "rules", "checks"}
         assert "trace" not in r
@@ -206,77 +225,109 @@ def test_core_metrics_without_their_inputs_are_listed_in_warnings(monthly: dict)
 # closing_gift = opening_gift + gift_income - gift_spent + points_to_balance.
 CARRY_OVER = {
     (S01, "2026-01"): dict(
-        opening_net=20_000, opening_gift=4_000,  # initial_net, initial_gift
-        carryover_amount=24_000, opening_amount=24_000,  # 0 imported + 24,000
+        opening_net=20_000,
+        opening_gift=4_000,  # initial_net, initial_gift
+        carryover_amount=24_000,
+        opening_amount=24_000,  # 0 imported + 24,000
         closing_amount=29_000,  # 24,000 + 33,000 + 0 - 28,000
         closing_net=24_000,  # 20,000 + 30,000 - 26,000 + 0
         closing_gift=5_000,  # 4,000 + 3,000 - 2,000 + 0
     ),
     (S01, "2026-02"): dict(
-        opening_net=24_000, opening_gift=5_000,  # January's closings
-        carryover_amount=29_000, opening_amount=31_000,  # 2,000 imported + 29,000
+        opening_net=24_000,
+        opening_gift=5_000,  # January's closings
+        carryover_amount=29_000,
+        opening_amount=31_000,  # 2,000 imported + 29,000
         closing_amount=41_500,  # 31,000 + 50,000 + 500 - 40,000
         closing_net=32_000,  # 24,000 + 40,000 - 34,000 + 2,000
         closing_gift=9_500,  # 5,000 + 10,000 - 6,000 + 500
     ),
     (S01, "2026-03"): dict(
-        opening_net=32_000, opening_gift=9_500, carryover_amount=41_500, opening_amount=41_500,
+        opening_net=32_000,
+        opening_gift=9_500,
+        carryover_amount=41_500,
+        opening_amount=41_500,
         closing_amount=34_000,  # 41,500 + 27,500 + 0 - 35,000
         closing_net=27_000,  # 32,000 + 25,000 - 30,000
         closing_gift=7_000,  # 9,500 + 2,500 - 5,000
     ),
     (S01, "2026-04"): dict(
-        opening_net=27_000, opening_gift=7_000, carryover_amount=34_000, opening_amount=34_000,
+        opening_net=27_000,
+        opening_gift=7_000,
+        carryover_amount=34_000,
+        opening_amount=34_000,
         closing_amount=36_000,  # 34,000 + 34,500 - 32,500
         closing_net=29_000,  # 27,000 + 30,000 - 28,000
         closing_gift=7_000,  # 7,000 + 4,500 - 4,500
     ),
     (S01, "2026-05"): dict(
-        opening_net=29_000, opening_gift=7_000, carryover_amount=36_000, opening_amount=36_000,
+        opening_net=29_000,
+        opening_gift=7_000,
+        carryover_amount=36_000,
+        opening_amount=36_000,
         closing_amount=39_000,  # 36,000 + 36,800 + 200 - 34,000
         closing_net=31_000,  # 29,000 + 32,000 - 30,000
         closing_gift=8_000,  # 7,000 + 4,800 - 4,000 + 200
     ),
     (S01, "2026-06"): dict(
-        opening_net=31_000, opening_gift=8_000, carryover_amount=39_000, opening_amount=39_000,
+        opening_net=31_000,
+        opening_gift=8_000,
+        carryover_amount=39_000,
+        opening_amount=39_000,
         closing_amount=39_000,  # 39,000 + 36,600 + 0 - 36,600
         closing_net=30_000,  # 31,000 + 30,000 - 31,000
         closing_gift=9_000,  # 8,000 + 6,600 - 5,600
     ),
     (S02, "2026-01"): dict(
-        opening_net=5_000, opening_gift=1_000,  # initial_net, initial_gift
-        carryover_amount=6_000, opening_amount=6_000,
+        opening_net=5_000,
+        opening_gift=1_000,  # initial_net, initial_gift
+        carryover_amount=6_000,
+        opening_amount=6_000,
         closing_amount=7_500,  # 6,000 + 27,500 - 26,000
         closing_net=6_000,  # 5,000 + 25,000 - 24,000
         closing_gift=1_500,  # 1,000 + 2,500 - 2,000
     ),
     (S02, "2026-02"): dict(
-        opening_net=6_000, opening_gift=1_500, carryover_amount=7_500, opening_amount=7_500,
+        opening_net=6_000,
+        opening_gift=1_500,
+        carryover_amount=7_500,
+        opening_amount=7_500,
         closing_amount=9_000,  # 7,500 + 33,000 - 31,500
         closing_net=7_000,  # 6,000 + 30,000 - 29,000
         closing_gift=2_000,  # 1,500 + 3,000 - 2,500
     ),
     (S02, "2026-03"): dict(
-        opening_net=7_000, opening_gift=2_000, carryover_amount=9_000, opening_amount=9_000,
+        opening_net=7_000,
+        opening_gift=2_000,
+        carryover_amount=9_000,
+        opening_amount=9_000,
         closing_amount=8_700,  # 9,000 + 27,500 - 27,800
         closing_net=7_000,  # 7,000 + 25,000 - 25,000
         closing_gift=1_700,  # 2,000 + 2,500 - 2,800
     ),
     (S02, "2026-04"): dict(
-        opening_net=7_000, opening_gift=1_700,
-        carryover_amount=8_700, opening_amount=10_200,  # 1,500 imported + 8,700
+        opening_net=7_000,
+        opening_gift=1_700,
+        carryover_amount=8_700,
+        opening_amount=10_200,  # 1,500 imported + 8,700
         closing_amount=11_000,  # 10,200 + 30,800 - 30,000
         closing_net=9_500,  # 7,000 + 28,000 - 27,000 + 1,500
         closing_gift=1_500,  # 1,700 + 2,800 - 3,000
     ),
     (S02, "2026-05"): dict(
-        opening_net=9_500, opening_gift=1_500, carryover_amount=11_000, opening_amount=11_000,
+        opening_net=9_500,
+        opening_gift=1_500,
+        carryover_amount=11_000,
+        opening_amount=11_000,
         closing_amount=11_800,  # 11,000 + 33,000 + 100 - 32,300
         closing_net=10_500,  # 9,500 + 30,000 - 29,000
         closing_gift=1_300,  # 1,500 + 3,000 - 3,300 + 100
     ),
     (S02, "2026-06"): dict(
-        opening_net=10_500, opening_gift=1_300, carryover_amount=11_800, opening_amount=11_800,
+        opening_net=10_500,
+        opening_gift=1_300,
+        carryover_amount=11_800,
+        opening_amount=11_800,
         closing_amount=14_800,  # 11,800 + 35,200 - 32,200
         closing_net=12_500,  # 10,500 + 32,000 - 30,000
         closing_gift=2_300,  # 1,300 + 3,200 - 2,200
@@ -293,42 +344,103 @@ def test_month_balance_carry_over(monthly: dict, store: str, period: str):
 # avg_gift_balance = (opening_gift + closing_gift) / 2; balance_gap = reported - closing;
 # cumulative_principal = cumulative_sum(net_income); cumulative_gift = cumulative_sum(gift_income)
 BALANCE_ANALYSIS = {
-    (S01, "2026-01"): dict(balance_net_change=5_000, avg_balance=26_500,  # (24,000 + 29,000) / 2
-                           avg_gift_balance=4_500, balance_gap=0,  # (4,000 + 5,000) / 2
-                           cumulative_principal=30_000, cumulative_gift=3_000),
-    (S01, "2026-02"): dict(balance_net_change=10_500, avg_balance=36_250,  # (31,000 + 41,500) / 2
-                           avg_gift_balance=7_250, balance_gap=0,  # (5,000 + 9,500) / 2
-                           cumulative_principal=70_000, cumulative_gift=13_000),  # +40,000; +10,000
-    (S01, "2026-03"): dict(balance_net_change=-7_500, avg_balance=37_750,  # (41,500 + 34,000) / 2
-                           avg_gift_balance=8_250,  # (9,500 + 7,000) / 2
-                           balance_gap=0.5,  # reported 34,000.50 - 34,000
-                           cumulative_principal=95_000, cumulative_gift=15_500),
-    (S01, "2026-04"): dict(balance_net_change=2_000, avg_balance=35_000, avg_gift_balance=7_000,
-                           balance_gap=0, cumulative_principal=125_000, cumulative_gift=20_000),
-    (S01, "2026-05"): dict(balance_net_change=3_000, avg_balance=37_500,  # (36,000 + 39,000) / 2
-                           avg_gift_balance=7_500, balance_gap=0,
-                           cumulative_principal=157_000, cumulative_gift=24_800),
-    (S01, "2026-06"): dict(balance_net_change=0, avg_balance=39_000, avg_gift_balance=8_500,
-                           balance_gap=0, cumulative_principal=187_000, cumulative_gift=31_400),
-    (S02, "2026-01"): dict(balance_net_change=1_500, avg_balance=6_750,  # (6,000 + 7,500) / 2
-                           avg_gift_balance=1_250, balance_gap=0,
-                           cumulative_principal=25_000, cumulative_gift=2_500),
-    (S02, "2026-02"): dict(balance_net_change=1_500, avg_balance=8_250,  # (7,500 + 9,000) / 2
-                           avg_gift_balance=1_750,
-                           balance_gap=-500,  # reported 8,500 - 9,000
-                           cumulative_principal=55_000, cumulative_gift=5_500),
-    (S02, "2026-03"): dict(balance_net_change=-300, avg_balance=8_850,  # (9,000 + 8,700) / 2
-                           avg_gift_balance=1_850, balance_gap=0,
-                           cumulative_principal=80_000, cumulative_gift=8_000),
-    (S02, "2026-04"): dict(balance_net_change=800, avg_balance=10_600,  # (10,200 + 11,000) / 2
-                           avg_gift_balance=1_600, balance_gap=0,
-                           cumulative_principal=108_000, cumulative_gift=10_800),
-    (S02, "2026-05"): dict(balance_net_change=800, avg_balance=11_400,  # (11,000 + 11,800) / 2
-                           avg_gift_balance=1_400, balance_gap=0,
-                           cumulative_principal=138_000, cumulative_gift=13_800),
-    (S02, "2026-06"): dict(balance_net_change=3_000, avg_balance=13_300,  # (11,800 + 14,800) / 2
-                           avg_gift_balance=1_800, balance_gap=0,
-                           cumulative_principal=170_000, cumulative_gift=17_000),
+    (S01, "2026-01"): dict(
+        balance_net_change=5_000,
+        avg_balance=26_500,  # (24,000 + 29,000) / 2
+        avg_gift_balance=4_500,
+        balance_gap=0,  # (4,000 + 5,000) / 2
+        cumulative_principal=30_000,
+        cumulative_gift=3_000,
+    ),
+    # +40,000; +10,000
+    (S01, "2026-02"): dict(
+        balance_net_change=10_500,
+        avg_balance=36_250,  # (31,000 + 41,500) / 2
+        avg_gift_balance=7_250,
+        balance_gap=0,  # (5,000 + 9,500) / 2
+        cumulative_principal=70_000,
+        cumulative_gift=13_000,
+    ),
+    (S01, "2026-03"): dict(
+        balance_net_change=-7_500,
+        avg_balance=37_750,  # (41,500 + 34,000) / 2
+        avg_gift_balance=8_250,  # (9,500 + 7,000) / 2
+        balance_gap=0.5,  # reported 34,000.50 - 34,000
+        cumulative_principal=95_000,
+        cumulative_gift=15_500,
+    ),
+    (S01, "2026-04"): dict(
+        balance_net_change=2_000,
+        avg_balance=35_000,
+        avg_gift_balance=7_000,
+        balance_gap=0,
+        cumulative_principal=125_000,
+        cumulative_gift=20_000,
+    ),
+    (S01, "2026-05"): dict(
+        balance_net_change=3_000,
+        avg_balance=37_500,  # (36,000 + 39,000) / 2
+        avg_gift_balance=7_500,
+        balance_gap=0,
+        cumulative_principal=157_000,
+        cumulative_gift=24_800,
+    ),
+    (S01, "2026-06"): dict(
+        balance_net_change=0,
+        avg_balance=39_000,
+        avg_gift_balance=8_500,
+        balance_gap=0,
+        cumulative_principal=187_000,
+        cumulative_gift=31_400,
+    ),
+    (S02, "2026-01"): dict(
+        balance_net_change=1_500,
+        avg_balance=6_750,  # (6,000 + 7,500) / 2
+        avg_gift_balance=1_250,
+        balance_gap=0,
+        cumulative_principal=25_000,
+        cumulative_gift=2_500,
+    ),
+    (S02, "2026-02"): dict(
+        balance_net_change=1_500,
+        avg_balance=8_250,  # (7,500 + 9,000) / 2
+        avg_gift_balance=1_750,
+        balance_gap=-500,  # reported 8,500 - 9,000
+        cumulative_principal=55_000,
+        cumulative_gift=5_500,
+    ),
+    (S02, "2026-03"): dict(
+        balance_net_change=-300,
+        avg_balance=8_850,  # (9,000 + 8,700) / 2
+        avg_gift_balance=1_850,
+        balance_gap=0,
+        cumulative_principal=80_000,
+        cumulative_gift=8_000,
+    ),
+    (S02, "2026-04"): dict(
+        balance_net_change=800,
+        avg_balance=10_600,  # (10,200 + 11,000) / 2
+        avg_gift_balance=1_600,
+        balance_gap=0,
+        cumulative_principal=108_000,
+        cumulative_gift=10_800,
+    ),
+    (S02, "2026-05"): dict(
+        balance_net_change=800,
+        avg_balance=11_400,  # (11,000 + 11,800) / 2
+        avg_gift_balance=1_400,
+        balance_gap=0,
+        cumulative_principal=138_000,
+        cumulative_gift=13_800,
+    ),
+    (S02, "2026-06"): dict(
+        balance_net_change=3_000,
+        avg_balance=13_300,  # (11,800 + 14,800) / 2
+        avg_gift_balance=1_800,
+        balance_gap=0,
+        cumulative_principal=170_000,
+        cumulative_gift=17_000,
+    ),
 }
 
 
@@ -340,27 +452,39 @@ def test_month_balance_analysis(monthly: dict, store: str, period: str):
 # closing_points = opening + from_consume + from_recharge - redeemed - converted - expired - deleted
 # closing_rebate = opening + rebate_income - rebate_spent; openings carry over.
 POINTS_AND_REBATES = {
-    (S01, "2026-01"): (50_000, 70_000, 1_000, 1_200),  # 50,000+28,000+3,000-8,000-0-2,000-1,000; 1,000+500-300
-    (S01, "2026-02"): (70_000, 50_000, 1_200, 1_000),  # 70,000+40,000+5,000-15,000-50,000; 1,200+800-1,000
+    # 50,000+28,000+3,000-8,000-0-2,000-1,000; 1,000+500-300
+    (S01, "2026-01"): (50_000, 70_000, 1_000, 1_200),
+    # 70,000+40,000+5,000-15,000-50,000; 1,200+800-1,000
+    (S01, "2026-02"): (70_000, 50_000, 1_200, 1_000),
     (S01, "2026-03"): (50_000, 75_000, 1_000, 800),  # 50,000+35,000+2,500-10,000-2,500; 1,000-200
     (S01, "2026-04"): (75_000, 100_000, 800, 1_000),  # 75,000+32,500+3,500-11,000; 800+400-200
-    (S01, "2026-05"): (100_000, 100_000, 1_000, 1_500),  # 100,000+34,000+4,000-12,000-20,000-5,000-1,000; 1,000+600-100
+    # 100,000+34,000+4,000-12,000-20,000-5,000-1,000; 1,000+600-100
+    (S01, "2026-05"): (100_000, 100_000, 1_000, 1_500),
     (S01, "2026-06"): (100_000, 120_000, 1_500, 1_000),  # 100,000+36,600+3,400-20,000; 1,500-500
     (S02, "2026-01"): (20_000, 43_000, 500, 600),  # 20,000+26,000+2,500-5,000-500; 500+200-100
     (S02, "2026-02"): (43_000, 57_000, 600, 500),  # 43,000+31,500+3,000-20,000-500; 600-100
     (S02, "2026-03"): (57_000, 77_000, 500, 800),  # 57,000+27,800+2,500-10,000-300; 500+300
     (S02, "2026-04"): (77_000, 100_000, 800, 500),  # 77,000+30,000+2,800-9,800; 800-300
-    (S02, "2026-05"): (100_000, 100_000, 500, 500),  # 100,000+32,300+3,000-15,300-10,000-10,000; 500+100-100
+    # 100,000+32,300+3,000-15,300-10,000-10,000; 500+100-100
+    (S02, "2026-05"): (100_000, 100_000, 500, 500),
     (S02, "2026-06"): (100_000, 130_000, 500, 800),  # 100,000+32,200+3,200-5,400; 500+500-200
 }
 
 
 @pytest.mark.parametrize(("store", "period"), list(POINTS_AND_REBATES), ids=lambda v: v)
 def test_month_points_and_rebates(monthly: dict, store: str, period: str):
-    opening_points, closing_points, opening_rebate, closing_rebate = POINTS_AND_REBATES[(store, period)]
-    assert_values(row(monthly, period, store), dict(
-        opening_points=opening_points, closing_points=closing_points,
-        opening_rebate=opening_rebate, closing_rebate=closing_rebate))
+    opening_points, closing_points, opening_rebate, closing_rebate = POINTS_AND_REBATES[
+        (store, period)
+    ]
+    assert_values(
+        row(monthly, period, store),
+        dict(
+            opening_points=opening_points,
+            closing_points=closing_points,
+            opening_rebate=opening_rebate,
+            closing_rebate=closing_rebate,
+        ),
+    )
 
 
 # periods = 1 in a month. avg_members = (opening + closing) / 2;
@@ -370,47 +494,143 @@ def test_month_points_and_rebates(monthly: dict, store: str, period: str):
 MEMBERS = {
     # (avg_members, active_rate,  # visits / avg_members
     #  churn_rate, silent_estimate, member_growth_rate, monthly_new_members)
-    (S01, "2026-01"): (1_000, 0.75,  # 750/1,000
-                       0.03, 250, None, 70),  # 30/1,000; 1,000-750; no previous month
-    (S01, "2026-02"): (1_040, 0.8,  # (1,020+1,060)/2; 832/1,040
-                       0.05, 208, 0.039, 92),  # 52/1,040; 1,040-832; 40/1,020 = 0.0392
-    (S01, "2026-03"): (1_080, 0.7,  # 756/1,080
-                       0.025, 324, 0.038, 67),  # 27/1,080; 1,080-756; 40/1,060 = 0.0377
-    (S01, "2026-04"): (1_120, 0.75,  # 840/1,120
-                       0.025, 280, 0.036, 68),  # 28/1,120; 40/1,100 = 0.0364
-    (S01, "2026-05"): (1_160, 0.75,  # 870/1,160
-                       0.05, 290, 0.035, 98),  # 58/1,160; 40/1,140 = 0.0351
-    (S01, "2026-06"): (1_200, 0.7,  # 840/1,200
-                       0.03, 360, 0.034, 76),  # 36/1,200; 40/1,180 = 0.0339
-    (S02, "2026-01"): (1_100, 0.7,  # (1,090+1,110)/2; 770/1,100
-                       0.05, 330, None, 75),  # 55/1,100
-    (S02, "2026-02"): (1_120, 0.7,  # 784/1,120
-                       0.05, 336, 0.018, 76),  # 56/1,120; 20/1,110 = 0.0180
-    (S02, "2026-03"): (1_170, 0.6,  # 702/1,170
-                       0.1, 468, 0.071, 197),  # 117/1,170; 80/1,130 = 0.0708
-    (S02, "2026-04"): (1_205, 0.8,  # (1,210+1,200)/2; 964/1,205
-                       0.041, 241, -0.008, 40),  # 50/1,205 = 0.0415; -10/1,210 = -0.0083
-    (S02, "2026-05"): (1_210, 0.7,  # 847/1,210
-                       0.04, 363, 0.017, 68),  # 48/1,210 = 0.0397; 20/1,200 = 0.0167
-    (S02, "2026-06"): (1_245, 0.8,  # 996/1,245
-                       0.049, 249, 0.041, 111),  # 61/1,245 = 0.0490; 50/1,220 = 0.0410
+    # 30/1,000; 1,000-750; no previous month
+    (S01, "2026-01"): (
+        1_000,
+        0.75,  # 750/1,000
+        0.03,
+        250,
+        None,
+        70,
+    ),
+    # 52/1,040; 1,040-832; 40/1,020 = 0.0392
+    (S01, "2026-02"): (
+        1_040,
+        0.8,  # (1,020+1,060)/2; 832/1,040
+        0.05,
+        208,
+        0.039,
+        92,
+    ),
+    # 27/1,080; 1,080-756; 40/1,060 = 0.0377
+    (S01, "2026-03"): (
+        1_080,
+        0.7,  # 756/1,080
+        0.025,
+        324,
+        0.038,
+        67,
+    ),
+    # 28/1,120; 40/1,100 = 0.0364
+    (S01, "2026-04"): (
+        1_120,
+        0.75,  # 840/1,120
+        0.025,
+        280,
+        0.036,
+        68,
+    ),
+    # 58/1,160; 40/1,140 = 0.0351
+    (S01, "2026-05"): (
+        1_160,
+        0.75,  # 870/1,160
+        0.05,
+        290,
+        0.035,
+        98,
+    ),
+    # 36/1,200; 40/1,180 = 0.0339
+    (S01, "2026-06"): (
+        1_200,
+        0.7,  # 840/1,200
+        0.03,
+        360,
+        0.034,
+        76,
+    ),
+    # 55/1,100
+    (S02, "2026-01"): (
+        1_100,
+        0.7,  # (1,090+1,110)/2; 770/1,100
+        0.05,
+        330,
+        None,
+        75,
+    ),
+    # 56/1,120; 20/1,110 = 0.0180
+    (S02, "2026-02"): (
+        1_120,
+        0.7,  # 784/1,120
+        0.05,
+        336,
+        0.018,
+        76,
+    ),
+    # 117/1,170; 80/1,130 = 0.0708
+    (S02, "2026-03"): (
+        1_170,
+        0.6,  # 702/1,170
+        0.1,
+        468,
+        0.071,
+        197,
+    ),
+    # 50/1,205 = 0.0415; -10/1,210 = -0.0083
+    (S02, "2026-04"): (
+        1_205,
+        0.8,  # (1,210+1,200)/2; 964/1,205
+        0.041,
+        241,
+        -0.008,
+        40,
+    ),
+    # 48/1,210 = 0.0397; 20/1,200 = 0.0167
+    (S02, "2026-05"): (
+        1_210,
+        0.7,  # 847/1,210
+        0.04,
+        363,
+        0.017,
+        68,
+    ),
+    # 61/1,245 = 0.0490; 50/1,220 = 0.0410
+    (S02, "2026-06"): (
+        1_245,
+        0.8,  # 996/1,245
+        0.049,
+        249,
+        0.041,
+        111,
+    ),
 }
 
 
 @pytest.mark.parametrize(("store", "period"), list(MEMBERS), ids=lambda v: v)
 def test_month_members(monthly: dict, store: str, period: str):
     avg_members, active, churn, silent, growth, new = MEMBERS[(store, period)]
-    assert_values(row(monthly, period, store), dict(
-        avg_members=avg_members, active_rate=active, churn_rate=churn, silent_estimate=silent,
-        member_growth_rate=growth, monthly_new_members=new))
+    assert_values(
+        row(monthly, period, store),
+        dict(
+            avg_members=avg_members,
+            active_rate=active,
+            churn_rate=churn,
+            silent_estimate=silent,
+            member_growth_rate=growth,
+            monthly_new_members=new,
+        ),
+    )
 
 
 def test_the_json_values_are_exact(monthly: dict, quarterly: dict):
     """Values are not rounded in the JSON: an API client gets every bit of 40 / 1,020."""
     assert row(monthly, "2026-02", S01)["values"]["member_growth_rate"] == 40 / 1_020
     assert row(monthly, "2026-04", S02)["values"]["churn_rate"] == 50 / 1_205
-    assert row(monthly, "2026-01", S01)["values"]["high_value_estimate"] == 33_000 / (33_000 / 200 * 1.5)
-    assert row(quarterly, "2026-Q1", S01)["values"]["active_rate"] == pytest.approx(2_338 / 3 / 1_040, rel=1e-15)
+    assert row(monthly, "2026-01", S01)["values"]["high_value_estimate"] == 33_000 / (
+        33_000 / 200 * 1.5
+    )
+    assert row(quarterly, "2026-Q1", S01)["values"]["active_rate"] == pytest.approx(
+        2_338 / 3 / 1_040, rel=1e-15
+    )
 
 
 def test_the_inherited_new_member_growth_is_computed(monthly: dict):
@@ -541,11 +761,15 @@ def test_month_efficiency(monthly: dict, store: str, period: str):
 
 
 def test_month_per_visit_and_per_month_amounts(monthly: dict):
-    assert_values(row(monthly, "2026-01", S01), dict(
-        consume_per_visit=50.91,  # 28,000 / 550 = 50.909
-        monthly_recharge_amount=33_000, monthly_consume_amount=28_000,  # periods = 1
-        high_value_share=0.133,  # (200 / 1.5) / 1,000 = 0.1333
-    ))
+    assert_values(
+        row(monthly, "2026-01", S01),
+        dict(
+            consume_per_visit=50.91,  # 28,000 / 550 = 50.909
+            monthly_recharge_amount=33_000,
+            monthly_consume_amount=28_000,  # periods = 1
+            high_value_share=0.133,  # (200 / 1.5) / 1,000 = 0.1333
+        ),
+    )
     # 34,000 / 640 = 53.125 exactly (exact in binary too): half away from zero gives 53.13
     # (round-half-even or a plain float round would give 53.12)
     assert_values(row(monthly, "2026-05", S01), {"consume_per_visit": 53.13})
@@ -555,12 +779,14 @@ def test_month_per_visit_and_per_month_amounts(monthly: dict):
 
 QUARTERS = {
     (S01, "2026-Q1"): dict(
-        opening_net=20_000, opening_gift=4_000,  # January's initial_*
+        opening_net=20_000,
+        opening_gift=4_000,  # January's initial_*
         opening_amount=26_000,  # imported 2,000 (Feb) + 24,000
         closing_amount=34_000,  # 26,000 + 110,500 + 500 - 103,000 = March's closing
         closing_net=27_000,  # 20,000 + 95,000 - 90,000 + 2,000
         closing_gift=7_000,  # 4,000 + 15,500 - 13,000 + 500
-        closing_points=75_000, closing_rebate=800,  # = March's
+        closing_points=75_000,
+        closing_rebate=800,  # = March's
         avg_balance=33_500,  # (26,500 + 36,250 + 37,750) / 3, time: avg
         avg_gift_balance=6_666.67,  # (4,500 + 7,250 + 8,250) / 3 = 6,666.67
         avg_members=1_040,  # (1,000 + 1,040 + 1,080) / 3
@@ -581,12 +807,14 @@ QUARTERS = {
         balance_gap=0.5,  # reported = March's 34,000.50
     ),
     (S01, "2026-Q2"): dict(
-        opening_net=27_000, opening_gift=7_000,  # Q1's closings
+        opening_net=27_000,
+        opening_gift=7_000,  # Q1's closings
         opening_amount=34_000,
         closing_amount=39_000,  # 34,000 + 107,900 + 200 - 103,100 = June's closing
         closing_net=30_000,  # 27,000 + 92,000 - 89,000
         closing_gift=9_000,  # 7,000 + 15,900 - 14,100 + 200
-        closing_points=120_000, closing_rebate=1_000,
+        closing_points=120_000,
+        closing_rebate=1_000,
         avg_balance=37_166.67,  # (35,000 + 37,500 + 39,000) / 3
         avg_gift_balance=7_666.67,  # (7,000 + 7,500 + 8,500) / 3
         avg_members=1_160,  # (1,120 + 1,160 + 1,200) / 3
@@ -606,11 +834,14 @@ QUARTERS = {
         balance_gap=0,
     ),
     (S02, "2026-Q1"): dict(
-        opening_net=5_000, opening_gift=1_000, opening_amount=6_000,
+        opening_net=5_000,
+        opening_gift=1_000,
+        opening_amount=6_000,
         closing_amount=8_700,  # 6,000 + 88,000 - 85,300
         closing_net=7_000,  # 5,000 + 80,000 - 78,000
         closing_gift=1_700,  # 1,000 + 8,000 - 7,300
-        closing_points=77_000, closing_rebate=800,
+        closing_points=77_000,
+        closing_rebate=800,
         avg_balance=7_950,  # (6,750 + 8,250 + 8,850) / 3
         avg_gift_balance=1_616.67,  # (1,250 + 1,750 + 1,850) / 3
         avg_members=1_130,  # (1,100 + 1,120 + 1,170) / 3, not (1,090 + 1,210) / 2 = 1,150
@@ -630,12 +861,14 @@ QUARTERS = {
         balance_gap=0,  # reported = March's 8,700 (February's 8,500 is not the last)
     ),
     (S02, "2026-Q2"): dict(
-        opening_net=7_000, opening_gift=1_700,
+        opening_net=7_000,
+        opening_gift=1_700,
         opening_amount=10_200,  # imported 1,500 (Apr) + 8,700
         closing_amount=14_800,  # 10,200 + 99,000 + 100 - 94,500
         closing_net=12_500,  # 7,000 + 90,000 - 86,000 + 1,500
         closing_gift=2_300,  # 1,700 + 9,000 - 8,500 + 100
-        closing_points=130_000, closing_rebate=800,
+        closing_points=130_000,
+        closing_rebate=800,
         avg_balance=11_766.67,  # (10,600 + 11,400 + 13,300) / 3 = 35,300 / 3
         avg_gift_balance=1_600,  # (1,600 + 1,400 + 1,800) / 3
         avg_members=1_220,  # (1,205 + 1,210 + 1,245) / 3, not (1,210 + 1,270) / 2 = 1,240
@@ -660,7 +893,11 @@ QUARTERS = {
 def test_quarter_envelope(quarterly: dict):
     assert quarterly["grain"] == "quarter" and quarterly["by"] == ["store"]
     assert [(r["dims"]["store"], r["period"]) for r in quarterly["rows"]] == [
-        (S01, "2026-Q1"), (S01, "2026-Q2"), (S02, "2026-Q1"), (S02, "2026-Q2")]
+        (S01, "2026-Q1"),
+        (S01, "2026-Q2"),
+        (S02, "2026-Q1"),
+        (S02, "2026-Q2"),
+    ]
 
 
 @pytest.mark.parametrize(("store", "period"), list(QUARTERS), ids=lambda v: v)
@@ -672,7 +909,8 @@ def test_quarter_rules_and_checks(quarterly: dict):
     assert rule_ids(row(quarterly, "2026-Q1", S01)) == ["small_balance_gap"]  # gap 0.50
     assert rule_ids(row(quarterly, "2026-Q2", S01)) == []
     assert rule_ids(row(quarterly, "2026-Q1", S02)) == ["low_sedimentation"]  # 0.298 < 0.3
-    assert rule_ids(row(quarterly, "2026-Q2", S02)) == []  # falling(closing_gift, 3) needs 4 quarters
+    # falling(closing_gift, 3) needs 4 quarters
+    assert rule_ids(row(quarterly, "2026-Q2", S02)) == []
     q1 = checks(row(quarterly, "2026-Q1", S01))["reported_balance"]
     assert q1["status"] == "fail" and q1["residual"] == pytest.approx(-0.5)  # 34,000 - 34,000.50
     for store, period in QUARTERS:
@@ -684,19 +922,30 @@ def test_quarter_rules_and_checks(quarterly: dict):
 
 def test_year_grain(compiled):
     body = run(compiled, grain="year")
-    assert [(r["dims"]["store"], r["period"]) for r in body["rows"]] == [(S01, "2026"), (S02, "2026")]
-    assert_values(row(body, "2026", S01), dict(
-        opening_net=20_000, closing_amount=39_000, cumulative_principal=187_000,
-        avg_members=1_100,  # (1,000 + 1,040 + 1,080 + 1,120 + 1,160 + 1,200) / 6
-        active_rate=0.741,  # (2,338 + 2,550) / 6 / 1,100 = 4,888 / 6,600 = 0.7406
-        monthly_new_members=78.5,  # (229 + 242) / 6
-        member_growth_rate=None,
-    ))
-    assert_values(row(body, "2026", S02), dict(
-        closing_amount=14_800,
-        avg_members=1_175,  # 7,050 / 6
-        active_rate=0.718,  # (2,256 + 2,807) / 6 / 1,175 = 5,063 / 7,050 = 0.7182
-    ))
+    assert [(r["dims"]["store"], r["period"]) for r in body["rows"]] == [
+        (S01, "2026"),
+        (S02, "2026"),
+    ]
+    assert_values(
+        row(body, "2026", S01),
+        dict(
+            opening_net=20_000,
+            closing_amount=39_000,
+            cumulative_principal=187_000,
+            avg_members=1_100,  # (1,000 + 1,040 + 1,080 + 1,120 + 1,160 + 1,200) / 6
+            active_rate=0.741,  # (2,338 + 2,550) / 6 / 1,100 = 4,888 / 6,600 = 0.7406
+            monthly_new_members=78.5,  # (229 + 242) / 6
+            member_growth_rate=None,
+        ),
+    )
+    assert_values(
+        row(body, "2026", S02),
+        dict(
+            closing_amount=14_800,
+            avg_members=1_175,  # 7,050 / 6
+            active_rate=0.718,  # (2,256 + 2,807) / 6 / 1,175 = 5,063 / 7,050 = 0.7182
+        ),
+    )
 
 
 # -- all stores together (by = []) ----------------------------------------------------------
@@ -706,39 +955,58 @@ def test_all_stores_by_month(total_monthly: dict):
     body = total_monthly
     assert body["by"] == [] and body["grain"] == "month"
     assert [(r["dims"], r["period"]) for r in body["rows"]] == [({}, m) for m in MONTHS]
-    assert_values(row(body, "2026-01"), dict(
-        opening_net=25_000, opening_gift=5_000,  # 20,000 + 5,000; 4,000 + 1,000
-        opening_amount=30_000,
-        closing_amount=36_500,  # 30,000 + 60,500 - 54,000 = 29,000 + 7,500
-        avg_members=2_100,  # 1,000 + 1,100
-        active_rate=0.724,  # (750 + 770) / 2,100 = 0.7238
-        churn_rate=0.04,  # (30 + 55) / 2,100 = 0.0405
-        gift_share=0.1,  # 5,500 / 55,000
-        sedimentation_rate=0.605,  # 33,250 / 55,000 = 0.6045
-        member_growth_rate=None,
-    ))
-    assert_values(row(body, "2026-02"), dict(
-        opening_amount=38_500,  # 2,000 imported + 36,500
-        closing_amount=50_500,  # 38,500 + 83,000 + 500 - 71,500
-        active_rate=0.748,  # (832 + 784) / 2,160 = 0.7481
-        gift_share=0.186,  # 13,000 / 70,000 = 0.1857
-        member_growth_rate=0.028,  # (2,190 - 2,130) / 2,130 = 0.0282
-        balance_gap=-500,  # (41,500 + 8,500) - 50,500
-    ))
-    assert_values(row(body, "2026-03"), dict(closing_amount=42_700, balance_gap=0.5))  # 34,000 + 8,700
-    assert_values(row(body, "2026-04"), dict(
-        opening_amount=44_200,  # 1,500 imported + 42,700
-        closing_amount=47_000,  # 44,200 + 65,300 - 62,500
-        churn_rate=0.034,  # (28 + 50) / 2,325 = 0.0335
-    ))
-    assert_values(row(body, "2026-06"), dict(
-        closing_amount=53_800,  # 39,000 + 14,800
-        active_rate=0.751,  # (840 + 996) / 2,445 = 0.7509
-        cumulative_principal=357_000,  # 187,000 + 170,000
-    ))
+    assert_values(
+        row(body, "2026-01"),
+        dict(
+            opening_net=25_000,
+            opening_gift=5_000,  # 20,000 + 5,000; 4,000 + 1,000
+            opening_amount=30_000,
+            closing_amount=36_500,  # 30,000 + 60,500 - 54,000 = 29,000 + 7,500
+            avg_members=2_100,  # 1,000 + 1,100
+            active_rate=0.724,  # (750 + 770) / 2,100 = 0.7238
+            churn_rate=0.04,  # (30 + 55) / 2,100 = 0.0405
+            gift_share=0.1,  # 5,500 / 55,000
+            sedimentation_rate=0.605,  # 33,250 / 55,000 = 0.6045
+            member_growth_rate=None,
+        ),
+    )
+    assert_values(
+        row(body, "2026-02"),
+        dict(
+            opening_amount=38_500,  # 2,000 imported + 36,500
+            closing_amount=50_500,  # 38,500 + 83,000 + 500 - 71,500
+            active_rate=0.748,  # (832 + 784) / 2,160 = 0.7481
+            gift_share=0.186,  # 13,000 / 70,000 = 0.1857
+            member_growth_rate=0.028,  # (2,190 - 2,130) / 2,130 = 0.0282
+            balance_gap=-500,  # (41,500 + 8,500) - 50,500
+        ),
+    )
+    # 34,000 + 8,700
+    assert_values(row(body, "2026-03"), dict(closing_amount=42_700, balance_gap=0.5))
+    assert_values(
+        row(body, "2026-04"),
+        dict(
+            opening_amount=44_200,  # 1,500 imported + 42,700
+            closing_amount=47_000,  # 44,200 + 65,300 - 62,500
+            churn_rate=0.034,  # (28 + 50) / 2,325 = 0.0335
+        ),
+    )
+    assert_values(
+        row(body, "2026-06"),
+        dict(
+            closing_amount=53_800,  # 39,000 + 14,800
+            active_rate=0.751,  # (840 + 996) / 2,445 = 0.7509
+            cumulative_principal=357_000,  # 187,000 + 170,000
+        ),
+    )
     assert {r["period"]: rule_ids(r) for r in body["rows"]} == {
-        "2026-01": [], "2026-02": [], "2026-03": ["small_balance_gap"],
-        "2026-04": [], "2026-05": [], "2026-06": []}
+        "2026-01": [],
+        "2026-02": [],
+        "2026-03": ["small_balance_gap"],
+        "2026-04": [],
+        "2026-05": [],
+        "2026-06": [],
+    }
     feb = checks(row(body, "2026-02"))["reported_balance"]
     assert feb["status"] == "fail" and feb["residual"] == pytest.approx(500)  # 50,500 - 50,000
 
@@ -747,21 +1015,27 @@ def test_all_stores_by_quarter(total_quarterly: dict):
     body = total_quarterly
     assert body["by"] == [] and body["grain"] == "quarter"
     assert [(r["dims"], r["period"]) for r in body["rows"]] == [({}, "2026-Q1"), ({}, "2026-Q2")]
-    assert_values(row(body, "2026-Q1"), dict(
-        opening_amount=32_000,  # 2,000 imported + 25,000 + 5,000
-        closing_amount=42_700,  # 34,000 + 8,700
-        avg_members=2_170,  # (2,100 + 2,160 + 2,250) / 3
-        active_rate=0.706,  # (2,338 + 2,256) / 3 / 2,170 = 4,594 / 6,510 = 0.7057
-        churn_rate=0.052,  # (109 + 228) / 3 / 2,170 = 337 / 6,510 = 0.0518
-        balance_gap=0.5,  # 42,700.50 - 42,700
-    ))
-    assert_values(row(body, "2026-Q2"), dict(
-        opening_amount=44_200,  # 1,500 + 42,700
-        closing_amount=53_800,  # 39,000 + 14,800
-        avg_members=2_380,  # (2,325 + 2,370 + 2,445) / 3
-        active_rate=0.75,  # (2,550 + 2,807) / 3 / 2,380 = 5,357 / 7,140 = 0.7503
-        member_growth_rate=0.078,  # (2,490 - 2,310) / 2,310 = 0.0779
-    ))
+    assert_values(
+        row(body, "2026-Q1"),
+        dict(
+            opening_amount=32_000,  # 2,000 imported + 25,000 + 5,000
+            closing_amount=42_700,  # 34,000 + 8,700
+            avg_members=2_170,  # (2,100 + 2,160 + 2,250) / 3
+            active_rate=0.706,  # (2,338 + 2,256) / 3 / 2,170 = 4,594 / 6,510 = 0.7057
+            churn_rate=0.052,  # (109 + 228) / 3 / 2,170 = 337 / 6,510 = 0.0518
+            balance_gap=0.5,  # 42,700.50 - 42,700
+        ),
+    )
+    assert_values(
+        row(body, "2026-Q2"),
+        dict(
+            opening_amount=44_200,  # 1,500 + 42,700
+            closing_amount=53_800,  # 39,000 + 14,800
+            avg_members=2_380,  # (2,325 + 2,370 + 2,445) / 3
+            active_rate=0.75,  # (2,550 + 2,807) / 3 / 2,380 = 5,357 / 7,140 = 0.7503
+            member_growth_rate=0.078,  # (2,490 - 2,310) / 2,310 = 0.0779
+        ),
+    )
     assert rule_ids(row(body, "2026-Q1")) == ["small_balance_gap"]
     assert rule_ids(row(body, "2026-Q2")) == []
     q1 = checks(row(body, "2026-Q1"))["reported_balance"]
@@ -773,14 +1047,16 @@ def test_all_stores_by_quarter(total_quarterly: dict):
 BANDS = [
     # store, month, metric, status, zh, en  (value in the comment)
     (S01, "2026-01", "gift_share", "good", "促销成本可控", "Promotion cost under control"),  # 0.1
-    (S01, "2026-02", "gift_share", "critical", "赠送成本失控", "Bonus cost out of control"),  # 0.25, min inclusive
+    # 0.25, min inclusive
+    (S01, "2026-02", "gift_share", "critical", "赠送成本失控", "Bonus cost out of control"),
     (S01, "2026-06", "gift_share", "warning", "利润承压", "Profit under pressure"),  # 0.22
     (S01, "2026-01", "active_rate", "good", "健康", "Healthy"),  # 0.75
     (S01, "2026-01", "churn_rate", "good", "健康", "Healthy"),  # 0.03
     (S02, "2026-03", "churn_rate", "fair", "一般", "Fair"),  # 0.1
     (S01, "2026-01", "recharge_per_visit", "good", "合理", "Healthy"),  # 165
     (S01, "2026-04", "recharge_per_visit", "good", "合理", "Healthy"),  # 150, min inclusive
-    (S02, "2026-04", "recharge_per_visit", "critical", "储值档位过低", "Recharge tiers too low"),  # 87.5
+    # 87.5
+    (S02, "2026-04", "recharge_per_visit", "critical", "储值档位过低", "Recharge tiers too low"),
     (S01, "2026-01", "gift_utilization", "critical", "赠送未被有效使用", "Bonus not used"),  # 0.267
     (S02, "2026-05", "gift_utilization", "fair", "一般", "Fair"),  # 0.75
     (S02, "2026-01", "sedimentation_rate", "critical", "资金沉淀不足", "Funds drain fast"),  # 0.27
@@ -791,8 +1067,11 @@ BANDS = [
 ]
 
 
-@pytest.mark.parametrize(("store", "period", "metric", "status", "zh", "en"), BANDS,
-                         ids=[f"{b[0]}-{b[1]}-{b[2]}" for b in BANDS])
+@pytest.mark.parametrize(
+    ("store", "period", "metric", "status", "zh", "en"),
+    BANDS,
+    ids=[f"{b[0]}-{b[1]}-{b[2]}" for b in BANDS],
+)
 def test_bands(monthly: dict, monthly_en: dict, store, period, metric, status, zh, en):
     band = row(monthly, period, store)["bands"][metric]
     assert (band["status"], band["label"]) == (status, zh)
@@ -820,7 +1099,8 @@ MONTH_RULES = {
     (S01, "2026-05"): [],
     (S01, "2026-06"): ["gift_share_too_high"],  # 0.22 > 20%
     (S02, "2026-01"): ["low_sedimentation"],  # 0.27 < 30%
-    (S02, "2026-02"): ["low_sedimentation"],  # 0.275; the gap of -500 is too large for small_balance_gap
+    # 0.275; the gap of -500 is too large for small_balance_gap
+    (S02, "2026-02"): ["low_sedimentation"],
     (S02, "2026-03"): [],  # churn 0.1 is not above 15%
     (S02, "2026-04"): ["few_new_members", "members_declining"],  # 40 < 50; growth -0.008 < 0
     (S02, "2026-05"): ["gift_balance_falling"],  # 2,000 > 1,700 > 1,500 > 1,300
@@ -846,15 +1126,21 @@ def test_gift_share_too_high_localized(monthly: dict, monthly_en: dict):
     assert zh["severity"] == "warning"
     assert zh["label"] == "赠送占比过高，利润承压"
     assert zh["causes"] == ["储值活动力度过大(如储 100 送 20)", "赠送金额未被有效消费"]
-    assert _remedies(zh) == [("adjust_gift_tiers", "调整活动档位"),
-                             ("restrict_gift_scope", "限制赠送金额使用场景")]
+    assert _remedies(zh) == [
+        ("adjust_gift_tiers", "调整活动档位"),
+        ("restrict_gift_scope", "限制赠送金额使用场景"),
+    ]
     en = _rule(row(monthly_en, "2026-02", S01), "gift_share_too_high")
     assert en["severity"] == "warning"
     assert en["label"] == "Bonus share too high – profit squeezed"
-    assert en["causes"] == ["Recharge promotions are too generous (e.g. recharge 100, get 20)",
-                            "Bonus money is not actually being spent"]
-    assert _remedies(en) == [("adjust_gift_tiers", "Adjust bonus tiers"),
-                             ("restrict_gift_scope", "Restrict where bonus money can be spent")]
+    assert en["causes"] == [
+        "Recharge promotions are too generous (e.g. recharge 100, get 20)",
+        "Bonus money is not actually being spent",
+    ]
+    assert _remedies(en) == [
+        ("adjust_gift_tiers", "Adjust bonus tiers"),
+        ("restrict_gift_scope", "Restrict where bonus money can be spent"),
+    ]
 
 
 def test_small_balance_gap_localized(monthly: dict, monthly_en: dict):
@@ -862,14 +1148,21 @@ def test_small_balance_gap_localized(monthly: dict, monthly_en: dict):
     assert zh["severity"] == "warning"
     assert zh["label"] == "余额平衡验证不平衡，差额较小"
     assert zh["causes"] == ["烘焙门店手工调整储值", "小额退款未入账", "POS 机零头抹除"]
-    assert _remedies(zh) == [("adjustment_ledger", "建立储值调整台账"),
-                             ("daily_pos_reconciliation", "每日核对 POS 与储值系统")]
+    assert _remedies(zh) == [
+        ("adjustment_ledger", "建立储值调整台账"),
+        ("daily_pos_reconciliation", "每日核对 POS 与储值系统"),
+    ]
     en = _rule(row(monthly_en, "2026-03", S01), "small_balance_gap")
     assert en["label"] == "Small balance gap"
-    assert en["causes"] == ["Manual balance adjustments in the shop", "Small refunds not booked",
-                            "The POS rounds off small change"]
-    assert _remedies(en) == [("adjustment_ledger", "Keep a balance adjustment ledger"),
-                             ("daily_pos_reconciliation", "Reconcile POS and card system daily")]
+    assert en["causes"] == [
+        "Manual balance adjustments in the shop",
+        "Small refunds not booked",
+        "The POS rounds off small change",
+    ]
+    assert _remedies(en) == [
+        ("adjustment_ledger", "Keep a balance adjustment ledger"),
+        ("daily_pos_reconciliation", "Reconcile POS and card system daily"),
+    ]
 
 
 def test_gift_balance_falling_localized(monthly: dict, monthly_en: dict):
@@ -880,7 +1173,9 @@ def test_gift_balance_falling_localized(monthly: dict, monthly_en: dict):
     assert _remedies(zh) == [("review_gift_strategy", "调整赠送策略")]
     en = _rule(row(monthly_en, "2026-05", S02), "gift_balance_falling")
     assert en["label"] == "Bonus balance falling"
-    assert en["causes"] == ["Bonus money has been spent faster than it was granted for three periods"]
+    assert en["causes"] == [
+        "Bonus money has been spent faster than it was granted for three periods"
+    ]
     assert _remedies(en) == [("review_gift_strategy", "Review the bonus strategy")]
 
 
@@ -926,20 +1221,29 @@ def test_check_labels_and_severities(monthly: dict, monthly_en: dict):
 
 def test_what_if_high_value_factor(compiled, monthly: dict):
     body = run(compiled, params={"high_value_factor": 2})
-    assert_values(row(body, "2026-01", S01), dict(
-        high_value_estimate=100,  # 33,000 / (165 * 2)
-        closing_amount=29_000,  # unchanged
-    ))
-    assert_values(row(body, "2026-02", S01), dict(
-        high_value_estimate=125,  # 50,000 / (200 * 2)
-        high_value_share=0.12,  # 125 / 1,040 = 0.1202
-    ))
+    assert_values(
+        row(body, "2026-01", S01),
+        dict(
+            high_value_estimate=100,  # 33,000 / (165 * 2)
+            closing_amount=29_000,  # unchanged
+        ),
+    )
+    assert_values(
+        row(body, "2026-02", S01),
+        dict(
+            high_value_estimate=125,  # 50,000 / (200 * 2)
+            high_value_share=0.12,  # 125 / 1,040 = 0.1202
+        ),
+    )
     assert_values(row(body, "2026-04", S02), {"high_value_estimate": 176})  # 30,800 / (87.5 * 2)
     # the default factor 1.5 is untouched by the what-if of another request
-    assert_values(row(monthly, "2026-02", S01), dict(
-        high_value_estimate=167,  # 250 / 1.5 = 166.7
-        high_value_share=0.16,  # 166.67 / 1,040 = 0.1603
-    ))
+    assert_values(
+        row(monthly, "2026-02", S01),
+        dict(
+            high_value_estimate=167,  # 250 / 1.5 = 166.7
+            high_value_share=0.16,  # 166.67 / 1,040 = 0.1603
+        ),
+    )
 
 
 def test_a_metrics_subset(compiled):
@@ -956,7 +1260,10 @@ def test_trace(compiled):
     body = run(compiled, trace=True)
     trace = row(body, "2026-02", S01)["trace"]
     closing = trace["closing_amount"]
-    assert closing["formula"] == "opening_amount + recharge_amount + points_to_balance - consume_amount"
+    assert (
+        closing["formula"]
+        == "opening_amount + recharge_amount + points_to_balance - consume_amount"
+    )
     assert closing["with_values"].replace(" ", "") == "31000+50000+500-40000"
     assert closing["value"] == pytest.approx(41_500)
     assert trace["opening_amount"]["with_values"].replace(" ", "") == "2000+29000"
@@ -971,8 +1278,9 @@ def test_trace(compiled):
 def test_json_rows_give_the_same_answer_as_the_csv(compiled, monthly: dict):
     as_strings = sample_dicts()  # numeric strings
     assert run(compiled, as_strings) == monthly
-    as_numbers = [{k: (v if k in ("period", "store") else float(v)) for k, v in r.items()}
-                  for r in as_strings]
+    as_numbers = [
+        {k: (v if k in ("period", "store") else float(v)) for k, v in r.items()} for r in as_strings
+    ]
     assert run(compiled, as_numbers) == monthly
 
 
@@ -1031,8 +1339,9 @@ BAD_CELLS = [
 ]
 
 
-@pytest.mark.parametrize(("data_row", "column", "value"), BAD_CELLS,
-                         ids=[f"row{b[0]}-{b[1]}-{b[2]}" for b in BAD_CELLS])
+@pytest.mark.parametrize(
+    ("data_row", "column", "value"), BAD_CELLS, ids=[f"row{b[0]}-{b[1]}-{b[2]}" for b in BAD_CELLS]
+)
 def test_a_bad_cell_names_its_row_and_column(compiled, tmp_path: Path, data_row, column, value):
     path = edited_csv(tmp_path, data_row, column, value)
     with pytest.raises(InputError) as err:
@@ -1043,8 +1352,9 @@ def test_a_bad_cell_names_its_row_and_column(compiled, tmp_path: Path, data_row,
     assert isinstance(err.value.reason, str) and err.value.reason
 
 
-@pytest.mark.parametrize("value", [float("nan"), float("inf"), True, "abc"],
-                         ids=["nan", "inf", "bool", "text"])
+@pytest.mark.parametrize(
+    "value", [float("nan"), float("inf"), True, "abc"], ids=["nan", "inf", "bool", "text"]
+)
 def test_a_bad_json_value_names_its_row_and_column(compiled, value):
     rows = sample_dicts()
     rows[0]["consume_amount"] = value
@@ -1053,13 +1363,17 @@ def test_a_bad_json_value_names_its_row_and_column(compiled, value):
     assert (err.value.row, err.value.column) == (1, "consume_amount")
 
 
-@pytest.mark.parametrize("options", [
-    {"by": ["city"]},  # not a dimension
-    {"grain": "day"},  # finer than the monthly rows
-    {"grain": "week"},  # finer too
-    {"params": {"no_such_param": 1}},
-    {"params": {"high_value_factor": "abc"}},
-], ids=["unknown-dimension", "grain-day", "grain-week", "unknown-param", "non-numeric-param"])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"by": ["city"]},  # not a dimension
+        {"grain": "day"},  # finer than the monthly rows
+        {"grain": "week"},  # finer too
+        {"params": {"no_such_param": 1}},
+        {"params": {"high_value_factor": "abc"}},
+    ],
+    ids=["unknown-dimension", "grain-day", "grain-week", "unknown-param", "non-numeric-param"],
+)
 def test_bad_request_options(compiled, options):
     with pytest.raises(InputError) as err:
         run(compiled, **options)

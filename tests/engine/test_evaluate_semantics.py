@@ -24,8 +24,7 @@ MONTHS = [f"2026-{m:02d}" for m in range(1, 13)]
 # -- helpers -------------------------------------------------------------------------------
 
 
-def compile_pack(body: str, *, grain: str = "month", dims: bool = True,
-                 extra_header: str = ""):
+def compile_pack(body: str, *, grain: str = "month", dims: bool = True, extra_header: str = ""):
     """Compile ``body`` (the sections after the header) with a small fixed header.
 
     (The pack id is `tt`: ids need at least two characters.)
@@ -129,9 +128,8 @@ def test_rows_are_sorted_by_dims_then_period_and_by_defaults_to_every_dimension(
 #   dims sum: 18, 45, 34    dims avg: 9, 22.5, 17    dims min: 8, 20, 4    dims max: 10, 25, 30
 # Step 2, across the months of the quarter. Several cases are chosen so that doing the two
 # steps the other way round (time first) gives a different number, shown as "time-first".
-ROLLUP_ROWS = (
-    series("A", ["2026-01", "2026-02", "2026-03"], x=[10, 20, 30])
-    + series("B", ["2026-01", "2026-02", "2026-03"], x=[8, 25, 4])
+ROLLUP_ROWS = series("A", ["2026-01", "2026-02", "2026-03"], x=[10, 20, 30]) + series(
+    "B", ["2026-01", "2026-02", "2026-03"], x=[8, 25, 4]
 )
 
 
@@ -224,11 +222,19 @@ def test_keeping_the_store_rolls_up_only_across_periods(rollup, a, b):
     ("rows", "rule", "expected"),
     [
         # the quarter has January and February only: `last` is February's balance
-        pytest.param(series("A", ["2026-01", "2026-02"], balance=[500, 700]), "last", 700,
-                     id="last-of-jan-feb"),
+        pytest.param(
+            series("A", ["2026-01", "2026-02"], balance=[500, 700]),
+            "last",
+            700,
+            id="last-of-jan-feb",
+        ),
         # the quarter has February and March only: `first` is February's balance
-        pytest.param(series("A", ["2026-02", "2026-03"], balance=[700, 900]), "first", 700,
-                     id="first-of-feb-mar"),
+        pytest.param(
+            series("A", ["2026-02", "2026-03"], balance=[700, 900]),
+            "first",
+            700,
+            id="first-of-feb-mar",
+        ),
     ],
 )
 def test_first_and_last_take_the_first_and_last_period_present(rows, rule, expected):
@@ -252,8 +258,9 @@ def test_a_balance_over_stores_takes_the_last_month_present_after_the_dimension_
         metrics:
           bal: {label: B, formula: balance}
     """)
-    rows = (series("A", ["2026-01", "2026-02", "2026-03"], balance=[10, 20, 30])
-            + series("B", ["2026-01", "2026-02"], balance=[8, 25]))
+    rows = series("A", ["2026-01", "2026-02", "2026-03"], balance=[10, 20, 30]) + series(
+        "B", ["2026-01", "2026-02"], balance=[8, 25]
+    )
     body = run(c, rows, grain="quarter", by=[])
     assert at(body, "2026-Q1")["values"]["bal"] == 30
 
@@ -292,16 +299,20 @@ def test_weeks_roll_up_into_the_month_of_their_thursday():
     # W05 (26 Jan .. 1 Feb, Thursday 29 Jan) -> January; W09 (23 Feb .. 1 Mar, Thursday
     # 26 Feb) -> February; W10 (2 .. 8 Mar) -> March; W14 (30 Mar .. 5 Apr, Thursday 2 Apr)
     # -> April.
-    c = compile_pack("""\
+    c = compile_pack(
+        """\
         inputs:
           x: {label: X}
         metrics:
           v: {label: V, formula: x}
           n_periods: {label: N, formula: periods + 0 * x}
           n_days: {label: D, formula: days + 0 * x}
-    """, grain="week")
-    rows = series("A", ["2026-W04", "2026-W05", "2026-W09", "2026-W10", "2026-W14"],
-                  x=[1, 2, 10, 100, 1000])
+    """,
+        grain="week",
+    )
+    rows = series(
+        "A", ["2026-W04", "2026-W05", "2026-W09", "2026-W10", "2026-W14"], x=[1, 2, 10, 100, 1000]
+    )
     body = run(c, rows, grain="month")
     assert periods_of(body, store="A") == ["2026-01", "2026-02", "2026-03", "2026-04"]
     assert column(body, "v", store="A") == [3, 10, 100, 1000]  # Jan: W04 1 + W05 2 = 3
@@ -336,8 +347,10 @@ def test_a_metric_is_re_derived_at_the_coarser_grain_as_a_ratio_of_sums():
 def test_a_metric_is_re_derived_across_stores_as_a_ratio_of_sums():
     # A: a = 1, b = 1; B: a = 6, b = 2 -> (1 + 6) / (1 + 2) = 7/3, not (1 + 3) / 2 = 2
     c = compile_pack(RATE)
-    rows = [{"period": "2026-01", "store": "A", "a": 1, "b": 1},
-            {"period": "2026-01", "store": "B", "a": 6, "b": 2}]
+    rows = [
+        {"period": "2026-01", "store": "A", "a": 1, "b": 1},
+        {"period": "2026-01", "store": "B", "a": 6, "b": 2},
+    ]
     body = run(c, rows, by=[])
     assert at(body, "2026-01")["values"]["rate"] == approx(7 / 3)
 
@@ -364,11 +377,18 @@ metrics:
 #          close  30         50         10
 #          avg    20         40         30
 #          flow    1          2          3      -> quarter 6
-AVG_ROWS = (
-    series("A", ["2026-01", "2026-02", "2026-03"],
-           opening=[100, 200, 400], closing=[200, 400, 300], flow=[10, 20, 30])
-    + series("B", ["2026-01", "2026-02", "2026-03"],
-             opening=[10, 30, 50], closing=[30, 50, 10], flow=[1, 2, 3])
+AVG_ROWS = series(
+    "A",
+    ["2026-01", "2026-02", "2026-03"],
+    opening=[100, 200, 400],
+    closing=[200, 400, 300],
+    flow=[10, 20, 30],
+) + series(
+    "B",
+    ["2026-01", "2026-02", "2026-03"],
+    opening=[10, 30, 50],
+    closing=[30, 50, 10],
+    flow=[1, 2, 3],
 )
 
 
@@ -423,8 +443,7 @@ def test_periods_counts_base_periods_present_and_days_the_whole_output_period():
     # Q1 has January and March only (February is missing): periods = 2, days = 31+28+31 = 90.
     # Q2 has all three months: periods = 3, days = 30 + 31 + 30 = 91.
     c = compile_pack(BUILTINS)
-    rows = series("A", ["2026-01", "2026-03", "2026-04", "2026-05", "2026-06"],
-                  x=[10, 20, 1, 2, 3])
+    rows = series("A", ["2026-01", "2026-03", "2026-04", "2026-05", "2026-06"], x=[10, 20, 1, 2, 3])
     body = run(c, rows, grain="quarter")
     q1, q2 = at(body, "2026-Q1", store="A"), at(body, "2026-Q2", store="A")
     assert (q1["values"]["n_periods"], q1["values"]["n_days"]) == (2, 90)
@@ -441,8 +460,7 @@ def test_periods_counts_periods_after_the_dimension_rollup_not_rows():
     # A has Jan and Feb, B has Feb only. By store: A 2, B 1. Across stores: the base periods
     # present are Jan and Feb -> 2 (three rows, but two months).
     c = compile_pack(BUILTINS)
-    rows = (series("A", ["2026-01", "2026-02"], x=[1, 2])
-            + series("B", ["2026-02"], x=[4]))
+    rows = series("A", ["2026-01", "2026-02"], x=[1, 2]) + series("B", ["2026-02"], x=[4])
     body = run(c, rows, grain="quarter")
     assert at(body, "2026-Q1", store="A")["values"]["n_periods"] == 2
     assert at(body, "2026-Q1", store="B")["values"]["n_periods"] == 1
@@ -484,8 +502,7 @@ def test_previous_with_n_and_default():
 def test_previous_stays_within_its_group_and_each_group_has_its_own_first_period():
     # B starts in February: its February is its first period (default, not a gap).
     c = compile_pack(PREVIOUS)
-    rows = (series("A", MONTHS[:4], x=[10, 20, 50, 80])
-            + series("B", MONTHS[1:4], x=[1, 2, 3]))
+    rows = series("A", MONTHS[:4], x=[10, 20, 50, 80]) + series("B", MONTHS[1:4], x=[1, 2, 3])
     body = run(c, rows)
     assert column(body, "p1", store="A") == [None, 10, 20, 50]
     assert column(body, "p1", store="B") == [None, 1, 2]  # not A's January 10
@@ -533,8 +550,7 @@ def test_change_and_growth():
     # change:   -, 10,  30, -50,   5
     # growth:   -, 10/10 = 1, 30/20 = 1.5, -50/50 = -1, 5/0 -> null (division by zero)
     c = compile_pack(CHANGE)
-    rows = (series("A", MONTHS[:5], x=[10, 20, 50, 0, 5])
-            + series("B", MONTHS[:2], x=[100, 110]))
+    rows = series("A", MONTHS[:5], x=[10, 20, 50, 0, 5]) + series("B", MONTHS[:2], x=[100, 110])
     body = run(c, rows)
     assert column(body, "ch", store="A") == [None, 10, 30, -50, 5]
     assert column(body, "gr", store="A") == [None, 1, 1.5, -1, None]
@@ -569,12 +585,16 @@ def test_rolling_sum_and_avg_need_n_periods():
     # rs: -, -, 1+2+4 = 7, 2+4+8 = 14, 4+8+16 = 28;  ra: 7/3, 14/3, 28/3
     # B: 100, 200, 300 -> rs at March 600 (A's values never enter B's window)
     c = compile_pack(ROLLING)
-    rows = (series("A", MONTHS[:5], x=[1, 2, 4, 8, 16])
-            + series("B", MONTHS[:3], x=[100, 200, 300]))
+    rows = series("A", MONTHS[:5], x=[1, 2, 4, 8, 16]) + series("B", MONTHS[:3], x=[100, 200, 300])
     body = run(c, rows)
     assert column(body, "rs", store="A") == [None, None, 7, 14, 28]
-    assert column(body, "ra", store="A") == [None, None, approx(7 / 3), approx(14 / 3),
-                                             approx(28 / 3)]
+    assert column(body, "ra", store="A") == [
+        None,
+        None,
+        approx(7 / 3),
+        approx(14 / 3),
+        approx(28 / 3),
+    ]
     assert column(body, "rs", store="B") == [None, None, 600]
     assert column(body, "ra", store="B") == [None, None, 200]
 
@@ -583,12 +603,14 @@ def test_rolling_is_null_when_a_period_in_the_window_is_absent_or_null():
     c = compile_pack(ROLLING)
     # gap: April missing. Windows: Mar (Jan..Mar) = 7; May (Mar, Apr, May): Apr absent -> null;
     # Jun (Apr..Jun): null; Jul (May, Jun, Jul) = 16 + 32 + 64 = 112
-    rows = series("A", ["2026-01", "2026-02", "2026-03", "2026-05", "2026-06", "2026-07"],
-                  x=[1, 2, 4, 16, 32, 64])
+    rows = series(
+        "A",
+        ["2026-01", "2026-02", "2026-03", "2026-05", "2026-06", "2026-07"],
+        x=[1, 2, 4, 16, 32, 64],
+    )
     body = run(c, rows)
     assert column(body, "rs", store="A") == [None, None, 7, None, None, 112]
-    assert column(body, "ra", store="A") == [None, None, approx(7 / 3), None, None,
-                                             approx(112 / 3)]
+    assert column(body, "ra", store="A") == [None, None, approx(7 / 3), None, None, approx(112 / 3)]
     # null value: February blank. Mar (Jan..Mar) and Apr (Feb..Apr) hold it -> null;
     # May (Mar, Apr, May) = 4 + 8 + 16 = 28
     rows = series("A", MONTHS[:5], x=[1, None, 4, 8, 16])
@@ -599,8 +621,7 @@ def test_rolling_is_null_when_a_period_in_the_window_is_absent_or_null():
 def test_cumulative_sum_is_null_from_the_first_null_or_gap_on():
     c = compile_pack(ROLLING)
     # 1, 3 (= 1 + 2), then a blank in March: null from there on
-    rows = (series("A", MONTHS[:4], x=[1, 2, None, 8])
-            + series("B", MONTHS[:3], x=[10, 20, 30]))
+    rows = series("A", MONTHS[:4], x=[1, 2, None, 8]) + series("B", MONTHS[:3], x=[10, 20, 30])
     body = run(c, rows)
     assert column(body, "cs", store="A") == [1, 3, None, None]
     assert column(body, "cs", store="B") == [10, 30, 60]  # its own running total
@@ -631,9 +652,11 @@ def test_rising_and_falling_need_n_strict_steps_within_the_group():
     # B: 5, 4, 3, 3 -> falling at March (5 > 4 > 3); April: 4 > 3 but 3 = 3 is not strict.
     # C: 3, 2, 1, 0 -> falling at March and April.
     c = compile_pack(TRENDS)
-    rows = (series("A", MONTHS[:4], x=[1, 2, 3, 2])
-            + series("B", MONTHS[:4], x=[5, 4, 3, 3])
-            + series("C", MONTHS[:4], x=[3, 2, 1, 0]))
+    rows = (
+        series("A", MONTHS[:4], x=[1, 2, 3, 2])
+        + series("B", MONTHS[:4], x=[5, 4, 3, 3])
+        + series("C", MONTHS[:4], x=[3, 2, 1, 0])
+    )
     body = run(c, rows)
     assert [fired(at(body, m, store="A")) for m in MONTHS[:4]] == [[], [], ["up"], []]
     assert [fired(at(body, m, store="B")) for m in MONTHS[:4]] == [[], [], ["down"], []]
@@ -768,8 +791,10 @@ def test_a_blank_cell_is_null_and_propagates_through_arithmetic():
 
 def test_comparisons_with_null_are_false():
     c = compile_pack(NULLS)
-    rows = [{"period": "2026-01", "store": "A", "a": 5, "b": 2, "n": None},
-            {"period": "2026-02", "store": "A", "a": 5, "b": 2, "n": 5}]
+    rows = [
+        {"period": "2026-01", "store": "A", "a": 5, "b": 2, "n": None},
+        {"period": "2026-02", "store": "A", "a": 5, "b": 2, "n": 5},
+    ]
     body = run(c, rows)
     jan, feb = at(body, "2026-01", store="A"), at(body, "2026-02", store="A")
     # n null: n > 1, n != 1 and 0 < n < 10 are all false; `not` works on that false
@@ -780,8 +805,10 @@ def test_comparisons_with_null_are_false():
 
 def test_if_with_a_null_condition_takes_the_else_branch_and_coalesce_fills():
     c = compile_pack(NULLS)
-    rows = [{"period": "2026-01", "store": "A", "a": 5, "b": 2, "n": None},
-            {"period": "2026-02", "store": "A", "a": 5, "b": 2, "n": 7}]
+    rows = [
+        {"period": "2026-01", "store": "A", "a": 5, "b": 2, "n": None},
+        {"period": "2026-02", "store": "A", "a": 5, "b": 2, "n": 7},
+    ]
     body = run(c, rows)
     jan, feb = at(body, "2026-01", store="A"), at(body, "2026-02", store="A")
     assert jan["values"]["if_gt"] == 20  # null > 1 is false
@@ -1043,14 +1070,18 @@ def test_rules_fire_when_their_condition_holds_with_localized_causes_and_remedie
     assert rule["label"] == "太低"
     assert rule["causes"] == ["原因一", "原因二"]
     assert [{"id": r["id"], "label": r["label"]} for r in rule["remedies"]] == [
-        {"id": "fix_it", "label": "修复"}, {"id": "wait", "label": "等待"}]
+        {"id": "fix_it", "label": "修复"},
+        {"id": "wait", "label": "等待"},
+    ]
     assert mar["rules"][0]["severity"] == "info"
 
     rule = at(run(c, rows, locale="en"), "2026-01", store="A")["rules"][0]
     assert rule["label"] == "Too low"
     assert rule["causes"] == ["Cause one", "Cause two"]
     assert [{"id": r["id"], "label": r["label"]} for r in rule["remedies"]] == [
-        {"id": "fix_it", "label": "Fix it"}, {"id": "wait", "label": "Wait"}]
+        {"id": "fix_it", "label": "Fix it"},
+        {"id": "wait", "label": "Wait"},
+    ]
 
 
 # -- checks ----------------------------------------------------------------------------------------
@@ -1062,7 +1093,8 @@ def check_results(assertion: str, tolerance: str | None, rows: list[dict[str, An
     inputs = "".join(f"  {k}: {{label: {k}}}\n" for k in names)
     c = compile_pack(
         f"inputs:\n{inputs}metrics:\n  m: {{label: M, formula: {' + '.join(names)}}}\n"
-        f"checks:\n  k:\n    label: K\n    assert: {assertion}{tol}\n")
+        f"checks:\n  k:\n    label: K\n    assert: {assertion}{tol}\n"
+    )
     body = run(c, rows)
     return [check_of(r, "k") for r in body["rows"]]
 
@@ -1075,8 +1107,9 @@ def months_rows(**columns: list[Any]) -> list[dict[str, Any]]:
 def test_checks_pass_fail_or_undefined_with_the_residual():
     # a == b + c:  10 vs 4 + 6 -> pass, residual 0;  10 vs 4 + 5 -> fail, residual 1;
     #              c blank -> undefined, residual null;  3 vs 4 + 5 -> fail, residual -6
-    results = check_results("a == b + c", None, months_rows(
-        a=[10, 10, 10, 3], b=[4, 4, 4, 4], c=[6, 5, None, 5]))
+    results = check_results(
+        "a == b + c", None, months_rows(a=[10, 10, 10, 3], b=[4, 4, 4, 4], c=[6, 5, None, 5])
+    )
     assert [r["status"] for r in results] == ["pass", "fail", "undefined", "fail"]
     assert [r["residual"] for r in results] == [0, 1, None, -6]
 
@@ -1174,7 +1207,9 @@ def test_values_are_exact_and_shown_rounded_once(fmt, x, expected):
         metrics:
           m: {{label: M, formula: x, {fmt}}}
     """)
-    row = at(run(c, [{"period": "2026-01", "store": "A", "x": x}], formatted=True), "2026-01", store="A")
+    row = at(
+        run(c, [{"period": "2026-01", "store": "A", "x": x}], formatted=True), "2026-01", store="A"
+    )
     assert row["values"]["m"] == x
     assert shown(row["values"]["m"], c.pack.metrics["m"])[0] == expected
     assert row["formatted"]["m"] == display_text(x, c.pack.metrics["m"])
@@ -1189,7 +1224,9 @@ def test_values_are_exact_and_shown_rounded_once(fmt, x, expected):
         pytest.param("a * b", 1.1, 1.1, 1.2100000000000002, 1.21, id="1.1*1.1"),
     ],
 )
-def test_the_json_keeps_every_bit_and_the_display_hides_binary_noise(formula, a, b, exact, expected):
+def test_the_json_keeps_every_bit_and_the_display_hides_binary_noise(
+    formula, a, b, exact, expected
+):
     c = compile_pack(f"""\
         inputs:
           a: {{label: A}}
@@ -1215,12 +1252,21 @@ def test_no_rounding_between_metrics_nor_in_the_json():
           cents: {label: C, formula: a / b, format: currency}
           cents_tripled: {label: CT, formula: cents * 3}
     """)
-    row = at(run(c, [{"period": "2026-01", "store": "A", "a": 1, "b": 3}], formatted=True), "2026-01", store="A")
+    row = at(
+        run(c, [{"period": "2026-01", "store": "A", "a": 1, "b": 3}], formatted=True),
+        "2026-01",
+        store="A",
+    )
     assert row["values"]["third"] == 1 / 3
     assert row["values"]["tripled"] == 1
     assert row["values"]["cents"] == 1 / 3
     assert row["values"]["cents_tripled"] == 1
-    assert row["formatted"] == {"third": "0.3333", "tripled": "1", "cents": "0.33", "cents_tripled": "1"}
+    assert row["formatted"] == {
+        "third": "0.3333",
+        "tripled": "1",
+        "cents": "0.33",
+        "cents_tripled": "1",
+    }
 
 
 # -- input validation -----------------------------------------------------------------------------
@@ -1237,9 +1283,11 @@ metrics:
 
 def three_rows(**third: Any) -> list[dict[str, Any]]:
     """Two good rows, then a third row with the given changes (an error names row 3)."""
-    rows = [{"period": "2026-01", "store": "A", "a": 1, "b": 2},
-            {"period": "2026-02", "store": "A", "a": 3, "b": 4},
-            {"period": "2026-03", "store": "A", "a": 5, "b": 6}]
+    rows = [
+        {"period": "2026-01", "store": "A", "a": 1, "b": 2},
+        {"period": "2026-02", "store": "A", "a": 3, "b": 4},
+        {"period": "2026-03", "store": "A", "a": 5, "b": 6},
+    ]
     rows[2].update(third)
     return rows
 
@@ -1281,9 +1329,11 @@ def test_a_bad_cell_in_a_column_that_no_requested_metric_needs_is_still_an_error
 
 def test_numeric_strings_are_numbers():
     c = compile_pack(VALIDATE)
-    rows = [{"period": "2026-01", "store": "A", "a": "12", "b": 1},
-            {"period": "2026-02", "store": "A", "a": "-3.5", "b": 1},
-            {"period": "2026-03", "store": "A", "a": "1e3", "b": "4"}]
+    rows = [
+        {"period": "2026-01", "store": "A", "a": "12", "b": 1},
+        {"period": "2026-02", "store": "A", "a": "-3.5", "b": 1},
+        {"period": "2026-03", "store": "A", "a": "1e3", "b": "4"},
+    ]
     body = run(c, rows)
     assert column(body, "plus_one", store="A") == [13, -2.5, 1001]
     assert column(body, "ratio", store="A") == [12, -3.5, 250]  # 1000 / 4
@@ -1450,8 +1500,8 @@ def test_trace_explains_each_metric_a_value_is_made_of():
     trace = body["rows"][0]["trace"]
     assert list(body["rows"][0]["values"]) == ["r"]  # only what was asked for is returned...
     assert trace["r"] == {"formula": "s / b", "with_values": "8 / 2", "value": 4.0}  # (6 + 2) / 2
-    assert trace["s"] == {"formula": "a + b", "with_values": "6 + 2", "value": 8.0}  # ...but s is explained
-
+    # ...but s is explained
+    assert trace["s"] == {"formula": "a + b", "with_values": "6 + 2", "value": 8.0}
 
 
 def test_huge_finite_values_stay_finite_through_output_rounding():

@@ -32,7 +32,13 @@ metrics:
     bands:
       - {{status: good, min: {percent}}}
 """
-GOOD = {"pack": "demo", "version": "'1.0.0'", "locales": "[zh, en]", "extends": "[]", "percent": "'30%'"}
+GOOD = {
+    "pack": "demo",
+    "version": "'1.0.0'",
+    "locales": "[zh, en]",
+    "extends": "[]",
+    "percent": "'30%'",
+}
 
 
 def schema_problems(**fields: str) -> list[tuple[str, int, str, str]]:
@@ -48,20 +54,54 @@ def test_the_good_header_is_valid() -> None:
 @pytest.mark.parametrize(
     ("field", "value", "line", "path", "shown"),
     [
-        ("pack", '"membership-core\\n"', 1, "pack", "'pack': 'membership-core\\n' does not have the required format"),
-        ("version", '"1.0.0\\n"', 2, "version", "'version': '1.0.0\\n' does not have the required format"),
-        ("locales", '["zh\\n"]', 4, "locales.0", "item 1: 'zh\\n' does not have the required format"),
-        ("extends", '["membership-core\\n"]', 5, "extends.0",
-         "extends item 1: 'membership-core\\n' does not have the required format"),
-        ("extends", '["membership-core@>=1.0\\n"]', 5, "extends.0",
-         "extends item 1: 'membership-core@>=1.0\\n' does not have the required format"),
-        ("percent", '"30%\\n"', 12, "metrics.m.bands.0.min",
-         "metric 'm', band 1, 'min': '30%\\n' does not have the required format"),
+        (
+            "pack",
+            '"membership-core\\n"',
+            1,
+            "pack",
+            "'pack': 'membership-core\\n' does not have the required format",
+        ),
+        (
+            "version",
+            '"1.0.0\\n"',
+            2,
+            "version",
+            "'version': '1.0.0\\n' does not have the required format",
+        ),
+        (
+            "locales",
+            '["zh\\n"]',
+            4,
+            "locales.0",
+            "item 1: 'zh\\n' does not have the required format",
+        ),
+        (
+            "extends",
+            '["membership-core\\n"]',
+            5,
+            "extends.0",
+            "extends item 1: 'membership-core\\n' does not have the required format",
+        ),
+        (
+            "extends",
+            '["membership-core@>=1.0\\n"]',
+            5,
+            "extends.0",
+            "extends item 1: 'membership-core@>=1.0\\n' does not have the required format",
+        ),
+        (
+            "percent",
+            '"30%\\n"',
+            12,
+            "metrics.m.bands.0.min",
+            "metric 'm', band 1, 'min': '30%\\n' does not have the required format",
+        ),
     ],
     ids=["pack-id", "version", "locale", "extends", "extends-constraint", "percent"],
 )
-def test_a_trailing_newline_fails_the_schema_at_its_line(field: str, value: str, line: int, path: str,
-                                                         shown: str) -> None:
+def test_a_trailing_newline_fails_the_schema_at_its_line(
+    field: str, value: str, line: int, path: str, shown: str
+) -> None:
     # the message spells the newline out as \n (the value is quoted YAML with a \n escape)
     assert schema_problems(**{field: value}) == [("KPI-S005", line, path, shown)]
 
@@ -70,15 +110,26 @@ def test_a_trailing_newline_in_a_locale_key_of_a_text_is_refused() -> None:
     text = PACK.format(**GOOD).replace("title: {en: T, zh: T}", 'title: {en: T, "zh\\n": T}')
     source, _ = load_pack_text(text, "demo.yaml")
     assert source is not None
-    assert [(p.code, p.line, p.path) for p in check_schema(source.doc)] == [("KPI-S005", 3, "title.zh\n")]
+    assert [(p.code, p.line, p.path) for p in check_schema(source.doc)] == [
+        ("KPI-S005", 3, "title.zh\n")
+    ]
 
 
-@pytest.mark.parametrize("space", [" ", "\t", "\n", "\r", "\u00a0", "\u3000", "\u2028"],
-                         ids=["space", "tab", "newline", "return", "nbsp", "ideographic", "line-separator"])
-@pytest.mark.parametrize(("field", "good"), [
-    ("pack", "demo"), ("version", "1.0.0"), ("locales", "zh"), ("extends", "membership-core@>=1.0,<2"),
-    ("percent", "30%"),
-])
+@pytest.mark.parametrize(
+    "space",
+    [" ", "\t", "\n", "\r", "\u00a0", "\u3000", "\u2028"],
+    ids=["space", "tab", "newline", "return", "nbsp", "ideographic", "line-separator"],
+)
+@pytest.mark.parametrize(
+    ("field", "good"),
+    [
+        ("pack", "demo"),
+        ("version", "1.0.0"),
+        ("locales", "zh"),
+        ("extends", "membership-core@>=1.0,<2"),
+        ("percent", "30%"),
+    ],
+)
 def test_no_shipped_pattern_lets_whitespace_through(space: str, field: str, good: str) -> None:
     for value in (good + space, space + good, good[:1] + space + good[1:]):
         quoted = '"' + value.encode("unicode_escape").decode("ascii").replace('"', '\\"') + '"'
@@ -124,8 +175,18 @@ def test_every_schema_pattern_is_anchored_and_compiles_the_ecma_way() -> None:
         assert ecma_regex(pattern).pattern.endswith(r"\Z"), pattern
 
 
-@pytest.mark.parametrize("item", ["membership-core\n", "membership-core ", " membership-core", "\tmembership-core",
-                                  "membership-core@>=1.0\n", "membership-core@>=1.0, <2", "membership-core@\n>=1.0"])
+@pytest.mark.parametrize(
+    "item",
+    [
+        "membership-core\n",
+        "membership-core ",
+        " membership-core",
+        "\tmembership-core",
+        "membership-core@>=1.0\n",
+        "membership-core@>=1.0, <2",
+        "membership-core@\n>=1.0",
+    ],
+)
 def test_parse_extends_refuses_whitespace(item: str) -> None:
     with pytest.raises(ValueError, match="is not a (pack id|version constraint)"):
         parse_extends(item)
@@ -154,8 +215,10 @@ def test_a_folder_whose_name_ends_in_a_newline_is_not_a_pack(tmp_path: Path) -> 
     assert PackLibrary([tmp_path]).pack_ids() == ["shop-basics"]
 
 
-@pytest.mark.parametrize("text", ['a: !!int "12\\n"', 'a: !!float "1.5\\n"', 'a: !!bool "true\\n"',
-                                  'a: !!null "null\\n"'])
+@pytest.mark.parametrize(
+    "text",
+    ['a: !!int "12\\n"', 'a: !!float "1.5\\n"', 'a: !!bool "true\\n"', 'a: !!null "null\\n"'],
+)
 def test_a_tagged_scalar_with_a_trailing_newline_is_not_typed(text: str) -> None:
     with pytest.raises(LoadError) as err:
         parse_yaml(text, "t.yaml")
@@ -167,15 +230,22 @@ def test_a_tagged_scalar_with_a_trailing_newline_is_not_typed(text: str) -> None
 @pytest.mark.parametrize("ident", ['"ratio\\n"', '"ratio "', '" ratio"', '"ratio\\t"', '"ra tio"'])
 def test_ids_with_whitespace_are_refused_at_their_line(section: str, ident: str) -> None:
     bodies = {
-        "inputs": f"inputs: {{a: {{label: A}}, {ident}: {{label: R}}}}\nmetrics: {{m: {{label: M, formula: a}}}}\n",
-        "metrics": f"inputs: {{a: {{label: A}}}}\nmetrics: {{m: {{label: M, formula: a}}, {ident}: {{label: R, formula: a}}}}\n",
-        "checks": f"inputs: {{a: {{label: A}}}}\nmetrics: {{m: {{label: M, formula: a}}}}\nchecks: {{{ident}: {{assert: a >= 0}}}}\n",
-        "rules": f"inputs: {{a: {{label: A}}}}\nmetrics: {{m: {{label: M, formula: a}}}}\nrules: {{{ident}: {{label: R, when: a > 1}}}}\n",
-        "remedies": f"inputs: {{a: {{label: A}}}}\nmetrics: {{m: {{label: M, formula: a}}}}\nremedies: {{{ident}: {{label: R}}}}\n",
-        "views": f"inputs: {{a: {{label: A}}}}\nmetrics: {{m: {{label: M, formula: a}}}}\nviews: {{{ident}: {{metrics: [m]}}}}\n",
+        "inputs": f"inputs: {{a: {{label: A}}, {ident}: {{label: R}}}}\n"
+        "metrics: {m: {label: M, formula: a}}\n",
+        "metrics": "inputs: {a: {label: A}}\n"
+        f"metrics: {{m: {{label: M, formula: a}}, {ident}: {{label: R, formula: a}}}}\n",
+        "checks": "inputs: {a: {label: A}}\nmetrics: {m: {label: M, formula: a}}\n"
+        f"checks: {{{ident}: {{assert: a >= 0}}}}\n",
+        "rules": "inputs: {a: {label: A}}\nmetrics: {m: {label: M, formula: a}}\n"
+        f"rules: {{{ident}: {{label: R, when: a > 1}}}}\n",
+        "remedies": "inputs: {a: {label: A}}\nmetrics: {m: {label: M, formula: a}}\n"
+        f"remedies: {{{ident}: {{label: R}}}}\n",
+        "views": "inputs: {a: {label: A}}\nmetrics: {m: {label: M, formula: a}}\n"
+        f"views: {{{ident}: {{metrics: [m]}}}}\n",
     }
     _, problems = check_text("pack: demo\nversion: '1.0.0'\ntitle: T\n" + bodies[section])
     errors = [(p.code, p.line, p.message) for p in problems if p.severity == "error"]
-    assert [(code, line) for code, line, _ in errors] == [("KPI-R005", 4 if section == "inputs" else
-                                                           5 if section == "metrics" else 6)]
+    assert [(code, line) for code, line, _ in errors] == [
+        ("KPI-R005", 4 if section == "inputs" else 5 if section == "metrics" else 6)
+    ]
     assert "is not a valid id" in errors[0][2]

@@ -42,14 +42,28 @@ def c() -> Any:
 
 
 ROWS = [  # store, month, orders, revenue, buyers, repeat, members
-    ("A", "2026-01", 10, 100.0, 8, 2, 50), ("A", "2026-02", 20, 300.0, 12, 5, 55),
-    ("A", "2026-03", 30, 300.0, 20, 6, 60), ("B", "2026-01", 5, 50.0, 5, 0, 20),
-    ("B", "2026-02", 5, 100.0, 4, 1, 22), ("B", "2026-03", 10, 100.0, 6, 3, 25)]
+    ("A", "2026-01", 10, 100.0, 8, 2, 50),
+    ("A", "2026-02", 20, 300.0, 12, 5, 55),
+    ("A", "2026-03", 30, 300.0, 20, 6, 60),
+    ("B", "2026-01", 5, 50.0, 5, 0, 20),
+    ("B", "2026-02", 5, 100.0, 4, 1, 22),
+    ("B", "2026-03", 10, 100.0, 6, 3, 25),
+]
 
 
 def rows() -> list[dict[str, Any]]:
-    return [{"store": s, "period": p, "orders": o, "revenue": r, "buyers": b, "repeat": rp, "members": m}
-            for s, p, o, r, b, rp, m in ROWS]
+    return [
+        {
+            "store": s,
+            "period": p,
+            "orders": o,
+            "revenue": r,
+            "buyers": b,
+            "repeat": rp,
+            "members": m,
+        }
+        for s, p, o, r, b, rp, m in ROWS
+    ]
 
 
 def at(body: dict[str, Any], period: str, **dims: str) -> dict[str, Any]:
@@ -67,7 +81,9 @@ def test_distinct_counts_are_not_combined_from_rows(c: Any) -> None:
     assert set(warned) == {"repeat_share", "per_buyer"}
     assert warned["repeat_share"]["missing_inputs"] == ["buyers", "repeat"]
     assert "cannot be combined from month rows into quarter" in warned["per_buyer"]["message"]
-    with pytest.raises(InputError, match="cannot be computed by quarter: buyers cannot be combined") as info:
+    with pytest.raises(
+        InputError, match="cannot be computed by quarter: buyers cannot be combined"
+    ) as info:
         evaluate(c, rows(), grain="quarter", metrics=["per_buyer"])
     assert info.value.column == "buyers" and "raw records" in (info.value.hint or "")
 
@@ -75,7 +91,11 @@ def test_distinct_counts_are_not_combined_from_rows(c: Any) -> None:
 def test_distinct_counts_are_not_summed_across_stores(c: Any) -> None:
     """dims: none — a member may buy at both stores: the chain's buyers are not 8 + 5."""
     body = evaluate(c, rows(), by=[]).to_json()
-    assert at(body, "2026-01")["values"] == {"aov": 150 / 15, "per_day": 15 / 31, "monthly_orders": 15}
+    assert at(body, "2026-01")["values"] == {
+        "aov": 150 / 15,
+        "per_day": 15 / 31,
+        "monthly_orders": 15,
+    }
     # at the rows' own grain and dimensions they are what the rows say
     body = evaluate(c, rows()).to_json()
     assert at(body, "2026-02", store="A")["values"]["per_buyer"] == 20 / 12
@@ -101,8 +121,9 @@ def test_as_of_makes_the_last_period_partial_and_leaves_later_rows_out(c: Any) -
     (note,) = [w for w in body["warnings"] if "rows_left_out" in w]
     assert note["rows_left_out"] == 2 and "2026-02-14" in note["message"]
     monthly = evaluate(c, rows(), as_of=date(2026, 2, 14)).to_json()
-    assert [(r["period"], r["partial"]) for r in monthly["rows"] if r["dims"] == {"store": "A"}] == [
-        ("2026-01", False), ("2026-02", True)]
+    assert [
+        (r["period"], r["partial"]) for r in monthly["rows"] if r["dims"] == {"store": "A"}
+    ] == [("2026-01", False), ("2026-02", True)]
     assert at(monthly, "2026-02", store="A")["values"]["per_day"] == 20 / 14
     # as_of on a period's last day: complete
     full = evaluate(c, rows(), as_of=date(2026, 3, 31)).to_json()
@@ -133,14 +154,30 @@ def test_a_value_outside_its_domain_gets_no_band_and_is_listed(c: Any) -> None:
     good = at(body, "2026-02", store="A")
     assert good["bands"]["repeat_share"]["status"] == "good" and good["implausible"] == {}
     (warning,) = [w for w in body["warnings"] if w.get("value") is not None]
-    assert warning == {"metric": "repeat_share", "period": "2026-01", "dims": {"store": "A"}, "value": 9 / 8,
-                       "domain": [0.0, 1.0], "message": warning["message"]}
+    assert warning == {
+        "metric": "repeat_share",
+        "period": "2026-01",
+        "dims": {"store": "A"},
+        "value": 9 / 8,
+        "domain": [0.0, 1.0],
+        "message": warning["message"],
+    }
     assert "1.125" in warning["message"] and "no band" in warning["message"]
 
 
 def test_only_50_values_outside_a_domain_are_listed_one_by_one(c: Any) -> None:
-    data = [{"store": "A", "period": f"{2000 + k // 12}-{k % 12 + 1:02d}", "orders": 1, "revenue": 1, "buyers": 1,
-             "repeat": 2, "members": 1} for k in range(60)]
+    data = [
+        {
+            "store": "A",
+            "period": f"{2000 + k // 12}-{k % 12 + 1:02d}",
+            "orders": 1,
+            "revenue": 1,
+            "buyers": 1,
+            "repeat": 2,
+            "members": 1,
+        }
+        for k in range(60)
+    ]
     warnings = evaluate(c, data).to_json()["warnings"]
     listed = [w for w in warnings if w.get("metric") == "repeat_share" and "value" in w]
     more = [w for w in warnings if w.get("more")]

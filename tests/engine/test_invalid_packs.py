@@ -32,12 +32,16 @@ def expected_of(case: Path) -> dict:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_broken_pack_gives_its_code_at_its_line(case: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def test_broken_pack_gives_its_code_at_its_line(
+    case: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     expected = expected_of(case)
     work = tmp_path / case.name
     shutil.copytree(case, work)
     if expected.get("generate") == "big_file":
-        (work / expected.get("pack", ".") / "zz_big.yaml").write_text("# padding\n" + "#" * MAX_FILE_BYTES + "\n", encoding="utf-8")
+        (work / expected.get("pack", ".") / "zz_big.yaml").write_text(
+            "# padding\n" + "#" * MAX_FILE_BYTES + "\n", encoding="utf-8"
+        )
     monkeypatch.chdir(work)
     _, problems = check_pack(Path(expected.get("pack", ".")), PackLibrary([Path(".")]))
     got = sorted((p.code, p.file, p.line) for p in problems if p.severity == "error")

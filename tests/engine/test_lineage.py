@@ -32,9 +32,14 @@ def _check(name: str, actual: str) -> None:
     assert path.read_text(encoding="utf-8") == actual, f"{name} changed; see the module docstring"
 
 
-@pytest.mark.parametrize(("pack", "metric", "locale"), CASES, ids=[f"{p}.{m}.{loc}" for p, m, loc in CASES])
-def test_lineage_matches_its_snapshot(pack: str, metric: str, locale: str, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.chdir(GOLDEN.parent.parent.parent)  # file paths in the output are relative to the repo
+@pytest.mark.parametrize(
+    ("pack", "metric", "locale"), CASES, ids=[f"{p}.{m}.{loc}" for p, m, loc in CASES]
+)
+def test_lineage_matches_its_snapshot(
+    pack: str, metric: str, locale: str, monkeypatch: pytest.MonkeyPatch
+):
+    # file paths in the output are relative to the repo
+    monkeypatch.chdir(GOLDEN.parent.parent.parent)
     c = compile_pack(pack, PackLibrary.default())
     info = lineage(c, metric, locale)
     _check(f"{pack}.{metric}.{locale}.json", json.dumps(info, ensure_ascii=False, indent=2) + "\n")
@@ -49,19 +54,30 @@ def test_graph_snapshot_in_mermaid(monkeypatch: pytest.MonkeyPatch):
 
 def test_lineage_stays_bounded_for_a_doubling_chain(tmp_path: Path):
     # m1 = x + x, m2 = m1 + m1, …: expanding m40 would have 2**40 parts (the threat model's blow-up)
-    lines = ["pack: chain", "version: '1.0.0'", "title: Chain", "inputs:", "  x: {label: X}", "metrics:",
-             "  m1: {label: M1, formula: x + x}"]
+    lines = [
+        "pack: chain",
+        "version: '1.0.0'",
+        "title: Chain",
+        "inputs:",
+        "  x: {label: X}",
+        "metrics:",
+        "  m1: {label: M1, formula: x + x}",
+    ]
     lines += [f"  m{i}: {{label: M{i}, formula: m{i - 1} + m{i - 1}}}" for i in range(2, 41)]
     (tmp_path / "chain.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
     c = compile_pack(tmp_path / "chain.yaml", PackLibrary([]))
     info = lineage(c, "m40")
     assert info["expanded"] is None and info["latex"] is None
-    # size(m_n) = 2 * size(m_n-1) + 1 with size(m1) = 3, so 2**(n+1) - 1: m40 has 2,199,023,255,551 parts
-    assert info["expanded_note"] == ("too large to expand: more than 1,000,000,000,000 parts "
-                                     "(the limit is 4,000 parts and 120 levels)")
+    # size(m_n) = 2 * size(m_n-1) + 1 with size(m1) = 3,
+    # so 2**(n+1) - 1: m40 has 2,199,023,255,551 parts
+    assert info["expanded_note"] == (
+        "too large to expand: more than 1,000,000,000,000 parts "
+        "(the limit is 4,000 parts and 120 levels)"
+    )
     assert lineage(c, "m10")["expanded"].count("x") == 1024  # 2,047 parts: under the limit
-    assert lineage(c, "m11")["expanded_note"] == ("too large to expand: 4,095 parts "
-                                                  "(the limit is 4,000 parts and 120 levels)")
+    assert lineage(c, "m11")["expanded_note"] == (
+        "too large to expand: 4,095 parts (the limit is 4,000 parts and 120 levels)"
+    )
     assert lineage(c, "m5")["expanded"].count("x") == 32
 
 
@@ -74,15 +90,31 @@ def test_a_measured_input_shows_how_the_ledger_gives_it():
     ledger = {m["input"]: m for m in info["measured_from"]}
     assert set(ledger) == {"gift_income", "net_income"}
     gift = ledger["gift_income"]
-    assert (gift["source"], gift["agg"], gift["of"], gift["where"]) == ("card_events", "sum", "gift", "kind == 'recharge'")
-    assert gift["columns"] == ["gift", "kind"] and gift["time"] == "event_time" and gift["dimensions"] == {"store": "store_id"}
+    assert (gift["source"], gift["agg"], gift["of"], gift["where"]) == (
+        "card_events",
+        "sum",
+        "gift",
+        "kind == 'recharge'",
+    )
+    assert (
+        gift["columns"] == ["gift", "kind"]
+        and gift["time"] == "event_time"
+        and gift["dimensions"] == {"store": "store_id"}
+    )
     assert gift["text"] == "sum of gift where kind == 'recharge' — source card_events"
     node = next(n for n in info["upstream"]["nodes"] if n["id"] == "gift_income")
     assert node["measure"]["source_label"] == "Stored-value card events"
     text = render_text(info, c)
-    assert "from the raw ledger:" in text and "gift_income = sum of gift where kind == 'recharge'" in text
-    churn = {m["input"]: m for m in lineage(c, "churn_rate", "en")["measured_from"]}["churned_members"]
-    assert churn["per"] == "entity" and churn["params"] == ["churn_days"] and "having" in churn["text"]
+    assert (
+        "from the raw ledger:" in text
+        and "gift_income = sum of gift where kind == 'recharge'" in text
+    )
+    churn = {m["input"]: m for m in lineage(c, "churn_rate", "en")["measured_from"]}[
+        "churned_members"
+    ]
+    assert (
+        churn["per"] == "entity" and churn["params"] == ["churn_days"] and "having" in churn["text"]
+    )
     visits = lineage(c, "visits", "en")["measured_from"][0]
     assert visits["of"] == ["member_id", "day(event_time)"] and visits["agg"] == "count_distinct"
 
@@ -91,10 +123,18 @@ def test_checks_and_rules_have_a_lineage_too():
     c = compile_pack("bakery-stored-value", PackLibrary.default())
     check = lineage(c, "member_flow", "en")
     assert check["kind"] == "check" and check["formula"] == (
-        "total_members == members_at_start + new_members - cancelled_members")
-    assert check["inherited_from"] == "membership-core" and check["proof"]["status"] == "depends_on_data"
-    assert {m["input"] for m in check["measured_from"]} == {"total_members", "members_at_start", "new_members",
-                                                             "cancelled_members"}
+        "total_members == members_at_start + new_members - cancelled_members"
+    )
+    assert (
+        check["inherited_from"] == "membership-core"
+        and check["proof"]["status"] == "depends_on_data"
+    )
+    assert {m["input"] for m in check["measured_from"]} == {
+        "total_members",
+        "members_at_start",
+        "new_members",
+        "cancelled_members",
+    }
     rule = lineage(c, "churn_too_high", "en", kind="rule")
     assert rule["names"] == ["churn_rate"] and rule["severity"] == "critical"
     assert set(rule["inputs"]) == {"churned_members", "opening_members", "closing_members"}

@@ -22,8 +22,13 @@ def code_of(text: str) -> tuple[str, int]:
 
 
 def test_every_key_and_value_has_its_line_and_column():
-    data, doc = load("metrics:\n  期末金额:\n    formula: 期初金额 + 充值金额\n    bands:\n      - {status: good}\n")
-    assert data == {"metrics": {"期末金额": {"formula": "期初金额 + 充值金额", "bands": [{"status": "good"}]}}}
+    data, doc = load(
+        "metrics:\n  期末金额:\n    formula: 期初金额 + 充值金额\n    bands:\n"
+        "      - {status: good}\n"
+    )
+    assert data == {
+        "metrics": {"期末金额": {"formula": "期初金额 + 充值金额", "bands": [{"status": "good"}]}}
+    }
     assert doc.keys[("metrics", "期末金额")] == Location("p.yaml", 2, 3)
     assert doc.keys[("metrics", "期末金额", "formula")] == Location("p.yaml", 3, 5)
     assert doc.values[("metrics", "期末金额", "formula")] == Location("p.yaml", 3, 14)
@@ -43,7 +48,14 @@ def test_every_key_and_value_has_its_line_and_column():
         ("f: |\n  a +\n  bb * 2\n", 4, (3, 3)),  # literal block: second line, after the indent
         ("x:\n  f: >\n    a +\n    bb\n", 4, (2, 6)),  # folded: falls back to the value's start
     ],
-    ids=["plain", "single-quoted", "doubled-quote", "double-quoted", "literal-block", "folded-fallback"],
+    ids=[
+        "plain",
+        "single-quoted",
+        "doubled-quote",
+        "double-quoted",
+        "literal-block",
+        "folded-fallback",
+    ],
 )
 def test_offsets_inside_a_formula_map_to_file_columns(text, offset, expected):
     data, doc = load(text)
@@ -53,7 +65,10 @@ def test_offsets_inside_a_formula_map_to_file_columns(text, offset, expected):
 
 
 def test_duplicate_key_is_an_error_at_the_second_occurrence():
-    assert code_of("inputs:\n  a: {label: A}\n  b: {label: B}\n  a: {label: C}\n") == ("KPI-L003", 4)
+    assert code_of("inputs:\n  a: {label: A}\n  b: {label: B}\n  a: {label: C}\n") == (
+        "KPI-L003",
+        4,
+    )
 
 
 def test_duplicate_key_inside_flow_mapping():
@@ -63,10 +78,27 @@ def test_duplicate_key_inside_flow_mapping():
 @pytest.mark.parametrize(
     ("scalar", "value"),
     [
-        ("NO", "NO"), ("yes", "yes"), ("off", "off"), ("1:30", "1:30"), ("012", 12), ("0x1F", "0x1F"),
-        ("1.0", 1.0), ("30%", "30%"), ("~", None), ("null", None), ("", None), ("true", True), ("False", False),
-        (".inf", ".inf"), (".nan", ".nan"), ("1e3", 1000.0), ("-5", -5), ("'012'", "012"), ("!!str 12", "12"),
-        ("1" * 31, "1" * 31),  # longer than 30 digits: left as text, the schema says it is not a number
+        ("NO", "NO"),
+        ("yes", "yes"),
+        ("off", "off"),
+        ("1:30", "1:30"),
+        ("012", 12),
+        ("0x1F", "0x1F"),
+        ("1.0", 1.0),
+        ("30%", "30%"),
+        ("~", None),
+        ("null", None),
+        ("", None),
+        ("true", True),
+        ("False", False),
+        (".inf", ".inf"),
+        (".nan", ".nan"),
+        ("1e3", 1000.0),
+        ("-5", -5),
+        ("'012'", "012"),
+        ("!!str 12", "12"),
+        # longer than 30 digits: left as text, the schema says it is not a number
+        ("1" * 31, "1" * 31),
     ],
 )
 def test_scalars_follow_yaml_1_2_core_typing(scalar, value):
@@ -82,8 +114,13 @@ def test_keys_always_stay_text():
 
 @pytest.mark.parametrize(
     "text",
-    ["a: !!python/object/apply:os.system ['echo pwned']\n", "a: !!python/name:os.system\n", "a: !custom 1\n",
-     "a: !!binary aGVsbG8=\n", "a: !!set {x}\n"],
+    [
+        "a: !!python/object/apply:os.system ['echo pwned']\n",
+        "a: !!python/name:os.system\n",
+        "a: !custom 1\n",
+        "a: !!binary aGVsbG8=\n",
+        "a: !!set {x}\n",
+    ],
 )
 def test_tags_other_than_plain_data_are_refused(text, tmp_path):
     assert code_of(text)[0] == "KPI-L005"
@@ -99,7 +136,8 @@ def test_an_alias_bomb_is_refused_quickly():
     started = time.perf_counter()
     code, _ = code_of(text)
     assert code == "KPI-L004"
-    assert time.perf_counter() - started < 30.0  # a hang guard: it stops after ~200k nodes, not 387 million
+    # a hang guard: it stops after ~200k nodes, not 387 million
+    assert time.perf_counter() - started < 30.0
 
 
 def test_small_aliases_are_fine_and_count_once_each():
@@ -170,7 +208,11 @@ def test_lines_are_counted_as_libyaml_counts_them():
 def test_control_characters_are_located():
     with pytest.raises(LoadError) as info:
         load("a: 1\nb: x\x0cy\n")
-    assert (info.value.problem.code, info.value.problem.line, info.value.problem.column) == ("KPI-L002", 2, 5)
+    assert (info.value.problem.code, info.value.problem.line, info.value.problem.column) == (
+        "KPI-L002",
+        2,
+        5,
+    )
 
 
 def test_a_lone_surrogate_is_a_problem_not_a_crash():

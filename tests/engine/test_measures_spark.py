@@ -75,8 +75,12 @@ def python_zone(request: pytest.FixtureRequest) -> Iterator[str]:
         mp.setenv("TZ", request.param)
         time.tzset()
         try:
-            assert time.timezone == {"UTC": 0, "Asia/Shanghai": -8 * 3600,
-                                     "America/Los_Angeles": 8 * 3600}[request.param]
+            assert (
+                time.timezone
+                == {"UTC": 0, "Asia/Shanghai": -8 * 3600, "America/Los_Angeles": 8 * 3600}[
+                    request.param
+                ]
+            )
             yield request.param
         finally:
             mp.undo()
@@ -84,20 +88,36 @@ def python_zone(request: pytest.FixtureRequest) -> Iterator[str]:
 
 
 def test_month_edges_land_in_their_months(spark, compiled, python_zone: str):
-    times = np.array(["2024-12-31T23:59:59", "2025-01-01T00:00:00", "2025-01-31T23:59:59"], "datetime64[s]")
-    ledger = {"event_time": times, "store_id": np.array(["S01"] * 3), "member_id": np.array(["M1", "M2", "M2"]),
-              "kind": np.array(["recharge", "register", "recharge"]), "amount": np.array([200.0, 0.0, 100.0]),
-              "gift": np.array([20.0, 0.0, 10.0])}
+    times = np.array(
+        ["2024-12-31T23:59:59", "2025-01-01T00:00:00", "2025-01-31T23:59:59"], "datetime64[s]"
+    )
+    ledger = {
+        "event_time": times,
+        "store_id": np.array(["S01"] * 3),
+        "member_id": np.array(["M1", "M2", "M2"]),
+        "kind": np.array(["recharge", "register", "recharge"]),
+        "amount": np.array([200.0, 0.0, 100.0]),
+        "gift": np.array([20.0, 0.0, 10.0]),
+    }
     register(spark, "edges", ledger)
-    assert run_spark_sql(spark, "SELECT DATE_FORMAT(event_time, 'yyyy-MM-dd HH:mm:ss'), event_time FROM edges "
-                                "ORDER BY event_time") == [
+    assert run_spark_sql(
+        spark,
+        "SELECT DATE_FORMAT(event_time, 'yyyy-MM-dd HH:mm:ss'), event_time FROM edges "
+        "ORDER BY event_time",
+    ) == [
         ("2024-12-31 23:59:59", dt.datetime(2024, 12, 31, 23, 59, 59)),
         ("2025-01-01 00:00:00", dt.datetime(2025, 1, 1)),
         ("2025-01-31 23:59:59", dt.datetime(2025, 1, 31, 23, 59, 59)),
     ]
     got = run_spark_measures(spark, compiled, {"card_events": ledger})
-    want = {"period": ["2024-12", "2025-01"], "store": ["S01", "S01"], "recharge_amount": [200.0, 100.0],
-            "recharge_count": [1, 1], "new_members": [0, 1], "gift_income": [20.0, 10.0]}
+    want = {
+        "period": ["2024-12", "2025-01"],
+        "store": ["S01", "S01"],
+        "recharge_amount": [200.0, 100.0],
+        "recharge_count": [1, 1],
+        "new_members": [0, 1],
+        "gift_income": [20.0, 10.0],
+    }
     assert_same_results(want, got, keys=KEYS)
 
 
@@ -105,7 +125,9 @@ def test_month_edges_land_in_their_months(spark, compiled, python_zone: str):
 
 
 @pytest.fixture(scope="module")
-def bakery_ledger_14m(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, np.ndarray], Path]:
+def bakery_ledger_14m(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[dict[str, np.ndarray], Path]:
     # 14 months: 90-day churn, cancellations, a points fair and imports happen
     data = bakery_ledger(stores=3, months=14, members=250, seed=4)
     out = tmp_path_factory.mktemp("bakery")
@@ -130,14 +152,22 @@ def test_every_bakery_input_on_spark_equals_the_reference(spark, bakery_ledger_1
     assert_same_results(want, {n: got[n] for n in want}, keys=KEYS)
 
 
-GRAINS_BY = [(g, by) for g in ("day", "week", "month", "quarter", "year", "all") for by in (None, ())]
+GRAINS_BY = [
+    (g, by) for g in ("day", "week", "month", "quarter", "year", "all") for by in (None, ())
+]
 
 
-@pytest.mark.parametrize(("grain", "by"), GRAINS_BY, ids=[f"{g}-{'store' if b is None else 'total'}" for g, b in GRAINS_BY])
-def test_bakery_sql_on_spark_equals_the_evaluator(spark, bakery_ledger_14m, grain: str, by: tuple | None):
-    """The evaluation plan's SQL (kpi sql --dialect spark) on Spark equals the in-process evaluation of
-    the same records (kpi run), cell by cell: inputs, inputs counted again at the grain (distinct
-    counts) and every SQL metric, at every grain, by store and in total."""
+@pytest.mark.parametrize(
+    ("grain", "by"),
+    GRAINS_BY,
+    ids=[f"{g}-{'store' if b is None else 'total'}" for g, b in GRAINS_BY],
+)
+def test_bakery_sql_on_spark_equals_the_evaluator(
+    spark, bakery_ledger_14m, grain: str, by: tuple | None
+):
+    """The evaluation plan's SQL (kpi sql --dialect spark) on Spark equals the in-process
+    evaluation of the same records (kpi run), cell by cell: inputs, inputs counted again at the
+    grain (distinct counts) and every SQL metric, at every grain, by store and in total."""
     from engine.compile import compile_pack
     from engine.measures import metric_query, sql_plan
     from engine.records import evaluate_records
@@ -151,10 +181,14 @@ def test_bakery_sql_on_spark_equals_the_evaluator(spark, bakery_ledger_14m, grai
     result = evaluate_records(bakery, {"card_events": parquet}, grain=grain, by=by)
     periods, dims = result.row_keys()
     keys = ["period", *plan.by]
-    want: dict[str, list] = {"period": ["all"] * len(periods) if grain == "all" else periods,
-                             **{d: dims[d] for d in plan.by}}
+    want: dict[str, list] = {
+        "period": ["all"] * len(periods) if grain == "all" else periods,
+        **{d: dims[d] for d in plan.by},
+    }
     values = [n for n in names if n not in keys]
-    assert {"active_members", "repeat_buyers", "active_rate", "avg_members", "churn_rate"} <= set(values)
+    assert {"active_members", "repeat_buyers", "active_rate", "avg_members", "churn_rate"} <= set(
+        values
+    )
     for n in values:
         want[n] = [None if np.isnan(v) else float(v) for v in result.values(n)]
     assert_same_results(want, got, keys=keys, grain=grain)

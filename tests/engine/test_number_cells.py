@@ -54,14 +54,19 @@ def test_a_csv_cell_with_other_digits_is_refused(cell: str, digit: str) -> None:
     with pytest.raises(InputError) as err:
         evaluate(compiled(), rows)
     assert err.value.to_json() == {
-        "row": 2, "column": "sales", "hint": "write digits 0-9",
-        "reason": f"'{cell}' is not a number: {digit} is not one of the digits 0-9"}
+        "row": 2,
+        "column": "sales",
+        "hint": "write digits 0-9",
+        "reason": f"'{cell}' is not a number: {digit} is not one of the digits 0-9",
+    }
 
 
 @pytest.mark.parametrize(("cell", "digit"), FOREIGN.values(), ids=FOREIGN)
 def test_a_json_string_with_other_digits_is_refused(cell: str, digit: str) -> None:
-    rows = [{"period": "2026-01", "store": "S1", "sales": 10, "cost": 4},
-            {"period": "2026-02", "store": "S1", "sales": 10, "cost": cell}]
+    rows = [
+        {"period": "2026-01", "store": "S1", "sales": 10, "cost": 4},
+        {"period": "2026-02", "store": "S1", "sales": 10, "cost": cell},
+    ]
     with pytest.raises(InputError) as err:
         evaluate(compiled(), rows)
     assert (err.value.row, err.value.column, err.value.hint) == (2, "cost", "write digits 0-9")
@@ -80,7 +85,9 @@ def test_the_first_offending_row_is_named_among_many() -> None:
 
 
 def test_ascii_numbers_and_non_ascii_text_elsewhere_still_work() -> None:
-    rows = read_csv_text("period,store,sales,cost\n2026-01,门店一,\" 12 \",-3.5\n2026-02,门店一,1e1,0\n")
+    rows = read_csv_text(
+        'period,store,sales,cost\n2026-01,门店一," 12 ",-3.5\n2026-02,门店一,1e1,0\n'
+    )
     body = evaluate(compiled(), rows).to_json()
     assert [(r["period"], r["dims"], r["values"]["margin"]) for r in body["rows"]] == [
         ("2026-01", {"store": "门店一"}, 31.0),  # (12 - -3.5) * 2
@@ -90,7 +97,10 @@ def test_ascii_numbers_and_non_ascii_text_elsewhere_still_work() -> None:
 
 def test_a_param_override_with_other_digits_is_refused() -> None:
     rows = [{"period": "2026-01", "store": "S1", "sales": 10, "cost": 4}]
-    assert evaluate(compiled(), rows, params={"factor": "3"}).to_json()["rows"][0]["values"]["margin"] == 18.0
+    assert (
+        evaluate(compiled(), rows, params={"factor": "3"}).to_json()["rows"][0]["values"]["margin"]
+        == 18.0
+    )
     with pytest.raises(InputError, match=r"param 'factor' must be a number, not '３'") as err:
         evaluate(compiled(), rows, params={"factor": "３"})
     assert err.value.hint == "write digits 0-9"
@@ -114,15 +124,21 @@ metrics:
 
 
 @pytest.mark.parametrize(("cell", "digit"), FOREIGN.values(), ids=FOREIGN)
-def test_a_source_record_with_other_digits_is_refused(tmp_path: Path, cell: str, digit: str) -> None:
+def test_a_source_record_with_other_digits_is_refused(
+    tmp_path: Path, cell: str, digit: str
+) -> None:
     c, problems = check_text(SOURCE_PACK, library=PackLibrary([]))
     assert c is not None, [p.render_short() for p in problems]
     path = tmp_path / "ev.csv"
-    path.write_text(f"t,s,amount\n2025-01-05,S1,2\n2025-01-06,S1,{cell}\n2025-01-07,S1,3\n", encoding="utf-8")
+    path.write_text(
+        f"t,s,amount\n2025-01-05,S1,2\n2025-01-06,S1,{cell}\n2025-01-07,S1,3\n", encoding="utf-8"
+    )
     with pytest.raises(InputError) as err:
         run_measures(c, {"ev": path})
-    assert str(err.value) == (f"source 'ev' (ev.csv), column 'amount': 1 row with a number written with digits "
-                              f"other than 0-9 — row 2: '{cell}'")
+    assert str(err.value) == (
+        f"source 'ev' (ev.csv), column 'amount': 1 row with a number written with digits "
+        f"other than 0-9 — row 2: '{cell}'"
+    )
     assert (err.value.row, err.value.column, err.value.hint) == (2, "amount", "write digits 0-9")
     path.write_text("t,s,amount\n2025-01-05,S1,2\n2025-01-06,S1,3.5\n", encoding="utf-8")
     assert run_measures(c, {"ev": path})["x"] == [5.5]

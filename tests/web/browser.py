@@ -47,7 +47,8 @@ metrics:
     description: {{en: D{_W}}}
     benchmark: {{en: B{_W}}}
     bands:
-      - {{status: good, min: -1e308, max: 1e308, label: {{en: B{_W}}}, advice: {{en: A{_W}}}, remedies: [fix]}}
+      - {{status: good, min: -1e308, max: 1e308, label: {{en: B{_W}}}, advice: {{en: A{_W}}},
+          remedies: [fix]}}
       - {{status: critical, max: -1e308, label: {{en: low}}}}
 rules:
   low_ticket:
@@ -62,7 +63,9 @@ views:
   everything: {{label: {{en: V{_W}}}, metrics: [per_visit]}}
 """
 #: Data for it: a store named by a long word, values near the top of the float range.
-LONG_CSV = f"period,store,sales,visits\n2026-01,S{_W},1e307,1\n2026-02,S{_W},-1e307,1\n2026-03,x,4,1\n"
+LONG_CSV = (
+    f"period,store,sales,visits\n2026-01,S{_W},1e307,1\n2026-02,S{_W},-1e307,1\n2026-03,x,4,1\n"
+)
 
 
 def chromium_path() -> str | None:
@@ -83,8 +86,11 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
 
 
 def launch(playwright: Any) -> Any:
-    return playwright.chromium.launch(executable_path=chromium_path(), headless=True,
-                                      args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+    return playwright.chromium.launch(
+        executable_path=chromium_path(),
+        headless=True,
+        args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+    )
 
 
 @dataclass
@@ -102,7 +108,10 @@ class Watch:
             url = r.request.url
             self.requests.append(url)
             parts = urlsplit(url)
-            if parts.scheme in ("data", "blob", "about") or f"{parts.scheme}://{parts.netloc}" == self.origin:
+            if (
+                parts.scheme in ("data", "blob", "about")
+                or f"{parts.scheme}://{parts.netloc}" == self.origin
+            ):
                 r.continue_()
             else:
                 self.external.append(url)
@@ -111,7 +120,9 @@ class Watch:
         context.route("**/*", route)
 
     def page(self, page: Any) -> Any:
-        page.on("console", lambda m: self.console_errors.append(m.text) if m.type == "error" else None)
+        page.on(
+            "console", lambda m: self.console_errors.append(m.text) if m.type == "error" else None
+        )
         page.on("pageerror", lambda e: self.page_errors.append(str(e)))
         return page
 
@@ -119,4 +130,7 @@ class Watch:
         assert not self.console_errors, self.console_errors
         assert not self.page_errors, self.page_errors
         assert not self.external, self.external
-        assert all(u.startswith(self.origin) or u.startswith(("data:", "blob:", "about:")) for u in self.requests)
+        assert all(
+            u.startswith(self.origin) or u.startswith(("data:", "blob:", "about:"))
+            for u in self.requests
+        )

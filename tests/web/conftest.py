@@ -28,7 +28,10 @@ from tests.web.browser import (
 
 
 def browser_required() -> bool:
-    return any(os.environ.get(name, "").strip() not in ("", "0", "false") for name in ("CI", "KPI_REQUIRE_BROWSER"))
+    return any(
+        os.environ.get(name, "").strip() not in ("", "0", "false")
+        for name in ("CI", "KPI_REQUIRE_BROWSER")
+    )
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +41,12 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     token = Registry(tmp / "data").create_key("alice")
     proc, url = start_server(tmp)
     try:
-        r = httpx.post(f"{url}/v1/packs", content=LONG_WORDS.encode(), timeout=30,
-                       headers={"Content-Type": "application/yaml", "Authorization": f"Bearer {token}"})
+        r = httpx.post(
+            f"{url}/v1/packs",
+            content=LONG_WORDS.encode(),
+            timeout=30,
+            headers={"Content-Type": "application/yaml", "Authorization": f"Bearer {token}"},
+        )
         assert r.status_code == 201, r.text
         yield url
     finally:
@@ -48,12 +55,18 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    missing = ("Chromium is not installed (make test installs Debian's chromium)" if chromium_path() is None
-               else "Playwright for Python is not installed" if importlib.util.find_spec("playwright") is None
-               else None)
+    missing = (
+        "Chromium is not installed (make test installs Debian's chromium)"
+        if chromium_path() is None
+        else "Playwright for Python is not installed"
+        if importlib.util.find_spec("playwright") is None
+        else None
+    )
     if missing is not None:
         if browser_required():
-            pytest.fail(f"{missing}; CI or KPI_REQUIRE_BROWSER is set, so the browser tests must run")
+            pytest.fail(
+                f"{missing}; CI or KPI_REQUIRE_BROWSER is set, so the browser tests must run"
+            )
         pytest.skip(missing)
     from playwright.sync_api import sync_playwright
 
@@ -67,11 +80,16 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def visit(browser: Any, live: str) -> Iterator[Any]:
-    """``visit(viewport=DESKTOP)`` → (page, watch); every page is checked for errors and leaks at the end."""
+    """``visit(viewport=DESKTOP)`` → (page, watch); every
+    page is checked for errors and leaks at the end."""
     contexts: list[tuple[Any, Watch]] = []
 
-    def make(viewport: dict[str, int] = DESKTOP, locale: str = "en-US", js: bool = True) -> tuple[Any, Watch]:
-        context = browser.new_context(viewport=viewport, locale=locale, base_url=live, java_script_enabled=js)
+    def make(
+        viewport: dict[str, int] = DESKTOP, locale: str = "en-US", js: bool = True
+    ) -> tuple[Any, Watch]:
+        context = browser.new_context(
+            viewport=viewport, locale=locale, base_url=live, java_script_enabled=js
+        )
         context.set_default_timeout(15_000)
         watch = Watch(live)
         watch.attach(context)

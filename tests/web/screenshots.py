@@ -38,7 +38,10 @@ PAGES = [  # name, path, element to scroll into view (None: the top)
 
 def main(out: Path) -> int:
     if chromium_path() is None:
-        print("screenshots: Chromium is not installed (Debian: apt-get install chromium)", file=sys.stderr)
+        print(
+            "screenshots: Chromium is not installed (Debian: apt-get install chromium)",
+            file=sys.stderr,
+        )
         return 1
     out.mkdir(parents=True, exist_ok=True)
     proc, url = start_server(Path(tempfile.mkdtemp(prefix="kpi-shots-")))
@@ -46,8 +49,12 @@ def main(out: Path) -> int:
         with sync_playwright() as pw:
             browser = launch(pw)
             for size, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
-                context = browser.new_context(viewport=viewport, locale="en-US", base_url=url,
-                                              device_scale_factor=1 if size == "desktop" else 2)
+                context = browser.new_context(
+                    viewport=viewport,
+                    locale="en-US",
+                    base_url=url,
+                    device_scale_factor=1 if size == "desktop" else 2,
+                )
                 watch = Watch(url)
                 watch.attach(context)
                 page = watch.page(context.new_page())

@@ -64,11 +64,14 @@ def test_report_upload_fired_rule_and_shaded_chart(visit: Any):
     assert "Adjust bonus tiers" in rule.inner_text()  # its remedy
     chart = page.locator('#chart-gift_share svg.chart[data-shaded="true"]')
     assert chart.locator("rect.band").count() >= 2 and chart.locator("polyline").count() >= 1
-    assert page.locator("table.checks tr.c-fail").count() >= 1  # reported_balance, with its residual
+    # reported_balance, with its residual
+    assert page.locator("table.checks tr.c-fail").count() >= 1
     assert page.evaluate("document.activeElement.id") == "results-h"  # focus moves to the results
 
     bad = SAMPLE.read_text().replace("2026-02,S02,0,33000", "2026-02,S02,0,lots", 1)
-    page.set_input_files("#file", files=[{"name": "bad.csv", "mimeType": "text/csv", "buffer": bad.encode()}])
+    page.set_input_files(
+        "#file", files=[{"name": "bad.csv", "mimeType": "text/csv", "buffer": bad.encode()}]
+    )
     page.click("#upload-button")
     note = page.locator("tr.error-note")
     note.wait_for()
@@ -82,15 +85,24 @@ def _overflow(page: Any) -> int:
 
 def test_phone_width_and_keyboard(visit: Any):
     page, _ = visit(viewport=PHONE)
-    for path in ("/", "/packs/bakery-stored-value", "/packs/bakery-stored-value/metrics/active_rate",
-                 "/packs/bakery-stored-value/report?data=example",
-                 # a pack of very long words, and bounds of ±1e308 (no NaN in the pictures: the
-                 # browser would log an error for each)
-                 "/packs/long-words", "/packs/long-words/metrics/per_visit", "/packs/long-words/metrics/sales",
-                 "/packs/long-words/report"):
+    for path in (
+        "/",
+        "/packs/bakery-stored-value",
+        "/packs/bakery-stored-value/metrics/active_rate",
+        "/packs/bakery-stored-value/report?data=example",
+        # a pack of very long words, and bounds of ±1e308 (no NaN in the pictures: the
+        # browser would log an error for each)
+        "/packs/long-words",
+        "/packs/long-words/metrics/per_visit",
+        "/packs/long-words/metrics/sales",
+        "/packs/long-words/report",
+    ):
         page.goto(path)
-        assert _overflow(page) <= 1, (path, _overflow(page))  # wide tables and graphs scroll inside their own box
-    page.set_input_files("#file", files=[{"name": "long.csv", "mimeType": "text/csv", "buffer": LONG_CSV.encode()}])
+        # wide tables and graphs scroll inside their own box
+        assert _overflow(page) <= 1, (path, _overflow(page))
+    page.set_input_files(
+        "#file", files=[{"name": "long.csv", "mimeType": "text/csv", "buffer": LONG_CSV.encode()}]
+    )
     page.click("#upload-button")
     page.locator("#chart-per_visit svg.chart").wait_for()
     assert page.locator("#results h3").count() == 2 and _overflow(page) <= 1
@@ -106,7 +118,9 @@ def test_phone_width_and_keyboard(visit: Any):
 def test_without_the_script_the_paste_form_takes_the_options(visit: Any):
     page, _ = visit(js=False)
     page.goto("/packs/bakery-stored-value/report")
-    assert not page.locator("#upload-button").is_visible() and not page.locator("#file").is_visible()
+    assert (
+        not page.locator("#upload-button").is_visible() and not page.locator("#file").is_visible()
+    )
     page.select_option("#grain", "quarter")
     page.select_option("#by", "-")
     page.locator("#upload summary").click()
@@ -121,25 +135,37 @@ def test_without_the_script_the_paste_form_takes_the_options(visit: Any):
 def test_an_upload_answered_without_a_page_says_so(visit: Any):
     page, watch = visit()
     page.goto("/packs/bakery-stored-value/report")
-    answers = iter([
-        lambda route: route.fulfill(status=429, content_type="application/problem+json", headers={"Retry-After": "3"},
-                                    body='{"title": "Too many requests", "status": 429, '
-                                         '"detail": "too many requests from this client; retry in 3 s"}'),
-        lambda route: route.abort(),
-    ])
-    page.route("**/packs/bakery-stored-value/report",
-                lambda route: next(answers)(route) if route.request.method == "POST" else route.fallback())
+    answers = iter(
+        [
+            lambda route: route.fulfill(
+                status=429,
+                content_type="application/problem+json",
+                headers={"Retry-After": "3"},
+                body='{"title": "Too many requests", "status": 429, '
+                '"detail": "too many requests from this client; retry in 3 s"}',
+            ),
+            lambda route: route.abort(),
+        ]
+    )
+    page.route(
+        "**/packs/bakery-stored-value/report",
+        lambda route: next(answers)(route) if route.request.method == "POST" else route.fallback(),
+    )
     page.set_input_files("#file", str(SAMPLE))
     page.click("#upload-button")
     problem = page.locator('#results .problem[data-problem="client"]')
     problem.wait_for()
-    assert problem.locator("p").all_inner_texts() == ["Too many requests (429)",
-                                                      "too many requests from this client; retry in 3 s"]
+    assert problem.locator("p").all_inner_texts() == [
+        "Too many requests (429)",
+        "too many requests from this client; retry in 3 s",
+    ]
     assert page.locator("#results-h").inner_text() == "The upload got no results"
     assert page.locator("#progress").is_hidden()
     assert page.evaluate("document.activeElement.id") == "results-h"
     page.click("#upload-button")
     page.get_by_text("Network error: the server did not answer.").wait_for()
     # the two failed loads are logged by the browser itself; nothing else may be
-    assert len(watch.console_errors) == 2 and all("Failed to load resource" in e for e in watch.console_errors)
+    assert len(watch.console_errors) == 2 and all(
+        "Failed to load resource" in e for e in watch.console_errors
+    )
     watch.console_errors.clear()

@@ -24,19 +24,33 @@ from engine.model import Text as Label
 
 
 def band(status: str, lo: float | None, hi: float | None) -> Band:
-    return Band(status, None if lo is None else Fraction(lo), None if hi is None else Fraction(hi),
-                Label((("en", status.title()),)), Label(), ())
+    return Band(
+        status,
+        None if lo is None else Fraction(lo),
+        None if hi is None else Fraction(hi),
+        Label((("en", status.title()),)),
+        Label(),
+        (),
+    )
 
 
-@pytest.mark.parametrize(("formula", "expected"), [
-    ("closing_net + closing_gift", "<mi>closing_net</mi><mo>+</mo><mi>closing_gift</mi>"),
-    ("previous(closing_net, default=initial_net)",
-     "<mi>previous</mi><mo>(</mo><mrow><mi>closing_net</mi><mo>,</mo><mrow><mi>default</mi><mo>=</mo>"
-     "<mi>initial_net</mi></mrow></mrow><mo>)</mo>"),
-    ("cumulative_sum(gift_income)", "<mi>cumulative_sum</mi>"),
-    ("gift_income / net_income", "<mfrac><mi>gift_income</mi><mi>net_income</mi></mfrac>"),
-    ("if(a > 1, b, null)", "<mi>if</mi><mo>(</mo><mrow><mrow><mi>a</mi><mo>&gt;</mo><mn>1</mn></mrow>"),
-])
+@pytest.mark.parametrize(
+    ("formula", "expected"),
+    [
+        ("closing_net + closing_gift", "<mi>closing_net</mi><mo>+</mo><mi>closing_gift</mi>"),
+        (
+            "previous(closing_net, default=initial_net)",
+            "<mi>previous</mi><mo>(</mo><mrow><mi>closing_net</mi><mo>,</mo><mrow><mi>default</mi><mo>=</mo>"
+            "<mi>initial_net</mi></mrow></mrow><mo>)</mo>",
+        ),
+        ("cumulative_sum(gift_income)", "<mi>cumulative_sum</mi>"),
+        ("gift_income / net_income", "<mfrac><mi>gift_income</mi><mi>net_income</mi></mfrac>"),
+        (
+            "if(a > 1, b, null)",
+            "<mi>if</mi><mo>(</mo><mrow><mrow><mi>a</mi><mo>&gt;</mo><mn>1</mn></mrow>",
+        ),
+    ],
+)
 def test_formulas_become_mathml_with_whole_names(formula: str, expected: str):
     parsed = parse_formula(formula, expect="number")
     markup = to_mathml(parsed.expr, formula)
@@ -57,12 +71,15 @@ def test_text_literals_cannot_become_markup():
     assert markup is not None
     assert "<script>" not in markup
     assert "<ms>&lt;/ms&gt;&lt;script&gt;alert(1)&lt;/script&gt;&amp;lt;</ms>" in markup
-    inside = to_mathml(In(symbol("kind"), sympy.Tuple(Text("a<b"), Text("c"))), "kind in ('a<b', 'c')")
+    inside = to_mathml(
+        In(symbol("kind"), sympy.Tuple(Text("a<b"), Text("c"))), "kind in ('a<b', 'c')"
+    )
     assert inside is not None and "<mo>&#8712;</mo>" in inside and "<ms>a&lt;b</ms>" in inside
 
 
 def shown(markup: Any) -> str:
     """The MathML as a reader sees it: its tokens, a fraction as [top / bottom], x² as x^2."""
+
     def walk(el: ET.Element) -> str:
         kids = [walk(k) for k in el]
         if el.tag == "mfrac":
@@ -70,25 +87,29 @@ def shown(markup: Any) -> str:
         if el.tag == "msup":
             return f"{kids[0]}^{kids[1]}"
         return el.text or " ".join(kids)
+
     return " ".join(walk(ET.fromstring(str(markup))).split())
 
 
-@pytest.mark.parametrize(("formula", "expected"), [
-    ("a - (b - c)", "a − ( b − c )"),
-    ("a - (b + c)", "a − ( b + c )"),
-    ("-(a - b)", "− ( a − b )"),
-    ("a - (-b)", "a − ( − b )"),
-    ("a * -b", "a · ( − b )"),
-    ("(a + b) * c", "( a + b ) · c"),
-    ("a - b / c", "a − [b / c]"),
-    ("(a - b) / (c - d)", "[a − b / c − d]"),
-    ("(a / b) ** 2", "( [a / b] )^2"),
-    ("-a ** 2", "− a^2"),
-    ("(-a) ** 2", "( − a )^2"),
-    ("a > 1 and (b < 2 or c < 3)", "a > 1 ∧ ( b < 2 ∨ c < 3 )"),
-    ("not (a > b)", "¬ ( a > b )"),
-    ("a - 1 >= -(b + c)", "a − 1 ≥ − ( b + c )"),
-])
+@pytest.mark.parametrize(
+    ("formula", "expected"),
+    [
+        ("a - (b - c)", "a − ( b − c )"),
+        ("a - (b + c)", "a − ( b + c )"),
+        ("-(a - b)", "− ( a − b )"),
+        ("a - (-b)", "a − ( − b )"),
+        ("a * -b", "a · ( − b )"),
+        ("(a + b) * c", "( a + b ) · c"),
+        ("a - b / c", "a − [b / c]"),
+        ("(a - b) / (c - d)", "[a − b / c − d]"),
+        ("(a / b) ** 2", "( [a / b] )^2"),
+        ("-a ** 2", "− a^2"),
+        ("(-a) ** 2", "( − a )^2"),
+        ("a > 1 and (b < 2 or c < 3)", "a > 1 ∧ ( b < 2 ∨ c < 3 )"),
+        ("not (a > b)", "¬ ( a > b )"),
+        ("a - 1 >= -(b + c)", "a − 1 ≥ − ( b + c )"),
+    ],
+)
 def test_mathml_keeps_the_brackets_the_formula_needs(formula: str, expected: str):
     kind = "condition" if any(op in formula for op in "<>") else "number"
     assert shown(to_mathml(parse_formula(formula, expect=kind).expr, formula)) == expected
@@ -123,16 +144,22 @@ def test_every_built_in_formula_and_expansion_reads_back_as_itself():
             markup = to_mathml(expr, "x")
             assert markup is not None
             back = parse_formula(_as_formula(ET.fromstring(str(markup))), expect="number").expr
-            values = {s: sympy.Rational(rng.randint(1, 97), rng.randint(1, 13))
-                      for s in expr.free_symbols | back.free_symbols}
-            assert sympy.simplify(back.xreplace(values) - expr.xreplace(values)) == 0, (pack, str(markup))
+            values = {
+                s: sympy.Rational(rng.randint(1, 97), rng.randint(1, 13))
+                for s in expr.free_symbols | back.free_symbols
+            }
+            assert sympy.simplify(back.xreplace(values) - expr.xreplace(values)) == 0, (
+                pack,
+                str(markup),
+            )
 
 
 def test_a_page_budget_turns_formulas_into_text_past_it():
     budget = Budget(10)
     small = parse_formula("a + b", expect="number").expr  # 3 nodes
     assert to_mathml(small, "a + b", budget) is not None and budget.left == 7
-    assert to_mathml(parse_formula("a * b + c * d + e", expect="number").expr, "…", budget) is None  # 8 nodes
+    # 8 nodes
+    assert to_mathml(parse_formula("a * b + c * d + e", expect="number").expr, "…", budget) is None
     assert to_mathml(small, "a + b", budget) is None  # nothing after the first that did not fit
     assert to_mathml(small, "a + b") is not None  # without a budget: only the size cap
 
@@ -143,7 +170,9 @@ def test_large_trees_fall_back_to_text():
 
 
 def test_band_scale_places_bounds_and_open_ends():
-    scale = band_scale([band("good", 150, 200), band("critical", None, 100)], "currency", 2, "en", width=600)
+    scale = band_scale(
+        [band("good", 150, 200), band("critical", None, 100)], "currency", 2, "en", width=600
+    )
     assert scale is not None
     good, critical = scale["segments"]
     assert [t["text"] for t in scale["ticks"]] == ["100.00", "150.00", "200.00"]
@@ -154,8 +183,14 @@ def test_band_scale_places_bounds_and_open_ends():
 
 
 def test_trend_chart_shades_bands_behind_the_lines():
-    chart = trend_chart(["2026-01", "2026-02", "2026-03"], {"S01": [0.1, None, 0.3], "S02": [0.2, 0.25, 0.22]},
-                        [band("good", None, 0.2), band("critical", 0.2, None)], "percent", 1, "en")
+    chart = trend_chart(
+        ["2026-01", "2026-02", "2026-03"],
+        {"S01": [0.1, None, 0.3], "S02": [0.2, 0.25, 0.22]},
+        [band("good", None, 0.2), band("critical", 0.2, None)],
+        "percent",
+        1,
+        "en",
+    )
     assert chart is not None
     assert [s["status"] for s in chart["stripes"]] == ["good", "critical"]
     good, critical = chart["stripes"]
@@ -191,8 +226,11 @@ def _numbers(picture: Any) -> list[float]:
                 found.append(float(value))
     elif isinstance(picture, list):
         for value in picture:
-            found += (_numbers(value) if isinstance(value, dict | list)
-                      else [float(v) for v in re.findall(r"[-+\w.]+", str(value)) if _is_number(v)])
+            found += (
+                _numbers(value)
+                if isinstance(value, dict | list)
+                else [float(v) for v in re.findall(r"[-+\w.]+", str(value)) if _is_number(v)]
+            )
     return found
 
 
@@ -206,18 +244,34 @@ def _is_number(text: str) -> bool:
 
 def test_pictures_of_huge_bounds_and_values_stay_finite():
     # spans of ±1e308 overflow to infinity when subtracted: positions must not become NaN
-    bands = [band("good", -1e308, 1e308), band("critical", None, -1e308), band("warning", 1e308, None)]
+    bands = [
+        band("good", -1e308, 1e308),
+        band("critical", None, -1e308),
+        band("warning", 1e308, None),
+    ]
     scale = band_scale(bands, "number", None, "en")
     assert scale is not None
     xs = _numbers(scale)
     assert xs and all(math.isfinite(v) for v in xs) and "nan" not in str(scale)
     good, critical, warning = scale["segments"]
     assert critical["x"] == 10 and critical["x"] < good["x"] < warning["x"] < 590
-    chart = trend_chart(["2026-01", "2026-02", "2026-03"], {"S1": [1e308, -1e308, 0.0], "S2": [1.7e308, None, -1.7e308]},
-                        bands, "number", None, "en")
+    chart = trend_chart(
+        ["2026-01", "2026-02", "2026-03"],
+        {"S1": [1e308, -1e308, 0.0], "S2": [1.7e308, None, -1.7e308]},
+        bands,
+        "number",
+        None,
+        "en",
+    )
     assert chart is not None
     ys = _numbers(chart)
-    assert ys and all(math.isfinite(v) for v in ys) and "nan" not in str(chart) and "inf" not in str(chart)
+    assert (
+        ys
+        and all(math.isfinite(v) for v in ys)
+        and "nan" not in str(chart)
+        and "inf" not in str(chart)
+    )
     top, bottom = chart["top"], chart["top"] + chart["plot_h"]
     assert all(top <= p["y"] <= bottom for line in chart["lines"] for p in line["points"])
-    assert band_scale([band("good", Fraction(10**400), None)], "number", None, "en") is not None  # past float
+    # past float
+    assert band_scale([band("good", Fraction(10**400), None)], "number", None, "en") is not None

@@ -36,7 +36,18 @@ CatalogDep = Annotated[Catalog, Depends(catalog)]
 PoolDep = Annotated[WorkerPool, Depends(pool)]
 SettingsDep = Annotated[Settings, Depends(settings)]
 RedactDep = Annotated[Redactor, Depends(redactor)]
-VersionQuery = Annotated[str | None, Query(description="A version of the pack (default: the newest you may read)",
-                                           max_length=64, examples=["1.0.0"])]
-LocaleQuery = Annotated[str | None, Query(description="Language of labels, e.g. `zh` or `en` "
-                                          "(default: the pack's first locale)", max_length=16)]
+VersionQuery = Annotated[
+    str | None,
+    Query(
+        description="A version of the pack (default: the newest you may read)",
+        max_length=64,
+        examples=["1.0.0"],
+    ),
+]
+LocaleQuery = Annotated[
+    str | None,
+    Query(
+        description="Language of labels, e.g. `zh` or `en` (default: the pack's first locale)",
+        max_length=16,
+    ),
+]

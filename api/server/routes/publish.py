@@ -38,12 +38,16 @@ from api.server.routes.deps import CatalogDep, PoolDep, RedactDep, SettingsDep
 from api.server.worker import WorkerPool
 
 router = APIRouter(prefix="/v1", tags=["publishing"])
-VERSION = re.compile(r"[0-9]{1,9}\.[0-9]{1,9}\.[0-9]{1,9}(-[a-z]{1,5}(\.?[0-9]{1,9})?)?")  # use fullmatch
+# use fullmatch
+VERSION = re.compile(r"[0-9]{1,9}\.[0-9]{1,9}\.[0-9]{1,9}(-[a-z]{1,5}(\.?[0-9]{1,9})?)?")
 PACK_MEDIA = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain")
 
 
-async def _header(body: bytes, workers: WorkerPool, timeout: float) -> tuple[dict[str, Any], list[dict[str, object]]]:
-    """The posted document's pack, version and extends, or the problems that stop it from loading."""
+async def _header(
+    body: bytes, workers: WorkerPool, timeout: float
+) -> tuple[dict[str, Any], list[dict[str, object]]]:
+    """The posted document's pack, version and extends,
+    or the problems that stop it from loading."""
     outcome = await workers.run({"kind": "header", "text": body}, timeout)
     if "problem" in outcome:
         raise ApiProblem(outcome["problem"], outcome["detail"])
@@ -55,17 +59,30 @@ async def _header(body: bytes, workers: WorkerPool, timeout: float) -> tuple[dic
 async def _read_pack(request: Request, settings: Settings) -> bytes:
     body = await read_body(request, settings.max_body_bytes)
     if len(body) > settings.max_pack_bytes:
-        raise ApiProblem("payload-too-large", f"the pack is {len(body):,} bytes; a pack may be at most "
-                         f"{settings.max_pack_bytes:,} bytes: split it into packs that extend each other")
+        raise ApiProblem(
+            "payload-too-large",
+            f"the pack is {len(body):,} bytes; a pack may be at most "
+            f"{settings.max_pack_bytes:,} bytes: split it into packs that extend each other",
+        )
     return body
 
 
-async def _compile(body: bytes, data: dict[str, Any], owner: str | None, catalog: Catalog, workers: WorkerPool,
-                   timeout: float, redact: Redactor) -> tuple[dict[str, Any], dict[str, Any]]:
+async def _compile(
+    body: bytes,
+    data: dict[str, Any],
+    owner: str | None,
+    catalog: Catalog,
+    workers: WorkerPool,
+    timeout: float,
+    redact: Redactor,
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Compile in a worker; returns (outcome with redacted problems, pins as records)."""
     pins = await run_in_threadpool(catalog.pins, data.get("extends") or [], owner)
     libdir = await run_in_threadpool(catalog.library, {k: r.version for k, r in pins.items()})
-    job = {"kind": "check", "source": {"text": body, "name": "<request>", "libdir": str(libdir) if libdir else None}}
+    job = {
+        "kind": "check",
+        "source": {"text": body, "name": "<request>", "libdir": str(libdir) if libdir else None},
+    }
     outcome = await workers.run(job, timeout)
     if "problem" in outcome:
         raise ApiProblem(outcome["problem"], outcome["detail"])
@@ -73,12 +90,24 @@ async def _compile(body: bytes, data: dict[str, Any], owner: str | None, catalog
     return outcome, pins
 
 
-@router.post("/validate", summary="Check a pack's YAML; nothing is stored", response_model=None,
-             openapi_extra={"requestBody": doc.PACK_BODY},
-             responses={**doc.ok(Validation, "Every problem found (line, column, code); valid if none is an error"),
-                        **doc.problems(401, 413, 415, 503, 504)})
-async def validate(request: Request, catalog: CatalogDep, workers: PoolDep, settings: SettingsDep,
-                   redact: RedactDep, owner: Owner) -> Response:
+@router.post(
+    "/validate",
+    summary="Check a pack's YAML; nothing is stored",
+    response_model=None,
+    openapi_extra={"requestBody": doc.PACK_BODY},
+    responses={
+        **doc.ok(Validation, "Every problem found (line, column, code); valid if none is an error"),
+        **doc.problems(401, 413, 415, 503, 504),
+    },
+)
+async def validate(
+    request: Request,
+    catalog: CatalogDep,
+    workers: PoolDep,
+    settings: SettingsDep,
+    redact: RedactDep,
+    owner: Owner,
+) -> Response:
     require_media(request, PACK_MEDIA, default="application/yaml")
     body = await _read_pack(request, settings)
     data, problems = await _header(body, workers, settings.eval_timeout)
@@ -87,18 +116,49 @@ async def validate(request: Request, catalog: CatalogDep, workers: PoolDep, sett
     outcome, _ = await _compile(body, data, owner, catalog, workers, settings.eval_timeout, redact)
     valid = outcome["meta"] is not None
     meta = outcome["meta"]
-    return json_response({"valid": valid, "problems": outcome["problems"],
-                          "pack": {k: meta[k] for k in ("pack", "version", "visibility", "industry", "title",
-                                                        "inputs", "metrics", "checks")} if meta else None})
+    return json_response(
+        {
+            "valid": valid,
+            "problems": outcome["problems"],
+            "pack": {
+                k: meta[k]
+                for k in (
+                    "pack",
+                    "version",
+                    "visibility",
+                    "industry",
+                    "title",
+                    "inputs",
+                    "metrics",
+                    "checks",
+                )
+            }
+            if meta
+            else None,
+        }
+    )
 
 
-@router.post("/packs", summary="Publish a pack version", response_model=None, status_code=201,
-             openapi_extra={"requestBody": doc.PACK_BODY, doc.TOKEN_REQUIRED: True},
-             responses={201: {"model": Published, "description": "Stored: a new version"},
-                        **doc.ok(Published, "The same content was already published: nothing changed"),
-                        **doc.problems(401, 403, 409, 413, 415, 422, 503, 504)})
-async def publish(request: Request, catalog: CatalogDep, workers: PoolDep, settings: SettingsDep,
-                  redact: RedactDep, owner: RequiredOwner) -> Response:
+@router.post(
+    "/packs",
+    summary="Publish a pack version",
+    response_model=None,
+    status_code=201,
+    openapi_extra={"requestBody": doc.PACK_BODY, doc.TOKEN_REQUIRED: True},
+    responses={
+        201: {"model": Published, "description": "Stored: a new version"},
+        **doc.ok(Published, "The same content was already published: nothing changed"),
+        **doc.problems(401, 403, 409, 413, 415, 422, 503, 504),
+    },
+)
+async def publish(
+    request: Request,
+    catalog: CatalogDep,
+    workers: PoolDep,
+    settings: SettingsDep,
+    redact: RedactDep,
+    owner: RequiredOwner,
+) -> Response:
     require_media(request, PACK_MEDIA, default="application/yaml")
     body = await _read_pack(request, settings)
     data, problems = await _header(body, workers, settings.eval_timeout)
@@ -110,33 +170,56 @@ async def publish(request: Request, catalog: CatalogDep, workers: PoolDep, setti
         same = await run_in_threadpool(_existing, catalog, pack, str(data.get("version")), body)
         if same is not None:
             return json_response(same, 200, headers={"Location": _location(same)})
-    outcome, pins = await _compile(body, data, owner, catalog, workers, settings.eval_timeout, redact)
+    outcome, pins = await _compile(
+        body, data, owner, catalog, workers, settings.eval_timeout, redact
+    )
     meta = outcome["meta"]
     if meta is None:
         errors = [p for p in outcome["problems"] if p["severity"] == "error"]
-        raise ApiProblem("pack-invalid", f"the pack has {len(errors)} error(s); nothing was stored",
-                         problems=outcome["problems"])
+        raise ApiProblem(
+            "pack-invalid",
+            f"the pack has {len(errors)} error(s); nothing was stored",
+            problems=outcome["problems"],
+        )
     # the schema refuses these; never store an id or version that slipped past it
     if not PACK_ID.fullmatch(meta["pack"]):
-        raise ApiProblem("pack-invalid", "the pack id must be 2-64 lowercase letters, digits or '-', starting "
-                         "with a letter, and nothing else (no spaces or line breaks)")
+        raise ApiProblem(
+            "pack-invalid",
+            "the pack id must be 2-64 lowercase letters, digits or '-', starting "
+            "with a letter, and nothing else (no spaces or line breaks)",
+        )
     if not VERSION.fullmatch(meta["version"]):
-        raise ApiProblem("pack-invalid", "the version must be MAJOR.MINOR.PATCH (e.g. 1.0.0) and nothing else "
-                         "(no spaces or line breaks)")
+        raise ApiProblem(
+            "pack-invalid",
+            "the version must be MAJOR.MINOR.PATCH (e.g. 1.0.0) and nothing else "
+            "(no spaces or line breaks)",
+        )
     await run_in_threadpool(_may_publish, catalog, meta["pack"], owner)
     private_parents = sorted(k for k, r in pins.items() if r.visibility == "private")
     if meta["visibility"] != "private" and private_parents:
-        raise ApiProblem("extends-private", f"this public pack extends the private pack(s) "
-                         f"{', '.join(private_parents)}, whose definitions it would make public: "
-                         "publish it with 'visibility: private', or make those packs public first")
-    record = new_record(meta["pack"], meta["version"], body, owner, meta["visibility"],
-                        {k: r.version for k, r in pins.items()},
-                        [p for p in outcome["problems"] if p["severity"] != "error"], meta["summary"])
+        raise ApiProblem(
+            "extends-private",
+            f"this public pack extends the private pack(s) "
+            f"{', '.join(private_parents)}, whose definitions it would make public: "
+            "publish it with 'visibility: private', or make those packs public first",
+        )
+    record = new_record(
+        meta["pack"],
+        meta["version"],
+        body,
+        owner,
+        meta["visibility"],
+        {k: r.version for k, r in pins.items()},
+        [p for p in outcome["problems"] if p["severity"] != "error"],
+        meta["summary"],
+    )
     quotas = Quotas(settings.quota_packs, settings.quota_versions, settings.quota_bytes)
     try:
         stored, created = await run_in_threadpool(catalog.registry.publish, record, body, quotas)
     except NotOwner:
-        raise ApiProblem("forbidden", f"the pack '{record.pack}' belongs to another owner") from None
+        raise ApiProblem(
+            "forbidden", f"the pack '{record.pack}' belongs to another owner"
+        ) from None
     except QuotaExceeded as err:
         raise ApiProblem("quota-exceeded", str(err)) from None
     except VersionConflict:
@@ -147,25 +230,36 @@ async def publish(request: Request, catalog: CatalogDep, workers: PoolDep, setti
 
 def _location(record: dict[str, Any]) -> str:
     """The new version's address, percent-encoded (a header cannot carry a raw id's every byte)."""
-    return f"/v1/packs/{quote(str(record['pack']), safe='')}?version={quote(str(record['version']), safe='')}"
+    return (
+        f"/v1/packs/{quote(str(record['pack']), safe='')}"
+        f"?version={quote(str(record['version']), safe='')}"
+    )
 
 
 def _conflict(pack: str, version: str) -> ApiProblem:
-    return ApiProblem("version-conflict", f"{pack} {version} is already published with different content; "
-                      "versions are immutable: publish it under a new version")
+    return ApiProblem(
+        "version-conflict",
+        f"{pack} {version} is already published with different content; "
+        "versions are immutable: publish it under a new version",
+    )
 
 
 def _may_publish(catalog: Catalog, pack: str, owner: str) -> None:
     if pack in catalog.builtin_ids:
-        raise ApiProblem("forbidden", f"'{pack}' is a built-in pack: choose another id, or extend it")
+        raise ApiProblem(
+            "forbidden", f"'{pack}' is a built-in pack: choose another id, or extend it"
+        )
     have = catalog.registry.pack_owner(pack)
     if have is not None and have != owner:
-        raise ApiProblem("forbidden", f"the pack '{pack}' belongs to another owner; only they may publish "
-                         "versions of it")
+        raise ApiProblem(
+            "forbidden",
+            f"the pack '{pack}' belongs to another owner; only they may publish versions of it",
+        )
 
 
 def _existing(catalog: Catalog, pack: str, version: str, body: bytes) -> dict[str, Any] | None:
-    """The stored record if this exact content is already published (a no-op); 409 if other content is."""
+    """The stored record if this exact content is already
+    published (a no-op); 409 if other content is."""
     for rec in catalog.registry.versions(pack):
         if rec.version == version:
             if rec.sha256 != content_hash(body):

@@ -31,7 +31,11 @@ def assert_problem(response: Any, status: int, slug: str) -> dict[str, Any]:
     body: dict[str, Any] = response.json()
     assert body["type"] == f"https://kpi-forge.dev/problems/{slug}", body
     assert body["status"] == status and body["title"] and body["detail"], body
-    assert "Traceback" not in response.text and "/work/" not in response.text and "/tmp/" not in response.text
+    assert (
+        "Traceback" not in response.text
+        and "/work/" not in response.text
+        and "/tmp/" not in response.text
+    )
     return body
 
 
@@ -87,13 +91,19 @@ def worker_data_bytes() -> int:
         status = Path(f"/proc/{pool.pids[0]}/status").read_text()
     finally:
         pool.close()
-    return next(int(line.split()[1]) * 1024 for line in status.splitlines() if line.startswith("VmData:"))
+    return next(
+        int(line.split()[1]) * 1024 for line in status.splitlines() if line.startswith("VmData:")
+    )
 
 
 def memory_hungry_csv(stores: int = 3000) -> bytes:
     """Input rows of the bakery pack that take ~100 MB of a worker's memory to evaluate by store."""
-    rows = "\n".join(f"2026-{m:02d},S{s},{s * 1000 + m},1,1,1" for s in range(stores) for m in range(1, 13))
-    return ("period,store,recharge_amount,consume_amount,recharge_count,consume_count\n" + rows).encode()
+    rows = "\n".join(
+        f"2026-{m:02d},S{s},{s * 1000 + m},1,1,1" for s in range(stores) for m in range(1, 13)
+    )
+    return (
+        "period,store,recharge_amount,consume_amount,recharge_count,consume_count\n" + rows
+    ).encode()
 
 
 def disconnecting_upload(app: FastAPI, path: str) -> Any:
@@ -104,7 +114,10 @@ def disconnecting_upload(app: FastAPI, path: str) -> Any:
     import httpx
 
     sent: list[dict[str, Any]] = []
-    messages = [{"type": "http.request", "body": b"pack: gym", "more_body": True}, {"type": "http.disconnect"}]
+    messages = [
+        {"type": "http.request", "body": b"pack: gym", "more_body": True},
+        {"type": "http.disconnect"},
+    ]
 
     async def receive() -> dict[str, Any]:
         return messages.pop(0) if messages else {"type": "http.disconnect"}
@@ -112,12 +125,26 @@ def disconnecting_upload(app: FastAPI, path: str) -> Any:
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-             "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
-             "root_path": "", "headers": [(b"content-type", b"application/yaml"), (b"host", b"testserver")],
-             "client": ("127.0.0.1", 5000), "server": ("testserver", 80), "state": {}}
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"content-type", b"application/yaml"), (b"host", b"testserver")],
+        "client": ("127.0.0.1", 5000),
+        "server": ("testserver", 80),
+        "state": {},
+    }
     asyncio.run(app(scope, receive, send))  # type: ignore[arg-type]
     start = next(m for m in sent if m["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    return httpx.Response(start["status"], headers=[(k.decode(), v.decode()) for k, v in start["headers"]],
-                          content=body)
+    return httpx.Response(
+        start["status"],
+        headers=[(k.decode(), v.decode()) for k, v in start["headers"]],
+        content=body,
+    )

@@ -20,10 +20,17 @@ def test_the_catalog_lists_the_builtin_packs_with_counts(client: TestClient):
     packs = {p["id"]: p for p in client.get("/v1/packs", params={"locale": "en"}).json()["packs"]}
     c = compile_pack(BAKERY, PackLibrary([BUILTIN_ROOT]))
     bakery = packs[BAKERY]
-    assert bakery["title"] == "Bakery member stored-value analysis" and bakery["version"] == c.pack.version
+    assert (
+        bakery["title"] == "Bakery member stored-value analysis"
+        and bakery["version"] == c.pack.version
+    )
     assert bakery["builtin"] is True and bakery["owner"] is None and bakery["industry"] == "bakery"
-    assert bakery["counts"] == {"inputs": len(c.pack.inputs), "metrics": len(c.pack.metrics),
-                                "checks": len(c.pack.checks), "rules": len(c.pack.rules)}
+    assert bakery["counts"] == {
+        "inputs": len(c.pack.inputs),
+        "metrics": len(c.pack.metrics),
+        "checks": len(c.pack.checks),
+        "rules": len(c.pack.rules),
+    }
     zh = {p["id"]: p for p in client.get("/v1/packs", params={"locale": "zh"}).json()["packs"]}
     assert zh[BAKERY]["title"] == "烘焙会员储值分析"
 
@@ -34,11 +41,19 @@ def test_a_pack_as_compiled_json(client: TestClient):
     doc = r.json()
     assert doc["id"] == BAKERY and doc["extends"] == ["membership-core"] and doc["builtin"] is True
     closing = doc["metrics"]["closing_amount"]
-    assert closing["formula"] == "opening_amount + recharge_amount + points_to_balance - consume_amount"
+    assert (
+        closing["formula"]
+        == "opening_amount + recharge_amount + points_to_balance - consume_amount"
+    )
     assert closing["defined_in"]["file"].startswith(f"metrics/{BAKERY}/")
     assert doc["metrics"]["cac"]["defined_in"]["pack"] == "membership-core"  # inherited
     band = doc["metrics"]["active_rate"]["bands"][0]
-    assert isinstance(band["min"], float | None) and band["status"] in ("good", "fair", "warning", "critical")
+    assert isinstance(band["min"], float | None) and band["status"] in (
+        "good",
+        "fair",
+        "warning",
+        "critical",
+    )
     assert doc["checks"]["balance_identity"]["proof"]["status"] in ("proved", "depends_on_data")
     assert "/work/" not in r.text
 
@@ -53,15 +68,29 @@ def test_a_builtin_pack_as_yaml_is_its_files(client: TestClient):
 
 
 def test_versions_metric_and_unknowns(client: TestClient):
-    assert client.get(f"/v1/packs/{BAKERY}/versions").json() == {"pack": BAKERY, "versions": [
-        {"version": "1.0.0", "builtin": True, "sha256": None, "owner": None, "visibility": "public",
-         "published_at": None}]}
+    assert client.get(f"/v1/packs/{BAKERY}/versions").json() == {
+        "pack": BAKERY,
+        "versions": [
+            {
+                "version": "1.0.0",
+                "builtin": True,
+                "sha256": None,
+                "owner": None,
+                "visibility": "public",
+                "published_at": None,
+            }
+        ],
+    }
     assert client.get(f"/v1/packs/{BAKERY}", params={"version": "1.0.0"}).status_code == 200
-    assert_problem(client.get(f"/v1/packs/{BAKERY}", params={"version": "9.9.9"}), 404, "version-not-found")
+    assert_problem(
+        client.get(f"/v1/packs/{BAKERY}", params={"version": "9.9.9"}), 404, "version-not-found"
+    )
     m = client.get(f"/v1/packs/{BAKERY}/metrics/active_rate").json()
     assert m["id"] == "active_rate" and m["pack"] == BAKERY and "avg_members" in m["upstream"]
     assert_problem(client.get(f"/v1/packs/{BAKERY}/metrics/nope"), 404, "metric-not-found")
-    body = assert_problem(client.get(f"/v1/packs/{BAKERY}/metrics/closing_amout/lineage"), 404, "metric-not-found")
+    body = assert_problem(
+        client.get(f"/v1/packs/{BAKERY}/metrics/closing_amout/lineage"), 404, "metric-not-found"
+    )
     assert "closing_amount" in body["detail"]  # the engine's suggestion
     assert_problem(client.get("/v1/packs/no-such-pack"), 404, "pack-not-found")
     assert_problem(client.get("/v1/packs/no-such-pack/graph"), 404, "pack-not-found")
@@ -73,7 +102,9 @@ def test_lineage_is_the_engines(client: TestClient, locale: str | None):
     r = client.get(f"/v1/packs/{BAKERY}/metrics/closing_amount/lineage", params=params)
     assert r.status_code == 200
     expected = lineage(compile_pack(BAKERY, PackLibrary([BUILTIN_ROOT])), "closing_amount", locale)
-    expected["defined_in"]["file"] = "metrics/" + expected["defined_in"]["file"].split("metrics/", 1)[1]
+    expected["defined_in"]["file"] = (
+        "metrics/" + expected["defined_in"]["file"].split("metrics/", 1)[1]
+    )
     assert r.json() == json.loads(json.dumps(expected, ensure_ascii=False))
 
 
@@ -83,22 +114,33 @@ def test_checks_and_rules_have_their_lineage_route(client: TestClient):
         r = client.get(f"/v1/packs/{BAKERY}/{kind}/{ident}/lineage", params={"locale": "en"})
         assert r.status_code == 200, r.text
         expected = lineage(c, ident, "en", kind=kind[:-1])
-        expected["defined_in"]["file"] = "metrics/" + expected["defined_in"]["file"].split("metrics/", 1)[1]
+        expected["defined_in"]["file"] = (
+            "metrics/" + expected["defined_in"]["file"].split("metrics/", 1)[1]
+        )
         assert r.json() == json.loads(json.dumps(expected, ensure_ascii=False))
         assert r.json()["measured_from"]  # down to the card ledger
-    assert_problem(client.get(f"/v1/packs/{BAKERY}/checks/churn_too_high/lineage"), 404, "not-found")
+    assert_problem(
+        client.get(f"/v1/packs/{BAKERY}/checks/churn_too_high/lineage"), 404, "not-found"
+    )
     # a check is not a metric: the metrics route does not answer for it
-    assert_problem(client.get(f"/v1/packs/{BAKERY}/metrics/member_flow/lineage"), 404, "metric-not-found")
+    assert_problem(
+        client.get(f"/v1/packs/{BAKERY}/metrics/member_flow/lineage"), 404, "metric-not-found"
+    )
 
 
 def test_unknown_locale_is_a_clear_422(client: TestClient):
-    body = assert_problem(client.get(f"/v1/packs/{BAKERY}/metrics/closing_amount/lineage", params={"locale": "fr"}),
-                          422, "invalid-request")
+    body = assert_problem(
+        client.get(f"/v1/packs/{BAKERY}/metrics/closing_amount/lineage", params={"locale": "fr"}),
+        422,
+        "invalid-request",
+    )
     assert "zh, en" in body["detail"]
 
 
-@pytest.mark.parametrize(("fmt", "media"), [("json", "application/json"), ("dot", "text/vnd.graphviz"),
-                                            ("mermaid", "text/plain")])
+@pytest.mark.parametrize(
+    ("fmt", "media"),
+    [("json", "application/json"), ("dot", "text/vnd.graphviz"), ("mermaid", "text/plain")],
+)
 def test_graph_formats(client: TestClient, fmt: str, media: str):
     r = client.get(f"/v1/packs/{BAKERY}/graph", params={"format": fmt, "locale": "en"})
     assert r.status_code == 200 and r.headers["content-type"].startswith(media)
@@ -106,8 +148,11 @@ def test_graph_formats(client: TestClient, fmt: str, media: str):
 
 
 def test_bad_graph_format_is_422_without_echo(client: TestClient):
-    body = assert_problem(client.get(f"/v1/packs/{BAKERY}/graph", params={"format": "svg<script>"}), 422,
-                          "invalid-request")
+    body = assert_problem(
+        client.get(f"/v1/packs/{BAKERY}/graph", params={"format": "svg<script>"}),
+        422,
+        "invalid-request",
+    )
     assert body["errors"][0]["location"] == "query.format" and "svg" not in json.dumps(body)
 
 
@@ -115,8 +160,15 @@ def test_schema(client: TestClient):
     assert client.get("/v1/schema").json() == pack_schema()
 
 
-@pytest.mark.parametrize("path", [f"/v1/packs/{BAKERY}", f"/v1/packs/{BAKERY}/metrics/active_rate/lineage",
-                                  f"/v1/packs/{BAKERY}/graph?format=dot", f"/v1/packs/{BAKERY}/metrics/active_rate"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/v1/packs/{BAKERY}",
+        f"/v1/packs/{BAKERY}/metrics/active_rate/lineage",
+        f"/v1/packs/{BAKERY}/graph?format=dot",
+        f"/v1/packs/{BAKERY}/metrics/active_rate",
+    ],
+)
 def test_etag_and_if_none_match(client: TestClient, path: str):
     first = client.get(path)
     etag = first.headers["etag"]
@@ -130,7 +182,9 @@ def test_etag_and_if_none_match(client: TestClient, path: str):
 def test_etag_differs_by_representation(client: TestClient):
     a = client.get(f"/v1/packs/{BAKERY}/graph", params={"format": "dot"}).headers["etag"]
     b = client.get(f"/v1/packs/{BAKERY}/graph", params={"format": "mermaid"}).headers["etag"]
-    c = client.get(f"/v1/packs/{BAKERY}/graph", params={"format": "dot", "locale": "en"}).headers["etag"]
+    c = client.get(f"/v1/packs/{BAKERY}/graph", params={"format": "dot", "locale": "en"}).headers[
+        "etag"
+    ]
     assert len({a, b, c}) == 3
 
 

@@ -24,22 +24,40 @@ def test_docs_page_uses_only_local_assets(client: TestClient):
 def test_openapi_documents_the_routes_with_problem_responses(client: TestClient):
     doc = client.get("/openapi.json").json()
     paths = doc["paths"]
-    assert set(paths) == {"/v1/packs", "/v1/packs/{pack}", "/v1/packs/{pack}/versions",
-                          "/v1/packs/{pack}/metrics/{metric}", "/v1/packs/{pack}/metrics/{metric}/lineage",
-                          "/v1/packs/{pack}/checks/{check}/lineage", "/v1/packs/{pack}/rules/{rule}/lineage",
-                          "/v1/packs/{pack}/graph", "/v1/schema", "/v1/packs/{pack}/evaluate", "/v1/validate",
-                          "/healthz"}
+    assert set(paths) == {
+        "/v1/packs",
+        "/v1/packs/{pack}",
+        "/v1/packs/{pack}/versions",
+        "/v1/packs/{pack}/metrics/{metric}",
+        "/v1/packs/{pack}/metrics/{metric}/lineage",
+        "/v1/packs/{pack}/checks/{check}/lineage",
+        "/v1/packs/{pack}/rules/{rule}/lineage",
+        "/v1/packs/{pack}/graph",
+        "/v1/schema",
+        "/v1/packs/{pack}/evaluate",
+        "/v1/validate",
+        "/healthz",
+    }
     evaluate = paths["/v1/packs/{pack}/evaluate"]["post"]
     assert set(evaluate["requestBody"]["content"]) == {"application/json", "text/csv"}
-    assert {"200", "400", "404", "413", "415", "422", "429", "503", "504"} <= set(evaluate["responses"])
+    assert {"200", "400", "404", "413", "415", "422", "429", "503", "504"} <= set(
+        evaluate["responses"]
+    )
     assert evaluate["responses"]["422"]["content"]["application/problem+json"]["schema"] == {
-        "$ref": "#/components/schemas/Problem"}
+        "$ref": "#/components/schemas/Problem"
+    }
     schemas = doc["components"]["schemas"]
-    assert {"Problem", "EvaluateRequest", "Evaluation", "Lineage", "PackList", "Published"} <= set(schemas)
+    assert {"Problem", "EvaluateRequest", "Evaluation", "Lineage", "PackList", "Published"} <= set(
+        schemas
+    )
     assert schemas["EvaluateRequest"]["examples"]
     assert "bearer" in doc["components"]["securitySchemes"]
-    described = " ".join(r.get("description", "") for p in paths.values() for op in p.values()
-                         for r in op["responses"].values())
+    described = " ".join(
+        r.get("description", "")
+        for p in paths.values()
+        for op in p.values()
+        for r in op["responses"].values()
+    )
     for slug in set(TYPES) - {"method-not-allowed"}:  # 405 belongs to no route
         assert f"`{slug}`" in described, slug
 

@@ -21,7 +21,9 @@ from api.server import Settings
 from api.server.sources import hide_folder, json_tables, source_files
 from tests.api.http.conftest import YAML, assert_problem, bearer, make_client
 
-PACK = (Path(__file__).resolve().parents[2] / "packs" / "measures" / "ledger-demo" / "pack.yaml").read_bytes()
+PACK = (
+    Path(__file__).resolve().parents[2] / "packs" / "measures" / "ledger-demo" / "pack.yaml"
+).read_bytes()
 URL = "/v1/packs/ledger-demo/evaluate"
 PLAIN = b"""pack: plain-visits
 version: '1.0.0'
@@ -33,30 +35,54 @@ metrics:
 """
 CSV = {"Content-Type": "text/csv"}
 FIELDS = ["event_time", "store_id", "member_id", "kind", "amount", "net", "gift", "points"]
-LEDGER: list[dict[str, Any]] = [dict(zip(FIELDS, r, strict=True)) for r in [
-    ("2026-01-02 09:00:00", "S1", "M1", "register", 0, 0, 0, 0),       # 1  new member of S1
-    ("2026-01-02 09:05:00", "S1", "M1", "recharge", 200, 180, 20, 0),  # 2
-    ("2026-01-10 12:00:00", "S1", "M2", "import", 50, 50, 0, 0),       # 3  imported members are new too
-    ("2026-01-15 18:30:00", "S1", "M2", "recharge", 100, 95, 5, 0),    # 4
-    ("2026-01-20 08:00:00", "S2", "M3", "register", 0, 0, 0, 0),       # 5
-    ("2026-01-31 23:59:59", "S2", "M3", "recharge", 300, 270, 30, 0),  # 6  last second of January
-    ("2026-02-01 00:00:00", "S1", "M1", "recharge", 150, 150, 0, 0),   # 7  first second of February
-    ("2026-02-03 10:00:00", "S1", "M1", "consume", 80, 72, 8, 0),      # 8  spending is not recharging
-    ("2026-02-14 11:00:00", "S2", "M3", "consume", 120, 108, 12, 5),   # 9
-    ("2026-02-20 16:00:00", "S2", "M4", "register", 0, 0, 0, 0),       # 10
-    ("2026-02-21 16:00:00", "S2", "M4", "recharge", 50, 50, 0, 0),     # 11
-]]
+LEDGER: list[dict[str, Any]] = [
+    dict(zip(FIELDS, r, strict=True))
+    for r in [
+        ("2026-01-02 09:00:00", "S1", "M1", "register", 0, 0, 0, 0),  # 1  new member of S1
+        ("2026-01-02 09:05:00", "S1", "M1", "recharge", 200, 180, 20, 0),  # 2
+        # 3  imported members are new too
+        ("2026-01-10 12:00:00", "S1", "M2", "import", 50, 50, 0, 0),
+        ("2026-01-15 18:30:00", "S1", "M2", "recharge", 100, 95, 5, 0),  # 4
+        ("2026-01-20 08:00:00", "S2", "M3", "register", 0, 0, 0, 0),  # 5
+        # 6  last second of January
+        ("2026-01-31 23:59:59", "S2", "M3", "recharge", 300, 270, 30, 0),
+        # 7  first second of February
+        ("2026-02-01 00:00:00", "S1", "M1", "recharge", 150, 150, 0, 0),
+        # 8  spending is not recharging
+        ("2026-02-03 10:00:00", "S1", "M1", "consume", 80, 72, 8, 0),
+        ("2026-02-14 11:00:00", "S2", "M3", "consume", 120, 108, 12, 5),  # 9
+        ("2026-02-20 16:00:00", "S2", "M4", "register", 0, 0, 0, 0),  # 10
+        ("2026-02-21 16:00:00", "S2", "M4", "recharge", 50, 50, 0, 0),  # 11
+    ]
+]
 # By hand, per month and store (recharge_amount / recharge_count / new_members / gift_income):
 #   2026-01 S1: 200 + 100 = 300 / 2 / 2 (M1, M2) / 20 + 5 = 25
 #   2026-01 S2: 300 / 1 / 1 (M3) / 30
 #   2026-02 S1: 150 / 1 / 0 / 0
 #   2026-02 S2: 50 / 1 / 1 (M4) / 0
-# metrics: recharge_per_visit = amount / count; gift_share_of_recharge = gift / amount; newcomers = new
+# metrics: recharge_per_visit = amount / count; gift_share_of_recharge = gift / amount;
+# newcomers = new
 BY_STORE = {
-    ("2026-01", "S1"): {"recharge_per_visit": 150.0, "gift_share_of_recharge": 25 / 300, "newcomers": 2.0},
-    ("2026-01", "S2"): {"recharge_per_visit": 300.0, "gift_share_of_recharge": 0.1, "newcomers": 1.0},
-    ("2026-02", "S1"): {"recharge_per_visit": 150.0, "gift_share_of_recharge": 0.0, "newcomers": 0.0},
-    ("2026-02", "S2"): {"recharge_per_visit": 50.0, "gift_share_of_recharge": 0.0, "newcomers": 1.0},
+    ("2026-01", "S1"): {
+        "recharge_per_visit": 150.0,
+        "gift_share_of_recharge": 25 / 300,
+        "newcomers": 2.0,
+    },
+    ("2026-01", "S2"): {
+        "recharge_per_visit": 300.0,
+        "gift_share_of_recharge": 0.1,
+        "newcomers": 1.0,
+    },
+    ("2026-02", "S1"): {
+        "recharge_per_visit": 150.0,
+        "gift_share_of_recharge": 0.0,
+        "newcomers": 0.0,
+    },
+    ("2026-02", "S2"): {
+        "recharge_per_visit": 50.0,
+        "gift_share_of_recharge": 0.0,
+        "newcomers": 1.0,
+    },
 }
 # Totals of the quarter: 600 + 200 = 800 recharged in 5 recharges, 55 of gift, 4 new members.
 QUARTER = {"recharge_per_visit": 160.0, "gift_share_of_recharge": 55 / 800, "newcomers": 4.0}
@@ -110,10 +136,15 @@ def test_records_give_the_hand_computed_values(ledger: TestClient):
 
 
 def test_one_sources_csv_gives_the_same_body(ledger: TestClient):
-    expected = ledger.post(URL, json={"sources": {"card_events": LEDGER}, "grain": "quarter", "by": [],
-                                      "trace": True}).json()
-    r = ledger.post(URL, content=_csv(LEDGER), headers=CSV,
-                    params={"source": "card_events", "grain": "quarter", "by": "", "trace": "true"})
+    expected = ledger.post(
+        URL, json={"sources": {"card_events": LEDGER}, "grain": "quarter", "by": [], "trace": True}
+    ).json()
+    r = ledger.post(
+        URL,
+        content=_csv(LEDGER),
+        headers=CSV,
+        params={"source": "card_events", "grain": "quarter", "by": "", "trace": "true"},
+    )
     assert r.status_code == 200, r.text
     assert r.json() == expected
     r = ledger.post(URL, content=_csv(LEDGER), headers=CSV, params={"source": "card_events"})
@@ -132,86 +163,155 @@ def test_records_are_written_as_data_never_as_csv_syntax(ledger: TestClient):
 
 def test_a_missing_column_is_named_by_the_engine(ledger: TestClient):
     records = [{k: v for k, v in rec.items() if k != "amount"} for rec in LEDGER]
-    body = assert_problem(ledger.post(URL, json={"sources": {"card_events": records}}), 422, "invalid-input")
+    body = assert_problem(
+        ledger.post(URL, json={"sources": {"card_events": records}}), 422, "invalid-input"
+    )
     assert "card_events" in body["detail"] and "'amount'" in body["detail"]
-    body = assert_problem(ledger.post(URL, content=_csv(records), headers=CSV, params={"source": "card_events"}),
-                          422, "invalid-input")
+    body = assert_problem(
+        ledger.post(URL, content=_csv(records), headers=CSV, params={"source": "card_events"}),
+        422,
+        "invalid-input",
+    )
     assert "'amount'" in body["detail"]
 
 
 def test_a_time_that_does_not_parse_names_the_column_and_record(ledger: TestClient):
     records = [dict(rec) for rec in LEDGER]
     records[2]["event_time"] = "the tenth of January"
-    body = assert_problem(ledger.post(URL, json={"sources": {"card_events": records}}), 422, "invalid-input")
-    assert "card_events" in body["detail"] and "event_time" in body["detail"] and "row 3" in body["detail"]
+    body = assert_problem(
+        ledger.post(URL, json={"sources": {"card_events": records}}), 422, "invalid-input"
+    )
+    assert (
+        "card_events" in body["detail"]
+        and "event_time" in body["detail"]
+        and "row 3" in body["detail"]
+    )
 
 
 @pytest.mark.parametrize(("value", "kind"), [({"value": 100}, "an object"), ([100, 200], "a list")])
 def test_a_nested_value_names_source_record_and_field(ledger: TestClient, value: object, kind: str):
     records = [dict(rec) for rec in LEDGER]
     records[4]["amount"] = value
-    body = assert_problem(ledger.post(URL, json={"sources": {"card_events": records}}), 422, "invalid-input")
-    assert body["detail"].startswith(f"source 'card_events', record 5, field 'amount': the value is {kind}")
-    assert body["errors"] == [{"row": 5, "column": "amount", "reason": body["errors"][0]["reason"], "hint": None}]
+    body = assert_problem(
+        ledger.post(URL, json={"sources": {"card_events": records}}), 422, "invalid-input"
+    )
+    assert body["detail"].startswith(
+        f"source 'card_events', record 5, field 'amount': the value is {kind}"
+    )
+    assert body["errors"] == [
+        {"row": 5, "column": "amount", "reason": body["errors"][0]["reason"], "hint": None}
+    ]
 
 
-@pytest.mark.parametrize(("records", "fragment"), [
-    (["not an object"], "record 1: a record must be an object"),
-    ([{"event_time": "2026-01-02 09:00:00", "amount": "NUL\x00"}], "record 1, field 'amount': the text holds a NUL"),
-    ([], "no records"),
-])
+@pytest.mark.parametrize(
+    ("records", "fragment"),
+    [
+        (["not an object"], "record 1: a record must be an object"),
+        (
+            [{"event_time": "2026-01-02 09:00:00", "amount": "NUL\x00"}],
+            "record 1, field 'amount': the text holds a NUL",
+        ),
+        ([], "no records"),
+    ],
+)
 def test_bad_records_are_422(ledger: TestClient, records: list[Any], fragment: str):
-    body = assert_problem(ledger.post(URL, json={"sources": {"card_events": records}}), 422, "invalid-input")
+    body = assert_problem(
+        ledger.post(URL, json={"sources": {"card_events": records}}), 422, "invalid-input"
+    )
     assert fragment in body["detail"]
 
 
-@pytest.mark.parametrize(("text", "status", "slug", "fragment"), [
-    (",".join(FIELDS) + "\n", 422, "invalid-input", "source 'card_events' has no records"),
-    ("", 422, "invalid-input", "the CSV of source 'card_events' is empty"),
-    ('event_time,amount\n"2026-01-02,1\n', 400, "malformed-body", "the CSV of source 'card_events' is not valid"),
-])
+@pytest.mark.parametrize(
+    ("text", "status", "slug", "fragment"),
+    [
+        (",".join(FIELDS) + "\n", 422, "invalid-input", "source 'card_events' has no records"),
+        ("", 422, "invalid-input", "the CSV of source 'card_events' is empty"),
+        (
+            'event_time,amount\n"2026-01-02,1\n',
+            400,
+            "malformed-body",
+            "the CSV of source 'card_events' is not valid",
+        ),
+    ],
+)
 def test_bad_csv_of_a_source(ledger: TestClient, text: str, status: int, slug: str, fragment: str):
     r = ledger.post(URL, content=text, headers=CSV, params={"source": "card_events"})
     assert fragment in assert_problem(r, status, slug)["detail"]
 
 
 def test_a_huge_number_is_refused_not_summed(ledger: TestClient):
-    text = json.dumps({"sources": {"card_events": LEDGER[:1]}}).replace('"amount": 0', '"amount": 1e999')
+    text = json.dumps({"sources": {"card_events": LEDGER[:1]}}).replace(
+        '"amount": 0', '"amount": 1e999'
+    )
     r = ledger.post(URL, content=text, headers={"Content-Type": "application/json"})
     body = assert_problem(r, 422, "invalid-input")
     assert "record 1, field 'amount'" in body["detail"] and "finite" in body["detail"]
 
 
 def test_an_unknown_source_names_the_known_ones(ledger: TestClient):
-    body = assert_problem(ledger.post(URL, json={"sources": {"card_event": LEDGER}}), 422, "invalid-request")
-    assert body["detail"] == "pack 'ledger-demo' has no source 'card_event'; its sources: card_events"
+    body = assert_problem(
+        ledger.post(URL, json={"sources": {"card_event": LEDGER}}), 422, "invalid-request"
+    )
+    assert (
+        body["detail"] == "pack 'ledger-demo' has no source 'card_event'; its sources: card_events"
+    )
     assert body["errors"][0]["location"] == "body.sources.card_event"
-    body = assert_problem(ledger.post(URL, content=_csv(LEDGER), headers=CSV, params={"source": "../../etc/passwd"}),
-                          422, "invalid-request")
-    assert "its sources: card_events" in body["detail"] and body["errors"][0]["location"] == "query.source"
+    body = assert_problem(
+        ledger.post(URL, content=_csv(LEDGER), headers=CSV, params={"source": "../../etc/passwd"}),
+        422,
+        "invalid-request",
+    )
+    assert (
+        "its sources: card_events" in body["detail"]
+        and body["errors"][0]["location"] == "query.source"
+    )
 
 
 def test_a_pack_without_measures_says_so(client: TestClient, keys: dict[str, str]):
     _publish(client, keys["alice"], PLAIN)
     url = "/v1/packs/plain-visits/evaluate"
-    body = assert_problem(client.post(url, json={"sources": {"card_events": LEDGER}}), 422, "invalid-request")
-    assert body["detail"] == ("pack 'plain-visits' computes no input from raw records (none of its inputs has a "
-                              "`measure:`): send input rows instead")
-    body = assert_problem(client.post(url, content=_csv(LEDGER), headers=CSV, params={"source": "card_events"}),
-                          422, "invalid-request")
+    body = assert_problem(
+        client.post(url, json={"sources": {"card_events": LEDGER}}), 422, "invalid-request"
+    )
+    assert body["detail"] == (
+        "pack 'plain-visits' computes no input from raw records (none of its inputs has a "
+        "`measure:`): send input rows instead"
+    )
+    body = assert_problem(
+        client.post(url, content=_csv(LEDGER), headers=CSV, params={"source": "card_events"}),
+        422,
+        "invalid-request",
+    )
     assert "computes no input from raw records" in body["detail"]
     r = client.post(url, json={"rows": [{"period": "2026-01", "visits": 21}]})
     assert r.status_code == 200 and r.json()["rows"][0]["values"] == {"double_visits": 42.0}
 
 
-@pytest.mark.parametrize(("payload", "location", "fragment"), [
-    ({"rows": [{"period": "2026-01"}], "sources": {"card_events": LEDGER}}, "body.sources", "not both"),
-    ({"sources": []}, "body.sources", "object"),
-    ({"sources": {}}, "body.sources", "at least one"),
-    ({"sources": {"card_events": {"event_time": "2026-01-02"}}}, "body.sources.card_events", "list"),
-    ({"sources": {"card_events": LEDGER}, "grain": "fortnight"}, "body.grain", "invalid options"),
-])
-def test_bad_requests_are_422(ledger: TestClient, payload: dict[str, Any], location: str, fragment: str):
+@pytest.mark.parametrize(
+    ("payload", "location", "fragment"),
+    [
+        (
+            {"rows": [{"period": "2026-01"}], "sources": {"card_events": LEDGER}},
+            "body.sources",
+            "not both",
+        ),
+        ({"sources": []}, "body.sources", "object"),
+        ({"sources": {}}, "body.sources", "at least one"),
+        (
+            {"sources": {"card_events": {"event_time": "2026-01-02"}}},
+            "body.sources.card_events",
+            "list",
+        ),
+        (
+            {"sources": {"card_events": LEDGER}, "grain": "fortnight"},
+            "body.grain",
+            "invalid options",
+        ),
+    ],
+)
+def test_bad_requests_are_422(
+    ledger: TestClient, payload: dict[str, Any], location: str, fragment: str
+):
     body = assert_problem(ledger.post(URL, json=payload), 422, "invalid-request")
     assert body["errors"][0]["location"] == location and fragment in body["detail"]
 
@@ -219,17 +319,23 @@ def test_bad_requests_are_422(ledger: TestClient, payload: dict[str, Any], locat
 def test_null_rows_or_sources_are_absent(ledger: TestClient):
     r = ledger.post(URL, json={"rows": None, "sources": {"card_events": LEDGER}, "by": []})
     assert r.status_code == 200, r.text
-    body = assert_problem(ledger.post(URL, json={"rows": None, "sources": None}), 422, "invalid-request")
+    body = assert_problem(
+        ledger.post(URL, json={"rows": None, "sources": None}), 422, "invalid-request"
+    )
     assert "'rows'" in body["detail"] and "'sources'" in body["detail"]
 
 
 def test_source_in_the_query_of_a_json_body_is_refused(ledger: TestClient):
-    r = ledger.post(URL, json={"sources": {"card_events": LEDGER}}, params={"source": "card_events"})
+    r = ledger.post(
+        URL, json={"sources": {"card_events": LEDGER}}, params={"source": "card_events"}
+    )
     assert "'sources'" in assert_problem(r, 422, "invalid-request")["detail"]
 
 
 def test_records_count_against_the_row_limit(capped: TestClient):
-    body = assert_problem(capped.post(URL, json={"sources": {"card_events": LEDGER}}), 422, "too-many-rows")
+    body = assert_problem(
+        capped.post(URL, json={"sources": {"card_events": LEDGER}}), 422, "too-many-rows"
+    )
     assert body["detail"] == "11 records in 'sources'; one evaluation takes at most 10"
     r = capped.post(URL, content=_csv(LEDGER), headers=CSV, params={"source": "card_events"})
     assert "at most 10" in assert_problem(r, 422, "too-many-rows")["detail"]
@@ -237,7 +343,9 @@ def test_records_count_against_the_row_limit(capped: TestClient):
 
 
 def test_the_body_limit_applies_to_records(settings: Settings, keys: dict[str, str]):
-    with make_client(settings, max_body_bytes=2_000) as c:  # the pack's YAML (1.2 kB) fits, 22 records do not
+    with make_client(
+        settings, max_body_bytes=2_000
+    ) as c:  # the pack's YAML (1.2 kB) fits, 22 records do not
         _publish(c, keys["alice"])
         r = c.post(URL, json={"sources": {"card_events": LEDGER * 2}})
         assert_problem(r, 413, "payload-too-large")
@@ -251,14 +359,17 @@ def test_no_record_value_comes_back_in_an_error(ledger: TestClient):
     r = ledger.post(URL, json={"sources": {"card_events": records}})
     assert_problem(r, 422, "invalid-input")
     assert secret not in r.text
-    records = [{k: v for k, v in rec.items() if k != "store_id"} | {"member_id": secret} for rec in LEDGER]
+    records = [
+        {k: v for k, v in rec.items() if k != "store_id"} | {"member_id": secret} for rec in LEDGER
+    ]
     r = ledger.post(URL, json={"sources": {"card_events": records}})
     assert_problem(r, 422, "invalid-input")
     assert secret not in r.text
 
 
 def test_temporary_files_are_removed_after_each_request(ledger: TestClient):
-    """The worker writes the records below its own scratch directory, empty again after each request."""
+    """The worker writes the records below its own
+    scratch directory, empty again after each request."""
     (worker,) = ledger.app.state.pool._all  # type: ignore[attr-defined]
     assert ledger.post(URL, json={"sources": {"card_events": LEDGER}}).status_code == 200
     assert worker.scratch.is_dir() and list(worker.scratch.iterdir()) == []
@@ -269,17 +380,39 @@ def test_temporary_files_are_removed_after_each_request(ledger: TestClient):
 
 def test_a_worker_killed_at_the_deadline_leaves_no_files(settings: Settings, keys: dict[str, str]):
     """A worker killed while it works cannot clean up: its whole scratch directory goes with it."""
-    with make_client(settings, eval_timeout=30.0, max_rows=10**6, max_body_bytes=64 * 1024 * 1024) as c:
+    with make_client(
+        settings, eval_timeout=30.0, max_rows=10**6, max_body_bytes=64 * 1024 * 1024
+    ) as c:
         pool = c.app.state.pool  # type: ignore[attr-defined]
         _publish(c, keys["alice"])  # under a generous limit: publishing compiles in a worker
         pool.start()
         c.app.state.settings = dataclasses.replace(c.app.state.settings, eval_timeout=3.0)  # type: ignore[attr-defined]
         (worker,) = pool._all
         # 200 stores over 80 years: ~145,000 rows with their trace, over 15 s of work anywhere
-        records = [dict(zip(FIELDS, (f"{1950 + i % 80}-{(i // 80) % 12 + 1:02d}-03 10:00:00", f"S{i % 200}",
-                                     f"M{i}", "recharge", 10, 10, 0, 0), strict=True)) for i in range(20_000)]
-        r = c.post(URL, content=json.dumps({"sources": {"card_events": records}, "trace": True}).encode(),
-                   headers={"Content-Type": "application/json"})
+        records = [
+            dict(
+                zip(
+                    FIELDS,
+                    (
+                        f"{1950 + i % 80}-{(i // 80) % 12 + 1:02d}-03 10:00:00",
+                        f"S{i % 200}",
+                        f"M{i}",
+                        "recharge",
+                        10,
+                        10,
+                        0,
+                        0,
+                    ),
+                    strict=True,
+                )
+            )
+            for i in range(20_000)
+        ]
+        r = c.post(
+            URL,
+            content=json.dumps({"sources": {"card_events": records}, "trace": True}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
         assert_problem(r, 504, "evaluation-timeout")
         assert pool.killed == 1 and not worker.scratch.exists()
         (fresh,) = pool._all
@@ -290,14 +423,25 @@ def test_a_worker_killed_at_the_deadline_leaves_no_files(settings: Settings, key
 def test_source_files_are_private_exact_and_removed(tmp_path: Path):
     """Records are written cell for cell by the csv module, in a 0700 directory that is then
     removed; an engine message naming the file loses the directory."""
-    table = json_tables({"card_events": [{"a": 'x,"y"\r\nz', "b": 1.5}, {"b": True, "c": None}]})["card_events"]
+    table = json_tables({"card_events": [{"a": 'x,"y"\r\nz', "b": 1.5}, {"b": True, "c": None}]})[
+        "card_events"
+    ]
     with source_files({"card_events": table}, tmp_path) as paths:
         path = paths["card_events"]
         assert path.name == "card_events.csv" and path.parent.parent == tmp_path
         assert path.parent.stat().st_mode & 0o777 == 0o700
         with path.open(encoding="utf-8", newline="") as fh:
-            assert list(csv.reader(fh)) == [["a", "b", "c"], ['x,"y"\r\nz', "1.5", ""], ["", "true", ""]]
-        outcome = {"detail": f"cannot read {path}", "errors": [{"reason": f"{path.resolve()}: bad"}]}
-        assert hide_folder(outcome, paths) == {"detail": "cannot read card_events.csv",
-                                               "errors": [{"reason": "card_events.csv: bad"}]}
+            assert list(csv.reader(fh)) == [
+                ["a", "b", "c"],
+                ['x,"y"\r\nz', "1.5", ""],
+                ["", "true", ""],
+            ]
+        outcome = {
+            "detail": f"cannot read {path}",
+            "errors": [{"reason": f"{path.resolve()}: bad"}],
+        }
+        assert hide_folder(outcome, paths) == {
+            "detail": "cannot read card_events.csv",
+            "errors": [{"reason": "card_events.csv: bad"}],
+        }
     assert list(tmp_path.iterdir()) == []

@@ -23,7 +23,9 @@ def _chunks(total: int, size: int = 64 * 1024) -> Iterator[bytes]:
 
 def test_declared_length_over_the_limit_is_413(settings: Settings):
     with make_client(settings, max_body_bytes=1000) as c:
-        body = assert_problem(c.post("/v1/validate", content=b"#" * 1001, headers=YAML), 413, "payload-too-large")
+        body = assert_problem(
+            c.post("/v1/validate", content=b"#" * 1001, headers=YAML), 413, "payload-too-large"
+        )
         assert "1,001 bytes" in body["detail"] and "1,000" in body["detail"]
         assert c.post("/v1/validate", content=b"#" * 999, headers=YAML).status_code == 200
 
@@ -33,8 +35,11 @@ def test_chunked_upload_is_counted_while_read(settings: Settings):
         r = c.post(URL, content=_chunks(5_000_000), headers={"Content-Type": "application/json"})
         assert "content-length" not in {k.lower() for k in r.request.headers}
         assert_problem(r, 413, "payload-too-large")
-        r = c.post(URL, content=iter([b'{"rows": [', b'{"period": "2026-01", "new_members": 3}', b"]}"]),
-                   headers={"Content-Type": "application/json"})
+        r = c.post(
+            URL,
+            content=iter([b'{"rows": [', b'{"period": "2026-01", "new_members": 3}', b"]}"]),
+            headers={"Content-Type": "application/json"},
+        )
         assert r.status_code == 200, r.text
 
 
@@ -45,7 +50,8 @@ def test_rate_limit_per_client_with_retry_after(settings: Settings, keys: dict[s
         r = c.get("/v1/schema")
         assert_problem(r, 429, "rate-limited")
         assert r.headers["retry-after"] == "2"
-        assert c.get("/v1/schema", headers=bearer(keys["alice"])).status_code == 200  # a token has its own bucket
+        # a token has its own bucket
+        assert c.get("/v1/schema", headers=bearer(keys["alice"])).status_code == 200
         assert c.get("/healthz").status_code == 200  # health checks are not limited
 
 
@@ -62,7 +68,10 @@ def test_token_bucket_refills():
 def test_no_cors_by_default(client: TestClient):
     r = client.get("/v1/packs", headers={"Origin": "https://example.org"})
     assert "access-control-allow-origin" not in r.headers
-    r = client.options("/v1/packs", headers={"Origin": "https://example.org", "Access-Control-Request-Method": "GET"})
+    r = client.options(
+        "/v1/packs",
+        headers={"Origin": "https://example.org", "Access-Control-Request-Method": "GET"},
+    )
     assert "access-control-allow-origin" not in r.headers
 
 
@@ -71,12 +80,20 @@ def test_cors_for_named_origins_only(settings: Settings):
         r = c.get("/v1/packs", headers={"Origin": "https://app.example.org"})
         assert r.headers["access-control-allow-origin"] == "https://app.example.org"
         assert "access-control-allow-credentials" not in r.headers
-        assert "access-control-allow-origin" not in c.get("/v1/packs", headers={"Origin": "https://x.org"}).headers
+        assert (
+            "access-control-allow-origin"
+            not in c.get("/v1/packs", headers={"Origin": "https://x.org"}).headers
+        )
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    ({"cors_origins": ("*",)}, "CORS"), ({"max_rows": 0}, "max_rows"), ({"eval_timeout": 0}, "eval_timeout"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"cors_origins": ("*",)}, "CORS"),
+        ({"max_rows": 0}, "max_rows"),
+        ({"eval_timeout": 0}, "eval_timeout"),
+    ],
+)
 def test_bad_settings_are_refused(settings: Settings, change: dict[str, object], message: str):
     from dataclasses import replace
 

@@ -30,9 +30,26 @@ def _start(tmp_path: Path, data: Path, *options: str) -> tuple[subprocess.Popen[
     port = _free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "api.server_cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--data-dir", str(data), "--eval-workers", "1", *options], cwd=tmp_path, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "api.server_cli",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data),
+            "--eval-workers",
+            "1",
+            *options,
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
@@ -75,29 +92,44 @@ def test_a_real_server_publishes_evaluates_and_explains(server: tuple[str, str])
     url, token = server
     with httpx.Client(base_url=url, timeout=30) as http:
         assert http.get("/healthz").json()["status"] == "ok"
-        r = http.post("/v1/packs", content=GYM, headers={"Content-Type": "application/yaml",
-                                                          "Authorization": f"Bearer {token}"})
+        r = http.post(
+            "/v1/packs",
+            content=GYM,
+            headers={"Content-Type": "application/yaml", "Authorization": f"Bearer {token}"},
+        )
         assert r.status_code == 201, r.text
-        r = http.post("/v1/packs/gym-membership/evaluate", params={"by": "", "metrics": "class_utilisation"},
-                      content="period,club,class_bookings,class_capacity\n2026-01,C1,75,100\n2026-01,C2,25,100\n",
-                      headers={"Content-Type": "text/csv"})
+        r = http.post(
+            "/v1/packs/gym-membership/evaluate",
+            params={"by": "", "metrics": "class_utilisation"},
+            content="period,club,class_bookings,class_capacity\n2026-01,C1,75,100\n2026-01,C2,25,100\n",
+            headers={"Content-Type": "text/csv"},
+        )
         assert r.status_code == 200, r.text
         assert r.json()["rows"][0]["values"] == {"class_utilisation": 0.5}
         lin = http.get("/v1/packs/gym-membership/metrics/class_utilisation/lineage").json()
         assert lin["inputs"] == ["class_bookings", "class_capacity"]
         assert lin["defined_in"]["file"] == "gym-membership@1.0.0.yaml"
-        lin = http.get("/v1/packs/gym-membership/metrics/cac/lineage").json()  # the server runs outside the repo
+        lin = http.get(
+            "/v1/packs/gym-membership/metrics/cac/lineage"
+        ).json()  # the server runs outside the repo
         assert lin["defined_in"]["file"] == "metrics/membership-core/metrics.yaml"
-        r = http.get("/v1/packs/gym-membership/metrics/class_utilisation/lineage",
-                     headers={"If-None-Match": http.get("/v1/packs/gym-membership/metrics/class_utilisation/lineage")
-                              .headers["etag"]})
+        r = http.get(
+            "/v1/packs/gym-membership/metrics/class_utilisation/lineage",
+            headers={
+                "If-None-Match": http.get(
+                    "/v1/packs/gym-membership/metrics/class_utilisation/lineage"
+                ).headers["etag"]
+            },
+        )
         assert r.status_code == 304
-        r = http.post("/v1/packs/gym-membership/evaluate", content=b'{"rows": [{"n": ' + b"1" * 5000 + b"}]}",
-                      headers={"Content-Type": "application/json"})
+        r = http.post(
+            "/v1/packs/gym-membership/evaluate",
+            content=b'{"rows": [{"n": ' + b"1" * 5000 + b"}]}",
+            headers={"Content-Type": "application/json"},
+        )
         assert r.status_code == 400 and r.headers["content-type"] == "application/problem+json"
         assert http.get("/docs").status_code == 200
         assert "server" not in r.headers  # no server banner
-
 
 
 def test_a_publish_survives_kill_9_and_a_revoked_key_stops_working(tmp_path: Path):

@@ -30,10 +30,16 @@ def test_a_lone_surrogate_in_json_is_a_400_not_a_500(tmp_path: Path):
 
 
 def test_a_huge_finite_number_is_evaluated_without_infinity(tmp_path: Path):
-    csv = "period,store,recharge_amount,consume_amount,recharge_count,consume_count\n2026-01,S1,1e308,1,1,1\n"
+    csv = (
+        "period,store,recharge_amount,consume_amount,recharge_count,consume_count\n"
+        "2026-01,S1,1e308,1,1,1\n"
+    )
     with make_client(tmp_path) as client:
-        r = client.post(EVAL + "?metrics=monthly_recharge_amount,consume_to_recharge_ratio", content=csv,
-                        headers={"Content-Type": "text/csv"})
+        r = client.post(
+            EVAL + "?metrics=monthly_recharge_amount,consume_to_recharge_ratio",
+            content=csv,
+            headers={"Content-Type": "text/csv"},
+        )
     assert r.status_code == 200, r.text
     values = r.json()["rows"][0]["values"]
     assert values["monthly_recharge_amount"] == 1e308
@@ -54,11 +60,14 @@ def test_trace_must_be_a_real_boolean(tmp_path: Path):
 
 def test_rate_limit_buckets_follow_the_verified_owner_not_the_header_spelling():
     owners = {"tok": "carol"}
+
     def key(header: bytes) -> str:
         scope = {"headers": [(b"authorization", header)], "client": ("10.0.0.9", 1)}
         return client_key(scope, owners.get)
+
     assert key(b"Bearer tok") == key(b"bearer   tok") == key(b"BEARER tok ") == "owner:carol"
-    assert key(b"Bearer junk1") == key(b"Bearer junk2") == "ip:10.0.0.9"  # junk shares the address's bucket
+    # junk shares the address's bucket
+    assert key(b"Bearer junk1") == key(b"Bearer junk2") == "ip:10.0.0.9"
 
 
 def test_the_registry_is_readable_by_its_owner_only(tmp_path: Path):

@@ -24,9 +24,17 @@ from schemathesis.specs.openapi.checks import (
 from api.server import Settings, create_app
 from api.server.registry import Registry
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-_DATA = Path(tempfile.mkdtemp(prefix="kpi-schemathesis-"))  # the schema is loaded when the module is collected
-APP = create_app(Settings(data_dir=_DATA, rate_limit=0, eval_workers=2, eval_timeout=20, max_rows=1000))
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+# the schema is loaded when the module is collected
+_DATA = Path(tempfile.mkdtemp(prefix="kpi-schemathesis-"))
+APP = create_app(
+    Settings(data_dir=_DATA, rate_limit=0, eval_workers=2, eval_timeout=20, max_rows=1000)
+)
 TOKEN = Registry(_DATA).create_key("fuzzer")
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 
@@ -39,7 +47,15 @@ def _cleanup() -> Iterator[None]:
 
 
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large])
+@settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+        HealthCheck.data_too_large,
+    ],
+)
 def test_no_server_errors_and_responses_match_the_schema(case: schemathesis.Case) -> None:
     case.call_and_validate(checks=CHECKS, headers={"Authorization": f"Bearer {TOKEN}"})

@@ -26,7 +26,9 @@ def _app() -> typer.Typer:
 
 
 def test_keys_create_prints_the_token_once_and_stores_its_hash(tmp_path: Path):
-    result = runner.invoke(_app(), ["keys", "create", "--owner", "alice", "--data-dir", str(tmp_path)])
+    result = runner.invoke(
+        _app(), ["keys", "create", "--owner", "alice", "--data-dir", str(tmp_path)]
+    )
     assert result.exit_code == 0, result.output
     token = result.stdout.strip()
     assert token.startswith("kpi_") and len(token) > 40 and "\n" not in token
@@ -35,19 +37,33 @@ def test_keys_create_prints_the_token_once_and_stores_its_hash(tmp_path: Path):
         rows = db.execute("SELECT key_hash, owner FROM api_keys").fetchall()
     assert rows == [(hash_token(token), "alice")]
     assert token not in (tmp_path / DB_NAME).read_bytes().decode("latin-1")
-    assert Registry(tmp_path).owner_of(token) == "alice" and Registry(tmp_path).owner_of(token + "x") is None
+    assert (
+        Registry(tmp_path).owner_of(token) == "alice"
+        and Registry(tmp_path).owner_of(token + "x") is None
+    )
 
 
 def test_keys_create_refuses_a_bad_owner(tmp_path: Path):
-    result = runner.invoke(_app(), ["keys", "create", "--owner", "no spaces!", "--data-dir", str(tmp_path)])
+    result = runner.invoke(
+        _app(), ["keys", "create", "--owner", "no spaces!", "--data-dir", str(tmp_path)]
+    )
     assert result.exit_code == 2 and "owner" in result.stderr
 
 
 def test_serve_has_its_options_and_refuses_cors_star(tmp_path: Path):
     result = runner.invoke(_app(), ["serve", "--help"])
     assert result.exit_code == 0
-    for option in ("--host", "--port", "--data-dir", "--workers", "--eval-timeout", "--max-body-bytes",
-                   "--max-rows", "--rate-limit", "--cors-origin"):
+    for option in (
+        "--host",
+        "--port",
+        "--data-dir",
+        "--workers",
+        "--eval-timeout",
+        "--max-body-bytes",
+        "--max-rows",
+        "--rate-limit",
+        "--cors-origin",
+    ):
         assert option in result.output
     result = runner.invoke(_app(), ["serve", "--data-dir", str(tmp_path), "--cors-origin", "*"])
     assert result.exit_code == 2 and "CORS" in result.stderr
@@ -60,7 +76,9 @@ def test_keys_can_be_listed_and_revoked(tmp_path):
 
     runner = CliRunner()
     data = str(tmp_path / "data")
-    token = runner.invoke(app, ["keys", "create", "--owner", "dana", "--data-dir", data]).stdout.strip()
+    token = runner.invoke(
+        app, ["keys", "create", "--owner", "dana", "--data-dir", data]
+    ).stdout.strip()
     assert token.startswith("kpi_")
     listed = runner.invoke(app, ["keys", "list", "--data-dir", data])
     [line] = listed.stdout.strip().splitlines()

@@ -12,7 +12,9 @@ import pytest
 
 
 @pytest.fixture
-def no_side_effects(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], contextlib.AbstractContextManager[None]]]:
+def no_side_effects(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[[], contextlib.AbstractContextManager[None]]]:
     """In an empty directory, a context manager that booby-traps eval/exec/compile/os.system
     while a formula is parsed. Armed only inside the ``with`` block: pytest itself compiles
     source (to show a failure) and Python compiles a module imported for the first time."""
@@ -20,6 +22,7 @@ def no_side_effects(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
     def trap(name: str) -> Callable[..., object]:
         def refuse(*args: object, **kwargs: object) -> object:
             raise AssertionError(f"{name} was called while parsing a formula")
+
         return refuse
 
     @contextlib.contextmanager

@@ -281,8 +281,9 @@ ERROR_CASES: list[tuple[str, str, int]] = [
 ]
 
 
-@pytest.mark.parametrize(("formula", "code", "column"), ERROR_CASES,
-                         ids=[repr(f)[:40] for f, _, _ in ERROR_CASES])
+@pytest.mark.parametrize(
+    ("formula", "code", "column"), ERROR_CASES, ids=[repr(f)[:40] for f, _, _ in ERROR_CASES]
+)
 def test_refused(formula: str, code: str, column: int) -> None:
     with pytest.raises(FormulaError) as info:
         parse_formula(formula, expect="any")
@@ -314,11 +315,19 @@ def test_messages_speak_to_analysts() -> None:
 # -- kinds and `expect` ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("formula", "kind"), [
-    ("a + 1", "number"), ("null", "number"), ("if(a < b, 1, 2)", "number"),
-    ("a < b", "condition"), ("true", "condition"), ("rising(x, 2)", "condition"),
-    ("if(a < b, true, a > 2)", "condition"), ("not a < b", "condition"),
-])
+@pytest.mark.parametrize(
+    ("formula", "kind"),
+    [
+        ("a + 1", "number"),
+        ("null", "number"),
+        ("if(a < b, 1, 2)", "number"),
+        ("a < b", "condition"),
+        ("true", "condition"),
+        ("rising(x, 2)", "condition"),
+        ("if(a < b, true, a > 2)", "condition"),
+        ("not a < b", "condition"),
+    ],
+)
 def test_kind(formula: str, kind: Kind) -> None:
     assert parse_formula(formula, expect="any").kind == kind
     assert parse_formula(formula, expect=kind).kind == kind
@@ -346,14 +355,20 @@ def test_refs_in_text_order_with_offsets_and_lag() -> None:
         Ref("x", 45, 1, False),
     )
     for ref in parsed.refs:
-        assert text[ref.offset:ref.offset + ref.length] == ref.name
+        assert text[ref.offset : ref.offset + ref.length] == ref.name
     assert parsed.functions == frozenset({"previous"})
 
 
 def test_lag_nests_and_ends_with_the_first_argument() -> None:
     parsed = parse_formula("previous(a + previous(b, default=c), 2, d) - previous(e, n=1) * f")
     assert [(r.name, r.lagged) for r in parsed.refs] == [
-        ("a", True), ("b", True), ("c", True), ("d", False), ("e", True), ("f", False)]
+        ("a", True),
+        ("b", True),
+        ("c", True),
+        ("d", False),
+        ("e", True),
+        ("f", False),
+    ]
     change_refs = parse_formula("change(x) + rolling_sum(y, 2)").refs
     assert not any(r.lagged for r in change_refs)
 
@@ -392,15 +407,18 @@ def test_numbers_are_exact() -> None:
     assert not parse_formula("0.1 + 0.2 * 1e-3").expr.atoms(sympy.Float)
 
 
-@pytest.mark.parametrize(("formula", "expected"), [
-    ("x / x", sympy.Mul(x, sympy.Pow(x, -1, evaluate=False), evaluate=False)),
-    ("0 * x", sympy.Mul(0, x, evaluate=False)),
-    ("x - x", sympy.Add(x, sympy.Mul(-1, x, evaluate=False), evaluate=False)),
-    ("x * 1 + 0", sympy.Add(sympy.Mul(x, 1, evaluate=False), 0, evaluate=False)),
-    ("x ** 1", sympy.Pow(x, 1, evaluate=False)),
-    ("2 ** 3", sympy.Pow(2, 3, evaluate=False)),
-    ("1 / 0", sympy.Mul(1, sympy.Pow(0, -1, evaluate=False), evaluate=False)),
-])
+@pytest.mark.parametrize(
+    ("formula", "expected"),
+    [
+        ("x / x", sympy.Mul(x, sympy.Pow(x, -1, evaluate=False), evaluate=False)),
+        ("0 * x", sympy.Mul(0, x, evaluate=False)),
+        ("x - x", sympy.Add(x, sympy.Mul(-1, x, evaluate=False), evaluate=False)),
+        ("x * 1 + 0", sympy.Add(sympy.Mul(x, 1, evaluate=False), 0, evaluate=False)),
+        ("x ** 1", sympy.Pow(x, 1, evaluate=False)),
+        ("2 ** 3", sympy.Pow(2, 3, evaluate=False)),
+        ("1 / 0", sympy.Mul(1, sympy.Pow(0, -1, evaluate=False), evaluate=False)),
+    ],
+)
 def test_arithmetic_is_not_evaluated(formula: str, expected: sympy.Basic) -> None:
     expr = parse_formula(formula).expr
     assert expr == expected
@@ -417,7 +435,9 @@ def test_conditions_are_not_evaluated() -> None:
     negated = parse_formula("not x < 1", expect="condition").expr
     assert isinstance(negated, sympy.Not) and negated.args == (lt,)  # sympy: x >= 1
     assert parse_formula("x == x", expect="condition").expr == sympy.Eq(x, x, evaluate=False)
-    assert parse_formula("not true", expect="condition").expr == sympy.Not(sympy.true, evaluate=False)
+    assert parse_formula("not true", expect="condition").expr == sympy.Not(
+        sympy.true, evaluate=False
+    )
     twice = parse_formula("b > 0 and a > 0 and b > 0", expect="condition").expr
     assert len(twice.args) == 3  # order and duplicates kept
 
@@ -427,8 +447,10 @@ def test_chained_comparison() -> None:
     expr = parse_formula("0.01 < abs(gap) < 100", expect="condition").expr
     absolute = sympy.Abs(gap, evaluate=False)
     assert isinstance(expr, sympy.And)
-    assert expr.args == (sympy.StrictLessThan(sympy.Rational(1, 100), absolute, evaluate=False),
-                         sympy.StrictLessThan(absolute, 100, evaluate=False))
+    assert expr.args == (
+        sympy.StrictLessThan(sympy.Rational(1, 100), absolute, evaluate=False),
+        sympy.StrictLessThan(absolute, 100, evaluate=False),
+    )
 
 
 def test_negation_shapes() -> None:
@@ -469,7 +491,8 @@ def test_functions_never_evaluate() -> None:
 
 
 def substitute(expr: sympy.Basic, old: sympy.Basic, new: sympy.Basic) -> sympy.Basic:
-    """Replace ``old`` by ``new`` everywhere, rebuilding with ``rebuild`` (recursive: tests only)."""
+    """Replace ``old`` by ``new`` everywhere, rebuilding
+    with ``rebuild`` (recursive: tests only)."""
     if expr == old:
         return new
     return rebuild(expr, [substitute(arg, old, new) for arg in expr.args])
@@ -503,8 +526,23 @@ def test_symbol() -> None:
 
 
 def test_reserved_words() -> None:
-    for word in ("and", "or", "not", "if", "true", "false", "null", "periods", "days",
-                 "lambda", "import", "class", "None", "True", *FUNCTIONS):
+    for word in (
+        "and",
+        "or",
+        "not",
+        "if",
+        "true",
+        "false",
+        "null",
+        "periods",
+        "days",
+        "lambda",
+        "import",
+        "class",
+        "None",
+        "True",
+        *FUNCTIONS,
+    ):
         assert word in RESERVED_WORDS
     assert "closing_net" not in RESERVED_WORDS
 
@@ -533,13 +571,17 @@ def _code(formula: str) -> str | None:
     return None
 
 
-@pytest.mark.parametrize(("make", "name"), [
-    (lambda n: "(" * n + "x" + ")" * n, "brackets"),
-    (lambda n: "-" * n + "x", "unary minus"),
-    (lambda n: "not " * n + "true", "not"),
-    (lambda n: "abs(" * n + "x" + ")" * n, "calls"),
-    (lambda n: "a + (" * (n // 2) + "x" + ")" * (n // 2), "operators and brackets"),
-], ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize(
+    ("make", "name"),
+    [
+        (lambda n: "(" * n + "x" + ")" * n, "brackets"),
+        (lambda n: "-" * n + "x", "unary minus"),
+        (lambda n: "not " * n + "true", "not"),
+        (lambda n: "abs(" * n + "x" + ")" * n, "calls"),
+        (lambda n: "a + (" * (n // 2) + "x" + ")" * (n // 2), "operators and brackets"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
 def test_depth_cap(make: object, name: str) -> None:
     assert callable(make)
     limit = LIMITS.max_depth

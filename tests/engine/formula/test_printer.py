@@ -32,7 +32,7 @@ EVALUATED_CASES: list[tuple[str, sympy.Basic, str]] = [
     ("minus a product", a - b * c, "a - b * c"),
     ("minus a third", a - sympy.Rational(1, 3), "-1/3 + a"),
     ("power", 2 * x**-2, "2 * x ** -2"),
-    ("negated power", -x**2, "-x ** 2"),
+    ("negated power", -(x**2), "-x ** 2"),
     ("root", sympy.sqrt(x), "x ** 0.5"),
     ("cube root", (x + 1) ** sympy.Rational(1, 3), "(1 + x) ** (1/3)"),
     ("symbolic exponent", x**y, "x ** y"),
@@ -53,8 +53,11 @@ EVALUATED_CASES: list[tuple[str, sympy.Basic, str]] = [
 ]
 
 
-@pytest.mark.parametrize(("expr", "expected"), [(e, t) for _, e, t in EVALUATED_CASES],
-                         ids=[name for name, _, _ in EVALUATED_CASES])
+@pytest.mark.parametrize(
+    ("expr", "expected"),
+    [(e, t) for _, e, t in EVALUATED_CASES],
+    ids=[name for name, _, _ in EVALUATED_CASES],
+)
 def test_text_of_evaluated_trees(expr: sympy.Basic, expected: str) -> None:
     assert to_text(expr) == expected
 
@@ -86,7 +89,8 @@ def test_latex_labels_are_escaped() -> None:
     names = {"a": "a_b & c% $ {#} ^~\\", "x": "期末金额"}
     assert to_latex(expr, names) == (
         r"\frac{\text{a\_b \& c\% \$ \{\#\} \textasciicircum{}\textasciitilde{}"
-        r"\textbackslash{}}}{\text{期末金额}} + \mathrm{y}")
+        r"\textbackslash{}}}{\text{期末金额}} + \mathrm{y}"
+    )
 
 
 # -- LaTeX -----------------------------------------------------------------------------------
@@ -140,13 +144,33 @@ def test_latex_of_evaluated_trees() -> None:
 # -- round trips of the parser's goldens -----------------------------------------------------
 
 ROUND_TRIPS = [
-    "a + b - c", "a - (b + c)", "a / b / c", "a / (b / c)", "a * -b", "-a * b", "-(a * b)",
-    "- -x", "a - -b", "-1 * 2 * b", "a + -1 * 3", "a - 2 * b / c", "-x ** 2", "(-2) ** 2",
-    "x ** -1 * a", "a * x ** -1", "x / x", "0 * x", "x - x",
+    "a + b - c",
+    "a - (b + c)",
+    "a / b / c",
+    "a / (b / c)",
+    "a * -b",
+    "-a * b",
+    "-(a * b)",
+    "- -x",
+    "a - -b",
+    "-1 * 2 * b",
+    "a + -1 * 3",
+    "a - 2 * b / c",
+    "-x ** 2",
+    "(-2) ** 2",
+    "x ** -1 * a",
+    "a * x ** -1",
+    "x / x",
+    "0 * x",
+    "x - x",
     "if(a < b and not c > 1 or true, previous(x, n=2, default=-y), round(x, 2))",
-    "a < b < c and c == 1", "not not (a < b or b < c)", "coalesce(x, previous(x), 0) * 30%",
-    "rising(x, 3) or falling(y, 2) and a != b", "min(a, b, 1) - max(-a, 2) + abs(a - b)",
-    "期末金额 × 2 ÷ 期初金额 − 1", "1e300 + 1e-300 + 0.000001 + 1234.5678",
+    "a < b < c and c == 1",
+    "not not (a < b or b < c)",
+    "coalesce(x, previous(x), 0) * 30%",
+    "rising(x, 3) or falling(y, 2) and a != b",
+    "min(a, b, 1) - max(-a, 2) + abs(a - b)",
+    "期末金额 × 2 ÷ 期初金额 − 1",
+    "1e300 + 1e-300 + 0.000001 + 1234.5678",
 ]
 
 

@@ -23,8 +23,11 @@ from engine.formula import (
 )
 from engine.problems import CODES
 
-SETTINGS = settings(max_examples=400, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+SETTINGS = settings(
+    max_examples=400,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 
 
 def copy_tree(expr: Any) -> Any:
@@ -46,7 +49,7 @@ def check_parsed(text: str, parsed: ParsedFormula) -> None:
     assert parsed.node_count == count_nodes(parsed.expr) <= LIMITS.max_nodes
     assert parsed.depth <= LIMITS.max_depth
     for ref in parsed.refs:
-        assert text[ref.offset:ref.offset + ref.length] == ref.name
+        assert text[ref.offset : ref.offset + ref.length] == ref.name
     assert [r.offset for r in parsed.refs] == sorted(r.offset for r in parsed.refs)
     assert parsed.functions <= set(FUNCTIONS)
     assert copy_tree(parsed.expr) == parsed.expr
@@ -74,14 +77,94 @@ def parse_or_refuse(text: str) -> None:
 # -- (1) arbitrary text ----------------------------------------------------------------------
 
 TOKENS = [
-    "a", "b", "x_1", "期末金额", "ｅｖａｌ", "periods", "days", "__x", "_", "e", "E",
-    "0", "1", "12", "0.5", ".5", "1e3", "1.5E-2", "30%", "%", "1e", "１", "9" * 40, "1e999",
-    "+", "-", "*", "/", "**", "×", "÷", "−", "^", "//", "@", "&", "|", "~", "!",
-    "(", ")", "（", "）", ",", "，", "=", "==", "!=", "<", "<=", ">", ">=", "≤", "≥", "≠",
-    "and", "or", "not", "if", "true", "false", "null", "True", "None", "lambda", "import",
-    *FUNCTIONS, "n=", "default=", "n", "default",
-    ".", "[", "]", "{", "}", ":", ";", "'", '"', "\\", "#", "\x00", "\u200b",
-    " ", "\n", "\t", "\u3000",
+    "a",
+    "b",
+    "x_1",
+    "期末金额",
+    "ｅｖａｌ",
+    "periods",
+    "days",
+    "__x",
+    "_",
+    "e",
+    "E",
+    "0",
+    "1",
+    "12",
+    "0.5",
+    ".5",
+    "1e3",
+    "1.5E-2",
+    "30%",
+    "%",
+    "1e",
+    "１",
+    "9" * 40,
+    "1e999",
+    "+",
+    "-",
+    "*",
+    "/",
+    "**",
+    "×",
+    "÷",
+    "−",
+    "^",
+    "//",
+    "@",
+    "&",
+    "|",
+    "~",
+    "!",
+    "(",
+    ")",
+    "（",
+    "）",
+    ",",
+    "，",
+    "=",
+    "==",
+    "!=",
+    "<",
+    "<=",
+    ">",
+    ">=",
+    "≤",
+    "≥",
+    "≠",
+    "and",
+    "or",
+    "not",
+    "if",
+    "true",
+    "false",
+    "null",
+    "True",
+    "None",
+    "lambda",
+    "import",
+    *FUNCTIONS,
+    "n=",
+    "default=",
+    "n",
+    "default",
+    ".",
+    "[",
+    "]",
+    "{",
+    "}",
+    ":",
+    ";",
+    "'",
+    '"',
+    "\\",
+    "#",
+    "\x00",
+    "\u200b",
+    " ",
+    "\n",
+    "\t",
+    "\u3000",
 ]
 
 
@@ -143,27 +226,31 @@ def extend(children: st.SearchStrategy[Formula]) -> st.SearchStrategy[Formula]:
         st.tuples(n).map(number("({})")),
         st.tuples(n, st.sampled_from(EXPONENTS)).map(number("({}) ** {}")),
         st.tuples(st.sampled_from(["min", "max"]), st.lists(n, min_size=1, max_size=3)).map(
-            lambda t: ("number", f"{t[0]}({', '.join(t[1])})")),
+            lambda t: ("number", f"{t[0]}({', '.join(t[1])})")
+        ),
         st.tuples(n).map(number("abs({})")),
         st.tuples(n, st.sampled_from(["", ", 0", ", 2"])).map(number("round({}{})")),
         st.tuples(n, n).map(number("coalesce({}, {})")),
         st.tuples(n, st.sampled_from(["", ", 2", ", n=3", ", default=0", ", 1, null"])).map(
-            number("previous({}{})")),
+            number("previous({}{})")
+        ),
         st.tuples(n, n).map(number("previous({}, default={})")),
-        st.tuples(st.sampled_from(["change", "growth", "cumulative_sum"]), n).map(
-            number("{}({})")),
-        st.tuples(st.sampled_from(["rolling_sum", "rolling_avg"]), n,
-                  st.sampled_from(WINDOWS)).map(number("{}({}, {})")),
+        st.tuples(st.sampled_from(["change", "growth", "cumulative_sum"]), n).map(number("{}({})")),
+        st.tuples(st.sampled_from(["rolling_sum", "rolling_avg"]), n, st.sampled_from(WINDOWS)).map(
+            number("{}({}, {})")
+        ),
         st.tuples(c, n, n).map(number("if({}, {}, {})")),
         st.tuples(n, st.sampled_from(COMPARISONS), n).map(condition("{} {} {}")),
         st.tuples(n, st.sampled_from(["<", "<="]), n, st.sampled_from(["<", "<="]), n).map(
-            condition("{} {} {} {} {}")),
+            condition("{} {} {} {} {}")
+        ),
         st.tuples(c, st.sampled_from(["and", "or"]), c).map(condition("{} {} {}")),
         st.tuples(c).map(condition("not {}")),
         st.tuples(c).map(condition("({})")),
         st.tuples(c, c, c).map(condition("if({}, {}, {})")),
         st.tuples(st.sampled_from(["rising", "falling"]), n, st.sampled_from(WINDOWS)).map(
-            condition("{}({}, {})")),
+            condition("{}({}, {})")
+        ),
     )
 
 
