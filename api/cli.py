@@ -18,19 +18,19 @@ from typing import Annotated, Any
 import typer
 
 from api.server_cli import register as register_server
-from engine.characters import mask_bidi
-from engine.compile import CompiledPack, check_pack
-from engine.errors import InputError, KpiError, PackNotFound
-from engine.evaluate import evaluate, read_table
-from engine.library import PackLibrary
-from engine.lineage import graph_export, lineage, render_text
-from engine.load import MAX_FILE_BYTES, source_lines
-from engine.measures import measure_sql, measured_sources
-from engine.pack_docs import pack_markdown
-from engine.problems import CODES, Problem
-from engine.records import evaluate_records
-from engine.report import render_csv, render_table
-from engine.schema import pack_schema
+from engine.compile.pack import CompiledPack, check_pack
+from engine.core.characters import mask_bidi
+from engine.core.errors import InputError, KpiError, PackNotFound
+from engine.core.problems import CODES, Problem
+from engine.evaluate.evaluation import evaluate, read_table
+from engine.evaluate.measures import measure_sql, measured_sources
+from engine.evaluate.records import evaluate_records
+from engine.load.library import PackLibrary
+from engine.load.located import MAX_FILE_BYTES, source_lines
+from engine.render.lineage import graph_export, lineage, render_text
+from engine.render.pack_docs import pack_markdown
+from engine.render.report import render_csv, render_table
+from engine.validate.schema import pack_schema
 
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -634,7 +634,7 @@ def demo_data(
 ) -> None:
     """Write a realistic demo ledger: recharge tiers and bonuses, seasonal campaigns, spend, points,
     rebates, imports, cancellations, churn, and one store in decline."""
-    from engine import demo_data as demo
+    from engine.demo import bakery as demo
 
     if kind != "bakery":
         raise _fail(f"unknown demo ledger '{kind}': the one available is 'bakery'")

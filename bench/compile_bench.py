@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine.compile import check_text  # noqa: E402
+from engine.compile.pack import check_text  # noqa: E402
 
 N_INPUTS = 40
 FAN_IN = 10

@@ -44,12 +44,12 @@ import sympy
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine.compile import compile_pack  # noqa: E402
+from engine.compile.pack import compile_pack  # noqa: E402
 from engine.formula import CumulativeSum, Growth, KpiFunction, Previous  # noqa: E402
-from engine.library import PackLibrary  # noqa: E402
+from engine.load.library import PackLibrary  # noqa: E402
 
 try:
-    from engine.evaluate import evaluate
+    from engine.evaluate.evaluation import evaluate
 except ImportError as err:  # the evaluator is being written: the baselines still run
     evaluate = None
     EVALUATE_MISSING = str(err)
@@ -536,7 +536,10 @@ def main(argv: list[str] | None = None) -> int:
         f"store; engine and hand-written best of {args.repeats}, sympy on {sample_rows} rows, once"
     )
     if evaluate is None:
-        print(f"engine: engine.evaluate is not importable ({EVALUATE_MISSING}); baselines only")
+        print(
+            f"engine: engine.evaluate.evaluation is not importable ({EVALUATE_MISSING}); "
+            "baselines only"
+        )
     print()
 
     # sympy: per-row cost does not depend on the size; measured once on the first size's data

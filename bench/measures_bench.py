@@ -2,7 +2,7 @@
 
 The bakery pack's inputs measured on its `card_events` source (event, to-date and entity
 measures), at month grain by store, from one Parquet ledger made by the demo generator
-(`engine/demo_data.py`, ~`--events` rows; generated into a cache folder on first use):
+(`engine/demo/bakery.py`, ~`--events` rows; generated into a cache folder on first use):
 
 1. engine:        `measure_query(compile_pack("bakery-stored-value"), "card_events")` rendered
                   for DuckDB, run on a view over the Parquet file;
@@ -56,9 +56,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine.compile import compile_pack  # noqa: E402
-from engine.demo_data import bakery_ledger, write_ledger  # noqa: E402
-from engine.measures import measure_query  # noqa: E402
+from engine.compile.pack import compile_pack  # noqa: E402
+from engine.demo.bakery import bakery_ledger, write_ledger  # noqa: E402
+from engine.evaluate.measures import measure_query  # noqa: E402
 
 PACK, SOURCE = "bakery-stored-value", "card_events"
 TARGET = 1.2
@@ -412,7 +412,7 @@ def engine_sql(compiled: Any, names: list[str] | None = None) -> str:
     builder from those inputs only) for ``names``."""
     if names is None:
         return measure_query(compiled, SOURCE).sql(dialect="duckdb")
-    from engine.measures.query import SourceQuery
+    from engine.evaluate.measures.query import SourceQuery
 
     sq = SourceQuery(compiled, SOURCE)
     sq.inputs = [i for i in sq.inputs if i.id in set(names)]

@@ -11,20 +11,20 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "CompiledPack": "engine.compile",
-    "check_pack": "engine.compile",
-    "check_text": "engine.compile",
-    "compile_pack": "engine.compile",
-    "FormulaError": "engine.errors",
-    "KpiError": "engine.errors",
-    "PackError": "engine.errors",
-    "PackNotFound": "engine.errors",
-    "UnknownMetric": "engine.errors",
-    "PackLibrary": "engine.library",
-    "graph_export": "engine.lineage",
-    "lineage": "engine.lineage",
-    "CODES": "engine.problems",
-    "Problem": "engine.problems",
+    "CompiledPack": "engine.compile.pack",
+    "check_pack": "engine.compile.pack",
+    "check_text": "engine.compile.pack",
+    "compile_pack": "engine.compile.pack",
+    "FormulaError": "engine.core.errors",
+    "KpiError": "engine.core.errors",
+    "PackError": "engine.core.errors",
+    "PackNotFound": "engine.core.errors",
+    "UnknownMetric": "engine.core.errors",
+    "PackLibrary": "engine.load.library",
+    "graph_export": "engine.render.lineage",
+    "lineage": "engine.render.lineage",
+    "CODES": "engine.core.problems",
+    "Problem": "engine.core.problems",
 }
 
 __all__ = sorted(_EXPORTS)

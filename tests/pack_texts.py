@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from engine.compile import CompiledPack
-from engine.model import Text
+from engine.compile.pack import CompiledPack
+from engine.core.model import Text
 
 
 def localized_texts(c: CompiledPack) -> Iterator[tuple[str, Text]]:

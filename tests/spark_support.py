@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from engine.compile import CompiledPack
-from engine.measures import measure_sql
-from engine.periods import from_date
+from engine.compile.pack import CompiledPack
+from engine.core.periods import from_date
+from engine.evaluate.measures import measure_sql
 
 if TYPE_CHECKING:  # pyspark is imported only when a Spark test runs
     from pyspark.sql import DataFrame, SparkSession
@@ -202,9 +202,9 @@ def run_spark_measures(
     sources: Mapping[str, Mapping[str, Any]],
     grain: str | None = None,
 ) -> dict[str, list[Any]]:
-    """:func:`engine.measures.run_measures` on Spark: each given source's columns registered as a
-    temp view named after the source, its SQL rendered for Spark, the periods as labels (see
-    :func:`period_label`), rows merged on period and dimensions in the same way."""
+    """:func:`engine.evaluate.measures.run_measures` on Spark: each given source's columns
+    registered as a temp view named after the source, its SQL rendered for Spark, the periods as
+    labels (see :func:`period_label`), rows merged on period and dimensions in the same way."""
     queries = {sid: sql for sid, sql in measure_sql(c, "spark", grain).items() if sid in sources}
     assert queries, f"none of the sources {sorted(sources)} has a measured input"
     the_grain = grain or c.pack.grain

@@ -13,11 +13,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from engine.backends.numpy_backend import NumpyBackend
-from engine.compile import compile_pack
-from engine.display import band_index
-from engine.frame import Frame
-from engine.library import PackLibrary
+from engine.compile.pack import compile_pack
+from engine.core.display import band_index
+from engine.evaluate.backends.numpy_backend import NumpyBackend
+from engine.evaluate.frame import Frame
+from engine.load.library import PackLibrary
 
 EPS = 1e-9
 

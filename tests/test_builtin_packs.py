@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.compile import CompiledPack, compile_pack
-from engine.library import BUILTIN_ROOT, PackLibrary
-from engine.lineage import lineage
+from engine.compile.pack import CompiledPack, compile_pack
+from engine.load.library import BUILTIN_ROOT, PackLibrary
+from engine.render.lineage import lineage
 from tests.pack_texts import localized_texts
 
 PACKS = sorted(p.name for p in BUILTIN_ROOT.iterdir() if p.is_dir())

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from api.docgen import DOCS, PAGES, pack_pages
-from engine.problems import CODES
+from engine.core.problems import CODES
 
 ROOT = Path(__file__).resolve().parent.parent
 

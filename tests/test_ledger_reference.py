@@ -652,7 +652,7 @@ def test_bakery_to_date_identities(rows: list[dict[str, object]], churn_days: in
 
 
 def test_bakery_on_the_demo_ledger() -> None:
-    from engine.demo_data import bakery_ledger  # only to produce a ledger
+    from engine.demo.bakery import bakery_ledger  # only to produce a ledger
 
     ledger = bakery_ledger(stores=2, months=5, members=120, seed=3)
     result = bakery_inputs(ledger)  # a dict of NumPy columns

@@ -18,9 +18,9 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
-from engine.compile import CompiledPack, compile_pack
-from engine.library import PackLibrary
-from engine.model import Definition, Text
+from engine.compile.pack import CompiledPack, compile_pack
+from engine.core.model import Definition, Text
+from engine.load.library import PackLibrary
 from tests.pack_texts import localized_texts
 
 BAKERY_DOC = "001_844dee85e81e5c79.txt"

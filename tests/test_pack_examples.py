@@ -23,8 +23,8 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
-from engine.compile import compile_pack
-from engine.library import PackLibrary
+from engine.compile.pack import compile_pack
+from engine.load.library import PackLibrary
 
 ROOT = Path(__file__).resolve().parent.parent
 BAKERY = ROOT / "metrics" / "bakery-stored-value" / "examples"

@@ -7,7 +7,7 @@
 - ``extends`` of a published pack resolves to built-in packs and to published packs its
   publisher could read. The exact versions chosen are *pinned* when it is published, and the
   pinned packs' YAML is materialised in a content-addressed folder under
-  ``<data-dir>/libraries/`` so that the engine's :class:`~engine.library.PackLibrary` finds
+  ``<data-dir>/libraries/`` so that the engine's :class:`~engine.load.library.PackLibrary` finds
   them: a version means the same thing forever, whatever is published later.
 - Compiled packs are cached by content hash (YAML and pinned parents); every cache is bounded
   in bytes (compiled packs by an estimate, see :func:`api.server.jobs.compiled_weight`).
@@ -35,10 +35,10 @@ from api.server.jobs import CompileCache, summary_of
 from api.server.problems import ApiProblem, clip
 from api.server.registry import Registry, VersionRecord
 from api.server.responses import Lru, Rendered
-from engine.compile import CompiledPack
-from engine.library import BUILTIN_ROOT, PackLibrary, parse_extends
-from engine.model import Text
-from engine.problems import Problem
+from engine.compile.pack import CompiledPack
+from engine.core.model import Text
+from engine.core.problems import Problem
+from engine.load.library import BUILTIN_ROOT, PackLibrary, parse_extends
 
 LIBRARIES = "libraries"
 PACK_ID = re.compile(r"[a-z][a-z0-9-]{1,63}")  # the pack-id rule of the spec (§1); use fullmatch

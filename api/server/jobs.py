@@ -28,14 +28,14 @@ from pydantic import ValidationError
 from api.server import sources
 from api.server.models import EvaluateOptions
 from api.server.problems import ApiProblem, clip, validation_errors
-from engine.compile import CompiledPack, check_pack, check_text
-from engine.errors import InputError, KpiError, PackError
-from engine.evaluate import Evaluation, evaluate
-from engine.library import BUILTIN_ROOT, PackLibrary
-from engine.problems import Problem
-from engine.records import evaluate_records
-from engine.sources import load_pack_text
-from engine.table import Columns, read_csv_text, to_columns
+from engine.compile.pack import CompiledPack, check_pack, check_text
+from engine.core.errors import InputError, KpiError, PackError
+from engine.core.problems import Problem
+from engine.evaluate.evaluation import Evaluation, evaluate
+from engine.evaluate.records import evaluate_records
+from engine.evaluate.table import Columns, read_csv_text, to_columns
+from engine.load.library import BUILTIN_ROOT, PackLibrary
+from engine.load.sources import load_pack_text
 
 Outcome = dict[str, Any]
 MAX_NUMBER_DIGITS = 100

@@ -1,6 +1,6 @@
 """A compiled pack as JSON: its header and every definition, with where each is defined.
 
-A plain walk over the frozen dataclasses of :mod:`engine.model`, so that a field added to the
+A plain walk over the frozen dataclasses of :mod:`engine.core.model`, so that a field added to the
 model appears here without a change: localized text becomes ``{locale: text}``, exact
 fractions (band bounds) become numbers, ``origin`` becomes ``defined_in``. Candidate for a
 move into the engine (a ``Pack.to_json``) so that the CLI can print the same.
@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any
 
-from engine.compile import CompiledPack
-from engine.model import Definition, Text
-from engine.problems import Problem
+from engine.compile.pack import CompiledPack
+from engine.core.model import Definition, Text
+from engine.core.problems import Problem
 
 _RENAME = {"source_ref": "source", "assertion": "assert", "origin": "defined_in"}
 _SKIP = {"sources", "kind"}

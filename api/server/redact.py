@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from engine.library import BUILTIN_ROOT
+from engine.load.library import BUILTIN_ROOT
 
 
 def _forms(path: Path) -> list[str]:

@@ -9,9 +9,9 @@ every source sent is one of its sources); :func:`json_tables` turns each source'
 records into text columns (scalars only); :func:`source_files` writes them with the :mod:`csv`
 module to ``<source id>.csv`` in a private temporary directory that is removed afterwards — and
 a worker killed at its deadline loses its whole scratch directory (:mod:`api.server.worker`) —
-for :func:`engine.measures.run_measures`. Problems raise :class:`ApiProblem`; the worker answers
-them as outcomes. No record value is ever quoted in a problem, only source ids, record numbers
-(1-based) and field names.
+for :func:`engine.evaluate.measures.run_measures`. Problems raise :class:`ApiProblem`; the
+worker answers them as outcomes. No record value is ever quoted in a problem, only source ids,
+record numbers (1-based) and field names.
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from api.server.problems import ApiProblem, clip
-from engine.compile import CompiledPack
-from engine.measures import measured_sources
-from engine.table import MAX_COLUMNS, Columns
+from engine.compile.pack import CompiledPack
+from engine.evaluate.measures import measured_sources
+from engine.evaluate.table import MAX_COLUMNS, Columns
 
 
 def check_sources(compiled: CompiledPack, given: Iterable[str], location: str) -> None:

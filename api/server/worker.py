@@ -33,7 +33,7 @@ import anyio.to_thread
 
 from api.server import jobs
 from api.server.problems import ApiProblem
-from engine.measures import run as measures_run
+from engine.evaluate.measures import run as measures_run
 
 _PRELOAD = ["api.server.jobs"]
 #: results larger than this are sent from the worker to the client in chunks of this size

@@ -26,10 +26,10 @@ from api.server.config import Settings
 from api.server.problems import ApiProblem, clip
 from api.server.redact import Redactor
 from api.server.worker import WorkerPool
-from engine.compile import CompiledPack
-from engine.display import display_text
-from engine.library import BUILTIN_ROOT
-from engine.periods import OUTPUT_GRAINS
+from engine.compile.pack import CompiledPack
+from engine.core.display import display_text
+from engine.core.periods import OUTPUT_GRAINS
+from engine.load.library import BUILTIN_ROOT
 
 from .svg import trend_chart
 from .views import remedy_entry

@@ -1,6 +1,6 @@
 """What the catalog, pack and indicator pages show, as plain values for the templates.
 
-Everything is read from a compiled pack (:class:`engine.compile.CompiledPack`) that the API's
+Everything is read from a compiled pack (:class:`engine.compile.pack.CompiledPack`) that the API's
 catalog resolved for the visitor: these functions never decide who may read what.
 """
 
@@ -10,11 +10,11 @@ from collections.abc import Callable
 from typing import Any
 
 from api.server.catalog import Listed
-from engine.compile import CompiledPack
-from engine.display import format_value
-from engine.expand import Expander
-from engine.lineage import lineage
-from engine.model import Metric, Pack
+from engine.compile.expand import Expander
+from engine.compile.pack import CompiledPack
+from engine.core.display import format_value
+from engine.core.model import Metric, Pack
+from engine.render.lineage import lineage
 from engine.validate.context import FormulaSite
 
 from .mathml import Budget, to_mathml

@@ -2,7 +2,7 @@
 
 Formulas are parsed by a hand-written lexer and parser (never ``eval``, ``sympify`` or
 ``parse_expr``) that build whitelisted sympy objects directly, under the caps of
-:data:`LIMITS`. Only :class:`engine.errors.FormulaError` escapes :func:`parse_formula`.
+:data:`LIMITS`. Only :class:`engine.core.errors.FormulaError` escapes :func:`parse_formula`.
 
     >>> parsed = parse_formula("previous(closing_net, default=initial_net) + x")
     >>> [(r.name, r.lagged) for r in parsed.refs]

@@ -30,7 +30,7 @@ from typing import Any
 
 import sympy
 
-from engine.errors import FormulaError
+from engine.core.errors import FormulaError
 from engine.formula.limits import LIMITS
 
 WHITESPACE = frozenset(" \t\n\r\u00a0\u3000")

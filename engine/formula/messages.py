@@ -10,7 +10,7 @@ import difflib
 import unicodedata
 from collections.abc import Mapping
 
-from engine.errors import FormulaError
+from engine.core.errors import FormulaError
 from engine.formula.functions import ENTITY_FUNCTIONS, FUNCTIONS, LANGUAGE_WORDS, FunctionSpec, Kind
 from engine.formula.lexer import Token, TokenKind
 from engine.formula.limits import LIMITS

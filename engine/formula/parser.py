@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 import sympy
 
-from engine.errors import FormulaError
+from engine.core.errors import FormulaError
 from engine.formula import messages as msg
 from engine.formula.functions import (
     ENTITY_FUNCTIONS,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from engine.problems import Problem
+from engine.core.problems import Problem
 from engine.validate.bands import check_bands
 from engine.validate.context import Context
 from engine.validate.edges import check_edges

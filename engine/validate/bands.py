@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from fractions import Fraction
 
-from engine.model import Band
-from engine.problems import Problem
+from engine.core.model import Band
+from engine.core.problems import Problem
 from engine.validate.context import Context, suggest
 
 

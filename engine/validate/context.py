@@ -6,9 +6,9 @@ import difflib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from engine.core.model import Definition, Pack
+from engine.core.problems import Location
 from engine.formula import ParsedFormula
-from engine.model import Definition, Pack
-from engine.problems import Location
 
 
 @dataclass(frozen=True)

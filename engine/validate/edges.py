@@ -15,8 +15,8 @@ from fractions import Fraction
 
 import sympy
 
-from engine.model import Band, Metric
-from engine.problems import Problem
+from engine.core.model import Band, Metric
+from engine.core.problems import Problem
 from engine.validate.context import Context
 
 #: the side of the edge where a comparison puts the edge value itself

@@ -7,10 +7,10 @@ import re
 import unicodedata
 from collections.abc import Iterator
 
-from engine.characters import confusable, describe_char, visible
+from engine.core.characters import confusable, describe_char, visible
+from engine.core.model import Definition
+from engine.core.problems import Location, Problem
 from engine.formula import RESERVED_WORDS
-from engine.model import Definition
-from engine.problems import Location, Problem
 from engine.validate.context import Context
 
 _SECTIONS = (

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from engine.core.problems import Problem
 from engine.formula import RESERVED_WORDS
-from engine.problems import Problem
 from engine.validate.context import Context
 
 

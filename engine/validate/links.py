@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from engine.model import Definition
-from engine.problems import Problem
+from engine.core.model import Definition
+from engine.core.problems import Problem
 from engine.validate.context import Context, suggest
 
 _HOME = {"remedy": "remedies", "metric": "metrics", "rule": "rules"}

@@ -25,8 +25,8 @@ from typing import Any
 
 import sympy
 
+from engine.core.model import DataSource
 from engine.formula import NULL, Coalesce, Day, EntityAttribute, If, In, ParsedFormula, Text
-from engine.model import DataSource
 
 Type = str  # "number" | "text" | "time" | "condition" | "any"
 

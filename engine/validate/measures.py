@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Literal
 
-from engine.errors import FormulaError
+from engine.core.errors import FormulaError
+from engine.core.model import DataSource, Input, Measure
+from engine.core.problems import Problem
 from engine.formula import ENTITY_FUNCTIONS, ENTITY_NAMES, FUNCTIONS, ParsedFormula, parse_formula
-from engine.model import DataSource, Input, Measure
-from engine.problems import Problem
 from engine.validate.context import Context, suggest
 from engine.validate.measure_types import TypeMismatch, column_types, type_of
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from engine.problems import Problem
+from engine.core.problems import Problem
 from engine.validate.context import Context, Suggester
 
 

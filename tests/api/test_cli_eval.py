@@ -11,9 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
-from engine.compile import compile_pack
-from engine.evaluate import evaluate, read_table
-from engine.library import PackLibrary
+from engine.compile.pack import compile_pack
+from engine.evaluate.evaluation import evaluate, read_table
+from engine.load.library import PackLibrary
 
 runner = CliRunner()
 SAMPLE = (

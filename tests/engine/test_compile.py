@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.compile import check_pack, check_text, compile_pack
-from engine.errors import PackError, PackNotFound
-from engine.library import PackLibrary
+from engine.compile.pack import check_pack, check_text, compile_pack
+from engine.core.errors import PackError, PackNotFound
+from engine.load.library import PackLibrary
 
 
 def write(root: Path, pack: str, text: str) -> Path:
@@ -259,7 +259,7 @@ def test_expansion_keeps_conditions_as_written():
     """)
     c, problems = check_text(text)
     assert c is not None, problems
-    from engine.lineage import lineage
+    from engine.render.lineage import lineage
 
     info = lineage(c, "nested")
     # `x < 1 or x >= 1` is not "true": it is false when

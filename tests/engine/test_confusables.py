@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine.characters import confusable, describe_char, foreign_digit, mask_bidi, script_of
-from engine.compile import check_text
-from engine.load import MAX_BIDI_REPORTED
+from engine.compile.pack import check_text
+from engine.core.characters import confusable, describe_char, foreign_digit, mask_bidi, script_of
+from engine.load.located import MAX_BIDI_REPORTED
 
 HEADER = "pack: demo\nversion: '1.0.0'\ntitle: T\n"
 

@@ -1,4 +1,4 @@
-"""The demo card-event ledger (engine/demo_data.py): its schema, the rules of the ledger
+"""The demo card-event ledger (engine/demo/bakery.py): its schema, the rules of the ledger
 checked row by row in plain Python, its story (seasons, the declining shop) and the files."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import duckdb
 import numpy as np
 import pytest
 
-from engine import demo_data
-from engine.demo_data import COLUMNS, KINDS, bakery_ledger, campaign_share, write_ledger
+from engine.demo import bakery as demo_data
+from engine.demo.bakery import COLUMNS, KINDS, bakery_ledger, campaign_share, write_ledger
 
 MONEY_IN = {"import", "recharge"}  # kinds that credit principal and bonus (points_convert: bonus)
 

@@ -22,11 +22,11 @@ from pathlib import Path
 
 import pytest
 
-from engine.compile import compile_pack
-from engine.display import shown
-from engine.errors import InputError, UnknownMetric
-from engine.evaluate import evaluate, read_table
-from engine.library import PackLibrary
+from engine.compile.pack import compile_pack
+from engine.core.display import shown
+from engine.core.errors import InputError, UnknownMetric
+from engine.evaluate.evaluation import evaluate, read_table
+from engine.load.library import PackLibrary
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "metrics" / "bakery-stored-value" / "examples"
 SAMPLE = EXAMPLES / "sample.csv"

@@ -10,9 +10,9 @@ from decimal import Decimal
 import numpy as np
 import pytest
 
-from engine.compile import check_text
-from engine.errors import InputError
-from engine.evaluate import evaluate
+from engine.compile.pack import check_text
+from engine.core.errors import InputError
+from engine.evaluate.evaluation import evaluate
 
 
 def pack(body: str, dims: str = "store") -> object:

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from engine.compile import check_text
-from engine.display import display_text, shown
-from engine.errors import InputError
-from engine.evaluate import evaluate
+from engine.compile.pack import check_text
+from engine.core.display import display_text, shown
+from engine.core.errors import InputError
+from engine.evaluate.evaluation import evaluate
 
 MONTHS = [f"2026-{m:02d}" for m in range(1, 13)]
 

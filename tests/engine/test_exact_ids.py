@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from engine.compile import check_text
-from engine.library import PackLibrary, is_pack_id, parse_extends
-from engine.load import LoadError, parse_yaml
-from engine.schema import check_schema, ecma_regex, pack_schema
-from engine.sources import load_pack_text
+from engine.compile.pack import check_text
+from engine.load.library import PackLibrary, is_pack_id, parse_extends
+from engine.load.located import LoadError, parse_yaml
+from engine.load.sources import load_pack_text
+from engine.validate.schema import check_schema, ecma_regex, pack_schema
 
 PACK = """pack: {pack}
 version: {version}

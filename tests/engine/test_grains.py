@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from engine.compile import check_text
-from engine.errors import InputError
-from engine.evaluate import evaluate
+from engine.compile.pack import check_text
+from engine.core.errors import InputError
+from engine.evaluate.evaluation import evaluate
 
 PACK = """\
 pack: grains

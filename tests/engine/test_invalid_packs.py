@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from engine.compile import check_pack
-from engine.library import PackLibrary
-from engine.load import MAX_FILE_BYTES
-from engine.problems import CODES
+from engine.compile.pack import check_pack
+from engine.core.problems import CODES
+from engine.load.library import PackLibrary
+from engine.load.located import MAX_FILE_BYTES
 
 CORPUS = Path(__file__).resolve().parent.parent / "packs" / "invalid"
 CASES = sorted(p for p in CORPUS.iterdir() if p.is_dir()) if CORPUS.is_dir() else []

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.compile import compile_pack
-from engine.library import PackLibrary
-from engine.lineage import graph_export, lineage, render_text
+from engine.compile.pack import compile_pack
+from engine.load.library import PackLibrary
+from engine.render.lineage import graph_export, lineage, render_text
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden" / "lineage"
 CASES = [

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.load import MAX_FILE_BYTES, LoadError, parse_yaml, read_text
-from engine.problems import Location
+from engine.core.problems import Location
+from engine.load.located import MAX_FILE_BYTES, LoadError, parse_yaml, read_text
 
 
 def load(text: str):
@@ -216,7 +216,7 @@ def test_control_characters_are_located():
 
 
 def test_a_lone_surrogate_is_a_problem_not_a_crash():
-    from engine.sources import load_pack_text
+    from engine.load.sources import load_pack_text
 
     source, problems = load_pack_text("pack: a\ud800")
     assert source is None and [p.code for p in problems] == ["KPI-L009"]

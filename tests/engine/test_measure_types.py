@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.compile import check_text
-from engine.measures import measure_sql, run_measures
+from engine.compile.pack import check_text
+from engine.evaluate.measures import measure_sql, run_measures
 
 HEAD = """\
 pack: typed

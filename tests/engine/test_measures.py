@@ -11,10 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
-from engine.compile import check_pack, check_text
-from engine.demo_data import bakery_ledger, write_ledger
-from engine.library import PackLibrary
-from engine.measures import DIALECTS, measure_sql, run_measures
+from engine.compile.pack import check_pack, check_text
+from engine.demo.bakery import bakery_ledger, write_ledger
+from engine.evaluate.measures import DIALECTS, measure_sql, run_measures
+from engine.load.library import PackLibrary
 
 PACK = Path(__file__).resolve().parent.parent / "packs" / "measures" / "ledger-demo"
 

@@ -10,11 +10,17 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from engine.compile import CompiledPack, check_text, compile_pack
-from engine.errors import InputError
-from engine.library import PackLibrary
-from engine.measures import measure_sql, merge_inputs, metric_query, open_sources, run_measures
-from engine.table import read_table
+from engine.compile.pack import CompiledPack, check_text, compile_pack
+from engine.core.errors import InputError
+from engine.evaluate.measures import (
+    measure_sql,
+    merge_inputs,
+    metric_query,
+    open_sources,
+    run_measures,
+)
+from engine.evaluate.table import read_table
+from engine.load.library import PackLibrary
 
 
 def pack(

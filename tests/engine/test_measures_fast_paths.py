@@ -1,5 +1,5 @@
-"""The query's shortcuts give what the plain computation gives (engine.measures.preagg,
-engine.measures.entity): event and to-date measures from the records grouped by their
+"""The query's shortcuts give what the plain computation gives (engine.evaluate.measures.preagg,
+engine.evaluate.measures.entity): event and to-date measures from the records grouped by their
 enumerated columns against the same measures over every record, blank numbers and blank
 enumerated values included; ``count_distinct`` of the entity column counted from the
 per-entity rows against ``COUNT(DISTINCT …)``; which measures qualify."""
@@ -16,9 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.compile import CompiledPack, check_text
-from engine.library import PackLibrary
-from engine.measures.query import SourceQuery
+from engine.compile.pack import CompiledPack, check_text
+from engine.evaluate.measures.query import SourceQuery
+from engine.load.library import PackLibrary
 
 #: measures computable from the grouped records: sums piecewise linear in one number column
 GROUPED = {

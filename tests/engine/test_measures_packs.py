@@ -16,13 +16,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.compile import CompiledPack, compile_pack
-from engine.demo_data import bakery_ledger, write_ledger
-from engine.errors import InputError
-from engine.evaluate import evaluate
-from engine.measures import run_measures
-from engine.periods import from_date
-from engine.records import evaluate_records
+from engine.compile.pack import CompiledPack, compile_pack
+from engine.core.errors import InputError
+from engine.core.periods import from_date
+from engine.demo.bakery import bakery_ledger, write_ledger
+from engine.evaluate.evaluation import evaluate
+from engine.evaluate.measures import run_measures
+from engine.evaluate.records import evaluate_records
 from tests.ledger_reference import (
     BAKERY_INPUTS,
     BAKERY_KINDS,
@@ -398,7 +398,7 @@ def test_sql_equals_the_evaluator_at_every_grain(
     """The SQL of one evaluation plan (kpi sql) and the in-process evaluation over the same records
     (kpi run) agree cell by cell — inputs and every metric the SQL computes, nulls included — at
     day, week, month, quarter, year and all grain, by store and in total."""
-    from engine.measures import metric_query, open_sources, sql_metrics, sql_plan
+    from engine.evaluate.measures import metric_query, open_sources, sql_metrics, sql_plan
 
     _, folder = demo
     path = folder / "card_events.parquet"

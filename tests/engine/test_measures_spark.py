@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.compile import CompiledPack, check_pack
-from engine.demo_data import bakery_ledger, write_ledger
-from engine.library import PackLibrary
-from engine.measures import run_measures
+from engine.compile.pack import CompiledPack, check_pack
+from engine.demo.bakery import bakery_ledger, write_ledger
+from engine.evaluate.measures import run_measures
+from engine.load.library import PackLibrary
 from tests.spark_support import (
     assert_same_results,
     collect_sql,
@@ -137,7 +137,7 @@ def bakery_ledger_14m(
 
 def test_every_bakery_input_on_spark_equals_the_reference(spark, bakery_ledger_14m):
     """Spark's results for every bakery input equal the plain-Python reference (and so DuckDB's)."""
-    from engine.compile import compile_pack
+    from engine.compile.pack import compile_pack
     from tests.ledger_reference import BAKERY_INPUTS, bakery_inputs
 
     data, _ = bakery_ledger_14m
@@ -168,9 +168,9 @@ def test_bakery_sql_on_spark_equals_the_evaluator(
     """The evaluation plan's SQL (kpi sql --dialect spark) on Spark equals the in-process
     evaluation of the same records (kpi run), cell by cell: inputs, inputs counted again at the
     grain (distinct counts) and every SQL metric, at every grain, by store and in total."""
-    from engine.compile import compile_pack
-    from engine.measures import metric_query, sql_plan
-    from engine.records import evaluate_records
+    from engine.compile.pack import compile_pack
+    from engine.evaluate.measures import metric_query, sql_plan
+    from engine.evaluate.records import evaluate_records
 
     data, parquet = bakery_ledger_14m
     bakery = compile_pack("bakery-stored-value")

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from engine.compile import CompiledPack, check_text
-from engine.errors import InputError
-from engine.evaluate import evaluate
-from engine.library import PackLibrary
-from engine.measures import run_measures
-from engine.table import numeric, read_csv_text, to_columns
+from engine.compile.pack import CompiledPack, check_text
+from engine.core.errors import InputError
+from engine.evaluate.evaluation import evaluate
+from engine.evaluate.measures import run_measures
+from engine.evaluate.table import numeric, read_csv_text, to_columns
+from engine.load.library import PackLibrary
 
 PACK = """pack: cells
 version: '1.0.0'

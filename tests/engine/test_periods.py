@@ -20,7 +20,7 @@ from datetime import date
 
 import pytest
 
-from engine.periods import Period, parse_period
+from engine.core.periods import Period, parse_period
 
 # -- parsing and labels -----------------------------------------------------------------
 

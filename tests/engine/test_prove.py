@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from engine.compile import check_text
+from engine.compile.pack import check_text
 
 
 def proofs(body: str):

@@ -18,10 +18,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from engine.compile import CompiledPack, compile_pack
-from engine.demo_data import bakery_ledger, write_ledger
-from engine.records import evaluate_records
-from engine.table import Columns
+from engine.compile.pack import CompiledPack, compile_pack
+from engine.demo.bakery import bakery_ledger, write_ledger
+from engine.evaluate.records import evaluate_records
+from engine.evaluate.table import Columns
 from tests.engine.test_measures_packs import order_log, write_csv
 from tests.ledger_reference import bakery_inputs, order_inputs
 
@@ -347,7 +347,7 @@ def test_rows_combined_where_the_measure_depends_on_the_period_length_are_warned
             for n in ("members_at_start", "new_members", "churned_members", "total_members")
         },
     }
-    from engine.evaluate import evaluate
+    from engine.evaluate.evaluation import evaluate
 
     body = evaluate(core, rows, grain="year", metrics=["churn_rate"]).to_json()
     warned = {w["input"] for w in body["warnings"] if "input" in w}
@@ -363,8 +363,8 @@ def test_rows_combined_where_the_measure_depends_on_the_period_length_are_warned
 def test_a_weekly_pack_s_months_are_made_of_its_weeks(tmp_path: Path) -> None:
     """With a base grain of weeks, a month holds the weeks whose Thursday is in it: its days are
     those weeks' (28 or 35), and it is not over until its last week is."""
-    from engine.compile import check_text
-    from engine.evaluate import evaluate
+    from engine.compile.pack import check_text
+    from engine.evaluate.evaluation import evaluate
 
     c, _ = check_text(
         "pack: weekly\nversion: '1.0.0'\ntitle: {en: W}\nlocales: [en]\ngrain: week\n"
@@ -384,14 +384,14 @@ def test_a_weekly_pack_s_months_are_made_of_its_weeks(tmp_path: Path) -> None:
 def test_more_periods_than_a_query_holds_and_a_late_as_of_are_clean_errors(
     bakery: CompiledPack, ledger
 ) -> None:
-    from engine.errors import InputError
+    from engine.core.errors import InputError
 
     _, parquet = ledger
     with pytest.raises(InputError, match="at most 100,000 periods"):
         evaluate_records(bakery, {"card_events": parquet}, grain="day", as_of=date(2300, 1, 1))
     with pytest.raises(InputError, match="as_of 9999-12-31 is too late"):
         evaluate_records(bakery, {"card_events": parquet}, as_of=date(9999, 12, 31))
-    from engine.evaluate import evaluate
+    from engine.evaluate.evaluation import evaluate
 
     with pytest.raises(InputError, match="too late"):
         evaluate(
@@ -412,7 +412,7 @@ def test_a_grain_finer_than_the_pack_s_says_what_per_month_figures_become(
 
 
 def test_data_rows_at_another_grain_than_the_records_say_so(bakery: CompiledPack, ledger) -> None:
-    from engine.errors import InputError
+    from engine.core.errors import InputError
 
     _, parquet = ledger
     rows = Columns(1, {"period": ["2025-01"], "store": ["S01"], "marketing_spend": [1.0]})

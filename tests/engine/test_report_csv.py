@@ -8,10 +8,10 @@ import io
 
 import pytest
 
-from engine.compile import check_text
-from engine.evaluate import evaluate
-from engine.library import PackLibrary
-from engine.report import render_csv, spreadsheet_safe, write_csv
+from engine.compile.pack import check_text
+from engine.evaluate.evaluation import evaluate
+from engine.load.library import PackLibrary
+from engine.render.report import render_csv, spreadsheet_safe, write_csv
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,8 @@ import json
 import pytest
 from jsonschema import Draft202012Validator
 
-from engine.schema import check_schema, describe, pack_schema
-from engine.sources import load_pack_text
+from engine.load.sources import load_pack_text
+from engine.validate.schema import check_schema, describe, pack_schema
 
 HEADER = "pack: demo\nversion: '1.0.0'\ntitle: {zh: 演示, en: Demo}\n"
 

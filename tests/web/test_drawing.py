@@ -14,13 +14,13 @@ import sympy
 
 from api.web.mathml import MAX_NODES, Budget, to_mathml
 from api.web.svg import band_scale, lineage_graph, trend_chart
-from engine.compile import compile_pack
-from engine.expand import Expander
+from engine.compile.expand import Expander
+from engine.compile.pack import compile_pack
+from engine.core.model import Band
+from engine.core.model import Text as Label
 from engine.formula import Text, parse_formula, symbol
 from engine.formula.functions import In
-from engine.lineage import lineage
-from engine.model import Band
-from engine.model import Text as Label
+from engine.render.lineage import lineage
 
 
 def band(status: str, lo: float | None, hi: float | None) -> Band:

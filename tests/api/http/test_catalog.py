@@ -7,10 +7,10 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
-from engine.compile import compile_pack
-from engine.library import BUILTIN_ROOT, PackLibrary
-from engine.lineage import graph_export, lineage
-from engine.schema import pack_schema
+from engine.compile.pack import compile_pack
+from engine.load.library import BUILTIN_ROOT, PackLibrary
+from engine.render.lineage import graph_export, lineage
+from engine.validate.schema import pack_schema
 from tests.api.http.conftest import assert_problem
 
 BAKERY = "bakery-stored-value"

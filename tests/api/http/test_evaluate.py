@@ -14,9 +14,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.server import Settings
-from engine.compile import compile_pack
-from engine.evaluate import evaluate, read_table
-from engine.library import BUILTIN_ROOT, PackLibrary
+from engine.compile.pack import compile_pack
+from engine.evaluate.evaluation import evaluate, read_table
+from engine.load.library import BUILTIN_ROOT, PackLibrary
 from tests.api.http.conftest import assert_problem, make_client
 
 BAKERY = "bakery-stored-value"

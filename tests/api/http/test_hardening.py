@@ -21,7 +21,7 @@ from api.server.redact import Redactor
 from api.server.registry import Registry
 from api.server.responses import Lru
 from api.server.worker import WorkerPool
-from engine.library import BUILTIN_ROOT
+from engine.load.library import BUILTIN_ROOT
 from tests.api.http.conftest import (
     GYM,
     YAML,
@@ -281,12 +281,14 @@ def test_posted_yaml_is_never_parsed_in_the_server_process(
     client: TestClient, keys: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ):
     import api.server.jobs
-    import engine.sources
+    import engine.load.sources
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("the server process parsed a posted pack")
 
-    monkeypatch.setattr(engine.sources, "load_pack_text", refuse)  # the workers are other processes
+    monkeypatch.setattr(
+        engine.load.sources, "load_pack_text", refuse
+    )  # the workers are other processes
     monkeypatch.setattr(api.server.jobs, "load_pack_text", refuse)
     r = client.post("/v1/validate", content=GYM, headers=YAML)
     assert r.status_code == 200 and r.json()["valid"] is True, r.text
@@ -522,7 +524,7 @@ def test_a_streamed_result_frees_its_worker_at_once_whatever_the_client_reads():
 
 def test_a_worker_bounds_duckdb_within_its_memory_limit(monkeypatch: pytest.MonkeyPatch):
     from api.server.worker import bound_duckdb
-    from engine.measures import run
+    from engine.evaluate.measures import run
 
     monkeypatch.setattr(run, "DUCKDB_CONFIG", {})
     bound_duckdb(2 * 1024**3)

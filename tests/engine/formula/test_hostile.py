@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from engine.errors import FormulaError
+from engine.core.errors import FormulaError
+from engine.core.problems import CODES
 from engine.formula import LIMITS, parse_formula
-from engine.problems import CODES
 
 HERE = Path(__file__).parent
 PACKAGE = HERE.parents[2] / "engine" / "formula"

@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_hostile import CASES, HANG_SECONDS
 
-from engine.errors import FormulaError
+from engine.core.errors import FormulaError
+from engine.core.problems import CODES
 from engine.formula import (
     FUNCTIONS,
     LIMITS,
@@ -35,7 +36,6 @@ from engine.formula import (
     to_text,
 )
 from engine.formula.nodes import logic as build_logic
-from engine.problems import CODES
 
 k, x, a, b, j, amount = (symbol(n) for n in ("k", "x", "a", "b", "j", "amount"))
 kind = symbol("kind")

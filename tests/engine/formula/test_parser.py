@@ -8,7 +8,8 @@ import pickle
 import pytest
 import sympy
 
-from engine.errors import FormulaError
+from engine.core.errors import FormulaError
+from engine.core.problems import CODES
 from engine.formula import (
     FUNCTIONS,
     LIMITS,
@@ -34,7 +35,6 @@ from engine.formula import (
     symbol,
     to_text,
 )
-from engine.problems import CODES
 
 x, y, a, b, c = (symbol(n) for n in ("x", "y", "a", "b", "c"))
 

@@ -9,7 +9,8 @@ from typing import Any
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from engine.errors import FormulaError
+from engine.core.errors import FormulaError
+from engine.core.problems import CODES
 from engine.formula import (
     FUNCTIONS,
     LIMITS,
@@ -21,7 +22,6 @@ from engine.formula import (
     to_latex,
     to_text,
 )
-from engine.problems import CODES
 
 SETTINGS = settings(
     max_examples=400,

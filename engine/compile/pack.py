@@ -1,0 +1,192 @@
+"""The engine façade: a pack on disk (or posted as text) → a compiled, ordered, explainable pack.
+
+    YAML files ─load─▶ located document ─schema─▶ checked ─resolve─▶ Pack (extends applied)
+      ─formula─▶ parsed sympy ─validate─▶ semantic problems ─graph─▶ order ─prove─▶ checks
+
+Problems of every stage are collected and returned together; a stage runs only if the ones
+before it found no error, so that one mistake is not reported five times.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.compile.graph import DependencyGraph, build_graph
+from engine.compile.prove import Proof, prove_checks
+from engine.core.errors import FormulaError, PackError, PackNotFound
+from engine.core.model import Pack
+from engine.core.problems import Problem, sort_problems
+from engine.formula import ParsedFormula, parse_formula
+from engine.load.library import PackLibrary, locate
+from engine.load.resolve import load_checked, resolve
+from engine.load.sources import PackSource, load_pack_text
+from engine.validate import Context, run_rules
+from engine.validate.context import FormulaSite
+from engine.validate.schema import check_schema
+
+_FIELDS = (
+    ("metrics", "formula", "number"),
+    ("checks", "assert", "condition"),
+    ("rules", "when", "condition"),
+)
+
+
+@dataclass(frozen=True)
+class CompiledPack:
+    """A pack that passed every check: definitions, parsed formulas, graph and proofs."""
+
+    pack: Pack
+    sites: tuple[FormulaSite, ...]
+    graph: DependencyGraph
+    proofs: dict[str, Proof]
+    warnings: tuple[Problem, ...]
+
+    @property
+    def formulas(self) -> dict[str, ParsedFormula]:
+        """Parsed formula of each metric, by id."""
+        return {s.owner.id: s.parsed for s in self.sites if s.field == "formula"}
+
+    def site(self, kind: str, ident: str) -> FormulaSite | None:
+        field = {"metric": "formula", "check": "assert", "rule": "when"}[kind]
+        return next((s for s in self.sites if s.field == field and s.owner.id == ident), None)
+
+
+def _has_errors(problems: list[Problem]) -> bool:
+    return any(p.severity == "error" for p in problems)
+
+
+def check_pack(
+    ref: str | Path, library: PackLibrary | None = None
+) -> tuple[CompiledPack | None, list[Problem]]:
+    """Compile a pack given as a path or an id; return it (or None) with every problem found."""
+    library = library or PackLibrary.default()
+    path = locate(ref, library)
+    if path is None:
+        raise PackNotFound(_not_found(str(ref), library))
+    source, problems = load_checked(path)
+    if source is None:
+        return None, sort_problems(problems)
+    return _compile(source, library, problems)
+
+
+def check_text(
+    text: str | bytes, library: PackLibrary | None = None, name: str = "<request>"
+) -> tuple[CompiledPack | None, list[Problem]]:
+    """Compile a pack given as one YAML document (as posted to the API)."""
+    source, problems = load_pack_text(text, name)
+    if source is None or _has_errors(problems):
+        return None, sort_problems(problems)
+    problems += check_schema(source.doc)
+    if _has_errors(problems):
+        return None, sort_problems(problems)
+    return _compile(source, library or PackLibrary.default(), problems)
+
+
+def compile_pack(ref: str | Path, library: PackLibrary | None = None) -> CompiledPack:
+    """Like :func:`check_pack`, but raise :class:`PackError` if the pack has any error."""
+    compiled, problems = check_pack(ref, library)
+    if compiled is None:
+        raise PackError(problems)
+    return compiled
+
+
+def _compile(
+    source: PackSource, library: PackLibrary, problems: list[Problem]
+) -> tuple[CompiledPack | None, list[Problem]]:
+    pack, found = resolve(source, library)
+    problems += found
+    if pack is None:
+        return None, sort_problems(problems)
+    problems += _broken_parents(pack, source, library)
+    sites = list(_parse_formulas(pack, problems))
+    ctx = Context(pack, sites)
+    problems += run_rules(ctx)
+    if _has_errors(problems):
+        return None, sort_problems(problems)
+    graph, found = build_graph(pack, sites)
+    problems += found
+    if _has_errors(problems):
+        return None, sort_problems(problems)
+    proofs = prove_checks(pack, sites, graph)
+    for proof in proofs.values():
+        if proof.status == "refuted":
+            check = pack.checks[proof.check]
+            problems.append(
+                Problem.at(
+                    "KPI-R015",
+                    f"check '{check.id}' can never hold: {proof.reason}",
+                    check.field_source("assert").offset_loc("assert", 0),
+                    path=f"checks.{check.id}.assert",
+                    hint="fix the assertion or the formulas it compares",
+                )
+            )
+    problems = sort_problems(problems)
+    return CompiledPack(pack, tuple(sites), graph, proofs, tuple(problems)), problems
+
+
+_PARENT_ERRORS: dict[tuple[str, tuple[tuple[str, int, int], ...]], int] = {}
+
+
+def _broken_parents(pack: Pack, source: PackSource, library: PackLibrary) -> list[Problem]:
+    """A parent must be valid on its own: a child cannot repair it by defining what it lacks."""
+    problems = []
+    for index, root in pack.parents:
+        path = Path(root)
+        files = sorted(path.glob("*.y*ml")) if path.is_dir() else [path]
+        key = (
+            str(path.resolve()),
+            tuple((f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in files),
+        )
+        if key not in _PARENT_ERRORS:
+            _PARENT_ERRORS[key] = 0  # a cycle is reported by resolve; do not recurse into it
+            _, found = check_pack(path, library)
+            _PARENT_ERRORS[key] = sum(p.severity == "error" for p in found)
+        if _PARENT_ERRORS[key]:
+            name = pack.extends[index].partition("@")[0]
+            problems.append(
+                Problem.at(
+                    "KPI-R012",
+                    f"extended pack '{name}' has {_PARENT_ERRORS[key]} error(s) of its own",
+                    source.doc.key_loc(("extends", index)),
+                    path=f"extends.{index}",
+                    hint=f"run `kpi validate {name}` and fix it first",
+                )
+            )
+    return problems
+
+
+def _parse_formulas(pack: Pack, problems: list[Problem]) -> list[FormulaSite]:
+    sites: list[FormulaSite] = []
+    for section, field, kind in _FIELDS:
+        for d in pack.section(section).values():
+            text = getattr(d, {"formula": "formula", "assert": "assertion", "when": "when"}[field])
+            if field not in d.sources:
+                continue  # the key is missing: reported as KPI-S001
+            src = d.field_source(field)
+            try:
+                parsed = parse_formula(text, expect=kind)  # type: ignore[arg-type]
+            except FormulaError as err:
+                problems.append(
+                    Problem.at(
+                        err.code,
+                        err.message,
+                        src.offset_loc(field, err.offset),
+                        path=f"{src.dotted}.{field}",
+                        hint=err.hint,
+                    )
+                )
+                continue
+            sites.append(FormulaSite(d, field, parsed))
+    return sites
+
+
+def _not_found(ref: str, library: PackLibrary) -> str:
+    known = library.pack_ids()
+    msg = (
+        f"no pack '{ref}': not a path, and no pack with that id in "
+        f"{', '.join(map(str, library.roots)) or '(no folders)'}"
+    )
+    if known:
+        msg += f"; known packs: {', '.join(known)}"
+    return msg

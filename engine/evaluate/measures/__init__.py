@@ -1,0 +1,41 @@
+"""Inputs computed from raw ledgers (docs/measures.md).
+
+* :mod:`engine.evaluate.measures.sqlexpr` — formula trees as SQLGlot expressions;
+* :mod:`engine.evaluate.measures.query` — a source's measures as one query (event, to-date and
+  entity measures), rendered for any of :data:`DIALECTS`; its entity part in
+  :mod:`engine.evaluate.measures.entity`, its records grouped by enumerated columns first when the
+  measures allow it in :mod:`engine.evaluate.measures.preagg`;
+* :mod:`engine.evaluate.measures.run` — declared-column checks and the queries run on DuckDB.
+"""
+
+from engine.evaluate.measures.metrics import metric_query, sql_metrics, sql_plan
+from engine.evaluate.measures.query import (
+    DIALECTS,
+    GRAINS,
+    measure_query,
+    measure_sql,
+    measured_sources,
+)
+from engine.evaluate.measures.run import (
+    Records,
+    check_source,
+    merge_inputs,
+    open_sources,
+    run_measures,
+)
+
+__all__ = [
+    "DIALECTS",
+    "GRAINS",
+    "Records",
+    "check_source",
+    "measure_query",
+    "measure_sql",
+    "measured_sources",
+    "merge_inputs",
+    "metric_query",
+    "open_sources",
+    "run_measures",
+    "sql_metrics",
+    "sql_plan",
+]

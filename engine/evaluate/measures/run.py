@@ -1,0 +1,534 @@
+"""Run a pack's measures on DuckDB over CSV, Parquet or DuckDB-file sources.
+
+Before a query runs, each source is checked against what the pack says of it (its time,
+dimension and entity columns, and its declared ``columns``: type, ``values``, ``min``); every
+problem is one :class:`InputError` naming the source, the column and up to five offending rows
+(row 1 is the first record: line 2 of a CSV with a header). Nothing is computed from a source
+that fails its checks.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlglot import exp
+
+from engine.compile.pack import CompiledPack
+from engine.core.errors import InputError
+from engine.core.model import DataSource
+from engine.core.periods import from_date, parse_period
+from engine.evaluate.measures.query import COUNTER_DIGITS, measure_query, measured_sources
+from engine.evaluate.table import Columns
+from engine.formula import ENTITY_FUNCTIONS, FUNCTIONS, parse_formula
+
+#: Most offending rows quoted in an error.
+SAMPLE_ROWS = 5
+#: Most periods one query's calendar holds (engine.evaluate.measures.query.COUNTER_DIGITS)
+MAX_PERIODS = 10**COUNTER_DIGITS
+Progress = Callable[[str, float], None]  # (source id, fraction done in [0, 1])
+_FOREIGN_DIGITS = "a number written with digits other than 0-9"
+
+
+def _q(name: str) -> str:
+    return exp.to_identifier(name, quoted=True).sql("duckdb")
+
+
+def _text_columns(source: DataSource) -> set[str]:
+    """Columns read from a CSV as text whatever they look like: the time (parsed strictly, ISO
+    only, by the checks and the query), dimensions, the entity and every declared column (cast
+    by the query). Guessing their types from a sample could round 1.5 to 2 or read 03/04/2025 as
+    a day-first date without a word."""
+    return {
+        source.time,
+        *source.dimensions.values(),
+        *([source.entity] if source.entity else []),
+        *source.columns,
+    }
+
+
+def _load(con: Any, source: DataSource, sid: str, path: Path) -> None:
+    """A view named after the source over its file."""
+    import duckdb
+
+    if not path.is_file():
+        raise InputError(f"source '{sid}': file not found: {path}")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".duckdb", ".db"):
+            con.execute(
+                f"ATTACH {exp.Literal.string(str(path)).sql('duckdb')} "
+                f"AS {_q('kpi__' + sid)} (READ_ONLY)"
+            )
+            con.execute(f"CREATE VIEW {_q(sid)} AS SELECT * FROM {_q('kpi__' + sid)}.{_q(sid)}")
+        elif suffix == ".parquet":
+            con.read_parquet(str(path)).create_view(sid, replace=True)
+        else:
+            header = con.read_csv(str(path), header=True, all_varchar=True).columns
+            text = {n: "VARCHAR" for n in header if n in _text_columns(source)}
+            # the other columns' types are guessed from the whole file, not a sample
+            con.read_csv(str(path), header=True, dtype=text, sample_size=-1).create_view(
+                sid, replace=True
+            )
+        con.execute(
+            f"SELECT * FROM {_q(sid)} LIMIT 0"
+        ).fetchall()  # a result left open blocks the connection
+    except duckdb.Error as err:
+        raise InputError(f"source '{sid}' ({path.name}): {str(err).splitlines()[0]}") from None
+
+
+def _used_columns(c: CompiledPack, sid: str) -> set[str]:
+    """Columns the pack's measures on ``sid`` name (for sources that declare none)."""
+    names: set[str] = set()
+    for i in c.pack.inputs.values():
+        m = i.measure
+        if m is None or m.source != sid:
+            continue
+        for text, mode in (
+            *((t, "entity" if m.per else "measure") for t in m.terms),
+            (m.where, "measure"),
+            (m.since, "measure"),
+            (m.until, "measure"),
+            (m.having, "entity"),
+        ):
+            if text:
+                parsed = parse_formula(text, expect="any", mode=mode)  # type: ignore[arg-type]
+                names |= {
+                    r.name
+                    for r in parsed.refs
+                    if r.name not in c.pack.params
+                    and r.name not in FUNCTIONS
+                    and r.name not in ENTITY_FUNCTIONS
+                    and (r.in_attribute or mode == "measure")
+                }
+    return names
+
+
+def check_source(con: Any, c: CompiledPack, sid: str, label: str) -> None:
+    """Check a loaded source against the pack; raise one InputError for the first problem found."""
+    import duckdb
+
+    try:
+        _check(con, c, sid, label)
+    except duckdb.Error as err:  # a value DuckDB cannot read at all
+        raise InputError(f"source '{sid}' ({label}): {str(err).splitlines()[0]}") from None
+
+
+def _check(con: Any, c: CompiledPack, sid: str, label: str) -> None:
+    source: DataSource = c.pack.sources[sid]
+    cursor = con.execute(f"SELECT * FROM {_q(sid)} LIMIT 0")
+    described = cursor.description
+    cursor.fetchall()
+    have = [d[0] for d in described]
+    reserved = [n for n in have if n.lower().startswith("kpi__")]
+    if reserved:
+        raise InputError(
+            f"source '{sid}' ({label}): column '{reserved[0]}' has a name reserved for the engine "
+            "(kpi__…): rename it"
+        )
+    if not con.execute(f"SELECT count(*) FROM {_q(sid)}").fetchall()[0][0]:
+        raise InputError(f"source '{sid}' ({label}) has no records")
+    needed = {
+        source.time,
+        *source.dimensions.values(),
+        *([source.entity] if source.entity else []),
+        *source.columns,
+        *_used_columns(c, sid),
+    }
+    missing = sorted(n for n in needed if n not in have)
+    if missing:
+        raise InputError(
+            f"source '{sid}' ({label}): no column {', '.join(repr(n) for n in missing)} "
+            f"(it has: {', '.join(have[:30])}{' …' if len(have) > 30 else ''})"
+        )
+    tests: list[tuple[str, str, str]] = []  # (column, what is wrong, SQL condition of a bad row)
+    types = {d[0]: str(d[1]) for d in described}
+    if (
+        "TIME ZONE" in types.get(source.time, "").upper()
+        or "TZ" in types.get(source.time, "").upper()
+    ):
+        raise InputError(
+            f"source '{sid}' ({label}), column '{source.time}': times with a time zone; give local "
+            "business time (the wall clock of the shop), without an offset"
+        )
+    tests.append(
+        (
+            source.time,
+            "a time that does not parse as an ISO date or time (or is empty)",
+            f"TRY_CAST({_q(source.time)} AS TIMESTAMP) IS NULL",
+        )
+    )
+    tests.append(
+        (
+            source.time,
+            "a time with a UTC offset (give local business time, without the offset)",
+            f"regexp_matches(CAST({_q(source.time)} AS "
+            "VARCHAR), '(Z|[+-][0-9][0-9]:?[0-9][0-9])$')",
+        )
+    )
+    for column in [*source.dimensions.values(), *([source.entity] if source.entity else [])]:
+        tests.append(
+            (
+                column,
+                "an empty value",
+                f"{_q(column)} IS NULL OR CAST({_q(column)} AS VARCHAR) = ''",
+            )
+        )
+    for name, spec in source.columns.items():
+        if spec.type == "number":
+            # the digits of other scripts (١٢٣, １２３): not numbers to DuckDB either, but say why
+            tests.append(
+                (
+                    name,
+                    _FOREIGN_DIGITS,
+                    f"TRY_CAST({_q(name)} AS DOUBLE) IS NULL AND regexp_matches(regexp_replace("
+                    f"CAST({_q(name)} AS VARCHAR), '[0-9]', '', 'g'), '\\p{{Nd}}')",
+                )
+            )
+            tests.append(
+                (
+                    name,
+                    "a value that is not a number",
+                    f"{_q(name)} IS NOT NULL AND (TRY_CAST({_q(name)} AS DOUBLE) IS NULL "
+                    f"OR lower(CAST({_q(name)} AS VARCHAR)) IN ('true', 'false'))",
+                )
+            )
+            tests.append(
+                (
+                    name,
+                    "a value that is not a finite number",
+                    f"isinf(TRY_CAST({_q(name)} AS DOUBLE)) OR "
+                    f"isnan(TRY_CAST({_q(name)} AS DOUBLE))",
+                )
+            )
+        elif spec.type == "time":
+            tests.append(
+                (
+                    name,
+                    "a time that does not parse",
+                    f"{_q(name)} IS NOT NULL AND TRY_CAST({_q(name)} AS TIMESTAMP) IS NULL",
+                )
+            )
+        if spec.values is not None:
+            allowed = ", ".join(exp.Literal.string(v).sql("duckdb") for v in spec.values)
+            shown = ", ".join(spec.values[:15]) + (" …" if len(spec.values) > 15 else "")
+            tests.append(
+                (
+                    name,
+                    f"a value outside the declared values ({shown})",
+                    f"{_q(name)} IS NOT NULL AND CAST({_q(name)} AS VARCHAR) NOT IN ({allowed})",
+                )
+            )
+        if spec.min is not None:
+            tests.append(
+                (
+                    name,
+                    f"a value below the declared minimum {spec.min:g}",
+                    f"TRY_CAST({_q(name)} AS DOUBLE) < {spec.min!r}",
+                )
+            )
+    numbered = f"(SELECT *, row_number() OVER () AS kpi__row FROM {_q(sid)})"
+    counts = con.execute(
+        "SELECT "
+        + ", ".join(f"count(*) FILTER (WHERE {cond})" for _, _, cond in tests)
+        + f" FROM {_q(sid)}"
+    ).fetchall()[0]
+    for (column, what, cond), bad in zip(tests, counts, strict=True):
+        if not bad:
+            continue
+        rows = con.execute(
+            f"SELECT kpi__row, CAST({_q(column)} AS VARCHAR) FROM {numbered} WHERE {cond} "
+            f"ORDER BY kpi__row LIMIT {SAMPLE_ROWS}"
+        ).fetchall()
+        sample = "; ".join(f"row {r}: {_show(v)}" for r, v in rows)
+        err = InputError(
+            f"source '{sid}' ({label}), column '{column}': {bad} row{'s' * (bad != 1)} "
+            f"with {what} — {sample}{' …' if bad > len(rows) else ''}"
+        )
+        # structured, for API clients
+        err.row, err.column = ((int(rows[0][0]) if rows else None), column)
+        err.hint = "write digits 0-9" if what == _FOREIGN_DIGITS else None
+        raise err
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "empty"
+    text = str(value)
+    return repr(text if len(text) <= 40 else text[:40] + "…")
+
+
+def _execute(con: Any, sql: str, sid: str, progress: Progress | None) -> Any:
+    """Run a query; report DuckDB's progress every 0.2 s while it works."""
+    if progress is None:
+        return con.execute(sql)
+    done = threading.Event()
+    result: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            result["cursor"] = con.execute(sql)
+            result["rows"] = result["cursor"].fetchall()
+        except BaseException as err:  # handed to the caller's thread  # noqa: BLE001
+            result["error"] = err
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    while not done.wait(0.2):
+        fraction = con.query_progress()
+        if fraction is not None and fraction >= 0:
+            progress(sid, min(float(fraction) / 100.0, 1.0))
+    thread.join()
+    if "error" in result:
+        raise result["error"]
+    progress(sid, 1.0)
+    return _Fetched(result["cursor"].description, result["rows"])
+
+
+class _Fetched:
+    def __init__(self, description: Any, rows: list[tuple[Any, ...]]) -> None:
+        self.description = description
+        self._rows = rows
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return self._rows
+
+
+def _label(value: Any, grain: str) -> str:
+    if grain == "all":
+        return "all"
+    day = value.date() if isinstance(value, datetime) else value
+    if not isinstance(day, date):
+        raise InputError(f"a period came back as {value!r}, not a date")
+    return str(from_date(day, grain))
+
+
+#: settings of every DuckDB connection the measures open (empty: DuckDB's defaults, i.e. a
+#: thread per core and 80 % of the machine's memory); see :func:`configure_duckdb`
+DUCKDB_CONFIG: dict[str, str] = {}
+
+
+def configure_duckdb(*, threads: int | None = None, memory_limit_bytes: int | None = None) -> None:
+    """Bound the DuckDB connections this process opens from now on (a server's evaluation worker
+    does, to stay within its own memory limit whatever the number of cores)."""
+    if threads is not None:
+        DUCKDB_CONFIG["threads"] = str(max(1, threads))
+    if memory_limit_bytes is not None:
+        DUCKDB_CONFIG["memory_limit"] = f"{max(memory_limit_bytes // (1024 * 1024), 64)}MB"
+
+
+def _connect() -> Any:
+    import duckdb
+
+    return duckdb.connect(config=dict(DUCKDB_CONFIG))
+
+
+def open_sources(c: CompiledPack, paths: Mapping[str, Path]) -> Any:
+    """A DuckDB connection with a checked view named after each source over its file."""
+    con = _connect()
+    for sid, path in paths.items():
+        _load(con, c.pack.sources[sid], sid, Path(path))
+        check_source(con, c, sid, Path(path).name)
+    return con
+
+
+class Records:
+    """The raw records of one evaluation: each source's file as a DuckDB view, checked against
+    the pack, ready to be measured at any grain (the base grain, and again at the output grain for
+    the inputs that cannot be combined)."""
+
+    def __init__(self, c: CompiledPack, paths: Mapping[str, Path]) -> None:
+        unknown = sorted(s for s in paths if s not in c.pack.sources)
+        if unknown:
+            raise InputError(
+                f"pack '{c.pack.id}' has no source {', '.join(repr(s) for s in unknown)} "
+                f"(its sources: {', '.join(c.pack.sources) or 'none'})"
+            )
+        self.wanted = [s for s in measured_sources(c) if s in paths]
+        if not self.wanted:
+            needed = measured_sources(c)
+            if not needed:
+                raise InputError(f"pack '{c.pack.id}' has no inputs with a measure")
+            raise InputError(
+                f"no data for source '{needed[0]}': give it as --source {needed[0]}=PATH"
+            )
+        self.dims = [
+            d
+            for d in c.pack.dimensions
+            if any(d in c.pack.sources[s].dimensions for s in self.wanted)
+        ]
+        for sid in self.wanted:
+            if set(c.pack.sources[sid].dimensions) != set(self.dims):
+                raise InputError(
+                    f"the sources {', '.join(self.wanted)} have different dimensions: measures of "
+                    "several sources are joined on the period and the same dimensions"
+                )
+        self.c = c
+        self.paths = {sid: Path(paths[sid]) for sid in self.wanted}
+        self.con = _connect()
+        for sid, path in self.paths.items():
+            _load(self.con, c.pack.sources[sid], sid, path)
+            check_source(self.con, c, sid, path.name)
+
+    def last_day(self) -> date:
+        """The day of the last record of any source."""
+        days = []
+        for sid in self.wanted:
+            time = _q(self.c.pack.sources[sid].time)
+            days.append(
+                self.con.execute(
+                    f"SELECT max(CAST(CAST({time} AS TIMESTAMP) AS DATE)) FROM {_q(sid)}"
+                ).fetchall()[0][0]
+            )
+        last: date = max(d for d in days if d is not None)
+        return last
+
+    def measure(
+        self,
+        grain: str | None = None,
+        *,
+        dims: Iterable[str] | None = None,
+        inputs: Iterable[str] | None = None,
+        as_of: date | None = None,
+        params: Mapping[str, Any] | None = None,
+        progress: Progress | None = None,
+    ) -> dict[str, list[Any]]:
+        """Columns of the measured inputs (``inputs``: only these) by period and dimension
+        (``dims``: only these), as :func:`run_measures` returns them."""
+        import duckdb
+
+        c = self.c
+        the_grain = grain or c.pack.grain
+        self._check_span(the_grain, as_of)
+        kept = self.dims if dims is None else [d for d in self.dims if d in set(dims)]
+        wanted_inputs = None if inputs is None else set(inputs)
+        merged: dict[tuple[Any, ...], dict[str, Any]] = {}
+        names: list[str] = []
+        for sid in self.wanted:
+            ids = [
+                i.id
+                for i in c.pack.inputs.values()
+                if i.measure is not None
+                and i.measure.source == sid
+                and (wanted_inputs is None or i.id in wanted_inputs)
+            ]
+            if not ids:
+                continue
+            sql = measure_query(
+                c, sid, the_grain, params=params, dims=kept, inputs=ids, as_of=as_of
+            ).sql("duckdb")
+            try:
+                cursor = _execute(self.con, sql, sid, progress)
+            except duckdb.Error as err:
+                raise InputError(
+                    f"source '{sid}' ({self.paths[sid].name}): {str(err).splitlines()[0]}"
+                ) from None
+            columns = [d[0] for d in cursor.description]
+            names += [n for n in columns if n not in names]
+            for row in cursor.fetchall():
+                values = dict(zip(columns, row, strict=True))
+                values["period"] = _label(values["period"], the_grain)
+                # by name: sources order them freely
+                key = (values["period"], *(str(values[d]) for d in kept))
+                merged.setdefault(key, {}).update(values)
+        return {n: [values.get(n) for values in merged.values()] for n in names}
+
+    def _check_span(self, grain: str, as_of: date | None) -> None:
+        """Refuse more periods than the query's calendar
+        holds (it would stop short without a word)."""
+        if grain == "all":
+            return
+        firsts = []
+        for sid in self.wanted:
+            time = _q(self.c.pack.sources[sid].time)
+            firsts.append(
+                self.con.execute(
+                    f"SELECT min(CAST(CAST({time} AS TIMESTAMP) AS DATE)) FROM {_q(sid)}"
+                ).fetchall()[0][0]
+            )
+        first = min(d for d in firsts if d is not None)
+        last = as_of or self.last_day()
+        if last < first:
+            return
+        count = from_date(last, grain).index - from_date(first, grain).index + 1
+        if count > MAX_PERIODS:
+            raise InputError(
+                f"the records span {count:,} {grain}s ({first.isoformat()} to {last.isoformat()}); "
+                f"one query measures at most {MAX_PERIODS:,} periods",
+                column=self.c.pack.sources[self.wanted[0]].time,
+                hint="ask for a coarser grain, or an earlier as_of, or check "
+                "for a mistyped time far from the others",
+            )
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def run_measures(
+    c: CompiledPack,
+    paths: Mapping[str, Path],
+    grain: str | None = None,
+    *,
+    params: Mapping[str, Any] | None = None,
+    progress: Progress | None = None,
+    dims: Iterable[str] | None = None,
+    inputs: Iterable[str] | None = None,
+    as_of: date | None = None,
+) -> dict[str, list[Any]]:
+    """Compute the inputs measured on the given sources with DuckDB (one file per source).
+
+    Returns columns for :func:`engine.evaluate.evaluation.evaluate`: ``period`` (the pack's period
+    labels; "all" for the grain all), the dimensions, then the inputs; several sources are joined on
+    period and dimensions. Sources of the pack that are not given are left out (their inputs are
+    missing). ``params`` override the pack's params in the measures (``churn_days`` …), as they
+    do in formulas; ``as_of``: read the records up to the end of this day (default: all of them,
+    with the last record's day as the end of the last period).
+    """
+    records = Records(c, paths)
+    try:
+        return records.measure(
+            grain, dims=dims, inputs=inputs, as_of=as_of, params=params, progress=progress
+        )
+    finally:
+        records.close()
+
+
+def merge_inputs(
+    c: CompiledPack, measured: Mapping[str, list[Any]], data: Columns
+) -> dict[str, list[Any]]:
+    """Join measured inputs with input rows given as data (``kpi run --data``), on the period
+    and the dimensions of both. An input may come from one of them only."""
+    both = sorted(n for n in measured if n in data and n in c.pack.inputs)
+    if both:
+        raise InputError(
+            f"input {', '.join(repr(n) for n in both)} is both measured from a source and given "
+            "in the data: drop the column from the data (or the measure from the pack)"
+        )
+    if "period" not in data:
+        raise InputError("the data has no 'period' column")
+    dims = [d for d in c.pack.dimensions if d in measured]
+    other = [d for d in c.pack.dimensions if d in data and d not in measured]
+    if other or any(d not in data for d in dims):
+        raise InputError(
+            f"the data must have the measured inputs' dimensions ({', '.join(dims) or 'none'}) and "
+            f"no other: it has {', '.join(d for d in c.pack.dimensions if d in data) or 'none'}"
+        )
+    rows: dict[tuple[Any, ...], dict[str, Any]] = {}
+    names = list(dict.fromkeys([*measured, *data.data]))
+    for k in range(len(measured.get("period", []))):
+        row = {n: measured[n][k] for n in measured}
+        rows[(row["period"], *(str(row[d]) for d in dims))] = row
+    for k in range(data.n):
+        row = {n: data.data[n][k] for n in data.data}
+        try:
+            row["period"] = str(parse_period(str(row["period"]).strip()))
+        except ValueError as err:
+            raise InputError(f"data row {k + 1}: {err}") from None
+        key = (row["period"], *(str(row[d]) for d in dims))
+        rows.setdefault(key, {}).update(row)
+    return {n: [r.get(n) for r in rows.values()] for n in names}

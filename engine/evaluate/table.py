@@ -1,0 +1,377 @@
+"""Evaluation input: rows from CSV, JSON or Parquet → validated columns.
+
+Rows arrive as a list of flat objects (JSON), as columns (a mapping of column name to a list
+or NumPy array: the fast path for large data), or from a file. Every bad cell is an
+:class:`InputError` naming its 1-based data row and column, and nothing is evaluated.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.core.characters import describe_char, foreign_digit
+from engine.core.errors import InputError
+from engine.core.periods import Period, parse_period
+
+Rows = Sequence[Mapping[str, Any]] | Mapping[str, Any]
+
+
+@dataclass
+class Columns:
+    """Input as columns of equal length ``n``; ``kinds[name]`` is "csv" (all text) or "any"."""
+
+    n: int
+    data: dict[str, Any]
+    text_only: bool = False
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.data
+
+
+def read_table(path: Path | str) -> Columns:
+    """Read CSV (with a header), JSON (a list of objects) or Parquet, by file extension."""
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if not p.is_file():
+        raise InputError(f"file not found: {p}")
+    if suffix == ".csv":
+        try:
+            text = p.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError:
+            raise InputError(f"{p} is not UTF-8 text") from None
+        return read_csv_text(text, source=str(p))
+    if suffix == ".json":
+        try:
+            data = json.loads(p.read_text(encoding="utf-8-sig"), parse_constant=_no_constant)
+        except (ValueError, UnicodeDecodeError) as err:
+            raise InputError(f"{p} is not valid JSON: {err}") from None
+        if not isinstance(data, list):
+            raise InputError(f"{p} must hold a JSON list of row objects")
+        return to_columns(data)
+    if suffix == ".parquet":
+        return _read_parquet(p)
+    raise InputError(f"cannot read '{p.name}': use a .csv, .json or .parquet file")
+
+
+MAX_COLUMNS = 2_000
+
+
+def read_csv_text(text: str, *, source: str = "the CSV", max_rows: int | None = None) -> Columns:
+    """CSV text (a header row first) as text columns. Strict: an unclosed quote, a NUL character,
+    a ragged row, a repeated or missing column name, too many columns or rows are errors."""
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise InputError(
+            f"{source} holds a NUL character (line {line}): it is not a text CSV", kind="malformed"
+        )
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader, None)
+        if not header:
+            raise InputError(f"{source} is empty: a CSV needs a header row")
+        if len(header) > MAX_COLUMNS:
+            raise InputError(
+                f"{source} has {len(header):,} columns; at most {MAX_COLUMNS:,} are read"
+            )
+        names = [h.strip() for h in header]
+        _unique_names(names)
+        cols: list[list[str]] = [[] for _ in names]
+        n = 0
+        for record in reader:
+            if not record:
+                continue
+            n += 1
+            if max_rows is not None and n > max_rows:
+                raise InputError(
+                    f"{source} has more than {max_rows:,} rows; one evaluation takes at most "
+                    f"{max_rows:,}",
+                    kind="too_many_rows",
+                )
+            if len(record) != len(names):
+                raise InputError(f"has {len(record)} cells but the header has {len(names)}", row=n)
+            for col, cell in zip(cols, record, strict=True):
+                col.append(cell)
+    except csv.Error as err:
+        raise InputError(
+            f"{source} is not valid CSV near data row {reader.line_num - 1}: {err}",
+            kind="malformed",
+        ) from None
+    return Columns(n, dict(zip(names, cols, strict=True)), text_only=True)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _read_parquet(p: Path) -> Columns:
+    try:
+        import duckdb
+    except ImportError:  # pragma: no cover - duckdb is a dependency
+        raise InputError("reading Parquet needs the duckdb package") from None
+    try:
+        con = duckdb.connect()
+        rel = con.read_parquet(str(p))
+        names = list(rel.columns)
+        arrays = rel.fetchnumpy()
+    except duckdb.Error as err:
+        raise InputError(f"cannot read {p.name} as Parquet: {err}") from None
+    data: dict[str, Any] = {}
+    for name in names:
+        arr: Any = arrays[name]
+        if np.ma.isMaskedArray(arr):
+            arr = (
+                np.ma.filled(arr.astype(np.float64), np.nan)
+                if arr.dtype.kind in "iuf"
+                else np.ma.filled(arr, None)
+            )
+        if arr.dtype.kind == "M":  # a DATE / TIMESTAMP column: its day, as a period label
+            data[name] = [str(v) for v in np.datetime_as_string(arr, unit="D")]
+            continue
+        data[name] = (
+            arr
+            if arr.dtype.kind in "iuf"
+            else [None if v is None else str(v) for v in arr.tolist()]
+        )
+    n = len(next(iter(data.values()))) if data else 0
+    return Columns(n, data)
+
+
+def _unique_names(names: list[str]) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if not name:
+            raise InputError("a column of the header has no name")
+        if name in seen:
+            raise InputError(
+                f"column '{_clip(name)}' appears twice in the header", column=_clip(name)
+            )
+        seen.add(name)
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
+def to_columns(rows: Rows | Columns) -> Columns:
+    """Rows (a list of objects) or columns (a mapping of name → list/array) as :class:`Columns`."""
+    if isinstance(rows, Columns):
+        return rows
+    if isinstance(rows, Mapping):
+        for name, col in rows.items():
+            if isinstance(col, str | bytes) or not hasattr(col, "__len__") or np.ndim(col) != 1:
+                raise InputError(
+                    f"column '{_clip(str(name))}' must be a list or a one-dimensional array",
+                    column=_clip(str(name)),
+                )
+        lengths = {name: len(col) for name, col in rows.items()}
+        if len(set(lengths.values())) > 1:
+            raise InputError(f"columns have different lengths: {lengths}")
+        return Columns(next(iter(lengths.values()), 0), dict(rows))
+    if not isinstance(rows, Sequence) or isinstance(rows, str | bytes):
+        raise InputError("rows must be a list of objects or a mapping of columns")
+    names: dict[str, None] = {}
+    for i, row in enumerate(rows, 1):
+        if not isinstance(row, Mapping):
+            raise InputError("each row must be an object of column: value", row=i)
+        for key in row:
+            names.setdefault(str(key), None)
+    data = {name: [row.get(name) for row in rows] for name in names}
+    return Columns(len(rows), data)
+
+
+def _text_array(raw: Any) -> np.ndarray:
+    """A column as a fixed-width unicode array (sorting those is fast; Python objects are not)."""
+    if isinstance(raw, np.ndarray) and raw.dtype.kind == "U":
+        return raw
+    values = raw.tolist() if isinstance(raw, np.ndarray) else raw
+    return np.asarray(
+        ["" if v is None else v if isinstance(v, str) else _number_text(v) for v in values],
+        dtype=str,
+    )
+
+
+def periods_of(columns: Columns) -> tuple[np.ndarray, str]:
+    """The period column as indices, and the rows' grain (one grain per request)."""
+    if columns.n == 0:
+        raise InputError(
+            "the data has no rows", hint="send at least one row: period, dimensions and inputs"
+        )
+    if "period" not in columns:
+        raise InputError(
+            "the data has no 'period' column",
+            column="period",
+            hint="add a column 'period' holding e.g. 2026-01",
+        )
+    values = _text_array(columns.data["period"])
+    labels, inverse = np.unique(values, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    parsed: list[Period] = []
+    for label in labels:
+        try:
+            if not str(label).strip():
+                raise ValueError("the period is empty")
+            parsed.append(parse_period(str(label)))
+        except ValueError as err:
+            row = int(np.flatnonzero(inverse == len(parsed))[0]) + 1
+            raise InputError(str(err), row=row, column="period") from None
+    grains = np.asarray([p.grain for p in parsed], dtype=object)
+    if len(set(grains.tolist())) > 1:
+        first_grain = grains[inverse[0]]
+        bad = int(np.flatnonzero(grains[inverse] != first_grain)[0])
+        raise InputError(
+            f"'{values[bad]}' is a {grains[inverse[bad]]}, but row 1 is a {first_grain}: "
+            "all rows of one request must have the same grain",
+            row=bad + 1,
+            column="period",
+        )
+    index = (
+        np.asarray([p.index for p in parsed], dtype=np.int64)[inverse]
+        if parsed
+        else np.zeros(0, np.int64)
+    )
+    return index, (parsed[0].grain if parsed else "month")
+
+
+def dimension_codes(columns: Columns, dim: str) -> tuple[np.ndarray, list[str]]:
+    """A dimension column as integer codes into its sorted distinct values."""
+    raw = columns.data[dim]
+    if not (isinstance(raw, np.ndarray) and raw.dtype.kind == "U"):
+        values = raw.tolist() if isinstance(raw, np.ndarray) else raw
+        for i, v in enumerate(values):
+            if (
+                v is None
+                or isinstance(v, bool | list | dict | bytes)
+                or (isinstance(v, float) and not math.isfinite(v))
+            ):
+                raise InputError("a dimension value must be non-empty text", row=i + 1, column=dim)
+    text = np.char.strip(_text_array(raw))
+    labels, codes = np.unique(text, return_inverse=True)
+    if len(labels) and labels[0] == "":
+        raise InputError(
+            "a dimension value must be non-empty text",
+            row=int(np.flatnonzero(codes == 0)[0]) + 1,
+            column=dim,
+        )
+    return codes.reshape(-1).astype(np.int64), [str(x) for x in labels]
+
+
+def _number_text(v: Any) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def numeric(
+    columns: Columns, name: str, default: float | None = None, fill_blank: bool = False
+) -> np.ndarray:
+    """A column as float64 with NaN for null. ``fill_blank``: blanks take ``default``."""
+    raw = columns.data[name]
+    blank_value = np.nan if default is None or not fill_blank else float(default)
+    if isinstance(raw, np.ndarray) and raw.dtype.kind in "iuf":
+        out = raw.astype(np.float64)
+        bad = np.isinf(out)
+        if bad.any():
+            raise InputError(
+                f"'{out[bad][0]}' is not a finite number",
+                row=int(np.flatnonzero(bad)[0]) + 1,
+                column=name,
+            )
+        if fill_blank:
+            out[np.isnan(out)] = blank_value
+        return out
+    if columns.text_only:
+        return _numeric_text(raw, name, blank_value)
+    values = raw.tolist() if isinstance(raw, np.ndarray) else raw
+    out = np.empty(len(values), dtype=np.float64)
+    for i, v in enumerate(values):
+        if v is None or (isinstance(v, str) and not v.strip()):
+            out[i] = blank_value
+            continue
+        if (
+            isinstance(v, bool)
+            or not isinstance(v, int | float | str)
+            or (isinstance(v, str) and "_" in v)
+        ):
+            raise InputError(f"{_show(v)} is not a number", row=i + 1, column=name)
+        if isinstance(v, str):
+            _refuse_foreign_digits(v, i + 1, name)
+        try:
+            x = float(v)
+        except (ValueError, OverflowError):
+            raise InputError(f"{_show(v)} is not a number", row=i + 1, column=name) from None
+        if not math.isfinite(x):
+            raise InputError(f"{_show(v)} is not a finite number", row=i + 1, column=name)
+        out[i] = x
+    return out
+
+
+def _numeric_text(raw: Sequence[str], name: str, blank_value: float) -> np.ndarray:
+    arr = np.asarray(raw, dtype=object)
+    stripped = np.char.strip(arr.astype(str))
+    blank = stripped == ""
+    underscore = np.char.find(stripped, "_") >= 0  # float() would read 1_000 as 1000
+    if underscore.any():
+        i = int(np.flatnonzero(underscore)[0])
+        raise InputError(f"{_show(stripped[i])} is not a number", row=i + 1, column=name)
+    if len(
+        stripped
+    ):  # float() would read ١٢٣ and １２３ as 123: look at the cells with non-ASCII text
+        codes = stripped.view(np.uint32).reshape(len(stripped), -1)
+        for i in np.flatnonzero((codes > 0x7F).any(axis=1)).tolist():
+            _refuse_foreign_digits(str(stripped[i]), i + 1, name)
+    out = np.full(len(arr), blank_value, dtype=np.float64)
+    try:
+        out[~blank] = stripped[~blank].astype(np.float64)
+    except ValueError:
+        for i, cell in enumerate(stripped):
+            if cell:
+                try:
+                    float(cell)
+                except ValueError:
+                    raise InputError(
+                        f"{_show(cell)} is not a number", row=i + 1, column=name
+                    ) from None
+    bad = ~blank & ~np.isfinite(out)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(f"{_show(stripped[i])} is not a finite number", row=i + 1, column=name)
+    return out
+
+
+def _refuse_foreign_digits(cell: str, row: int, column: str) -> None:
+    """A number cell must be written with the digits 0-9: ``float`` also reads Arabic-Indic,
+    full-width and other scripts' digits, which a reader of the data may not take for numbers."""
+    digit = foreign_digit(cell)
+    if digit is not None:
+        raise InputError(
+            f"{_show(cell)} is not a number: {describe_char(digit)} is not one of the digits 0-9",
+            row=row,
+            column=column,
+            hint="write digits 0-9",
+        )
+
+
+def _show(v: Any) -> str:
+    try:
+        text = json.dumps(v, ensure_ascii=False) if not isinstance(v, str) else f"'{v}'"
+    except (TypeError, ValueError):  # Decimal, complex, dates… from Python callers
+        text = repr(v)
+    return text if len(text) <= 40 else text[:37] + "…"
+
+
+def take_rows(columns: Columns, keep: np.ndarray) -> Columns:
+    """The rows where ``keep`` is true (a boolean array over the rows)."""
+    index = np.flatnonzero(keep)
+    data: dict[str, Any] = {}
+    for name, col in columns.data.items():
+        data[name] = col[index] if isinstance(col, np.ndarray) else [col[i] for i in index.tolist()]
+    return Columns(len(index), data, columns.text_only)
