@@ -1,36 +1,106 @@
-"""KPI Forge engine: YAML packs → located documents → schema → pack model → formulas (sympy)
-→ semantic rules → dependency graph → proofs → lineage.
+"""KPI Forge engine: a KPI pack's YAML → a compiled, validated, explainable pack → values.
 
-The public façade is re-exported here, loaded lazily so that importing one stage (say
-``engine.formula``) does not import them all.
+The pipeline, one package per stage::
+
+    load/      pack files (or posted text) → located document; packs by id; extends resolved
+    validate/  the JSON Schema and the semantic rules (problems with stable codes)
+    formula/   the formula language: text → an unevaluated sympy tree, and back
+    compile/   parsed formulas, dependency graph, proofs of the checks → CompiledPack
+    evaluate/  plan, tables, frames, the NumPy backend; measures and SQL (DuckDB, Spark …)
+    render/    lineage, reports, pack catalogs
+    core/      what every stage shares: errors, problem codes, the pack model, periods, numbers
+    demo/      a seeded bakery ledger (not part of the pipeline)
+
+The public, typed façade is :mod:`engine.api`; its names are also importable from ``engine``
+itself (loaded lazily), except ``evaluate``, which is the name of the evaluation stage here:
+use ``engine.api.evaluate``.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-_EXPORTS = {
-    "CompiledPack": "engine.compile.pack",
-    "check_pack": "engine.compile.pack",
-    "check_text": "engine.compile.pack",
-    "compile_pack": "engine.compile.pack",
-    "FormulaError": "engine.core.errors",
-    "KpiError": "engine.core.errors",
-    "PackError": "engine.core.errors",
-    "PackNotFound": "engine.core.errors",
-    "UnknownMetric": "engine.core.errors",
-    "PackLibrary": "engine.load.library",
-    "graph_export": "engine.render.lineage",
-    "lineage": "engine.render.lineage",
-    "CODES": "engine.core.problems",
-    "Problem": "engine.core.problems",
-}
+if TYPE_CHECKING:
+    from engine.api import (
+        BUILTIN_ROOT,
+        CODES,
+        DIALECTS,
+        GRAINS,
+        OUTPUT_GRAINS,
+        CheckAssertion,
+        CompiledPack,
+        Evaluation,
+        FormulaError,
+        InputError,
+        KpiError,
+        MeasureExprs,
+        MetricFormula,
+        PackError,
+        PackLibrary,
+        PackNotFound,
+        Problem,
+        RuleCondition,
+        UnknownMetric,
+        check_pack,
+        check_text,
+        compile_pack,
+        evaluate_records,
+        graph_export,
+        lineage,
+        measure_sql,
+        measured_sources,
+        pack_markdown,
+        pack_schema,
+        read_table,
+        render_csv,
+        render_table,
+        render_text,
+    )
 
-__all__ = sorted(_EXPORTS)
+#: stage packages whose names the façade also uses
+_STAGES = frozenset({"evaluate"})
 
 
 def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'engine' has no attribute '{name}'")
+    from engine import api
+
+    if name in _STAGES or name not in api.__all__:
+        raise AttributeError(f"module 'engine' has no attribute '{name}'")
+    return getattr(api, name)
+
+
+__all__ = [
+    "BUILTIN_ROOT",
+    "CODES",
+    "DIALECTS",
+    "GRAINS",
+    "OUTPUT_GRAINS",
+    "CheckAssertion",
+    "CompiledPack",
+    "Evaluation",
+    "FormulaError",
+    "InputError",
+    "KpiError",
+    "MeasureExprs",
+    "MetricFormula",
+    "PackError",
+    "PackLibrary",
+    "PackNotFound",
+    "Problem",
+    "RuleCondition",
+    "UnknownMetric",
+    "check_pack",
+    "check_text",
+    "compile_pack",
+    "evaluate_records",
+    "graph_export",
+    "lineage",
+    "measure_sql",
+    "measured_sources",
+    "pack_markdown",
+    "pack_schema",
+    "read_table",
+    "render_csv",
+    "render_table",
+    "render_text",
+]

@@ -100,12 +100,8 @@ def _fired(c: Any, metric: str, value: float) -> list[str]:
     backend = NumpyBackend()
     ctx = backend.run(frame, [], {}, c.graph.graph, {})
     fired = []
-    for site in c.sites:
-        if (
-            site.field == "when"
-            and {r.name for r in site.parsed.refs} == {metric}
-            and bool(backend.value(ctx, site.parsed.expr)[0, 0])
-        ):
+    for site in c.rules.values():
+        if site.names == {metric} and bool(backend.value(ctx, site.parsed.expr)[0, 0]):
             fired.append(site.owner.id)
     return sorted(fired)
 

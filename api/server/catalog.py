@@ -37,7 +37,6 @@ from api.server.registry import Registry, VersionRecord
 from api.server.responses import Lru, Rendered
 from engine.compile.pack import CompiledPack
 from engine.core.model import Text
-from engine.core.problems import Problem
 from engine.load.library import BUILTIN_ROOT, PackLibrary, parse_extends
 
 LIBRARIES = "libraries"
@@ -275,7 +274,3 @@ class Catalog:
             body = f.read_text(encoding="utf-8-sig")
             parts.append(f"# file: metrics/{pack}/{f.name}\n---\n{body.rstrip()}\n")
         return "".join(parts).encode("utf-8")
-
-
-def warnings_json(problems: list[Problem]) -> list[dict[str, object]]:
-    return [p.to_json() for p in problems if p.severity != "error"]

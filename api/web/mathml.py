@@ -1,15 +1,15 @@
 """Formulas as MathML: sympy's presentation printer over the already-parsed, whitelisted tree.
 
-Nothing here parses text: the tree comes from :mod:`engine.formula` (``CompiledPack.sites`` or
-the lineage expander). The printer is sympy's, taught the formula language's own nodes (``if``,
-``previous``, ``null``, text literals, ``in``) and told not to read ``closing_amount`` as
-*closing* with subscript *amount*. Sums, products, powers, comparisons and logic are drawn here
-with the brackets of :mod:`engine.formula.printer` (the text and LaTeX printers): a child is
-bracketed when it binds more loosely than its place needs, so ``a - (b - c)`` keeps its
-brackets (sympy's own printer drops them from an unevaluated ``Mul(-1, Add)``). Its output is
-checked against an allow-list of MathML elements and attributes before a page shows it;
-anything else (or a tree too large to show, or past a page's budget) falls back to the
-formula's text, which the template escapes.
+Nothing here parses text: the tree comes from :mod:`engine.formula` (the compiled pack's parsed
+formulas, or the lineage expander). The printer is sympy's, taught the formula language's own
+nodes (``if``, ``previous``, ``null``, text literals, ``in``) and told not to read
+``closing_amount`` as *closing* with subscript *amount*. Sums, products, powers, comparisons and
+logic are drawn here with the brackets of :mod:`engine.formula.printer` (the text and LaTeX
+printers): a child is bracketed when it binds more loosely than its place needs, so
+``a - (b - c)`` keeps its brackets (sympy's own printer drops them from an unevaluated
+``Mul(-1, Add)``). Its output is checked against an allow-list of MathML elements and attributes
+before a page shows it; anything else (or a tree too large to show, or past a page's budget)
+falls back to the formula's text, which the template escapes.
 """
 
 from __future__ import annotations

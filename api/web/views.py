@@ -15,7 +15,6 @@ from engine.compile.pack import CompiledPack
 from engine.core.display import format_value
 from engine.core.model import Metric, Pack
 from engine.render.lineage import lineage
-from engine.validate.context import FormulaSite
 
 from .mathml import Budget, to_mathml
 from .svg import band_scale, lineage_graph
@@ -74,10 +73,7 @@ def search(cards: list[Card], query: str) -> list[dict[str, Any]]:
 
 def rules_by_node(c: CompiledPack) -> dict[str, list[str]]:
     """For each node, the rules whose condition uses it or that are attached to it (pack order)."""
-    refs: dict[str, set[str]] = {}
-    for s in c.sites:
-        if s.field == "when":
-            refs.setdefault(s.owner.id, set()).update(r.name for r in s.parsed.refs)
+    refs = {rid: site.names for rid, site in c.rules.items()}
     out: dict[str, list[str]] = {}
     for rid, rule in c.pack.rules.items():
         for ident in refs.get(rid, set()) | ({rule.metric} if rule.metric else set()):
@@ -89,19 +85,11 @@ def _rules_using(c: CompiledPack, ident: str) -> list[str]:
     return rules_by_node(c).get(ident, [])
 
 
-Sites = dict[tuple[str, str], FormulaSite]
-
-
-def site_index(c: CompiledPack) -> Sites:
-    """Every formula site by (field, owner id): ``CompiledPack.site`` looks through all of them."""
-    return {(s.field, s.owner.id): s for s in c.sites}
-
-
 def rule_entry(
-    c: CompiledPack, rid: str, locale: str, budget: Budget | None = None, sites: Sites | None = None
+    c: CompiledPack, rid: str, locale: str, budget: Budget | None = None
 ) -> dict[str, Any]:
     rule = c.pack.rules[rid]
-    site = sites.get(("when", rid)) if sites is not None else c.site("rule", rid)
+    site = c.rules.get(rid)
     return {
         "id": rid,
         "label": rule.label.get(locale, rid),
@@ -132,11 +120,10 @@ def metric_entry(
     locale: str,
     budget: Budget | None = None,
     rules: list[dict[str, Any]] | None = None,
-    sites: Sites | None = None,
 ) -> dict[str, Any]:
     """An indicator as the pack and indicator pages show it (``rules``: the entries of the rules
     that use it, if the caller has them already)."""
-    site = sites.get(("formula", m.id)) if sites is not None else c.site("metric", m.id)
+    site = c.metrics.get(m.id)
     p = c.pack
     return {
         "id": m.id,
@@ -181,16 +168,16 @@ def pack_page(c: CompiledPack, locale: str) -> dict[str, Any]:
     Formulas are drawn as MathML within one :class:`Budget` for the page; past it they are text.
     """
     p = c.pack
-    budget, sites = Budget(), site_index(c)
-    rules = {rid: rule_entry(c, rid, locale, budget, sites) for rid in p.rules}
+    budget = Budget()
+    rules = {rid: rule_entry(c, rid, locale, budget) for rid in p.rules}
     using = rules_by_node(c)
     categories: dict[str, list[dict[str, Any]]] = {}
     for m in p.metrics.values():
-        entry = metric_entry(c, m, locale, budget, [rules[r] for r in using.get(m.id, [])], sites)
+        entry = metric_entry(c, m, locale, budget, [rules[r] for r in using.get(m.id, [])])
         categories.setdefault(m.category or "", []).append(entry)
     checks = []
     for check in p.checks.values():
-        site = sites.get(("assert", check.id))
+        site = c.checks.get(check.id)
         proof = c.proofs.get(check.id)
         checks.append(
             {
@@ -284,16 +271,14 @@ def node_page(
     }
     if isinstance(d, Metric):
         out["metric"] = metric_entry(c, d, locale)
-        expr = Expander({s.owner.id: s for s in c.sites if s.field == "formula"}, c.graph).metric(
-            ident
-        )
+        expr = Expander(c.metrics, c.graph).metric(ident)
         out["expanded_mathml"] = (
             to_mathml(expr, info.get("expanded") or "") if expr is not None else None
         )
     proofs = []
     for cid in info["downstream_checks"]:
         check, proof = p.checks[cid], c.proofs.get(cid)
-        site = c.site("check", cid)
+        site = c.checks.get(cid)
         proofs.append(
             {
                 "id": cid,

@@ -19,7 +19,7 @@ from sympy.logic.boolalg import BooleanFunction
 from engine.compile.graph import DependencyGraph
 from engine.formula import Previous, symbol
 from engine.formula import rebuild as rebuild_as_written
-from engine.validate.context import FormulaSite
+from engine.formula.sites import MetricFormula
 
 MAX_EXPANDED_NODES = 4000
 MAX_EXPANDED_DEPTH = 120
@@ -67,7 +67,7 @@ def transform(expr: Any, leaf: Callable[[Any], Any | None], evaluate: bool) -> A
 class Expander:
     """Expands metrics (and checks' and rules' conditions) down to inputs and params."""
 
-    sites: Mapping[str, FormulaSite]  # metric id → its formula
+    metrics: Mapping[str, MetricFormula]  # metric id → its formula
     graph: DependencyGraph
     _size: dict[str, int] = field(default_factory=dict)
     _depth: dict[str, int] = field(default_factory=dict)
@@ -76,7 +76,7 @@ class Expander:
     def __post_init__(self) -> None:
         # sizes in dependency order: a reference to a metric costs that metric's expansion
         for m in self.graph.order:
-            parsed = self.sites[m].parsed
+            parsed = self.metrics[m].parsed
             size, depth = parsed.node_count, parsed.depth
             for ref in parsed.refs:
                 if not ref.lagged and ref.name in self._size:
@@ -109,14 +109,14 @@ class Expander:
             return None
         key = (metric, evaluate)
         if key not in self._cache:
-            self._cache[key] = self.expression(self.sites[metric].parsed.expr, evaluate)
+            self._cache[key] = self.expression(self.metrics[metric].parsed.expr, evaluate)
         return self._cache[key]
 
     def expression(self, expr: Any, evaluate: bool = False) -> Any:
         """Expand every metric named in ``expr`` (callers check the cost first)."""
 
         def leaf(node: Any) -> Any | None:
-            if isinstance(node, sympy.Symbol) and node.name in self.sites:
+            if isinstance(node, sympy.Symbol) and node.name in self.metrics:
                 return self.metric(node.name, evaluate)
             return None
 
@@ -126,10 +126,6 @@ class Expander:
 def evaluated(expr: Any) -> Any:
     """The same tree with sympy's algebra applied (for proofs only, never for values)."""
     return transform(expr, lambda _node: None, evaluate=True)
-
-
-def names_in(expr: Any) -> set[str]:
-    return {s.name for s in expr.free_symbols}
 
 
 __all__ = ["Expander", "evaluated", "rebuild", "symbol", "transform"]

@@ -9,15 +9,16 @@ generations of the non-lagged graph, each sorted by definition order for determi
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import networkx as nx
 
-from engine.core.model import BUILTINS, Pack
+from engine.core.model import Pack
 from engine.core.problems import Problem
-from engine.validate.context import FormulaSite
+from engine.formula.functions import BUILTINS
+from engine.formula.sites import MetricFormula
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,9 @@ class DependencyGraph:
         return bool(self.graph.edges[a, b].get("lagged"))
 
 
-def build_graph(pack: Pack, sites: Iterable[FormulaSite]) -> tuple[DependencyGraph, list[Problem]]:
+def build_graph(
+    pack: Pack, metrics: Mapping[str, MetricFormula]
+) -> tuple[DependencyGraph, list[Problem]]:
     """Build the graph from the metric formulas; report cycles (KPI-R006)."""
     g = nx.DiGraph()
     rank: dict[str, int] = {}
@@ -56,17 +59,12 @@ def build_graph(pack: Pack, sites: Iterable[FormulaSite]) -> tuple[DependencyGra
         for ident in section:
             g.add_node(ident, kind=kind)
             rank[ident] = len(rank)
-    for site in sites:
-        if site.field != "formula":
-            continue
-        target = site.owner.id
+    for target, site in metrics.items():
         for ref in site.parsed.refs:
             if ref.name not in g:
                 continue  # an unknown name, reported by KPI-R001
             lagged = ref.lagged
-            if g.has_edge(
-                ref.name, target
-            ):  # named both inside and outside previous(): direct wins
+            if g.has_edge(ref.name, target):  # named inside and outside previous(): direct wins
                 lagged = lagged and g.edges[ref.name, target]["lagged"]
             g.add_edge(ref.name, target, lagged=lagged)
     now = nx.DiGraph()

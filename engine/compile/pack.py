@@ -9,47 +9,61 @@ before it found no error, so that one mistake is not reported five times.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal, TypeVar, cast
 
 from engine.compile.graph import DependencyGraph, build_graph
 from engine.compile.prove import Proof, prove_checks
 from engine.core.errors import FormulaError, PackError, PackNotFound
-from engine.core.model import Pack
+from engine.core.model import Definition, Pack
 from engine.core.problems import Problem, sort_problems
 from engine.formula import ParsedFormula, parse_formula
+from engine.formula.sites import (
+    CheckAssertion,
+    FormulaSite,
+    MeasureExprs,
+    MetricFormula,
+    RuleCondition,
+)
 from engine.load.library import PackLibrary, locate
 from engine.load.resolve import load_checked, resolve
 from engine.load.sources import PackSource, load_pack_text
 from engine.validate import Context, run_rules
-from engine.validate.context import FormulaSite
 from engine.validate.schema import check_schema
 
-_FIELDS = (
-    ("metrics", "formula", "number"),
-    ("checks", "assert", "condition"),
-    ("rules", "when", "condition"),
-)
+#: the model attribute that holds the text of each formula key
+_ATTRIBUTE = {"formula": "formula", "assert": "assertion", "when": "when"}
+D = TypeVar("D", bound=Definition)
+S = TypeVar("S", bound=FormulaSite)
 
 
 @dataclass(frozen=True)
 class CompiledPack:
-    """A pack that passed every check: definitions, parsed formulas, graph and proofs."""
+    """A pack that passed every check: definitions, parsed formulas and measure expressions
+    (each keyed by its owner's id), the dependency graph and the proofs of the checks."""
 
     pack: Pack
-    sites: tuple[FormulaSite, ...]
+    metrics: Mapping[str, MetricFormula]
+    checks: Mapping[str, CheckAssertion]
+    rules: Mapping[str, RuleCondition]
+    #: the parsed expressions of each measured input, by input id
+    measures: Mapping[str, MeasureExprs]
     graph: DependencyGraph
     proofs: dict[str, Proof]
     warnings: tuple[Problem, ...]
 
+    def sites(self) -> Iterator[FormulaSite]:
+        """Every formula: the metrics', then the checks', then the rules'."""
+        yield from self.metrics.values()
+        yield from self.checks.values()
+        yield from self.rules.values()
+
     @property
     def formulas(self) -> dict[str, ParsedFormula]:
         """Parsed formula of each metric, by id."""
-        return {s.owner.id: s.parsed for s in self.sites if s.field == "formula"}
-
-    def site(self, kind: str, ident: str) -> FormulaSite | None:
-        field = {"metric": "formula", "check": "assert", "rule": "when"}[kind]
-        return next((s for s in self.sites if s.field == field and s.owner.id == ident), None)
+        return {m: site.parsed for m, site in self.metrics.items()}
 
 
 def _has_errors(problems: list[Problem]) -> bool:
@@ -99,16 +113,20 @@ def _compile(
     if pack is None:
         return None, sort_problems(problems)
     problems += _broken_parents(pack, source, library)
-    sites = list(_parse_formulas(pack, problems))
-    ctx = Context(pack, sites)
+    ctx = Context(
+        pack,
+        _parse(pack.metrics, MetricFormula, "number", problems),
+        _parse(pack.checks, CheckAssertion, "condition", problems),
+        _parse(pack.rules, RuleCondition, "condition", problems),
+    )
     problems += run_rules(ctx)
     if _has_errors(problems):
         return None, sort_problems(problems)
-    graph, found = build_graph(pack, sites)
+    graph, found = build_graph(pack, ctx.metrics)
     problems += found
     if _has_errors(problems):
         return None, sort_problems(problems)
-    proofs = prove_checks(pack, sites, graph)
+    proofs = prove_checks(pack, ctx.metrics, ctx.checks, graph)
     for proof in proofs.values():
         if proof.status == "refuted":
             check = pack.checks[proof.check]
@@ -122,7 +140,10 @@ def _compile(
                 )
             )
     problems = sort_problems(problems)
-    return CompiledPack(pack, tuple(sites), graph, proofs, tuple(problems)), problems
+    compiled = CompiledPack(
+        pack, ctx.metrics, ctx.checks, ctx.rules, ctx.measures, graph, proofs, tuple(problems)
+    )
+    return compiled, problems
 
 
 _PARENT_ERRORS: dict[tuple[str, tuple[tuple[str, int, int], ...]], int] = {}
@@ -156,28 +177,34 @@ def _broken_parents(pack: Pack, source: PackSource, library: PackLibrary) -> lis
     return problems
 
 
-def _parse_formulas(pack: Pack, problems: list[Problem]) -> list[FormulaSite]:
-    sites: list[FormulaSite] = []
-    for section, field, kind in _FIELDS:
-        for d in pack.section(section).values():
-            text = getattr(d, {"formula": "formula", "assert": "assertion", "when": "when"}[field])
-            if field not in d.sources:
-                continue  # the key is missing: reported as KPI-S001
-            src = d.field_source(field)
-            try:
-                parsed = parse_formula(text, expect=kind)  # type: ignore[arg-type]
-            except FormulaError as err:
-                problems.append(
-                    Problem.at(
-                        err.code,
-                        err.message,
-                        src.offset_loc(field, err.offset),
-                        path=f"{src.dotted}.{field}",
-                        hint=err.hint,
-                    )
+def _parse(
+    section: Mapping[str, D],
+    site: Callable[[D, ParsedFormula], S],
+    kind: Literal["number", "condition"],
+    problems: list[Problem],
+) -> dict[str, S]:
+    """The formula of each definition of a section (``site.key``: formula, assert or when),
+    parsed; a formula that does not parse is a problem, and is left out."""
+    key = cast(type[FormulaSite], site).key
+    sites: dict[str, S] = {}
+    for d in section.values():
+        if key not in d.sources:
+            continue  # the key is missing: reported as KPI-S001
+        src = d.field_source(key)
+        try:
+            parsed = parse_formula(getattr(d, _ATTRIBUTE[key]), expect=kind)
+        except FormulaError as err:
+            problems.append(
+                Problem.at(
+                    err.code,
+                    err.message,
+                    src.offset_loc(key, err.offset),
+                    path=f"{src.dotted}.{key}",
+                    hint=err.hint,
                 )
-                continue
-            sites.append(FormulaSite(d, field, parsed))
+            )
+            continue
+        sites[d.id] = site(d, parsed)
     return sites
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -35,7 +35,7 @@ from engine.compile.expand import MAX_EXPANDED_DEPTH, Expander, evaluated
 from engine.compile.graph import DependencyGraph
 from engine.core.model import Check, Pack
 from engine.formula import NULL, count_nodes, to_latex, to_text
-from engine.validate.context import FormulaSite
+from engine.formula.sites import CheckAssertion, MetricFormula
 
 Status = Literal["proved", "refuted", "depends_on_data"]
 MAX_PROOF_NODES = 600  # residual size up to which sympy's cancel() is attempted
@@ -64,10 +64,6 @@ class Proof:
     using: tuple[str, ...]  # other checks taken as given
     reason: str
 
-    @property
-    def lhs_minus_rhs(self) -> str:
-        return self.residual or "0"
-
     def to_json(self) -> dict[str, Any]:
         return {
             "check": self.check,
@@ -80,10 +76,11 @@ class Proof:
 
 
 def prove_checks(
-    pack: Pack, sites: Sequence[FormulaSite], graph: DependencyGraph
+    pack: Pack,
+    metrics: Mapping[str, MetricFormula],
+    checks: Mapping[str, CheckAssertion],
+    graph: DependencyGraph,
 ) -> dict[str, Proof]:
-    metrics = {s.owner.id: s for s in sites if s.field == "formula"}
-    checks = {s.owner.id: s for s in sites if s.field == "assert"}
     expander = Expander(metrics, graph)
     deadline = time.monotonic() + TIME_BUDGET
     residuals: dict[str, Any] = {}
@@ -130,7 +127,7 @@ def prove_checks(
     return proofs
 
 
-def _residual(site: FormulaSite, expander: Expander, deadline: float) -> tuple[Any | None, str]:
+def _residual(site: CheckAssertion, expander: Expander, deadline: float) -> tuple[Any | None, str]:
     expr = site.parsed.expr
     if not isinstance(expr, _EQ + _ORDER):
         return (

@@ -31,12 +31,13 @@ SECTION_KIND: dict[str, Kind] = {
     "views": "view",
     "roles": "role",
 }
-STATUSES = ("good", "fair", "warning", "critical")
-GRAINS = ("day", "week", "month", "quarter", "year")
-BUILTINS = {
-    "periods": "number of base periods in the row's group",
-    "days": "calendar days the row's group covers",
-}
+#: the sections of a pack, in the order they are read and checked
+SECTIONS = tuple(
+    ("dimensions", "sources", "params", "inputs", "metrics")
+    + ("checks", "rules", "remedies", "views", "roles")
+)
+#: the sections that share one namespace: formulas (and data columns) name their ids alike
+NAMESPACE = ("inputs", "params", "metrics")
 
 
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")

@@ -22,6 +22,7 @@ import sympy
 
 from engine.compile.pack import CompiledPack, compile_pack
 from engine.core.display import display_text
+from engine.core.errors import InputError
 from engine.core.periods import Period
 from engine.core.version import engine_version
 from engine.evaluate.backends.numpy_backend import Ctx, NumpyBackend
@@ -104,8 +105,6 @@ def rows_until(
     if keep.all():
         return columns, period_index, []
     if not keep.any():
-        from engine.core.errors import InputError
-
         raise InputError(
             f"every row is of a period after as_of {as_of.isoformat()}",
             column="period",
@@ -147,7 +146,7 @@ def evaluate_plan(
         labels.append(label)
     cells = base_cells(plan.data_grain, plan.dims, codes, labels, period_index, values)
     backend = NumpyBackend()
-    formulas = {s.owner.id: s.parsed.expr for s in c.sites if s.field == "formula"}
+    formulas = {m: site.parsed.expr for m, site in c.metrics.items()}
     cut = plan.as_of + timedelta(days=1) if plan.as_of is not None else None
     span = None
     if plan.grain == "all" and len(period_index):
@@ -270,7 +269,7 @@ class Evaluation:
             if m in pack.metrics and pack.metrics[m].domain is not None
         }
         rules = {
-            r: self.backend.value(self.ctx, _site(plan, "when", r))[g_idx, t_idx]
+            r: self.backend.value(self.ctx, plan.compiled.rules[r].parsed.expr)[g_idx, t_idx]
             for r in plan.rules
         }
         rule_json = {r: self._rule(r) for r in plan.rules}  # the same text every time a rule fires
@@ -446,7 +445,7 @@ class Evaluation:
         the amounts compared), not a share of their size.
         """
         check = self.plan.compiled.pack.checks[cid]
-        expr = _site(self.plan, "assert", cid)
+        expr = self.plan.compiled.checks[cid].parsed.expr
         g, t = self._g, self._t
         known = np.ones(len(g), bool)
         for rel in (n for n in sympy.preorder_traversal(expr) if isinstance(n, sympy.Rel)):
@@ -480,11 +479,6 @@ class Evaluation:
             for k, o in zip(known, ok, strict=True)
         ]
         return status, residual
-
-
-def _site(plan: Plan, field: str, ident: str) -> Any:
-    site = next(s for s in plan.compiled.sites if s.field == field and s.owner.id == ident)
-    return site.parsed.expr
 
 
 def _residual(value: float) -> float | None:

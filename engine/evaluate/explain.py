@@ -30,8 +30,7 @@ from engine.formula import (
     RollingSum,
     to_text,
 )
-
-_TIME = (Previous, Change, Growth, RollingSum, RollingAvg, CumulativeSum, Rising, Falling)
+from engine.formula.functions import TIME_CLASSES
 
 
 def format_number(value: float) -> str:
@@ -163,7 +162,7 @@ class Explainer:
         """The formula of ``name`` with every name and time-function call replaced by its value."""
 
         def leaf(node: Any) -> Any | None:
-            if isinstance(node, (sympy.Symbol, *_TIME)):
+            if isinstance(node, (sympy.Symbol, *TIME_CLASSES)):
                 value = (
                     self._at(node, g, t)
                     if not isinstance(node, Rising | Falling)

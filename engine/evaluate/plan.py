@@ -29,7 +29,8 @@ from engine.core.characters import foreign_digit
 from engine.core.errors import InputError
 from engine.core.model import Input, Rollup
 from engine.core.periods import OUTPUT_GRAINS, coarser_or_same
-from engine.formula import ENTITY_NAMES, parse_formula
+from engine.formula import ENTITY_NAMES
+from engine.formula.functions import BUILTIN_NAMES
 from engine.validate.context import suggest
 
 
@@ -91,17 +92,16 @@ def records_grain(pack_grain: str, grain: str | None) -> str:
     return pack_grain
 
 
-def grain_dependent(i: Input) -> bool:
+def grain_dependent(c: CompiledPack, i: Input) -> bool:
     """Whether an input's measure depends on the length of the period (an entity measure that
     uses the built-in ``days``: a churn line crossed in the period, a lapse window as long as the
     period): measured per month and combined, it would mean something else at a quarter."""
-    m = i.measure
-    if m is None or m.per != "entity":
+    exprs = c.measures.get(i.id)
+    if exprs is None or exprs.measure.per != "entity":
         return False
-    for text in (m.having, m.of):
-        if text and any(
-            r.name in ENTITY_NAMES and not r.in_attribute
-            for r in parse_formula(text, expect="any", mode="entity").refs
+    for parsed in (exprs.having, *exprs.of[:1]):
+        if parsed is not None and any(
+            r.name in ENTITY_NAMES and not r.in_attribute for r in parsed.refs
         ):
             return True
     return False
@@ -157,7 +157,7 @@ def make_plan(
     for i in sorted(base_inputs):
         spec = pack.inputs[i]
         measured = records and spec.measure is not None and i in present
-        if measured and across_time and grain_dependent(spec):
+        if measured and across_time and grain_dependent(c, spec):
             # its definition depends on the period's length: measured at the grain asked
             direct.add(i)
             continue
@@ -232,22 +232,24 @@ def make_plan(
                     message = f"{m} is not computed by {grain}: {why_not[missing[0]]}"
                 warnings.append({"metric": m, "missing_inputs": missing, "message": message})
     computed = tuple(m for m in order if m in needed)
-    names = set(computed) | out_inputs | set(pack.params) | {"periods", "days"}
-    checks = tuple(s.owner.id for s in c.sites if s.field == "assert" and _refs(s) <= names)
-    rules = tuple(s.owner.id for s in c.sites if s.field == "when" and _refs(s) <= names)
+    names = set(computed) | out_inputs | set(pack.params) | BUILTIN_NAMES
+    checks = tuple(k for k, s in c.checks.items() if s.names <= names)
+    rules = tuple(r for r, s in c.rules.items() if s.names <= names)
     if not metrics:  # say what is skipped, as for metrics
-        for site in c.sites:
-            if site.field in ("assert", "when") and site.owner.id not in checks + rules:
-                missing = sorted(_refs(site) - names)
-                kind = "check" if site.field == "assert" else "rule"
-                warnings.append(
-                    {
-                        kind: site.owner.id,
-                        "missing": missing,
-                        "message": f"{kind} {site.owner.id} is not "
-                        f"evaluated: it needs {', '.join(missing)}",
-                    }
-                )
+        skipped = [
+            *(("check", s) for k, s in c.checks.items() if k not in checks),
+            *(("rule", s) for r, s in c.rules.items() if r not in rules),
+        ]
+        for kind, site in skipped:
+            missing = sorted(site.names - names)
+            warnings.append(
+                {
+                    kind: site.owner.id,
+                    "missing": missing,
+                    "message": f"{kind} {site.owner.id} is not "
+                    f"evaluated: it needs {', '.join(missing)}",
+                }
+            )
     if records and data_grain != pack.grain and not coarser_or_same(pack.grain, data_grain):
         warnings.append(
             {
@@ -279,16 +281,15 @@ def make_plan(
     # measure again only what the output grain uses: the inputs of its metrics, checks and rules
     g = c.graph.graph
     used = {n for m in computed if m not in rolled for n in g.predecessors(m)} | set(output)
-    for site in c.sites:
-        if site.field in ("assert", "when") and site.owner.id in checks + rules:
-            used |= _refs(site)
+    for site in [*(c.checks[k] for k in checks), *(c.rules[r] for r in rules)]:
+        used |= site.names
     unused = direct - used  # neither measured again nor rolled up (a none rollup cannot be)
     direct -= unused
     if (
         across_time
     ):  # rows combined where the pack's measure would count something else at this grain
         for i in sorted(used & base_inputs - direct - set(why_not), key=list(pack.inputs).index):
-            if grain_dependent(pack.inputs[i]):
+            if grain_dependent(c, pack.inputs[i]):
                 rule = pack.inputs[i].rollup.time
                 warnings.append(
                     {
@@ -360,10 +361,6 @@ def _uncombined_hint(records: bool) -> str:
         "give the raw records (kpi run --source …) so it "
         "is counted at this grain, or rows at this grain"
     )
-
-
-def _refs(site: Any) -> set[str]:
-    return {r.name for r in site.parsed.refs}
 
 
 def _params(c: CompiledPack, overrides: Mapping[str, Any]) -> dict[str, float]:

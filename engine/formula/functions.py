@@ -222,6 +222,20 @@ class Falling(KpiCondition):
     nargs = 2
 
 
+#: The functions that reach into other periods of the row's group (time functions).
+TIME_CLASSES: tuple[type[KpiFunction] | type[KpiCondition], ...] = (
+    Previous,
+    Change,
+    Growth,
+    RollingSum,
+    RollingAvg,
+    CumulativeSum,
+    Rising,
+    Falling,
+)
+TIME_FUNCTIONS: frozenset[str] = frozenset(c.kpi_name for c in TIME_CLASSES)
+
+
 class Day(KpiFunction):
     """``day(t)`` (measure mode): the date of a time — to count
     distinct days, e.g. customer-days."""
@@ -273,10 +287,6 @@ class FunctionSpec:
     #: The sympy class the call becomes (``Min``, ``Max``, ``Abs`` or a class of this module).
     sympy_class: Any
     summary: str
-
-    def param_for(self, index: int) -> Param:
-        """The parameter that the positional argument at ``index`` fills."""
-        return self.params[min(index, len(self.params) - 1)]
 
     def usage(self) -> str:
         """How a call looks, e.g. ``previous(x, n=1, default=null)``."""
@@ -506,7 +516,14 @@ ENTITY_FUNCTIONS: Mapping[str, FunctionSpec] = MappingProxyType(
 )
 
 #: Names that are values in every formula without being defined by a pack.
-BUILTIN_NAMES: frozenset[str] = frozenset({"periods", "days"})
+#: The built-in names of formulas, each with what it means (lineage shows the description).
+BUILTINS: Mapping[str, str] = MappingProxyType(
+    {
+        "periods": "number of base periods in the row's group",
+        "days": "calendar days the row's group covers",
+    }
+)
+BUILTIN_NAMES: frozenset[str] = frozenset(BUILTINS)
 
 #: Values of entity measures outside attributes, beside params: ``days`` (the period's days, up
 #: to as_of) and ``grain_days`` (the longest period of the grain asked: 31 for months, 92 for

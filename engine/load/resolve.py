@@ -18,11 +18,11 @@ from typing import Any
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from engine.core.model import SECTION_KIND, Definition, Origin, Pack, Source, Text, build
+from engine.core.model import SECTION_KIND, SECTIONS, Definition, Origin, Pack, Source, Text, build
 from engine.core.problems import Location, Problem
 from engine.load.library import PackLibrary, parse_extends
 from engine.load.located import Path_
-from engine.load.sources import SECTIONS, PackSource, load_pack_source
+from engine.load.sources import PackSource, load_pack_source
 from engine.validate.schema import check_schema
 
 #: keys an entry needs unless it overrides an inherited one (as in the schema's "else" branches)

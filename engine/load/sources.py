@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine.core.model import SECTIONS
 from engine.core.problems import Location, Problem
 from engine.load.located import (
     MAX_PACK_BYTES,
@@ -25,18 +26,6 @@ from engine.load.located import (
     read_text,
 )
 
-SECTIONS = (
-    "dimensions",
-    "sources",
-    "params",
-    "inputs",
-    "metrics",
-    "checks",
-    "rules",
-    "remedies",
-    "views",
-    "roles",
-)
 _SINGULAR = {
     "dimensions": "dimension",
     "sources": "source",

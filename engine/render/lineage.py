@@ -12,8 +12,9 @@ from typing import Any
 from engine.compile.expand import MAX_EXPANDED_DEPTH, MAX_EXPANDED_NODES, SIZE_CAP, Expander
 from engine.compile.pack import CompiledPack
 from engine.core.errors import UnknownMetric
-from engine.core.model import BUILTINS, Check, Input, Metric, Rule
-from engine.formula import ENTITY_NAMES, parse_formula, to_latex, to_text
+from engine.core.model import NAMESPACE, Check, Input, Metric, Rule
+from engine.formula import ENTITY_NAMES, to_latex, to_text
+from engine.formula.functions import BUILTINS
 from engine.validate.context import suggest
 
 _KIND_ORDER = {"metric": 0, "input": 1, "param": 2, "builtin": 3}
@@ -21,7 +22,7 @@ _KIND_ORDER = {"metric": 0, "input": 1, "param": 2, "builtin": 3}
 
 def _labels(c: CompiledPack, locale: str) -> dict[str, str]:
     names = {k: k for k in BUILTINS}
-    for section in ("inputs", "params", "metrics"):
+    for section in NAMESPACE:
         for ident, d in c.pack.section(section).items():
             names[ident] = d.label.get(locale, ident)
     return names
@@ -56,22 +57,14 @@ def measure_json(c: CompiledPack, i: Input, locale: str) -> dict[str, Any]:
     assert m is not None
     source = c.pack.sources.get(m.source)
     columns: set[str] = set()
-    for text, mode in (
-        *((t, "entity" if m.per else "measure") for t in m.terms),
-        (m.where, "measure"),
-        (m.since, "measure"),
-        (m.until, "measure"),
-        (m.having, "entity"),
-    ):
-        if text:
-            parsed = parse_formula(text, expect="any", mode=mode)  # type: ignore[arg-type]
-            columns |= {
-                r.name
-                for r in parsed.refs
-                if r.name not in c.pack.params
-                and r.name not in ENTITY_NAMES
-                and (r.in_attribute or mode == "measure")
-            }
+    for parsed, mode in c.measures[i.id].each():
+        columns |= {
+            r.name
+            for r in parsed.refs
+            if r.name not in c.pack.params
+            and r.name not in ENTITY_NAMES
+            and (r.in_attribute or mode == "measure")
+        }
     out: dict[str, Any] = {
         "source": m.source,
         "source_label": source.label.get(locale, m.source) if source else m.source,
@@ -84,7 +77,9 @@ def measure_json(c: CompiledPack, i: Input, locale: str) -> dict[str, Any]:
         "until": m.until,
         "having": m.having,
         "columns": sorted(columns),
-        "params": sorted(r for r in _measure_params(c, m)),
+        "params": sorted(
+            {r.name for p, _ in c.measures[i.id].each() for r in p.refs if r.name in c.pack.params}
+        ),
     }
     if source is not None:
         out.update(
@@ -92,21 +87,6 @@ def measure_json(c: CompiledPack, i: Input, locale: str) -> dict[str, Any]:
         )
     out["text"] = measure_text(m)
     return out
-
-
-def _measure_params(c: CompiledPack, m: Any) -> set[str]:
-    found: set[str] = set()
-    for text, mode in (
-        *((t, "entity" if m.per else "measure") for t in m.terms),
-        (m.where, "measure"),
-        (m.since, "measure"),
-        (m.until, "measure"),
-        (m.having, "entity"),
-    ):
-        if text:
-            parsed = parse_formula(text, expect="any", mode=mode)  # type: ignore[arg-type]
-            found |= {r.name for r in parsed.refs if r.name in c.pack.params}
-    return found
 
 
 def measure_text(m: Any) -> str:
@@ -200,11 +180,9 @@ def lineage(
             },
             "downstream": sorted((n for n in down if n != ident), key=order.__getitem__),
             "downstream_checks": sorted(
-                s.owner.id for s in c.sites if s.field == "assert" and _names(s) & ({ident} | down)
+                k for k, s in c.checks.items() if s.names & ({ident} | down)
             ),
-            "downstream_rules": sorted(
-                s.owner.id for s in c.sites if s.field == "when" and _names(s) & ({ident} | down)
-            ),
+            "downstream_rules": sorted(r for r, s in c.rules.items() if s.names & ({ident} | down)),
             "defined_in": {**d.origin.to_json()},
             "inherited_from": d.inherited_from,
             "source": getattr(d, "source_ref", None),
@@ -230,8 +208,7 @@ def _ledger(c: CompiledPack, members: list[str], locale: str) -> list[dict[str, 
 def _site_lineage(c: CompiledPack, owner: Check | Rule, locale: str) -> dict[str, Any]:
     """The lineage of a check's assertion or a rule's condition."""
     kind = "check" if isinstance(owner, Check) else "rule"
-    site = c.site(kind, owner.id)
-    assert site is not None
+    site = c.checks[owner.id] if isinstance(owner, Check) else c.rules[owner.id]
     g = c.graph
     refs = {r.name for r in site.parsed.refs if r.name in g.graph}
     up: set[str] = set(refs)
@@ -295,14 +272,9 @@ def _site_lineage(c: CompiledPack, owner: Check | Rule, locale: str) -> dict[str
     return out
 
 
-def _names(site: Any) -> set[str]:
-    return {r.name for r in site.parsed.refs}
-
-
 def _expansion(c: CompiledPack, ident: str, names: dict[str, str]) -> dict[str, Any]:
-    sites = {s.owner.id: s for s in c.sites if s.field == "formula"}
-    expander = Expander(sites, c.graph)
-    parsed = sites[ident].parsed
+    expander = Expander(c.metrics, c.graph)
+    parsed = c.metrics[ident].parsed
     expr = expander.metric(ident)
     out: dict[str, Any] = {
         "formula_labeled": to_text(parsed.expr, names),

@@ -12,7 +12,7 @@ from fractions import Fraction
 
 from engine.compile.expand import Expander
 from engine.compile.pack import CompiledPack
-from engine.core.model import Band, Metric, Pack
+from engine.core.model import NAMESPACE, Band, Metric, Pack
 from engine.formula import to_latex, to_text
 
 _WORDS = {
@@ -142,11 +142,10 @@ def pack_markdown(c: CompiledPack, locale: str | None = None) -> str:
     w = _WORDS.get(loc, _WORDS["en"])
     names = {
         ident: d.label.get(loc, ident)
-        for section in ("inputs", "params", "metrics")
+        for section in NAMESPACE
         for ident, d in pack.section(section).items()
     }
-    sites = {s.owner.id: s for s in c.sites if s.field == "formula"}
-    expander = Expander(sites, c.graph)
+    expander = Expander(c.metrics, c.graph)
     out: list[str] = [
         f"# {pack.title.get(loc)} (`{pack.id}` {pack.version})",
         "",
@@ -198,7 +197,7 @@ def _metric(
     expander: Expander,
 ) -> list[str]:
     pack = c.pack
-    parsed = next(s.parsed for s in c.sites if s.field == "formula" and s.owner.id == m.id)
+    parsed = c.metrics[m.id].parsed
     out = [f'<a id="{_anchor(m.id)}"></a>', f"### {m.label.get(loc, m.id)} (`{m.id}`)", ""]
     if m.description:
         out += [m.description.get(loc), ""]
@@ -239,13 +238,7 @@ def _metric(
     users = [
         r
         for r in pack.rules.values()
-        if r.metric == m.id
-        or any(
-            ref.name == m.id
-            for s in c.sites
-            if s.field == "when" and s.owner.id == r.id
-            for ref in s.parsed.refs
-        )
+        if r.metric == m.id or (r.id in c.rules and m.id in c.rules[r.id].names)
     ]
     if users:
         out += [

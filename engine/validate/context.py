@@ -6,40 +6,38 @@ import difflib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from engine.core.model import Definition, Pack
-from engine.core.problems import Location
-from engine.formula import ParsedFormula
-
-
-@dataclass(frozen=True)
-class FormulaSite:
-    """One formula of the pack: a metric's ``formula``,
-    a check's ``assert`` or a rule's ``when``."""
-
-    owner: Definition
-    field: str  # "formula" | "assert" | "when"
-    parsed: ParsedFormula
-
-    def loc(self, offset: int = 0) -> Location | None:
-        return self.owner.field_source(self.field).offset_loc(self.field, offset)
-
-    @property
-    def path(self) -> str:
-        return f"{self.owner.field_source(self.field).dotted}.{self.field}"
+from engine.core.model import Pack
+from engine.formula.functions import BUILTIN_NAMES
+from engine.formula.sites import (
+    CheckAssertion,
+    FormulaSite,
+    MeasureExprs,
+    MetricFormula,
+    RuleCondition,
+)
 
 
 @dataclass
 class Context:
+    """The resolved pack, its parsed formulas by owner id, and (filled by the measure rules) the
+    parsed expressions of each input's measure."""
+
     pack: Pack
-    sites: list[FormulaSite] = field(default_factory=list)
+    metrics: dict[str, MetricFormula] = field(default_factory=dict)
+    checks: dict[str, CheckAssertion] = field(default_factory=dict)
+    rules: dict[str, RuleCondition] = field(default_factory=dict)
+    measures: dict[str, MeasureExprs] = field(default_factory=dict)
+
+    def sites(self) -> Iterator[FormulaSite]:
+        """Every formula: the metrics', then the checks', then the rules'."""
+        yield from self.metrics.values()
+        yield from self.checks.values()
+        yield from self.rules.values()
 
     def names(self) -> set[str]:
         """Every id a formula may name: inputs, params, metrics and the built-ins."""
         p = self.pack
-        return {*p.inputs, *p.params, *p.metrics, "periods", "days"}
-
-    def metric_sites(self) -> Iterator[FormulaSite]:
-        return (s for s in self.sites if s.field == "formula")
+        return {*p.inputs, *p.params, *p.metrics, *BUILTIN_NAMES}
 
 
 def suggest(name: str, options: list[str] | set[str]) -> str | None:

@@ -26,9 +26,7 @@ _FLIP = {">": "<", "<": ">", ">=": "<=", "<=": ">="}
 
 def check_edges(ctx: Context) -> Iterator[Problem]:
     metrics = ctx.pack.metrics
-    for site in ctx.sites:
-        if site.field != "when":
-            continue
+    for site in ctx.rules.values():
         for rel in (
             n for n in sympy.preorder_traversal(site.parsed.expr) if isinstance(n, sympy.Rel)
         ):

@@ -8,30 +8,14 @@ import unicodedata
 from collections.abc import Iterator
 
 from engine.core.characters import confusable, describe_char, visible
-from engine.core.model import Definition
+from engine.core.model import NAMESPACE, SECTIONS, Definition
 from engine.core.problems import Location, Problem
 from engine.formula import RESERVED_WORDS
 from engine.validate.context import Context
 
-_SECTIONS = (
-    "dimensions",
-    "sources",
-    "params",
-    "inputs",
-    "metrics",
-    "checks",
-    "rules",
-    "remedies",
-    "views",
-    "roles",
-)
-# one namespace: formulas name them alike (and data columns,
-# with the dimensions)
-_SHARED = ("inputs", "params", "metrics")
-
 
 def check_ids(ctx: Context) -> Iterator[Problem]:
-    for section in _SECTIONS:
+    for section in SECTIONS:
         for ident, d in ctx.pack.section(section).items():
             if not ident.isidentifier():
                 bad = _first_bad(ident)
@@ -85,7 +69,7 @@ def check_ids(ctx: Context) -> Iterator[Problem]:
                     hint=f"choose another id, e.g. '{ident}_value'",
                 )
     seen: dict[str, str] = {}
-    for section in ("dimensions", *_SHARED):
+    for section in ("dimensions", *NAMESPACE):
         for ident, d in ctx.pack.section(section).items():
             if ident in seen:
                 first = ctx.pack.section(seen[ident])[ident]

@@ -10,7 +10,7 @@ from engine.validate.context import Context
 
 
 def check_inputs(ctx: Context) -> Iterator[Problem]:
-    used = {ref.name for site in ctx.sites for ref in site.parsed.refs}
+    used = {ref.name for site in ctx.sites() for ref in site.parsed.refs}
     for i in ctx.pack.inputs.values():
         if not i.required and not i.has_default:
             yield Problem.at(

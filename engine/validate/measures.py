@@ -15,22 +15,10 @@ from engine.core.errors import FormulaError
 from engine.core.model import DataSource, Input, Measure
 from engine.core.problems import Problem
 from engine.formula import ENTITY_FUNCTIONS, ENTITY_NAMES, FUNCTIONS, ParsedFormula, parse_formula
+from engine.formula.functions import TIME_FUNCTIONS
+from engine.formula.sites import MeasureExprs
 from engine.validate.context import Context, suggest
 from engine.validate.measure_types import TypeMismatch, column_types, type_of
-
-#: functions that reach into other periods: not computable from one period's records
-TIME_FUNCTIONS = frozenset(
-    {
-        "previous",
-        "change",
-        "growth",
-        "rolling_sum",
-        "rolling_avg",
-        "cumulative_sum",
-        "rising",
-        "falling",
-    }
-)
 
 #: functions of the language that SQL engines round differently from the evaluator (half-up)
 NOT_IN_SQL = frozenset({"round"})
@@ -81,10 +69,13 @@ def _check(ctx: Context, i: Input) -> Iterator[Problem]:
     entity = m.per == "entity"
     types = column_types(source)
     params = set(ctx.pack.params)
+    parsed_fields: dict[str, list[ParsedFormula]] = {}
+    failed = False
     for field, expect, mode, text, where in _expressions(m, path, entity):
         try:
             parsed = parse_formula(text, expect=expect, mode=mode)  # type: ignore[arg-type]
         except FormulaError as err:
+            failed = True
             yield Problem.at(
                 err.code,
                 err.message,
@@ -93,6 +84,7 @@ def _check(ctx: Context, i: Input) -> Iterator[Problem]:
                 hint=err.hint,
             )
             continue
+        parsed_fields.setdefault(field, []).append(parsed)
         for name in sorted(parsed.functions & (TIME_FUNCTIONS | NOT_IN_SQL)):
             yield Problem.at(
                 "KPI-R018",
@@ -123,6 +115,19 @@ def _check(ctx: Context, i: Input) -> Iterator[Problem]:
                 hint=hint,
             )
         yield from _types(i, m, field, text, parsed, types, params, src.doc.locate_in_scalar, where)
+    if not failed:  # kept for every later stage: measure expressions are parsed only here
+
+        def one(name: str) -> ParsedFormula | None:
+            return parsed_fields[name][0] if name in parsed_fields else None
+
+        ctx.measures[i.id] = MeasureExprs(
+            i,
+            tuple(parsed_fields.get("of", ())),
+            one("where"),
+            one("since"),
+            one("until"),
+            one("having"),
+        )
 
 
 def _types(

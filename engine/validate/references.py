@@ -5,26 +5,24 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from engine.core.problems import Problem
+from engine.formula.sites import MetricFormula
 from engine.validate.context import Context, Suggester
 
 
 def check_references(ctx: Context) -> Iterator[Problem]:
     names = ctx.names()
     hint_for = Suggester(names)
-    for site in ctx.sites:
+    for site in ctx.sites():
         for ref in site.parsed.refs:
             if ref.name not in names:
-                what = {"formula": "formula", "assert": "check", "when": "rule condition"}[
-                    site.field
-                ]
                 yield Problem.at(
                     "KPI-R001",
-                    f"unknown name '{ref.name}' in the {what} of '{site.owner.id}'",
+                    f"unknown name '{ref.name}' in the {site.what} of '{site.owner.id}'",
                     site.loc(ref.offset),
                     path=site.path,
                     hint=hint_for(ref.name) or "define it under inputs, metrics or params",
                 )
-            elif site.field == "formula" and ref.name == site.owner.id and not ref.lagged:
+            elif isinstance(site, MetricFormula) and ref.name == site.id and not ref.lagged:
                 yield Problem.at(
                     "KPI-R016",
                     f"metric '{ref.name}' uses itself",

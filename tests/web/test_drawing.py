@@ -137,8 +137,8 @@ def test_every_built_in_formula_and_expansion_reads_back_as_itself():
     rng = random.Random(7)
     for pack in ("bakery-stored-value", "membership-core"):
         c = compile_pack(pack)
-        expander = Expander({s.owner.id: s for s in c.sites if s.field == "formula"}, c.graph)
-        exprs = [s.parsed.expr for s in c.sites if s.field == "formula"]
+        expander = Expander(c.metrics, c.graph)
+        exprs = [s.parsed.expr for s in c.metrics.values()]
         exprs += [e for e in (expander.metric(m) for m in c.pack.metrics) if e is not None]
         for expr in exprs:
             markup = to_mathml(expr, "x")

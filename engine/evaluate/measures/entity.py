@@ -19,24 +19,17 @@ both equal the row's as of the end. ``days_since_*`` count to each period's own 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
 from engine.core.model import Input, Measure
-from engine.evaluate.measures.query import (
-    BEGIN,
-    ENT,
-    P,
-    SourceQuery,
-    T,
-    aggregate,
-    col,
-    when,
-    window,
-)
 from engine.evaluate.measures.sqlexpr import Names, number, to_sql
+from engine.evaluate.measures.sqlparts import BEGIN, ENT, P, T, aggregate, col, when, window
 from engine.formula import ENTITY_FUNCTIONS, EntityAttribute
+
+if TYPE_CHECKING:  # the query builder calls this module; only its type is needed here
+    from engine.evaluate.measures.query import SourceQuery
 
 #: entity totals are compared at this many decimals (see _exact)
 TOTAL_DECIMALS = 6
@@ -100,10 +93,11 @@ def entity_ctes(
             values={**sq.columns, "days": col("kpi__days"), "grain_days": sq.grain_days()},
             attribute=attribute,
         )
-        of = sq._expr(m.of, "entity", "number", names)
-        having = sq._expr(m.having, "entity", "condition", names)
-        since = sq._expr(m.since, "measure", "condition")
-        until = sq._expr(m.until, "measure", "condition")
+        x = sq.exprs[i.id]
+        of = sq._expr(x.of[0] if x.of else None, names)
+        having = sq._expr(x.having, names)
+        since = sq._expr(x.since)
+        until = sq._expr(x.until)
         parts.append(
             (
                 i,
@@ -140,7 +134,7 @@ def entity_ctes(
         part(name, exp.Max(this=when(condition, col(T))))
     for k, i in enumerate(distinct):
         assert i.measure is not None
-        where = sq._expr(i.measure.where, "measure", "condition")
+        where = sq._expr(sq.exprs[i.id].where)
         if where is not None:
             part(f"kpi__x{k}", exp.Count(this=when(where, number(1))))
     query = query.with_(

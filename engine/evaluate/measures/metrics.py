@@ -34,18 +34,19 @@ from sqlglot import exp
 
 from engine.compile.pack import CompiledPack
 from engine.core.errors import InputError
-from engine.evaluate.measures.query import (
+from engine.evaluate.measures.query import SourceQuery, measured_sources
+from engine.evaluate.measures.sqlexpr import Names, number, to_sql
+from engine.evaluate.measures.sqlparts import (
     CUT,
     DAYS,
+    DIALECTS,
     GRAINS,
     START,
-    SourceQuery,
     base_period,
     col,
-    measured_sources,
+    for_dialect,
     period_bounds,
 )
-from engine.evaluate.measures.sqlexpr import Names, number, to_sql
 from engine.evaluate.plan import Plan, make_plan, records_grain
 from engine.formula import BUILTIN_NAMES, KpiCondition, KpiFunction, Round
 
@@ -53,7 +54,7 @@ _RF, _RL, _OP, _PERIODS = "kpi__rf", "kpi__rl", "kpi__op", "kpi__periods"
 
 
 def _formulas(c: CompiledPack) -> dict[str, Any]:
-    return {s.owner.id: s.parsed.expr for s in c.sites if s.field == "formula"}
+    return {m: site.parsed.expr for m, site in c.metrics.items()}
 
 
 def _plain(node: Any) -> bool:
@@ -406,3 +407,29 @@ def _cte(name: str, select: exp.Expression) -> exp.CTE:
 
 
 __all__ = ["GRAINS", "metric_query", "sql_metrics", "sql_plan"]
+
+
+def measure_sql(
+    c: CompiledPack,
+    dialect: str = "duckdb",
+    grain: str | None = None,
+    sources: Iterable[str] | None = None,
+    *,
+    metrics: bool = False,
+    by: Iterable[str] | None = None,
+    as_of: date | None = None,
+    params: Mapping[str, Any] | None = None,
+) -> dict[str, str]:
+    """The SQL of every measured source (or of ``sources``), rendered for ``dialect``: the inputs
+    (and, with ``metrics``, the metrics computable from them) at ``grain`` and ``by``, as the
+    evaluation plan of ``kpi run`` computes them (engine.evaluate.measures.metrics)."""
+    if dialect not in DIALECTS:
+        raise InputError(f"unknown SQL dialect '{dialect}': choose one of {', '.join(DIALECTS)}")
+    wanted = measured_sources(c) if sources is None else list(sources)
+    plan = sql_plan(c, grain, by, as_of=as_of, params=params)
+    return {
+        sid: for_dialect(metric_query(c, sid, plan=plan, metrics=metrics), dialect).sql(
+            dialect=dialect, pretty=True
+        )
+        for sid in wanted
+    }

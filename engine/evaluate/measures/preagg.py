@@ -28,9 +28,9 @@ from typing import Any
 import sympy
 from sqlglot import exp
 
-from engine.core.model import Measure
 from engine.evaluate.measures.sqlexpr import Names, number, to_sql
-from engine.formula import NULL, If, parse_formula
+from engine.formula import NULL, If
+from engine.formula.sites import MeasureExprs
 
 #: most leaves (combinations of if-conditions) of one measure's tree before giving up
 MAX_PIECES = 64
@@ -213,19 +213,12 @@ class _Planner:
             return number(0)
         return exp.column(N, quoted=True) if form.column is None else self._count_of(form.column)
 
-    def measure(self, m: Measure, where: exp.Expression | None) -> exp.Expression | None:
+    def measure(self, x: MeasureExprs, where: exp.Expression | None) -> exp.Expression | None:
         """The measure's aggregate over kpi__fk, or None if it cannot be computed from it."""
-        if (
-            m.more
-            or m.where is not None
-            and not self.enum_only(parse_formula(m.where, expect="condition", mode="measure").expr)
-        ):
+        m = x.measure
+        if m.more or x.where is not None and not self.enum_only(x.where.expr):
             return None
-        of = (
-            parse_formula(m.of, expect="any", mode="measure").expr
-            if m.of is not None
-            else sympy.Integer(1)
-        )
+        of = x.of[0].expr if x.of else sympy.Integer(1)
         if m.agg in ("count_distinct", "min", "max") and m.as_of is None and m.of is not None:
             if not self.enum_only(of):
                 return None
@@ -273,7 +266,7 @@ def _when(condition: exp.Expression | None, value: exp.Expression) -> exp.Expres
 
 
 def preaggregate(
-    measures: list[Measure],
+    measures: list[MeasureExprs],
     wheres: list[exp.Expression | None],
     enums: set[str],
     names: Names,

@@ -44,92 +44,32 @@ from sqlglot import exp
 from engine.compile.pack import CompiledPack
 from engine.core.errors import InputError
 from engine.core.model import DataSource, Input
+from engine.evaluate.measures.entity import entity_ctes
 from engine.evaluate.measures.preagg import preaggregate
 from engine.evaluate.measures.sqlexpr import Names, distinct_key, number, to_sql
+from engine.evaluate.measures.sqlparts import (
+    BEGIN,
+    COUNTER_DIGITS,
+    CUT,
+    DAYS,
+    ENT,
+    FIRST,
+    FIRST_PERIOD,
+    GRAINS,
+    START,
+    ZERO_WHEN_EMPTY,
+    P,
+    T,
+    aggregate,
+    base_period,
+    col,
+    period_bounds,
+    when,
+    window,
+    zero_when_empty,
+)
 from engine.evaluate.plan import check_as_of
-from engine.formula import parse_formula
-
-DIALECTS = ("duckdb", "spark", "trino", "postgres", "bigquery", "snowflake")
-#: grain → (DATE_TRUNC unit, length, unit of the length)
-GRAINS = {
-    "day": ("DAY", 1, "DAY"),
-    "week": ("WEEK", 7, "DAY"),
-    "month": ("MONTH", 1, "MONTH"),
-    "quarter": ("QUARTER", 3, "MONTH"),
-    "year": ("YEAR", 1, "YEAR"),
-}
-
-P, T, ENT, FIRST = "kpi__period", "kpi__time", "kpi__entity", "kpi__first"
-START, CUT, DAYS = "kpi__start", "kpi__cut", "kpi__days"
-FIRST_PERIOD, BEGIN = "kpi__first_period", "kpi__begin"
-#: digits of the period counter: 10^5 periods (273 years of days) at most
-COUNTER_DIGITS = 5
-_COUNTS = ("sum", "count", "count_distinct")  # an empty group is 0 for these, null for the others
-
-
-def col(name: str, table: str | None = None) -> exp.Column:
-    return exp.column(name, table=table, quoted=True)
-
-
-def window(
-    agg: exp.Expression, partition: list[str], *, until: str, table: str | None = "s"
-) -> exp.Window:
-    """``agg OVER (PARTITION BY … ORDER BY period ROWS UNBOUNDED PRECEDING … until)``;
-    ``until`` is "CURRENT ROW" (to the end of the period) or "1" (to its start)."""
-    spec = exp.WindowSpec(
-        kind="ROWS",
-        start="UNBOUNDED",
-        start_side="PRECEDING",
-        end=until,
-        end_side=None if until == "CURRENT ROW" else "PRECEDING",
-    )
-    return exp.Window(
-        this=agg,
-        partition_by=[col(p, table) for p in partition],
-        order=exp.Order(expressions=[exp.Ordered(this=col(P, table))]),
-        spec=spec,
-    )
-
-
-def when(condition: exp.Expression | None, value: exp.Expression) -> exp.Expression:
-    return (
-        value
-        if condition is None
-        else exp.Case(ifs=[exp.If(this=_positive(condition), true=value)])
-    )
-
-
-def _positive(condition: exp.Expression) -> exp.Expression:
-    """A condition that only ever selects (``CASE WHEN``) without the ``COALESCE(…, FALSE)`` of its
-    comparisons outside any NOT: under AND / OR alone, null and false select the same rows."""
-    if (
-        isinstance(condition, exp.Coalesce)
-        and len(condition.expressions) == 1
-        and isinstance(condition.expressions[0], exp.Boolean)
-        and not condition.expressions[0].this
-    ):
-        return _positive(condition.this)
-    if isinstance(condition, exp.Paren):
-        return exp.paren(_positive(condition.this), copy=False)
-    if isinstance(condition, exp.And | exp.Or):
-        return type(condition)(
-            this=_positive(condition.this), expression=_positive(condition.expression)
-        )
-    return condition
-
-
-def aggregate(agg: str, value: exp.Expression) -> exp.Expression:
-    if agg == "count_distinct":
-        return exp.Count(this=exp.Distinct(expressions=[value]))
-    cls: Any = {"sum": exp.Sum, "count": exp.Count, "min": exp.Min, "max": exp.Max, "avg": exp.Avg}[
-        agg
-    ]
-    out: exp.Expression = cls(this=value)
-    return out
-
-
-def _zero(agg: str, value: exp.Expression) -> exp.Expression:
-    return exp.Coalesce(this=value, expressions=[number(0)]) if agg in _COUNTS else value
+from engine.formula import ParsedFormula
 
 
 class SourceQuery:
@@ -154,6 +94,8 @@ class SourceQuery:
         pack = c.pack
         self.source_id = source_id
         self.source: DataSource = pack.sources[source_id]
+        #: the parsed expressions of each measured input (parsed once, when compiled)
+        self.exprs = c.measures
         self.base = pack.grain
         self.grain = grain or pack.grain
         if self.grain not in GRAINS and self.grain != "all":
@@ -206,11 +148,11 @@ class SourceQuery:
     # -- pieces -------------------------------------------------------------------------
 
     def _expr(
-        self, text: str | None, mode: str, expect: str, names: Names | None = None
+        self, parsed: ParsedFormula | None, names: Names | None = None
     ) -> exp.Expression | None:
-        if text is None:
+        """A measure expression (parsed when the pack was compiled) as SQL."""
+        if parsed is None:
             return None
-        parsed = parse_formula(text, expect=expect, mode=mode)  # type: ignore[arg-type]
         return to_sql(parsed.expr, names or self.names)
 
     def _bounds(self, start: exp.Expression) -> tuple[exp.Expression, exp.Expression]:
@@ -391,7 +333,7 @@ class SourceQuery:
             assert m is not None
             part = col(f"kpi__m{n}", "f")
             if m.as_of is None:
-                value = _zero(m.agg, part)
+                value = zero_when_empty(m.agg, part)
             else:
                 running = window(
                     exp.Sum(this=part), keys, until="CURRENT ROW" if m.as_of == "end" else "1"
@@ -418,7 +360,7 @@ class SourceQuery:
             *(
                 col(i.id, "b")
                 if i not in distinct
-                else exp.alias_(_zero("count", col(i.id, "d")), i.id, quoted=True)
+                else exp.alias_(zero_when_empty("count", col(i.id, "d")), i.id, quoted=True)
                 for i in events + to_date
             ),
             copy=False,
@@ -433,8 +375,6 @@ class SourceQuery:
                 copy=False,
             )
         if entities or distinct:
-            from engine.evaluate.measures.entity import entity_ctes
-
             query = entity_ctes(self, query, entities, distinct)
         if distinct:
             final = final.join(
@@ -447,7 +387,7 @@ class SourceQuery:
             final = final.select(
                 *(
                     col(i.id, "e")
-                    if i.measure and i.measure.agg not in _COUNTS
+                    if i.measure and i.measure.agg not in ZERO_WHEN_EMPTY
                     else exp.alias_(
                         exp.Coalesce(this=col(i.id, "e"), expressions=[number(0)]),
                         i.id,
@@ -471,23 +411,24 @@ class SourceQuery:
         """kpi__flow: the event measures and to-date measures' parts (kpi__m<n>) per period and
         group, from the records or, when every measure allows it, from kpi__fk
         (engine.evaluate.measures.preagg)."""
-        measures = [i.measure for i in flowed if i.measure is not None]
-        wheres = [self._expr(m.where, "measure", "condition") for m in measures]
+        exprs = [self.exprs[i.id] for i in flowed if i.measure is not None]
+        measures = [x.measure for x in exprs]
+        wheres = [self._expr(x.where) for x in exprs]
         enums = {name for name, spec in self.source.columns.items() if spec.values is not None}
         pre = (
-            preaggregate(measures, wheres, enums, self.names, P, self.keys)
+            preaggregate(exprs, wheres, enums, self.names, P, self.keys)
             if self.preaggregate
             else None
         )
         flow = exp.select(col(P), *(col(k) for k in self.keys), copy=False)
-        for n, (m, where) in enumerate(zip(measures, wheres, strict=True)):
+        for n, (m, x, where) in enumerate(zip(measures, exprs, wheres, strict=True)):
             if pre:
                 value = pre[1][n]
             else:
                 agg = "sum" if m.as_of is not None and m.agg == "sum" else m.agg
-                of = self._expr(m.of, "measure", "any") or number(1)
+                of = self._expr(x.of[0] if x.of else None) or number(1)
                 if m.more:  # count_distinct of combinations (customer-days)
-                    terms = [self._expr(t, "measure", "any") for t in m.more]
+                    terms = [self._expr(t) for t in x.of[1:]]
                     of = distinct_key([of, *(t for t in terms if t is not None)])
                 value = aggregate(agg, when(where, of))
             flow = flow.select(exp.alias_(value, f"kpi__m{n}", quoted=True), copy=False)
@@ -510,7 +451,7 @@ class SourceQuery:
             or entity in self.params
         ):
             return False
-        of = parse_formula(m.of, expect="any", mode="measure").expr
+        of = self.exprs[i.id].of[0].expr
         return isinstance(of, sympy.Symbol) and of.name == entity
 
 
@@ -551,79 +492,7 @@ def _counting() -> exp.Select:
     return out
 
 
-def base_period(time: exp.Expression, grain: str) -> exp.Expression:
-    """The first moment of the period of ``grain`` holding ``time``."""
-    return exp.TimestampTrunc(this=time, unit=exp.var(GRAINS[grain][0]))
-
-
-def period_bounds(
-    start: exp.Expression, base: str, grain: str
-) -> tuple[exp.Expression, exp.Expression]:
-    """The first moment and the end of the period of ``grain`` that starts at ``start``, made of
-    base periods: for a weekly base, from the Monday of its first week (the one whose Thursday is
-    in it) to the Monday after its last — the weeks the evaluator puts in it."""
-    end = period_end(start, grain)
-    if base == "week" and grain in ("month", "quarter", "year"):
-
-        def monday(day: exp.Expression) -> exp.Expression:
-            return base_period(
-                exp.DateAdd(this=day, expression=number(3), unit=exp.var("DAY")), "week"
-            )
-
-        return monday(start.copy()), monday(end)
-    return start, end
-
-
-def period_end(start: exp.Expression, grain: str) -> exp.Expression:
-    """The first moment after the period of ``grain`` that starts at ``start``."""
-    _, length, unit = GRAINS[grain]
-    return exp.DateAdd(this=start, expression=number(length), unit=exp.var(unit))
-
-
-def for_dialect(tree: exp.Expression, dialect: str) -> exp.Expression:
-    """Adjust a query for a dialect whose functions are typed differently: BigQuery adds to and
-    truncates DATETIMEs with DATETIME_ADD / DATETIME_TRUNC (its DATE_ADD takes dates only)."""
-    if dialect != "bigquery":
-        return tree
-
-    tree = tree.copy()
-    for node in list(
-        tree.find_all(exp.DateAdd, exp.TimestampTrunc)
-    ):  # inner ones too: every one, in place
-        cls: Any = exp.DatetimeAdd if isinstance(node, exp.DateAdd) else exp.DatetimeTrunc
-        node.replace(cls(**{k: v for k, v in node.args.items()}))
-    return tree
-
-
 def measured_sources(c: CompiledPack) -> list[str]:
     """The sources that at least one input is measured on, in the pack's order."""
     used = {i.measure.source for i in c.pack.inputs.values() if i.measure is not None}
     return [s for s in c.pack.sources if s in used]
-
-
-def measure_sql(
-    c: CompiledPack,
-    dialect: str = "duckdb",
-    grain: str | None = None,
-    sources: Iterable[str] | None = None,
-    *,
-    metrics: bool = False,
-    by: Iterable[str] | None = None,
-    as_of: date | None = None,
-    params: Mapping[str, Any] | None = None,
-) -> dict[str, str]:
-    """The SQL of every measured source (or of ``sources``), rendered for ``dialect``: the inputs
-    (and, with ``metrics``, the metrics computable from them) at ``grain`` and ``by``, as the
-    evaluation plan of ``kpi run`` computes them (engine.evaluate.measures.metrics)."""
-    if dialect not in DIALECTS:
-        raise InputError(f"unknown SQL dialect '{dialect}': choose one of {', '.join(DIALECTS)}")
-    from engine.evaluate.measures.metrics import metric_query, sql_plan
-
-    wanted = measured_sources(c) if sources is None else list(sources)
-    plan = sql_plan(c, grain, by, as_of=as_of, params=params)
-    return {
-        sid: for_dialect(metric_query(c, sid, plan=plan, metrics=metrics), dialect).sql(
-            dialect=dialect, pretty=True
-        )
-        for sid in wanted
-    }

@@ -21,9 +21,10 @@ from engine.compile.pack import CompiledPack
 from engine.core.errors import InputError
 from engine.core.model import DataSource
 from engine.core.periods import from_date, parse_period
-from engine.evaluate.measures.query import COUNTER_DIGITS, measure_query, measured_sources
+from engine.evaluate.measures.query import measure_query, measured_sources
+from engine.evaluate.measures.sqlparts import COUNTER_DIGITS
 from engine.evaluate.table import Columns
-from engine.formula import ENTITY_FUNCTIONS, FUNCTIONS, parse_formula
+from engine.formula import ENTITY_FUNCTIONS, FUNCTIONS
 
 #: Most offending rows quoted in an error.
 SAMPLE_ROWS = 5
@@ -83,27 +84,18 @@ def _load(con: Any, source: DataSource, sid: str, path: Path) -> None:
 def _used_columns(c: CompiledPack, sid: str) -> set[str]:
     """Columns the pack's measures on ``sid`` name (for sources that declare none)."""
     names: set[str] = set()
-    for i in c.pack.inputs.values():
-        m = i.measure
-        if m is None or m.source != sid:
+    for x in c.measures.values():
+        if x.measure.source != sid:
             continue
-        for text, mode in (
-            *((t, "entity" if m.per else "measure") for t in m.terms),
-            (m.where, "measure"),
-            (m.since, "measure"),
-            (m.until, "measure"),
-            (m.having, "entity"),
-        ):
-            if text:
-                parsed = parse_formula(text, expect="any", mode=mode)  # type: ignore[arg-type]
-                names |= {
-                    r.name
-                    for r in parsed.refs
-                    if r.name not in c.pack.params
-                    and r.name not in FUNCTIONS
-                    and r.name not in ENTITY_FUNCTIONS
-                    and (r.in_attribute or mode == "measure")
-                }
+        for parsed, mode in x.each():
+            names |= {
+                r.name
+                for r in parsed.refs
+                if r.name not in c.pack.params
+                and r.name not in FUNCTIONS
+                and r.name not in ENTITY_FUNCTIONS
+                and (r.in_attribute or mode == "measure")
+            }
     return names
 
 
