@@ -55,8 +55,9 @@ serve: $(STAMP) ## start the HTTP API on http://127.0.0.1:8000 (Ctrl-C stops it)
 test: $(STAMP) ## run the test suite
 	$(BIN)/python -m pytest -q
 
-lint: $(STAMP) ## ruff and mypy --strict on engine/ and api/
-	$(BIN)/ruff check engine api tests
+lint: $(STAMP) ## ruff check, ruff format --check (engine, api, tests, bench) and mypy --strict
+	$(BIN)/ruff check engine api tests bench
+	$(BIN)/ruff format --check engine api tests bench
 	$(BIN)/mypy
 
 docs: $(STAMP) ## regenerate docs/errors.md and docs/cli.md
