@@ -78,7 +78,7 @@ def check_pack(
     path = locate(ref, library)
     if path is None:
         raise PackNotFound(_not_found(str(ref), library))
-    source, problems = load_checked(path)
+    source, problems = load_checked(path, check_schema)
     if source is None:
         return None, sort_problems(problems)
     return _compile(source, library, problems)
@@ -108,7 +108,7 @@ def compile_pack(ref: str | Path, library: PackLibrary | None = None) -> Compile
 def _compile(
     source: PackSource, library: PackLibrary, problems: list[Problem]
 ) -> tuple[CompiledPack | None, list[Problem]]:
-    pack, found = resolve(source, library)
+    pack, found = resolve(source, library, check_schema)
     problems += found
     if pack is None:
         return None, sort_problems(problems)

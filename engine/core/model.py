@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Literal
 
+from engine.core.document import Document, Path_, dotted
 from engine.core.problems import Location
-from engine.load.located import Document, Path_, dotted
 
 Kind = Literal[
     "input", "metric", "param", "dimension", "source", "check", "rule", "remedy", "view", "role"

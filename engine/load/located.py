@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 
 from engine.core.characters import bidi_controls, describe_char
+from engine.core.document import Document, Path_, ScalarSpan, dotted
 from engine.core.problems import Location, Problem
 
 try:  # the C parser is fast and iterative; the pure-Python one is the fallback
@@ -37,7 +38,6 @@ MAX_PACK_BYTES = 5 * 1024 * 1024
 MAX_NODES = 200_000  # counted with aliases expanded
 MAX_DEPTH = 32
 
-Path_ = tuple[str | int, ...]
 
 _ALLOWED_TAGS = {
     "tag:yaml.org,2002:" + t for t in ("str", "int", "float", "bool", "null", "map", "seq")
@@ -105,89 +105,6 @@ _TRUE = re.compile(r"true|True|TRUE")
 _FALSE = re.compile(r"false|False|FALSE")
 _INT = re.compile(r"[-+]?[0-9]{1,30}")
 _FLOAT = re.compile(r"[-+]?(?:\.[0-9]{1,30}|[0-9]{1,30}(?:\.[0-9]{0,30})?)(?:[eE][-+]?[0-9]{1,3})?")
-
-
-@dataclass(frozen=True)
-class ScalarSpan:
-    """Where a scalar value sits in its file, to map an offset inside it to a column."""
-
-    line: int  # 0-based
-    column: int  # 0-based
-    end_line: int
-    style: str  # '' plain, "'" or '"' quoted, '|' literal, '>' folded
-
-
-@dataclass
-class Document:
-    """One loaded YAML file (or several merged): data plus where every node came from."""
-
-    data: Any
-    keys: dict[Path_, Location] = field(default_factory=dict)  # path → the key (or list item)
-    values: dict[Path_, Location] = field(default_factory=dict)  # path → the start of the value
-    spans: dict[Path_, ScalarSpan] = field(default_factory=dict)  # path → scalar span
-    files: dict[str, list[str]] = field(default_factory=dict)  # file → source lines
-
-    def key_loc(self, path: Path_) -> Location | None:
-        """Location of the key that introduces ``path``, or of the nearest ancestor that has one."""
-        for i in range(len(path), -1, -1):
-            loc = self.keys.get(path[:i])
-            if loc is not None:
-                return loc
-        return None
-
-    def value_loc(self, path: Path_) -> Location | None:
-        return self.values.get(path) or self.key_loc(path)
-
-    def locate_in_key(self, path: Path_, offset: int) -> Location | None:
-        """Location of character ``offset`` of the key that ends ``path`` (an id), when the key is
-        written out on its line as is (plain, or quoted without escapes); else the key's start."""
-        loc = self.keys.get(path)
-        if loc is None or not path or not isinstance(path[-1], str) or not loc.line:
-            return self.key_loc(path)
-        key = path[-1]
-        lines = self.files.get(loc.file, [])
-        line = lines[loc.line - 1] if loc.line <= len(lines) else ""
-        start = loc.column - 1
-        if line[start : start + len(key)] == key:
-            return Location(loc.file, loc.line, loc.column + offset)
-        if line[start : start + 1] in ("'", '"') and line[start + 1 : start + 1 + len(key)] == key:
-            return Location(loc.file, loc.line, loc.column + 1 + offset)
-        return loc
-
-    def locate_in_scalar(self, path: Path_, offset: int) -> Location | None:
-        """Location of character ``offset`` inside the scalar at ``path`` (a formula, say)."""
-        start = self.value_loc(path)
-        span = self.spans.get(path)
-        if start is None or span is None:
-            return start
-        lines = self.files.get(start.file, [])
-        if span.line == span.end_line or span.style in ("", "'", '"'):
-            if span.line != span.end_line:
-                return start  # a multi-line flow scalar is folded: point at its start
-            raw = lines[span.line][span.column :] if span.line < len(lines) else ""
-            if span.style == "'":  # '' stands for one quote: walk the raw text to the offset
-                i, seen = 1, 0
-                while seen < offset and i < len(raw):
-                    i += 2 if raw[i : i + 2] == "''" else 1
-                    seen += 1
-                return Location(start.file, span.line + 1, span.column + 1 + i)
-            shift = 0
-            if span.style == '"':
-                shift = 1
-                if "\\" in raw:
-                    return start  # escapes shift columns unpredictably
-            return Location(start.file, span.line + 1, span.column + 1 + shift + offset)
-        if span.style == "|":
-            # literal block: each value line is a source line after the header, minus indentation
-            body = lines[span.line + 1 : span.end_line + 1]
-            indent = next((len(x) - len(x.lstrip(" ")) for x in body if x.strip()), 0)
-            remaining = offset
-            for i, src in enumerate(body):
-                width = max(len(src) - indent, 0)
-                if remaining <= width:
-                    return Location(start.file, span.line + 2 + i, indent + 1 + remaining)
-                remaining -= width + 1
-        return start
 
 
 class LoadError(Exception):
@@ -323,7 +240,7 @@ def parse_yaml(text: str, file: str, doc: Document | None = None) -> tuple[Any, 
                         "KPI-L003",
                         f"duplicate key '{value}' (first defined at line {first.line})",
                         key_loc,
-                        path=_dotted((*parent.path, value)),
+                        path=dotted((*parent.path, value)),
                         hint="each key may appear once in a mapping; remove or rename one of them",
                     )
                 )
@@ -507,15 +424,6 @@ def _yaml_hint(message: str, line: str) -> str | None:
     if "could not find expected ':'" in message or "expected <block end>" in message:
         return "check the indentation of this line against the line above"
     return None
-
-
-def _dotted(path: Path_) -> str:
-    return ".".join(str(p) for p in path)
-
-
-def dotted(path: Path_) -> str:
-    """A document path as text, e.g. ``metrics.active_rate.bands.0``."""
-    return _dotted(path)
 
 
 def read_text(path: Path, display: str, limit: int = MAX_FILE_BYTES) -> str:

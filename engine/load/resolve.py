@@ -11,6 +11,7 @@ definition, not a duplicate.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,12 +19,15 @@ from typing import Any
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from engine.core.document import Document, Path_
 from engine.core.model import SECTION_KIND, SECTIONS, Definition, Origin, Pack, Source, Text, build
 from engine.core.problems import Location, Problem
 from engine.load.library import PackLibrary, parse_extends
-from engine.load.located import Path_
 from engine.load.sources import PackSource, load_pack_source
-from engine.validate.schema import check_schema
+
+#: the schema check a loaded document must pass (engine.validate.schema.check_schema): given by
+#: the compiler, so that loading does not import validation
+SchemaCheck = Callable[[Document], list[Problem]]
 
 #: keys an entry needs unless it overrides an inherited one (as in the schema's "else" branches)
 REQUIRED = {
@@ -64,21 +68,24 @@ class Layer:
     versions: dict[str, str] = field(default_factory=dict)  # version of each ancestor, by pack id
 
 
-def load_checked(path: Path) -> tuple[PackSource | None, list[Problem]]:
+def load_checked(path: Path, schema: SchemaCheck) -> tuple[PackSource | None, list[Problem]]:
     """Load a pack's files and check them against the schema."""
     source, problems = load_pack_source(path)
     if source is None or any(p.severity == "error" for p in problems):
         return None, problems
-    problems += check_schema(source.doc)
+    problems += schema(source.doc)
     if any(p.severity == "error" for p in problems):
         return None, problems
     return source, problems
 
 
-def resolve(source: PackSource, library: PackLibrary) -> tuple[Pack | None, list[Problem]]:
-    """Resolve ``extends`` of a schema-valid pack and build the typed :class:`Pack`."""
+def resolve(
+    source: PackSource, library: PackLibrary, schema: SchemaCheck
+) -> tuple[Pack | None, list[Problem]]:
+    """Resolve ``extends`` of a schema-valid pack and build the typed :class:`Pack` (``schema``
+    checks each parent as it is loaded)."""
     problems: list[Problem] = []
-    layer = _layer(source, library, [], problems, {})
+    layer = _layer(source, library, [], problems, {}, schema)
     if layer is None or any(p.severity == "error" for p in problems):
         return None, problems
     return _typed(layer), problems
@@ -112,6 +119,7 @@ def _layer(
     stack: list[str],
     problems: list[Problem],
     memo: dict[str, Layer],
+    schema: SchemaCheck,
 ) -> Layer | None:
     data = source.data
     pack_id = str(data["pack"])
@@ -137,7 +145,7 @@ def _layer(
             )
             continue
         seen_parents.add(item.partition("@")[0])
-        parent = _parent(item, loc, library, [*stack, pack_id], problems, memo)
+        parent = _parent(item, loc, library, [*stack, pack_id], problems, memo, schema)
         if parent is None:
             continue
         parent_id = str(parent.header["pack"])
@@ -242,6 +250,7 @@ def _parent(
     stack: list[str],
     problems: list[Problem],
     memo: dict[str, Layer],
+    schema: SchemaCheck,
 ) -> Layer | None:
     try:
         parent_id, spec = parse_extends(item)
@@ -297,7 +306,7 @@ def _parent(
         return None
     rejected: list[str] = []
     for path in candidates:
-        source, found = load_checked(path)
+        source, found = load_checked(path, schema)
         problems.extend(found)
         if source is None:
             return None
@@ -312,7 +321,7 @@ def _parent(
             )
             return None
         if spec is None or _satisfies(version, spec):
-            return _layer(source, library, stack, problems, memo)
+            return _layer(source, library, stack, problems, memo, schema)
         rejected.append(version)
     problems.append(
         Problem.at(

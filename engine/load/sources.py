@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine.core.document import Document
 from engine.core.model import SECTIONS
 from engine.core.problems import Location, Problem
 from engine.load.located import (
     MAX_PACK_BYTES,
-    Document,
     LoadError,
     bidi_problems,
     decode,

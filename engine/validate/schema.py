@@ -25,8 +25,8 @@ from jsonschema.exceptions import ValidationError
 from referencing import Registry
 
 from engine.core.characters import visible
+from engine.core.document import Document, Path_, dotted
 from engine.core.problems import Location, Problem
-from engine.load.located import Document, Path_, dotted
 
 _SINGULAR = {
     "dimensions": "dimension",
