@@ -5,7 +5,8 @@
   entity measures), rendered for any of :data:`DIALECTS`; its entity part in
   :mod:`engine.evaluate.measures.entity`, its records grouped by enumerated columns first when the
   measures allow it in :mod:`engine.evaluate.measures.preagg`;
-* :mod:`engine.evaluate.measures.run` — declared-column checks and the queries run on DuckDB.
+* :mod:`engine.evaluate.measures.run` — declared-column checks and the queries run on DuckDB;
+  sources given in memory are registered and typed by :mod:`engine.evaluate.measures.memory`.
 """
 
 from engine.evaluate.measures.metrics import metric_query, sql_metrics, sql_plan
