@@ -283,9 +283,9 @@ def input_problem(err: KpiError) -> Outcome:
 
 
 # -- jobs ----------------------------------------------------------------------------------
-def run_evaluate(job: dict[str, Any], cache: CompileCache, scratch: Path | None = None) -> Outcome:
-    """Evaluate input rows, or compute the inputs from the sources' raw records first (temporary
-    CSV files below ``scratch``, removed afterwards)."""
+def run_evaluate(job: dict[str, Any], cache: CompileCache) -> Outcome:
+    """Evaluate input rows, or compute the inputs from the sources' raw records first (handed to
+    the engine as in-memory tables: nothing is written to disk)."""
     compiled, problems = cache.get(job.get("key"), job["source"])
     if compiled is None:
         return problem(
@@ -318,24 +318,22 @@ def run_evaluate(job: dict[str, Any], cache: CompileCache, scratch: Path | None 
             options,
             limits,
         )
-    with sources.source_files(data, scratch) as paths:
-        outcome = _evaluate(
+    return _evaluate(
+        compiled,
+        lambda: evaluate_records(
             compiled,
-            lambda: evaluate_records(
-                compiled,
-                paths,
-                grain=options.grain,
-                by=options.by,
-                metrics=options.metrics,
-                params=options.params,
-                locale=options.locale,
-                trace=options.trace,
-                as_of=options.as_of,
-            ),
-            options,
-            limits,
-        )
-        return sources.hide_folder(outcome, paths) if "problem" in outcome else outcome
+            data,
+            grain=options.grain,
+            by=options.by,
+            metrics=options.metrics,
+            params=options.params,
+            locale=options.locale,
+            trace=options.trace,
+            as_of=options.as_of,
+        ),
+        options,
+        limits,
+    )
 
 
 Read = tuple[Any, EvaluateOptions]  # input rows or Columns, or {source id: Columns} of raw records
@@ -491,12 +489,12 @@ def out_of_memory() -> Outcome:
     )
 
 
-def run(job: dict[str, Any], cache: CompileCache, scratch: Path | None = None) -> Outcome:
+def run(job: dict[str, Any], cache: CompileCache) -> Outcome:
     """Run one job; a bug becomes an ``internal-error`` outcome (its traceback goes to the log
-    only). ``scratch``: the worker's own directory for temporary files (the system's when None)."""
+    only)."""
     try:
         if job["kind"] == "evaluate":
-            return run_evaluate(job, cache, scratch)
+            return run_evaluate(job, cache)
         if job["kind"] == "check":
             return run_check(job)
         if job["kind"] == "header":
