@@ -10,7 +10,8 @@ These are plain functions over picklable dicts so that they run the same in a wo
            "max_values": int | None, "max_bytes": int | None}  # result caps (413 result-too-large)
     job = {"kind": "check", "source": Source}
     job = {"kind": "header", "text": bytes}    # a posted pack's top-level keys, parsed here
-    Source = {"builtin": "<pack dir>"} | {"text": bytes, "name": str, "libdir": str | None}
+    Source = {"builtin": "<pack dir>"} | {"text": bytes, "name": str, "parents": Parents | None}
+    Parents = {pack id: {"name": "<id>@<version>.yaml", "text": bytes}}   # the pinned packs
 """
 
 from __future__ import annotations
@@ -34,22 +35,23 @@ from engine.core.problems import Problem
 from engine.evaluate.evaluation import Evaluation, evaluate
 from engine.evaluate.records import evaluate_records
 from engine.evaluate.table import Columns, read_csv_text, to_columns
-from engine.load.library import BUILTIN_ROOT, PackLibrary
+from engine.load.library import BUILTIN_ROOT, HeldPack, PackLibrary
 from engine.load.sources import load_pack_text
 
 Outcome = dict[str, Any]
 MAX_NUMBER_DIGITS = 100
 
 
-def library(libdir: str | None) -> PackLibrary:
-    """Built-in packs, after the materialised published packs that a pack extends (if any)."""
-    return PackLibrary([Path(libdir), BUILTIN_ROOT] if libdir else [BUILTIN_ROOT])
+def library(parents: dict[str, dict[str, Any]] | None) -> PackLibrary:
+    """Built-in packs, and the published packs that a pack extends held in memory (if any)."""
+    held = {k: HeldPack(str(v["name"]), v["text"]) for k, v in (parents or {}).items()}
+    return PackLibrary([BUILTIN_ROOT], held)
 
 
 def compile_source(source: dict[str, Any]) -> tuple[CompiledPack | None, list[Problem]]:
     if "builtin" in source:
         return check_pack(Path(source["builtin"]), PackLibrary([BUILTIN_ROOT]))
-    return check_text(source["text"], library(source.get("libdir")), source["name"])
+    return check_text(source["text"], library(source.get("parents")), source["name"])
 
 
 #: the memory of a compiled pack, estimated from what it holds: measured on generated packs of
