@@ -439,7 +439,7 @@ def test_evaluating_records_writes_no_file(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.chdir(tmp_path / "cwd")
     job = {
         "kind": "evaluate",
-        "source": {"text": PACK, "name": "ledger-demo@1.0.0.yaml", "libdir": None},
+        "source": {"text": PACK, "name": "ledger-demo@1.0.0.yaml", "parents": None},
         "media": "json",
         "max_rows": 1000,
         "body": json.dumps(
