@@ -26,6 +26,7 @@ import io
 import math
 import pstats
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -33,7 +34,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from engine.compile import pack as compile_module  # noqa: E402
 from engine.compile.pack import check_text  # noqa: E402
+from engine.load.library import PackLibrary  # noqa: E402
 
 N_INPUTS = 40
 FAN_IN = 10
@@ -142,6 +145,45 @@ def _projection(results: dict[tuple[str, int], float], shape: str, n: int) -> fl
     t1, t2 = results[shape, n1], results[shape, n2]
     k = max(1.0, math.log(t2 / t1) / math.log(n2 / n1))
     return t2 * (n / n2) ** k
+
+
+def child_pack(parent: str, n: int) -> str:
+    """A small pack extending ``parent`` (a chain of ``n`` metrics): 10 metrics of its own."""
+    lines = [
+        "pack: bench-child",
+        "version: '1.0.0'",
+        "title: {zh: 子包, en: Child pack}",
+        f"extends: [{parent}]",
+        "inputs: {}",
+        "metrics:",
+    ]
+    for i in range(10):
+        lines.append(
+            f"  c_{i}: {{label: {{zh: 子{i}, en: Child {i}}}, formula: m_{n - 1} * {i + 2}}}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def extends_case(n: int, repeats: int) -> tuple[float, float]:
+    """(parent alone, child of that parent) compile times: the parent a chain of ``n`` metrics in
+    a pack folder, the child 10 metrics on top. Each compile is cold: a cache of parents' results
+    kept between compiles, if the engine has one (it had, keyed on file times), is emptied first."""
+    parent = chain_pack(n).replace(f"pack: bench-chain-{n}", "pack: bench-parent", 1)
+    child = child_pack("bench-parent", n)
+    with tempfile.TemporaryDirectory(prefix="kpi-bench-") as folder:
+        (Path(folder) / "bench-parent").mkdir()
+        (Path(folder) / "bench-parent" / "pack.yaml").write_text(parent, encoding="utf-8")
+        library = PackLibrary([Path(folder)])
+        alone = min(compile_once(parent) for _ in range(repeats))
+        times = []
+        for _ in range(repeats):
+            getattr(compile_module, "_PARENT_ERRORS", {}).clear()
+            t0 = time.perf_counter()
+            compiled, problems = check_text(child, library)
+            times.append(time.perf_counter() - t0)
+            if compiled is None:
+                raise RuntimeError(f"the child pack did not compile: {problems[:3]}")
+    return alone, min(times)
 
 
 def profile(text: str, top: int = 15) -> str:
@@ -256,6 +298,14 @@ def main(argv: list[str] | None = None) -> int:
                 )
     for v in verdicts:
         print(v)
+
+    # a child of one parent: compiling it compiles the parent's definitions too (they are merged
+    # into the child) and checks that the parent is valid on its own; ideally ~1× the parent alone
+    print()
+    print(f"{'extends':<7} {'metrics':>8} {'parent s':>10} {'child s':>10} {'child/parent':>13}")
+    for n in [m for m in sizes if m <= lo][-2:]:
+        alone, child = extends_case(n, 1 if args.quick else 3)
+        print(f"{'chain':<7} {n:>8,} {alone:>10.3f} {child:>10.3f} {child / alone:>12.2f}×")
 
     slow = any(results.get((s, lo), 0) >= TARGET_2000_S for s in SHAPES) or any(
         v > TARGET_2000_S * m / lo for (_, m), v in results.items() if m < lo

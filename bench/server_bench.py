@@ -93,7 +93,7 @@ def _start(data: Path, *options: str) -> tuple[subprocess.Popen[bytes], str]:
 
 def _store(registry: Registry, texts: list[tuple[str, bytes]]) -> None:
     """Store packs as publishing does (the summary of the first one's shape stands for all)."""
-    compiled, problems = compile_source({"text": texts[0][1], "name": "x.yaml", "libdir": None})
+    compiled, problems = compile_source({"text": texts[0][1], "name": "x.yaml", "parents": None})
     if compiled is None:
         raise SystemExit(f"the benchmark pack does not compile: {problems[:1]}")
     summary = summary_of(compiled)

@@ -6,9 +6,9 @@
   reader may not see is answered exactly like a pack that does not exist (404).
 - ``extends`` of a published pack resolves to built-in packs and to published packs its
   publisher could read. The exact versions chosen are *pinned* when it is published, and the
-  pinned packs' YAML is materialised in a content-addressed folder under
-  ``<data-dir>/libraries/`` so that the engine's :class:`~engine.load.library.PackLibrary` finds
-  them: a version means the same thing forever, whatever is published later.
+  pinned packs' YAML is handed to the engine's :class:`~engine.load.library.PackLibrary` as packs
+  held in memory (:func:`Catalog.parents`; nothing is written to disk): a version means the same
+  thing forever, whatever is published later.
 - Compiled packs are cached by content hash (YAML and pinned parents); every cache is bounded
   in bytes (compiled packs by an estimate, see :func:`api.server.jobs.compiled_weight`).
 - Listings and search read the *summary* stored with each version at publish time (built-in
@@ -17,16 +17,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import re
-import secrets
-import shutil
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from packaging.version import InvalidVersion, Version
@@ -39,6 +34,8 @@ from engine.compile.pack import CompiledPack
 from engine.core.model import Text
 from engine.load.library import BUILTIN_ROOT, PackLibrary, parse_extends
 
+#: where earlier versions of the server materialised pinned packs: no longer written (the
+#: redactor still hides paths below it; an operator may delete the folder)
 LIBRARIES = "libraries"
 PACK_ID = re.compile(r"[a-z][a-z0-9-]{1,63}")  # the pack-id rule of the spec (§1); use fullmatch
 
@@ -108,14 +105,12 @@ class Catalog:
     ) -> None:
         self.registry = registry
         self.library_root = registry.data_dir / LIBRARIES
-        self.library_root.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.builtin_ids = tuple(PackLibrary([BUILTIN_ROOT]).pack_ids())
         # the byte budget: 11/16 compiled packs, 1/8 response bodies, 1/8 published YAML texts,
         # 1/16 listings
         self.cache = CompileCache(cache_size, cache_bytes * 11 // 16)
         self.rendered = Rendered(cache_bytes // 8)  # response bodies of immutable resources
         self._texts: Lru[bytes] = Lru(cache_bytes // 8, len)
-        self._libraries: dict[tuple[tuple[str, str], ...], Path] = {}
         self._builtin_summaries: dict[str, dict[str, Any] | None] = {}
         # listings by (owner, registry generation), weighed by their summaries' JSON
         self._listings: Lru[list[Listed]] = Lru(cache_bytes // 16, listing_weight)
@@ -127,12 +122,11 @@ class Catalog:
 
     def published(self, rec: VersionRecord) -> PackRef:
         pins = tuple(sorted(rec.pins.items()))
-        libdir = self.library(rec.pins)
         key = f"{rec.sha256}|{','.join(f'{k}@{v}' for k, v in pins)}"
         source = {
             "text": self.text(rec.pack, rec.version),
             "name": f"{rec.pack}@{rec.version}.yaml",
-            "libdir": str(libdir) if libdir else None,
+            "parents": self.parents(rec.pins),
         }
         return PackRef(rec.pack, False, key, source, rec)
 
@@ -234,33 +228,15 @@ class Catalog:
                         chosen[parent] = found
         return chosen
 
-    def library(self, pins: dict[str, str]) -> Path | None:
-        """A folder holding the pinned packs as
-        ``<id>/<id>@<version>.yaml`` (made once, by content)."""
+    def parents(self, pins: dict[str, str]) -> dict[str, dict[str, Any]] | None:
+        """The pinned packs as a job's ``parents``: ``{id: {"name": "<id>@<version>.yaml",
+        "text": YAML}}`` (None: no pins), for the engine to hold in memory."""
         if not pins:
             return None
-        items = tuple(sorted(pins.items()))
-        with self._lock:
-            known = self._libraries.get(items)
-        if known is not None and known.is_dir():
-            return known
-        texts = {pack: self.text(pack, version) for pack, version in items}
-        digest = hashlib.sha256()
-        for pack, version in items:
-            digest.update(f"{pack}@{version}:{hashlib.sha256(texts[pack]).hexdigest()}\n".encode())
-        final = self.library_root / digest.hexdigest()[:32]
-        if not final.is_dir():
-            tmp = self.library_root / f".tmp-{secrets.token_hex(8)}"
-            for pack, version in items:
-                (tmp / pack).mkdir(parents=True)
-                (tmp / pack / f"{pack}@{version}.yaml").write_bytes(texts[pack])
-            try:
-                os.rename(tmp, final)
-            except OSError:  # another request made it first
-                shutil.rmtree(tmp, ignore_errors=True)
-        with self._lock:
-            self._libraries[items] = final
-        return final
+        return {
+            pack: {"name": f"{pack}@{version}.yaml", "text": self.text(pack, version)}
+            for pack, version in sorted(pins.items())
+        }
 
     def text(self, pack: str, version: str) -> bytes:
         """A published version's YAML exactly as sent (cached: versions never change)."""

@@ -10,7 +10,8 @@ These are plain functions over picklable dicts so that they run the same in a wo
            "max_values": int | None, "max_bytes": int | None}  # result caps (413 result-too-large)
     job = {"kind": "check", "source": Source}
     job = {"kind": "header", "text": bytes}    # a posted pack's top-level keys, parsed here
-    Source = {"builtin": "<pack dir>"} | {"text": bytes, "name": str, "libdir": str | None}
+    Source = {"builtin": "<pack dir>"} | {"text": bytes, "name": str, "parents": Parents | None}
+    Parents = {pack id: {"name": "<id>@<version>.yaml", "text": bytes}}   # the pinned packs
 """
 
 from __future__ import annotations
@@ -34,22 +35,23 @@ from engine.core.problems import Problem
 from engine.evaluate.evaluation import Evaluation, evaluate
 from engine.evaluate.records import evaluate_records
 from engine.evaluate.table import Columns, read_csv_text, to_columns
-from engine.load.library import BUILTIN_ROOT, PackLibrary
+from engine.load.library import BUILTIN_ROOT, HeldPack, PackLibrary
 from engine.load.sources import load_pack_text
 
 Outcome = dict[str, Any]
 MAX_NUMBER_DIGITS = 100
 
 
-def library(libdir: str | None) -> PackLibrary:
-    """Built-in packs, after the materialised published packs that a pack extends (if any)."""
-    return PackLibrary([Path(libdir), BUILTIN_ROOT] if libdir else [BUILTIN_ROOT])
+def library(parents: dict[str, dict[str, Any]] | None) -> PackLibrary:
+    """Built-in packs, and the published packs that a pack extends held in memory (if any)."""
+    held = {k: HeldPack(str(v["name"]), v["text"]) for k, v in (parents or {}).items()}
+    return PackLibrary([BUILTIN_ROOT], held)
 
 
 def compile_source(source: dict[str, Any]) -> tuple[CompiledPack | None, list[Problem]]:
     if "builtin" in source:
         return check_pack(Path(source["builtin"]), PackLibrary([BUILTIN_ROOT]))
-    return check_text(source["text"], library(source.get("libdir")), source["name"])
+    return check_text(source["text"], library(source.get("parents")), source["name"])
 
 
 #: the memory of a compiled pack, estimated from what it holds: measured on generated packs of
@@ -283,9 +285,9 @@ def input_problem(err: KpiError) -> Outcome:
 
 
 # -- jobs ----------------------------------------------------------------------------------
-def run_evaluate(job: dict[str, Any], cache: CompileCache, scratch: Path | None = None) -> Outcome:
-    """Evaluate input rows, or compute the inputs from the sources' raw records first (temporary
-    CSV files below ``scratch``, removed afterwards)."""
+def run_evaluate(job: dict[str, Any], cache: CompileCache) -> Outcome:
+    """Evaluate input rows, or compute the inputs from the sources' raw records first (handed to
+    the engine as in-memory tables: nothing is written to disk)."""
     compiled, problems = cache.get(job.get("key"), job["source"])
     if compiled is None:
         return problem(
@@ -318,24 +320,22 @@ def run_evaluate(job: dict[str, Any], cache: CompileCache, scratch: Path | None 
             options,
             limits,
         )
-    with sources.source_files(data, scratch) as paths:
-        outcome = _evaluate(
+    return _evaluate(
+        compiled,
+        lambda: evaluate_records(
             compiled,
-            lambda: evaluate_records(
-                compiled,
-                paths,
-                grain=options.grain,
-                by=options.by,
-                metrics=options.metrics,
-                params=options.params,
-                locale=options.locale,
-                trace=options.trace,
-                as_of=options.as_of,
-            ),
-            options,
-            limits,
-        )
-        return sources.hide_folder(outcome, paths) if "problem" in outcome else outcome
+            data,
+            grain=options.grain,
+            by=options.by,
+            metrics=options.metrics,
+            params=options.params,
+            locale=options.locale,
+            trace=options.trace,
+            as_of=options.as_of,
+        ),
+        options,
+        limits,
+    )
 
 
 Read = tuple[Any, EvaluateOptions]  # input rows or Columns, or {source id: Columns} of raw records
@@ -491,12 +491,12 @@ def out_of_memory() -> Outcome:
     )
 
 
-def run(job: dict[str, Any], cache: CompileCache, scratch: Path | None = None) -> Outcome:
+def run(job: dict[str, Any], cache: CompileCache) -> Outcome:
     """Run one job; a bug becomes an ``internal-error`` outcome (its traceback goes to the log
-    only). ``scratch``: the worker's own directory for temporary files (the system's when None)."""
+    only)."""
     try:
         if job["kind"] == "evaluate":
-            return run_evaluate(job, cache, scratch)
+            return run_evaluate(job, cache)
         if job["kind"] == "check":
             return run_check(job)
         if job["kind"] == "header":

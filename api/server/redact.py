@@ -1,9 +1,10 @@
 """No server path reaches a client: file names in problems and lineage are rewritten.
 
 The engine names files as it found them: built-in packs under ``metrics/`` (relative to the
-working directory when below it, absolute otherwise) and published packs in the materialised
-library under ``--data-dir``. :class:`Redactor` rewrites both to what a client knows —
-``metrics/<pack>/<file>.yaml`` and ``<pack>@<version>.yaml`` — in every string of a JSON value.
+working directory when below it, absolute otherwise); published packs are held in memory as
+``<pack>@<version>.yaml`` already (earlier servers materialised them under ``--data-dir``).
+:class:`Redactor` rewrites any such path to what a client knows — ``metrics/<pack>/<file>.yaml``
+and ``<pack>@<version>.yaml`` — in every string of a JSON value.
 """
 
 from __future__ import annotations

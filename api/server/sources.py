@@ -5,23 +5,18 @@
     CSV   POST /v1/packs/{pack}/evaluate?source=card_events   (text/csv, header row first)
 
 :func:`check_sources` holds a request against the pack (it computes inputs from sources, and
-every source sent is one of its sources); :func:`json_tables` turns each source's
-records into text columns (scalars only); :func:`source_files` writes them with the :mod:`csv`
-module to ``<source id>.csv`` in a private temporary directory that is removed afterwards — and
-a worker killed at its deadline loses its whole scratch directory (:mod:`api.server.worker`) —
-for :func:`engine.evaluate.measures.run_measures`. Problems raise :class:`ApiProblem`; the
-worker answers them as outcomes. No record value is ever quoted in a problem, only source ids,
-record numbers (1-based) and field names.
+every source sent is one of its sources); :func:`json_tables` turns each source's records into
+text columns (scalars only), the in-memory tables that
+:func:`engine.evaluate.records.evaluate_records` measures (typed as DuckDB types a CSV of the
+same records; nothing is written to disk). Problems raise :class:`ApiProblem`; the worker answers
+them as outcomes. No record value is ever quoted in a problem, only source ids, record numbers
+(1-based) and field names.
 """
 
 from __future__ import annotations
 
-import csv
 import math
-import tempfile
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from api.server.problems import ApiProblem, clip
@@ -32,7 +27,7 @@ from engine.evaluate.table import MAX_COLUMNS, Columns
 
 def check_sources(compiled: CompiledPack, given: Iterable[str], location: str) -> None:
     """422 ``invalid-request`` unless the pack computes inputs from sources and every source sent
-    is one of its sources (so that its id is safe as a file name). A source of the pack that is
+    is one of its sources. A source of the pack that is
     not sent is left to the engine (its inputs are missing). ``location``: ``body.sources`` or
     ``query.source``."""
     pack = compiled.pack
@@ -83,7 +78,7 @@ def no_records(sid: str) -> ApiProblem:
 
 
 def _cell(sid: str, record: int, field: str, value: Any) -> str:
-    """A JSON scalar as the text of a CSV cell: null →
+    """A JSON scalar as the text of a cell: null →
     empty (a blank), true/false, numbers as written."""
     if value is None:
         return ""
@@ -143,50 +138,3 @@ def json_tables(sources: Mapping[str, list[Any]]) -> dict[str, Columns]:
                     column.append("")
         tables[sid] = Columns(len(records), names, text_only=True)
     return tables
-
-
-def _write_csv(path: Path, table: Columns) -> None:
-    names = list(table.data)
-    with path.open("x", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh, lineterminator="\r\n")  # quotes any cell holding , " \r or \n
-        writer.writerow(names)
-        writer.writerows(zip(*(table.data[name] for name in names), strict=True))
-
-
-@contextmanager
-def source_files(tables: Mapping[str, Columns], scratch: Path | None) -> Iterator[dict[str, Path]]:
-    """Each table written to ``<source id>.csv`` in a new private directory (mode 0700, below
-    ``scratch`` when given), removed when the block ends. Source ids are the pack's own (checked
-    by :func:`check_sources`: validated identifiers), so they are safe as file names."""
-    with tempfile.TemporaryDirectory(prefix="kpi-sources-", dir=scratch) as folder:
-        paths: dict[str, Path] = {}
-        for sid, table in tables.items():
-            if not sid.isidentifier():  # pragma: no cover - pack ids are validated identifiers
-                raise ApiProblem("invalid-request", "a source id is not an identifier")
-            paths[sid] = Path(folder) / f"{sid}.csv"
-            _write_csv(paths[sid], table)
-        yield paths
-
-
-def hide_folder(value: Any, paths: Mapping[str, Path]) -> Any:
-    """``value`` (an outcome) with the folder of ``paths`` removed from its strings, however it is
-    spelt, so that an engine message naming a temporary file names only ``<source id>.csv``."""
-    folders = {p.parent for p in paths.values()}
-    forms = sorted(
-        {str(f) + "/" for f in folders} | {str(f.resolve()) + "/" for f in folders},
-        key=len,
-        reverse=True,
-    )
-    return _replace(value, forms)
-
-
-def _replace(value: Any, forms: list[str]) -> Any:
-    if isinstance(value, str):
-        for form in forms:
-            value = value.replace(form, "")
-        return value
-    if isinstance(value, dict):
-        return {k: _replace(v, forms) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_replace(v, forms) for v in value]
-    return value

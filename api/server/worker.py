@@ -64,8 +64,9 @@ def worker_main(
     conn: Connection, cache_size: int, scratch: str, memory_bytes: int = 0
 ) -> None:  # pragma: no cover - runs in the child
     """The loop of a worker process: receive a job, send its outcome, until the pipe closes.
-    Temporary files (a request's raw records) go below ``scratch``, which the pool removes when
-    it stops the worker — also when it kills it at a deadline, before the worker could clean up."""
+    ``scratch`` is the worker's private directory, which the pool removes when it stops the
+    worker — also when it kills it at a deadline, before the worker could clean up (raw records
+    are evaluated in memory: nothing is written there today)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server stops its workers itself
     limit_memory(memory_bytes)
     # a worker's compiled packs take at most a quarter of its memory
@@ -78,7 +79,7 @@ def worker_main(
         except MemoryError:  # the job itself does not fit: answer, then make way for a fresh worker
             conn.send(jobs.out_of_memory())
             return
-        outcome = jobs.run(job, cache, Path(scratch))
+        outcome = jobs.run(job, cache)
         body = outcome.get("body")
         if job.get("stream") and isinstance(body, bytes) and len(body) > STREAM_CHUNK:
             # a large result goes in chunks, so the server never holds it whole

@@ -28,7 +28,7 @@ from engine.formula.sites import (
     RuleCondition,
 )
 from engine.load.library import PackLibrary, locate
-from engine.load.resolve import load_checked, resolve
+from engine.load.resolve import load_checked, resolve_tree
 from engine.load.sources import PackSource, load_pack_text
 from engine.validate import Context, run_rules
 from engine.validate.schema import check_schema
@@ -37,6 +37,8 @@ from engine.validate.schema import check_schema
 _ATTRIBUTE = {"formula": "formula", "assert": "assertion", "when": "when"}
 D = TypeVar("D", bound=Definition)
 S = TypeVar("S", bound=FormulaSite)
+#: the packs a pack inherits from, as resolved for it: (typed pack, its source) by id
+Ancestors = Mapping[str, tuple[Pack, PackSource]]
 
 
 @dataclass(frozen=True)
@@ -106,13 +108,23 @@ def compile_pack(ref: str | Path, library: PackLibrary | None = None) -> Compile
 
 
 def _compile(
-    source: PackSource, library: PackLibrary, problems: list[Problem]
+    source: PackSource,
+    library: PackLibrary,
+    problems: list[Problem],
+    resolved: tuple[Pack, Ancestors, dict[str, int]] | None = None,
 ) -> tuple[CompiledPack | None, list[Problem]]:
-    pack, found = resolve(source, library, check_schema)
-    problems += found
-    if pack is None:
-        return None, sort_problems(problems)
-    problems += _broken_parents(pack, source, library)
+    """``resolved``: a parent checked on its own (:func:`_broken_parents`) — the pack as resolved
+    for its child, the other packs resolved with it, and their error counts found so far."""
+    ancestors: Ancestors
+    if resolved is None:
+        pack, found, ancestors = resolve_tree(source, library, check_schema)
+        problems += found
+        if pack is None:
+            return None, sort_problems(problems)
+        errors: dict[str, int] = {}
+    else:
+        pack, ancestors, errors = resolved
+    problems += _broken_parents(pack, source, library, ancestors, errors)
     ctx = Context(
         pack,
         _parse(pack.metrics, MetricFormula, "number", problems),
@@ -146,29 +158,33 @@ def _compile(
     return compiled, problems
 
 
-_PARENT_ERRORS: dict[tuple[str, tuple[tuple[str, int, int], ...]], int] = {}
+def _broken_parents(
+    pack: Pack,
+    source: PackSource,
+    library: PackLibrary,
+    ancestors: Ancestors,
+    errors: dict[str, int],
+) -> list[Problem]:
+    """A parent must be valid on its own: a child cannot repair it by defining what it lacks.
 
-
-def _broken_parents(pack: Pack, source: PackSource, library: PackLibrary) -> list[Problem]:
-    """A parent must be valid on its own: a child cannot repair it by defining what it lacks."""
+    Each parent is checked once per compile, as resolution found it (``ancestors``: nothing is
+    loaded or resolved again); ``errors`` holds the error count of each one checked so far, so
+    that an ancestor reached through two parents is checked once."""
     problems = []
-    for index, root in pack.parents:
-        path = Path(root)
-        files = sorted(path.glob("*.y*ml")) if path.is_dir() else [path]
-        key = (
-            str(path.resolve()),
-            tuple((f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in files),
-        )
-        if key not in _PARENT_ERRORS:
-            _PARENT_ERRORS[key] = 0  # a cycle is reported by resolve; do not recurse into it
-            _, found = check_pack(path, library)
-            _PARENT_ERRORS[key] = sum(p.severity == "error" for p in found)
-        if _PARENT_ERRORS[key]:
-            name = pack.extends[index].partition("@")[0]
+    for index, _ in pack.parents:
+        name = pack.extends[index].partition("@")[0]
+        if name not in ancestors:  # pragma: no cover - resolution lists every parent it used
+            continue
+        if name not in errors:
+            errors[name] = 0  # a cycle is reported by resolve; do not recurse into it
+            parent, parent_source = ancestors[name]
+            _, found = _compile(parent_source, library, [], (parent, ancestors, errors))
+            errors[name] = sum(p.severity == "error" for p in found)
+        if errors[name]:
             problems.append(
                 Problem.at(
                     "KPI-R012",
-                    f"extended pack '{name}' has {_PARENT_ERRORS[key]} error(s) of its own",
+                    f"extended pack '{name}' has {errors[name]} error(s) of its own",
                     source.doc.key_loc(("extends", index)),
                     path=f"extends.{index}",
                     hint=f"run `kpi validate {name}` and fix it first",

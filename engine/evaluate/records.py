@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,14 +23,14 @@ from engine.core.errors import InputError
 from engine.core.periods import parse_period
 from engine.evaluate.evaluation import Evaluation, evaluate_plan, rows_until
 from engine.evaluate.frame import Cells
-from engine.evaluate.measures.run import Progress, Records, merge_inputs
+from engine.evaluate.measures.run import Progress, Records, SourceData, merge_inputs
 from engine.evaluate.plan import check_as_of, make_plan, records_grain
 from engine.evaluate.table import Columns, periods_of, to_columns
 
 
 def evaluate_records(
     c: CompiledPack,
-    paths: Mapping[str, Path],
+    paths: Mapping[str, SourceData],
     *,
     data: Columns | None = None,
     grain: str | None = None,
@@ -43,7 +42,8 @@ def evaluate_records(
     as_of: date | None = None,
     progress: Progress | None = None,
 ) -> Evaluation:
-    """Compute the measured inputs from the sources' records (one file per source) and evaluate.
+    """Compute the measured inputs from the sources' records (one file or in-memory table per
+    source) and evaluate.
 
     ``data``: input rows for the inputs without a measure, joined on period and dimensions;
     ``as_of``: the records are read up to the end of this day (default: the last record's day),

@@ -1,8 +1,11 @@
-"""Where packs are found by id: the shipped ``metrics/`` folder and any folders the user adds.
+"""Where packs are found by id: the shipped ``metrics/`` folder and any folders the user adds,
+and packs held in memory.
 
 A pack id names a directory ``<root>/<pack-id>/``. Roots are searched in order: folders
 given explicitly (``--packs-dir``), then ``$KPI_PACKS_PATH`` (``os.pathsep``-separated), then
-the ``metrics/`` folder next to the engine (the built-in packs).
+the ``metrics/`` folder next to the engine (the built-in packs). Packs held in memory
+(:class:`HeldPack`: one YAML text each, as the HTTP API stores published packs) are found
+before any folder.
 """
 
 from __future__ import annotations
@@ -52,11 +55,22 @@ def parse_extends(item: str) -> tuple[str, SpecifierSet | None]:
         raise ValueError(f"'{spec}' is not a version constraint (write e.g. >=1.0,<2)") from None
 
 
+@dataclass(frozen=True)
+class HeldPack:
+    """A pack held in memory: its YAML text (one document), and the name that messages and
+    lineage give its file (``gym-membership@1.0.0.yaml``)."""
+
+    name: str
+    text: str | bytes
+
+
 @dataclass
 class PackLibrary:
-    """An ordered list of folders that hold pack directories."""
+    """An ordered list of folders that hold pack directories, and packs held in memory by id."""
 
     roots: list[Path] = field(default_factory=list)
+    #: packs held in memory, by pack id: found before the folders' packs of the same id
+    held: dict[str, HeldPack] = field(default_factory=dict)
 
     @classmethod
     def default(cls, extra: list[Path] | None = None) -> PackLibrary:
@@ -80,8 +94,9 @@ class PackLibrary:
         return seen
 
     def pack_ids(self) -> list[str]:
-        """Every pack id found under the roots (directories holding YAML files)."""
-        found: set[str] = set()
+        """Every pack id held in memory or found under the roots (directories holding YAML
+        files)."""
+        found: set[str] = set(self.held)
         for root in self.roots:
             if not root.is_dir():
                 continue

@@ -22,8 +22,8 @@ from packaging.version import InvalidVersion, Version
 from engine.core.document import Document, Path_
 from engine.core.model import SECTION_KIND, SECTIONS, Definition, Origin, Pack, Source, Text, build
 from engine.core.problems import Location, Problem
-from engine.load.library import PackLibrary, parse_extends
-from engine.load.sources import PackSource, load_pack_source
+from engine.load.library import HeldPack, PackLibrary, parse_extends
+from engine.load.sources import PackSource, load_pack_source, load_pack_text
 
 #: the schema check a loaded document must pass (engine.validate.schema.check_schema): given by
 #: the compiler, so that loading does not import validation
@@ -79,16 +79,41 @@ def load_checked(path: Path, schema: SchemaCheck) -> tuple[PackSource | None, li
     return source, problems
 
 
+def load_checked_text(
+    held: HeldPack, schema: SchemaCheck
+) -> tuple[PackSource | None, list[Problem]]:
+    """Load a pack held in memory and check it against the schema."""
+    source, problems = load_pack_text(held.text, held.name)
+    if source is None or any(p.severity == "error" for p in problems):
+        return None, problems
+    problems += schema(source.doc)
+    if any(p.severity == "error" for p in problems):
+        return None, problems
+    return source, problems
+
+
 def resolve(
     source: PackSource, library: PackLibrary, schema: SchemaCheck
 ) -> tuple[Pack | None, list[Problem]]:
     """Resolve ``extends`` of a schema-valid pack and build the typed :class:`Pack` (``schema``
     checks each parent as it is loaded)."""
+    pack, problems, _ = resolve_tree(source, library, schema)
+    return pack, problems
+
+
+def resolve_tree(
+    source: PackSource, library: PackLibrary, schema: SchemaCheck
+) -> tuple[Pack | None, list[Problem], dict[str, tuple[Pack, PackSource]]]:
+    """:func:`resolve`, and every pack it inherits from as resolved on the way (typed, with its
+    source, by id), so that they can be checked on their own without being loaded and resolved
+    again."""
     problems: list[Problem] = []
-    layer = _layer(source, library, [], problems, {}, schema)
+    memo: dict[str, Layer] = {}
+    layer = _layer(source, library, [], problems, memo, schema)
     if layer is None or any(p.severity == "error" for p in problems):
-        return None, problems
-    return _typed(layer), problems
+        return None, problems, {}
+    ancestors = {a: (_typed(memo[a]), memo[a].source) for a in layer.ancestors if a in memo}
+    return _typed(layer), problems, ancestors
 
 
 def _own_entries(source: PackSource, locales: list[str]) -> dict[str, dict[str, RawEntry]]:
@@ -287,7 +312,11 @@ def _parent(
             )
             return None
         return memo[parent_id]
-    candidates = library.candidates(parent_id)
+    held = library.held.get(parent_id)
+    candidates: list[Path | HeldPack] = [
+        *([held] if held is not None else []),
+        *library.candidates(parent_id),
+    ]
     if not candidates:
         known = library.pack_ids()
         close = difflib.get_close_matches(parent_id, known, n=1)
@@ -306,7 +335,10 @@ def _parent(
         return None
     rejected: list[str] = []
     for path in candidates:
-        source, found = load_checked(path, schema)
+        if isinstance(path, HeldPack):
+            source, found = load_checked_text(path, schema)
+        else:
+            source, found = load_checked(path, schema)
         problems.extend(found)
         if source is None:
             return None
@@ -315,7 +347,8 @@ def _parent(
             problems.append(
                 Problem.at(
                     "KPI-R012",
-                    f"{path} declares pack '{source.data.get('pack')}', not '{parent_id}'",
+                    f"{path.name if isinstance(path, HeldPack) else path} declares pack "
+                    f"'{source.data.get('pack')}', not '{parent_id}'",
                     loc,
                 )
             )

@@ -78,11 +78,8 @@ async def _compile(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Compile in a worker; returns (outcome with redacted problems, pins as records)."""
     pins = await run_in_threadpool(catalog.pins, data.get("extends") or [], owner)
-    libdir = await run_in_threadpool(catalog.library, {k: r.version for k, r in pins.items()})
-    job = {
-        "kind": "check",
-        "source": {"text": body, "name": "<request>", "libdir": str(libdir) if libdir else None},
-    }
+    parents = await run_in_threadpool(catalog.parents, {k: r.version for k, r in pins.items()})
+    job = {"kind": "check", "source": {"text": body, "name": "<request>", "parents": parents}}
     outcome = await workers.run(job, timeout)
     if "problem" in outcome:
         raise ApiProblem(outcome["problem"], outcome["detail"])

@@ -8,9 +8,10 @@
   measures allow it in :mod:`engine.evaluate.measures.preagg`;
 * :mod:`engine.evaluate.measures.metrics` — a whole evaluation plan as SQL (metrics too), and
   :func:`measure_sql` for any dialect;
-* :mod:`engine.evaluate.measures.run` — declared-column checks and the queries run on DuckDB.
+* :mod:`engine.evaluate.measures.run` — declared-column checks and the queries run on DuckDB;
+  sources given in memory are registered and typed by :mod:`engine.evaluate.measures.memory`.
 
-Imports go one way: sqlexpr, sqlparts ← preagg, entity ← query ← metrics, run.
+Imports go one way: sqlexpr, sqlparts ← preagg, entity ← query ← metrics; memory ← run.
 """
 
 from engine.evaluate.measures.metrics import measure_sql, metric_query, sql_metrics, sql_plan

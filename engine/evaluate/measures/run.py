@@ -1,4 +1,8 @@
-"""Run a pack's measures on DuckDB over CSV, Parquet or DuckDB-file sources.
+"""Run a pack's measures on DuckDB over CSV, Parquet or DuckDB-file sources, or in-memory tables.
+
+A source is given as a path, or as a table in memory: a mapping of column name to values (text,
+as the HTTP API receives records), registered in DuckDB as it is and typed as its CSV would be
+(:mod:`engine.evaluate.measures.memory`); messages then name it ``(records)`` in place of a file.
 
 Before a query runs, each source is checked against what the pack says of it (its time,
 dimension and entity columns, and its declared ``columns``: type, ``values``, ``min``); every
@@ -10,7 +14,7 @@ that fails its checks.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +25,7 @@ from engine.compile.pack import CompiledPack
 from engine.core.errors import InputError
 from engine.core.model import DataSource
 from engine.core.periods import from_date, parse_period
+from engine.evaluate.measures import memory
 from engine.evaluate.measures.query import measure_query, measured_sources
 from engine.evaluate.measures.sqlparts import COUNTER_DIGITS
 from engine.evaluate.table import Columns
@@ -32,6 +37,22 @@ SAMPLE_ROWS = 5
 MAX_PERIODS = 10**COUNTER_DIGITS
 Progress = Callable[[str, float], None]  # (source id, fraction done in [0, 1])
 _FOREIGN_DIGITS = "a number written with digits other than 0-9"
+#: a source's records: a file (CSV, Parquet, DuckDB), or a table in memory (column → values)
+SourceData = Path | str | Columns | Mapping[str, Sequence[Any]]
+
+
+def _table(data: SourceData) -> Mapping[str, Sequence[Any]] | None:
+    """The in-memory table ``data`` is, or None for a path."""
+    if isinstance(data, Columns):
+        return data.data
+    if isinstance(data, Path | str):
+        return None
+    return data
+
+
+def source_label(data: SourceData) -> str:
+    """How messages name a source's records: the file's name, or ``records``."""
+    return memory.LABEL if _table(data) is not None else Path(str(data)).name
 
 
 def _q(name: str) -> str:
@@ -51,10 +72,20 @@ def _text_columns(source: DataSource) -> set[str]:
     }
 
 
-def _load(con: Any, source: DataSource, sid: str, path: Path) -> None:
-    """A view named after the source over its file."""
+def _load(con: Any, source: DataSource, sid: str, data: SourceData) -> None:
+    """A view named after the source over its file or its in-memory table."""
     import duckdb
 
+    table = _table(data)
+    if table is not None:
+        try:
+            memory.register_table(con, sid, table, _text_columns(source))
+        except duckdb.Error as err:
+            raise InputError(
+                f"source '{sid}' ({memory.LABEL}): {str(err).splitlines()[0]}"
+            ) from None
+        return
+    path = Path(str(data))
     if not path.is_file():
         raise InputError(f"source '{sid}': file not found: {path}")
     suffix = path.suffix.lower()
@@ -320,21 +351,21 @@ def _connect() -> Any:
     return duckdb.connect(config=dict(DUCKDB_CONFIG))
 
 
-def open_sources(c: CompiledPack, paths: Mapping[str, Path]) -> Any:
-    """A DuckDB connection with a checked view named after each source over its file."""
+def open_sources(c: CompiledPack, paths: Mapping[str, SourceData]) -> Any:
+    """A DuckDB connection with a checked view named after each source over its file or table."""
     con = _connect()
-    for sid, path in paths.items():
-        _load(con, c.pack.sources[sid], sid, Path(path))
-        check_source(con, c, sid, Path(path).name)
+    for sid, data in paths.items():
+        _load(con, c.pack.sources[sid], sid, data)
+        check_source(con, c, sid, source_label(data))
     return con
 
 
 class Records:
-    """The raw records of one evaluation: each source's file as a DuckDB view, checked against
-    the pack, ready to be measured at any grain (the base grain, and again at the output grain for
-    the inputs that cannot be combined)."""
+    """The raw records of one evaluation: each source's file or in-memory table as a DuckDB view,
+    checked against the pack, ready to be measured at any grain (the base grain, and again at the
+    output grain for the inputs that cannot be combined)."""
 
-    def __init__(self, c: CompiledPack, paths: Mapping[str, Path]) -> None:
+    def __init__(self, c: CompiledPack, paths: Mapping[str, SourceData]) -> None:
         unknown = sorted(s for s in paths if s not in c.pack.sources)
         if unknown:
             raise InputError(
@@ -361,11 +392,11 @@ class Records:
                     "several sources are joined on the period and the same dimensions"
                 )
         self.c = c
-        self.paths = {sid: Path(paths[sid]) for sid in self.wanted}
+        self.labels = {sid: source_label(paths[sid]) for sid in self.wanted}
         self.con = _connect()
-        for sid, path in self.paths.items():
-            _load(self.con, c.pack.sources[sid], sid, path)
-            check_source(self.con, c, sid, path.name)
+        for sid in self.wanted:
+            _load(self.con, c.pack.sources[sid], sid, paths[sid])
+            check_source(self.con, c, sid, self.labels[sid])
 
     def last_day(self) -> date:
         """The day of the last record of any source."""
@@ -418,7 +449,7 @@ class Records:
                 cursor = _execute(self.con, sql, sid, progress)
             except duckdb.Error as err:
                 raise InputError(
-                    f"source '{sid}' ({self.paths[sid].name}): {str(err).splitlines()[0]}"
+                    f"source '{sid}' ({self.labels[sid]}): {str(err).splitlines()[0]}"
                 ) from None
             columns = [d[0] for d in cursor.description]
             names += [n for n in columns if n not in names]
@@ -463,7 +494,7 @@ class Records:
 
 def run_measures(
     c: CompiledPack,
-    paths: Mapping[str, Path],
+    paths: Mapping[str, SourceData],
     grain: str | None = None,
     *,
     params: Mapping[str, Any] | None = None,
@@ -472,7 +503,8 @@ def run_measures(
     inputs: Iterable[str] | None = None,
     as_of: date | None = None,
 ) -> dict[str, list[Any]]:
-    """Compute the inputs measured on the given sources with DuckDB (one file per source).
+    """Compute the inputs measured on the given sources with DuckDB (one file or in-memory table
+    per source: :data:`SourceData`).
 
     Returns columns for :func:`engine.evaluate.evaluation.evaluate`: ``period`` (the pack's period
     labels; "all" for the grain all), the dimensions, then the inputs; several sources are joined on

@@ -10,6 +10,7 @@ import csv
 import dataclasses
 import io
 import json
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.server import Settings
-from api.server.sources import hide_folder, json_tables, source_files
+from api.server import Settings, jobs
+from api.server.sources import json_tables
 from tests.api.http.conftest import YAML, assert_problem, bearer, make_client
 
 PACK = (
@@ -166,7 +167,7 @@ def test_a_missing_column_is_named_by_the_engine(ledger: TestClient):
     body = assert_problem(
         ledger.post(URL, json={"sources": {"card_events": records}}), 422, "invalid-input"
     )
-    assert "card_events" in body["detail"] and "'amount'" in body["detail"]
+    assert body["detail"].startswith("source 'card_events' (records): no column 'amount'")
     body = assert_problem(
         ledger.post(URL, content=_csv(records), headers=CSV, params={"source": "card_events"}),
         422,
@@ -367,9 +368,8 @@ def test_no_record_value_comes_back_in_an_error(ledger: TestClient):
     assert secret not in r.text
 
 
-def test_temporary_files_are_removed_after_each_request(ledger: TestClient):
-    """The worker writes the records below its own
-    scratch directory, empty again after each request."""
+def test_the_workers_scratch_directory_stays_empty(ledger: TestClient):
+    """Records are measured in memory: nothing appears in the worker's private directory."""
     (worker,) = ledger.app.state.pool._all  # type: ignore[attr-defined]
     assert ledger.post(URL, json={"sources": {"card_events": LEDGER}}).status_code == 200
     assert worker.scratch.is_dir() and list(worker.scratch.iterdir()) == []
@@ -420,28 +420,37 @@ def test_a_worker_killed_at_the_deadline_leaves_no_files(settings: Settings, key
     assert not fresh.scratch.exists()  # the server stopped: every worker's directory is gone
 
 
-def test_source_files_are_private_exact_and_removed(tmp_path: Path):
-    """Records are written cell for cell by the csv module, in a 0700 directory that is then
-    removed; an engine message naming the file loses the directory."""
+def test_records_become_text_columns_cell_for_cell():
+    """Each field a column of text, as a CSV cell would hold it; a field a record lacks is blank."""
     table = json_tables({"card_events": [{"a": 'x,"y"\r\nz', "b": 1.5}, {"b": True, "c": None}]})[
         "card_events"
     ]
-    with source_files({"card_events": table}, tmp_path) as paths:
-        path = paths["card_events"]
-        assert path.name == "card_events.csv" and path.parent.parent == tmp_path
-        assert path.parent.stat().st_mode & 0o777 == 0o700
-        with path.open(encoding="utf-8", newline="") as fh:
-            assert list(csv.reader(fh)) == [
-                ["a", "b", "c"],
-                ['x,"y"\r\nz', "1.5", ""],
-                ["", "true", ""],
-            ]
-        outcome = {
-            "detail": f"cannot read {path}",
-            "errors": [{"reason": f"{path.resolve()}: bad"}],
-        }
-        assert hide_folder(outcome, paths) == {
-            "detail": "cannot read card_events.csv",
-            "errors": [{"reason": "card_events.csv: bad"}],
-        }
-    assert list(tmp_path.iterdir()) == []
+    assert table.n == 2 and table.text_only
+    assert table.data == {"a": ['x,"y"\r\nz', ""], "b": ["1.5", "true"], "c": ["", ""]}
+
+
+def test_evaluating_records_writes_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The job itself, in this process: with the temporary directory and the working directory
+    both empty folders of their own, an evaluation over records (and one that fails) leaves them
+    empty — the records reach DuckDB as in-memory tables, not as files."""
+    (tmp_path / "tmp").mkdir()
+    (tmp_path / "cwd").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    monkeypatch.chdir(tmp_path / "cwd")
+    job = {
+        "kind": "evaluate",
+        "source": {"text": PACK, "name": "ledger-demo@1.0.0.yaml", "parents": None},
+        "media": "json",
+        "max_rows": 1000,
+        "body": json.dumps(
+            {"sources": {"card_events": LEDGER}, "grain": "quarter", "by": []}
+        ).encode(),
+    }
+    outcome = jobs.run(job, jobs.CompileCache(4))
+    assert _values(json.loads(outcome["body"])) == _approx({("2026-Q1",): QUARTER})
+    broken = [{k: v for k, v in rec.items() if k != "amount"} for rec in LEDGER]
+    job["body"] = json.dumps({"sources": {"card_events": broken}}).encode()
+    outcome = jobs.run(job, jobs.CompileCache(4))
+    assert outcome["problem"] == "invalid-input"
+    assert outcome["detail"].startswith("source 'card_events' (records): no column 'amount'")
+    assert list((tmp_path / "tmp").iterdir()) == [] and list((tmp_path / "cwd").iterdir()) == []

@@ -173,7 +173,7 @@ def test_a_large_text_heavy_pack_is_kept_in_the_cache():
         for i in range(450)
     )
     text = GYM_TEXT.replace("\ninputs:\n", "\ninputs:\n" + pads, 1)
-    source = {"text": text.encode("utf-8"), "name": "big.yaml", "libdir": None}
+    source = {"text": text.encode("utf-8"), "name": "big.yaml", "parents": None}
     cache = CompileCache(size=10, max_bytes=256 * 1024 * 1024 * 11 // 16)
     compiled, _ = cache.get("big", source)
     assert compiled is not None and len(source["text"]) > 3_000_000
@@ -189,7 +189,7 @@ def test_a_summary_is_bounded_whatever_the_pack_holds():
         + ", ".join(f"{chr(97 + i // 26)}{chr(97 + i % 26)}: {'t' * 4000}" for i in range(50))
         + "}",
     )
-    compiled, problems = compile_source({"text": text.encode(), "name": "x.yaml", "libdir": None})
+    compiled, problems = compile_source({"text": text.encode(), "name": "x.yaml", "parents": None})
     assert compiled is not None, problems
     summary = summary_of(compiled)
     assert len(summary["title"]) == 8 and all(len(t) <= 200 for _, t in summary["title"])
@@ -197,7 +197,9 @@ def test_a_summary_is_bounded_whatever_the_pack_holds():
 
 
 def test_the_compile_cache_is_bounded_in_estimated_bytes():
-    sources = [{"text": gym(f"gym-{i}"), "name": f"gym-{i}.yaml", "libdir": None} for i in range(4)]
+    sources = [
+        {"text": gym(f"gym-{i}"), "name": f"gym-{i}.yaml", "parents": None} for i in range(4)
+    ]
     weight = compiled_weight(sources[0], compile_source(sources[0])[0])
     # its text, and its 40 metrics (its own and inherited)
     assert weight > 12 * len(GYM) + 40 * 12 * 1024
@@ -221,7 +223,7 @@ def test_byte_bounded_lru_drops_the_least_recently_used():
 
 
 def test_server_caches_stay_within_their_byte_budget(settings: Settings, keys: dict[str, str]):
-    source = {"text": GYM, "name": "gym.yaml", "libdir": None}
+    source = {"text": GYM, "name": "gym.yaml", "parents": None}
     # ~2 compiled gym packs (11/16 of it)
     budget = compiled_weight(source, compile_source(source)[0]) * 4
     with make_client(settings, cache_bytes=budget) as client:

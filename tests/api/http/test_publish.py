@@ -236,6 +236,30 @@ def test_extends_resolves_to_the_publishers_packs_pinned_at_publish_time(
     assert lin["defined_in"]["file"] == "gym-membership@1.0.0.yaml"
 
 
+def test_published_parents_are_resolved_in_memory_without_files(
+    client: TestClient, keys: dict[str, str], settings: Settings
+):
+    """Validating, publishing and reading a child of a published pack: the pinned
+    parent reaches the engine as text, and nothing is written under the data dir's libraries/."""
+    alice = {**YAML, **bearer(keys["alice"])}
+    assert client.post("/v1/packs", content=GYM, headers=alice).status_code == 201
+    child = (
+        b"pack: gym-boutique\nversion: 1.0.0\ntitle: {en: Boutique gym}\nlocales: [en]\n"
+        b"extends: [gym-membership]\ninputs: {}\n"
+        b"metrics:\n  pt_price_x2: {label: {en: Twice}, formula: pt_price * 2}\n"
+    )
+    r = client.post("/v1/validate", content=child, headers=YAML)
+    assert r.status_code == 200 and r.json()["valid"] is True, r.text
+    r = client.post("/v1/packs", content=child, headers=alice)
+    assert r.status_code == 201 and r.json()["extends_pinned"] == {"gym-membership": "1.0.0"}
+    doc = client.get("/v1/packs/gym-boutique").json()
+    assert {"pt_price", "pt_price_x2"} <= set(doc["metrics"])
+    lin = client.get("/v1/packs/gym-boutique/metrics/pt_price/lineage").json()
+    assert lin["defined_in"]["file"] == "gym-membership@1.0.0.yaml"
+    assert not (settings.data_dir / "libraries").exists()
+    assert list(settings.data_dir.rglob("*.y*ml")) == []  # the registry holds the texts
+
+
 def test_a_public_pack_cannot_extend_a_private_one(client: TestClient, keys: dict[str, str]):
     alice = {**YAML, **bearer(keys["alice"])}
     private = GYM.replace(b"visibility: public", b"visibility: private")
