@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from engine.evaluate.measures import DIALECTS, measure_sql, measured_sources
     from engine.evaluate.records import evaluate_records
     from engine.formula.sites import CheckAssertion, MeasureExprs, MetricFormula, RuleCondition
-    from engine.load.library import BUILTIN_ROOT, PackLibrary
+    from engine.load.library import BUILTIN_ROOT, HeldPack, PackLibrary
     from engine.render.lineage import graph_export, lineage, render_text
     from engine.render.pack_docs import pack_markdown
     from engine.render.report import render_csv, render_table
@@ -44,6 +44,7 @@ _HOMES = {
     # packs: find, compile, check
     "BUILTIN_ROOT": "engine.load.library",
     "PackLibrary": "engine.load.library",
+    "HeldPack": "engine.load.library",
     "CompiledPack": "engine.compile.pack",
     "check_pack": "engine.compile.pack",
     "check_text": "engine.compile.pack",
@@ -89,6 +90,7 @@ __all__ = [
     "DIALECTS",
     "Evaluation",
     "FormulaError",
+    "HeldPack",
     "GRAINS",
     "InputError",
     "KpiError",
