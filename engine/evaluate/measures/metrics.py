@@ -88,7 +88,8 @@ def sql_plan(
     if unknown:
         raise InputError(
             f"'{unknown[0]}' is not a dimension of the pack's "
-            f"sources (they have: {', '.join(dims) or 'none'})"
+            f"sources (they have: {', '.join(dims) or 'none'})",
+            code="KPI-E025",
         )
     columns += [d for d in dims if d in kept]
     return make_plan(
