@@ -88,6 +88,14 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _fail_input(err: KpiError, message: str) -> typer.Exit:
+    """An evaluation error with its code, as a pack problem shows its own:
+    ``error KPI-E017: message`` (docs/errors.md)."""
+    code = err.code if isinstance(err, InputError) else None
+    typer.echo(f"error {code}: {message}" if code else f"error: {message}", err=True)
+    return typer.Exit(2)
+
+
 def _color(text: str, severity: str) -> str:
     if not sys.stdout.isatty():
         return text
@@ -392,7 +400,7 @@ def eval_cmd(
         message = f"{inputs}: {err}"
         if err.hint:
             message += f"\n  hint: {err.hint}"
-        raise _fail(message) from None
+        raise _fail_input(err, message) from None
     _print_result(body, fmt, compiled, locale)
 
 
@@ -441,7 +449,7 @@ def sql(
             params=_pairs(param or [], "--param", "name=value"),
         )
     except KpiError as err:
-        raise _fail(str(err)) from None
+        raise _fail_input(err, str(err)) from None
     if not queries:
         raise _fail(f"pack '{compiled.pack.id}' has no inputs with a measure")
     for sid, text in queries.items():
@@ -546,7 +554,7 @@ def run_cmd(
             if data is None and "the data lacks" in str(err)
             else ""
         )
-        raise _fail(f"{err}{hint}") from None
+        raise _fail_input(err, f"{err}{hint}") from None
     _print_result(body, fmt, compiled, locale)
 
 
@@ -663,10 +671,13 @@ def schema() -> None:
 @app.command()
 def codes(as_json: AsJson = False) -> None:
     """List every problem code with its meaning."""
+    from engine.core.problems import RUNTIME_CODES, Code, RuntimeCode  # KPI-E…, KPI-W…
+
+    entries: list[Code | RuntimeCode] = [*CODES.values(), *RUNTIME_CODES.values()]
     if as_json:
-        typer.echo(json.dumps([vars(c) for c in CODES.values()], ensure_ascii=False, indent=2))
+        typer.echo(json.dumps([vars(c) for c in entries], ensure_ascii=False, indent=2))
         return
-    for c in CODES.values():
+    for c in entries:
         typer.echo(f"{c.code}  {c.severity:<7}  {c.title}")
 
 

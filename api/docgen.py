@@ -1,6 +1,6 @@
 """Regenerate the reference pages of ``docs/`` from the code: ``python -m api.docgen``.
 
-- ``docs/errors.md`` from :data:`engine.core.problems.CODES`;
+- ``docs/errors.md`` from :data:`engine.core.problems.CODES` and ``RUNTIME_CODES``;
 - ``docs/cli.md`` from the ``--help`` of every ``kpi`` command;
 - ``docs/packs/<pack>.<locale>.md``, the catalog of each built-in pack (``kpi docs``).
 
@@ -17,12 +17,32 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from engine.compile.pack import compile_pack
-from engine.core.problems import CODES
+from engine.core.problems import CODES, RUNTIME_CODES
 from engine.load.library import BUILTIN_ROOT, PackLibrary
 from engine.render.pack_docs import pack_markdown
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 _GROUPS = {"L": "Loading (YAML)", "S": "Schema", "F": "Formulas", "R": "Semantic rules"}
+_RUNTIME_GROUPS = {
+    "E": (
+        "Evaluation errors",
+        [
+            "Bad data or options of an evaluation: nothing is evaluated. `kpi eval` and `kpi run`",
+            "print `error KPI-E017: data.csv: row 3, column 'orders': 'abc' is not a number` and",
+            "exit with 2; over HTTP it is a 422 `invalid-input` problem (or `too-many-rows`, or",
+            "`malformed-body` for a CSV that is not CSV) with the code as its `code` and in each",
+            "entry of its `errors`.",
+        ],
+    ),
+    "W": (
+        "Evaluation warnings",
+        [
+            "What an evaluation left out or doubts, listed in its `warnings`: each entry has its",
+            "`code` and a `message`, and names what it is about (`metric`, `check`, `rule`,",
+            "`input`, `column`, …). `kpi eval -f table` prints them as `warning CODE: message`.",
+        ],
+    ),
+}
 
 
 def errors_page() -> str:
@@ -37,7 +57,7 @@ def errors_page() -> str:
         "followed by the source line, a caret under the",
         "offending spot and a hint; `kpi validate --json` "
         "gives the same as data. `kpi codes` lists",
-        "them in the terminal.",
+        "them in the terminal, with the codes of evaluations (`KPI-E…`, `KPI-W…`) below.",
         "",
     ]
     for letter, title in _GROUPS.items():
@@ -50,6 +70,12 @@ def errors_page() -> str:
         for c in CODES.values():
             if c.code[4] == letter:
                 lines.append(f"| `{c.code}` | {c.severity} | {c.title} | {c.explanation} |")
+        lines.append("")
+    for letter, (title, intro) in _RUNTIME_GROUPS.items():
+        lines += [f"## {title}", "", *intro, "", "| code | what | what to do |", "|---|---|---|"]
+        for r in RUNTIME_CODES.values():
+            if r.code[4] == letter:
+                lines.append(f"| `{r.code}` | {r.title} | {r.hint} |")
         lines.append("")
     return "\n".join(lines)
 

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
         UnknownMetric,
     )
     from engine.core.periods import GRAINS, OUTPUT_GRAINS
-    from engine.core.problems import CODES, Problem
+    from engine.core.problems import CODES, RUNTIME_CODES, Problem
     from engine.evaluate.evaluation import Evaluation, evaluate, read_table
     from engine.evaluate.measures import DIALECTS, measure_sql, measured_sources
     from engine.evaluate.records import evaluate_records
@@ -56,6 +56,7 @@ _HOMES = {
     "pack_schema": "engine.validate.schema",
     # problems and errors
     "CODES": "engine.core.problems",
+    "RUNTIME_CODES": "engine.core.problems",
     "Problem": "engine.core.problems",
     "KpiError": "engine.core.errors",
     "PackError": "engine.core.errors",
@@ -101,6 +102,7 @@ __all__ = [
     "PackLibrary",
     "PackNotFound",
     "Problem",
+    "RUNTIME_CODES",
     "RuleCondition",
     "UnknownMetric",
     "check_pack",

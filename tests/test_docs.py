@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from api.docgen import DOCS, PAGES, pack_pages
-from engine.core.problems import CODES
+from engine.core.problems import CODES, RUNTIME_CODES
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -19,7 +19,7 @@ def test_generated_pages_are_up_to_date(name: str):
 
 def test_every_code_is_documented():
     text = (DOCS / "errors.md").read_text(encoding="utf-8")
-    for code in CODES:
+    for code in [*CODES, *RUNTIME_CODES]:
         assert f"`{code}`" in text
 
 

@@ -199,7 +199,9 @@ def read_json(
         )
     if len(rows) > max_rows:
         return problem(
-            "too-many-rows", f"{len(rows):,} rows; one evaluation takes at most {max_rows:,}"
+            "too-many-rows",
+            f"{len(rows):,} rows; one evaluation takes at most {max_rows:,}",
+            code="KPI-E009",
         )
     options = _options(data)
     return options if isinstance(options, dict) else (rows, options)
@@ -232,6 +234,7 @@ def _read_sources(
         return problem(
             "too-many-rows",
             f"{count:,} records in 'sources'; one evaluation takes at most {max_rows:,}",
+            code="KPI-E009",
         )
     options = _options(data)
     return options if isinstance(options, dict) else (given, options)
@@ -264,9 +267,10 @@ def read_csv(body: bytes, max_rows: int, label: str = "the CSV body") -> Columns
             return problem(
                 "too-many-rows",
                 f"more than {max_rows:,} rows; one evaluation takes at most {max_rows:,}",
+                code=err.code,
             )
         if err.kind == "malformed":
-            return problem("malformed-body", clip(err.reason))
+            return problem("malformed-body", clip(err.reason), code=err.code)
         return input_problem(err)
 
 
@@ -276,11 +280,14 @@ def input_problem(err: KpiError) -> Outcome:
         info["reason"] = clip(str(info["reason"]))
         if isinstance(info.get("column"), str):
             info["column"] = clip(str(info["column"]), 100)
-        return problem("invalid-input", clip(str(err)), errors=[info])
-    return problem(
+        return problem("invalid-input", clip(str(err)), code=err.code, errors=[info])
+    return problem(  # another engine error (none is expected here): no KPI-E… code
         "invalid-input",
         clip(str(err)),
-        errors=[{"row": None, "column": None, "reason": clip(str(err)), "hint": None}],
+        code=None,
+        errors=[
+            {"code": None, "row": None, "column": None, "reason": clip(str(err)), "hint": None}
+        ],
     )
 
 

@@ -50,6 +50,9 @@ class InputProblem(BaseModel):
     """What is wrong with evaluation data: 1-based data row (not counting a CSV header) and \
 column."""
 
+    code: str | None = Field(
+        None, examples=["KPI-E017"], description="Its KPI-E… code (docs/errors.md)"
+    )
     row: int | None = None
     column: str | None = None
     reason: str
@@ -70,6 +73,12 @@ class Problem(BaseModel):
     title: str
     status: int
     detail: str
+    code: str | None = Field(
+        None,
+        examples=["KPI-E017"],
+        description="For `invalid-input` (and `too-many-rows`, a `malformed-body` CSV): the "
+        "KPI-E… code of the error (docs/errors.md)",
+    )
     problems: list[PackProblem] | None = Field(
         None, description="For `pack-invalid`: every problem found"
     )
@@ -289,6 +298,14 @@ class EvaluatedRow(_Open):
     checks: list[dict[str, Any]]
 
 
+class EvaluationWarning(_Open):
+    """Something the evaluation left out or doubts; the other keys name what (`metric`,
+    `missing_inputs`, `check`, `rule`, `missing`, `input`, `column`, `value`, …)."""
+
+    code: str = Field(examples=["KPI-W001"], description="Its KPI-W… code (docs/errors.md)")
+    message: str
+
+
 class Evaluation(BaseModel):
     """Spec §9: one row per output period and dimension member."""
 
@@ -305,7 +322,7 @@ class Evaluation(BaseModel):
         description="The day the data is measured up to (null: every period is complete)"
     )
     rows: list[EvaluatedRow]
-    warnings: list[dict[str, Any]]
+    warnings: list[EvaluationWarning]
 
 
 # -- publishing --------------------------------------------------------------------------

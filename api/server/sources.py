@@ -49,15 +49,18 @@ def check_sources(compiled: CompiledPack, given: Iterable[str], location: str) -
             )
 
 
-def _bad(sid: str, record: int, field: str | None, reason: str) -> ApiProblem:
+def _bad(sid: str, record: int, field: str | None, reason: str, *, code: str) -> ApiProblem:
+    """``code``: the KPI-E… code of docs/errors.md."""
     what = f"source '{sid}', record {record}" + (
         f", field '{clip(field, 60)}'" if field is not None else ""
     )
     return ApiProblem(
         "invalid-input",
         f"{what}: {reason}",
+        code=code,
         errors=[
             {
+                "code": code,
                 "row": record,
                 "column": None if field is None else clip(field, 100),
                 "reason": f"source '{sid}': {reason}",
@@ -71,8 +74,15 @@ def no_records(sid: str) -> ApiProblem:
     return ApiProblem(
         "invalid-input",
         f"source '{sid}' has no records: send at least one",
+        code="KPI-E041",
         errors=[
-            {"row": None, "column": None, "reason": f"source '{sid}' has no records", "hint": None}
+            {
+                "code": "KPI-E041",
+                "row": None,
+                "column": None,
+                "reason": f"source '{sid}' has no records",
+                "hint": None,
+            }
         ],
     )
 
@@ -88,11 +98,13 @@ def _cell(sid: str, record: int, field: str, value: Any) -> str:
         return str(value)
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise _bad(sid, record, field, "the number is too large to be a finite number")
+            raise _bad(
+                sid, record, field, "the number is too large to be a finite number", code="KPI-E018"
+            )
         return repr(value)
     if isinstance(value, str):
         if "\x00" in value:
-            raise _bad(sid, record, field, "the text holds a NUL character")
+            raise _bad(sid, record, field, "the text holds a NUL character", code="KPI-E043")
         return value
     kind = (
         "an object"
@@ -106,6 +118,7 @@ def _cell(sid: str, record: int, field: str, value: Any) -> str:
         record,
         field,
         f"the value is {kind}: a record's values must be text, numbers, true/false or null",
+        code="KPI-E043",
     )
 
 
@@ -119,17 +132,27 @@ def json_tables(sources: Mapping[str, list[Any]]) -> dict[str, Columns]:
         names: dict[str, list[str]] = {}
         for n, record in enumerate(records, 1):
             if not isinstance(record, dict):
-                raise _bad(sid, n, None, "a record must be an object of field: value")
+                raise _bad(
+                    sid, n, None, "a record must be an object of field: value", code="KPI-E005"
+                )
             for field, value in record.items():
                 column = names.get(field)
                 if column is None:
                     if not field or "\x00" in field:
                         raise _bad(
-                            sid, n, None, "a field has an empty name or a NUL character in its name"
+                            sid,
+                            n,
+                            None,
+                            "a field has an empty name or a NUL character in its name",
+                            code="KPI-E011",
                         )
                     if len(names) >= MAX_COLUMNS:
                         raise _bad(
-                            sid, n, field, f"the records have more than {MAX_COLUMNS:,} fields"
+                            sid,
+                            n,
+                            field,
+                            f"the records have more than {MAX_COLUMNS:,} fields",
+                            code="KPI-E008",
                         )
                     column = names[field] = [""] * (n - 1)
                 column.append(_cell(sid, n, field, value))

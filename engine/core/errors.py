@@ -9,11 +9,14 @@ escapes is a bug in the engine, not a problem with the user's input.
     ├── PackNotFound        a pack id or path that does not exist
     ├── UnknownMetric       a metric id that the pack does not define
     └── InputError          bad evaluation input: a cell, a column, a period, an option
+                            (code KPI-E…, catalogued in engine.core.problems.RUNTIME_CODES)
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+
+from engine.core.problems import RUNTIME_CODES
 
 if TYPE_CHECKING:
     from engine.core.problems import Problem
@@ -61,17 +64,23 @@ class UnknownMetric(KpiError):
 
 
 class InputError(KpiError):
-    """Bad evaluation input. ``row`` is the 1-based data row (not counting a CSV header) or None."""
+    """Bad evaluation input. ``code`` is its ``KPI-E…`` code (one of
+    :data:`engine.core.problems.RUNTIME_CODES`); ``row`` is the 1-based data row (not counting a
+    CSV header) or None."""
 
     def __init__(
         self,
         reason: str,
         *,
+        code: str,
         row: int | None = None,
         column: str | None = None,
         hint: str | None = None,
         kind: str = "invalid",
     ) -> None:
+        if code not in RUNTIME_CODES or not code.startswith("KPI-E"):
+            raise ValueError(f"InputError with an unknown code {code!r}")  # a bug, not bad input
+        self.code = code
         self.reason = reason
         self.kind = (
             kind  # "invalid" (a value), "malformed" (not CSV / JSON at all) or "too_many_rows"
@@ -85,4 +94,10 @@ class InputError(KpiError):
         super().__init__(f"{where}: {reason}" if where else reason)
 
     def to_json(self) -> dict[str, object]:
-        return {"row": self.row, "column": self.column, "reason": self.reason, "hint": self.hint}
+        return {
+            "code": self.code,
+            "row": self.row,
+            "column": self.column,
+            "reason": self.reason,
+            "hint": self.hint,
+        }

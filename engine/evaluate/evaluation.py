@@ -107,11 +107,13 @@ def rows_until(
     if not keep.any():
         raise InputError(
             f"every row is of a period after as_of {as_of.isoformat()}",
+            code="KPI-E033",
             column="period",
             hint="give an as_of on or after the first period's first day",
         )
     dropped = int((~keep).sum())
     note = {
+        "code": "KPI-W005",
         "as_of": as_of.isoformat(),
         "rows_left_out": dropped,
         "message": f"{dropped} row(s) of periods after as_of {as_of.isoformat()} are left out",
@@ -371,6 +373,7 @@ class Evaluation:
             where = ", ".join([period, *dims.values()])
             out.append(
                 {
+                    "code": "KPI-W010",
                     "metric": metric,
                     "period": period,
                     "dims": dims,
@@ -383,6 +386,7 @@ class Evaluation:
         elif listed == MAX_DOMAIN_WARNINGS:
             out.append(
                 {
+                    "code": "KPI-W010",
                     "metric": metric,
                     "domain": list(domain),
                     "more": True,

@@ -184,6 +184,7 @@ def _refuse_duplicates(
     what = ", ".join([Period(grain, int(period[second])).label, *keys[int(g[second])]])
     raise InputError(
         f"duplicate row for ({what}): the same key is on row {first + 1}",
+        code="KPI-E020",
         row=second + 1,
         column="period",
         hint="each period and dimension member may appear once; sum them first",
@@ -294,6 +295,7 @@ def to_frame(
         raise InputError(
             f"the data spans {width:,} {cells.grain}s ({shown}) for {n_groups:,} group(s): "
             f"{n_groups * width:,} cells, more than the {MAX_CELLS:,} one evaluation may hold",
+            code="KPI-E021",
             column="period",
             hint="check for a mistyped period far from the others, or evaluate "
             "fewer groups or a shorter span at a time",

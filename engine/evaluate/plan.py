@@ -78,7 +78,8 @@ def check_as_of(day: date | None) -> None:
     if day is not None and day > LAST_AS_OF:
         raise InputError(
             f"as_of {day.isoformat()} is too late: days after "
-            f"{LAST_AS_OF.isoformat()} are not supported"
+            f"{LAST_AS_OF.isoformat()} are not supported",
+            code="KPI-E032",
         )
 
 
@@ -86,7 +87,9 @@ def records_grain(pack_grain: str, grain: str | None) -> str:
     """The base grain to measure raw records at: the pack's, or the grain asked when it is finer
     (a monthly pack's weekly activity is measured week by week)."""
     if grain is not None and grain not in OUTPUT_GRAINS:
-        raise InputError(f"unknown grain '{grain}': use one of {', '.join(OUTPUT_GRAINS)}")
+        raise InputError(
+            f"unknown grain '{grain}': use one of {', '.join(OUTPUT_GRAINS)}", code="KPI-E022"
+        )
     if grain is not None and grain != "all" and not coarser_or_same(pack_grain, grain):
         return grain
     return pack_grain
@@ -136,17 +139,22 @@ def make_plan(
     present = set(columns)
     grain = grain or data_grain
     if grain not in OUTPUT_GRAINS:
-        raise InputError(f"unknown grain '{grain}': use one of {', '.join(OUTPUT_GRAINS)}")
+        raise InputError(
+            f"unknown grain '{grain}': use one of {', '.join(OUTPUT_GRAINS)}", code="KPI-E022"
+        )
     if not coarser_or_same(data_grain, grain):
         raise InputError(
             f"the data is by {data_grain}; it cannot be shown by {grain}, which is finer",
+            code="KPI-E023",
             hint=f"ask for grain {data_grain} or a coarser one",
         )
     dims = tuple(d for d in pack.dimensions if d in present)
     by_t = _by(pack.dimensions, dims, by)
     locale = locale or pack.default_locale
     if locale not in pack.locales:
-        raise InputError(f"unknown locale '{locale}': this pack has {', '.join(pack.locales)}")
+        raise InputError(
+            f"unknown locale '{locale}': this pack has {', '.join(pack.locales)}", code="KPI-E026"
+        )
     values = _params(c, params or {})
     across_time, across_dims = grain != data_grain, by_t != dims
     aggregates = across_time or across_dims
@@ -191,11 +199,17 @@ def make_plan(
         for m in wanted:
             if m in pack.inputs:
                 if m not in out_inputs:
-                    raise InputError(why_not.get(m) or f"input '{m}' is not in the data", column=m)
+                    raise InputError(
+                        why_not.get(m) or f"input '{m}' is not in the data",
+                        code="KPI-E031" if why_not.get(m) else "KPI-E030",
+                        column=m,
+                    )
                 continue
             if m not in pack.metrics:
                 raise InputError(
-                    f"unknown metric '{m}'", hint=suggest(m, set(pack.metrics) | set(pack.inputs))
+                    f"unknown metric '{m}'",
+                    code="KPI-E029",
+                    hint=suggest(m, set(pack.metrics) | set(pack.inputs)),
                 )
             if m not in out_ok:
                 missing = _missing(c, m, out_inputs, why_not, rolled_ok)
@@ -204,10 +218,12 @@ def make_plan(
                     raise InputError(
                         f"metric '{m}' needs the column(s) "
                         f"{', '.join(absent)}, which the data lacks",
+                        code="KPI-E030",
                         column=absent[0],
                     )
                 raise InputError(
                     f"metric '{m}' cannot be computed by {grain}: {why_not[missing[0]]}",
+                    code="KPI-E031",
                     column=missing[0],
                     hint=_uncombined_hint(records),
                 )
@@ -227,10 +243,14 @@ def make_plan(
                 missing = _missing(c, m, out_inputs, why_not, rolled_ok)
                 absent = [n for n in missing if n not in why_not]
                 if absent:
+                    code = "KPI-W001"
                     message = f"{m} is not computed: the data lacks {', '.join(absent)}"
                 else:
+                    code = "KPI-W002"
                     message = f"{m} is not computed by {grain}: {why_not[missing[0]]}"
-                warnings.append({"metric": m, "missing_inputs": missing, "message": message})
+                warnings.append(
+                    {"code": code, "metric": m, "missing_inputs": missing, "message": message}
+                )
     computed = tuple(m for m in order if m in needed)
     names = set(computed) | out_inputs | set(pack.params) | BUILTIN_NAMES
     checks = tuple(k for k, s in c.checks.items() if s.names <= names)
@@ -244,6 +264,7 @@ def make_plan(
             missing = sorted(site.names - names)
             warnings.append(
                 {
+                    "code": "KPI-W003" if kind == "check" else "KPI-W004",
                     kind: site.owner.id,
                     "missing": missing,
                     "message": f"{kind} {site.owner.id} is not "
@@ -253,6 +274,7 @@ def make_plan(
     if records and data_grain != pack.grain and not coarser_or_same(pack.grain, data_grain):
         warnings.append(
             {
+                "code": "KPI-W007",
                 "grain": data_grain,
                 "message": f"the records are measured by {data_grain}, finer than "
                 f"the pack's {pack.grain}: `periods` counts {data_grain}s, so "
@@ -263,6 +285,7 @@ def make_plan(
     for column in sorted(present & set(pack.params)):
         warnings.append(
             {
+                "code": "KPI-W006",
                 "column": column,
                 "message": f"column '{column}' has the name of a param: params come "
                 "from the pack (override them with params), so the column is not used",
@@ -293,6 +316,7 @@ def make_plan(
                 rule = pack.inputs[i].rollup.time
                 warnings.append(
                     {
+                        "code": "KPI-W008",
                         "input": i,
                         "message": f"{i} is combined from {data_grain} rows by its "
                         f"rollup ({rule}); its measure depends on the period's "
@@ -338,7 +362,9 @@ def _by(
                 else "is not a column of the data"
             )
             raise InputError(
-                f"'{b}' {what} (dimensions in the data: {known})", hint=suggest(b, set(dims))
+                f"'{b}' {what} (dimensions in the data: {known})",
+                code="KPI-E025",
+                hint=suggest(b, set(dims)),
             )
     return by_t
 
@@ -369,6 +395,7 @@ def _params(c: CompiledPack, overrides: Mapping[str, Any]) -> dict[str, float]:
         if key not in values:
             raise InputError(
                 f"unknown param '{key}'",
+                code="KPI-E027",
                 hint=suggest(key, set(values))
                 or (
                     f"params of this pack: {', '.join(values)}"
@@ -384,10 +411,13 @@ def _params(c: CompiledPack, overrides: Mapping[str, Any]) -> dict[str, float]:
         except (TypeError, ValueError):
             raise InputError(
                 f"param '{key}' must be a number, not {_clip(raw)}",
+                code="KPI-E028",
                 hint="write digits 0-9" if isinstance(raw, str) and foreign_digit(raw) else None,
             ) from None
         if isinstance(raw, bool) or value != value or value in (float("inf"), float("-inf")):
-            raise InputError(f"param '{key}' must be a finite number, not {_clip(raw)}")
+            raise InputError(
+                f"param '{key}' must be a finite number, not {_clip(raw)}", code="KPI-E028"
+            )
         values[key] = value
     return values
 

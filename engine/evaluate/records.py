@@ -61,6 +61,7 @@ def evaluate_records(
         if not base.get("period"):
             raise InputError(
                 f"no record of the sources is on or before as_of {day.isoformat()}",
+                code="KPI-E033",
                 hint="give an as_of on or after the first record's day",
             )
         if data is not None:
@@ -107,6 +108,7 @@ def _same_grain(data: Columns, base_grain: str, grain: str | None) -> None:
         raise InputError(
             f"the data rows are by {rows_grain}, but the records are measured "
             f"by {base_grain}{asked}: they are joined period by period",
+            code="KPI-E024",
             column="period",
             hint=f"give the rows by {base_grain}, or ask for grain {rows_grain} or a coarser one",
         )
@@ -124,6 +126,7 @@ def _summed_entities(plan: Any) -> list[dict[str, Any]]:
         if m is not None and m.per == "entity":
             out.append(
                 {
+                    "code": "KPI-W009",
                     "input": i,
                     "message": f"{i} is counted per "
                     f"{', '.join(d for d in plan.dims if d not in plan.by)} and added up, "

@@ -42,24 +42,24 @@ def read_table(path: Path | str) -> Columns:
     p = Path(path)
     suffix = p.suffix.lower()
     if not p.is_file():
-        raise InputError(f"file not found: {p}")
+        raise InputError(f"file not found: {p}", code="KPI-E001")
     if suffix == ".csv":
         try:
             text = p.read_text(encoding="utf-8-sig")
         except UnicodeDecodeError:
-            raise InputError(f"{p} is not UTF-8 text") from None
+            raise InputError(f"{p} is not UTF-8 text", code="KPI-E003") from None
         return read_csv_text(text, source=str(p))
     if suffix == ".json":
         try:
             data = json.loads(p.read_text(encoding="utf-8-sig"), parse_constant=_no_constant)
         except (ValueError, UnicodeDecodeError) as err:
-            raise InputError(f"{p} is not valid JSON: {err}") from None
+            raise InputError(f"{p} is not valid JSON: {err}", code="KPI-E004") from None
         if not isinstance(data, list):
-            raise InputError(f"{p} must hold a JSON list of row objects")
+            raise InputError(f"{p} must hold a JSON list of row objects", code="KPI-E005")
         return to_columns(data)
     if suffix == ".parquet":
         return _read_parquet(p)
-    raise InputError(f"cannot read '{p.name}': use a .csv, .json or .parquet file")
+    raise InputError(f"cannot read '{p.name}': use a .csv, .json or .parquet file", code="KPI-E002")
 
 
 MAX_COLUMNS = 2_000
@@ -71,16 +71,19 @@ def read_csv_text(text: str, *, source: str = "the CSV", max_rows: int | None = 
     if "\x00" in text:
         line = text[: text.index("\x00")].count("\n") + 1
         raise InputError(
-            f"{source} holds a NUL character (line {line}): it is not a text CSV", kind="malformed"
+            f"{source} holds a NUL character (line {line}): it is not a text CSV",
+            code="KPI-E006",
+            kind="malformed",
         )
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader, None)
         if not header:
-            raise InputError(f"{source} is empty: a CSV needs a header row")
+            raise InputError(f"{source} is empty: a CSV needs a header row", code="KPI-E007")
         if len(header) > MAX_COLUMNS:
             raise InputError(
-                f"{source} has {len(header):,} columns; at most {MAX_COLUMNS:,} are read"
+                f"{source} has {len(header):,} columns; at most {MAX_COLUMNS:,} are read",
+                code="KPI-E008",
             )
         names = [h.strip() for h in header]
         _unique_names(names)
@@ -94,15 +97,21 @@ def read_csv_text(text: str, *, source: str = "the CSV", max_rows: int | None = 
                 raise InputError(
                     f"{source} has more than {max_rows:,} rows; one evaluation takes at most "
                     f"{max_rows:,}",
+                    code="KPI-E009",
                     kind="too_many_rows",
                 )
             if len(record) != len(names):
-                raise InputError(f"has {len(record)} cells but the header has {len(names)}", row=n)
+                raise InputError(
+                    f"has {len(record)} cells but the header has {len(names)}",
+                    code="KPI-E006",
+                    row=n,
+                )
             for col, cell in zip(cols, record, strict=True):
                 col.append(cell)
     except csv.Error as err:
         raise InputError(
             f"{source} is not valid CSV near data row {reader.line_num - 1}: {err}",
+            code="KPI-E006",
             kind="malformed",
         ) from None
     return Columns(n, dict(zip(names, cols, strict=True)), text_only=True)
@@ -116,14 +125,14 @@ def _read_parquet(p: Path) -> Columns:
     try:
         import duckdb
     except ImportError:  # pragma: no cover - duckdb is a dependency
-        raise InputError("reading Parquet needs the duckdb package") from None
+        raise InputError("reading Parquet needs the duckdb package", code="KPI-E010") from None
     try:
         con = duckdb.connect()
         rel = con.read_parquet(str(p))
         names = list(rel.columns)
         arrays = rel.fetchnumpy()
     except duckdb.Error as err:
-        raise InputError(f"cannot read {p.name} as Parquet: {err}") from None
+        raise InputError(f"cannot read {p.name} as Parquet: {err}", code="KPI-E010") from None
     data: dict[str, Any] = {}
     for name in names:
         arr: Any = arrays[name]
@@ -149,10 +158,12 @@ def _unique_names(names: list[str]) -> None:
     seen: set[str] = set()
     for name in names:
         if not name:
-            raise InputError("a column of the header has no name")
+            raise InputError("a column of the header has no name", code="KPI-E011")
         if name in seen:
             raise InputError(
-                f"column '{_clip(name)}' appears twice in the header", column=_clip(name)
+                f"column '{_clip(name)}' appears twice in the header",
+                code="KPI-E011",
+                column=_clip(name),
             )
         seen.add(name)
 
@@ -170,18 +181,19 @@ def to_columns(rows: Rows | Columns) -> Columns:
             if isinstance(col, str | bytes) or not hasattr(col, "__len__") or np.ndim(col) != 1:
                 raise InputError(
                     f"column '{_clip(str(name))}' must be a list or a one-dimensional array",
+                    code="KPI-E005",
                     column=_clip(str(name)),
                 )
         lengths = {name: len(col) for name, col in rows.items()}
         if len(set(lengths.values())) > 1:
-            raise InputError(f"columns have different lengths: {lengths}")
+            raise InputError(f"columns have different lengths: {lengths}", code="KPI-E005")
         return Columns(next(iter(lengths.values()), 0), dict(rows))
     if not isinstance(rows, Sequence) or isinstance(rows, str | bytes):
-        raise InputError("rows must be a list of objects or a mapping of columns")
+        raise InputError("rows must be a list of objects or a mapping of columns", code="KPI-E005")
     names: dict[str, None] = {}
     for i, row in enumerate(rows, 1):
         if not isinstance(row, Mapping):
-            raise InputError("each row must be an object of column: value", row=i)
+            raise InputError("each row must be an object of column: value", code="KPI-E005", row=i)
         for key in row:
             names.setdefault(str(key), None)
     data = {name: [row.get(name) for row in rows] for name in names}
@@ -203,11 +215,14 @@ def periods_of(columns: Columns) -> tuple[np.ndarray, str]:
     """The period column as indices, and the rows' grain (one grain per request)."""
     if columns.n == 0:
         raise InputError(
-            "the data has no rows", hint="send at least one row: period, dimensions and inputs"
+            "the data has no rows",
+            code="KPI-E012",
+            hint="send at least one row: period, dimensions and inputs",
         )
     if "period" not in columns:
         raise InputError(
             "the data has no 'period' column",
+            code="KPI-E013",
             column="period",
             hint="add a column 'period' holding e.g. 2026-01",
         )
@@ -222,7 +237,7 @@ def periods_of(columns: Columns) -> tuple[np.ndarray, str]:
             parsed.append(parse_period(str(label)))
         except ValueError as err:
             row = int(np.flatnonzero(inverse == len(parsed))[0]) + 1
-            raise InputError(str(err), row=row, column="period") from None
+            raise InputError(str(err), code="KPI-E014", row=row, column="period") from None
     grains = np.asarray([p.grain for p in parsed], dtype=object)
     if len(set(grains.tolist())) > 1:
         first_grain = grains[inverse[0]]
@@ -230,6 +245,7 @@ def periods_of(columns: Columns) -> tuple[np.ndarray, str]:
         raise InputError(
             f"'{values[bad]}' is a {grains[inverse[bad]]}, but row 1 is a {first_grain}: "
             "all rows of one request must have the same grain",
+            code="KPI-E015",
             row=bad + 1,
             column="period",
         )
@@ -252,12 +268,18 @@ def dimension_codes(columns: Columns, dim: str) -> tuple[np.ndarray, list[str]]:
                 or isinstance(v, bool | list | dict | bytes)
                 or (isinstance(v, float) and not math.isfinite(v))
             ):
-                raise InputError("a dimension value must be non-empty text", row=i + 1, column=dim)
+                raise InputError(
+                    "a dimension value must be non-empty text",
+                    code="KPI-E016",
+                    row=i + 1,
+                    column=dim,
+                )
     text = np.char.strip(_text_array(raw))
     labels, codes = np.unique(text, return_inverse=True)
     if len(labels) and labels[0] == "":
         raise InputError(
             "a dimension value must be non-empty text",
+            code="KPI-E016",
             row=int(np.flatnonzero(codes == 0)[0]) + 1,
             column=dim,
         )
@@ -282,6 +304,7 @@ def numeric(
         if bad.any():
             raise InputError(
                 f"'{out[bad][0]}' is not a finite number",
+                code="KPI-E018",
                 row=int(np.flatnonzero(bad)[0]) + 1,
                 column=name,
             )
@@ -301,15 +324,19 @@ def numeric(
             or not isinstance(v, int | float | str)
             or (isinstance(v, str) and "_" in v)
         ):
-            raise InputError(f"{_show(v)} is not a number", row=i + 1, column=name)
+            raise InputError(f"{_show(v)} is not a number", code="KPI-E017", row=i + 1, column=name)
         if isinstance(v, str):
             _refuse_foreign_digits(v, i + 1, name)
         try:
             x = float(v)
         except (ValueError, OverflowError):
-            raise InputError(f"{_show(v)} is not a number", row=i + 1, column=name) from None
+            raise InputError(
+                f"{_show(v)} is not a number", code="KPI-E017", row=i + 1, column=name
+            ) from None
         if not math.isfinite(x):
-            raise InputError(f"{_show(v)} is not a finite number", row=i + 1, column=name)
+            raise InputError(
+                f"{_show(v)} is not a finite number", code="KPI-E018", row=i + 1, column=name
+            )
         out[i] = x
     return out
 
@@ -321,7 +348,9 @@ def _numeric_text(raw: Sequence[str], name: str, blank_value: float) -> np.ndarr
     underscore = np.char.find(stripped, "_") >= 0  # float() would read 1_000 as 1000
     if underscore.any():
         i = int(np.flatnonzero(underscore)[0])
-        raise InputError(f"{_show(stripped[i])} is not a number", row=i + 1, column=name)
+        raise InputError(
+            f"{_show(stripped[i])} is not a number", code="KPI-E017", row=i + 1, column=name
+        )
     if len(
         stripped
     ):  # float() would read ١٢٣ and １２３ as 123: look at the cells with non-ASCII text
@@ -338,12 +367,14 @@ def _numeric_text(raw: Sequence[str], name: str, blank_value: float) -> np.ndarr
                     float(cell)
                 except ValueError:
                     raise InputError(
-                        f"{_show(cell)} is not a number", row=i + 1, column=name
+                        f"{_show(cell)} is not a number", code="KPI-E017", row=i + 1, column=name
                     ) from None
     bad = ~blank & ~np.isfinite(out)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise InputError(f"{_show(stripped[i])} is not a finite number", row=i + 1, column=name)
+        raise InputError(
+            f"{_show(stripped[i])} is not a finite number", code="KPI-E018", row=i + 1, column=name
+        )
     return out
 
 
@@ -354,6 +385,7 @@ def _refuse_foreign_digits(cell: str, row: int, column: str) -> None:
     if digit is not None:
         raise InputError(
             f"{_show(cell)} is not a number: {describe_char(digit)} is not one of the digits 0-9",
+            code="KPI-E019",
             row=row,
             column=column,
             hint="write digits 0-9",

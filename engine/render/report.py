@@ -65,7 +65,7 @@ def render_table(
     for w in body["warnings"]:
         if "value" in w:
             continue  # values outside a domain are marked on their row
-        out.append(f"warning: {w['message']}")
+        out.append(f"warning {w['code']}: {w['message']}")
     return "\n".join(out).rstrip()
 
 

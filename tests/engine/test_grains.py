@@ -155,6 +155,7 @@ def test_a_value_outside_its_domain_gets_no_band_and_is_listed(c: Any) -> None:
     assert good["bands"]["repeat_share"]["status"] == "good" and good["implausible"] == {}
     (warning,) = [w for w in body["warnings"] if w.get("value") is not None]
     assert warning == {
+        "code": "KPI-W010",
         "metric": "repeat_share",
         "period": "2026-01",
         "dims": {"store": "A"},

@@ -110,8 +110,12 @@ def test_kpi_run_and_kpi_sql(ledger):
     missing = runner.invoke(app, ["run", str(PACK), "--source", f"other={folder}"])
     assert (
         missing.exit_code == 2
-        and "has no source 'other' (its sources: card_events)" in missing.output
+        and "error KPI-E035: pack 'ledger-demo' has no source 'other' (its sources: card_events)"
+        in missing.output
     )
+    dialect = runner.invoke(app, ["sql", str(PACK), "--dialect", "oracle"])
+    assert dialect.exit_code == 2
+    assert dialect.output.startswith("error KPI-E034: unknown SQL dialect 'oracle'")
 
 
 def test_kpi_run_as_of_the_grain_all_inputs_and_kpi_sql_with_the_same_options(ledger):

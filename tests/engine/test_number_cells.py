@@ -54,6 +54,7 @@ def test_a_csv_cell_with_other_digits_is_refused(cell: str, digit: str) -> None:
     with pytest.raises(InputError) as err:
         evaluate(compiled(), rows)
     assert err.value.to_json() == {
+        "code": "KPI-E019",
         "row": 2,
         "column": "sales",
         "hint": "write digits 0-9",

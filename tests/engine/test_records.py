@@ -323,7 +323,9 @@ def test_chain_totals_follow_a_member_across_stores(bakery: CompiledPack, tmp_pa
         bakery, {"card_events": path}, data=rows, by=[], metrics=["closing_members"]
     )
     assert any(
-        w.get("input") == "closing_members" and "counts twice" in w["message"]
+        w.get("input") == "closing_members"
+        and "counts twice" in w["message"]
+        and w["code"] == "KPI-W009"
         for w in joined.to_json()["warnings"]
     )
 
@@ -354,7 +356,9 @@ def test_rows_combined_where_the_measure_depends_on_the_period_length_are_warned
     # churn_rate's inputs, and the member_flow check's
     assert warned == {"churned_members", "members_at_start", "new_members", "total_members"}
     assert all(
-        "depends on the period's length" in w["message"] for w in body["warnings"] if "input" in w
+        "depends on the period's length" in w["message"] and w["code"] == "KPI-W008"
+        for w in body["warnings"]
+        if "input" in w
     )
     # and it shows: the months' churn added up over a year passes 100% of the year's first members
     assert [w["metric"] for w in body["warnings"] if "value" in w] == ["churn_rate"]
@@ -408,7 +412,10 @@ def test_a_grain_finer_than_the_pack_s_says_what_per_month_figures_become(
     body = evaluate_records(
         bakery, {"card_events": parquet}, grain="week", metrics=["monthly_new_members"]
     ).to_json()
-    assert any("finer than the pack's month" in w["message"] for w in body["warnings"])
+    assert any(
+        "finer than the pack's month" in w["message"] and w["code"] == "KPI-W007"
+        for w in body["warnings"]
+    )
 
 
 def test_data_rows_at_another_grain_than_the_records_say_so(bakery: CompiledPack, ledger) -> None:

@@ -97,16 +97,20 @@ def _arrays(sid: str, table: Mapping[str, Sequence[Any]]) -> dict[str, np.ndarra
     lengths: set[int] = set()
     for name, values in table.items():
         if not isinstance(name, str) or not name:
-            raise InputError(f"source '{sid}' ({LABEL}): a column has an empty or non-text name")
+            raise InputError(
+                f"source '{sid}' ({LABEL}): a column has an empty or non-text name",
+                code="KPI-E046",
+            )
         cells = [_cell(v) for v in values]
         lengths.add(len(cells))
         arrays[name] = np.array(cells, dtype=object)
     if not arrays:
-        raise InputError(f"source '{sid}' ({LABEL}) has no columns")
+        raise InputError(f"source '{sid}' ({LABEL}) has no columns", code="KPI-E046")
     if len(lengths) > 1:
         raise InputError(
             f"source '{sid}' ({LABEL}): the columns have different lengths "
-            f"({', '.join(f'{n:,}' for n in sorted(lengths))})"
+            f"({', '.join(f'{n:,}' for n in sorted(lengths))})",
+            code="KPI-E046",
         )
     return arrays
 

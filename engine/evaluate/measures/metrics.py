@@ -89,7 +89,8 @@ def sql_plan(
     if unknown:
         raise InputError(
             f"'{unknown[0]}' is not a dimension of the pack's "
-            f"sources (they have: {', '.join(dims) or 'none'})"
+            f"sources (they have: {', '.join(dims) or 'none'})",
+            code="KPI-E025",
         )
     columns += [d for d in dims if d in kept]
     return make_plan(
@@ -424,7 +425,9 @@ def measure_sql(
     (and, with ``metrics``, the metrics computable from them) at ``grain`` and ``by``, as the
     evaluation plan of ``kpi run`` computes them (engine.evaluate.measures.metrics)."""
     if dialect not in DIALECTS:
-        raise InputError(f"unknown SQL dialect '{dialect}': choose one of {', '.join(DIALECTS)}")
+        raise InputError(
+            f"unknown SQL dialect '{dialect}': choose one of {', '.join(DIALECTS)}", code="KPI-E034"
+        )
     wanted = measured_sources(c) if sources is None else list(sources)
     plan = sql_plan(c, grain, by, as_of=as_of, params=params)
     return {

@@ -100,21 +100,25 @@ class SourceQuery:
         self.grain = grain or pack.grain
         if self.grain not in GRAINS and self.grain != "all":
             raise InputError(
-                f"measures cannot be computed by '{self.grain}': use {', '.join(GRAINS)} or all"
+                f"measures cannot be computed by '{self.grain}': use {', '.join(GRAINS)} or all",
+                code="KPI-E022",
             )
         self.as_of = as_of
         self.params = {k: p.value for k, p in pack.params.items()}
         for k, v in (params or {}).items():
             if k not in self.params:
                 raise InputError(
-                    f"unknown param '{k}' (the pack's params: {', '.join(self.params) or 'none'})"
+                    f"unknown param '{k}' (the pack's params: {', '.join(self.params) or 'none'})",
+                    code="KPI-E027",
                 )
             try:
                 self.params[k] = float(v)
             except (TypeError, ValueError):
-                raise InputError(f"param '{k}' must be a number, not {str(v)[:40]!r}") from None
+                raise InputError(
+                    f"param '{k}' must be a number, not {str(v)[:40]!r}", code="KPI-E028"
+                ) from None
             if not math.isfinite(self.params[k]):
-                raise InputError(f"param '{k}' must be a finite number")
+                raise InputError(f"param '{k}' must be a finite number", code="KPI-E028")
         wanted = None if inputs is None else set(inputs)
         self.inputs = [
             i
@@ -124,7 +128,9 @@ class SourceQuery:
             and (wanted is None or i.id in wanted)
         ]
         if not self.inputs:
-            raise InputError(f"no input of pack '{pack.id}' is measured on source '{source_id}'")
+            raise InputError(
+                f"no input of pack '{pack.id}' is measured on source '{source_id}'", code="KPI-E036"
+            )
         check_as_of(as_of)
         kept = None if dims is None else set(dims)
         self.dims = [

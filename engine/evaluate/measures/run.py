@@ -82,12 +82,12 @@ def _load(con: Any, source: DataSource, sid: str, data: SourceData) -> None:
             memory.register_table(con, sid, table, _text_columns(source))
         except duckdb.Error as err:
             raise InputError(
-                f"source '{sid}' ({memory.LABEL}): {str(err).splitlines()[0]}"
+                f"source '{sid}' ({memory.LABEL}): {str(err).splitlines()[0]}", code="KPI-E039"
             ) from None
         return
     path = Path(str(data))
     if not path.is_file():
-        raise InputError(f"source '{sid}': file not found: {path}")
+        raise InputError(f"source '{sid}': file not found: {path}", code="KPI-E001")
     suffix = path.suffix.lower()
     try:
         if suffix in (".duckdb", ".db"):
@@ -109,7 +109,9 @@ def _load(con: Any, source: DataSource, sid: str, data: SourceData) -> None:
             f"SELECT * FROM {_q(sid)} LIMIT 0"
         ).fetchall()  # a result left open blocks the connection
     except duckdb.Error as err:
-        raise InputError(f"source '{sid}' ({path.name}): {str(err).splitlines()[0]}") from None
+        raise InputError(
+            f"source '{sid}' ({path.name}): {str(err).splitlines()[0]}", code="KPI-E039"
+        ) from None
 
 
 def _used_columns(c: CompiledPack, sid: str) -> set[str]:
@@ -137,7 +139,9 @@ def check_source(con: Any, c: CompiledPack, sid: str, label: str) -> None:
     try:
         _check(con, c, sid, label)
     except duckdb.Error as err:  # a value DuckDB cannot read at all
-        raise InputError(f"source '{sid}' ({label}): {str(err).splitlines()[0]}") from None
+        raise InputError(
+            f"source '{sid}' ({label}): {str(err).splitlines()[0]}", code="KPI-E039"
+        ) from None
 
 
 def _check(con: Any, c: CompiledPack, sid: str, label: str) -> None:
@@ -150,10 +154,11 @@ def _check(con: Any, c: CompiledPack, sid: str, label: str) -> None:
     if reserved:
         raise InputError(
             f"source '{sid}' ({label}): column '{reserved[0]}' has a name reserved for the engine "
-            "(kpi__…): rename it"
+            "(kpi__…): rename it",
+            code="KPI-E040",
         )
     if not con.execute(f"SELECT count(*) FROM {_q(sid)}").fetchall()[0][0]:
-        raise InputError(f"source '{sid}' ({label}) has no records")
+        raise InputError(f"source '{sid}' ({label}) has no records", code="KPI-E041")
     needed = {
         source.time,
         *source.dimensions.values(),
@@ -165,7 +170,8 @@ def _check(con: Any, c: CompiledPack, sid: str, label: str) -> None:
     if missing:
         raise InputError(
             f"source '{sid}' ({label}): no column {', '.join(repr(n) for n in missing)} "
-            f"(it has: {', '.join(have[:30])}{' …' if len(have) > 30 else ''})"
+            f"(it has: {', '.join(have[:30])}{' …' if len(have) > 30 else ''})",
+            code="KPI-E042",
         )
     tests: list[tuple[str, str, str]] = []  # (column, what is wrong, SQL condition of a bad row)
     types = {d[0]: str(d[1]) for d in described}
@@ -175,7 +181,8 @@ def _check(con: Any, c: CompiledPack, sid: str, label: str) -> None:
     ):
         raise InputError(
             f"source '{sid}' ({label}), column '{source.time}': times with a time zone; give local "
-            "business time (the wall clock of the shop), without an offset"
+            "business time (the wall clock of the shop), without an offset",
+            code="KPI-E043",
         )
     tests.append(
         (
@@ -269,7 +276,8 @@ def _check(con: Any, c: CompiledPack, sid: str, label: str) -> None:
         sample = "; ".join(f"row {r}: {_show(v)}" for r, v in rows)
         err = InputError(
             f"source '{sid}' ({label}), column '{column}': {bad} row{'s' * (bad != 1)} "
-            f"with {what} — {sample}{' …' if bad > len(rows) else ''}"
+            f"with {what} — {sample}{' …' if bad > len(rows) else ''}",
+            code="KPI-E043",
         )
         # structured, for API clients
         err.row, err.column = ((int(rows[0][0]) if rows else None), column)
@@ -327,7 +335,7 @@ def _label(value: Any, grain: str) -> str:
         return "all"
     day = value.date() if isinstance(value, datetime) else value
     if not isinstance(day, date):
-        raise InputError(f"a period came back as {value!r}, not a date")
+        raise InputError(f"a period came back as {value!r}, not a date", code="KPI-E039")
     return str(from_date(day, grain))
 
 
@@ -370,15 +378,19 @@ class Records:
         if unknown:
             raise InputError(
                 f"pack '{c.pack.id}' has no source {', '.join(repr(s) for s in unknown)} "
-                f"(its sources: {', '.join(c.pack.sources) or 'none'})"
+                f"(its sources: {', '.join(c.pack.sources) or 'none'})",
+                code="KPI-E035",
             )
         self.wanted = [s for s in measured_sources(c) if s in paths]
         if not self.wanted:
             needed = measured_sources(c)
             if not needed:
-                raise InputError(f"pack '{c.pack.id}' has no inputs with a measure")
+                raise InputError(
+                    f"pack '{c.pack.id}' has no inputs with a measure", code="KPI-E036"
+                )
             raise InputError(
-                f"no data for source '{needed[0]}': give it as --source {needed[0]}=PATH"
+                f"no data for source '{needed[0]}': give it as --source {needed[0]}=PATH",
+                code="KPI-E037",
             )
         self.dims = [
             d
@@ -389,7 +401,8 @@ class Records:
             if set(c.pack.sources[sid].dimensions) != set(self.dims):
                 raise InputError(
                     f"the sources {', '.join(self.wanted)} have different dimensions: measures of "
-                    "several sources are joined on the period and the same dimensions"
+                    "several sources are joined on the period and the same dimensions",
+                    code="KPI-E038",
                 )
         self.c = c
         self.labels = {sid: source_label(paths[sid]) for sid in self.wanted}
@@ -449,7 +462,8 @@ class Records:
                 cursor = _execute(self.con, sql, sid, progress)
             except duckdb.Error as err:
                 raise InputError(
-                    f"source '{sid}' ({self.labels[sid]}): {str(err).splitlines()[0]}"
+                    f"source '{sid}' ({self.labels[sid]}): {str(err).splitlines()[0]}",
+                    code="KPI-E039",
                 ) from None
             columns = [d[0] for d in cursor.description]
             names += [n for n in columns if n not in names]
@@ -483,6 +497,7 @@ class Records:
             raise InputError(
                 f"the records span {count:,} {grain}s ({first.isoformat()} to {last.isoformat()}); "
                 f"one query measures at most {MAX_PERIODS:,} periods",
+                code="KPI-E021",
                 column=self.c.pack.sources[self.wanted[0]].time,
                 hint="ask for a coarser grain, or an earlier as_of, or check "
                 "for a mistyped time far from the others",
@@ -531,16 +546,18 @@ def merge_inputs(
     if both:
         raise InputError(
             f"input {', '.join(repr(n) for n in both)} is both measured from a source and given "
-            "in the data: drop the column from the data (or the measure from the pack)"
+            "in the data: drop the column from the data (or the measure from the pack)",
+            code="KPI-E044",
         )
     if "period" not in data:
-        raise InputError("the data has no 'period' column")
+        raise InputError("the data has no 'period' column", code="KPI-E013")
     dims = [d for d in c.pack.dimensions if d in measured]
     other = [d for d in c.pack.dimensions if d in data and d not in measured]
     if other or any(d not in data for d in dims):
         raise InputError(
             f"the data must have the measured inputs' dimensions ({', '.join(dims) or 'none'}) and "
-            f"no other: it has {', '.join(d for d in c.pack.dimensions if d in data) or 'none'}"
+            f"no other: it has {', '.join(d for d in c.pack.dimensions if d in data) or 'none'}",
+            code="KPI-E045",
         )
     rows: dict[tuple[Any, ...], dict[str, Any]] = {}
     names = list(dict.fromkeys([*measured, *data.data]))
@@ -552,7 +569,7 @@ def merge_inputs(
         try:
             row["period"] = str(parse_period(str(row["period"]).strip()))
         except ValueError as err:
-            raise InputError(f"data row {k + 1}: {err}") from None
+            raise InputError(f"data row {k + 1}: {err}", code="KPI-E014") from None
         key = (row["period"], *(str(row[d]) for d in dims))
         rows.setdefault(key, {}).update(row)
     return {n: [r.get(n) for r in rows.values()] for n in names}

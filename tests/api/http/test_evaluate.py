@@ -116,20 +116,28 @@ def test_bad_cell_names_row_and_column(client: TestClient):
     rows = _rows(SAMPLE)
     rows[2]["consume_amount"] = "12abc"
     body = assert_problem(client.post(URL, json={"rows": rows}), 422, "invalid-input")
+    assert body["code"] == "KPI-E017"
     assert body["errors"] == [
-        {"row": 3, "column": "consume_amount", "reason": "'12abc' is not a number", "hint": None}
+        {
+            "code": "KPI-E017",
+            "row": 3,
+            "column": "consume_amount",
+            "reason": "'12abc' is not a number",
+            "hint": None,
+        }
     ]
     text = "period,store,consume_amount\n2026-01,S01,1\n2026-02,S01,x\n"
     body = assert_problem(
         client.post(URL, content=text, headers={"Content-Type": "text/csv"}), 422, "invalid-input"
     )
     assert body["errors"][0]["row"] == 2 and body["errors"][0]["column"] == "consume_amount"
+    assert body["code"] == body["errors"][0]["code"] == "KPI-E017"
     body = assert_problem(
         client.post(URL, content="period,store\n2026-01\n", headers={"Content-Type": "text/csv"}),
         422,
         "invalid-input",
     )
-    assert body["errors"][0]["row"] == 1
+    assert body["errors"][0]["row"] == 1 and body["code"] == "KPI-E006"  # a ragged row
 
 
 @pytest.mark.parametrize(

@@ -199,45 +199,64 @@ def test_a_nested_value_names_source_record_and_field(ledger: TestClient, value:
     assert body["detail"].startswith(
         f"source 'card_events', record 5, field 'amount': the value is {kind}"
     )
+    assert body["code"] == "KPI-E043"
     assert body["errors"] == [
-        {"row": 5, "column": "amount", "reason": body["errors"][0]["reason"], "hint": None}
+        {
+            "code": "KPI-E043",
+            "row": 5,
+            "column": "amount",
+            "reason": body["errors"][0]["reason"],
+            "hint": None,
+        }
     ]
 
 
 @pytest.mark.parametrize(
-    ("records", "fragment"),
+    ("records", "fragment", "code"),
     [
-        (["not an object"], "record 1: a record must be an object"),
+        (["not an object"], "record 1: a record must be an object", "KPI-E005"),
         (
             [{"event_time": "2026-01-02 09:00:00", "amount": "NUL\x00"}],
             "record 1, field 'amount': the text holds a NUL",
+            "KPI-E043",
         ),
-        ([], "no records"),
+        ([], "no records", "KPI-E041"),
     ],
 )
-def test_bad_records_are_422(ledger: TestClient, records: list[Any], fragment: str):
+def test_bad_records_are_422(ledger: TestClient, records: list[Any], fragment: str, code: str):
     body = assert_problem(
         ledger.post(URL, json={"sources": {"card_events": records}}), 422, "invalid-input"
     )
     assert fragment in body["detail"]
+    assert body["code"] == body["errors"][0]["code"] == code
 
 
 @pytest.mark.parametrize(
-    ("text", "status", "slug", "fragment"),
+    ("text", "status", "slug", "fragment", "code"),
     [
-        (",".join(FIELDS) + "\n", 422, "invalid-input", "source 'card_events' has no records"),
-        ("", 422, "invalid-input", "the CSV of source 'card_events' is empty"),
+        (
+            ",".join(FIELDS) + "\n",
+            422,
+            "invalid-input",
+            "source 'card_events' has no records",
+            "KPI-E041",
+        ),
+        ("", 422, "invalid-input", "the CSV of source 'card_events' is empty", "KPI-E007"),
         (
             'event_time,amount\n"2026-01-02,1\n',
             400,
             "malformed-body",
             "the CSV of source 'card_events' is not valid",
+            "KPI-E006",
         ),
     ],
 )
-def test_bad_csv_of_a_source(ledger: TestClient, text: str, status: int, slug: str, fragment: str):
+def test_bad_csv_of_a_source(
+    ledger: TestClient, text: str, status: int, slug: str, fragment: str, code: str
+):
     r = ledger.post(URL, content=text, headers=CSV, params={"source": "card_events"})
-    assert fragment in assert_problem(r, status, slug)["detail"]
+    body = assert_problem(r, status, slug)
+    assert fragment in body["detail"] and body["code"] == code
 
 
 def test_a_huge_number_is_refused_not_summed(ledger: TestClient):
@@ -247,6 +266,7 @@ def test_a_huge_number_is_refused_not_summed(ledger: TestClient):
     r = ledger.post(URL, content=text, headers={"Content-Type": "application/json"})
     body = assert_problem(r, 422, "invalid-input")
     assert "record 1, field 'amount'" in body["detail"] and "finite" in body["detail"]
+    assert body["code"] == "KPI-E018"
 
 
 def test_an_unknown_source_names_the_known_ones(ledger: TestClient):

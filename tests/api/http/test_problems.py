@@ -175,6 +175,7 @@ def test_problem_shape(
             "title",
             "status",
             "detail",
+            "code",
             "problems",
             "errors",
             "values",
@@ -186,14 +187,18 @@ def test_problem_shape(
                 body["problems"][0]
             )
         if slug == "invalid-input":
+            assert body["code"] == "KPI-E017"  # true is not a number
             assert body["errors"] == [
                 {
+                    "code": "KPI-E017",
                     "row": 1,
                     "column": "new_members",
                     "reason": body["errors"][0]["reason"],
                     "hint": None,
                 }
             ]
+        if slug == "too-many-rows":
+            assert body["code"] == "KPI-E009"
         if slug == "rate-limited":
             assert int(r.headers["retry-after"]) >= 1
         if slug != "client-disconnected":  # (that one never reaches a client)
