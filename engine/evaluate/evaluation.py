@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -51,7 +52,15 @@ from engine.evaluate.table import (
 )
 from engine.load.library import PackLibrary
 
-__all__ = ["Evaluation", "evaluate", "evaluate_plan", "read_table", "rows_until"]
+__all__ = [
+    "CheckResult",
+    "Evaluation",
+    "Judgement",
+    "evaluate",
+    "evaluate_plan",
+    "read_table",
+    "rows_until",
+]
 
 #: most values outside a metric's domain listed one by one in ``warnings`` (then a count)
 MAX_DOMAIN_WARNINGS = 50
@@ -210,8 +219,35 @@ def _output_frame(
     return to_frame(source, cut, span, plan.data_grain)
 
 
+@dataclass(frozen=True)
+class CheckResult:
+    """A check on every output row: ``pass``, ``fail`` or ``undefined`` (a side is null), and
+    for an equality the residual lhs − rhs (NaN where undefined or not an equality)."""
+
+    id: str
+    status: tuple[str, ...]
+    residual: np.ndarray
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """What the pack says about the values of an evaluation, row by row, computed before any
+    serialising: the band each value is in, whether it is plausible, which rules fire, and how
+    each check comes out."""
+
+    #: metric → the index of its band on each output row (-1: in none, null or implausible)
+    bands: dict[str, np.ndarray]
+    #: metric → whether each output row's value is inside the metric's domain (null counts)
+    plausible: dict[str, np.ndarray]
+    #: rule → whether it fires on each output row
+    fired: dict[str, np.ndarray]
+    #: check → its result on every output row
+    checks: dict[str, CheckResult]
+
+
 class Evaluation:
-    """The result of one evaluation: arrays over the output rows, and their JSON."""
+    """The result of one evaluation: arrays over the output rows, what the pack's bands, rules
+    and checks make of them (:meth:`judge`), and their JSON (:meth:`to_json`)."""
 
     def __init__(
         self,
@@ -232,6 +268,7 @@ class Evaluation:
         width = frame.shape[1]
         self._flat = self._g * width + self._t
         self._complete = bool(frame.present.all())  # then the output rows are every cell, in order
+        self._judgement: Judgement | None = None
 
     def __len__(self) -> int:
         return len(self._g)
@@ -251,6 +288,35 @@ class Evaluation:
         }
         return periods, dims
 
+    def judge(self) -> Judgement:
+        """Bands, plausibility, rules and checks over the output rows (computed once)."""
+        if self._judgement is None:
+            plan, pack = self.plan, self.plan.compiled.pack
+            g_idx, t_idx = self._g, self._t
+            shown = [m for m in plan.output if m in pack.metrics]
+            plausible = {
+                m: np.asarray(pack.metrics[m].plausible(self.values(m)), bool)
+                for m in shown
+                if pack.metrics[m].domain is not None
+            }
+            bands = {}
+            for m in shown:
+                if pack.metrics[m].bands:
+                    index = self._bands(m, self.values(m))
+                    if m in plausible:  # a band cannot judge a value its metric cannot have
+                        index[~plausible[m]] = -1
+                    bands[m] = index
+            fired = {
+                r: np.asarray(
+                    self.backend.value(self.ctx, plan.compiled.rules[r].parsed.expr)[g_idx, t_idx],
+                    bool,
+                )
+                for r in plan.rules
+            }
+            checks = {k: CheckResult(k, *self._check(k)) for k in plan.checks}
+            self._judgement = Judgement(bands, plausible, fired, checks)
+        return self._judgement
+
     def to_json(self, *, formatted: bool = False) -> dict[str, Any]:
         """The response of pack-language §9: exact values
         (``formatted``: also each value as shown)."""
@@ -260,26 +326,19 @@ class Evaluation:
         )
         g_idx, t_idx = self._g, self._t
         exact = {m: self.values(m) for m in plan.output}
-        band_of = {
-            m: self._bands(m, exact[m])
-            for m in plan.output
-            if m in pack.metrics and pack.metrics[m].bands
-        }
-        plausible = {
-            m: pack.metrics[m].plausible(exact[m])
-            for m in plan.output
-            if m in pack.metrics and pack.metrics[m].domain is not None
-        }
-        rules = {
-            r: self.backend.value(self.ctx, plan.compiled.rules[r].parsed.expr)[g_idx, t_idx]
-            for r in plan.rules
+        judged = self.judge()
+        shown_bands = {
+            m: [
+                {"status": b.status, "label": b.label.get(plan.locale) or None}
+                for b in pack.metrics[m].bands
+            ]
+            for m in judged.bands
         }
         rule_json = {r: self._rule(r) for r in plan.rules}  # the same text every time a rule fires
         check_json = {
             k: (pack.checks[k].severity, pack.checks[k].label.get(plan.locale) or None)
             for k in plan.checks
         }
-        checks = {k: self._check(k) for k in plan.checks}
         # trace explains each value and each metric it is made of (pack order)
         traced = (
             {m: self.values(m) for m in pack.metrics if m in set(plan.metrics)}
@@ -304,15 +363,15 @@ class Evaluation:
                     undefined[m] = explainer.reason(m, g, t)
                     continue
                 values[m] = v + 0.0  # no -0.0
-                if m in plausible and not plausible[m][i]:
+                if m in judged.plausible and not judged.plausible[m][i]:
                     implausible[m] = self._implausible(
                         m, v, self.frame.label(t), dims, domain_warnings
                     )
                     continue  # a band cannot judge a value its metric cannot have
-                if m in band_of:
-                    index, shown_bands = band_of[m]
-                    if index[i] >= 0:
-                        bands[m] = shown_bands[index[i]]
+                if m in judged.bands:
+                    index = int(judged.bands[m][i])
+                    if index >= 0:
+                        bands[m] = shown_bands[m][index]
             row: dict[str, Any] = {
                 "period": self.frame.label(t),
                 "partial": partial[t],
@@ -321,16 +380,16 @@ class Evaluation:
                 "undefined": undefined,
                 "bands": bands,
                 "implausible": implausible,
-                "rules": [rule_json[r] for r in plan.rules if rules[r][i]],
+                "rules": [rule_json[r] for r in plan.rules if judged.fired[r][i]],
                 "checks": [
                     {
                         "id": k,
-                        "status": status[i],
-                        "residual": _residual(residual[i]),
+                        "status": result.status[i],
+                        "residual": _residual(result.residual[i]),
                         "severity": check_json[k][0],
                         "label": check_json[k][1],
                     }
-                    for k, (status, residual) in checks.items()
+                    for k, result in judged.checks.items()
                 ],
             }
             if formatted:
@@ -396,16 +455,13 @@ class Evaluation:
             )
         return text
 
-    def _bands(self, metric: str, values: np.ndarray) -> tuple[list[int], list[dict[str, Any]]]:
-        """Which band (index, or -1) each output row's exact value is in, and the bands' JSON."""
+    def _bands(self, metric: str, values: np.ndarray) -> np.ndarray:
+        """Which band (index, or -1) each output row's exact value is in."""
         bands = self.plan.compiled.pack.metrics[metric].bands
         index = np.full(len(values), -1)
         for k, band in reversed(list(enumerate(bands))):  # bands do not overlap; first wins anyway
             index[band.mask(values)] = k
-        shown = [
-            {"status": b.status, "label": b.label.get(self.plan.locale) or None} for b in bands
-        ]
-        return index.tolist(), shown
+        return index
 
     def _trace(
         self, explainer: Explainer, value: float, metric: str, g: int, t: int
@@ -440,7 +496,7 @@ class Evaluation:
             ],
         }
 
-    def _check(self, cid: str) -> tuple[list[str], np.ndarray]:
+    def _check(self, cid: str) -> tuple[tuple[str, ...], np.ndarray]:
         """Status and residual of a check on every output row.
 
         A row is ``undefined`` when a side of any comparison in the assertion is null (so
@@ -478,10 +534,10 @@ class Evaluation:
                 residual = np.round(residual * 10.0**digits) / 10.0**digits
         else:
             ok = np.asarray(self.backend.value(self.ctx, expr), bool)[g, t]
-        status = [
+        status = tuple(
             "undefined" if not k else ("pass" if o else "fail")
             for k, o in zip(known, ok, strict=True)
-        ]
+        )
         return status, residual
 
 

@@ -1389,3 +1389,28 @@ def test_a_requested_metric_whose_input_is_missing_is_an_error(compiled):
 def test_an_unknown_metric_is_an_error(compiled):
     with pytest.raises((InputError, UnknownMetric)):
         run(compiled, metrics=["no_such_metric"])
+
+
+def test_the_typed_judgement_is_what_the_json_says(compiled):
+    """Bands, rules and checks are computed before serialising (Evaluation.judge); the JSON of
+    each row is made from them. Hand-checked anchors from the quarter test above."""
+    result = evaluate(compiled, read_table(SAMPLE), grain="quarter")
+    judged = result.judge()
+    body = result.to_json()
+    periods, dims = result.row_keys()
+    keys = list(zip(dims["store"], periods, strict=True))
+    q1 = keys.index((S01, "2026-Q1"))
+    assert judged.fired["small_balance_gap"][q1]  # gap 0.50
+    assert judged.checks["reported_balance"].status[q1] == "fail"
+    assert judged.checks["reported_balance"].residual[q1] == pytest.approx(-0.5)
+    pack = compiled.pack
+    for i, row in enumerate(body["rows"]):
+        assert rule_ids(row) == [r for r in judged.fired if judged.fired[r][i]]
+        for cid, c in checks(row).items():
+            assert c["status"] == judged.checks[cid].status[i]
+        for m, index in judged.bands.items():
+            band = row["bands"].get(m)
+            expected = pack.metrics[m].bands[index[i]].status if index[i] >= 0 else None
+            assert (band["status"] if band else None) == expected, (m, i)
+    assert judged.bands  # the sample has banded metrics
+    assert result.judge() is judged  # computed once
