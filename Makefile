@@ -60,7 +60,7 @@ lint: $(STAMP) ## ruff check, ruff format --check (engine, api, tests, bench) an
 	$(BIN)/ruff format --check engine api tests bench
 	$(BIN)/mypy
 
-docs: $(STAMP) ## regenerate docs/errors.md and docs/cli.md
+docs: $(STAMP) ## regenerate docs/errors.md, docs/cli.md and api/cli_help.py (the text of kpi --help)
 	$(BIN)/python -m api.docgen
 
 .PHONY: screenshots
@@ -78,12 +78,13 @@ $(BENCH_STAMP): pyproject.toml constraints.txt $(STAMP)
 	touch $(BENCH_STAMP)
 
 .PHONY: bench
-bench: $(BENCH_STAMP) ## run the benchmarks: evaluation, compilation, HTTP API, measures over a raw ledger, server listings and memory
+bench: $(BENCH_STAMP) ## run the benchmarks: evaluation, compilation, HTTP API, measures over a raw ledger, server listings and memory, CLI start-up
 	$(BIN)/python bench/eval_bench.py $(BENCH_FLAGS)
 	$(BIN)/python bench/compile_bench.py $(BENCH_FLAGS)
 	$(BIN)/python bench/api_bench.py $(BENCH_FLAGS)
 	$(BIN)/python bench/measures_bench.py $(BENCH_FLAGS)
 	$(BIN)/python bench/server_bench.py $(BENCH_FLAGS)
+	$(BIN)/python bench/startup_bench.py $(BENCH_FLAGS)
 
 # constraints.txt: the newest versions that pyproject.toml's bounds allow today, resolved in a
 # fresh virtual environment; review the diff, run `make test`, commit both

@@ -11,28 +11,74 @@ import json
 import os
 import re
 import sys
+from collections.abc import Iterator, MutableMapping
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
-from api.server_cli import register as register_server
-from engine.compile.pack import CompiledPack, check_pack
-from engine.core.characters import mask_bidi
-from engine.core.errors import InputError, KpiError, PackNotFound
-from engine.core.problems import CODES, Problem
-from engine.evaluate.evaluation import evaluate, read_table
-from engine.evaluate.measures import measure_sql, measured_sources
-from engine.evaluate.records import evaluate_records
-from engine.load.library import PackLibrary
-from engine.load.located import MAX_FILE_BYTES, source_lines
-from engine.render.lineage import graph_export, lineage, render_text
-from engine.render.pack_docs import pack_markdown
-from engine.render.report import render_csv, render_table
-from engine.validate.schema import pack_schema
+# Each command imports the engine stages it uses at the top of its body, and `serve` / `keys`
+# (api/server_cli.py) are loaded only when named: `kpi <command> --help` loads no engine, and
+# `kpi validate` only the stages up to the compiler, never the HTTP server, DuckDB or SQLGlot
+# (docs/design.md, "CLI start-up"; tests/api/test_cli_imports.py).
+if TYPE_CHECKING:
+    from engine.compile.pack import CompiledPack
+    from engine.core.errors import KpiError
+    from engine.core.problems import Problem
+    from engine.load.library import PackLibrary
 
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+_SERVER_COMMANDS = ("serve", "keys")  # api/server_cli.py, loaded when one of them is named
+
+
+class _Commands(MutableMapping[str, Any]):
+    """The ``kpi`` group's commands by name, in the order of ``kpi --help``: ``serve``, the
+    commands of this module, ``keys``. Listing the names loads nothing; looking up ``serve`` or
+    ``keys`` builds both from api/server_cli.py (Typer's own click types, hence Any)."""
+
+    def __init__(self, own: MutableMapping[str, Any]) -> None:
+        self._own = own
+
+    def __getitem__(self, name: str) -> Any:
+        if name in _SERVER_COMMANDS:
+            return _server_commands()[name]
+        return self._own[name]
+
+    def __setitem__(self, name: str, command: Any) -> None:
+        self._own[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self._own[name]
+
+    def __iter__(self) -> Iterator[str]:
+        yield _SERVER_COMMANDS[0]
+        yield from self._own
+        yield from _SERVER_COMMANDS[1:]
+
+    def __len__(self) -> int:
+        return len(self._own) + len(_SERVER_COMMANDS)
+
+
+class _Group(TyperGroup):
+    """The ``kpi`` group, with ``serve`` and ``keys`` loaded on demand."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        self.commands = _Commands(self.commands)
+
+
+@functools.cache
+def _server_commands() -> dict[str, Any]:
+    """``kpi serve`` and ``kpi keys``, built by Typer from api/server_cli.py on first use."""
+    from api.server_cli import register
+
+    server = typer.Typer(add_completion=False)
+    register(server)
+    return dict(typer.main.get_command(server).commands)  # type: ignore[attr-defined]
+
 
 app = typer.Typer(
     name="kpi",
@@ -40,9 +86,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=_Group,
 )
-
-register_server(app)  # kpi serve, kpi keys create
 
 PacksDir = Annotated[
     list[Path] | None,
@@ -80,6 +125,8 @@ Formatted = Annotated[
 
 
 def _library(dirs: list[Path] | None) -> PackLibrary:
+    from engine.load.library import PackLibrary
+
     return PackLibrary.default(list(dirs or []))
 
 
@@ -91,6 +138,8 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
 def _fail_input(err: KpiError, message: str) -> typer.Exit:
     """An evaluation error with its code, as a pack problem shows its own:
     ``error KPI-E017: message`` (docs/errors.md)."""
+    from engine.core.errors import InputError
+
     code = err.code if isinstance(err, InputError) else None
     typer.echo(f"error {code}: {message}" if code else f"error: {message}", err=True)
     return typer.Exit(2)
@@ -104,6 +153,8 @@ def _color(text: str, severity: str) -> str:
 
 def format_problem(p: Problem) -> str:
     """A problem as a compiler prints it, with the source line and a caret."""
+    from engine.core.characters import mask_bidi
+
     head = f"{p.file or '<pack>'}"
     if p.line:
         head += f":{p.line}:{p.column or 1}"
@@ -128,6 +179,8 @@ def format_problem(p: Problem) -> str:
 @functools.lru_cache(maxsize=64)
 def _file_lines(path: str) -> list[str] | None:
     """A pack file's lines, split as libyaml counts them; read once however many problems it has."""
+    from engine.load.located import MAX_FILE_BYTES, source_lines
+
     try:
         with open(path, encoding="utf-8-sig") as fh:
             return source_lines(fh.read(MAX_FILE_BYTES + 1))
@@ -152,6 +205,9 @@ def _token_length(line: str, start: int) -> int:
 
 
 def _compile_or_exit(pack: str, dirs: list[Path] | None) -> CompiledPack:
+    from engine.compile.pack import check_pack
+    from engine.core.errors import PackNotFound
+
     try:
         compiled, problems = check_pack(pack, _library(dirs))
     except PackNotFound as err:
@@ -175,6 +231,10 @@ def validate(
     packs_dir: PacksDir = None,
 ) -> None:
     """Check packs: YAML, schema, formulas, references, bands, cycles; prove their checks."""
+    from engine.compile.pack import check_pack
+    from engine.core.errors import PackNotFound
+    from engine.core.problems import Problem
+
     library = _library(packs_dir)
     targets = list(paths or library.pack_ids())
     if not targets:
@@ -253,6 +313,9 @@ def lineage_cmd(
 ) -> None:
     """Explain a metric (or a check or rule): its formula, the expansion down to inputs, how each
     measured input is computed from the raw ledger, what it uses and what uses it."""
+    from engine.core.errors import KpiError
+    from engine.render.lineage import lineage, render_text
+
     if kind not in (None, "metric", "input", "param", "check", "rule"):
         raise _fail(f"unknown --kind '{kind}': choose metric, input, param, check or rule")
     compiled = _compile_or_exit(pack, packs_dir)
@@ -275,6 +338,8 @@ def graph(
 ) -> None:
     """Print the dependency graph of a pack (dashed / 'previous' edges reach into the last \
 period)."""
+    from engine.render.lineage import graph_export
+
     if fmt not in ("json", "dot", "mermaid"):
         raise _fail(f"unknown format '{fmt}': choose json, dot or mermaid")
     typer.echo(graph_export(_compile_or_exit(pack, packs_dir), fmt, locale))
@@ -321,6 +386,8 @@ def _by(text: str | None) -> list[str] | None:
 def _print_result(
     body: dict[str, Any], fmt: str, compiled: CompiledPack, locale: str | None
 ) -> None:
+    from engine.render.report import render_csv, render_table
+
     if fmt == "json":
         typer.echo(json.dumps(body, ensure_ascii=False, indent=2))
     elif fmt == "csv":
@@ -380,6 +447,9 @@ def eval_cmd(
     packs_dir: PacksDir = None,
 ) -> None:
     """Evaluate a pack over data: values, bands, rules and checks per period and dimension."""
+    from engine.core.errors import InputError
+    from engine.evaluate.evaluation import evaluate, read_table
+
     _check_format(fmt)
     compiled = _compile_or_exit(pack, packs_dir)
     overrides = _pairs(param or [], "--param", "name=value")
@@ -437,6 +507,9 @@ def sql(
     inputs from its sources, rolled up to the grain and --by (distinct counts counted again), and
     the metrics computable from them (those without previous(), growth(), … or round()), per
     period and dimension member; `period` is the first moment of the period."""
+    from engine.core.errors import KpiError
+    from engine.evaluate.measures import measure_sql
+
     compiled = _compile_or_exit(pack, packs_dir)
     try:
         queries = measure_sql(
@@ -514,6 +587,11 @@ def run_cmd(
     be combined (rollup none: distinct counts) are counted again at the output grain and --by
     (docs/measures.md). Progress goes to stderr; the result to stdout.
     """
+    from engine.core.errors import KpiError
+    from engine.evaluate.evaluation import read_table
+    from engine.evaluate.measures import measured_sources
+    from engine.evaluate.records import evaluate_records
+
     _check_format(fmt)
     compiled = _compile_or_exit(pack, packs_dir)
     paths = {name: Path(path) for name, path in _pairs(source, "--source", "NAME=PATH").items()}
@@ -611,6 +689,8 @@ def docs(
 ) -> None:
     """Print a pack's catalog as Markdown: every indicator with its formula, bands, rules and \
 source."""
+    from engine.render.pack_docs import pack_markdown
+
     compiled = _compile_or_exit(pack, packs_dir)
     if locale is not None and locale not in compiled.pack.locales:
         raise _fail(f"unknown locale '{locale}': this pack has {', '.join(compiled.pack.locales)}")
@@ -665,13 +745,15 @@ def demo_data(
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of packs (point your editor's YAML plugin at it for autocompletion)."""
+    from engine.validate.schema import pack_schema
+
     typer.echo(json.dumps(pack_schema(), ensure_ascii=False, indent=2))
 
 
 @app.command()
 def codes(as_json: AsJson = False) -> None:
     """List every problem code with its meaning."""
-    from engine.core.problems import RUNTIME_CODES, Code, RuntimeCode  # KPI-E…, KPI-W…
+    from engine.core.problems import CODES, RUNTIME_CODES, Code, RuntimeCode
 
     entries: list[Code | RuntimeCode] = [*CODES.values(), *RUNTIME_CODES.values()]
     if as_json:

@@ -11,7 +11,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 from typing import Annotated
 
@@ -208,6 +207,8 @@ def _free_port(host: str) -> int:
 def _demo(settings: Settings, host: str, port: int) -> None:
     """Start a server, show how to call it, call it
     once, stop it (``make run``: it must terminate)."""
+    import urllib.request  # only here: `kpi --help` lists this module's commands
+
     url = f"http://{host}:{port}"
     cmd = [
         sys.executable,
