@@ -24,10 +24,7 @@ from typer.core import TyperGroup
 # `kpi validate` only the stages up to the compiler, never the HTTP server, DuckDB or SQLGlot
 # (docs/design.md, "CLI start-up"; tests/api/test_cli_imports.py).
 if TYPE_CHECKING:
-    from engine.compile.pack import CompiledPack
-    from engine.core.errors import KpiError
-    from engine.core.problems import Problem
-    from engine.load.library import PackLibrary
+    from engine.api import CompiledPack, KpiError, PackLibrary, Problem
 
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -125,7 +122,7 @@ Formatted = Annotated[
 
 
 def _library(dirs: list[Path] | None) -> PackLibrary:
-    from engine.load.library import PackLibrary
+    from engine.api import PackLibrary
 
     return PackLibrary.default(list(dirs or []))
 
@@ -138,7 +135,7 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
 def _fail_input(err: KpiError, message: str) -> typer.Exit:
     """An evaluation error with its code, as a pack problem shows its own:
     ``error KPI-E017: message`` (docs/errors.md)."""
-    from engine.core.errors import InputError
+    from engine.api import InputError
 
     code = err.code if isinstance(err, InputError) else None
     typer.echo(f"error {code}: {message}" if code else f"error: {message}", err=True)
@@ -153,7 +150,7 @@ def _color(text: str, severity: str) -> str:
 
 def format_problem(p: Problem) -> str:
     """A problem as a compiler prints it, with the source line and a caret."""
-    from engine.core.characters import mask_bidi
+    from engine.api import mask_bidi
 
     head = f"{p.file or '<pack>'}"
     if p.line:
@@ -179,7 +176,7 @@ def format_problem(p: Problem) -> str:
 @functools.lru_cache(maxsize=64)
 def _file_lines(path: str) -> list[str] | None:
     """A pack file's lines, split as libyaml counts them; read once however many problems it has."""
-    from engine.load.located import MAX_FILE_BYTES, source_lines
+    from engine.api import MAX_FILE_BYTES, source_lines
 
     try:
         with open(path, encoding="utf-8-sig") as fh:
@@ -205,8 +202,7 @@ def _token_length(line: str, start: int) -> int:
 
 
 def _compile_or_exit(pack: str, dirs: list[Path] | None) -> CompiledPack:
-    from engine.compile.pack import check_pack
-    from engine.core.errors import PackNotFound
+    from engine.api import PackNotFound, check_pack
 
     try:
         compiled, problems = check_pack(pack, _library(dirs))
@@ -231,9 +227,7 @@ def validate(
     packs_dir: PacksDir = None,
 ) -> None:
     """Check packs: YAML, schema, formulas, references, bands, cycles; prove their checks."""
-    from engine.compile.pack import check_pack
-    from engine.core.errors import PackNotFound
-    from engine.core.problems import Problem
+    from engine.api import PackNotFound, Problem, check_pack
 
     library = _library(packs_dir)
     targets = list(paths or library.pack_ids())
@@ -313,8 +307,7 @@ def lineage_cmd(
 ) -> None:
     """Explain a metric (or a check or rule): its formula, the expansion down to inputs, how each
     measured input is computed from the raw ledger, what it uses and what uses it."""
-    from engine.core.errors import KpiError
-    from engine.render.lineage import lineage, render_text
+    from engine.api import KpiError, lineage, render_text
 
     if kind not in (None, "metric", "input", "param", "check", "rule"):
         raise _fail(f"unknown --kind '{kind}': choose metric, input, param, check or rule")
@@ -338,7 +331,7 @@ def graph(
 ) -> None:
     """Print the dependency graph of a pack (dashed / 'previous' edges reach into the last \
 period)."""
-    from engine.render.lineage import graph_export
+    from engine.api import graph_export
 
     if fmt not in ("json", "dot", "mermaid"):
         raise _fail(f"unknown format '{fmt}': choose json, dot or mermaid")
@@ -386,7 +379,7 @@ def _by(text: str | None) -> list[str] | None:
 def _print_result(
     body: dict[str, Any], fmt: str, compiled: CompiledPack, locale: str | None
 ) -> None:
-    from engine.render.report import render_csv, render_table
+    from engine.api import render_csv, render_table
 
     if fmt == "json":
         typer.echo(json.dumps(body, ensure_ascii=False, indent=2))
@@ -447,8 +440,7 @@ def eval_cmd(
     packs_dir: PacksDir = None,
 ) -> None:
     """Evaluate a pack over data: values, bands, rules and checks per period and dimension."""
-    from engine.core.errors import InputError
-    from engine.evaluate.evaluation import evaluate, read_table
+    from engine.api import InputError, evaluate, read_table
 
     _check_format(fmt)
     compiled = _compile_or_exit(pack, packs_dir)
@@ -507,8 +499,7 @@ def sql(
     inputs from its sources, rolled up to the grain and --by (distinct counts counted again), and
     the metrics computable from them (those without previous(), growth(), … or round()), per
     period and dimension member; `period` is the first moment of the period."""
-    from engine.core.errors import KpiError
-    from engine.evaluate.measures import measure_sql
+    from engine.api import KpiError, measure_sql
 
     compiled = _compile_or_exit(pack, packs_dir)
     try:
@@ -587,10 +578,7 @@ def run_cmd(
     be combined (rollup none: distinct counts) are counted again at the output grain and --by
     (docs/measures.md). Progress goes to stderr; the result to stdout.
     """
-    from engine.core.errors import KpiError
-    from engine.evaluate.evaluation import read_table
-    from engine.evaluate.measures import measured_sources
-    from engine.evaluate.records import evaluate_records
+    from engine.api import KpiError, evaluate_records, measured_sources, read_table
 
     _check_format(fmt)
     compiled = _compile_or_exit(pack, packs_dir)
@@ -689,7 +677,7 @@ def docs(
 ) -> None:
     """Print a pack's catalog as Markdown: every indicator with its formula, bands, rules and \
 source."""
-    from engine.render.pack_docs import pack_markdown
+    from engine.api import pack_markdown
 
     compiled = _compile_or_exit(pack, packs_dir)
     if locale is not None and locale not in compiled.pack.locales:
@@ -745,7 +733,7 @@ def demo_data(
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of packs (point your editor's YAML plugin at it for autocompletion)."""
-    from engine.validate.schema import pack_schema
+    from engine.api import pack_schema
 
     typer.echo(json.dumps(pack_schema(), ensure_ascii=False, indent=2))
 
@@ -753,7 +741,7 @@ def schema() -> None:
 @app.command()
 def codes(as_json: AsJson = False) -> None:
     """List every problem code with its meaning."""
-    from engine.core.problems import CODES, RUNTIME_CODES, Code, RuntimeCode
+    from engine.api import CODES, RUNTIME_CODES, Code, RuntimeCode
 
     entries: list[Code | RuntimeCode] = [*CODES.values(), *RUNTIME_CODES.values()]
     if as_json:

@@ -21,10 +21,7 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from api.cli_entry import STYLE_VARIABLES
-from engine.compile.pack import compile_pack
-from engine.core.problems import CODES, RUNTIME_CODES
-from engine.load.library import BUILTIN_ROOT, PackLibrary
-from engine.render.pack_docs import pack_markdown
+from engine.api import BUILTIN_ROOT, CODES, RUNTIME_CODES, PackLibrary, compile_pack, pack_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"

@@ -18,7 +18,10 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from engine.compile.expand import Expander
     from engine.compile.pack import CompiledPack, check_pack, check_text, compile_pack
+    from engine.core.characters import mask_bidi
+    from engine.core.display import display_text, format_value
     from engine.core.errors import (
         FormulaError,
         InputError,
@@ -27,13 +30,18 @@ if TYPE_CHECKING:
         PackNotFound,
         UnknownMetric,
     )
+    from engine.core.model import Band, Definition, Metric, Pack, Text
     from engine.core.periods import GRAINS, OUTPUT_GRAINS
-    from engine.core.problems import CODES, RUNTIME_CODES, Problem
-    from engine.evaluate.evaluation import Evaluation, evaluate, read_table
+    from engine.core.problems import CODES, RUNTIME_CODES, Code, Problem, RuntimeCode
+    from engine.evaluate.evaluation import CheckResult, Evaluation, Judgement, evaluate, read_table
     from engine.evaluate.measures import DIALECTS, measure_sql, measured_sources
+    from engine.evaluate.measures.run import configure_duckdb
     from engine.evaluate.records import evaluate_records
+    from engine.evaluate.table import MAX_COLUMNS, Columns, read_csv_text, to_columns
     from engine.formula.sites import CheckAssertion, MeasureExprs, MetricFormula, RuleCondition
-    from engine.load.library import BUILTIN_ROOT, HeldPack, PackLibrary
+    from engine.load.library import BUILTIN_ROOT, HeldPack, PackLibrary, parse_extends
+    from engine.load.located import MAX_FILE_BYTES, source_lines
+    from engine.load.sources import load_pack_text
     from engine.render.lineage import graph_export, lineage, render_text
     from engine.render.pack_docs import pack_markdown
     from engine.render.report import render_csv, render_table
@@ -81,45 +89,90 @@ _HOMES = {
     "pack_markdown": "engine.render.pack_docs",
     "render_table": "engine.render.report",
     "render_csv": "engine.render.report",
+    # more names the CLI, the server and the web pages use
+    "parse_extends": "engine.load.library",
+    "load_pack_text": "engine.load.sources",
+    "Pack": "engine.core.model",
+    "Definition": "engine.core.model",
+    "Metric": "engine.core.model",
+    "Band": "engine.core.model",
+    "Text": "engine.core.model",
+    "Expander": "engine.compile.expand",
+    "Code": "engine.core.problems",
+    "RuntimeCode": "engine.core.problems",
+    "Columns": "engine.evaluate.table",
+    "MAX_COLUMNS": "engine.evaluate.table",
+    "read_csv_text": "engine.evaluate.table",
+    "to_columns": "engine.evaluate.table",
+    "CheckResult": "engine.evaluate.evaluation",
+    "Judgement": "engine.evaluate.evaluation",
+    "configure_duckdb": "engine.evaluate.measures.run",
+    "format_value": "engine.core.display",
+    "display_text": "engine.core.display",
+    "mask_bidi": "engine.core.characters",
+    "source_lines": "engine.load.located",
+    "MAX_FILE_BYTES": "engine.load.located",
 }
 
 __all__ = [
     "BUILTIN_ROOT",
+    "Band",
     "CODES",
     "CheckAssertion",
+    "CheckResult",
+    "Code",
+    "Columns",
     "CompiledPack",
     "DIALECTS",
+    "Definition",
     "Evaluation",
+    "Expander",
     "FormulaError",
     "GRAINS",
     "HeldPack",
     "InputError",
+    "Judgement",
     "KpiError",
+    "MAX_COLUMNS",
+    "MAX_FILE_BYTES",
     "MeasureExprs",
+    "Metric",
     "MetricFormula",
     "OUTPUT_GRAINS",
+    "Pack",
     "PackError",
     "PackLibrary",
     "PackNotFound",
     "Problem",
     "RUNTIME_CODES",
     "RuleCondition",
+    "RuntimeCode",
+    "Text",
     "UnknownMetric",
     "check_pack",
     "check_text",
     "compile_pack",
+    "configure_duckdb",
+    "display_text",
     "evaluate",
     "evaluate_records",
+    "format_value",
     "graph_export",
     "lineage",
+    "load_pack_text",
+    "mask_bidi",
     "measure_sql",
     "measured_sources",
     "pack_markdown",
     "pack_schema",
+    "parse_extends",
+    "read_csv_text",
     "read_table",
     "render_csv",
     "render_table",
     "render_text",
+    "source_lines",
+    "to_columns",
 ]
 
 

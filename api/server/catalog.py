@@ -30,9 +30,7 @@ from api.server.jobs import CompileCache, summary_of
 from api.server.problems import ApiProblem, clip
 from api.server.registry import Registry, VersionRecord
 from api.server.responses import Lru, Rendered
-from engine.compile.pack import CompiledPack
-from engine.core.model import Text
-from engine.load.library import BUILTIN_ROOT, PackLibrary, parse_extends
+from engine.api import BUILTIN_ROOT, CompiledPack, PackLibrary, Text, parse_extends
 
 #: where earlier versions of the server materialised pinned packs: no longer written (the
 #: redactor still hides paths below it; an operator may delete the folder)

@@ -29,14 +29,25 @@ from pydantic import ValidationError
 from api.server import sources
 from api.server.models import EvaluateOptions
 from api.server.problems import ApiProblem, clip, validation_errors
-from engine.compile.pack import CompiledPack, check_pack, check_text
-from engine.core.errors import InputError, KpiError, PackError
-from engine.core.problems import Problem
-from engine.evaluate.evaluation import Evaluation, evaluate
-from engine.evaluate.records import evaluate_records
-from engine.evaluate.table import Columns, read_csv_text, to_columns
-from engine.load.library import BUILTIN_ROOT, HeldPack, PackLibrary
-from engine.load.sources import load_pack_text
+from engine.api import (
+    BUILTIN_ROOT,
+    Columns,
+    CompiledPack,
+    Evaluation,
+    HeldPack,
+    InputError,
+    KpiError,
+    PackError,
+    PackLibrary,
+    Problem,
+    check_pack,
+    check_text,
+    evaluate,
+    evaluate_records,
+    load_pack_text,
+    read_csv_text,
+    to_columns,
+)
 
 Outcome = dict[str, Any]
 MAX_NUMBER_DIGITS = 100

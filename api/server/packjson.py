@@ -13,9 +13,7 @@ from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any
 
-from engine.compile.pack import CompiledPack
-from engine.core.model import Definition, Text
-from engine.core.problems import Problem
+from engine.api import CompiledPack, Definition, Problem, Text
 
 _RENAME = {"source_ref": "source", "assertion": "assert", "origin": "defined_in"}
 _SKIP = {"sources", "kind"}

@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from engine.load.library import BUILTIN_ROOT
+from engine.api import BUILTIN_ROOT
 
 
 def _forms(path: Path) -> list[str]:

@@ -20,9 +20,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from api.server.problems import ApiProblem, clip
-from engine.compile.pack import CompiledPack
-from engine.evaluate.measures import measured_sources
-from engine.evaluate.table import MAX_COLUMNS, Columns
+from engine.api import MAX_COLUMNS, Columns, CompiledPack, measured_sources
 
 
 def check_sources(compiled: CompiledPack, given: Iterable[str], location: str) -> None:

@@ -33,7 +33,7 @@ import anyio.to_thread
 
 from api.server import jobs
 from api.server.problems import ApiProblem
-from engine.evaluate.measures import run as measures_run
+from engine.api import configure_duckdb
 
 _PRELOAD = ["api.server.jobs"]
 #: results larger than this are sent from the worker to the client in chunks of this size
@@ -43,9 +43,7 @@ STREAM_CHUNK = 1024 * 1024
 def bound_duckdb(max_bytes: int) -> None:
     """DuckDB would take a thread per core and 80 % of
     the machine: keep it inside the worker's limit."""
-    measures_run.configure_duckdb(
-        threads=min(os.cpu_count() or 1, 4), memory_limit_bytes=max_bytes // 2
-    )
+    configure_duckdb(threads=min(os.cpu_count() or 1, 4), memory_limit_bytes=max_bytes // 2)
 
 
 def limit_memory(max_bytes: int) -> None:

@@ -35,9 +35,7 @@ from api.server.limits import read_body
 from api.server.problems import MEDIA_TYPE, ApiProblem, clip, log
 from api.server.responses import Lru, media_type
 from api.server.routes.deps import CatalogDep, PoolDep, RedactDep, SettingsDep
-from engine.compile.pack import CompiledPack
-from engine.core.errors import UnknownMetric
-from engine.core.periods import OUTPUT_GRAINS
+from engine.api import OUTPUT_GRAINS, CompiledPack, UnknownMetric
 
 from . import i18n, report, views
 

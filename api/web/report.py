@@ -26,10 +26,7 @@ from api.server.config import Settings
 from api.server.problems import ApiProblem, clip
 from api.server.redact import Redactor
 from api.server.worker import WorkerPool
-from engine.compile.pack import CompiledPack
-from engine.core.display import display_text
-from engine.core.periods import OUTPUT_GRAINS
-from engine.load.library import BUILTIN_ROOT
+from engine.api import BUILTIN_ROOT, OUTPUT_GRAINS, CompiledPack, display_text
 
 from .svg import trend_chart
 from .views import remedy_entry

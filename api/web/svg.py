@@ -14,8 +14,7 @@ from typing import Any
 
 import networkx as nx
 
-from engine.core.display import format_value
-from engine.core.model import Band
+from engine.api import Band, format_value
 
 MAX_GRAPH_NODES = 80
 _KIND_ORDER = {"metric": 0, "input": 1, "param": 2, "builtin": 3}

@@ -10,11 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from api.server.catalog import Listed
-from engine.compile.expand import Expander
-from engine.compile.pack import CompiledPack
-from engine.core.display import format_value
-from engine.core.model import Metric, Pack
-from engine.render.lineage import lineage
+from engine.api import CompiledPack, Expander, Metric, Pack, format_value, lineage
 
 from .mathml import Budget, to_mathml
 from .svg import band_scale, lineage_graph

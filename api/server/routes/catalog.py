@@ -15,10 +15,7 @@ from api.server.packjson import metric_json, pack_json
 from api.server.problems import ApiProblem, clip
 from api.server.responses import conditional, dumps, json_response, wants_yaml
 from api.server.routes.deps import CatalogDep, LocaleQuery, RedactDep, VersionQuery
-from engine.compile.pack import CompiledPack
-from engine.core.errors import UnknownMetric
-from engine.render.lineage import graph_export, lineage
-from engine.validate.schema import pack_schema
+from engine.api import CompiledPack, UnknownMetric, graph_export, lineage, pack_schema
 
 router = APIRouter(prefix="/v1", tags=["packs"])
 PackId = Annotated[
