@@ -26,7 +26,7 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
-from api.server.jobs import CompileCache, summary_of
+from api.server.jobs import CompileCache, summary_of, text_source
 from api.server.problems import ApiProblem, clip
 from api.server.registry import Registry, VersionRecord
 from api.server.responses import Lru, Rendered
@@ -121,11 +121,11 @@ class Catalog:
     def published(self, rec: VersionRecord) -> PackRef:
         pins = tuple(sorted(rec.pins.items()))
         key = f"{rec.sha256}|{','.join(f'{k}@{v}' for k, v in pins)}"
-        source = {
-            "text": self.text(rec.pack, rec.version),
-            "name": f"{rec.pack}@{rec.version}.yaml",
-            "parents": self.parents(rec.pins),
-        }
+        source = text_source(
+            self.text(rec.pack, rec.version),
+            f"{rec.pack}@{rec.version}.yaml",
+            self.parents(rec.pins),
+        )
         return PackRef(rec.pack, False, key, source, rec)
 
     def readable_versions(self, pack: str, owner: str | None) -> list[VersionRecord]:

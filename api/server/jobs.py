@@ -50,6 +50,16 @@ from engine.api import (
 )
 
 Outcome = dict[str, Any]
+
+
+def text_source(
+    text: bytes, name: str, parents: dict[str, dict[str, Any]] | None
+) -> dict[str, Any]:
+    """A job's ``source`` for a pack given as YAML text (posted, or stored in the registry), with
+    its pinned parents: the one place this shape is built."""
+    return {"text": text, "name": name, "parents": parents}
+
+
 MAX_NUMBER_DIGITS = 100
 
 

@@ -21,6 +21,7 @@ from api.server import openapi as doc
 from api.server.auth import Owner, RequiredOwner
 from api.server.catalog import PACK_ID, Catalog
 from api.server.config import Settings
+from api.server.jobs import text_source
 from api.server.limits import read_body
 from api.server.models import Published, Validation
 from api.server.problems import ApiProblem
@@ -79,7 +80,7 @@ async def _compile(
     """Compile in a worker; returns (outcome with redacted problems, pins as records)."""
     pins = await run_in_threadpool(catalog.pins, data.get("extends") or [], owner)
     parents = await run_in_threadpool(catalog.parents, {k: r.version for k, r in pins.items()})
-    job = {"kind": "check", "source": {"text": body, "name": "<request>", "parents": parents}}
+    job = {"kind": "check", "source": text_source(body, "<request>", parents)}
     outcome = await workers.run(job, timeout)
     if "problem" in outcome:
         raise ApiProblem(outcome["problem"], outcome["detail"])
