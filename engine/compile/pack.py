@@ -9,10 +9,10 @@ before it found no error, so that one mistake is not reported five times.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, TypeVar, cast
+from typing import Literal, TypeVar
 
 from engine.compile.graph import DependencyGraph, build_graph
 from engine.compile.prove import Proof, prove_checks
@@ -35,7 +35,6 @@ from engine.validate.schema import check_schema
 
 #: the model attribute that holds the text of each formula key
 _ATTRIBUTE = {"formula": "formula", "assert": "assertion", "when": "when"}
-D = TypeVar("D", bound=Definition)
 S = TypeVar("S", bound=FormulaSite)
 #: the packs a pack inherits from, as resolved for it: (typed pack, its source) by id
 Ancestors = Mapping[str, tuple[Pack, PackSource]]
@@ -194,14 +193,14 @@ def _broken_parents(
 
 
 def _parse(
-    section: Mapping[str, D],
-    site: Callable[[D, ParsedFormula], S],
+    section: Mapping[str, Definition],
+    site: type[S],
     kind: Literal["number", "condition"],
     problems: list[Problem],
 ) -> dict[str, S]:
     """The formula of each definition of a section (``site.key``: formula, assert or when),
     parsed; a formula that does not parse is a problem, and is left out."""
-    key = cast(type[FormulaSite], site).key
+    key = site.key
     sites: dict[str, S] = {}
     for d in section.values():
         if key not in d.sources:
