@@ -77,6 +77,7 @@ if TYPE_CHECKING:
         render_csv,
         render_table,
         render_text,
+        run_measures,
         source_lines,
         to_columns,
     )
@@ -149,6 +150,7 @@ __all__ = [
     "render_csv",
     "render_table",
     "render_text",
+    "run_measures",
     "source_lines",
     "to_columns",
 ]

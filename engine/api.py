@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from engine.core.problems import CODES, RUNTIME_CODES, Code, Problem, RuntimeCode
     from engine.evaluate.evaluation import CheckResult, Evaluation, Judgement, evaluate, read_table
     from engine.evaluate.measures import DIALECTS, measure_sql, measured_sources
-    from engine.evaluate.measures.run import configure_duckdb
+    from engine.evaluate.measures.run import configure_duckdb, run_measures
     from engine.evaluate.records import evaluate_records
     from engine.evaluate.table import MAX_COLUMNS, Columns, read_csv_text, to_columns
     from engine.formula.sites import CheckAssertion, MeasureExprs, MetricFormula, RuleCondition
@@ -107,6 +107,7 @@ _HOMES = {
     "CheckResult": "engine.evaluate.evaluation",
     "Judgement": "engine.evaluate.evaluation",
     "configure_duckdb": "engine.evaluate.measures.run",
+    "run_measures": "engine.evaluate.measures.run",
     "format_value": "engine.core.display",
     "display_text": "engine.core.display",
     "mask_bidi": "engine.core.characters",
@@ -171,6 +172,7 @@ __all__ = [
     "render_csv",
     "render_table",
     "render_text",
+    "run_measures",
     "source_lines",
     "to_columns",
 ]
