@@ -10,7 +10,7 @@ before it found no error, so that one mistake is not reported five times.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TypeVar
 
@@ -28,7 +28,7 @@ from engine.formula.sites import (
     RuleCondition,
 )
 from engine.load.library import PackLibrary, locate
-from engine.load.resolve import load_checked, resolve_tree
+from engine.load.resolve import Loads, load_checked, resolve_tree
 from engine.load.sources import PackSource, load_pack_text
 from engine.validate import Context, run_rules
 from engine.validate.schema import check_schema
@@ -110,20 +110,16 @@ def _compile(
     source: PackSource,
     library: PackLibrary,
     problems: list[Problem],
-    resolved: tuple[Pack, Ancestors, dict[str, int]] | None = None,
+    seen: _Seen | None = None,
 ) -> tuple[CompiledPack | None, list[Problem]]:
-    """``resolved``: a parent checked on its own (:func:`_broken_parents`) — the pack as resolved
-    for its child, the other packs resolved with it, and their error counts found so far."""
-    ancestors: Ancestors
-    if resolved is None:
-        pack, found, ancestors = resolve_tree(source, library, check_schema)
-        problems += found
-        if pack is None:
-            return None, sort_problems(problems)
-        errors: dict[str, int] = {}
-    else:
-        pack, ancestors, errors = resolved
-    problems += _broken_parents(pack, source, library, ancestors, errors)
+    """``seen``: what this compile has loaded and checked so far (a parent checked on its own,
+    :func:`_broken_parents`, reuses it)."""
+    seen = seen or _Seen()
+    pack, found, ancestors = resolve_tree(source, library, check_schema, seen.loads)
+    problems += found
+    if pack is None:
+        return None, sort_problems(problems)
+    problems += _broken_parents(pack, source, library, ancestors, seen)
     ctx = Context(
         pack,
         _parse(pack.metrics, MetricFormula, "number", problems),
@@ -157,33 +153,39 @@ def _compile(
     return compiled, problems
 
 
+@dataclass
+class _Seen:
+    """What one compile has loaded (each pack file read and schema-checked once) and the error
+    count of each parent checked on its own so far (by id and version)."""
+
+    loads: Loads = field(default_factory=dict)
+    errors: dict[str, int] = field(default_factory=dict)
+
+
 def _broken_parents(
-    pack: Pack,
-    source: PackSource,
-    library: PackLibrary,
-    ancestors: Ancestors,
-    errors: dict[str, int],
+    pack: Pack, source: PackSource, library: PackLibrary, ancestors: Ancestors, seen: _Seen
 ) -> list[Problem]:
     """A parent must be valid on its own: a child cannot repair it by defining what it lacks.
 
-    Each parent is checked once per compile, as resolution found it (``ancestors``: nothing is
-    loaded or resolved again); ``errors`` holds the error count of each one checked so far, so
-    that an ancestor reached through two parents is checked once."""
+    Each parent is compiled on its own — its own ``extends`` resolved as ``kpi validate`` of it
+    would (a child's version pins do not apply) — once per compile and without reading its files
+    again (``seen.loads``); an ancestor reached through two parents is checked once."""
     problems = []
     for index, _ in pack.parents:
         name = pack.extends[index].partition("@")[0]
         if name not in ancestors:  # pragma: no cover - resolution lists every parent it used
             continue
-        if name not in errors:
-            errors[name] = 0  # a cycle is reported by resolve; do not recurse into it
-            parent, parent_source = ancestors[name]
-            _, found = _compile(parent_source, library, [], (parent, ancestors, errors))
-            errors[name] = sum(p.severity == "error" for p in found)
-        if errors[name]:
+        parent, parent_source = ancestors[name]
+        key = f"{name}@{parent.version}"
+        if key not in seen.errors:
+            seen.errors[key] = 0  # a cycle is reported by resolve; do not recurse into it
+            _, found = _compile(parent_source, library, [], seen)
+            seen.errors[key] = sum(p.severity == "error" for p in found)
+        if seen.errors[key]:
             problems.append(
                 Problem.at(
                     "KPI-R012",
-                    f"extended pack '{name}' has {errors[name]} error(s) of its own",
+                    f"extended pack '{name}' has {seen.errors[key]} error(s) of its own",
                     source.doc.key_loc(("extends", index)),
                     path=f"extends.{index}",
                     hint=f"run `kpi validate {name}` and fix it first",

@@ -28,6 +28,8 @@ from engine.load.sources import PackSource, load_pack_source, load_pack_text
 #: the schema check a loaded document must pass (engine.validate.schema.check_schema): given by
 #: the compiler, so that loading does not import validation
 SchemaCheck = Callable[[Document], list[Problem]]
+#: loads a parent (a pack folder or file, or a held pack) and checks it against the schema
+Loader = Callable[["Path | HeldPack"], "tuple[PackSource | None, list[Problem]]"]
 
 #: keys an entry needs unless it overrides an inherited one (as in the schema's "else" branches)
 REQUIRED = {
@@ -101,15 +103,34 @@ def resolve(
     return pack, problems
 
 
+#: packs loaded (and schema-checked) so far in one compile, by file or held pack: a pack
+#: reached again (a diamond, or a parent checked on its own) is not read twice
+Loads = dict[tuple[str, str], tuple[PackSource | None, list[Problem]]]
+
+
+def _cached(schema: SchemaCheck, loads: Loads) -> Loader:
+    def load(where: Path | HeldPack) -> tuple[PackSource | None, list[Problem]]:
+        key = ("held", where.name) if isinstance(where, HeldPack) else ("path", str(where))
+        if key not in loads:
+            if isinstance(where, HeldPack):
+                loads[key] = load_checked_text(where, schema)
+            else:
+                loads[key] = load_checked(where, schema)
+        source, problems = loads[key]
+        return source, list(problems)
+
+    return load
+
+
 def resolve_tree(
-    source: PackSource, library: PackLibrary, schema: SchemaCheck
+    source: PackSource, library: PackLibrary, schema: SchemaCheck, loads: Loads | None = None
 ) -> tuple[Pack | None, list[Problem], dict[str, tuple[Pack, PackSource]]]:
     """:func:`resolve`, and every pack it inherits from as resolved on the way (typed, with its
-    source, by id), so that they can be checked on their own without being loaded and resolved
-    again."""
+    source, by id). ``loads``: the packs already loaded in this compile, reused (and added to)."""
     problems: list[Problem] = []
     memo: dict[str, Layer] = {}
-    layer = _layer(source, library, [], problems, memo, schema)
+    load = _cached(schema, {} if loads is None else loads)
+    layer = _layer(source, library, [], problems, memo, load)
     if layer is None or any(p.severity == "error" for p in problems):
         return None, problems, {}
     ancestors = {a: (_typed(memo[a]), memo[a].source) for a in layer.ancestors if a in memo}
@@ -144,7 +165,7 @@ def _layer(
     stack: list[str],
     problems: list[Problem],
     memo: dict[str, Layer],
-    schema: SchemaCheck,
+    load: Loader,
 ) -> Layer | None:
     data = source.data
     pack_id = str(data["pack"])
@@ -170,7 +191,7 @@ def _layer(
             )
             continue
         seen_parents.add(item.partition("@")[0])
-        parent = _parent(item, loc, library, [*stack, pack_id], problems, memo, schema)
+        parent = _parent(item, loc, library, [*stack, pack_id], problems, memo, load)
         if parent is None:
             continue
         parent_id = str(parent.header["pack"])
@@ -275,7 +296,7 @@ def _parent(
     stack: list[str],
     problems: list[Problem],
     memo: dict[str, Layer],
-    schema: SchemaCheck,
+    load: Loader,
 ) -> Layer | None:
     try:
         parent_id, spec = parse_extends(item)
@@ -335,10 +356,7 @@ def _parent(
         return None
     rejected: list[str] = []
     for path in candidates:
-        if isinstance(path, HeldPack):
-            source, found = load_checked_text(path, schema)
-        else:
-            source, found = load_checked(path, schema)
+        source, found = load(path)
         problems.extend(found)
         if source is None:
             return None
@@ -354,7 +372,7 @@ def _parent(
             )
             return None
         if spec is None or _satisfies(version, spec):
-            return _layer(source, library, stack, problems, memo, schema)
+            return _layer(source, library, stack, problems, memo, load)
         rejected.append(version)
     problems.append(
         Problem.at(

@@ -139,3 +139,31 @@ def test_a_broken_grandparent_breaks_its_child_and_grandchild(tmp_path: Path):
     assert [p.message for p in problems if p.severity == "error"] == [
         "extended pack 'mid' has 1 error(s) of its own"
     ]
+
+
+def test_a_parent_is_judged_as_resolved_on_its_own_not_under_the_childs_pins(tmp_path: Path):
+    """`bb` alone picks the newest `dd` (2.0.0, without metric m) and fails; a child that pins
+    dd@<2 (1.0.0, with m) must not make `bb` look valid: KPI-R012, as `kpi validate bb` says."""
+    new, old = tmp_path / "r0", tmp_path / "r1"
+    head = "pack: dd\ntitle: T\ninputs: {x: {label: X}}\n"
+    _write(new, "dd", head + "version: '2.0.0'\nmetrics: {y: {label: Y, formula: x + 1}}\n")
+    _write(old, "dd", head + "version: '1.0.0'\nmetrics: {m: {label: M, formula: x * 2}}\n")
+    bb = _write(
+        new,
+        "bb",
+        "pack: bb\nversion: '1.0.0'\ntitle: T\nextends: [dd]\ninputs: {}\n"
+        "metrics: {z: {label: Z, formula: m + 1}}\n",
+    )
+    kid = _write(
+        new,
+        "kid",
+        "pack: kid\nversion: '1.0.0'\ntitle: T\nextends: ['dd@<2', bb]\ninputs: {}\n"
+        "metrics: {w: {label: W, formula: z + 1}}\n",
+    )
+    library = PackLibrary([new, old])
+    alone, problems = check_pack(bb, library)
+    assert alone is None and any(p.code == "KPI-R001" for p in problems)  # m unknown under dd 2
+    c, problems = check_pack(kid, library)
+    assert c is None
+    r012 = [p for p in problems if p.code == "KPI-R012"]
+    assert len(r012) == 1 and "extended pack 'bb' has 1 error(s)" in r012[0].message

@@ -36,6 +36,11 @@ EXTRA: dict[str, tuple[list[str], str]] = {
     "integers": (["1", "-2", "30"], "BIGINT"),
     "blank_integers": (["", "3", ""], "BIGINT"),
     "decimals": (["1.5", "2", "1e3"], "DOUBLE"),
+    # the sniffer allows spaces before a decimal, and around an integer, not after a decimal
+    "decimals_spaced_before": ([" 1.5", "2", "3"], "DOUBLE"),
+    "decimals_spaced_after": (["1.5 ", "2.5", "3"], "VARCHAR"),
+    "decimals_tab_after": (["1.5\t", "2", "3"], "VARCHAR"),
+    "integers_spaced_with_decimals": (["1 ", "2.5", "3"], "DOUBLE"),
     "leading_zeros": (["007", "8", "9"], "VARCHAR"),
     "plus_signs": (["+1", "2", "3"], "VARCHAR"),
     "infinite": (["inf", "2.5", "1"], "VARCHAR"),

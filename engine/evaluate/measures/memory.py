@@ -13,8 +13,10 @@ a NumPy array of strings per column, and a view named after the source types eac
   ZONE (every value with an offset or ``Z``); otherwise VARCHAR;
 - a blank (``None`` or an empty text) is NULL.
 
-Where the sniffer goes further than this — dates written day-first or with slashes
-(``03/04/2025``), integers past HUGEINT — the column stays text here.
+Where the sniffer goes further than this, the types differ: dates written day-first or with
+slashes (``03/04/2025``) stay text here, integers past HUGEINT are DOUBLE here (DuckDB's own
+big-integer type from a CSV), and a column mixing timestamps with and without an offset stays
+text here.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ LABEL = "records"
 _TRUE = ("true", "t", "yes")
 _FALSE = ("false", "f", "no")
 _INTEGER = r"\s*(-[0-9]+|0|[1-9][0-9]*|0[xX][0-9A-Fa-f]+)\s*"
-_DOUBLE = r"\s*(-?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|[nN][aA][nN])\s*"
+#: a decimal may have spaces before it, not after (an integer may have both: _INTEGER)
+_DOUBLE = r"\s*(-?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|[nN][aA][nN])"
 _LEADING_ZERO = r"\s*0[0-9].*"
 _TIME = r"[0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?"
 _DATE = r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}"
@@ -69,7 +72,7 @@ def _candidates(v: str) -> list[tuple[str, str]]:
         ("HUGEINT", f"{_match(v, _INTEGER)} AND TRY_CAST({v} AS HUGEINT) IS NOT NULL"),
         (
             "DOUBLE",
-            f"{_match(v, _DOUBLE)} AND NOT {_match(v, _LEADING_ZERO)} "
+            f"({_match(v, _DOUBLE)} OR {_match(v, _INTEGER)}) AND NOT {_match(v, _LEADING_ZERO)} "
             f"AND TRY_CAST({v} AS DOUBLE) IS NOT NULL",
         ),
         *(
