@@ -235,7 +235,8 @@ class Judgement:
     serialising: the band each value is in, whether it is plausible, which rules fire, and how
     each check comes out."""
 
-    #: metric → the index of its band on each output row (-1: in none, null or implausible)
+    #: metric → the index of its band on each output row (-1: in none, null, not finite, or
+    #: outside the metric's domain)
     bands: dict[str, np.ndarray]
     #: metric → whether each output row's value is inside the metric's domain (null counts)
     plausible: dict[str, np.ndarray]
@@ -302,7 +303,9 @@ class Evaluation:
             bands = {}
             for m in shown:
                 if pack.metrics[m].bands:
-                    index = self._bands(m, self.values(m))
+                    values = self.values(m)
+                    index = self._bands(m, values)
+                    index[~np.isfinite(values)] = -1  # null (and never ±inf) has no band
                     if m in plausible:  # a band cannot judge a value its metric cannot have
                         index[~plausible[m]] = -1
                     bands[m] = index

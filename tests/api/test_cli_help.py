@@ -54,3 +54,22 @@ def test_other_arguments_go_to_typer(tmp_path: Path):
     answer = run_kpi(["--nope"], tmp_path / "report.json")
     assert answer.code == 2 and "No such option: --nope" in answer.stderr
     assert answer.loaded("typer") != []
+
+
+def test_under_another_name_the_help_comes_from_typer_with_that_name():
+    """The stored text says `Usage: kpi`; run as `python -m api.cli_entry`, Typer names it."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "api.cli_entry", "--help"],
+        capture_output=True,
+        text=True,
+        env=plain_env(),
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+    )
+    assert done.returncode == 0
+    assert "Usage: python -m api.cli_entry [OPTIONS] COMMAND [ARGS]..." in done.stdout
+    assert done.stdout != cli_help.HELP
