@@ -32,7 +32,8 @@ if TYPE_CHECKING:
     )
     from engine.core.model import Band, Definition, Metric, Pack, Text
     from engine.core.periods import GRAINS, OUTPUT_GRAINS
-    from engine.core.problems import CODES, RUNTIME_CODES, Code, Problem, RuntimeCode
+    from engine.core.problems import CODES, Code, Problem
+    from engine.core.runtime_codes import RUNTIME_CODES, RuntimeCode
     from engine.evaluate.evaluation import CheckResult, Evaluation, Judgement, evaluate, read_table
     from engine.evaluate.measures import DIALECTS, measure_sql, measured_sources
     from engine.evaluate.measures.run import configure_duckdb, run_measures
@@ -64,7 +65,7 @@ _HOMES = {
     "pack_schema": "engine.validate.schema",
     # problems and errors
     "CODES": "engine.core.problems",
-    "RUNTIME_CODES": "engine.core.problems",
+    "RUNTIME_CODES": "engine.core.runtime_codes",
     "Problem": "engine.core.problems",
     "KpiError": "engine.core.errors",
     "PackError": "engine.core.errors",
@@ -99,7 +100,7 @@ _HOMES = {
     "Text": "engine.core.model",
     "Expander": "engine.compile.expand",
     "Code": "engine.core.problems",
-    "RuntimeCode": "engine.core.problems",
+    "RuntimeCode": "engine.core.runtime_codes",
     "Columns": "engine.evaluate.table",
     "MAX_COLUMNS": "engine.evaluate.table",
     "read_csv_text": "engine.evaluate.table",

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from api.docgen import DOCS, PAGES, pack_pages
-from engine.core.problems import CODES, RUNTIME_CODES
+from engine.core.problems import CODES
+from engine.core.runtime_codes import RUNTIME_CODES
 
 ROOT = Path(__file__).resolve().parent.parent
 

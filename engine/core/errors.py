@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from engine.core.problems import RUNTIME_CODES
+from engine.core.runtime_codes import RUNTIME_CODES
 
 if TYPE_CHECKING:
     from engine.core.problems import Problem

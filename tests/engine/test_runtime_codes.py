@@ -19,7 +19,8 @@ import pytest
 
 from engine.compile.pack import check_text
 from engine.core.errors import InputError
-from engine.core.problems import CODES, RUNTIME_CODES
+from engine.core.problems import CODES
+from engine.core.runtime_codes import RUNTIME_CODES
 from engine.evaluate.evaluation import evaluate
 from engine.evaluate.records import evaluate_records
 
