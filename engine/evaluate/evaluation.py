@@ -1,8 +1,8 @@
 """The evaluation façade: a compiled pack over rows → values, bands, rules, checks and trace.
 
-    rows ─table─▶ validated columns ─plan─▶ what to compute ─frame─▶ base cells
-      ─(roll up: across members, then periods)─▶ frame at the output grain
-      (+ inputs measured directly at that grain, from raw records) ─backend─▶ values
+    rows ─table─▶ validated columns ─plan─▶ what to compute ─steps─▶ how, in order
+      ─NumPy backend─▶ base cells ─(roll up: across members, then periods)─▶ frame at the
+      output grain (+ inputs measured directly at that grain, from raw records) ─▶ values
       ─▶ Evaluation (arrays; ``to_json()`` gives the response of pack-language §9)
 
 The CLI and the HTTP API call :func:`evaluate` (input rows) or
@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -27,24 +27,14 @@ from engine.core.errors import InputError
 from engine.core.periods import Period
 from engine.core.version import engine_version
 from engine.evaluate.backends.numpy_backend import Ctx, NumpyBackend
+from engine.evaluate.backends.numpy_steps import MeasureCells, NumpySteps
 from engine.evaluate.explain import Explainer, format_number
-from engine.evaluate.frame import (
-    Cells,
-    Frame,
-    Span,
-    across_members,
-    across_periods,
-    base_cells,
-    frame_cells,
-    place,
-    to_frame,
-)
+from engine.evaluate.frame import Frame
 from engine.evaluate.plan import Plan, check_as_of, make_plan
+from engine.evaluate.steps import execute, plan_steps
 from engine.evaluate.table import (
     Columns,
     Rows,
-    dimension_codes,
-    numeric,
     periods_of,
     read_table,
     take_rows,
@@ -135,88 +125,16 @@ def evaluate_plan(
     columns: Columns,
     period_index: np.ndarray,
     *,
-    direct: Cells | None = None,
+    measure: MeasureCells | None = None,
     trace: bool = False,
 ) -> Evaluation:
     """Evaluate a plan over base rows (``columns``, their periods as indices at the plan's data
-    grain) and, for :attr:`Plan.direct`, cells measured at the output grain and ``by``."""
-    c = plan.compiled
-    values: dict[str, np.ndarray] = {}
-    for name in plan.inputs:
-        spec = c.pack.inputs[name]
-        if name in columns:
-            values[name] = numeric(columns, name, spec.default, fill_blank=not spec.required)
-        else:
-            values[name] = np.full(
-                columns.n, np.nan if spec.default is None else float(spec.default)
-            )
-    codes, labels = [], []
-    for dim in plan.dims:
-        code, label = dimension_codes(columns, dim)
-        codes.append(code)
-        labels.append(label)
-    cells = base_cells(plan.data_grain, plan.dims, codes, labels, period_index, values)
-    backend = NumpyBackend()
-    formulas = {m: site.parsed.expr for m, site in c.metrics.items()}
-    cut = plan.as_of + timedelta(days=1) if plan.as_of is not None else None
-    span = None
-    if plan.grain == "all" and len(period_index):
-        span = Span(plan.data_grain, int(period_index.min()), int(period_index.max()))
-    frame = _output_frame(plan, cells, backend, formulas, cut, span)
-    if plan.direct:
-        assert direct is not None, "the plan measures inputs at the output grain: give them"
-        place(frame, direct)
-    ctx = backend.run(
-        frame,
-        [m for m in plan.metrics if m not in plan.rolled],
-        formulas,
-        c.graph.graph,
-        plan.params,
-    )
-    return Evaluation(plan, frame, ctx, backend, formulas, trace)
-
-
-def _output_frame(
-    plan: Plan,
-    cells: Cells,
-    backend: NumpyBackend,
-    formulas: dict[str, Any],
-    cut: date | None,
-    span: Span | None,
-) -> Frame:
-    if not plan.aggregates:
-        return to_frame(cells, cut)
-    pack = plan.compiled.pack
-    source = cells
-    combined = list(plan.combined)
-    if (
-        plan.base_metrics
-    ):  # metrics with their own rollup: computed per member and base period first
-        base = to_frame(cells, cut)
-        backend.run(base, plan.base_metrics, formulas, plan.compiled.graph.graph, plan.params)
-        source = frame_cells(base, [*combined, *plan.rolled])
-    else:
-        source = Cells(
-            cells.grain,
-            cells.dims,
-            cells.keys,
-            cells.g,
-            cells.t,
-            {n: cells.values[n] for n in combined},
-            cells.count,
-            cells.row,
-        )
-    dims_rules = {i: pack.inputs[i].rollup.dims for i in combined}
-    time_rules = {i: pack.inputs[i].rollup.time for i in combined}
-    for m in plan.rolled:
-        rollup = pack.metrics[m].rollup
-        assert rollup is not None
-        dims_rules[m], time_rules[m] = rollup.dims, rollup.time
-    if plan.by != plan.dims:
-        source = across_members(source, plan.by, dims_rules)
-    if plan.grain != plan.data_grain:
-        source = across_periods(source, plan.grain, time_rules)
-    return to_frame(source, cut, span, plan.data_grain)
+    grain): its steps (:func:`engine.evaluate.steps.plan_steps`) executed by the NumPy backend.
+    ``measure`` measures the inputs of :attr:`Plan.direct` at the output grain and ``by``."""
+    backend = NumpySteps(plan, columns, period_index, measure)
+    state = execute(plan_steps(plan), backend)
+    assert state.frame is not None and state.ctx is not None, "the last step computes metrics"
+    return Evaluation(plan, state.frame, state.ctx, backend.backend, backend.formulas, trace)
 
 
 @dataclass(frozen=True)

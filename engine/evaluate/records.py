@@ -2,7 +2,8 @@
 
     sources ─DuckDB─▶ inputs per base period and dimension member ─plan─▶ what to compute
       ─(inputs that cannot be combined: measured again at the output grain and `by`)─▶
-      engine.evaluate.evaluation.evaluate_plan ─▶ Evaluation
+      engine.evaluate.evaluation.evaluate_plan (the plan's steps; MeasureDirect measures
+      the records again) ─▶ Evaluation
 
 The same plan (:func:`engine.evaluate.plan.make_plan`, with ``records=True``) drives the SQL that
 ``kpi sql`` prints (:mod:`engine.evaluate.measures.metrics`), so the two agree cell by cell. The CLI
@@ -25,6 +26,7 @@ from engine.evaluate.evaluation import Evaluation, evaluate_plan, rows_until
 from engine.evaluate.frame import Cells
 from engine.evaluate.measures.run import Progress, Records, SourceData, merge_inputs
 from engine.evaluate.plan import check_as_of, make_plan, records_grain
+from engine.evaluate.steps import MeasureDirect
 from engine.evaluate.table import Columns, periods_of, to_columns
 
 
@@ -84,18 +86,19 @@ def evaluate_records(
         plan.warnings[:0] = notes
         if data is not None:
             plan.warnings.extend(_summed_entities(plan))
-        direct = None
-        if plan.direct:
+
+        def measure(step: MeasureDirect) -> Cells:
             measured = records.measure(
-                plan.grain,
-                dims=plan.by,
-                inputs=plan.direct,
+                step.grain,
+                dims=step.by,
+                inputs=step.inputs,
                 as_of=day,
                 params=params,
                 progress=progress,
             )
-            direct = _cells(measured, plan.grain, plan.by, plan.direct)
-        return evaluate_plan(plan, columns, period_index, direct=direct, trace=trace)
+            return _cells(measured, step.grain, step.by, step.inputs)
+
+        return evaluate_plan(plan, columns, period_index, measure=measure, trace=trace)
     finally:
         records.close()
 

@@ -1,3 +1,4 @@
-"""Evaluation backends. Today one runs in process: :mod:`.numpy_backend` computes metrics as
-NumPy operations over ``[groups × periods]`` frames and is the reference that every SQL
-rendering (:mod:`engine.evaluate.measures.metrics`) is tested against."""
+"""Backends of a plan's steps (:mod:`engine.evaluate.steps`). In process:
+:mod:`.numpy_steps` executes them over cells and ``[groups × periods]`` frames, computing metrics
+with :mod:`.numpy_backend` (formulas as NumPy operations); it is the reference every SQL
+rendering (:class:`engine.evaluate.measures.metrics.SqlBackend`) is tested against."""

@@ -1,6 +1,7 @@
 """An evaluation plan as SQL: a source's measures, their roll-up to the output grain and `by`, and
-the metrics without a carry-over — generated from the same :class:`engine.evaluate.plan.Plan` as the
-in-process evaluation, so that both compute the same thing (docs/measures.md, "Metrics in SQL").
+the metrics without a carry-over — the same steps (:mod:`engine.evaluate.steps`) as the in-process
+evaluation executes, here by :class:`SqlBackend`, so that both compute the same thing
+(docs/measures.md, "Metrics in SQL"; docs/design.md, "One plan, several backends").
 
     kpi__b_*  the measures at the pack's base grain, per dimension member
               (engine.evaluate.measures.query)
@@ -26,6 +27,7 @@ round differently).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -48,6 +50,16 @@ from engine.evaluate.measures.sqlparts import (
     period_bounds,
 )
 from engine.evaluate.plan import Plan, make_plan, records_grain
+from engine.evaluate.steps import (
+    CombineMembers,
+    CombinePeriods,
+    ComputeMetrics,
+    MeasureDirect,
+    ReadInputs,
+    ShapeOutput,
+    execute,
+    plan_steps,
+)
 from engine.formula import BUILTIN_NAMES, KpiCondition, KpiFunction, Round
 
 _RF, _RL, _OP, _PERIODS = "kpi__rf", "kpi__rl", "kpi__op", "kpi__periods"
@@ -183,64 +195,90 @@ def metric_query(
 ) -> exp.Select:
     """The source's measures and every metric computable from them (``metrics=False``: the
     inputs only), as ``plan`` (default: the plan of :func:`sql_plan` at ``grain``) says: per
-    output period and ``by`` member."""
+    output period and ``by`` member. The plan's steps executed by :class:`SqlBackend`."""
     plan = plan or sql_plan(c, grain, params=params)
-    layout = _Layout(c, source_id, plan, metrics=metrics)
-    formulas = _formulas(c)
-    pack = c.pack
-    sq = SourceQuery(
-        c,
-        source_id,
-        plan.data_grain,
-        plan.params,
-        dims=plan.dims,
-        inputs=layout.inputs,
-        as_of=plan.as_of,
-    )
-    sq.with_days = True
-    ctes = _renamed(sq.build(), "kpi__b_", "kpi__b0")
-    dims = [d for d in pack.dimensions if d in sq.source.dimensions]
-    by = [d for d in plan.by if d in dims]
-    last = "kpi__b0"
-    base_names = Names(params=plan.params, values={"periods": number(1), "days": col(DAYS)})
-    last = _layers(ctes, last, layout.base_metrics, formulas, base_names, "kpi__b")
-    carried = [*layout.combined, *layout.rolled]
-    rules = {i: pack.inputs[i].rollup for i in layout.combined}
-    rules.update({m: pack.metrics[m].rollup for m in layout.rolled})  # type: ignore[misc]
-    if plan.by != plan.dims:
+    backend = SqlBackend(c, source_id, plan, metrics=metrics)
+    return backend.select(execute(plan_steps(plan), backend))
+
+
+@dataclass(frozen=True)
+class SqlState:
+    """What one step leaves: the CTEs so far, the last one's name, the ``periods`` built-in at
+    this level, and the inputs measured at the output grain (joined when the output is shaped)."""
+
+    ctes: tuple[exp.CTE, ...]
+    last: str
+    periods: exp.Expression
+    direct: tuple[str, ...] = ()
+
+
+class SqlBackend:
+    """Executes a plan's steps (:mod:`engine.evaluate.steps`) as the common table expressions of
+    one query over one source's records. It computes what the source can: its own inputs, and the
+    metrics whose formulas SQL computes as the evaluator does (:class:`_Layout`)."""
+
+    def __init__(self, c: CompiledPack, source_id: str, plan: Plan, *, metrics: bool = True):
+        self.c, self.source_id, self.plan = c, source_id, plan
+        self.layout = _Layout(c, source_id, plan, metrics=metrics)
+        self.formulas = _formulas(c)
+        source = c.pack.sources[source_id]
+        self.dims = [d for d in c.pack.dimensions if d in source.dimensions]
+        self.by = [d for d in plan.by if d in self.dims]
+        self._carried = {*self.layout.combined, *self.layout.rolled}
+
+    def read_inputs(self, step: ReadInputs) -> SqlState:
+        layout = self.layout
+        sq = SourceQuery(
+            self.c,
+            self.source_id,
+            step.grain,
+            self.plan.params,
+            dims=step.dims,
+            inputs=[i for i in step.inputs if i in set(layout.inputs)],
+            as_of=self.plan.as_of,
+        )
+        sq.with_days = True
+        return SqlState(tuple(_renamed(sq.build(), "kpi__b_", "kpi__b0")), "kpi__b0", number(1))
+
+    def compute_metrics(self, state: SqlState, step: ComputeMetrics) -> SqlState:
+        if step.level == "base":
+            mine, prefix, periods = set(self.layout.base_metrics), "kpi__b", number(1)
+        else:
+            mine, prefix, periods = set(self.layout.metrics), "kpi__l", state.periods
+        names = Names(params=self.plan.params, values={"periods": periods, "days": col(DAYS)})
+        ctes = list(state.ctes)
+        last = _layers(
+            ctes, state.last, [m for m in step.metrics if m in mine], self.formulas, names, prefix
+        )
+        return replace(state, ctes=tuple(ctes), last=last)
+
+    def combine_members(self, state: SqlState, step: CombineMembers) -> SqlState:
+        carried = [(n, how) for n, how in step.carried if n in self._carried]
         select = exp.select(
             col("period"),
-            *(col(d) for d in by),
+            *(col(d) for d in self.by),
             exp.alias_(exp.Max(this=col(DAYS)), DAYS, quoted=True),
             copy=False,
         )
         select = select.select(
-            *(exp.alias_(_rollup(rules[n].dims, col(n)), n, quoted=True) for n in carried),
-            copy=False,
+            *(exp.alias_(_rollup(how, col(n)), n, quoted=True) for n, how in carried), copy=False
         )
-        ctes.append(
-            _cte(
-                "kpi__m",
-                select.from_(last, copy=False).group_by(
-                    col("period"), *(col(d) for d in by), copy=False
-                ),
-            )
+        grouped = select.from_(state.last, copy=False).group_by(
+            col("period"), *(col(d) for d in self.by), copy=False
         )
-        last = "kpi__m"
-    periods: exp.Expression = number(1)
-    if plan.grain != plan.data_grain:
-        part = [*(col(d) for d in by), col(_OP)]
+        return replace(state, ctes=(*state.ctes, _cte("kpi__m", grouped)), last="kpi__m")
+
+    def combine_periods(self, state: SqlState, step: CombinePeriods) -> SqlState:
+        carried = [(n, how) for n, how in step.carried if n in self._carried]
+        part = [*(col(d) for d in self.by), col(_OP)]
         ranked = exp.select(
             exp.Star(),
-            exp.alias_(
-                _output_period(col("period"), plan.data_grain, plan.grain), _OP, quoted=True
-            ),
+            exp.alias_(_output_period(col("period"), step.base, step.grain), _OP, quoted=True),
             copy=False,
-        ).from_(last, copy=False)
+        ).from_(state.last, copy=False)
         ranked = ranked.join(
             exp.table_("kpi__b_kpi__range", alias="r"), join_type="cross", copy=False
         )
-        ctes.append(_cte("kpi__o0", ranked))
         ordered = exp.select(exp.Star(), copy=False)
         for name, desc in ((_RF, False), (_RL, True)):
             order = exp.Order(expressions=[exp.Ordered(this=col("period"), desc=desc)])
@@ -254,76 +292,94 @@ def metric_query(
                 ),
                 copy=False,
             )
-        ctes.append(_cte("kpi__o", ordered.from_("kpi__o0", copy=False)))
         select = exp.select(
             exp.alias_(col(_OP), "period", quoted=True),
-            *(col(d) for d in by),
+            *(col(d) for d in self.by),
             exp.alias_(exp.Count(this=exp.Star()), _PERIODS, quoted=True),
             copy=False,
         )
         select = select.select(
-            *(exp.alias_(_rollup(rules[n].time, col(n)), n, quoted=True) for n in carried),
+            *(exp.alias_(_rollup(how, col(n)), n, quoted=True) for n, how in carried), copy=False
+        )
+        grouped = select.from_("kpi__o", copy=False).group_by(
+            col(_OP), *(col(d) for d in self.by), copy=False
+        )
+        ctes = (
+            _cte("kpi__o0", ranked),
+            _cte("kpi__o", ordered.from_("kpi__o0", copy=False)),
+            _cte("kpi__r", grouped),
+        )
+        return replace(state, ctes=(*state.ctes, *ctes), last="kpi__r", periods=col(_PERIODS))
+
+    def measure_direct(self, state: SqlState, step: MeasureDirect) -> SqlState:
+        direct = tuple(i for i in step.inputs if i in set(self.layout.direct))
+        if not direct:
+            return state
+        dq = SourceQuery(
+            self.c,
+            self.source_id,
+            step.grain,
+            self.plan.params,
+            dims=[d for d in step.by if d in self.dims],
+            inputs=list(direct),
+            as_of=self.plan.as_of,
+        )
+        ctes = _renamed(dq.build(), "kpi__d_", "kpi__d0")
+        return replace(state, ctes=(*state.ctes, *ctes), direct=direct)
+
+    def shape_output(self, state: SqlState, step: ShapeOutput) -> SqlState:
+        combined = step.grain != step.base
+        carried = [*self.layout.combined, *self.layout.rolled]
+        days: exp.Expression = col(DAYS, "x")
+        if combined:
+            begin, end = (
+                (col("period", "x"), col(CUT, "rg"))
+                if step.grain == "all"
+                else period_bounds(col("period", "x"), step.base, step.grain)
+            )
+            if step.grain != "all":
+                end = exp.Least(this=end, expressions=[col(CUT, "rg")])
+            days = exp.DateDiff(
+                this=exp.cast(end, "date"), expression=exp.cast(begin, "date"), unit=exp.var("DAY")
+            )
+        joined = exp.select(
+            *(col(n, "x") for n in ["period", *self.by, *carried]),
+            exp.alias_(days, DAYS, quoted=True),
             copy=False,
         )
-        ctes.append(
-            _cte(
-                "kpi__r",
-                select.from_("kpi__o", copy=False).group_by(
-                    col(_OP), *(col(d) for d in by), copy=False
-                ),
+        if combined:
+            joined = joined.select(col(_PERIODS, "x"), copy=False)
+        joined = joined.from_(exp.table_(state.last, alias="x"), copy=False)
+        if combined:
+            joined = joined.join(
+                exp.table_("kpi__b_kpi__range", alias="rg"), join_type="cross", copy=False
             )
+        if state.direct:
+            on: Any = exp.and_(
+                *(exp.EQ(this=col(k, "x"), expression=col(k, "d")) for k in ["period", *self.by])
+            )
+            joined = joined.select(*(col(n, "d") for n in state.direct), copy=False).join(
+                exp.table_("kpi__d0", alias="d"), on=on, join_type="left", copy=False
+            )
+        return replace(state, ctes=(*state.ctes, _cte("kpi__j", joined)), last="kpi__j")
+
+    def select(self, state: SqlState) -> exp.Select:
+        """The query: per output period and ``by`` member, the inputs and the metrics computed."""
+        layout, plan = self.layout, self.plan
+        values = [*layout.combined, *layout.direct] if plan.aggregates else layout.inputs
+        keys = [col("period"), *(col(d) for d in self.by)]
+        out = (
+            exp.select(
+                *keys,
+                *(col(i) for i in values),
+                *(col(m) for m in layout.output_metrics),
+                copy=False,
+            )
+            .from_(state.last, copy=False)
+            .order_by(*keys[1:], keys[0], copy=False)
         )
-        last = "kpi__r"
-        periods = col(_PERIODS)
-    days: exp.Expression = col(DAYS, "x")
-    if plan.grain != plan.data_grain:
-        begin, end = (
-            (col("period", "x"), col(CUT, "rg"))
-            if plan.grain == "all"
-            else period_bounds(col("period", "x"), plan.data_grain, plan.grain)
-        )
-        if plan.grain != "all":
-            end = exp.Least(this=end, expressions=[col(CUT, "rg")])
-        days = exp.DateDiff(
-            this=exp.cast(end, "date"), expression=exp.cast(begin, "date"), unit=exp.var("DAY")
-        )
-    joined = exp.select(
-        *(col(n, "x") for n in ["period", *by, *carried]),
-        exp.alias_(days, DAYS, quoted=True),
-        copy=False,
-    )
-    if plan.grain != plan.data_grain:
-        joined = joined.select(col(_PERIODS, "x"), copy=False)
-    joined = joined.from_(exp.table_(last, alias="x"), copy=False)
-    if plan.grain != plan.data_grain:
-        joined = joined.join(
-            exp.table_("kpi__b_kpi__range", alias="rg"), join_type="cross", copy=False
-        )
-    if layout.direct:
-        dq = SourceQuery(
-            c, source_id, plan.grain, plan.params, dims=by, inputs=layout.direct, as_of=plan.as_of
-        )
-        ctes += _renamed(dq.build(), "kpi__d_", "kpi__d0")
-        on: Any = exp.and_(
-            *(exp.EQ(this=col(k, "x"), expression=col(k, "d")) for k in ["period", *by])
-        )
-        joined = joined.select(*(col(n, "d") for n in layout.direct), copy=False).join(
-            exp.table_("kpi__d0", alias="d"), on=on, join_type="left", copy=False
-        )
-    ctes.append(_cte("kpi__j", joined))
-    names = Names(params=plan.params, values={"periods": periods, "days": col(DAYS)})
-    last = _layers(ctes, "kpi__j", layout.metrics, formulas, names, "kpi__l")
-    values = [*layout.combined, *layout.direct] if plan.aggregates else layout.inputs
-    keys = [col("period"), *(col(d) for d in by)]
-    out = (
-        exp.select(
-            *keys, *(col(i) for i in values), *(col(m) for m in layout.output_metrics), copy=False
-        )
-        .from_(last, copy=False)
-        .order_by(*keys[1:], keys[0], copy=False)
-    )
-    out.set("with_", exp.With(expressions=ctes))
-    return out
+        out.set("with_", exp.With(expressions=list(state.ctes)))
+        return out
 
 
 def _layers(
@@ -407,7 +463,7 @@ def _cte(name: str, select: exp.Expression) -> exp.CTE:
     return exp.CTE(this=select, alias=exp.TableAlias(this=exp.to_identifier(name)))
 
 
-__all__ = ["GRAINS", "metric_query", "sql_metrics", "sql_plan"]
+__all__ = ["GRAINS", "SqlBackend", "metric_query", "sql_metrics", "sql_plan"]
 
 
 def measure_sql(
