@@ -243,6 +243,8 @@ class DataSource(Definition):
     entity: str | None = None
     # declared column -> its type and values
     columns: Mapping[str, Column] = field(default_factory=dict)
+    # column (as measures name it) -> its header in the file, when they differ
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -414,6 +416,7 @@ def build(
             dimensions=dict(fields.get("dimensions") or {}),
             entity=fields.get("entity"),
             columns={k: _column(v or {}) for k, v in (fields.get("columns") or {}).items()},
+            headers=dict(fields.get("headers") or {}),
         )
     if kind == "param":
         return Param(

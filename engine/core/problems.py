@@ -351,6 +351,21 @@ CODES: dict[str, Code] = _catalog(
         "separate accent where one character would do. Chinese ids, and Chinese with ASCII "
         "letters, digits and `_` (`会员_count`), are fine (docs/pack-language.md, §3).",
     ),
+    Code(
+        "KPI-R023",
+        "error",
+        "Header of an unknown column",
+        "A source's `headers` maps a name that is not a column of the source (its `time`, a "
+        "dimension or `entity` column, or a declared `columns` entry): declare the column, or "
+        "correct the name.",
+    ),
+    Code(
+        "KPI-R024",
+        "error",
+        "Two columns from one header",
+        "A source's `headers` maps two columns to one header of the file (or maps a column to "
+        "the name another column is read from as it is): map each column to a header of its own.",
+    ),
 )
 
 

@@ -268,6 +268,45 @@ RUNTIME_CODES: dict[str, RuntimeCode] = _runtime_catalog(
         "A source given as an in-memory table maps each column's name (text, not empty) to its "
         "values, every column as long as the others.",
     ),
+    # -- the columns and cells of exports (issue 14) ----------------------------------------
+    (
+        "KPI-E053",
+        "Column header that names two things",
+        "The header is a label two inputs or dimensions share, or one's id and another's label "
+        '(docs/evaluation.md, "Column headers"): head the column with the id it stands for.',
+    ),
+    (
+        "KPI-E054",
+        "Two columns for one input",
+        "Two headers of the data (an id and a label, or two labels) stand for the same input, "
+        "dimension or period: keep one of the columns.",
+    ),
+    (
+        "KPI-E055",
+        "No column for a dimension",
+        "Rows of different dimension members share a key because the data has no column for "
+        "the dimension, and a column the pack does not know is probably it: head that column "
+        "with the dimension's id or label.",
+    ),
+    (
+        "KPI-E056",
+        "Number cell that reads two ways",
+        "`1 200`, `1,20` or `1.200,50` could be read two ways, and a percent is read only in an "
+        'input whose unit is a ratio: write 1200 or 1,200 (docs/evaluation.md, "Cells as '
+        'exports write them").',
+    ),
+    (
+        "KPI-E057",
+        "Date that reads two ways",
+        "A period written day and month before the year (`01/02/2026`) is the 1st of February "
+        "to some and the 2nd of January to others: write the year first (2026-02-01).",
+    ),
+    (
+        "KPI-E058",
+        "Mapped header missing from a source",
+        "A source's `headers` maps a column to a header that the file does not have (the "
+        "message lists the headers it has): correct the mapping or the file.",
+    ),
     # -- warnings of an evaluation ---------------------------------------------------------
     (
         "KPI-W001",
@@ -327,5 +366,11 @@ RUNTIME_CODES: dict[str, RuntimeCode] = _runtime_catalog(
         "Value outside its metric's domain",
         "The value is one the metric cannot plausibly have (the data is likely wrong), so it "
         "gets no band; past 50 for one metric, one entry with `more: true` stands for the rest.",
+    ),
+    (
+        "KPI-W013",
+        "Columns read by their labels",
+        "Some columns of the data are headed with the pack's labels (充值金额, Recharge amount) "
+        "rather than ids; `columns` maps each such header to the id it was read as.",
     ),
 )

@@ -30,6 +30,7 @@ from engine.evaluate.backends.numpy_backend import Ctx, NumpyBackend
 from engine.evaluate.backends.numpy_steps import MeasureCells, NumpySteps
 from engine.evaluate.explain import Explainer, format_number
 from engine.evaluate.frame import Frame
+from engine.evaluate.headers import missing_dimension, name_columns
 from engine.evaluate.plan import Plan, check_as_of, make_plan
 from engine.evaluate.steps import execute, plan_steps
 from engine.evaluate.table import (
@@ -75,7 +76,7 @@ def evaluate(
     out (with a warning), and the period that holds it is partial (``days`` counts to it)."""
     check_as_of(as_of)
     c = pack if isinstance(pack, CompiledPack) else compile_pack(pack, library)
-    columns = to_columns(rows)
+    columns, named = name_columns(c.pack, to_columns(rows))
     period_index, data_grain = periods_of(columns)
     notes: list[dict[str, Any]] = []
     if as_of is not None:
@@ -91,8 +92,14 @@ def evaluate(
         locale=locale,
         as_of=as_of,
     )
-    plan.warnings[:0] = notes
-    return evaluate_plan(plan, columns, period_index, trace=trace)
+    plan.warnings[:0] = [*named, *notes]
+    try:
+        return evaluate_plan(plan, columns, period_index, trace=trace)
+    except InputError as err:  # a duplicate row because a dimension's column is misnamed?
+        better = missing_dimension(c.pack, columns, err)
+        if better is None:
+            raise
+        raise better from None
 
 
 def rows_until(

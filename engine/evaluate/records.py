@@ -24,6 +24,7 @@ from engine.core.errors import InputError
 from engine.core.periods import parse_period
 from engine.evaluate.evaluation import Evaluation, evaluate_plan, rows_until
 from engine.evaluate.frame import Cells
+from engine.evaluate.headers import name_columns
 from engine.evaluate.measures.run import Progress, Records, SourceData, merge_inputs
 from engine.evaluate.plan import check_as_of, make_plan, records_grain
 from engine.evaluate.steps import MeasureDirect
@@ -52,6 +53,9 @@ def evaluate_records(
     and a period that goes on after it is partial. Bad input raises :class:`InputError`.
     """
     check_as_of(as_of)
+    named: list[dict[str, Any]] = []
+    if data is not None:
+        data, named = name_columns(c.pack, data)
     records = Records(c, paths)
     try:
         day = as_of or records.last_day()
@@ -83,7 +87,7 @@ def evaluate_records(
             records=True,
             as_of=day,
         )
-        plan.warnings[:0] = notes
+        plan.warnings[:0] = [*named, *notes]
         if data is not None:
             plan.warnings.extend(_summed_entities(plan))
 

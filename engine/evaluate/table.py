@@ -12,7 +12,7 @@ import io
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,20 +21,28 @@ import numpy as np
 from engine.core.characters import describe_char, foreign_digit
 from engine.core.errors import InputError
 from engine.core.periods import Period, parse_period
+from engine.evaluate.cells import export_number, export_period
 
 Rows = Sequence[Mapping[str, Any]] | Mapping[str, Any]
 
 
 @dataclass
 class Columns:
-    """Input as columns of equal length ``n``; ``kinds[name]`` is "csv" (all text) or "any"."""
+    """Input as columns of equal length ``n``; ``text_only``: every cell is text (a CSV).
+    ``headers``: the header each column had in the file, for the columns read by a label
+    (engine.evaluate.headers), so that messages name the column as the file does."""
 
     n: int
     data: dict[str, Any]
     text_only: bool = False
+    headers: dict[str, str] = field(default_factory=dict)
 
     def __contains__(self, name: str) -> bool:
         return name in self.data
+
+    def header(self, name: str) -> str:
+        """The column ``name`` as the file heads it."""
+        return self.headers.get(name, name)
 
 
 def read_table(path: Path | str) -> Columns:
@@ -224,20 +232,26 @@ def periods_of(columns: Columns) -> tuple[np.ndarray, str]:
             "the data has no 'period' column",
             code="KPI-E013",
             column="period",
-            hint="add a column 'period' holding e.g. 2026-01",
+            hint="add a column 'period' (or 期间, 月份) holding e.g. 2026-01",
         )
+    column = columns.header("period")
     values = _text_array(columns.data["period"])
     labels, inverse = np.unique(values, return_inverse=True)
     inverse = inverse.reshape(-1)
     parsed: list[Period] = []
-    for label in labels:
+    for k, label in enumerate(labels):
         try:
             if not str(label).strip():
                 raise ValueError("the period is empty")
-            parsed.append(parse_period(str(label)))
+            parsed.append(parse_period(export_period(str(label))))
         except ValueError as err:
-            row = int(np.flatnonzero(inverse == len(parsed))[0]) + 1
-            raise InputError(str(err), code="KPI-E014", row=row, column="period") from None
+            row = int(np.flatnonzero(inverse == k)[0]) + 1
+            raise InputError(str(err), code="KPI-E014", row=row, column=column) from None
+        except InputError as err:  # a date that reads two ways (KPI-E057)
+            row = int(np.flatnonzero(inverse == k)[0]) + 1
+            raise InputError(
+                err.reason, code="KPI-E057", row=row, column=column, hint=err.hint
+            ) from None
     grains = np.asarray([p.grain for p in parsed], dtype=object)
     if len(set(grains.tolist())) > 1:
         first_grain = grains[inverse[0]]
@@ -247,7 +261,7 @@ def periods_of(columns: Columns) -> tuple[np.ndarray, str]:
             "all rows of one request must have the same grain",
             code="KPI-E015",
             row=bad + 1,
-            column="period",
+            column=column,
         )
     index = (
         np.asarray([p.index for p in parsed], dtype=np.int64)[inverse]
@@ -272,7 +286,7 @@ def dimension_codes(columns: Columns, dim: str) -> tuple[np.ndarray, list[str]]:
                     "a dimension value must be non-empty text",
                     code="KPI-E016",
                     row=i + 1,
-                    column=dim,
+                    column=columns.header(dim),
                 )
     text = np.char.strip(_text_array(raw))
     labels, codes = np.unique(text, return_inverse=True)
@@ -281,7 +295,7 @@ def dimension_codes(columns: Columns, dim: str) -> tuple[np.ndarray, list[str]]:
             "a dimension value must be non-empty text",
             code="KPI-E016",
             row=int(np.flatnonzero(codes == 0)[0]) + 1,
-            column=dim,
+            column=columns.header(dim),
         )
     return codes.reshape(-1).astype(np.int64), [str(x) for x in labels]
 
@@ -293,10 +307,18 @@ def _number_text(v: Any) -> str:
 
 
 def numeric(
-    columns: Columns, name: str, default: float | None = None, fill_blank: bool = False
+    columns: Columns,
+    name: str,
+    default: float | None = None,
+    fill_blank: bool = False,
+    *,
+    percent: bool = False,
 ) -> np.ndarray:
-    """A column as float64 with NaN for null. ``fill_blank``: blanks take ``default``."""
+    """A column as float64 with NaN for null. ``fill_blank``: blanks take ``default``.
+    Text cells may be written as exports write them (engine.evaluate.cells: ``1,200``,
+    ``¥1,200.50``, ``(120)``; ``12.5%`` where ``percent``, for an input that is a ratio)."""
     raw = columns.data[name]
+    column = columns.header(name)
     blank_value = np.nan if default is None or not fill_blank else float(default)
     if isinstance(raw, np.ndarray) and raw.dtype.kind in "iuf":
         out = raw.astype(np.float64)
@@ -306,13 +328,13 @@ def numeric(
                 f"'{out[bad][0]}' is not a finite number",
                 code="KPI-E018",
                 row=int(np.flatnonzero(bad)[0]) + 1,
-                column=name,
+                column=column,
             )
         if fill_blank:
             out[np.isnan(out)] = blank_value
         return out
     if columns.text_only:
-        return _numeric_text(raw, name, blank_value)
+        return _numeric_text(raw, column, blank_value, percent)
     values = raw.tolist() if isinstance(raw, np.ndarray) else raw
     out = np.empty(len(values), dtype=np.float64)
     for i, v in enumerate(values):
@@ -324,24 +346,37 @@ def numeric(
             or not isinstance(v, int | float | str)
             or (isinstance(v, str) and "_" in v)
         ):
-            raise InputError(f"{_show(v)} is not a number", code="KPI-E017", row=i + 1, column=name)
-        if isinstance(v, str):
-            _refuse_foreign_digits(v, i + 1, name)
-        try:
-            x = float(v)
-        except (ValueError, OverflowError):
             raise InputError(
-                f"{_show(v)} is not a number", code="KPI-E017", row=i + 1, column=name
+                f"{_show(v)} is not a number", code="KPI-E017", row=i + 1, column=column
+            )
+        try:
+            x = _text_number(v, i + 1, column, percent) if isinstance(v, str) else float(v)
+        except OverflowError:  # an int past float's range
+            raise InputError(
+                f"{_show(v)} is not a finite number", code="KPI-E018", row=i + 1, column=column
             ) from None
         if not math.isfinite(x):
             raise InputError(
-                f"{_show(v)} is not a finite number", code="KPI-E018", row=i + 1, column=name
+                f"{_show(v)} is not a finite number", code="KPI-E018", row=i + 1, column=column
             )
         out[i] = x
     return out
 
 
-def _numeric_text(raw: Sequence[str], name: str, blank_value: float) -> np.ndarray:
+def _text_number(cell: str, row: int, column: str, percent: bool) -> float:
+    """One text cell as a number: a plain one, or one written as exports write them."""
+    _refuse_foreign_digits(cell, row, column)
+    try:
+        return float(cell)
+    except (ValueError, OverflowError):
+        pass
+    x = export_number(cell, percent=percent, row=row, column=column)
+    if x is None:
+        raise InputError(f"{_show(cell)} is not a number", code="KPI-E017", row=row, column=column)
+    return x
+
+
+def _numeric_text(raw: Sequence[str], name: str, blank_value: float, percent: bool) -> np.ndarray:
     arr = np.asarray(raw, dtype=object)
     stripped = np.char.strip(arr.astype(str))
     blank = stripped == ""
@@ -360,15 +395,9 @@ def _numeric_text(raw: Sequence[str], name: str, blank_value: float) -> np.ndarr
     out = np.full(len(arr), blank_value, dtype=np.float64)
     try:
         out[~blank] = stripped[~blank].astype(np.float64)
-    except ValueError:
-        for i, cell in enumerate(stripped):
-            if cell:
-                try:
-                    float(cell)
-                except ValueError:
-                    raise InputError(
-                        f"{_show(cell)} is not a number", code="KPI-E017", row=i + 1, column=name
-                    ) from None
+    except ValueError:  # some cell is no plain number: read it as an export writes it, or refuse
+        for i in np.flatnonzero(~blank).tolist():
+            out[i] = _text_number(str(stripped[i]), i + 1, name, percent)
     bad = ~blank & ~np.isfinite(out)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
@@ -406,4 +435,4 @@ def take_rows(columns: Columns, keep: np.ndarray) -> Columns:
     data: dict[str, Any] = {}
     for name, col in columns.data.items():
         data[name] = col[index] if isinstance(col, np.ndarray) else [col[i] for i in index.tolist()]
-    return Columns(len(index), data, columns.text_only)
+    return Columns(len(index), data, columns.text_only, dict(columns.headers))

@@ -13,6 +13,7 @@ from engine.core.problems import Problem
 from engine.validate.bands import check_bands
 from engine.validate.context import Context
 from engine.validate.edges import check_edges
+from engine.validate.headers import check_headers
 from engine.validate.ids import check_ids
 from engine.validate.inputs import check_inputs
 from engine.validate.links import check_links
@@ -30,6 +31,7 @@ RULES: tuple[Rule, ...] = (
     check_links,
     check_inputs,
     check_measures,
+    check_headers,
 )
 
 

@@ -1305,7 +1305,7 @@ def three_rows(**third: Any) -> list[dict[str, Any]]:
         pytest.param(float("inf"), id="inf-float"),
         pytest.param(True, id="true"),
         pytest.param(False, id="false"),
-        pytest.param("1,000", id="thousands-comma"),
+        pytest.param("1,00", id="comma-not-grouping-thousands"),
         pytest.param("1_000", id="underscore-digits"),
         pytest.param([1], id="list"),
         pytest.param({"v": 1}, id="object"),

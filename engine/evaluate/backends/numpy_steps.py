@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from engine.evaluate.backends.numpy_backend import Ctx, NumpyBackend
+from engine.evaluate.cells import RATIO_UNITS
 from engine.evaluate.frame import (
     Cells,
     Frame,
@@ -79,7 +80,13 @@ class NumpySteps:
         for name in step.inputs:
             spec = inputs[name]
             if name in columns:
-                values[name] = numeric(columns, name, spec.default, fill_blank=not spec.required)
+                values[name] = numeric(
+                    columns,
+                    name,
+                    spec.default,
+                    fill_blank=not spec.required,
+                    percent=spec.unit in RATIO_UNITS,
+                )
             else:
                 values[name] = np.full(
                     columns.n, np.nan if spec.default is None else float(spec.default)

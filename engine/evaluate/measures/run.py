@@ -25,7 +25,9 @@ from engine.compile.pack import CompiledPack
 from engine.core.errors import InputError
 from engine.core.model import DataSource
 from engine.core.periods import from_date, parse_period
+from engine.evaluate.cells import export_number
 from engine.evaluate.measures import memory
+from engine.evaluate.measures.headers import header_names, rename_headers
 from engine.evaluate.measures.query import measure_query, measured_sources
 from engine.evaluate.measures.sqlparts import COUNTER_DIGITS
 from engine.evaluate.table import Columns
@@ -63,13 +65,16 @@ def _text_columns(source: DataSource) -> set[str]:
     """Columns read from a CSV as text whatever they look like: the time (parsed strictly, ISO
     only, by the checks and the query), dimensions, the entity and every declared column (cast
     by the query). Guessing their types from a sample could round 1.5 to 2 or read 03/04/2025 as
-    a day-first date without a word."""
-    return {
-        source.time,
-        *source.dimensions.values(),
-        *([source.entity] if source.entity else []),
-        *source.columns,
-    }
+    a day-first date without a word. With the file's headers of the columns ``headers`` maps."""
+    return header_names(
+        source,
+        {
+            source.time,
+            *source.dimensions.values(),
+            *([source.entity] if source.entity else []),
+            *source.columns,
+        },
+    )
 
 
 def _load(con: Any, source: DataSource, sid: str, data: SourceData) -> None:
@@ -84,6 +89,7 @@ def _load(con: Any, source: DataSource, sid: str, data: SourceData) -> None:
             raise InputError(
                 f"source '{sid}' ({memory.LABEL}): {str(err).splitlines()[0]}", code="KPI-E039"
             ) from None
+        rename_headers(con, source, sid, memory.LABEL)
         return
     path = Path(str(data))
     if not path.is_file():
@@ -112,6 +118,7 @@ def _load(con: Any, source: DataSource, sid: str, data: SourceData) -> None:
         raise InputError(
             f"source '{sid}' ({path.name}): {str(err).splitlines()[0]}", code="KPI-E039"
         ) from None
+    rename_headers(con, source, sid, path.name)
 
 
 def _used_columns(c: CompiledPack, sid: str) -> set[str]:
@@ -274,15 +281,33 @@ def _check(con: Any, c: CompiledPack, sid: str, label: str) -> None:
             f"ORDER BY kpi__row LIMIT {SAMPLE_ROWS}"
         ).fetchall()
         sample = "; ".join(f"row {r}: {_show(v)}" for r, v in rows)
+        header = f" (header '{source.headers[column]}')" if column in source.headers else ""
         err = InputError(
-            f"source '{sid}' ({label}), column '{column}': {bad} row{'s' * (bad != 1)} "
+            f"source '{sid}' ({label}), column '{column}'{header}: {bad} row{'s' * (bad != 1)} "
             f"with {what} — {sample}{' …' if bad > len(rows) else ''}",
             code="KPI-E043",
         )
         # structured, for API clients
         err.row, err.column = ((int(rows[0][0]) if rows else None), column)
-        err.hint = "write digits 0-9" if what == _FOREIGN_DIGITS else None
+        err.hint = "write digits 0-9" if what == _FOREIGN_DIGITS else _export_hint(rows)
         raise err
+
+
+def _export_hint(rows: Sequence[tuple[Any, Any]]) -> str | None:
+    """A hint when a ledger's bad number cells are written as exports write them (1,200, ¥80):
+    the SQL engine reads a ledger's cells, and it reads plain numbers only (docs/measures.md)."""
+    for _, value in rows:
+        try:
+            read = export_number(str(value), percent=True, row=1, column="")
+        except InputError:
+            read = None
+        if read is not None:
+            return (
+                "a ledger's numbers are read by the SQL engine, plainly: thousands separators, "
+                "currency signs, parentheses and percents are not read there; export the "
+                "column as plain numbers (1200.50)"
+            )
+    return None
 
 
 def _show(value: Any) -> str:
