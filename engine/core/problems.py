@@ -366,6 +366,15 @@ CODES: dict[str, Code] = _catalog(
         "A source's `headers` maps two columns to one header of the file (or maps a column to "
         "the name another column is read from as it is): map each column to a header of its own.",
     ),
+    Code(
+        "KPI-R025",
+        "warning",
+        "Label that names two things",
+        "An input's or dimension's label (compared as column headers are: NFKC, trimmed, case "
+        "folded) is also another input's or dimension's label or id, or a name of the period "
+        "column: data rows with a column headed by it are refused (KPI-E053), so give it a "
+        "label of its own.",
+    ),
 )
 
 

@@ -1,11 +1,14 @@
 """KPI-R023 a source's ``headers`` maps a name that is no column of the source, KPI-R024 two
-columns of a source read from one header of the file (docs/measures.md, "Headers")."""
+columns of a source read from one header of the file (docs/measures.md, "Headers"), and the
+warning KPI-R025: an input's or dimension's label that data rows could not be headed by, since
+it is another one's label or id too (docs/evaluation.md, "Column headers")."""
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterator
 
-from engine.core.model import DataSource
+from engine.core.model import DataSource, Definition
 from engine.core.problems import Problem
 from engine.validate.context import Context, suggest
 
@@ -25,6 +28,48 @@ def check_headers(ctx: Context) -> Iterator[Problem]:
     for sid, source in ctx.pack.sources.items():
         if source.headers:
             yield from _check(sid, source)
+    yield from _shared_labels(ctx)
+
+
+def _key(text: str) -> str:
+    """As engine.evaluate.headers compares a header with a label (NFKC, trimmed, case folded)."""
+    return unicodedata.normalize("NFKC", text).strip().casefold()
+
+
+def _shared_labels(ctx: Context) -> Iterator[Problem]:
+    pack = ctx.pack
+    defs: list[tuple[str, Definition]] = [
+        *(("input", d) for d in pack.inputs.values()),
+        *(("dimension", d) for d in pack.dimensions.values()),
+    ]
+    owner: dict[str, str] = {d.id: f"the id of {kind} '{d.id}'" for kind, d in defs}
+    owner["period"] = "a name of the period column"
+    for name in ("期间", "月份", "年月"):
+        owner[_key(name)] = "a name of the period column"
+    labels: dict[str, tuple[str, str]] = {}  # key -> (id, how)
+    for kind, d in defs:
+        for locale, text in d.label.items:
+            key = _key(text)
+            if not key:
+                continue
+            first = labels.setdefault(key, (d.id, f"the {locale} label of {kind} '{d.id}'"))
+            clash = (
+                first[1]
+                if first[0] != d.id
+                else owner.get(key)
+                if key in owner and key != d.id
+                else None
+            )
+            if clash is None:
+                continue
+            yield Problem.at(
+                "KPI-R025",
+                f"{kind} '{d.id}': its {locale} label '{text}' is also {clash}, so a column of "
+                "data headed by it would be refused",
+                d.loc("label"),
+                path=f"{d.source.dotted}.label.{locale}",
+                hint="give it a label of its own",
+            )
 
 
 def _check(sid: str, source: DataSource) -> Iterator[Problem]:
