@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import json
 import math
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.compile.pack import CompiledPack, check_text, compile_pack
 from engine.core.errors import InputError
@@ -330,3 +333,25 @@ def test_kpi_eval_reads_a_file_headed_by_labels(bakery: CompiledPack, tmp_path: 
     refused = runner.invoke(app, ["eval", "bakery-stored-value", "-i", str(bad)])
     assert refused.exit_code == 2
     assert "row 1, column '充值金额': '1,20' could be read two ways" in refused.output
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.decimals(min_value=-(10**12), max_value=10**12, places=2, allow_nan=False))
+def test_grouped_money_reads_back_to_its_value(x: Decimal) -> None:
+    text = f"{abs(x):,.2f}"
+    for cell, sign in ((text, 1), (f"¥{text}", 1), (f"({text})", -1), (f"{text} 元", 1)):
+        got = export_number(cell, percent=False, row=1, column="x")
+        assert got == sign * float(abs(x)), cell
+    full_width = text.replace(",", "，")
+    assert export_number(full_width, percent=False, row=1, column="x") == float(abs(x))
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="0123456789,.，%％()¥￥RMBCNY元-+ eE_", max_size=14))
+def test_a_cell_is_read_refused_or_left_as_no_number_never_a_crash(cell: str) -> None:
+    try:
+        got = export_number(cell, percent=True, row=1, column="x")
+    except InputError as err:
+        assert err.code == "KPI-E056" and err.row == 1
+        return
+    assert got is None or math.isfinite(got) or "e" in cell.lower()
