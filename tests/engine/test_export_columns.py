@@ -355,3 +355,27 @@ def test_a_cell_is_read_refused_or_left_as_no_number_never_a_crash(cell: str) ->
         assert err.code == "KPI-E056" and err.row == 1
         return
     assert got is None or math.isfinite(got) or "e" in cell.lower()
+
+
+@pytest.mark.parametrize("fmt", ["json", "parquet"])
+def test_json_and_parquet_rows_headed_by_labels(
+    bakery: CompiledPack, tmp_path: Path, fmt: str
+) -> None:
+    import csv
+    import io
+
+    import duckdb
+
+    labelled = list(csv.DictReader(io.StringIO(_relabel(bakery, "zh"))))
+    assert "充值金额" in labelled[0]
+    path = tmp_path / f"导出.{fmt}"
+    if fmt == "json":
+        path.write_text(json.dumps(labelled, ensure_ascii=False), encoding="utf-8")
+    else:
+        csv_path = tmp_path / "labelled.csv"
+        csv_path.write_text(_relabel(bakery, "zh"), encoding="utf-8")
+        duckdb.sql(f"COPY (SELECT * FROM read_csv('{csv_path}')) TO '{path}' (FORMAT parquet)")
+    want = evaluate(bakery, read_table(SAMPLE / "sample.csv")).to_json()["rows"]
+    got = evaluate(bakery, read_table(path)).to_json()
+    assert got["rows"] == want
+    assert got["warnings"][0]["columns"]["期间"] == "period"
