@@ -24,6 +24,7 @@ from engine.core.characters import (
     FULL_WIDTH_OPENING,
     FULL_WIDTH_SYNTAX,
     HALF_WIDTH,
+    describe_char,
     describe_full_width,
     to_half_width,
 )
@@ -31,8 +32,12 @@ from engine.core.problems import Location, Problem
 
 _COLON = "\uff1a"
 _COMMAS = "\uff0c\u3001"
-#: spaces that are not the ASCII space: YAML reads them as text, not indentation
-_WIDE_SPACE = re.compile("^[ ]*([\u3000\u00a0\u2002-\u200a\u202f\u205f])")
+#: spaces that are not the ASCII space, as indentation before a key or a list item: YAML reads
+#: them as text (a Chinese paragraph indented with "　　" inside a text value is not matched)
+_WIDE = "\u3000\u00a0\u2002-\u200a\u202f\u205f"
+_WIDE_SPACE = re.compile(f"^[ ]*([{_WIDE}])[ {_WIDE}]*(?:-[ ]|[^\\s:#]+:(?:[ ]|$))")
+#: `key:　value` — a full-width space after a key's colon
+_COLON_WIDE = re.compile(f"^[ ]*(?:-[ ]+)?[^\\s#'\"{{}}\\[\\],:][^:#'\"]*:([{_WIDE}])")
 #: `key：value` — a line whose first colon (before any half-width one) is full-width, so that the
 #: key is never separated from its value (list items `- 原因：…` are text and are not matched)
 _COLON_KEY = re.compile(r"^[ ]*(?:[{,][ ]*)?[^\s#'\"{}\[\],:\-][^:#'\"]*?(\uff1a)")
@@ -50,21 +55,34 @@ _INDENT_MESSAGES = (
 )
 
 
-def full_width_problem(ch: str, loc: Location, *, path: str = "", line_text: str = "") -> Problem:
-    """KPI-L015 (KPI-L016 for the full-width space) at a full-width character typed for YAML."""
-    _, _, needs = FULL_WIDTH_SYNTAX[ch]
+def full_width_problem(
+    ch: str, loc: Location, *, path: str = "", line_text: str = "", indentation: bool = True
+) -> Problem:
+    """KPI-L015 at a full-width character typed for YAML syntax; KPI-L016 for a space other than
+    the ASCII one used as ``indentation`` (else it is KPI-L015: beside a key's colon)."""
     where = f"at line {loc.line}, column {loc.column}"
-    if ch == "\u3000":
+    shown = describe_full_width(ch) if ch in FULL_WIDTH_SYNTAX else describe_char(ch)
+    if ch.isspace() and not indentation:
+        return Problem.at(
+            "KPI-L015",
+            f"{shown} {where} beside a key's colon: YAML needs the half-width ':' followed by "
+            "a half-width space",
+            loc,
+            path=path,
+            hint="replace it with a half-width space; switch the input method to half-width "
+            "(English) mode for YAML syntax",
+        )
+    if ch.isspace():
         return Problem.at(
             "KPI-L016",
-            f"{describe_full_width(ch)} {where} used as indentation: YAML indents with "
-            "half-width spaces only",
+            f"{shown} {where} used as indentation: YAML indents with half-width spaces only",
             loc,
             path=path,
             hint="replace each full-width space at the start of the line with two half-width "
             "spaces (as many as the keys next to it are indented); switch the input method to "
             "half-width (English) mode for YAML syntax",
         )
+    _, _, needs = FULL_WIDTH_SYNTAX[ch]
     return Problem.at(
         "KPI-L015",
         f"{describe_full_width(ch)} {where}: YAML needs {needs}",
@@ -94,8 +112,10 @@ def key_problem(key: str, loc: Location, line_text: str, flow: bool) -> Problem 
     """A plain (unquoted) mapping key that holds YAML syntax typed full-width: ``label：充值`` read
     as one key, ``{zh：充值}``, or a key that starts with full-width spaces (indentation)."""
     if key[:1].isspace() and key[:1] != " ":
-        ch = key[0] if key[0] in FULL_WIDTH_SYNTAX else "\u3000"
-        return full_width_problem(ch, loc, line_text=line_text)
+        return full_width_problem(key[0], loc, line_text=line_text)
+    if key[-1:].isspace() and key[-1:] != " " and "\n" not in key:
+        at = _in_line(loc, len(key) - 1, key, line_text)
+        return full_width_problem(key[-1], at, line_text=line_text, indentation=False)
     marks = _COLON + (_COMMAS if flow else "")
     index = next((i for i, c in enumerate(key) if c in marks), None)
     if index is None or "\n" in key:
@@ -135,7 +155,7 @@ def syntax_error_problem(
         first = context_line
     candidates = sorted({*range(first, line + 1), *_previous(lines, line, 2)})
     for number in candidates:
-        found = _full_width_in(lines[number], number, file)
+        found = _full_width_in(lines[number], number, file, number == line)
         if found is not None:
             return found
     if any(m in message for m in _INDENT_MESSAGES):
@@ -164,15 +184,21 @@ def _code_part(text: str) -> str:
     return text[:cut]
 
 
-def _full_width_in(text: str, number: int, file: str) -> Problem | None:
+def _full_width_in(text: str, number: int, file: str, at_error: bool) -> Problem | None:
+    """The full-width character typed for YAML syntax on a line near a libyaml error (a bracket
+    where a value starts only on the error's own line: `label: 【重要】…` above it is text)."""
     code = _code_part(text)
     candidates: list[int] = []
+    after = _COLON_WIDE.match(code)
+    if after:
+        at = Location(file, number + 1, after.start(1) + 1)
+        return full_width_problem(after.group(1), at, line_text=text, indentation=False)
     space = _WIDE_SPACE.match(code)
     if space:
         return full_width_problem(
-            "\u3000", Location(file, number + 1, space.start(1) + 1), line_text=text
+            space.group(1), Location(file, number + 1, space.start(1) + 1), line_text=text
         )
-    for pattern in (_COLON_KEY, _OPENING):
+    for pattern in (_COLON_KEY, _OPENING) if at_error else (_COLON_KEY,):
         found = pattern.search(code)
         if found:
             candidates.append(found.start(1))

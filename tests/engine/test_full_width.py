@@ -6,9 +6,12 @@ none of the keys around it (KPI-L017). The golden cases are in tests/packs/inval
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from engine.compile.pack import check_text
 from engine.core.characters import FULL_WIDTH_SYNTAX, describe_full_width, to_half_width
+from engine.load.located import LoadError, parse_yaml
 
 HEADER = "pack: demo\nversion: '1.0.0'\ntitle: T\ninputs:\n  a: {}\n  b: {}\n"  # 6 lines
 
@@ -155,3 +158,68 @@ def test_the_character_table():
         "{zh: 力度过大，利润承压, en: Too much}"
     )
     assert to_half_width("【a, b】") == "[a, b]"
+
+
+_PIECES = [
+    "  ",
+    "   ",
+    "\u3000",
+    "\u00a0",
+    "\n",
+    "- ",
+    ": ",
+    ":",
+    "：",
+    "，",
+    "、",
+    ",",
+    "{",
+    "}",
+    "[",
+    "]",
+    "｛",
+    "｝",
+    "［",
+    "］",
+    "【",
+    "】",
+    "（",
+    "）",
+    "label",
+    "zh",
+    "净值",
+    "a",
+    "#",
+    "'",
+    '"',
+]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(_PIECES), max_size=40))
+def test_any_mix_of_full_width_syntax_is_a_located_problem_or_data(pieces: list[str]):
+    """Whatever is typed, the loader returns data or one problem inside the file: never an
+    exception of its own (a diagnosis that crashed would turn a typo into a traceback)."""
+    text = "".join(pieces)
+    try:
+        parse_yaml(text, "p.yaml")
+    except LoadError as err:
+        p = err.problem
+        lines = text.split("\n")
+        assert p.file == "p.yaml" and p.message
+        assert 0 <= p.line <= len(lines) + 1
+        if p.code in ("KPI-L015", "KPI-L016", "KPI-L017") and p.line:
+            assert 1 <= p.column <= len(lines[p.line - 1]) + 1
+
+
+def test_a_full_width_comma_in_a_list_of_ids_is_named_in_the_hint():
+    body = (
+        "metrics:\n  净充值: {formula: a}\n  消费占比: {formula: b}\n"
+        "views:\n  v: {metrics: [净充值，消费占比]}\n"
+    )
+    p = first(HEADER + body)
+    assert (p.code, p.line, p.column) == ("KPI-R009", 11, 17)
+    assert p.hint == (
+        "full-width comma '，' (U+FF0C, 全角逗号) does not separate list items in YAML: "
+        "write [净充值, 消费占比] with the half-width ','"
+    )
