@@ -246,7 +246,7 @@ def _indentation_problem(lines: list[str], line: int, file: str) -> Problem | No
     if not levels or indent in {level for level, _, _ in levels}:
         return None
     above = lines[levels[0][1]].split(" #")[0].rstrip()
-    if indent > levels[0][0] and (above.endswith(":") or above.lstrip().startswith("-")):
+    if indent > levels[0][0] and (above.endswith(":") or above.strip() == "-"):
         return None  # deeper than a line that opens a block: that is its content, not a sibling
     ranked = sorted(levels, key=lambda x: (abs(x[0] - indent), -x[1]))
     level, number, word = ranked[0]

@@ -223,3 +223,13 @@ def test_a_full_width_comma_in_a_list_of_ids_is_named_in_the_hint():
         "full-width comma '，' (U+FF0C, 全角逗号) does not separate list items in YAML: "
         "write [净充值, 消费占比] with the half-width ','"
     )
+
+
+def test_a_key_of_a_list_item_indented_past_its_siblings():
+    body = (
+        "metrics:\n  m:\n    formula: a\n    bands:\n"
+        "      - status: good\n        min: 0\n      - status: fair\n         max: 0\n"
+    )
+    p = first(HEADER + body)
+    assert (p.code, p.line, p.column) == ("KPI-L017", 14, 10)
+    assert "'max' is indented 9 spaces, but 'status' on line 13 is indented 8 spaces" in p.message
