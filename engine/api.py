@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from engine.render.lineage import graph_export, lineage, render_text
     from engine.render.pack_docs import pack_markdown
     from engine.render.report import render_csv, render_table
+    from engine.validate.locales import missing_translations
     from engine.validate.schema import pack_schema
 
 #: public name → the module that defines it
@@ -63,6 +64,7 @@ _HOMES = {
     "RuleCondition": "engine.formula.sites",
     "MeasureExprs": "engine.formula.sites",
     "pack_schema": "engine.validate.schema",
+    "missing_translations": "engine.validate.locales",
     # problems and errors
     "CODES": "engine.core.problems",
     "RUNTIME_CODES": "engine.core.runtime_codes",
@@ -165,6 +167,7 @@ __all__ = [
     "mask_bidi",
     "measure_sql",
     "measured_sources",
+    "missing_translations",
     "pack_markdown",
     "pack_schema",
     "parse_extends",
