@@ -232,3 +232,63 @@ def test_a_view_says_how_many_rules_fired_outside_it(client: TestClient):
     assert note is not None and text(note.group(1)).startswith("3 more rules fired outside")
     # no view: nothing is outside
     assert 'id="outside-note"' not in page(client, EN)
+
+
+TARGET_PACK = """\
+pack: target-demo
+version: 1.0.0
+title: {en: Target demo, zh: 目标演示}
+locales: [en, zh]
+grain: month
+inputs:
+  sales: {label: {en: Sales, zh: 销售额}}
+  visits: {label: {en: Visits, zh: 到访}}
+params:
+  min_ticket: {value: 5, label: {en: Lowest ticket, zh: 最低客单}}
+metrics:
+  ticket:
+    label: {en: Ticket, zh: 客单价}
+    formula: sales / visits
+    format: number
+    decimals: 2
+rules:
+  low_ticket:
+    label: {en: Ticket below target, zh: 客单价低于目标}
+    severity: critical
+    when: ticket < min_ticket and visits > 0
+    metric: ticket
+"""
+
+
+def test_a_condition_shows_its_parameter_and_inputs_with_their_values(tmp_path: Path):
+    (tmp_path / "pack.yaml").write_text(TARGET_PACK)
+    c = compile_pack(tmp_path)
+    rows = [
+        {"period": "2026-01", "sales": 36, "visits": 9},
+        {"period": "2026-02", "sales": 60, "visits": 10},
+    ]
+    body = evaluate(c, rows, locale="zh").to_json()
+    fired = [(r["period"], [x["id"] for x in r["rules"]]) for r in body["rows"]]
+    assert fired == [("2026-01", ["low_ticket"]), ("2026-02", [])]  # 36 / 9 = 4 < 5; 6 ≥ 5
+    row = body["rows"][0]
+    entry = attention.fired_entry(c, row, "合计", row["rules"][0], "zh")
+    assert (entry["label"], entry["severity"], entry["value"], entry["when"]) == (
+        "客单价低于目标",
+        "critical",
+        "4.00",
+        "ticket < min_ticket and visits > 0",
+    )
+    # pack order: metrics, then parameters, each value as shown; an input (visits) is named only
+    # when the result carries its value, which a page's evaluation (metrics only) does not
+    assert entry["named"] == [
+        {"id": "ticket", "label": "客单价", "text": "4.00", "kind": "metric"},
+        {"id": "min_ticket", "label": "最低客单", "text": "5", "kind": "param"},
+    ]
+    with_inputs = evaluate(c, rows, metrics=["ticket", "visits"], locale="zh").to_json()["rows"][0]
+    named = attention.fired_entry(c, with_inputs, "合计", with_inputs["rules"][0], "zh")["named"]
+    assert [(n["id"], n["text"], n["kind"]) for n in named] == [
+        ("ticket", "4.00", "metric"),
+        ("visits", "9", "input"),
+        ("min_ticket", "5", "param"),
+    ]
+    assert [g["severity"] for g in attention.by_severity([entry])] == ["critical"]
