@@ -41,9 +41,8 @@ def fired_entry(
     site = c.rules.get(rid)
     names = site.names if site else set()
     values = []
-    for name in [*p.metrics, *p.inputs, *p.params]:  # pack order: metrics, inputs, parameters
-        if name not in names:
-            continue
+    kinds = {name: 0 if name in p.metrics else 1 if name in p.inputs else 2 for name in names}
+    for name in sorted(names, key=lambda n: (kinds[n], n)):  # metrics, inputs, then parameters
         d = p.node(name)
         label = d.label.get(locale, name) if d else name
         if name in p.params:

@@ -278,8 +278,8 @@ def test_a_condition_shows_its_parameter_and_inputs_with_their_values(tmp_path: 
         "4.00",
         "ticket < min_ticket and visits > 0",
     )
-    # pack order: metrics, then parameters, each value as shown; an input (visits) is named only
-    # when the result carries its value, which a page's evaluation (metrics only) does not
+    # metrics, then parameters (by name within each), each value as shown; an input (visits)
+    # is named only when the result carries its value, which a page's evaluation does not
     assert entry["named"] == [
         {"id": "ticket", "label": "客单价", "text": "4.00", "kind": "metric"},
         {"id": "min_ticket", "label": "最低客单", "text": "5", "kind": "param"},
