@@ -62,8 +62,10 @@ def options(
 ) -> dict[str, Any]:
     """The evaluation options of the report form (unknown choices are ignored, as if not given).
 
-    A view narrows what the page shows (:func:`layout`), not what is evaluated: every rule the
-    data allows is judged, so that the page can say which fired outside the view.
+    ``view`` does not change them: a view narrows what the page shows (:func:`layout`), not
+    what is evaluated, so that every rule the data allows is judged and the page can say which
+    fired outside the view. (An export of the page that wants only the view's indicators filters
+    the result by ``c.pack.views[view].metrics``.)
     """
     return {
         "grain": grain if grain in OUTPUT_GRAINS else None,
