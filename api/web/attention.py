@@ -19,7 +19,16 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
-from engine.api import OUTPUT_GRAINS, CompiledPack, coarser_or_same, display_text, parse_period
+from engine.api import (
+    OUTPUT_GRAINS,
+    Band,
+    CompiledPack,
+    Metric,
+    coarser_or_same,
+    display_text,
+    format_value,
+    parse_period,
+)
 
 from .views import remedy_entry
 
@@ -55,6 +64,8 @@ def fired_entry(
             continue
         values.append({"id": name, "label": label, "text": text, "kind": kind})
     band = row["bands"].get(metric) if metric else None
+    m = p.metrics.get(metric) if metric else None
+    edges = _band_edges(m, band, locale) if m is not None and band else None
     return {
         "period": row["period"],
         "member": member,
@@ -69,10 +80,33 @@ def fired_entry(
         else None,
         "band": band["label"] or band["status"] if band else None,
         "status": band["status"] if band else None,
+        "band_edges": edges,
         "when": spec.when if spec else "",
         "named": values,
         "remedies": [remedy_entry(c, x["id"], locale) for x in rule.get("remedies", [])],
     }
+
+
+def _band_edges(m: Metric, shown: dict[str, Any], locale: str) -> str | None:
+    """The bounds of the band a value is in, as the metric shows values: "> 20.0%, ≤ 25.0%"."""
+    band: Band | None = next(
+        (
+            b
+            for b in m.bands
+            if b.status == shown["status"] and (b.label.get(locale) or None) == shown["label"]
+        ),
+        None,
+    )
+    if band is None:
+        return None
+    parts = []
+    if band.min is not None:
+        low = format_value(float(band.min), m.format, m.decimals)
+        parts.append(f"{'≥' if band.min_inclusive else '>'} {low}")
+    if band.max is not None:
+        high = format_value(float(band.max), m.format, m.decimals)
+        parts.append(f"{'≤' if band.max_inclusive else '<'} {high}")
+    return ", ".join(parts) or None
 
 
 def by_severity(fired: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -109,8 +109,16 @@ def test_needs_attention_lists_the_fired_rules_by_severity_with_their_values(
     entry = text(html[first : html.index("</li>", first)])
     assert entry == (
         "Bonus share too high – profit squeezed — 2026-02 · S01: Bonus share 25.0% "
-        "(Bonus cost out of control) condition gift_share > 20%, where Bonus share gift_share = "
-        "25.0% Remedies: Adjust bonus tiers · Restrict where bonus money can be spent"
+        "(Bonus cost out of control: ≥ 25.0%) condition gift_share > 20%, "
+        "where Bonus share gift_share = 25.0% "
+        "Remedies: Adjust bonus tiers · Restrict where bonus money can be spent"
+    )
+    # the band of the value, with its bounds as the pack writes them (above 20%, max 25%)
+    june = html.rindex(
+        "<li", 0, html.index('data-rule="gift_share_too_high" data-period="2026-06"')
+    )
+    assert "Bonus share 22.0% (Profit under pressure: > 20.0%, < 25.0%)" in text(
+        html[june : html.index("</li>", june)]
     )
     # each remedy links to the fired rule's full entry, which lists the remedies with details
     assert '<a href="#fired-1">Adjust bonus tiers</a>' in html
@@ -129,7 +137,7 @@ def test_needs_attention_in_chinese(client: TestClient):
     first = html.rindex("<li", 0, html.index('data-rule="low_sedimentation" data-period="2026-01"'))
     entry = text(html[first : html.index("</li>", first)])
     assert entry == (
-        "沉淀资金率过低 — 2026-01 · S02: 沉淀资金率 27.0% (资金沉淀不足) "
+        "沉淀资金率过低 — 2026-01 · S02: 沉淀资金率 27.0% (资金沉淀不足: < 30.0%) "
         "条件 sedimentation_rate < 30%, 其中 沉淀资金率 sedimentation_rate = 27.0% "
         "解决方案: 推出长期储值档 · 储值卡绑定生日蛋糕预定"
     ), entry
