@@ -31,7 +31,7 @@ if TYPE_CHECKING:
         UnknownMetric,
     )
     from engine.core.model import Band, Definition, Metric, Pack, Text
-    from engine.core.periods import GRAINS, OUTPUT_GRAINS
+    from engine.core.periods import GRAINS, OUTPUT_GRAINS, coarser_or_same, parse_period
     from engine.core.problems import CODES, Code, Problem
     from engine.core.runtime_codes import RUNTIME_CODES, RuntimeCode
     from engine.evaluate.evaluation import CheckResult, Evaluation, Judgement, evaluate, read_table
@@ -78,6 +78,8 @@ _HOMES = {
     # evaluation
     "GRAINS": "engine.core.periods",
     "OUTPUT_GRAINS": "engine.core.periods",
+    "coarser_or_same": "engine.core.periods",
+    "parse_period": "engine.core.periods",
     "Evaluation": "engine.evaluate.evaluation",
     "evaluate": "engine.evaluate.evaluation",
     "read_table": "engine.evaluate.evaluation",
@@ -155,6 +157,7 @@ __all__ = [
     "UnknownMetric",
     "check_pack",
     "check_text",
+    "coarser_or_same",
     "compile_pack",
     "configure_duckdb",
     "display_text",
@@ -171,6 +174,7 @@ __all__ = [
     "pack_markdown",
     "pack_schema",
     "parse_extends",
+    "parse_period",
     "read_csv_text",
     "read_table",
     "render_csv",
