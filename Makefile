@@ -33,6 +33,16 @@ $(STAMP): pyproject.toml constraints.txt
 			echo "make: the browser tests need Chromium (Debian/Ubuntu: sudo apt-get install chromium); skipped without it" >&2; \
 		fi; \
 	fi
+	@# Chinese pages (browser tests, `make screenshots`) need a CJK font, else Chromium draws boxes
+	@if ! fc-list :lang=zh family 2>/dev/null | grep -q .; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing CJK fonts for the Chinese pages (fonts-noto-cjk)"; \
+			{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fonts-noto-cjk >/dev/null; } || \
+				echo "make: could not install fonts-noto-cjk; the Chinese font test fails without it" >&2; \
+		else \
+			echo "make: Chinese pages need a CJK font (Debian/Ubuntu: sudo apt-get install fonts-noto-cjk); not root, so not installed" >&2; \
+		fi; \
+	fi
 	touch $(STAMP)
 
 install: $(STAMP) ## create .venv and install the project with its test tools

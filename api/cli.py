@@ -225,10 +225,21 @@ def validate(
     ] = None,
     as_json: AsJson = False,
     packs_dir: PacksDir = None,
+    strict_locales: Annotated[
+        str | None,
+        typer.Option(
+            "--strict-locales",
+            help="Comma-separated locales (e.g. zh,en) that every label, description, cause, "
+            "remedy and band text of the pack must carry: each one missing is an error "
+            "KPI-R026 at its line (a label left out, which shows the id, lacks them all).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Check packs: YAML, schema, formulas, references, bands, cycles; prove their checks."""
-    from engine.api import PackNotFound, Problem, check_pack
+    from engine.api import PackNotFound, Problem, check_pack, missing_translations
 
+    locales = _locales(strict_locales)
     library = _library(packs_dir)
     targets = list(paths or library.pack_ids())
     if not targets:
@@ -243,6 +254,11 @@ def validate(
         except PackNotFound as err:
             compiled = None
             problems = [Problem.at("KPI-L009", str(err), None)]
+        if compiled is not None and locales:
+            problems = sorted(
+                [*problems, *missing_translations(compiled.pack, locales)],
+                key=lambda p: (p.file or "", p.line, p.column, p.code),
+            )
         errors = sum(p.severity == "error" for p in problems)
         failed = failed or errors > 0
         entry: dict[str, Any] = {
@@ -271,10 +287,21 @@ def validate(
         raise typer.Exit(1)
 
 
+def _locales(option: str | None) -> list[str]:
+    """The locales of ``--strict-locales zh,en``, each a locale code as a pack writes it."""
+    if option is None:
+        return []
+    locales = [part.strip() for part in option.split(",")]
+    bad = [x for x in locales if not re.fullmatch(r"[a-z]{2,3}(-[A-Za-z]{2,4})?", x)]
+    if bad or not locales:
+        raise _fail(f"--strict-locales: {bad[0]!r} is not a locale code; give codes such as zh,en")
+    return locales
+
+
 def _summary(target: str, c: CompiledPack | None, problems: list[Problem]) -> str:
     errors = sum(p.severity == "error" for p in problems)
     warnings = len(problems) - errors
-    if c is None:
+    if c is None or errors:
         return f"✗ {target}: {errors} error(s), {warnings} warning(s)\n"
     statuses = [p.status for p in c.proofs.values()]
     proofs = ", ".join(

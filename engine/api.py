@@ -31,7 +31,7 @@ if TYPE_CHECKING:
         UnknownMetric,
     )
     from engine.core.model import Band, Definition, Metric, Pack, Text
-    from engine.core.periods import GRAINS, OUTPUT_GRAINS
+    from engine.core.periods import GRAINS, OUTPUT_GRAINS, coarser_or_same, parse_period
     from engine.core.problems import CODES, Code, Problem
     from engine.core.runtime_codes import RUNTIME_CODES, RuntimeCode
     from engine.evaluate.evaluation import CheckResult, Evaluation, Judgement, evaluate, read_table
@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from engine.render.lineage import graph_export, lineage, render_text
     from engine.render.pack_docs import pack_markdown
     from engine.render.report import render_csv, render_table
+    from engine.validate.locales import missing_translations
     from engine.validate.schema import pack_schema
 
 #: public name → the module that defines it
@@ -63,6 +64,7 @@ _HOMES = {
     "RuleCondition": "engine.formula.sites",
     "MeasureExprs": "engine.formula.sites",
     "pack_schema": "engine.validate.schema",
+    "missing_translations": "engine.validate.locales",
     # problems and errors
     "CODES": "engine.core.problems",
     "RUNTIME_CODES": "engine.core.runtime_codes",
@@ -76,6 +78,8 @@ _HOMES = {
     # evaluation
     "GRAINS": "engine.core.periods",
     "OUTPUT_GRAINS": "engine.core.periods",
+    "coarser_or_same": "engine.core.periods",
+    "parse_period": "engine.core.periods",
     "Evaluation": "engine.evaluate.evaluation",
     "evaluate": "engine.evaluate.evaluation",
     "read_table": "engine.evaluate.evaluation",
@@ -153,6 +157,7 @@ __all__ = [
     "UnknownMetric",
     "check_pack",
     "check_text",
+    "coarser_or_same",
     "compile_pack",
     "configure_duckdb",
     "display_text",
@@ -165,9 +170,11 @@ __all__ = [
     "mask_bidi",
     "measure_sql",
     "measured_sources",
+    "missing_translations",
     "pack_markdown",
     "pack_schema",
     "parse_extends",
+    "parse_period",
     "read_csv_text",
     "read_table",
     "render_csv",

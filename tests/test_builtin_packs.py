@@ -9,6 +9,7 @@ import pytest
 from engine.compile.pack import CompiledPack, compile_pack
 from engine.load.library import BUILTIN_ROOT, PackLibrary
 from engine.render.lineage import lineage
+from engine.validate.locales import missing_translations
 from tests.pack_texts import localized_texts
 
 PACKS = sorted(p.name for p in BUILTIN_ROOT.iterdir() if p.is_dir())
@@ -93,6 +94,32 @@ def test_every_label_is_in_chinese_and_english(compiled: dict[str, CompiledPack]
         if not {"zh", "en"} <= dict(text.items).keys()
     ]
     assert missing == []
+
+
+@pytest.mark.parametrize("pack", PACKS)
+def test_strict_locales_zh_en_find_nothing(compiled: dict[str, CompiledPack], pack: str):
+    """What `kpi validate --strict-locales zh,en` checks: no text of its own lacks zh or en."""
+    assert missing_translations(compiled[pack].pack, ["zh", "en"]) == []
+
+
+def test_a_label_left_out_of_a_builtin_pack_is_caught(tmp_path: Path):
+    """A label may be left out of a user pack (it shows the id), never out of a built-in one:
+    both bilingual checks above fail on a copy of membership-core without one label."""
+    import shutil
+
+    copy = tmp_path / "membership-core"
+    shutil.copytree(BUILTIN_ROOT / "membership-core", copy)
+    inputs = copy / "inputs.yaml"
+    text = inputs.read_text(encoding="utf-8")
+    line = "    label: {zh: 营销和销售支出, en: Marketing and sales spend}\n"
+    assert line in text
+    inputs.write_text(text.replace(line, ""), encoding="utf-8")
+    c = compile_pack(copy, PackLibrary([tmp_path]))
+    assert c.pack.inputs["marketing_spend"].label.to_json() == {"zh": "marketing_spend"}
+    missing = [w for w, t in localized_texts(c) if not {"zh", "en"} <= dict(t.items).keys()]
+    assert missing == ["inputs.marketing_spend.label"]
+    found = [(p.code, p.file, p.line) for p in missing_translations(c.pack, ["zh", "en"])]
+    assert found == [("KPI-R026", str(inputs), 6)]
 
 
 @pytest.mark.parametrize("pack", PACKS)

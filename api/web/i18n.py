@@ -187,6 +187,25 @@ _WORDS: dict[str, tuple[str, str]] = {  # key: (zh, en)
         "For all of it, choose totals (By: Totals, by=-) or ask the JSON API: "
         "POST /v1/packs/{pack}/evaluate.",
     ),
+    "attention": ("需要关注", "Needs attention"),
+    "attention_none": (
+        "没有需要关注的问题:没有规则触发。",
+        "Nothing needs attention: no rule fired.",
+    ),
+    "attention_none_view": ("此视图中没有规则触发。", "No rule fired in this view."),
+    "condition": ("条件", "condition"),
+    "where": ("其中", "where"),
+    "empty_metrics": (
+        "{n} 个指标在这份数据上没有值:",
+        "{n} indicators have no value for this data:",
+    ),
+    "why": ("原因", "why"),
+    "outside_view": (
+        "另有 {n} 条规则在此视图之外触发。",
+        "{n} more rules fired outside this view.",
+    ),
+    "show_them": ("查看这些规则", "Show them"),
+    "outside_title": ("在此视图之外触发的规则", "Rules that fired outside this view"),
     "upload_failed": ("上传没有得到结果", "The upload got no results"),
     "network_error": ("网络错误:服务器没有应答。", "Network error: the server did not answer."),
     "error_400": ("请求无法读取", "The request cannot be read"),

@@ -35,9 +35,9 @@ from api.server.limits import read_body
 from api.server.problems import MEDIA_TYPE, ApiProblem, clip, log
 from api.server.responses import Lru, media_type
 from api.server.routes.deps import CatalogDep, PoolDep, RedactDep, SettingsDep
-from engine.api import OUTPUT_GRAINS, CompiledPack, UnknownMetric
+from engine.api import CompiledPack, UnknownMetric
 
-from . import i18n, report, views
+from . import attention, i18n, report, views
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
@@ -386,7 +386,8 @@ async def _report(
     ctx: dict[str, Any] = {
         "pack": p,
         "pack_title": p.title.get(locale, p.id),
-        "grains": OUTPUT_GRAINS,
+        # the data's grain and the coarser ones, once there is data (a finer one is an error)
+        "grains": attention.grains_for(await run_in_threadpool(attention.data_grain, body)),
         "dims": [(d.id, d.label.get(locale, d.id)) for d in p.dimensions.values()],
         "views": [(v.id, v.label.get(locale, v.id)) for v in p.views.values()],
         "chosen": {"grain": grain, "by": by, "view": view, "as_of": report.day(as_of) or ""},
@@ -404,7 +405,7 @@ async def _report(
         )
         if "body" in outcome:
             ctx["result"] = await run_in_threadpool(
-                report.layout, c, outcome["body"], locale, words
+                report.layout, c, outcome["body"], locale, words, view
             )
         else:
             ctx["failure"] = await run_in_threadpool(report.failure, outcome, body, redact)

@@ -28,8 +28,8 @@ from api.server.redact import Redactor
 from api.server.worker import WorkerPool
 from engine.api import BUILTIN_ROOT, OUTPUT_GRAINS, CompiledPack, display_text
 
+from . import attention
 from .svg import trend_chart
-from .views import remedy_entry
 
 CONTEXT_ROWS = 2  # data rows shown either side of an offending row
 MAX_CELL = 40
@@ -60,12 +60,17 @@ def has_example(ref: PackRef) -> bool:
 def options(
     c: CompiledPack, grain: str, by: str, view: str, locale: str, as_of: str = ""
 ) -> dict[str, Any]:
-    """The evaluation options of the report form (unknown choices are ignored, as if not given)."""
-    chosen_view = c.pack.views.get(view)
+    """The evaluation options of the report form (unknown choices are ignored, as if not given).
+
+    ``view`` does not change them: a view narrows what the page shows (:func:`layout`), not
+    what is evaluated, so that every rule the data allows is judged and the page can say which
+    fired outside the view. (An export of the page that wants only the view's indicators filters
+    the result by ``c.pack.views[view].metrics``.)
+    """
     return {
         "grain": grain if grain in OUTPUT_GRAINS else None,
         "by": [] if by == "-" else [by] if by in c.pack.dimensions else None,
-        "metrics": list(chosen_view.metrics) if chosen_view else None,
+        "metrics": None,
         "params": None,
         "locale": locale,
         "trace": False,
@@ -180,10 +185,14 @@ def _member(dims: dict[str, Any]) -> str:
 
 
 def layout(
-    c: CompiledPack, outcome_body: bytes, locale: str, words: dict[str, str]
+    c: CompiledPack, outcome_body: bytes, locale: str, words: dict[str, str], view: str = ""
 ) -> dict[str, Any]:
-    """The evaluation JSON (§9) as tables per dimension member, fired rules, checks and trend
-    charts.
+    """The evaluation JSON (§9) as a "needs attention" summary, tables per dimension member,
+    fired rules, checks and trend charts.
+
+    Indicators null on every row are not drawn: ``empty`` names them with the engine's reasons.
+    With a ``view``, only its indicators are drawn, and the rules that fired outside it are
+    counted and listed apart (``outside``): a view never hides a fired rule.
 
     At most ``MAX_TABLES`` tables, ``MAX_LINES`` lines a chart, the latest ``MAX_PERIODS``
     periods, ``MAX_FIRED`` fired rules and ``MAX_CHECKS`` check results: ``notes`` says what
@@ -196,7 +205,11 @@ def layout(
     members = list(dict.fromkeys(_member(r["dims"]) or words["totals"] for r in rows))
     periods = all_periods[-MAX_PERIODS:]
     present = {m for r in rows for m in r["values"]}
-    metrics = [m for m in p.metrics if m in present]
+    chosen_view = p.views.get(view)
+    in_view = set(chosen_view.metrics) if chosen_view else None
+    metrics = [m for m in p.metrics if m in present and (in_view is None or m in in_view)]
+    empty = attention.empty_metrics(c, rows, metrics, locale)
+    metrics = [m for m in metrics if m not in {e["id"] for e in empty}]
     at = {(r["period"], _member(r["dims"]) or words["totals"]): r for r in rows}
     tables = []
     for member in members[:MAX_TABLES]:
@@ -225,15 +238,24 @@ def layout(
             )
         tables.append({"member": member, "lines": lines})
     fired: list[dict[str, Any]] = []
-    checks, fired_total = [], 0
+    outside: list[dict[str, Any]] = []
+    checks, fired_total, outside_total = [], 0, 0
     for r in rows:
         member = _member(r["dims"]) or words["totals"]
         for rule in r["rules"]:
-            fired_total += 1
-            if len(fired) < MAX_FIRED:
-                fired.append(_fired(c, r["period"], member, rule, locale))
+            if attention.in_view(c, rule["id"], in_view):
+                fired_total += 1
+                if len(fired) < MAX_FIRED:
+                    fired.append(attention.fired_entry(c, r, member, rule, locale))
+            else:
+                outside_total += 1
+                if len(outside) < MAX_FIRED:
+                    outside.append(attention.fired_entry(c, r, member, rule, locale))
         for check in r["checks"]:
             checks.append({"period": r["period"], "member": member, **check})
+    for prefix, entries in (("fired", fired), ("outside", outside)):
+        for n, entry in enumerate(entries, 1):
+            entry["anchor"] = f"{prefix}-{n}"
     checks.sort(key=lambda x: x["status"] == "pass")
     charts = []
     drawn = members[:MAX_LINES]
@@ -256,6 +278,7 @@ def layout(
             ("capped_lines", MAX_LINES, len(members)),
             ("capped_periods", MAX_PERIODS, len(all_periods)),
             ("capped_fired", MAX_FIRED, fired_total),
+            ("capped_fired", MAX_FIRED, outside_total),
             ("capped_checks", MAX_CHECKS, len(checks)),
         )
         if total > limit
@@ -268,8 +291,12 @@ def layout(
         "periods": periods,
         "members": members,
         "tables": tables,
+        "attention": attention.by_severity(fired),
         "fired": fired,
         "fired_total": fired_total,
+        "outside": outside,
+        "outside_total": outside_total,
+        "empty": empty,
         "checks": checks[:MAX_CHECKS],
         "checks_total": len(checks),
         "charts": charts,
@@ -277,23 +304,4 @@ def layout(
         "as_of": result.get("as_of"),
         "partial": sorted({r["period"] for r in rows if r.get("partial")}),
         "warnings": [w.get("message", "") for w in result.get("warnings", [])[:100]],
-    }
-
-
-def _fired(
-    c: CompiledPack, period: str, member: str, rule: dict[str, Any], locale: str
-) -> dict[str, Any]:
-    p = c.pack
-    metric = p.rules[rule["id"]].metric if rule["id"] in p.rules else None
-    node = p.node(metric) if metric else None
-    return {
-        "period": period,
-        "member": member,
-        "id": rule["id"],
-        "label": rule["label"],
-        "severity": rule["severity"],
-        "causes": rule.get("causes", []),
-        "metric": metric,
-        "metric_label": node.label.get(locale, metric) if node and metric else metric,
-        "remedies": [remedy_entry(c, x["id"], locale) for x in rule.get("remedies", [])],
     }

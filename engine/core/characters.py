@@ -170,3 +170,69 @@ def foreign_digit(text: str) -> str | None:
     return next(
         (ch for ch in text if unicodedata.category(ch) == "Nd" and not "0" <= ch <= "9"), None
     )
+
+
+#: Full-width punctuation that a Chinese input method types where YAML expects its ASCII syntax:
+#: character → (English name, Chinese name, what YAML needs instead). Inside a text value these
+#: characters are ordinary text; the loader reports them only where YAML syntax is expected
+#: (``KPI-L015``, ``KPI-L016``, ``KPI-S007``). The formula lexer has its own, narrower spellings
+#: (``（ ）`` and ``，`` are accepted in formulas; engine/formula/lexer.py).
+FULL_WIDTH_SYNTAX: dict[str, tuple[str, str, str]] = {
+    "\uff1a": ("full-width colon", "全角冒号", "the half-width ':' followed by a space"),
+    "\uff0c": ("full-width comma", "全角逗号", "the half-width ',' between items"),
+    "\u3001": ("ideographic comma", "顿号", "the half-width ',' between items"),
+    "\uff5b": ("full-width left curly bracket", "全角左花括号", "the half-width '{'"),
+    "\uff5d": ("full-width right curly bracket", "全角右花括号", "the half-width '}'"),
+    "\uff3b": ("full-width left square bracket", "全角左方括号", "the half-width '['"),
+    "\uff3d": ("full-width right square bracket", "全角右方括号", "the half-width ']'"),
+    "\u3010": ("left lenticular bracket", "左方头括号", "the half-width '[' (or '{')"),
+    "\u3011": ("right lenticular bracket", "右方头括号", "the half-width ']' (or '}')"),
+    "\uff08": ("full-width left parenthesis", "全角左括号", "'{' for a mapping or '[' for a list"),
+    "\uff09": ("full-width right parenthesis", "全角右括号", "'}' or ']'"),
+    "\u3000": ("full-width space", "全角空格", "half-width spaces"),
+}
+#: the ASCII character each full-width syntax character stands for, in a suggested fix
+HALF_WIDTH = {
+    "\uff1a": ":",
+    "\uff0c": ",",
+    "\u3001": ",",
+    "\uff5b": "{",
+    "\uff5d": "}",
+    "\uff3b": "[",
+    "\uff3d": "]",
+    "\u3010": "[",
+    "\u3011": "]",
+    "\uff08": "{",
+    "\uff09": "}",
+    "\u3000": " ",
+}
+#: opening brackets of the table (where a list or mapping would start)
+FULL_WIDTH_OPENING = "\uff5b\uff3b\u3010\uff08"
+
+
+def describe_full_width(ch: str) -> str:
+    """``"full-width colon '：' (U+FF1A, 全角冒号)"`` for a character of
+    :data:`FULL_WIDTH_SYNTAX` (the full-width space is shown by its code point only)."""
+    english, chinese, _ = FULL_WIDTH_SYNTAX[ch]
+    shown = "" if ch.isspace() else f" '{ch}'"
+    return f"{english}{shown} (U+{ord(ch):04X}, {chinese})"
+
+
+#: a full-width comma followed by a key (`，en：`): a separator, not text
+_COMMA_BEFORE_KEY = re.compile(r"[\uff0c\u3001](?=[ ]*[A-Za-z][A-Za-z0-9_-]*[ ]*[:\uff1a])")
+
+
+def to_half_width(text: str) -> str:
+    """``text`` with its full-width YAML syntax typed half-width, for a suggested fix: brackets
+    and colons become ASCII (a colon followed by a space), a comma only before a key (``，en：``),
+    so that a comma inside a Chinese phrase stays as written."""
+    text = _COMMA_BEFORE_KEY.sub(", ", text)
+    out: list[str] = []
+    for i, ch in enumerate(text):
+        if ch in HALF_WIDTH and ch not in "\uff0c\u3001\u3000":
+            half = HALF_WIDTH[ch]
+            nxt = text[i + 1 : i + 2]
+            out.append(half + " " if half == ":" and nxt not in ("", " ") else half)
+        else:
+            out.append(ch)
+    return re.sub(", +", ", ", "".join(out))

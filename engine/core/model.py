@@ -395,7 +395,9 @@ def build(
         value = value or {}
         return Rollup(time=value.get("time", "sum"), dims=value.get("dims", "sum"))
 
-    base = {**common, "label": text("label"), "description": text("description")}
+    # a definition without `label` is shown by its id (a pack written with Chinese ids needs none)
+    label = text("label") or Text(((locale, ident),))
+    base = {**common, "label": label, "description": text("description")}
     src = fields.get("source")
     if kind == "input":
         measure = fields.get("measure")

@@ -111,12 +111,37 @@ CODES: dict[str, Code] = _catalog(
         "another order than KPI Forge reads it ('Trojan Source'). Refused anywhere in the file, "
         "comments included; right-to-left text needs no such characters.",
     ),
+    Code(
+        "KPI-L015",
+        "error",
+        "Full-width punctuation in YAML syntax",
+        "A Chinese input method typed full-width punctuation where YAML needs its ASCII syntax: "
+        "`：` (U+FF1A, 全角冒号) after a key instead of `: `, `，` (全角逗号) or `、` between the "
+        "items of `{ … }` or `[ … ]`, or a full-width bracket `【】` `（）` `［］` `｛｝` where a "
+        "mapping or list starts. The message names the character, its line and column. Inside a "
+        "text value (a Chinese sentence in a description) full-width punctuation is ordinary "
+        "text and is accepted.",
+    ),
+    Code(
+        "KPI-L016",
+        "error",
+        "Full-width space as indentation",
+        "A line is indented with the full-width space U+3000 (全角空格), or another space that "
+        "is not the ASCII one: YAML reads it as text, so the key is not where it looks.",
+    ),
+    Code(
+        "KPI-L017",
+        "error",
+        "Inconsistent indentation",
+        "A key is indented differently from the keys around it, so YAML cannot tell which "
+        "mapping it belongs to. The message names the neighbouring keys and their indentation.",
+    ),
     # -- schema --------------------------------------------------------------------------
     Code(
         "KPI-S001",
         "error",
         "Missing required key",
-        "A required key such as `formula` or `label` is missing.",
+        "A required key such as `formula` of a metric or `when` of a rule is missing.",
     ),
     Code(
         "KPI-S002",
@@ -144,6 +169,14 @@ CODES: dict[str, Code] = _catalog(
         "A value does not have the required format (pack id, version, …).",
     ),
     Code("KPI-S006", "error", "Schema violation", "Any other violation of the pack schema."),
+    Code(
+        "KPI-S007",
+        "error",
+        "Text where a list or mapping is expected, written with full-width punctuation",
+        "YAML read a value as text because its syntax was typed full-width: `［a, b］` or "
+        "`【a, b】` instead of `[a, b]`, or `label：充值` on its own line under a key instead of "
+        "`label: 充值`. The message names the character, its line and column.",
+    ),
     # -- formulas ------------------------------------------------------------------------
     Code(
         "KPI-F001",
@@ -374,6 +407,15 @@ CODES: dict[str, Code] = _catalog(
         "folded) is also another input's or dimension's label or id, or a name of the period "
         "column: data rows with a column headed by it are refused (KPI-E053), so give it a "
         "label of its own.",
+    ),
+    Code(
+        "KPI-R026",
+        "error",
+        "Missing translation",
+        "Reported only by `kpi validate --strict-locales zh,en`: a label, description, benchmark, "
+        "detail, cause, scenario or band text of the pack lacks one of the listed locales. A "
+        "label left out (which shows the id) lacks every locale. Built-in packs pass with "
+        "`zh,en`.",
     ),
 )
 

@@ -27,6 +27,7 @@ import yaml
 from engine.core.characters import bidi_controls, describe_char
 from engine.core.document import Document, Path_, ScalarSpan, dotted
 from engine.core.problems import Location, Problem
+from engine.load.yaml_syntax import flow_value_problem, key_problem, syntax_error_problem
 
 try:  # the C parser is fast and iterative; the pure-Python one is the fallback
     _Loader: type = yaml.CSafeLoader
@@ -160,6 +161,7 @@ class _Frame:
     key_loc: Location | None = None
     keys_seen: dict[str, Location] = field(default_factory=dict)
     depth: int = 0  # depth of the deepest child, aliases expanded
+    flow: bool = False  # written inline, as { … } or [ … ]
 
 
 def _events(text: str) -> Iterator[Any]:
@@ -183,6 +185,18 @@ def parse_yaml(text: str, file: str, doc: Document | None = None) -> tuple[Any, 
 
     def loc_of(mark: Any) -> Location:
         return Location(file, mark.line + 1, mark.column + 1)
+
+    def line_at(loc: Location) -> str:
+        lines = doc.files[file]
+        return lines[loc.line - 1] if 0 < loc.line <= len(lines) else ""
+
+    def check_flow_value(value: Any, span: ScalarSpan | None, start: Any) -> None:
+        """A plain value inside { … } or [ … ] that swallowed the next key (`充值，en：…`)."""
+        if span is not None and span.style == "" and isinstance(value, str):
+            loc = loc_of(start)
+            found = flow_value_problem(value, loc, line_at(loc))
+            if found is not None:
+                raise LoadError(found)
 
     def place(
         value: Any,
@@ -211,6 +225,8 @@ def parse_yaml(text: str, file: str, doc: Document | None = None) -> tuple[Any, 
         parent.nodes += nodes
         parent.depth = max(parent.depth, depth)
         if isinstance(parent.container, list):
+            if parent.flow:
+                check_flow_value(value, span, start)
             path = (*parent.path, len(parent.container))
             doc.keys.setdefault(path, loc_of(start))
             doc.values.setdefault(path, loc_of(start))
@@ -224,6 +240,10 @@ def parse_yaml(text: str, file: str, doc: Document | None = None) -> tuple[Any, 
                     Problem.at("KPI-L002", "a mapping key must be plain text", loc_of(start))
                 )
             key_loc = loc_of(start)
+            if span.style == "":
+                found = key_problem(value, key_loc, line_at(key_loc), parent.flow)
+                if found is not None:
+                    raise LoadError(found)
             if value == "<<" and span.style == "":
                 raise LoadError(
                     Problem.at(
@@ -247,6 +267,8 @@ def parse_yaml(text: str, file: str, doc: Document | None = None) -> tuple[Any, 
             parent.keys_seen[value] = key_loc
             parent.key, parent.key_loc = value, key_loc
             return
+        if parent.flow:
+            check_flow_value(value, span, start)
         path = (*parent.path, parent.key)
         assert parent.key_loc is not None
         doc.keys.setdefault(path, parent.key_loc)
@@ -343,7 +365,7 @@ def parse_yaml(text: str, file: str, doc: Document | None = None) -> tuple[Any, 
                 container: dict[str, Any] | list[Any] = (
                     {} if isinstance(ev, yaml.MappingStartEvent) else []
                 )
-                stack.append(_Frame(container, path, ev.anchor))
+                stack.append(_Frame(container, path, ev.anchor, flow=bool(ev.flow_style)))
                 stack[-1].key_loc = loc_of(ev.start_mark)
                 stack[-1].keys_seen = {}
                 stack[-1].key = None
@@ -378,7 +400,13 @@ def parse_yaml(text: str, file: str, doc: Document | None = None) -> tuple[Any, 
             raise LoadError(
                 Problem.at("KPI-L006", f"nesting deeper than {MAX_DEPTH} levels", loc)
             ) from None
-        line = doc.files[file][mark.line] if mark and mark.line < len(doc.files[file]) else ""
+        lines = doc.files[file]
+        if mark is not None:
+            context = exc.context_mark.line if exc.context_mark is not None else None
+            found = syntax_error_problem(message, mark.line, context, lines, file)
+            if found is not None:
+                raise LoadError(found) from None
+        line = lines[mark.line] if mark and mark.line < len(lines) else ""
         raise LoadError(
             Problem.at("KPI-L002", message, loc, hint=_yaml_hint(message, line))
         ) from None

@@ -34,11 +34,9 @@ Loader = Callable[["Path | HeldPack"], "tuple[PackSource | None, list[Problem]]"
 #: keys an entry needs unless it overrides an inherited one (as in the schema's "else" branches)
 REQUIRED = {
     "params": ("value",),
-    "inputs": ("label",),
-    "metrics": ("label", "formula"),
+    "metrics": ("formula",),
     "checks": ("assert",),
-    "rules": ("label", "when"),
-    "remedies": ("label",),
+    "rules": ("when",),
     "views": ("metrics",),
 }
 MAX_EXTENDS_DEPTH = 32

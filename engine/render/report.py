@@ -27,7 +27,8 @@ _RESET = "\033[0m"
 def render_table(
     body: dict[str, Any], pack: Pack, locale: str | None = None, color: bool = False
 ) -> str:
-    """One block per output row: each value with its label and status; then rules and checks."""
+    """One block per output row: each value with its label and status; then rules and checks;
+    then, when the evaluation was traced, :func:`render_trace`."""
     out: list[str] = []
     if body.get("as_of"):
         partial = any(row.get("partial") for row in body["rows"])
@@ -66,7 +67,33 @@ def render_table(
         if "value" in w:
             continue  # values outside a domain are marked on their row
         out.append(f"warning {w['code']}: {w['message']}")
+    if any(row.get("trace") for row in body["rows"]):
+        out.append("")
+        out.extend(render_trace(body, pack, locale))
     return "\n".join(out).rstrip()
+
+
+def render_trace(body: dict[str, Any], pack: Pack, locale: str | None = None) -> list[str]:
+    """The trace of an evaluation (``--trace``) as lines for a terminal: for each row, each
+    traced metric with its value as shown, its formula, and the formula with the numbers."""
+    out = ["trace: each value's formula, then the formula with its numbers"]
+    for row in body["rows"]:
+        trace = row.get("trace") or {}
+        if not trace:
+            continue
+        dims = ", ".join(f"{k}={_one_line(v)}" for k, v in row["dims"].items())
+        mark = " *" if row.get("partial") else ""
+        out.append(f"== {row['period']}{mark}" + (f"  {dims}" if dims else "") + " ==")
+        for m, t in trace.items():
+            value = display_text(t.get("value"), pack.metrics.get(m))
+            out.append(f"  {_label(pack, m, locale)} = {value}")
+            out.append(f"      {_one_line(t['formula'])}")
+            if t.get("with_values") is not None:
+                out.append(f"    = {_one_line(t['with_values'])}")
+            elif t.get("combined"):
+                out.append(f"    combined: {t['combined']}")
+        out.append("")
+    return out
 
 
 def _label(pack: Pack, name: str, locale: str | None) -> str:

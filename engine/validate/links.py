@@ -3,8 +3,10 @@ KPI-R009 metrics of views and role focus, rules of checks and the metric of a ru
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 
+from engine.core.characters import describe_full_width
 from engine.core.model import Definition
 from engine.core.problems import Problem
 from engine.validate.context import Context, suggest
@@ -24,7 +26,11 @@ def _refs(
     """One problem per id in ``ids`` that ``known`` does not define."""
     for k, ident in enumerate(ids):
         if ident not in known:
-            hint = suggest(ident, set(known)) or f"define it under {_HOME[what]}"
+            hint = (
+                _full_width_comma(ident, known)
+                or suggest(ident, set(known))
+                or f"define it under {_HOME[what]}"
+            )
             yield Problem.at(
                 code,
                 f"{owner.kind} '{owner.id}': unknown {what} '{ident}' in '{field}'",
@@ -32,6 +38,18 @@ def _refs(
                 path=f"{section}.{owner.id}.{field}.{k}",
                 hint=hint,
             )
+
+
+def _full_width_comma(ident: str, known: Mapping[str, object]) -> str | None:
+    """`[净充值，消费占比]`: YAML reads one item, since a full-width comma is no separator."""
+    found = re.search("[\uff0c\u3001]", ident)
+    parts = [x.strip() for x in re.split("[\uff0c\u3001]", ident)]
+    if found is None or not all(x in known for x in parts):
+        return None
+    return (
+        f"{describe_full_width(found.group())} does not separate list items in YAML: "
+        f"write [{', '.join(parts)}] with the half-width ','"
+    )
 
 
 def check_links(ctx: Context) -> Iterator[Problem]:

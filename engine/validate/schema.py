@@ -24,7 +24,13 @@ from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 from referencing import Registry
 
-from engine.core.characters import visible
+from engine.core.characters import (
+    FULL_WIDTH_OPENING,
+    HALF_WIDTH,
+    describe_full_width,
+    to_half_width,
+    visible,
+)
 from engine.core.document import Document, Path_, dotted
 from engine.core.problems import Location, Problem
 
@@ -228,6 +234,10 @@ def _to_problems(err: ValidationError, doc: Document) -> list[Problem]:
         )
         want = " or ".join(_TYPE_NAMES.get(str(t), str(t)) for t in expected)
         got = _describe_value(inst)
+        if isinstance(inst, str) and {"object", "array"} & set(expected):
+            full_width = _full_width_syntax(inst, path, doc, where, want)
+            if full_width is not None:
+                return [full_width]
         hint = None
         if "string" in expected and isinstance(inst, int | float) and not isinstance(inst, bool):
             hint = f'put the value in quotes: "{inst}"'
@@ -284,6 +294,42 @@ def _to_problems(err: ValidationError, doc: Document) -> list[Problem]:
             )
         ]
     return [Problem.at("KPI-S006", f"{where}: {err.message}", loc, path=dotted(path))]
+
+
+#: `label：充值` read as one text: a key, a full-width colon, the rest
+_COLON_KEY = re.compile(r"[^\s\uff1a:,]+(\uff1a)")
+
+
+def _full_width_syntax(
+    text: str, path: Path_, doc: Document, where: str, want: str
+) -> Problem | None:
+    """KPI-S007: a text where a list or mapping is expected that YAML read as text because its
+    syntax was typed full-width (``［a, b］``, ``【a, b】``, ``label：充值`` under a key)."""
+    stripped = text.lstrip()
+    index: int | None = None
+    if stripped[:1] and stripped[0] in FULL_WIDTH_OPENING:
+        index = len(text) - len(stripped)
+    else:
+        found = _COLON_KEY.match(stripped)
+        if found:
+            index = len(text) - len(stripped) + found.start(1)
+    if index is None:
+        return None
+    ch = text[index]
+    loc = doc.locate_in_scalar(path, index) or doc.key_loc(path)
+    if loc is None:
+        return None
+    half = HALF_WIDTH[ch]
+    example = to_half_width(f"{text[:index]}{half}{' ' if half == ':' else ''}{text[index + 1 :]}")
+    shown = visible(text if len(text) <= 40 else text[:37] + "…")
+    return Problem.at(
+        "KPI-S007",
+        f"{where}: expected {want}, got the text '{shown}': {describe_full_width(ch)} at line "
+        f"{loc.line}, column {loc.column} makes YAML read it as text",
+        loc,
+        path=dotted(path),
+        hint=f"type YAML syntax in half-width (English) punctuation: `{visible(example[:60])}`",
+    )
 
 
 def _get(data: Any, path: Path_) -> Any:

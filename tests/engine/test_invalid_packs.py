@@ -4,8 +4,11 @@ Each folder of ``tests/packs/invalid/`` holds a pack with one defect and ``expec
 
     description: what is broken
     pack: child          # optional: the folder of the case to validate (default: the case itself)
+    strict_locales: [zh, en]   # optional: also check translations, as `--strict-locales zh,en`
     problems:            # every error expected (exactly these); warnings listed must appear too
       - {code: KPI-R001, file: pack.yaml, line: 12}
+      # optional: the column, and words the message and the hint must contain
+      - {code: KPI-L015, file: pack.yaml, line: 9, column: 10, message: "U+FF1A", hint: "label: "}
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from engine.compile.pack import check_pack
 from engine.core.problems import CODES
 from engine.load.library import PackLibrary
 from engine.load.located import MAX_FILE_BYTES
+from engine.validate.locales import missing_translations
 
 CORPUS = Path(__file__).resolve().parent.parent / "packs" / "invalid"
 CASES = sorted(p for p in CORPUS.iterdir() if p.is_dir()) if CORPUS.is_dir() else []
@@ -43,7 +47,9 @@ def test_broken_pack_gives_its_code_at_its_line(
             "# padding\n" + "#" * MAX_FILE_BYTES + "\n", encoding="utf-8"
         )
     monkeypatch.chdir(work)
-    _, problems = check_pack(Path(expected.get("pack", ".")), PackLibrary([Path(".")]))
+    compiled, problems = check_pack(Path(expected.get("pack", ".")), PackLibrary([Path(".")]))
+    if compiled is not None and expected.get("strict_locales"):
+        problems = [*problems, *missing_translations(compiled.pack, expected["strict_locales"])]
     got = sorted((p.code, p.file, p.line) for p in problems if p.severity == "error")
     want = [(e["code"], e["file"], e["line"]) for e in expected["problems"]]
     want_errors = sorted(w for w in want if CODES[w[0]].severity == "error")
@@ -53,6 +59,18 @@ def test_broken_pack_gives_its_code_at_its_line(
         assert w in all_found
     for p in problems:  # every problem is located and explained
         assert p.file and p.message
+    for e in expected["problems"]:  # the column, message and hint where the case gives them
+        if not {"column", "message", "hint"} & e.keys():
+            continue
+        found = [
+            p for p in problems if (p.code, p.file, p.line) == (e["code"], e["file"], e["line"])
+        ]
+        assert any(
+            p.column == e.get("column", p.column)
+            and e.get("message", "") in p.message
+            and e.get("hint", "") in (p.hint or "")
+            for p in found
+        ), "\n".join(f"{p.render_short()} (column {p.column}; hint: {p.hint})" for p in found)
 
 
 def test_every_code_has_a_broken_pack():

@@ -235,6 +235,8 @@ def test_the_numpy_backend_executes_the_steps_it_is_given(c: CompiledPack) -> No
     assert state.frame is not None and state.frame.keys == [("A",), ("B",)]
     # store A's quarter: margins (100 − 2 × 10) + (40 − 0) over 10 orders; B's: (60 − 8) / 4
     assert state.frame.columns["margin_per_order"].tolist() == [[12.0], [13.0]]
+    with pytest.raises(ValueError, match="shape it first"):
+        backend.compute_metrics(backend.read_inputs(plan_steps(plan)[0]), plan_steps(plan)[-1])
     with pytest.raises(ValueError, match="give `measure`"):
         NumpySteps(plan, columns, periods_of(columns)[0]).measure_direct(
             state, MeasureDirect("quarter", (), ("orders",))

@@ -105,7 +105,8 @@ def test_phone_width_and_keyboard(visit: Any):
     )
     page.click("#upload-button")
     page.locator("#chart-per_visit svg.chart").wait_for()
-    assert page.locator("#results h3").count() == 2 and _overflow(page) <= 1
+    # two member tables (the summary's heading is an h3 too, inside its own section)
+    assert page.locator("#results > h3").count() == 2 and _overflow(page) <= 1
     page.goto("/packs/bakery-stored-value")
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.className") == "skip"
@@ -126,8 +127,8 @@ def test_without_the_script_the_paste_form_takes_the_options(visit: Any):
     page.locator("#upload summary").click()
     page.fill("#csv", SAMPLE.read_text())
     page.click("#paste-button")
-    page.locator("#results h3").first.wait_for()
-    assert page.locator("#results h3").all_inner_texts() == ["Totals (no dimension)"]
+    page.locator("#results > h3").first.wait_for()
+    assert page.locator("#results > h3").all_inner_texts() == ["Totals (no dimension)"]
     assert "Grain: quarter" in page.locator("#results-h").inner_text()
     assert page.locator("#csv").input_value().startswith("period,store,")  # the text is kept
 
@@ -169,3 +170,46 @@ def test_an_upload_answered_without_a_page_says_so(visit: Any):
         "Failed to load resource" in e for e in watch.console_errors
     )
     watch.console_errors.clear()
+
+
+#: font families that hold the Chinese of the pages (web.css names them after system-ui)
+CJK_FAMILIES = ("CJK", "PingFang", "YaHei", "Hei", "Song", "WenQuanYi", "Droid Sans Fallback")
+
+
+def rendering_fonts(page: Any, selector: str) -> list[dict[str, Any]]:
+    """The platform fonts Chromium drew ``selector``'s text with, and how many glyphs each
+    (DevTools' CSS.getPlatformFontsForNode): what is on the screen, not what CSS asked for."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("DOM.enable")
+    cdp.send("CSS.enable")
+    root = cdp.send("DOM.getDocument")["root"]["nodeId"]
+    node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
+    fonts: list[dict[str, Any]] = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+    cdp.detach()
+    return fonts
+
+
+def test_chinese_pages_render_with_a_cjk_font(visit: Any):
+    """Chinese text is drawn by a font that has its glyphs (fonts-noto-cjk, which make test
+    installs), not as empty boxes: every glyph of the heading comes from a CJK family."""
+    page, _ = visit(locale="zh-CN")
+    page.goto("/packs/bakery-stored-value/report?data=example")
+    heading = page.locator("#attention-h")
+    assert heading.inner_text().startswith("需要关注")
+    fonts = rendering_fonts(page, "#attention-h")
+    han = sum(1 for ch in heading.inner_text() if "\u4e00" <= ch <= "\u9fff")
+    cjk = [f for f in fonts if any(name in f["familyName"] for name in CJK_FAMILIES)]
+    assert cjk, (
+        f"no CJK font draws the Chinese heading (fonts used: {fonts}); install fonts-noto-cjk"
+    )
+    assert sum(f["glyphCount"] for f in cjk) >= han == 4, fonts
+    # and the glyphs are real: four Chinese characters are about 4 em wide; without a CJK font
+    # Chromium draws a narrow box for each (1.43 em for the four, measured with fontconfig
+    # limited to DejaVu and Liberation)
+    width = page.evaluate(
+        """() => { const s = document.createElement('span'); s.textContent = '需要关注';
+        document.querySelector('#attention-h').append(s);
+        const w = s.getBoundingClientRect().width / parseFloat(getComputedStyle(s).fontSize);
+        s.remove(); return w; }"""
+    )
+    assert 3.5 <= width <= 4.5, width

@@ -102,6 +102,8 @@ class NumpySteps:
 
     def compute_metrics(self, state: NumpyState, step: ComputeMetrics) -> NumpyState:
         # the base level computes on the cells as read; the output level on the shaped frame
+        if step.level == "output" and state.frame is None:
+            raise ValueError("output metrics are computed on the shaped output: shape it first")
         frame = state.frame if state.frame is not None else to_frame(state.cells, self.cut)
         ctx = self.backend.run(
             frame, step.metrics, self.formulas, self.plan.compiled.graph.graph, self.plan.params
