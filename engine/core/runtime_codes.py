@@ -303,9 +303,10 @@ RUNTIME_CODES: dict[str, RuntimeCode] = _runtime_catalog(
     ),
     (
         "KPI-E058",
-        "Mapped header missing from a source",
+        "Source headers that do not fit the file",
         "A source's `headers` maps a column to a header that the file does not have (the "
-        "message lists the headers it has): correct the mapping or the file.",
+        "message lists the headers it has), or the file has both that header and a column under "
+        "the pack's name: correct the mapping or the file.",
     ),
     # -- warnings of an evaluation ---------------------------------------------------------
     (
