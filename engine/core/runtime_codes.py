@@ -328,4 +328,17 @@ RUNTIME_CODES: dict[str, RuntimeCode] = _runtime_catalog(
         "The value is one the metric cannot plausibly have (the data is likely wrong), so it "
         "gets no band; past 50 for one metric, one entry with `more: true` stands for the rest.",
     ),
+    # -- reports and templates (docs/excel.md) ------------------------------------------------
+    (
+        "KPI-E059",
+        "Result too large for a workbook",
+        "A worksheet holds at most 1,048,576 rows and 16,384 columns: ask for a coarser grain, "
+        "fewer dimensions (`by`), fewer metrics or a shorter period, or take CSV or JSON.",
+    ),
+    (
+        "KPI-E060",
+        "Unknown source for a template",
+        "`kpi template --source` names one of the pack's `sources:` (its raw ledgers): the "
+        "message lists them; without `--source` the template has the pack's input rows.",
+    ),
 )
