@@ -187,8 +187,11 @@ class _Writer:
             chosen = [m for m in view.metrics if m in output]
             if chosen:
                 self._values(view.label.get(self.locale, view.id), chosen)
+        # the inputs the metrics shown are made of (and any asked for), at the output grain
+        graph = self.plan.compiled.graph
+        used = set(self.plan.output).union(*(graph.upstream(m) for m in output))
         readable = set(self.plan.combined) | set(self.plan.direct)
-        inputs = [i for i in self.pack.inputs if i in readable or i in self.plan.output]
+        inputs = [i for i in self.pack.inputs if i in used and i in readable]
         self._values(self.words["all"], [*inputs, *output])
         self._rules()
         self._checks()

@@ -1,0 +1,108 @@
+"""kpi eval / kpi run --format xlsx --out, --out for the text formats, and kpi template: the
+template of a pack, filled with its example row, evaluates with kpi eval as it is."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import openpyxl
+from typer.testing import CliRunner
+
+from api.cli import app
+
+runner = CliRunner()
+BAKERY = "bakery-stored-value"
+DATA = Path(__file__).resolve().parents[2] / "metrics" / BAKERY / "examples" / "stores-24m.csv"
+
+
+def run(*args: str):
+    return runner.invoke(app, list(args), env={"NO_COLOR": "1"})
+
+
+def test_eval_writes_the_workbook_of_the_same_evaluation(tmp_path: Path):
+    out = tmp_path / "report.xlsx"
+    result = run(
+        "eval", BAKERY, "-i", str(DATA), "--grain", "quarter", "-f", "xlsx", "-o", str(out)
+    )
+    assert result.exit_code == 0, result.output
+    body = json.loads(run("eval", BAKERY, "-i", str(DATA), "--grain", "quarter").output)
+    ws = openpyxl.load_workbook(out, data_only=True)["全部数值"]  # the pack's first locale
+    ids = {c.value: c.column for c in ws[2] if c.value}
+    assert ws.max_row - 2 == len(body["rows"]) == 40  # 8 quarters x 5 stores
+    for i, row in enumerate(body["rows"]):
+        assert (ws.cell(i + 3, 1).value, ws.cell(i + 3, 2).value) == (
+            row["period"],
+            row["dims"]["store"],
+        )
+        for metric, value in row["values"].items():
+            assert ws.cell(i + 3, ids[metric]).value == value
+
+
+def test_xlsx_needs_out_and_text_formats_can_go_to_a_file(tmp_path: Path):
+    result = run("eval", BAKERY, "-i", str(DATA), "-f", "xlsx")
+    assert result.exit_code == 2
+    assert "--format xlsx writes a workbook: give the file to write with --out" in result.output
+    assert run("eval", BAKERY, "-i", str(DATA), "-f", "pdf").exit_code == 2
+    out = tmp_path / "r.csv"
+    assert (
+        run("eval", BAKERY, "-i", str(DATA), "-f", "csv", "--by", "", "-o", str(out)).exit_code == 0
+    )
+    rows = list(csv.reader(out.read_text(encoding="utf-8").splitlines()))
+    assert rows[0][0] == "period" and len(rows) == 1 + 24
+
+
+def test_the_template_filled_with_its_example_row_evaluates(tmp_path: Path):
+    out = tmp_path / "template.csv"
+    result = run("template", BAKERY, "-o", str(out))
+    assert result.exit_code == 0, result.output
+    header, example = list(csv.reader(out.read_text(encoding="utf-8-sig").splitlines()))
+    assert header[:3] == ["period", "store", "marketing_spend"] and len(header) == 70
+    assert example[:3] == ["2026-01", "store_1", "1.0"]
+    assert "recharge_amount" in header and "consume_amount" in header
+    evaluated = run("eval", BAKERY, "-i", str(out))
+    assert evaluated.exit_code == 0, evaluated.output
+    body = json.loads(evaluated.output)
+    assert [(r["period"], r["dims"]) for r in body["rows"]] == [("2026-01", {"store": "store_1"})]
+    # every input 1.0: net_income / recharge_amount and the like are 1
+    assert body["rows"][0]["values"]["active_member_ratio"] == 1.0
+    stdout = run("template", BAKERY)
+    assert stdout.output.splitlines()[0] == ",".join(header)
+
+
+def test_the_source_template_is_read_by_kpi_run(tmp_path: Path):
+    out = tmp_path / "card_events.csv"
+    assert run("template", BAKERY, "--source", "card_events", "-o", str(out)).exit_code == 0
+    assert out.read_text(encoding="utf-8-sig").splitlines() == [
+        "event_time,store_id,member_id,kind,amount,net,gift,points",
+        "2026-01-15,store_1,member_id_1,register,1.0,1.0,1.0,1.0",
+    ]
+    result = run("run", BAKERY, "--source", f"card_events={out}", "--metrics", "total_members")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output[result.output.index("{") :])["rows"]
+    assert [(r["period"], r["values"]["total_members"]) for r in rows] == [("2026-01", 1.0)]
+    wrong = run("template", BAKERY, "--source", "nope")
+    assert wrong.exit_code == 2
+    assert "error KPI-E060: pack 'bakery-stored-value' has no source 'nope'" in wrong.output
+    assert "hint: the pack's sources: orders, card_events" in wrong.output
+
+
+def test_the_xlsx_template_has_a_notes_sheet_in_the_chosen_language(tmp_path: Path):
+    out = tmp_path / "t.xlsx"
+    assert run("template", BAKERY, "-f", "xlsx", "--locale", "en", "-o", str(out)).exit_code == 0
+    book = openpyxl.load_workbook(out)
+    assert book.sheetnames == ["Data", "Notes"]
+    data, notes = book["Data"], book["Notes"]
+    assert [c.value for c in data[1]][:3] == ["period", "store", "marketing_spend"]
+    assert [c.value for c in data[2]][:3] == ["2026-01", "store_1", 1.0]
+    assert data["A3"].number_format == "@"  # periods stay text: 2026-01 is not made a date
+    notes_rows = {r[0]: r for r in notes.iter_rows(min_row=2, values_only=True)}
+    assert [c.value for c in notes[1]] == [
+        *("Column", "Label", "Kind", "Unit", "Needed", "Description", "Note")
+    ]
+    recharge = notes_rows["recharge_amount"]
+    assert recharge[1:5] == ("Recharge amount", "input", "CNY", "yes")
+    assert recharge[6].startswith("kpi run computes it from the records of source 'card_events'")
+    assert notes_rows["returning_members"][4] == "optional"
+    assert run("template", BAKERY, "-f", "xlsx").exit_code == 2  # a workbook needs --out
