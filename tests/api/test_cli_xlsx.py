@@ -106,3 +106,30 @@ def test_the_xlsx_template_has_a_notes_sheet_in_the_chosen_language(tmp_path: Pa
     assert recharge[6].startswith("kpi run computes it from the records of source 'card_events'")
     assert notes_rows["returning_members"][4] == "optional"
     assert run("template", BAKERY, "-f", "xlsx").exit_code == 2  # a workbook needs --out
+
+
+def test_run_writes_the_workbook_of_the_records(tmp_path: Path):
+    ledger = tmp_path / "card_events.csv"
+    ledger.write_text(
+        "event_time,store_id,member_id,kind,amount,net,gift,points\n"
+        "2026-01-02,S1,M1,register,0,0,0,0\n"
+        "2026-01-03,S1,M1,recharge,120,100,20,0\n"
+        "2026-01-05,S1,M1,consume,60,50,10,0\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "run.xlsx"
+    args = ("run", BAKERY, "--source", f"card_events={ledger}", "--locale", "en")
+    result = run(*args, "--metrics", "recharge_amount,gift_share", "-f", "xlsx", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    book = openpyxl.load_workbook(out)
+    ws = book["All values"]
+    # as_of is the last record's day (2026-01-05): January is not over, a column says so
+    assert [c.value for c in ws[1]][:3] == ["Period", "Store", "Partial"]
+    assert [c.value for c in ws[2]] == [
+        *(None, "store", None, "recharge_amount", "net_income", "gift_income", "gift_share")
+    ]
+    assert [c.value for c in ws[3]] == [
+        *("2026-01", "S1", "yes", 120.0, 100.0, 20.0, '=IFERROR(F3/E3,"")')
+    ]
+    cached = openpyxl.load_workbook(out, data_only=True)["All values"]
+    assert cached["G3"].value == 0.2 and ws["G3"].number_format == "0.0%"
