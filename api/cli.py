@@ -418,7 +418,7 @@ def eval_cmd(
         typer.Option(
             "--inputs",
             "-i",
-            help="Data: .csv (with header), .json (list of rows) or .parquet.",
+            help="Data: .csv (with header), .json (list of rows), .parquet or .xlsx (first sheet).",
             show_default=False,
         ),
     ],

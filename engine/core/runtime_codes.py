@@ -40,8 +40,8 @@ RUNTIME_CODES: dict[str, RuntimeCode] = _runtime_catalog(
     (
         "KPI-E002",
         "File type not supported",
-        "Give the data as `.csv` (a header row first), `.json` (a list of row objects) or "
-        "`.parquet`.",
+        "Give the data as `.csv` (a header row first), `.json` (a list of row objects), "
+        "`.parquet` or `.xlsx` (its first sheet, a header row first).",
     ),
     ("KPI-E003", "Not UTF-8 text", "Save the file as UTF-8 (a byte-order mark is fine)."),
     (
@@ -340,5 +340,12 @@ RUNTIME_CODES: dict[str, RuntimeCode] = _runtime_catalog(
         "Unknown source for a template",
         "`kpi template --source` names one of the pack's `sources:` (its raw ledgers): the "
         "message lists them; without `--source` the template has the pack's input rows.",
+    ),
+    (
+        "KPI-E061",
+        "Not a readable Excel workbook",
+        "An .xlsx data file (`--inputs`, `--data`) could not be opened as a workbook: save it "
+        "from Excel as .xlsx (not .xls or .xlsm), or as CSV. Its first sheet is read, a header "
+        "row of column ids first.",
     ),
 )

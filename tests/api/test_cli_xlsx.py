@@ -133,3 +133,34 @@ def test_run_writes_the_workbook_of_the_records(tmp_path: Path):
     ]
     cached = openpyxl.load_workbook(out, data_only=True)["All values"]
     assert cached["G3"].value == 0.2 and ws["G3"].number_format == "0.0%"
+
+
+def test_the_xlsx_template_filled_in_evaluates_as_it_is(tmp_path: Path):
+    out = tmp_path / "t.xlsx"
+    assert run("template", BAKERY, "-f", "xlsx", "-o", str(out)).exit_code == 0
+    as_is = run("eval", BAKERY, "-i", str(out), "--metrics", "active_member_ratio")
+    assert as_is.exit_code == 0, as_is.output
+    assert [r["values"] for r in json.loads(as_is.output)["rows"]] == [{"active_member_ratio": 1.0}]
+    # an analyst adds a store below the example, as Excel stores what is typed: numbers as numbers
+    book = openpyxl.load_workbook(out)
+    data = book.worksheets[0]
+    ids = [c.value for c in data[1]]
+    row = {"period": "2026-01", "store": "S02", "active_members": 30, "total_members": 120}
+    for col, ident in enumerate(ids, 1):
+        data.cell(3, col, row.get(ident, 1))
+    book.save(out)
+    filled = run("eval", BAKERY, "-i", str(out), "--metrics", "active_member_ratio")
+    assert filled.exit_code == 0, filled.output
+    rows = json.loads(filled.output)["rows"]
+    assert [(r["dims"]["store"], r["values"]["active_member_ratio"]) for r in rows] == [
+        ("S02", 30 / 120),
+        ("store_1", 1.0),
+    ]
+
+
+def test_a_file_that_is_not_a_workbook_is_a_coded_error(tmp_path: Path):
+    bad = tmp_path / "rows.xlsx"
+    bad.write_bytes(b"period,store\n2026-01,S1\n")
+    result = run("eval", BAKERY, "-i", str(bad))
+    assert result.exit_code == 2
+    assert "error KPI-E061: " in result.output and "as an Excel workbook" in result.output
