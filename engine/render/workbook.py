@@ -257,11 +257,11 @@ class _Writer:
             row = i + HEADER_ROWS + 1
             self._key_cells(ws, row, i)
             values = {m: float(columns[m][i]) for m in names}
-            for m in names:
+            for k, m in enumerate(names):
                 value = values[m]
                 if not math.isfinite(value):
                     continue  # null: an empty cell
-                cell = ws.cell(row, first + names.index(m))
+                cell = ws.cell(row, first + k)
                 formula = formulas[m]
                 if formula is not None and formula.value(values) == value:
                     cell.value = formula.at(row)

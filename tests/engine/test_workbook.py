@@ -47,6 +47,68 @@ def _key(ws: Any, row: int) -> tuple[Any, ...]:
     return ws.cell(row, 1).value, ws.cell(row, 2).value
 
 
+TOKEN = re.compile(r"\s*(?:([A-Z]{1,3}[0-9]+)|([0-9.]+(?:E[-+]?[0-9]+)?)|(.))")
+
+
+def _excel(formula: str, sheet: Any) -> float | str:
+    """A formula of the subset the writer emits, computed as Excel computes it: ``IFERROR(x,"")``
+    around ``+ - * /``, unary minus, parentheses, cells and numbers, left to right, negation
+    binding tightest (a small parser of the test's own: nothing is eval'd)."""
+    text = formula[1:]
+    guarded = text.startswith("IFERROR(") and text.endswith(',"")')
+    if guarded:
+        text = text[len("IFERROR(") : -len(',"")')]
+    tokens = [m.groups() for m in TOKEN.finditer(text)]
+    pos = 0
+
+    def atom() -> float:
+        nonlocal pos
+        ref, number, op = tokens[pos]
+        pos += 1
+        if ref:
+            value = sheet[ref].value
+            assert isinstance(value, float)
+            return value
+        if number:
+            return float(number)
+        if op == "-":
+            return -atom()
+        assert op == "(", text
+        value = expression()
+        assert tokens[pos][2] == ")"
+        pos += 1
+        return value
+
+    def term() -> float:
+        nonlocal pos
+        value = atom()
+        while pos < len(tokens) and tokens[pos][2] in ("*", "/"):
+            op = tokens[pos][2]
+            pos += 1
+            right = atom()
+            value = value * right if op == "*" else value / right  # ZeroDivisionError: #DIV/0!
+        return value
+
+    def expression() -> float:
+        nonlocal pos
+        value = term()
+        while pos < len(tokens) and tokens[pos][2] in ("+", "-"):
+            op = tokens[pos][2]
+            pos += 1
+            right = term()
+            value = value + right if op == "+" else value - right
+        return value
+
+    try:
+        value = expression()
+    except ZeroDivisionError:
+        if guarded:
+            return ""
+        raise
+    assert pos == len(tokens), text
+    return value
+
+
 def test_sheets_are_the_views_then_values_rules_checks_lineage_in_the_chosen_locale():
     _, _, data = _bakery("zh")
     book = _open(data, values=True)
@@ -134,6 +196,8 @@ def test_formula_cells_read_the_cells_of_their_metrics_formula_on_their_row():
             assert read == set(formulas[metric].names) - set(result.plan.params)
             # the cached value is the engine's value, exactly
             assert wv[cell.coordinate].value == body["rows"][cell.row - 3]["values"][metric]
+            # and Excel computing the formula over the cells gets that value again, exactly
+            assert _excel(cell.value, wv) == wv[cell.coordinate].value, cell.value
     assert count == 3958  # the cells of 36 metrics that are plain arithmetic of their row
 
 
@@ -221,6 +285,9 @@ def test_checks_sheet_has_every_check_of_every_row_with_its_residual():
     assert got[0] == ("2025-01", "S01", "member_flow", "warning", "undefined", None)
     assert got[1] == ("2025-01", "S01", "balance_identity", "critical", "pass", 0.0)
     assert {status for *_, status, _ in got} >= {"pass", "undefined"}
+    # the example's one gap: S01 reports a closing balance 0.60 off in 2026-03 (row 14, 3rd check)
+    assert got[14 * 5 + 2] == ("2026-03", "S01", "reported_balance", "critical", "fail", 0.6)
+    assert ws.cell(3 + 14 * 5 + 2, 6).fill.fgColor.rgb == "FFFDE4E4"  # fail: red
 
 
 def test_lineage_sheet_gives_each_metrics_formula_down_to_inputs():
@@ -294,6 +361,9 @@ def test_the_formula_subset_and_its_fallbacks():
         *('=IFERROR(C4/3,"")', 3 * 0.1234567890123456),
     ]
     assert ws["F3"].number_format == "0.0%"
+    for cell in (c for row in ws.iter_rows(min_row=3) for c in row):
+        if isinstance(cell.value, str) and cell.value.startswith("="):
+            assert _excel(cell.value, wv) == wv[cell.coordinate].value, cell.coordinate
 
 
 def test_text_from_the_data_is_never_a_formula():
