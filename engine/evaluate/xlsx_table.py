@@ -23,13 +23,26 @@ from typing import Any
 from engine.core.errors import InputError
 from engine.evaluate.table import MAX_COLUMNS, Columns, read_csv_text
 
+#: most bytes a workbook may unpack to (its XML): a small file that unpacks to gigabytes (a
+#: "zip bomb") is refused before it is read
+MAX_UNPACKED_BYTES = 1 << 30
+
 
 def read_xlsx(p: Path) -> Columns:
     """The first sheet of an .xlsx workbook as input rows (InputError KPI-E061 when the file is
-    not a workbook openpyxl can read)."""
+    not a workbook openpyxl can read, or unpacks to more than :data:`MAX_UNPACKED_BYTES`)."""
     from openpyxl import load_workbook
 
     try:
+        with zipfile.ZipFile(p) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+        if unpacked > MAX_UNPACKED_BYTES:
+            raise InputError(
+                f"{p.name} unpacks to {unpacked:,} bytes; a workbook of data may unpack to at "
+                f"most {MAX_UNPACKED_BYTES:,}",
+                code="KPI-E061",
+                hint="give the data as CSV or Parquet",
+            )
         book = load_workbook(p, read_only=True, data_only=True)
     except (zipfile.BadZipFile, OSError, KeyError, ValueError, TypeError) as err:
         raise InputError(

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import openpyxl
+import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
@@ -164,3 +165,19 @@ def test_a_file_that_is_not_a_workbook_is_a_coded_error(tmp_path: Path):
     result = run("eval", BAKERY, "-i", str(bad))
     assert result.exit_code == 2
     assert "error KPI-E061: " in result.output and "as an Excel workbook" in result.output
+
+
+def test_a_workbook_that_unpacks_to_too_much_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from engine.evaluate import xlsx_table
+
+    out = tmp_path / "t.xlsx"
+    assert run("template", BAKERY, "-f", "xlsx", "-o", str(out)).exit_code == 0
+    monkeypatch.setattr(xlsx_table, "MAX_UNPACKED_BYTES", 10_000)  # 1 GiB, made small
+    result = run("eval", BAKERY, "-i", str(out))
+    assert result.exit_code == 2
+    assert (
+        "error KPI-E061: " in result.output
+        and "a workbook of data may unpack to at most 10,000" in result.output
+    )
