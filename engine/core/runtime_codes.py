@@ -344,8 +344,8 @@ RUNTIME_CODES: dict[str, RuntimeCode] = _runtime_catalog(
     (
         "KPI-E061",
         "Not a readable Excel workbook",
-        "An .xlsx data file (`--inputs`, `--data`) could not be opened as a workbook: save it "
-        "from Excel as .xlsx (not .xls or .xlsm), or as CSV. Its first sheet is read, a header "
-        "row of column ids first.",
+        "An .xlsx data file (`--inputs`, `--data`) could not be opened as a workbook, or "
+        "unpacks to more than 1 GiB: save it from Excel as .xlsx (not .xls or .xlsm), or give "
+        "the data as CSV or Parquet. Its first sheet is read, a header row of column ids first.",
     ),
 )
