@@ -181,3 +181,25 @@ def test_a_workbook_that_unpacks_to_too_much_is_refused(
         "error KPI-E061: " in result.output
         and "a workbook of data may unpack to at most 10,000" in result.output
     )
+
+
+def test_csv_output_escapes_a_member_that_a_spreadsheet_would_run(tmp_path: Path):
+    data = tmp_path / "rows.csv"
+    data.write_text(
+        'period,store,marketing_spend,new_members\n2026-01,"=HYPERLINK(""http://x"",""y"")",-50,5\n',
+        encoding="utf-8",
+    )
+    result = run("eval", "membership-core", "-i", str(data), "--metrics", "cac", "-f", "csv")
+    assert result.exit_code == 0, result.output
+    assert list(csv.reader(result.output.splitlines())) == [
+        ["period", "store", "cac", "partial"],
+        ["2026-01", '\'=HYPERLINK("http://x","y")', "-10.0", "false"],  # -50 / 5 stays a number
+    ]
+    out = tmp_path / "r.xlsx"
+    args = ("eval", "membership-core", "-i", str(data), "--metrics", "cac", "--locale", "en")
+    assert run(*args, "-f", "xlsx", "-o", str(out)).exit_code == 0
+    cell = openpyxl.load_workbook(out)["All values"]["B3"]
+    assert (cell.value, cell.data_type) == (
+        '=HYPERLINK("http://x","y")',
+        "s",
+    )  # text, not a formula
