@@ -24,7 +24,7 @@ from typer.core import TyperGroup
 # `kpi validate` only the stages up to the compiler, never the HTTP server, DuckDB or SQLGlot
 # (docs/design.md, "CLI start-up"; tests/api/test_cli_imports.py).
 if TYPE_CHECKING:
-    from engine.api import CompiledPack, KpiError, PackLibrary, Problem
+    from engine.api import CompiledPack, Evaluation, KpiError, PackLibrary, Problem
 
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -117,6 +117,18 @@ Formatted = Annotated[
         "--formatted",
         help="JSON: add each value as shown (57.8%, 10,250.00) "
         "in a 'formatted' map; values stay exact.",
+    ),
+]
+Format = Annotated[
+    str,
+    typer.Option(
+        "--format", "-f", help="json, table, csv or xlsx (an Excel workbook: needs --out)."
+    ),
+]
+Out = Annotated[
+    Path | None,
+    typer.Option(
+        "--out", "-o", help="Write the result to this file instead of stdout.", show_default=False
     ),
 ]
 
@@ -365,9 +377,12 @@ period)."""
     typer.echo(graph_export(_compile_or_exit(pack, packs_dir), fmt, locale))
 
 
-def _check_format(fmt: str) -> None:
-    if fmt not in ("json", "table", "csv"):
-        raise _fail(f"unknown format '{fmt}': choose json, table or csv")
+def _check_format(fmt: str, out: Path | None) -> None:
+    from api.cli_report import check_format
+
+    wrong = check_format(fmt, out)
+    if wrong:
+        raise _fail(wrong)
 
 
 def _pairs(items: list[str], option: str, shape: str) -> dict[str, str]:
@@ -403,17 +418,23 @@ def _by(text: str | None) -> list[str] | None:
     return None if text is None else _list(text) or []
 
 
-def _print_result(
-    body: dict[str, Any], fmt: str, compiled: CompiledPack, locale: str | None
+def _emit(
+    result: Evaluation,
+    fmt: str,
+    out: Path | None,
+    compiled: CompiledPack,
+    locale: str | None,
+    formatted: bool,
 ) -> None:
-    from engine.api import render_csv, render_table
+    from api.cli_report import emit
+    from engine.api import KpiError
 
-    if fmt == "json":
-        typer.echo(json.dumps(body, ensure_ascii=False, indent=2))
-    elif fmt == "csv":
-        typer.echo(render_csv(body, compiled.pack))
-    else:
-        typer.echo(render_table(body, compiled.pack, locale=locale, color=sys.stdout.isatty()))
+    try:
+        emit(result, fmt, out, compiled, locale, formatted)
+    except KpiError as err:
+        raise _fail_input(err, str(err)) from None
+    except OSError as err:
+        raise _fail(f"cannot write {out}: {err.strerror}") from None
 
 
 @app.command("eval")
@@ -424,7 +445,7 @@ def eval_cmd(
         typer.Option(
             "--inputs",
             "-i",
-            help="Data: .csv (with header), .json (list of rows) or .parquet.",
+            help="Data: .csv (with header), .json (list of rows), .parquet or .xlsx (first sheet).",
             show_default=False,
         ),
     ],
@@ -463,18 +484,19 @@ def eval_cmd(
     ] = False,
     as_of: AsOf = None,
     formatted: Formatted = False,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="json, table or csv.")] = "json",
+    fmt: Format = "json",
+    out: Out = None,
     packs_dir: PacksDir = None,
 ) -> None:
     """Evaluate a pack over data: values, bands, rules and checks per period and dimension."""
     from engine.api import InputError, evaluate, read_table
 
-    _check_format(fmt)
+    _check_format(fmt, out)
     compiled = _compile_or_exit(pack, packs_dir)
     overrides = _pairs(param or [], "--param", "name=value")
     day = _as_of(as_of)
     try:
-        body = evaluate(
+        result = evaluate(
             compiled,
             read_table(inputs),
             grain=grain,
@@ -484,13 +506,13 @@ def eval_cmd(
             locale=locale,
             trace=trace,
             as_of=day,
-        ).to_json(formatted=formatted)
+        )
     except InputError as err:
         message = f"{inputs}: {err}"
         if err.hint:
             message += f"\n  hint: {err.hint}"
         raise _fail_input(err, message) from None
-    _print_result(body, fmt, compiled, locale)
+    _emit(result, fmt, out, compiled, locale, formatted)
 
 
 @app.command()
@@ -596,7 +618,8 @@ def run_cmd(
     ] = False,
     as_of: AsOf = None,
     formatted: Formatted = False,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="json, table or csv.")] = "json",
+    fmt: Format = "json",
+    out: Out = None,
     packs_dir: PacksDir = None,
 ) -> None:
     """Compute the measured inputs from raw records with DuckDB, then evaluate the pack.
@@ -607,7 +630,7 @@ def run_cmd(
     """
     from engine.api import KpiError, evaluate_records, measured_sources, read_table
 
-    _check_format(fmt)
+    _check_format(fmt, out)
     compiled = _compile_or_exit(pack, packs_dir)
     paths = {name: Path(path) for name, path in _pairs(source, "--source", "NAME=PATH").items()}
     for sid in measured_sources(compiled):
@@ -626,7 +649,7 @@ def run_cmd(
     day = _as_of(as_of)
     try:
         rows = read_table(data) if data is not None else None
-        body = evaluate_records(
+        result = evaluate_records(
             compiled,
             paths,
             data=rows,
@@ -638,7 +661,7 @@ def run_cmd(
             trace=trace,
             as_of=day,
             progress=show,
-        ).to_json(formatted=formatted)
+        )
         show.done()
     except KpiError as err:
         show.done()
@@ -648,7 +671,7 @@ def run_cmd(
             else ""
         )
         raise _fail_input(err, f"{err}{hint}") from None
-    _print_result(body, fmt, compiled, locale)
+    _emit(result, fmt, out, compiled, locale, formatted)
 
 
 class _Progress:
@@ -784,6 +807,15 @@ def packs(packs_dir: PacksDir = None) -> None:
     library = _library(packs_dir)
     for ident in library.pack_ids():
         typer.echo(f"{ident}\t{library.candidates(ident)[0]}")
+
+
+def _register_template() -> None:
+    from api.cli_template import template_cmd
+
+    app.command("template")(template_cmd)
+
+
+_register_template()
 
 
 def main() -> None:

@@ -46,6 +46,8 @@ if TYPE_CHECKING:
     from engine.render.lineage import graph_export, lineage, render_text
     from engine.render.pack_docs import pack_markdown
     from engine.render.report import render_csv, render_table
+    from engine.render.template import TemplateColumn, render_template, template_columns
+    from engine.render.workbook import XLSX_MEDIA_TYPE, render_workbook
     from engine.validate.locales import missing_translations
     from engine.validate.schema import pack_schema
 
@@ -94,6 +96,11 @@ _HOMES = {
     "pack_markdown": "engine.render.pack_docs",
     "render_table": "engine.render.report",
     "render_csv": "engine.render.report",
+    "render_workbook": "engine.render.workbook",
+    "XLSX_MEDIA_TYPE": "engine.render.workbook",
+    "template_columns": "engine.render.template",
+    "render_template": "engine.render.template",
+    "TemplateColumn": "engine.render.template",
     # more names the CLI, the server and the web pages use
     "parse_extends": "engine.load.library",
     "load_pack_text": "engine.load.sources",
@@ -153,8 +160,10 @@ __all__ = [
     "RUNTIME_CODES",
     "RuleCondition",
     "RuntimeCode",
+    "TemplateColumn",
     "Text",
     "UnknownMetric",
+    "XLSX_MEDIA_TYPE",
     "check_pack",
     "check_text",
     "coarser_or_same",
@@ -179,9 +188,12 @@ __all__ = [
     "read_table",
     "render_csv",
     "render_table",
+    "render_template",
     "render_text",
+    "render_workbook",
     "run_measures",
     "source_lines",
+    "template_columns",
     "to_columns",
 ]
 

@@ -31,6 +31,7 @@ from api.server.models import EvaluateOptions
 from api.server.problems import ApiProblem, clip, validation_errors
 from engine.api import (
     BUILTIN_ROOT,
+    XLSX_MEDIA_TYPE,
     Columns,
     CompiledPack,
     Evaluation,
@@ -46,6 +47,7 @@ from engine.api import (
     evaluate_records,
     load_pack_text,
     read_csv_text,
+    render_workbook,
     to_columns,
 )
 
@@ -347,6 +349,7 @@ def run_evaluate(job: dict[str, Any], cache: CompileCache) -> Outcome:
             ),
             options,
             limits,
+            job.get("output", "json"),
         )
     return _evaluate(
         compiled,
@@ -363,6 +366,7 @@ def run_evaluate(job: dict[str, Any], cache: CompileCache) -> Outcome:
         ),
         options,
         limits,
+        job.get("output", "json"),
     )
 
 
@@ -400,7 +404,9 @@ def _evaluate(
     run: Callable[[], Evaluation],
     options: EvaluateOptions,
     limits: tuple[int | None, int | None] = (None, None),
+    output: str = "json",
 ) -> Outcome:
+    """The outcome of an evaluation: its JSON, or (``output`` "xlsx") its Excel workbook."""
     max_values, max_bytes = limits
     try:
         result = run()
@@ -412,22 +418,28 @@ def _evaluate(
                 values=values,
                 limit=max_values,
             )
-        body = json.dumps(
-            result.to_json(formatted=options.formatted),
-            ensure_ascii=False,
-            allow_nan=False,
-            separators=(",", ":"),
-        ).encode("utf-8")
+        if output == "xlsx":
+            body = render_workbook(result)
+        else:
+            body = json.dumps(
+                result.to_json(formatted=options.formatted),
+                ensure_ascii=False,
+                allow_nan=False,
+                separators=(",", ":"),
+            ).encode("utf-8")
     except PackError as err:
         return problem("pack-invalid", clip(str(err)), problems=pack_problems(err.problems))
     except KpiError as err:
         return input_problem(err)
     if max_bytes is not None and len(body) > max_bytes:
         return too_large(
-            f"the result is {len(body):,} bytes of JSON; the limit is {max_bytes:,}",
+            f"the result is {len(body):,} bytes of {'workbook' if output == 'xlsx' else 'JSON'}; "
+            f"the limit is {max_bytes:,}",
             bytes=len(body),
             limit=max_bytes,
         )
+    if output == "xlsx":
+        return {"body": body, "media": XLSX_MEDIA_TYPE}
     return {"body": body}
 
 

@@ -42,6 +42,16 @@ _WORDS: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "skip": ("跳到正文", "Skip to content"),
     "report": ("报表", "Report"),
     "open_report": ("用数据查看报表", "See a report over data"),
+    "template": ("数据模板", "Data template"),
+    "template_hint": (
+        "表头为列标识(kpi eval 读取的列名);第二行是一行可直接计算的示例数据。",
+        "The header row holds the column ids (what kpi eval reads); row 2 is an example row "
+        "that evaluates as it is.",
+    ),
+    "needed_columns": ("数据需要的列", "Columns the data needs"),
+    "column_optional": ("可选", "optional"),
+    "download_xlsx": ("下载示例数据的 Excel 报表", "Download the example data's report (Excel)"),
+    "download_pasted_xlsx": ("下载为 Excel 报表", "Download as an Excel report"),
     "category_none": ("未分类", "Uncategorised"),
     "formula": ("公式", "Formula"),
     "formula_written": ("公式(原文)", "Formula as written"),

@@ -35,7 +35,7 @@ from api.server.limits import read_body
 from api.server.problems import MEDIA_TYPE, ApiProblem, clip, log
 from api.server.responses import Lru, media_type
 from api.server.routes.deps import CatalogDep, PoolDep, RedactDep, SettingsDep
-from engine.api import CompiledPack, UnknownMetric
+from engine.api import CompiledPack, UnknownMetric, template_columns
 
 from . import attention, i18n, report, views
 
@@ -393,6 +393,7 @@ async def _report(
         "chosen": {"grain": grain, "by": by, "view": view, "as_of": report.day(as_of) or ""},
         "query": f"?{urlencode(query)}" if query else "",
         "has_example": await run_in_threadpool(report.has_example, ref),
+        "needed_columns": await run_in_threadpool(template_columns, c, locale),
         "failure": None,
         "result": None,
         "pasted": pasted,

@@ -96,10 +96,15 @@ PAGE_MAX_VALUES = 300_000
 
 
 async def evaluate_csv(
-    pool: WorkerPool, settings: Settings, ref: PackRef, body: bytes, opts: dict[str, Any]
+    pool: WorkerPool,
+    settings: Settings,
+    ref: PackRef,
+    body: bytes,
+    opts: dict[str, Any],
+    output: str = "json",
 ) -> dict[str, Any]:
     """The worker's outcome for a CSV body: ``{"body":
-    bytes}`` or ``{"problem": slug, "detail": …}``."""
+    bytes}`` (JSON, or ``output`` "xlsx": the workbook) or ``{"problem": slug, "detail": …}``."""
     job = {
         "kind": "evaluate",
         "key": ref.key,
@@ -110,6 +115,7 @@ async def evaluate_csv(
         "max_rows": settings.max_rows,
         "max_values": min(settings.max_result_values, PAGE_MAX_VALUES),
         "max_bytes": settings.max_result_bytes,
+        "output": output,
     }
     try:
         return await pool.run(job, settings.eval_timeout)

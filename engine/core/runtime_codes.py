@@ -40,8 +40,8 @@ RUNTIME_CODES: dict[str, RuntimeCode] = _runtime_catalog(
     (
         "KPI-E002",
         "File type not supported",
-        "Give the data as `.csv` (a header row first), `.json` (a list of row objects) or "
-        "`.parquet`.",
+        "Give the data as `.csv` (a header row first), `.json` (a list of row objects), "
+        "`.parquet` or `.xlsx` (its first sheet, a header row first).",
     ),
     ("KPI-E003", "Not UTF-8 text", "Save the file as UTF-8 (a byte-order mark is fine)."),
     (
@@ -373,5 +373,25 @@ RUNTIME_CODES: dict[str, RuntimeCode] = _runtime_catalog(
         "Columns read by their labels",
         "Some columns of the data are headed with the pack's labels (充值金额, Recharge amount) "
         "rather than ids; `columns` maps each such header to the id it was read as.",
+    ),
+    # -- reports and templates (docs/excel.md) ------------------------------------------------
+    (
+        "KPI-E059",
+        "Result too large for a workbook",
+        "A worksheet holds at most 1,048,576 rows and 16,384 columns: ask for a coarser grain, "
+        "fewer dimensions (`by`), fewer metrics or a shorter period, or take CSV or JSON.",
+    ),
+    (
+        "KPI-E060",
+        "Unknown source for a template",
+        "`kpi template --source` names one of the pack's `sources:` (its raw ledgers): the "
+        "message lists them; without `--source` the template has the pack's input rows.",
+    ),
+    (
+        "KPI-E061",
+        "Not a readable Excel workbook",
+        "An .xlsx data file (`--inputs`, `--data`) could not be opened as a workbook, or "
+        "unpacks to more than 1 GiB: save it from Excel as .xlsx (not .xls or .xlsm), or give "
+        "the data as CSV or Parquet. Its first sheet is read, a header row of column ids first.",
     ),
 )

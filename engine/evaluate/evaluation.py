@@ -214,6 +214,10 @@ class Evaluation:
         }
         return periods, dims
 
+    def row_partial(self) -> list[bool]:
+        """Whether each output row's period is not over (``as_of`` falls inside it)."""
+        return [self.frame.partial(int(t)) for t in self._t]
+
     def judge(self) -> Judgement:
         """Bands, plausibility, rules and checks over the output rows (computed once)."""
         if self._judgement is None:

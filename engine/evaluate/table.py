@@ -1,4 +1,4 @@
-"""Evaluation input: rows from CSV, JSON or Parquet → validated columns.
+"""Evaluation input: rows from CSV, JSON, Parquet or .xlsx → validated columns.
 
 Rows arrive as a list of flat objects (JSON), as columns (a mapping of column name to a list
 or NumPy array: the fast path for large data), or from a file. Every bad cell is an
@@ -46,7 +46,8 @@ class Columns:
 
 
 def read_table(path: Path | str) -> Columns:
-    """Read CSV (with a header), JSON (a list of objects) or Parquet, by file extension."""
+    """Read CSV (with a header), JSON (a list of objects), Parquet or an Excel workbook (its
+    first sheet, a header row first), by file extension."""
     p = Path(path)
     suffix = p.suffix.lower()
     if not p.is_file():
@@ -67,7 +68,13 @@ def read_table(path: Path | str) -> Columns:
         return to_columns(data)
     if suffix == ".parquet":
         return _read_parquet(p)
-    raise InputError(f"cannot read '{p.name}': use a .csv, .json or .parquet file", code="KPI-E002")
+    if suffix == ".xlsx":
+        from engine.evaluate.xlsx_table import read_xlsx
+
+        return read_xlsx(p)
+    raise InputError(
+        f"cannot read '{p.name}': use a .csv, .json, .parquet or .xlsx file", code="KPI-E002"
+    )
 
 
 MAX_COLUMNS = 2_000

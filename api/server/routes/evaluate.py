@@ -6,6 +6,7 @@ worker computes the measured inputs first: JSON ``sources``, or one source's CSV
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated, Any
 
@@ -28,6 +29,7 @@ from api.server.routes.deps import (
     SettingsDep,
     VersionQuery,
 )
+from engine.api import XLSX_MEDIA_TYPE
 
 router = APIRouter(prefix="/v1", tags=["evaluation"])
 
@@ -51,11 +53,25 @@ _EXAMPLE = {
 }
 
 
-def answer(outcome: dict[str, Any], redact: Redactor) -> Response:
+def wants_workbook(request: Request) -> bool:
+    """Whether the client asks for the Excel workbook (``Accept``) rather than JSON."""
+    return XLSX_MEDIA_TYPE in request.headers.get("accept", "").lower()
+
+
+def download_name(pack: str) -> str:
+    """A file name for a download: the pack id's safe characters."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", pack).strip("._") or "report"
+
+
+def answer(outcome: dict[str, Any], redact: Redactor, name: str = "report") -> Response:
     """A worker's outcome as an HTTP response (a
     large result streamed from the worker in chunks)."""
     if "body" in outcome:
-        return Response(outcome["body"], media_type="application/json")
+        media = outcome.get("media", "application/json")
+        headers = None
+        if media == XLSX_MEDIA_TYPE:
+            headers = {"Content-Disposition": f'attachment; filename="{download_name(name)}.xlsx"'}
+        return Response(outcome["body"], media_type=media, headers=headers)
     if "stream" in outcome:
         return StreamingResponse(
             outcome["chunks"],
@@ -105,7 +121,11 @@ def _csv_options(
     openapi_extra={"requestBody": doc.EVALUATE_BODY},
     responses={
         **doc.ok(
-            Evaluation, "Values, bands, rules and checks per period and dimension member", _EXAMPLE
+            Evaluation,
+            "Values, bands, rules and checks per period and dimension member; with "
+            f"`Accept: {XLSX_MEDIA_TYPE}`, the same as an Excel workbook (docs/excel.md)",
+            _EXAMPLE,
+            also={XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
         ),
         **doc.problems(400, 401, 404, 413, 415, 422, 503, 504),
     },
@@ -115,7 +135,10 @@ def _csv_options(
     "Raw records instead of input rows, for a pack whose inputs are computed from `sources:` "
     "(`measure:`): JSON `sources` `{source id: [record, …]}` in place of `rows`, or one "
     "source's CSV with `?source=<id>`. Records count against the row limit; either `rows` or "
-    "`sources`, not both.",
+    "`sources`, not both.\n\n"
+    f"`Accept: {XLSX_MEDIA_TYPE}` answers with the evaluation as an Excel workbook (a sheet per "
+    "view, every value, the rules fired, the checks and the lineage; docs/excel.md) instead of "
+    "JSON; errors stay problem+json.",
 )
 async def evaluate_pack(
     request: Request,
@@ -188,4 +211,6 @@ async def evaluate_pack(
         "max_bytes": settings.max_result_bytes,
         "stream": True,
     }
-    return answer(await workers.run(job, settings.eval_timeout), redact)
+    if wants_workbook(request):  # sent whole: a workbook is read as one file, not streamed
+        job.update({"output": "xlsx", "stream": False})
+    return answer(await workers.run(job, settings.eval_timeout), redact, ref.id)
