@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.core import TyperGroup
 
+from api.cli_publish import register as _register_publishing
+
 # Each command imports the engine stages it uses at the top of its body, and `serve` / `keys`
 # (api/server_cli.py) are loaded only when named: `kpi <command> --help` loads no engine, and
 # `kpi validate` only the stages up to the compiler, never the HTTP server, DuckDB or SQLGlot
@@ -757,6 +759,10 @@ def packs(packs_dir: PacksDir = None) -> None:
     library = _library(packs_dir)
     for ident in library.pack_ids():
         typer.echo(f"{ident}\t{library.candidates(ident)[0]}")
+
+
+# kpi publish, pull and init (api/cli_publish.py: httpx and the engine load in their bodies)
+_register_publishing(app)
 
 
 def main() -> None:
