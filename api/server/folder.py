@@ -19,10 +19,11 @@ from engine.api import Problem, join_stream, read_archive, stream_files
 ZIP_MEDIA = "application/zip"
 
 
-def stored_text(body: bytes, is_zip: bool) -> tuple[bytes, list[Problem]]:
-    """What the registry stores for a posted body, or the problems that refuse an archive."""
+def stored_text(body: bytes, is_zip: bool, limit: int) -> tuple[bytes, list[Problem]]:
+    """What the registry stores for a posted body, or the problems that refuse an archive
+    (whose files may inflate to ``limit`` bytes at most)."""
     if is_zip:
-        files, problems = read_archive(body, "<archive>")
+        files, problems = read_archive(body, "<archive>", limit)
         if problems:
             return b"", problems
         return join_stream(files).encode("utf-8"), []

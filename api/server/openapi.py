@@ -61,7 +61,8 @@ YAML_BODY = {
         },
         "folder": {
             "summary": "A folder's files as one stream",
-            "value": "# file: metrics.yaml\n---\nmetrics: {}\n# file: pack.yaml\n---\n"
+            "value": "# file: metrics.yaml\n---\ninputs: {}\nmetrics: {}\n"
+            "# file: pack.yaml\n---\n"
             "pack: gym-membership\nversion: 1.0.0\ntitle: {en: Gym membership}\n"
             "extends: [membership-core]\n",
         },

@@ -170,7 +170,7 @@ def stream_files(text: str) -> list[tuple[str, str]]:
 
 
 def read_archive(
-    data: bytes, where: str = "<archive>"
+    data: bytes, where: str = "<archive>", limit: int = MAX_PACK_BYTES
 ) -> tuple[list[tuple[str, str]], list[Problem]]:
     """The pack files of a zip archive, as (file name, text) in name order, or the problems.
 
@@ -178,7 +178,8 @@ def read_archive(
     uncompressed size are capped before anything is inflated, and reading stops at the caps
     whatever the headers claim; names must be plain relative paths of *.yaml/*.yml files (and
     README.md, skipped), all at the top or all in one folder; no links, no encryption, only the
-    stored and deflate methods."""
+    stored and deflate methods. ``limit`` lowers the uncompressed cap (the server's pack size
+    limit), never raises it."""
     if len(data) > MAX_ARCHIVE_BYTES:
         return [], [
             _too_large(
@@ -197,11 +198,11 @@ def read_archive(
             )
         ]
     with archive:
-        return _members(archive, infos, where)
+        return _members(archive, infos, where, min(limit, MAX_PACK_BYTES))
 
 
 def _members(
-    archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo], where: str
+    archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo], where: str, limit: int
 ) -> tuple[list[tuple[str, str]], list[Problem]]:
     entries = [i for i in infos if not i.is_dir()]
     if len(entries) > MAX_PACK_FILES:
@@ -214,11 +215,11 @@ def _members(
             )
         ]
     declared = sum(i.file_size for i in entries)
-    if declared > MAX_PACK_BYTES:
+    if declared > limit:
         return [], [
             _too_large(
                 f"the archive's files add up to {declared:,} bytes uncompressed; a pack may "
-                f"be at most {MAX_PACK_BYTES:,} bytes",
+                f"be at most {limit:,} bytes",
                 where,
                 hint="split the pack into packs that extend each other",
             )
@@ -284,12 +285,12 @@ def _members(
         member = f"{where}/{fname}"
         try:
             with archive.open(info) as fh:
-                raw = fh.read(min(MAX_FILE_BYTES, MAX_PACK_BYTES - total) + 1)
+                raw = fh.read(min(MAX_FILE_BYTES, limit - total) + 1)
         except (zipfile.BadZipFile, ValueError, EOFError, OSError, NotImplementedError) as err:
             problems.append(_refused(f"'{fname}' cannot be read: {str(err)[:80]}", member))
             continue
         total += len(raw)
-        if len(raw) > info.file_size or total > MAX_PACK_BYTES:
+        if len(raw) > info.file_size or total > limit:
             problems.append(
                 _too_large(f"'{fname}' inflates past its declared size or the pack's", member)
             )

@@ -231,6 +231,20 @@ def test_init_makes_a_pack_that_validates_and_publishes(server: dict[str, str], 
     assert r.exit_code == 0, r.output
     assert files_of(back) == {k: v for k, v in files_of(folder).items() if k != "README.md"}
 
+    # a pack extending the published one: checked locally against the pulled copy, and on the
+    # server against the stored stream of files (held in memory as the parent)
+    parents = tmp_path / "parents"
+    shutil.copytree(back, parents / "my-shop")
+    child = tmp_path / "my-branch"
+    r = kpi("init", str(child), "--extends", "my-shop", "--packs-dir", str(parents))
+    assert r.exit_code == 0, r.output
+    assert "extends: ['my-shop@>=0.1.0,<1']" in (child / "pack.yaml").read_text("utf-8")
+    args = ("--server", server["url"], "--token", server["alice"])
+    r = kpi("publish", str(child), *args, "--packs-dir", str(parents))
+    assert r.exit_code == 0 and r.stdout.startswith("published my-branch@0.1.0 sha256:"), r.output
+    r = kpi("publish", str(child), *args)  # without the parent, the local check stops it
+    assert r.exit_code == 1 and "KPI-R012" in r.stderr and "nothing was sent" in r.stderr
+
     assert kpi("init", str(folder), "--extends", BAKERY).exit_code == 2  # not empty
     r = kpi("init", str(tmp_path / "Bad Name"), "--extends", BAKERY)
     assert r.exit_code == 2 and "is not a pack id" in r.stderr and "--id" in r.stderr

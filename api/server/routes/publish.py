@@ -77,7 +77,9 @@ async def _read_pack(request: Request, settings: Settings) -> tuple[bytes, list[
             f"the pack is {len(body):,} bytes; a pack may be at most "
             f"{settings.max_pack_bytes:,} bytes: split it into packs that extend each other",
         )
-    body, refused = await run_in_threadpool(stored_text, body, kind == ZIP_MEDIA)
+    body, refused = await run_in_threadpool(
+        stored_text, body, kind == ZIP_MEDIA, settings.max_pack_bytes
+    )
     if refused:
         return body, pack_problems(refused)
     if len(body) > settings.max_pack_bytes:

@@ -183,7 +183,10 @@ def test_a_zip_bomb_is_refused_before_it_is_inflated(client: TestClient, keys: d
     r = client.post("/v1/packs", content=bomb, headers={**ZIP, **bearer(keys["alice"])})
     problems = assert_problem(r, 422, "pack-invalid")["problems"]
     assert [p["code"] for p in problems] == ["KPI-L014"]
-    assert "1,073,741,824 bytes uncompressed" in problems[0]["message"]
+    assert problems[0]["message"] == (
+        "the archive's files add up to 1,073,741,824 bytes uncompressed; a pack may be at most "
+        "2,097,152 bytes"
+    )
 
 
 def test_a_member_that_lies_about_its_size_is_refused(client: TestClient, keys: dict[str, str]):
@@ -229,3 +232,21 @@ def test_several_documents_without_headers_say_how_to_name_them(client: TestClie
     v = client.post("/v1/validate", content=b"pack: x\n---\nmetrics: {}\n", headers=YAML).json()
     (p,) = v["problems"]
     assert p["code"] == "KPI-L007" and "# file: NAME" in p["hint"], p
+
+
+def test_the_openapi_document_describes_the_three_bodies(client: TestClient):
+    paths = client.get("/openapi.json").json()["paths"]
+    for path in ("/v1/packs", "/v1/validate"):
+        content = paths[path]["post"]["requestBody"]["content"]
+        assert content["application/zip"]["schema"] == {
+            "type": "string",
+            "format": "binary",
+            "description": "A zip archive of a pack folder: at most 64 *.yaml/*.yml files (and "
+            "README.md, skipped) at its top or in one folder, no links or subfolders, the files "
+            "inflating to at most the pack size limit",
+        }
+        examples = content["application/yaml"]["examples"]
+        assert sorted(examples) == ["document", "folder"]
+        for example in examples.values():  # each example is a valid pack
+            r = client.post("/v1/validate", content=example["value"].encode(), headers=YAML)
+            assert r.json()["valid"] is True, r.text
