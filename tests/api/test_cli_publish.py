@@ -3,6 +3,7 @@ loopback port in a thread of this process, the CLI talking HTTP to it over a soc
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import socket
 import threading
@@ -174,11 +175,29 @@ def test_a_pack_with_errors_is_not_sent(server: dict[str, str], tmp_path: Path):
 
 
 def test_the_server_points_at_the_folders_files(server: dict[str, str], tmp_path: Path):
-    """A problem only the server finds (here: a built-in id) comes back as the server says it;
-    a pack problem found on the server is shown at the folder's file and line."""
+    """A problem only the server finds comes back at the folder's file and line."""
+    args = ("--server", server["url"], "--token", server["alice"])
     folder = bakery_copy(tmp_path / "builtin", BAKERY)
-    r = kpi("publish", str(folder), "--server", server["url"], "--token", server["alice"])
+    r = kpi("publish", str(folder), *args)
     assert r.exit_code == 1 and "(403 forbidden)" in r.stderr and "built-in pack" in r.stderr
+
+    parents = tmp_path / "parents"
+    bakery_copy(parents / "local-only", "local-only")  # valid here, never published
+    child = tmp_path / "child"
+    assert (
+        kpi("init", str(child), "--extends", "local-only", "--packs-dir", str(parents)).exit_code
+        == 0
+    )
+    r = kpi("publish", str(child), *args, "--packs-dir", str(parents))
+    assert r.exit_code == 1, r.output
+    assert r.stderr.splitlines() == [
+        f"{child / 'pack.yaml'}:5:11: error KPI-R012: extended pack 'local-only' was not found",
+        "  5 | extends: ['local-only@>=1.0.0,<2']",
+        "    |           ^",
+        "  hint: known packs: bakery-stored-value, membership-core",
+        "error KPI-E063: the server refused it (422 pack-invalid): the pack has 1 error(s); "
+        "nothing was stored",
+    ]
 
 
 def test_pull_refuses_a_non_empty_folder_unless_forced(server: dict[str, str], tmp_path: Path):
@@ -250,3 +269,21 @@ def test_init_makes_a_pack_that_validates_and_publishes(server: dict[str, str], 
     assert r.exit_code == 2 and "is not a pack id" in r.stderr and "--id" in r.stderr
     r = kpi("init", str(tmp_path / "zz"), "--extends", "no-such-pack")
     assert r.exit_code == 2 and "there is no pack 'no-such-pack'" in r.stderr
+
+
+def test_a_pack_published_as_one_document_is_pulled_as_pack_yaml(
+    server: dict[str, str], tmp_path: Path
+):
+    import httpx
+
+    gym = (Path(__file__).parent / "http" / "packs" / "gym-membership.yaml").read_bytes()
+    r = httpx.post(
+        f"{server['url']}/v1/packs",
+        content=gym,
+        headers={"Content-Type": "application/yaml", "Authorization": f"Bearer {server['bob']}"},
+    )
+    assert r.status_code == 201, r.text
+    r = kpi("pull", "gym-membership@1.0.0", str(tmp_path / "gym"), "--server", server["url"])
+    assert r.exit_code == 0, r.output
+    assert files_of(tmp_path / "gym") == {"pack.yaml": gym}
+    assert digest_of(tmp_path / "gym") == hashlib.sha256(gym).hexdigest()
