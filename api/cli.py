@@ -1,7 +1,8 @@
 """The ``kpi`` command: a thin adapter over the engine façade.
 
-Exit codes: 0 success; 1 the pack has errors (problems are printed); 2 bad command-line
-input (an unknown pack, metric or option).
+Exit codes: 0 success; 1 the pack has errors (problems are printed), or the server refused it
+(kpi publish, kpi pull); 2 bad command-line input (an unknown pack, metric or option; no token,
+an unreachable server, a folder that is not empty).
 """
 
 from __future__ import annotations

@@ -289,7 +289,10 @@ def _yaml_text(text: str) -> str:
 def init(
     folder: Annotated[Path, typer.Argument(help="The new pack folder (new or empty).")],
     extends: Annotated[
-        str, typer.Option("--extends", help="The pack to extend, by id (a built-in pack).")
+        str,
+        typer.Option(
+            "--extends", help="The pack to extend, by id (a built-in pack, or one in --packs-dir)."
+        ),
     ],
     ident: Annotated[
         str | None,
