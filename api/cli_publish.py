@@ -72,34 +72,38 @@ def _request(method: str, url: str, **kwargs: Any) -> httpx.Response:
 
 def _refused(r: httpx.Response, folder: Path | None = None) -> NoReturn:
     """Print the server's problem (and a pack's problems at the folder's files) and exit."""
-    from api.cli import format_problem
-    from engine.api import Problem
+    from api.cli import _CONTROL, format_problem
+    from engine.api import Problem, mask_bidi
+
+    def clean(value: object, size: int = 2000) -> str:
+        """A server's text as it may reach a terminal: no control or bidi characters."""
+        return mask_bidi(_CONTROL.sub("?", str(value)[:size]))
 
     try:
         body = r.json()
     except ValueError:
         body = None
     if not isinstance(body, dict) or "detail" not in body:
-        _fail("KPI-E063", f"the server answered {r.status_code}: {r.text[:300]}")
-    slug = str(body.get("type", "")).rsplit("/", 1)[-1]
+        _fail("KPI-E063", f"the server answered {r.status_code}: {clean(r.text, 300)}")
+    slug = clean(str(body.get("type", "")).rsplit("/", 1)[-1], 80)
     for p in body.get("problems") or []:
         if not isinstance(p, dict) or "code" not in p:
             continue
-        file = str(p.get("file") or "")
+        file = clean(p.get("file") or "", 300)
         if folder is not None and file.startswith("<request>/"):
             file = str(folder / file.removeprefix("<request>/"))
         problem = Problem(
-            str(p["code"]),
-            str(p.get("message", "")),
+            clean(p["code"], 20),
+            clean(p.get("message", "")),
             "warning" if p.get("severity") == "warning" else "error",
             file or None,
-            int(p.get("line") or 0),
-            int(p.get("column") or 0),
-            str(p.get("path") or ""),
-            p.get("hint"),
+            p["line"] if isinstance(p.get("line"), int) else 0,
+            p["column"] if isinstance(p.get("column"), int) else 0,
+            clean(p.get("path") or "", 300),
+            clean(p["hint"]) if p.get("hint") else None,
         )
         typer.echo(format_problem(problem), err=True)
-    _fail("KPI-E063", f"the server refused it ({r.status_code} {slug}): {body['detail']}", 1)
+    _fail("KPI-E063", f"the server refused it ({r.status_code} {slug}): {clean(body['detail'])}", 1)
 
 
 def publish(

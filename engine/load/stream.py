@@ -230,7 +230,8 @@ def _members(
     top = next(iter(folders)) if len(folders) == 1 else None
     seen: set[str] = set()
     for info in entries:
-        member = f"{where}/{info.filename[:120]}"
+        shown = _shown(info.filename)  # a hostile name's control characters, escaped
+        member = f"{where}/{shown}"
         path = info.filename
         problem = unsafe_path(path, member)  # the whole path first: no '..', nothing absolute
         if problem is not None:
@@ -239,14 +240,14 @@ def _members(
         if top is not None and path.startswith(top + "/"):
             path = path[len(top) + 1 :]
         if stat.S_ISLNK(info.external_attr >> 16):
-            problems.append(_refused(f"'{info.filename[:120]}' is a symbolic link", member))
+            problems.append(_refused(f"'{shown}' is a symbolic link", member))
             continue
         if path in IGNORED_FILES:
             continue
         fname, problem = file_name(path, member)
         if problem is None and "/" in path:
             problem = _refused(
-                f"'{info.filename[:120]}' is in a subfolder; a pack's files sit side by side",
+                f"'{shown}' is in a subfolder; a pack's files sit side by side",
                 member,
                 hint="zip the pack's *.yaml files, at the top of the archive or in one folder",
             )
