@@ -128,8 +128,19 @@ def test_an_archive_gives_the_folders_files_and_hash():
         ({"README.md": b"# only a readme\n"}, "KPI-L013", "holds no *.yaml files"),
         ({"pack.yaml": b"pack: \xff\n"}, "KPI-L009", "not UTF-8"),
         ({"pack.yaml": b" " * (5 * 1024 * 1024 + 1)}, "KPI-L014", "uncompressed"),
+        ({"a\x1b[31m.yaml": b"pack: x\n"}, "KPI-L013", "'a\\x1b[31m.yaml' is not a pack file"),
     ],
-    ids=["dotdot", "drive", "backslash", "png", "two-folders", "no-yaml", "not-utf8", "too-big"],
+    ids=[
+        "dotdot",
+        "drive",
+        "backslash",
+        "png",
+        "two-folders",
+        "no-yaml",
+        "not-utf8",
+        "too-big",
+        "escape-in-name",
+    ],
 )
 def test_an_archive_that_is_no_pack_folder_is_refused(
     entries: dict[str, bytes], code: str, message: str
