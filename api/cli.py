@@ -1,7 +1,8 @@
 """The ``kpi`` command: a thin adapter over the engine façade.
 
-Exit codes: 0 success; 1 the pack has errors (problems are printed); 2 bad command-line
-input (an unknown pack, metric or option).
+Exit codes: 0 success; 1 the pack has errors (problems are printed), or the server refused it
+(kpi publish, kpi pull); 2 bad command-line input (an unknown pack, metric or option; no token,
+an unreachable server, a folder that is not empty).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperGroup
+
+from api.cli_publish import register as _register_publishing
 
 # Each command imports the engine stages it uses at the top of its body, and `serve` / `keys`
 # (api/server_cli.py) are loaded only when named: `kpi <command> --help` loads no engine, and
@@ -816,6 +819,10 @@ def _register_template() -> None:
 
 
 _register_template()
+
+
+# kpi publish, pull and init (api/cli_publish.py: httpx and the engine load in their bodies)
+_register_publishing(app)
 
 
 def main() -> None:

@@ -42,7 +42,8 @@ if TYPE_CHECKING:
     from engine.formula.sites import CheckAssertion, MeasureExprs, MetricFormula, RuleCondition
     from engine.load.library import BUILTIN_ROOT, HeldPack, PackLibrary, parse_extends
     from engine.load.located import MAX_FILE_BYTES, source_lines
-    from engine.load.sources import load_pack_text
+    from engine.load.sources import content_digest, load_pack_text, read_pack_folder
+    from engine.load.stream import join_stream, read_archive, stream_files
     from engine.render.lineage import graph_export, lineage, render_text
     from engine.render.pack_docs import pack_markdown
     from engine.render.report import render_csv, render_table
@@ -104,6 +105,12 @@ _HOMES = {
     # more names the CLI, the server and the web pages use
     "parse_extends": "engine.load.library",
     "load_pack_text": "engine.load.sources",
+    # pack folders as one text (publish, pull) and as zip archives
+    "read_pack_folder": "engine.load.sources",
+    "content_digest": "engine.load.sources",
+    "join_stream": "engine.load.stream",
+    "stream_files": "engine.load.stream",
+    "read_archive": "engine.load.stream",
     "Pack": "engine.core.model",
     "Definition": "engine.core.model",
     "Metric": "engine.core.model",
@@ -169,11 +176,13 @@ __all__ = [
     "coarser_or_same",
     "compile_pack",
     "configure_duckdb",
+    "content_digest",
     "display_text",
     "evaluate",
     "evaluate_records",
     "format_value",
     "graph_export",
+    "join_stream",
     "lineage",
     "load_pack_text",
     "mask_bidi",
@@ -184,7 +193,9 @@ __all__ = [
     "pack_schema",
     "parse_extends",
     "parse_period",
+    "read_archive",
     "read_csv_text",
+    "read_pack_folder",
     "read_table",
     "render_csv",
     "render_table",
@@ -193,6 +204,7 @@ __all__ = [
     "render_workbook",
     "run_measures",
     "source_lines",
+    "stream_files",
     "template_columns",
     "to_columns",
 ]

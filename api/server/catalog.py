@@ -241,10 +241,13 @@ class Catalog:
         return self._texts.get((pack, version), lambda: self.registry.yaml(pack, version))
 
     def builtin_text(self, pack: str) -> bytes:
-        """A built-in pack's files as one YAML stream, each document headed by its file name."""
+        """A built-in pack's files as one YAML stream, each document headed by its file name:
+        the canonical stream of :func:`engine.api.join_stream` but for the ``metrics/<pack>/``
+        before each name (posted back, the files give the pack's content hash)."""
         parts = []
         files = [*(BUILTIN_ROOT / pack).glob("*.yaml"), *(BUILTIN_ROOT / pack).glob("*.yml")]
         for f in sorted(files, key=lambda f: f.name):
             body = f.read_text(encoding="utf-8-sig")
-            parts.append(f"# file: metrics/{pack}/{f.name}\n---\n{body.rstrip()}\n")
+            body += "" if body.endswith("\n") else "\n"  # as engine.api.join_stream writes it
+            parts.append(f"# file: metrics/{pack}/{f.name}\n---\n{body}")
         return "".join(parts).encode("utf-8")

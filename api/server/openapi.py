@@ -47,13 +47,42 @@ NOT_MODIFIED: dict[int | str, Any] = {
     304: {"description": "Not modified: the `If-None-Match` ETag is current"}
 }
 YAML_BODY = {
-    "schema": {"type": "string", "description": "One YAML document: a whole pack"},
-    "example": "pack: gym-membership\nversion: 1.0.0\ntitle: {en: Gym membership}\n"
-    "extends: [membership-core]\ninputs: {}\nmetrics: {}\n",
+    "schema": {
+        "type": "string",
+        "description": "One YAML document (a whole pack), or the files of a pack folder as one "
+        "YAML stream: each document headed by a line `# file: NAME.yaml` before its `---` (the "
+        "shape `GET /v1/packs/{pack}` answers with `Accept: application/yaml`)",
+    },
+    "examples": {
+        "document": {
+            "summary": "One document",
+            "value": "pack: gym-membership\nversion: 1.0.0\ntitle: {en: Gym membership}\n"
+            "extends: [membership-core]\ninputs: {}\nmetrics: {}\n",
+        },
+        "folder": {
+            "summary": "A folder's files as one stream",
+            "value": "# file: metrics.yaml\n---\ninputs: {}\nmetrics: {}\n"
+            "# file: pack.yaml\n---\n"
+            "pack: gym-membership\nversion: 1.0.0\ntitle: {en: Gym membership}\n"
+            "extends: [membership-core]\n",
+        },
+    },
+}
+ZIP_BODY = {
+    "schema": {
+        "type": "string",
+        "format": "binary",
+        "description": "A zip archive of a pack folder: at most 64 *.yaml/*.yml files (and "
+        "README.md, skipped) at its top or in one folder, no links or subfolders, the files "
+        "inflating to at most the pack size limit",
+    }
 }
 PACK_BODY = {
     "required": True,
-    "content": {t: YAML_BODY for t in ("application/yaml", "text/yaml", "text/plain")},
+    "content": {
+        **{t: YAML_BODY for t in ("application/yaml", "text/yaml", "text/plain")},
+        "application/zip": ZIP_BODY,
+    },
 }
 EVALUATE_BODY = {
     "required": True,

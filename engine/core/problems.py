@@ -112,6 +112,22 @@ CODES: dict[str, Code] = _catalog(
         "comments included; right-to-left text needs no such characters.",
     ),
     Code(
+        "KPI-L013",
+        "error",
+        "Not a file of a pack folder",
+        "A pack posted as a stream of files or as a zip archive holds something that is not a "
+        "pack file: a path with '..', an absolute path, a subfolder, a symbolic link, a file "
+        "other than *.yaml/*.yml (README.md is skipped), a name used twice, text before the "
+        "first '# file:' header, or an archive that cannot be read.",
+    ),
+    Code(
+        "KPI-L014",
+        "error",
+        "Pack archive too large",
+        "A pack stream or zip archive holds more than 64 files, or its files add up (inflated) "
+        "to more than the pack size limit: it is refused before anything is inflated.",
+    ),
+    Code(
         "KPI-L015",
         "error",
         "Full-width punctuation in YAML syntax",

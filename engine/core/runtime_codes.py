@@ -308,6 +308,31 @@ RUNTIME_CODES: dict[str, RuntimeCode] = _runtime_catalog(
         "message lists the headers it has), or the file has both that header and a column under "
         "the pack's name: correct the mapping or the file.",
     ),
+    # -- kpi publish, kpi pull, kpi init ---------------------------------------------------
+    (
+        "KPI-E063",
+        "The server refused the request",
+        "The message is the server's problem (its type and detail, and the pack's problems "
+        "at their files and lines): fix what it names, or publish under a new version.",
+    ),
+    (
+        "KPI-E064",
+        "The server cannot be reached",
+        "Check --server (or $KPI_SERVER): the address of a running `kpi serve`, such as "
+        "http://127.0.0.1:8000.",
+    ),
+    (
+        "KPI-E065",
+        "No API token",
+        "Publishing needs a token: pass --token or set $KPI_TOKEN (create one with "
+        "`kpi keys create --owner NAME` on the server). The token is never printed.",
+    ),
+    (
+        "KPI-E066",
+        "Folder or pack reference refused",
+        "kpi pull and kpi init write into an empty or new folder (pass --force to replace "
+        "the pack files of a non-empty one); a pack is named ID or ID@VERSION.",
+    ),
     # -- warnings of an evaluation ---------------------------------------------------------
     (
         "KPI-W001",

@@ -57,8 +57,9 @@ def parse_extends(item: str) -> tuple[str, SpecifierSet | None]:
 
 @dataclass(frozen=True)
 class HeldPack:
-    """A pack held in memory: its YAML text (one document), and the name that messages and
-    lineage give its file (``gym-membership@1.0.0.yaml``)."""
+    """A pack held in memory: its YAML text (one document, or a pack stream of files, see
+    :mod:`engine.load.stream`), and the name that messages and lineage give its file
+    (``gym-membership@1.0.0.yaml``; ``gym-membership@1.0.0/metrics.yaml`` for a stream's)."""
 
     name: str
     text: str | bytes

@@ -318,7 +318,9 @@ def parse_yaml(text: str, file: str, doc: Document | None = None) -> tuple[Any, 
                             "KPI-L007",
                             "a pack file must hold one YAML document",
                             loc_of(ev.start_mark),
-                            hint="remove the `---` separator or split the file",
+                            hint="remove the `---` separator or split the file; to post a "
+                            "folder's files as one stream, head each with a line "
+                            "`# file: NAME.yaml` before its `---`",
                         )
                     )
             elif isinstance(ev, yaml.ScalarEvent):

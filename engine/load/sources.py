@@ -25,6 +25,7 @@ from engine.load.located import (
     parse_yaml,
     read_text,
 )
+from engine.load.stream import join_stream, split_stream
 
 _SINGULAR = {
     "dimensions": "dimension",
@@ -47,8 +48,8 @@ class PackSource:
     root: str  # display path of the pack directory or file
     files: list[str]
     doc: Document
-    #: SHA-256 of the pack's text: of the document itself when it is one file or posted text (as the
-    #: registry stores it), else of each file's name and text in name order
+    #: SHA-256 of the pack's canonical stream (:func:`content_digest`): of the document itself
+    #: when it is one file or one posted document, else of its files headed by their names
     sha256: str = ""
 
     @property
@@ -73,11 +74,20 @@ def pack_files(path: Path) -> list[Path]:
 
 def load_pack_source(path: Path) -> tuple[PackSource | None, list[Problem]]:
     """Load a pack directory or file. Returns the merged source, or None with the problems."""
+    texts, problems = read_pack_folder(path)
+    if problems:
+        return None, problems
+    return merge_texts(display_path(path), texts)
+
+
+def read_pack_folder(path: Path) -> tuple[list[tuple[str, str]], list[Problem]]:
+    """The texts of a pack directory's YAML files (or of one file), as (display path, text) in
+    name order, or the problems that stop them from being read."""
     display = display_path(path)
     if path.is_dir():
         files = pack_files(path)
         if not files:
-            return None, [
+            return [], [
                 Problem.at(
                     "KPI-L009",
                     f"{display} holds no *.yaml files",
@@ -88,11 +98,11 @@ def load_pack_source(path: Path) -> tuple[PackSource | None, list[Problem]]:
     elif path.is_file():
         files = [path]
     elif path.exists():
-        return None, [
+        return [], [
             Problem.at("KPI-L009", f"{display} is not a file or a directory", Location(display))
         ]
     else:
-        return None, [Problem.at("KPI-L009", f"{display} does not exist", Location(display))]
+        return [], [Problem.at("KPI-L009", f"{display} does not exist", Location(display))]
     problems: list[Problem] = []
     texts: list[tuple[str, str]] = []
     total = 0
@@ -113,15 +123,14 @@ def load_pack_source(path: Path) -> tuple[PackSource | None, list[Problem]]:
                 Location(display),
             )
         )
-    if problems:
-        return None, problems
-    return merge_texts(display, texts)
+    return texts, problems
 
 
 def load_pack_text(
     text: str | bytes, name: str = "<request>"
 ) -> tuple[PackSource | None, list[Problem]]:
-    """Load a pack from one YAML document given as text (as posted to the API)."""
+    """Load a pack given as text (as posted to the API): one YAML document, or a pack stream
+    whose documents are the files of a folder (:mod:`engine.load.stream`)."""
     if isinstance(text, bytes):
         if len(text) > MAX_PACK_BYTES:
             return None, [
@@ -151,7 +160,13 @@ def load_pack_text(
                 "KPI-L001", f"the pack is larger than {MAX_PACK_BYTES:,} bytes", Location(name)
             )
         ]
-    return merge_texts(name, [(name, text)])
+    files, problems = split_stream(text, name)
+    if problems:
+        return None, problems
+    if files is None:
+        return merge_texts(name, [(name, text)])
+    stem = name[:-5] if name.endswith(".yaml") else name
+    return merge_texts(name, [(f"{stem}/{fname}", ftext) for fname, ftext in files])
 
 
 def merge_texts(root: str, texts: list[tuple[str, str]]) -> tuple[PackSource | None, list[Problem]]:
@@ -249,13 +264,10 @@ def merge_texts(root: str, texts: list[tuple[str, str]]) -> tuple[PackSource | N
 
 
 def content_digest(texts: list[tuple[str, str]]) -> str:
-    """The content hash of a pack's texts (see :attr:`PackSource.sha256`)."""
-    if len(texts) == 1:
-        return hashlib.sha256(texts[0][1].encode("utf-8")).hexdigest()
-    digest = hashlib.sha256()
-    for shown, text in texts:
-        digest.update(f"{os.path.basename(shown)}\0".encode() + text.encode("utf-8") + b"\0")
-    return digest.hexdigest()
+    """The content hash of a pack's texts: the SHA-256 of their canonical stream
+    (:func:`engine.load.stream.join_stream`: one file's own text, else every file headed by its
+    name, in name order), which is what the registry stores for the same files."""
+    return hashlib.sha256(join_stream(texts).encode("utf-8")).hexdigest()
 
 
 def _copy_locations(src: Document, dst: Document) -> None:

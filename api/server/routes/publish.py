@@ -21,7 +21,8 @@ from api.server import openapi as doc
 from api.server.auth import Owner, RequiredOwner
 from api.server.catalog import PACK_ID, Catalog
 from api.server.config import Settings
-from api.server.jobs import text_source
+from api.server.folder import ZIP_MEDIA, stored_text
+from api.server.jobs import pack_problems, text_source
 from api.server.limits import read_body
 from api.server.models import Published, Validation
 from api.server.problems import ApiProblem
@@ -41,7 +42,14 @@ from api.server.worker import WorkerPool
 router = APIRouter(prefix="/v1", tags=["publishing"])
 # use fullmatch
 VERSION = re.compile(r"[0-9]{1,9}\.[0-9]{1,9}\.[0-9]{1,9}(-[a-z]{1,5}(\.?[0-9]{1,9})?)?")
-PACK_MEDIA = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain")
+PACK_MEDIA = (
+    "application/yaml",
+    "application/x-yaml",
+    "text/yaml",
+    "text/x-yaml",
+    "text/plain",
+    ZIP_MEDIA,
+)
 
 
 async def _header(
@@ -57,7 +65,11 @@ async def _header(
     return dict(outcome["header"]), []
 
 
-async def _read_pack(request: Request, settings: Settings) -> bytes:
+async def _read_pack(request: Request, settings: Settings) -> tuple[bytes, list[dict[str, object]]]:
+    """The posted pack as the registry stores it: one YAML document as sent, or the canonical
+    stream of a folder's files posted as a stream or as a zip archive (:mod:`api.server.folder`).
+    """
+    kind = require_media(request, PACK_MEDIA, default="application/yaml")
     body = await read_body(request, settings.max_body_bytes)
     if len(body) > settings.max_pack_bytes:
         raise ApiProblem(
@@ -65,7 +77,18 @@ async def _read_pack(request: Request, settings: Settings) -> bytes:
             f"the pack is {len(body):,} bytes; a pack may be at most "
             f"{settings.max_pack_bytes:,} bytes: split it into packs that extend each other",
         )
-    return body
+    body, refused = await run_in_threadpool(
+        stored_text, body, kind == ZIP_MEDIA, settings.max_pack_bytes
+    )
+    if refused:
+        return body, pack_problems(refused)
+    if len(body) > settings.max_pack_bytes:
+        raise ApiProblem(
+            "payload-too-large",
+            f"the pack's files add up to {len(body):,} bytes; a pack may be at most "
+            f"{settings.max_pack_bytes:,} bytes: split it into packs that extend each other",
+        )
+    return body, []
 
 
 async def _compile(
@@ -106,8 +129,9 @@ async def validate(
     redact: RedactDep,
     owner: Owner,
 ) -> Response:
-    require_media(request, PACK_MEDIA, default="application/yaml")
-    body = await _read_pack(request, settings)
+    body, refused = await _read_pack(request, settings)
+    if refused:
+        return json_response({"valid": False, "problems": redact(refused), "pack": None})
     data, problems = await _header(body, workers, settings.eval_timeout)
     if problems:
         return json_response({"valid": False, "problems": redact(problems), "pack": None})
@@ -157,8 +181,9 @@ async def publish(
     redact: RedactDep,
     owner: RequiredOwner,
 ) -> Response:
-    require_media(request, PACK_MEDIA, default="application/yaml")
-    body = await _read_pack(request, settings)
+    body, refused = await _read_pack(request, settings)
+    if refused:
+        raise ApiProblem("pack-invalid", "the archive is refused", problems=redact(refused))
     data, problems = await _header(body, workers, settings.eval_timeout)
     if problems:
         raise ApiProblem("pack-invalid", "the pack cannot be read", problems=redact(problems))
