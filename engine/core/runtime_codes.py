@@ -40,10 +40,17 @@ RUNTIME_CODES: dict[str, RuntimeCode] = _runtime_catalog(
     (
         "KPI-E002",
         "File type not supported",
-        "Give the data as `.csv` (a header row first), `.json` (a list of row objects) or "
-        "`.parquet`.",
+        "Give the data as `.csv` (a header row first), `.json` (a list of row objects), "
+        "`.parquet` or an Excel workbook `.xlsx`.",
     ),
-    ("KPI-E003", "Not UTF-8 text", "Save the file as UTF-8 (a byte-order mark is fine)."),
+    (
+        "KPI-E003",
+        "Not text in an encoding read here",
+        "CSV text is read as UTF-8 (a byte-order mark is fine), UTF-16 with a byte-order mark, "
+        "or GB18030/GBK Chinese text (docs/evaluation.md, files and encodings). Save the file "
+        "as UTF-8: in Excel, File → Save As → CSV UTF-8 (Comma delimited) / 在 Excel 中选择 "
+        "文件 → 另存为 → CSV UTF-8(逗号分隔).",
+    ),
     (
         "KPI-E004",
         "Not valid JSON",
@@ -267,6 +274,43 @@ RUNTIME_CODES: dict[str, RuntimeCode] = _runtime_catalog(
         "Malformed table of records",
         "A source given as an in-memory table maps each column's name (text, not empty) to its "
         "values, every column as long as the others.",
+    ),
+    (
+        "KPI-E047",
+        "Text file too large to convert",
+        "A source's CSV that is not UTF-8 is converted to UTF-8 before DuckDB reads it, up to a "
+        "size (the message says it): save the file as CSV UTF-8 to read it as it is.",
+    ),
+    (
+        "KPI-E048",
+        "Not a readable workbook",
+        "The file is not an .xlsx workbook calamine can read (a damaged file, an old .xls, or a "
+        "workbook with a password): save it from Excel as Excel Workbook (*.xlsx) without a "
+        "password, or as CSV UTF-8.",
+    ),
+    (
+        "KPI-E049",
+        "Sheet not found",
+        "The workbook has no sheet of that name (the message lists its sheets): name one with "
+        "`--sheet NAME` or `book.xlsx#NAME` (`sheet=` over HTTP); the default is the first sheet.",
+    ),
+    (
+        "KPI-E050",
+        "Workbook too large",
+        "A workbook is refused before it is read when the file, the data its zip expands to, its "
+        "number of sheets or the cells of the sheet read pass the limits of docs/evaluation.md: "
+        "split it, or save the sheet as CSV UTF-8.",
+    ),
+    (
+        "KPI-E051",
+        "Excel error value in a cell",
+        "A cell holds #DIV/0!, #N/A, #VALUE! or another Excel error (a formula that failed): "
+        "fix the formula, or clear the cell for a blank, and save the workbook again.",
+    ),
+    (
+        "KPI-E052",
+        "Sheet chosen for a file that is not a workbook",
+        "`--sheet` (or `#NAME` after the path) chooses a sheet of an .xlsx workbook only.",
     ),
     # -- warnings of an evaluation ---------------------------------------------------------
     (
