@@ -29,7 +29,7 @@ from engine.core.errors import InputError
 from engine.evaluate.table import MAX_COLUMNS, Columns, _unique_names
 
 SUFFIXES = (".xlsx", ".xlsm")
-MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: most bytes of a workbook file
 MAX_FILE_BYTES = 64 * 1024 * 1024
 #: most bytes its zip parts expand to, all together (sheets, shared strings, styles …)
