@@ -133,6 +133,8 @@ def is_utf8(chunks: Iterable[bytes]) -> bool:
                 first = False
                 if chunk.startswith(codecs.BOM_UTF8):
                     return False  # a marked UTF-8 file is transcoded too: DuckDB keeps the mark
+            if chunk.isascii() and not decoder.getstate()[0]:
+                continue  # nothing pending: ASCII is UTF-8 (checked far faster than decoded)
             decoder.decode(chunk)
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:

@@ -112,6 +112,8 @@ def test_the_plausibility_rule():
     assert not plausible_chinese("唛 躰al")  # "ßé Ünal" in Windows-1252: 1 of 2
     assert is_utf8([b"ab\xe4\xb8", b"\x8a\n"])  # 上 split across two pieces
     assert not is_utf8([b"\xef\xbb\xbfab"]) and not is_utf8([b"a\xe4"])
+    assert not is_utf8([b"ab\xe4\xb8", b"ascii after a cut character"])
+    assert is_utf8([b"plain", b"ascii"]) and not is_utf8([b"plain", b"caf\xe9"])
 
 
 def _rows_of(text: str) -> list[list[object]]:
