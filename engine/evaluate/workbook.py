@@ -33,7 +33,7 @@ XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.s
 #: most bytes of a workbook file
 MAX_FILE_BYTES = 64 * 1024 * 1024
 #: most bytes its zip parts expand to, all together (sheets, shared strings, styles …)
-MAX_XML_BYTES = 512 * 1024 * 1024
+MAX_XML_BYTES = 256 * 1024 * 1024
 MAX_PARTS = 10_000
 MAX_SHEETS = 256
 #: most cells of the sheet read (rows × columns of its used range)
@@ -44,8 +44,8 @@ _CHUNK = 1024 * 1024
 _SHEET_TAG = re.compile(rb"<(?:\w+:)?sheet\s([^>]*?)/?>")
 _REL_TAG = re.compile(rb"<(?:\w+:)?Relationship\s([^>]*?)/?>")
 _ATTR = re.compile(rb'([\w:]+)\s*=\s*"([^"]*)"')
-_ERROR_TAG = re.compile(rb"<(?:\w+:)?c\s[^>]*?\bt\s*=\s*\"e\"[^>]*>")
-_REF = re.compile(rb'\br\s*=\s*"([A-Z]{1,3})([0-9]{1,7})"')
+_ERROR_TAG = re.compile(rb"<(?:\w+:)?c\s[^>]*?\bt\s*=\s*[\"']e[\"'][^>]*>")
+_REF = re.compile(rb"\br\s*=\s*[\"']([A-Z]{1,3})([0-9]{1,7})[\"']")
 
 Cell = Any  # str | float | int | bool | date | datetime | time | timedelta
 
@@ -116,6 +116,8 @@ def _inflate(z: zipfile.ZipFile, source: str, scan: set[str]) -> dict[str, tuple
                     ref = _REF.search(found.group(0)) if found else None
                     if ref:
                         errors[info.filename] = (int(ref.group(2)), _column_index(ref.group(1)))
+                    elif found:  # a writer that leaves out the cell's reference
+                        errors[info.filename] = (0, -1)
                     tail = window[-512:]
     return errors
 
@@ -137,11 +139,12 @@ def _too_large(source: str, size: int) -> InputError:
 
 
 def read_sheet(
-    data: bytes, sheet: str | None, *, source: str
+    data: bytes, sheet: str | None, *, source: str, max_rows: int | None = None
 ) -> tuple[list[str], list[list[Cell]], str]:
     """The header (as text) and data rows of ``sheet`` (default: the first), and the sheet's
     name. Raises :class:`InputError` for a file that is not a workbook, a sheet it does not have,
-    too much data, or an Excel error cell."""
+    too much data (``max_rows``: data rows of the used range, counted before any is read), or an
+    Excel error cell."""
     from python_calamine import CalamineError, CalamineWorkbook
 
     if len(data) > MAX_FILE_BYTES:
@@ -191,6 +194,13 @@ def read_sheet(
                     code="KPI-E050",
                     hint="split the sheet, or save it as CSV UTF-8",
                 )
+            if max_rows is not None and values.height - 1 > max_rows:
+                raise InputError(
+                    f"sheet '{name}' of {source} has {values.height - 1:,} rows below its header "
+                    f"(its used range); one evaluation takes at most {max_rows:,}",
+                    code="KPI-E009",
+                    kind="too_many_rows",
+                )
             start = values.start or (0, 0)
             rows = values.to_python(skip_empty_area=True)
         except CalamineError as err:  # a broken sheet
@@ -238,12 +248,13 @@ def _error_cell(
         n, rem = divmod(n - 1, 26)
         letters = chr(65 + rem) + letters
     row = excel_row - (start[0] + 1)
+    cell = f"cell {letters}{excel_row}" if excel_row else "a cell"
     return InputError(
-        f"sheet '{sheet}' of {source}, cell {letters}{excel_row}, holds an Excel error value "
+        f"sheet '{sheet}' of {source}, {cell}, holds an Excel error value "
         "(#DIV/0!, #N/A, #VALUE! …), not a value",
         code="KPI-E051",
-        row=row if row >= 1 else None,
-        column=header[index] if 0 <= index < len(header) else None,
+        row=row if excel_row and row >= 1 else None,
+        column=header[index] if excel_row and 0 <= index < len(header) else None,
         hint="fix the formula in Excel (or clear the cell for a blank), save, and send it again",
     )
 
@@ -322,7 +333,7 @@ def read_xlsx(
     """A sheet of a workbook as :class:`Columns`: typed values (input rows: numbers stay numbers)
     or, with ``text``, every cell as the text a CSV of it holds (a source's raw records, typed
     then as DuckDB types a CSV: :mod:`engine.evaluate.measures.memory`)."""
-    header, rows, name = read_sheet(data, sheet, source=source)
+    header, rows, name = read_sheet(data, sheet, source=source, max_rows=max_rows)
     where = f"sheet '{name}' of {source}"
     if not header:
         raise InputError(f"{where} is empty: a sheet needs a header row", code="KPI-E007")

@@ -224,7 +224,7 @@ def test_a_zip_bomb_is_refused_before_it_expands(tmp_path):
             block = b" " * (1024 * 1024)
             for _ in range(MAX_XML_BYTES // len(block) + 1):
                 fh.write(block)
-    assert bomb.stat().st_size < 2 * 1024 * 1024  # ~0.5 MB on disk, 512 MB inflated
+    assert bomb.stat().st_size < 2 * 1024 * 1024  # ~0.3 MB on disk, 256 MB inflated
     with pytest.raises(InputError) as info:
         read_table(bomb)
     assert info.value.code == "KPI-E050" and "refused before it is read" in str(info.value)
@@ -256,3 +256,18 @@ def test_what_is_not_a_workbook_is_refused(tmp_path, content):
         read_table(tmp_path / "x.xlsx")
     assert info.value.code == "KPI-E048"
     assert "without a password" in (info.value.hint or "")
+
+
+def test_rows_and_cells_are_capped_before_the_cells_are_read(tmp_path, monkeypatch):
+    from engine.evaluate import workbook
+
+    book = write_xlsx(tmp_path / "r.xlsx", {"S": [["period", "x"], ["2026-01", 1], ["2026-02", 2]]})
+    assert read_xlsx(book.read_bytes(), max_rows=2).n == 2
+    with pytest.raises(InputError) as info:
+        read_xlsx(book.read_bytes(), max_rows=1)
+    assert (info.value.code, info.value.kind) == ("KPI-E009", "too_many_rows")
+    assert "has 2 rows below its header" in str(info.value)
+    monkeypatch.setattr(workbook, "MAX_CELLS", 5)
+    with pytest.raises(InputError) as info:
+        read_xlsx(book.read_bytes())
+    assert info.value.code == "KPI-E050" and "3 rows × 2 columns = 6 cells" in str(info.value)
