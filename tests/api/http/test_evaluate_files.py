@@ -107,3 +107,23 @@ def test_a_sources_records_as_xlsx(ledger: TestClient, tmp_path: Path):  # noqa:
     january = want["rows"][0]["values"]  # by hand: 200 + 100 + 300 recharged in 3 recharges
     assert january["recharge_per_visit"] == 200.0 and january["newcomers"] == 3.0
     assert january["gift_share_of_recharge"] == 55 / 600  # 20 + 5 + 30 of gifts
+
+
+def test_a_sources_gb18030_csv(ledger: TestClient):  # noqa: F811
+    records = [
+        {**rec, "store_id": {"S1": "上海店", "S2": "北京店"}[rec["store_id"]]} for rec in LEDGER
+    ]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(records[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(records)
+    want = ledger.post(LEDGER_URL, json={"sources": {"card_events": records}}).json()
+    got = ledger.post(
+        LEDGER_URL,
+        content=out.getvalue().encode("gb18030"),
+        headers=CSV,
+        params={"source": "card_events"},
+    )
+    assert got.status_code == 200, got.text
+    assert got.json() == want
+    assert {r["dims"]["store"] for r in want["rows"]} == {"上海店", "北京店"}
