@@ -140,8 +140,13 @@ def test_an_xlsx_evaluates_as_its_csv_twin(tmp_path, compiled):
     (tmp_path / "twin.csv").write_text(text, encoding="utf-8")
     rows = _rows_of(text)
     rows[3][2] = Formula("B2*0", float(rows[3][2]))  # a formula: its cached value is read
-    rows += [[None] * len(rows[0])] * 3  # empty rows at the end are left out
-    book = write_xlsx(tmp_path / "twin.xlsx", {"数据": [r + [None] for r in rows]})
+    rows += [[""] * len(rows[0])] * 3  # empty rows at the end are left out
+    book = write_xlsx(tmp_path / "twin.xlsx", {"数据": [[*r, " "] for r in rows]})
+    from python_calamine import CalamineWorkbook
+
+    with CalamineWorkbook.from_path(str(book)) as wb:  # calamine sees them: 1 + 12 + 3 rows
+        sheet = wb.get_sheet_by_name("数据")
+        assert (sheet.height, sheet.width) == (16, len(rows[0]) + 1)
     csv_cols, xlsx_cols = read_table(tmp_path / "twin.csv"), read_table(book)
     assert xlsx_cols.n == csv_cols.n == 12 and list(xlsx_cols.data) == list(csv_cols.data)
     for name in csv_cols.data:
