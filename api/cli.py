@@ -114,6 +114,12 @@ AsOf = Annotated[
         "for rows, none).",
     ),
 ]
+Sheet = Annotated[
+    str | None,
+    typer.Option(
+        "--sheet", help="The sheet of an .xlsx data file to read (default: its first sheet)."
+    ),
+]
 Formatted = Annotated[
     bool,
     typer.Option(
@@ -153,6 +159,8 @@ def _fail_input(err: KpiError, message: str) -> typer.Exit:
     from engine.api import InputError
 
     code = err.code if isinstance(err, InputError) else None
+    if isinstance(err, InputError) and err.hint and "\n  hint: " not in message:
+        message += f"\n  hint: {err.hint}"
     typer.echo(f"error {code}: {message}" if code else f"error: {message}", err=True)
     return typer.Exit(2)
 
@@ -448,10 +456,12 @@ def eval_cmd(
         typer.Option(
             "--inputs",
             "-i",
-            help="Data: .csv (with header), .json (list of rows), .parquet or .xlsx (first sheet).",
+            help="Data: .csv (with header; UTF-8, UTF-16 or GB18030), .json (list of rows), "
+            ".parquet or .xlsx (book.xlsx#Sheet, or --sheet).",
             show_default=False,
         ),
     ],
+    sheet: Sheet = None,
     grain: Annotated[
         str | None,
         typer.Option(
@@ -501,7 +511,7 @@ def eval_cmd(
     try:
         result = evaluate(
             compiled,
-            read_table(inputs),
+            read_table(inputs, sheet),
             grain=grain,
             by=_by(by),
             metrics=_list(metrics),
@@ -579,8 +589,9 @@ def run_cmd(
         list[str],
         typer.Option(
             "--source",
-            help="NAME=PATH of a source's records (.csv, .parquet "
-            "or a .duckdb file with a table NAME); repeatable.",
+            help="NAME=PATH of a source's records (.csv, .parquet, .xlsx — book.xlsx#Sheet "
+            "for a sheet other than the first — or a .duckdb file with a table NAME); "
+            "repeatable.",
             show_default=False,
         ),
     ],
@@ -593,6 +604,7 @@ def run_cmd(
             "dimensions.",
         ),
     ] = None,
+    sheet: Sheet = None,
     grain: Annotated[
         str | None,
         typer.Option(
@@ -651,7 +663,7 @@ def run_cmd(
     overrides = _pairs(param or [], "--param", "name=value")
     day = _as_of(as_of)
     try:
-        rows = read_table(data) if data is not None else None
+        rows = read_table(data, sheet) if data is not None else None
         result = evaluate_records(
             compiled,
             paths,

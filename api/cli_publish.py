@@ -65,9 +65,9 @@ def _request(method: str, url: str, **kwargs: Any) -> httpx.Response:
     try:
         return httpx.request(method, url, timeout=TIMEOUT, **kwargs)
     except httpx.InvalidURL as err:
-        _fail("KPI-E064", f"'{url[:200]}' is not a server address ({err})")
+        _fail("KPI-E062", f"'{url[:200]}' is not a server address ({err})")
     except httpx.HTTPError as err:
-        _fail("KPI-E064", f"cannot reach {url.split('/v1/')[0]}: {err.__class__.__name__}: {err}")
+        _fail("KPI-E062", f"cannot reach {url.split('/v1/')[0]}: {err.__class__.__name__}: {err}")
 
 
 def _refused(r: httpx.Response, folder: Path | None = None) -> NoReturn:
@@ -84,7 +84,7 @@ def _refused(r: httpx.Response, folder: Path | None = None) -> NoReturn:
     except ValueError:
         body = None
     if not isinstance(body, dict) or "detail" not in body:
-        _fail("KPI-E063", f"the server answered {r.status_code}: {clean(r.text, 300)}")
+        _fail("KPI-E061", f"the server answered {r.status_code}: {clean(r.text, 300)}")
     slug = clean(str(body.get("type", "")).rsplit("/", 1)[-1], 80)
     for p in body.get("problems") or []:
         if not isinstance(p, dict) or "code" not in p:
@@ -103,7 +103,7 @@ def _refused(r: httpx.Response, folder: Path | None = None) -> NoReturn:
             clean(p["hint"]) if p.get("hint") else None,
         )
         typer.echo(format_problem(problem), err=True)
-    _fail("KPI-E063", f"the server refused it ({r.status_code} {slug}): {clean(body['detail'])}", 1)
+    _fail("KPI-E061", f"the server refused it ({r.status_code} {slug}): {clean(body['detail'])}", 1)
 
 
 def publish(
@@ -127,13 +127,13 @@ def publish(
 
     secret = token or os.environ.get("KPI_TOKEN")
     if not secret:
-        _fail("KPI-E065", "publishing needs a token: pass --token or set $KPI_TOKEN")
+        _fail("KPI-E063", "publishing needs a token: pass --token or set $KPI_TOKEN")
     compiled, problems = check_pack(folder, _library(packs_dir))
     for p in problems:
         typer.echo(format_problem(p), err=True)
     if compiled is None:
         typer.echo(_summary(str(folder), compiled, problems), err=True)
-        _fail("KPI-E063", f"{folder} has errors; nothing was sent", 1)
+        _fail("KPI-E061", f"{folder} has errors; nothing was sent", 1)
     texts, _ = read_pack_folder(folder)
     body = join_stream(texts).encode("utf-8")
     digest = content_digest(texts)
@@ -148,7 +148,7 @@ def publish(
     stored = r.json()
     ident = f"{stored['pack']}@{stored['version']}"
     if stored["sha256"] != digest:  # pragma: no cover - a server of another release
-        _fail("KPI-E063", f"{ident} was stored with hash {stored['sha256']}, not {digest}")
+        _fail("KPI-E061", f"{ident} was stored with hash {stored['sha256']}, not {digest}")
     what = "published" if r.status_code == 201 else "already published (unchanged)"
     typer.echo(f"{what} {ident} sha256:{stored['sha256']}")
     for w in stored.get("warnings") or []:
@@ -158,7 +158,7 @@ def publish(
 def _ref(ref: str) -> tuple[str, str | None]:
     m = _REF.fullmatch(ref)
     if m is None:
-        _fail("KPI-E066", f"'{ref[:80]}' is not a pack: write ID or ID@VERSION (my-bakery@1.0.0)")
+        _fail("KPI-E064", f"'{ref[:80]}' is not a pack: write ID or ID@VERSION (my-bakery@1.0.0)")
     return m["id"], m["version"]
 
 
@@ -172,9 +172,9 @@ def write_folder(folder: Path, files: list[tuple[str, str]], force: bool) -> Non
     With ``force``, a non-empty folder's files other than *.yaml/*.yml (README, examples) are
     kept; its YAML files are replaced by the pack's."""
     if folder.exists() and not folder.is_dir():
-        _fail("KPI-E066", f"{folder} is a file, not a folder")
+        _fail("KPI-E064", f"{folder} is a file, not a folder")
     if not _is_empty(folder) and not force:
-        _fail("KPI-E066", f"{folder} is not empty: choose a new folder, or pass --force")
+        _fail("KPI-E064", f"{folder} is not empty: choose a new folder, or pass --force")
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
@@ -220,7 +220,7 @@ def pull(
 
     ident, version = _ref(ref)
     if not _is_empty(folder) and not force:
-        _fail("KPI-E066", f"{folder} is not empty: choose a new folder, or pass --force")
+        _fail("KPI-E064", f"{folder} is not empty: choose a new folder, or pass --force")
     secret = token or os.environ.get("KPI_TOKEN")
     headers = {"Authorization": f"Bearer {secret}"} if secret else {}
     base = _server(server)
@@ -241,7 +241,7 @@ def pull(
     got = [v for v in listed.json()["versions"] if version is None or v["version"] == version]
     stored = got[0] if got else None
     if stored and stored["sha256"] is not None and stored["sha256"] != digest:
-        _fail("KPI-E063", f"the files of {ident} do not give its hash {stored['sha256']}")
+        _fail("KPI-E061", f"the files of {ident} do not give its hash {stored['sha256']}")
     write_folder(folder, files, force)
     shown = f"{ident}@{stored['version']}" if stored else ident
     typer.echo(f"wrote {len(files)} file(s) of {shown} to {folder} sha256:{digest}")
@@ -327,23 +327,23 @@ def init(
     new_id = ident or folder.resolve().name
     if not re.fullmatch(r"[a-z][a-z0-9-]{1,63}", new_id):
         _fail(
-            "KPI-E066",
+            "KPI-E064",
             f"'{new_id[:80]}' is not a pack id (2-64 of a-z, 0-9 and '-', starting with a "
             "letter): pass --id",
         )
     if not re.fullmatch(r"[0-9]{1,9}\.[0-9]{1,9}\.[0-9]{1,9}", version):
-        _fail("KPI-E066", f"'{version[:40]}' is not a version: write MAJOR.MINOR.PATCH (0.1.0)")
+        _fail("KPI-E064", f"'{version[:40]}' is not a version: write MAJOR.MINOR.PATCH (0.1.0)")
     library = _library(packs_dir)
     if not library.candidates(extends):
         known = ", ".join(library.pack_ids())
-        _fail("KPI-E066", f"there is no pack '{extends[:80]}' to extend (packs: {known})")
+        _fail("KPI-E064", f"there is no pack '{extends[:80]}' to extend (packs: {known})")
     parent, _ = check_pack(extends, library)
     if parent is None:
-        _fail("KPI-E066", f"the pack '{extends}' has errors: run `kpi validate {extends}`")
+        _fail("KPI-E064", f"the pack '{extends}' has errors: run `kpi validate {extends}`")
     if new_id == parent.pack.id:
-        _fail("KPI-E066", f"the new pack needs its own id, not '{new_id}': pass --id")
+        _fail("KPI-E064", f"the new pack needs its own id, not '{new_id}': pass --id")
     if not _is_empty(folder):
-        _fail("KPI-E066", f"{folder} is not empty: choose a new folder")
+        _fail("KPI-E064", f"{folder} is not empty: choose a new folder")
     zh = title_zh or f"{parent.pack.title.get('zh', parent.pack.id)}（扩展）"
     en = title_en or f"{parent.pack.title.get('en', parent.pack.id)} (extended)"
     major = parent.pack.version.split(".")[0]
@@ -371,7 +371,7 @@ def init(
     write_folder(folder, files, force=False)
     compiled, problems = check_pack(folder, library)
     if compiled is None:  # pragma: no cover - the templates are tested to validate
-        _fail("KPI-E066", f"the new pack does not validate: {problems[0].message}")
+        _fail("KPI-E064", f"the new pack does not validate: {problems[0].message}")
     typer.echo(
         f"created {folder}: {new_id} {version} extends {parent.pack.id} "
         f"({len(compiled.pack.metrics)} metrics inherited); next: kpi validate {folder}"

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from engine.compile.pack import CompiledPack, check_pack, check_text, compile_pack
     from engine.core.characters import mask_bidi
     from engine.core.display import display_text, format_value
+    from engine.core.encodings import decode_text
     from engine.core.errors import (
         FormulaError,
         InputError,
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from engine.evaluate.measures.run import configure_duckdb, run_measures
     from engine.evaluate.records import evaluate_records
     from engine.evaluate.table import MAX_COLUMNS, Columns, read_csv_text, to_columns
+    from engine.evaluate.workbook import XLSX_MEDIA_TYPE, read_xlsx
     from engine.formula.sites import CheckAssertion, MeasureExprs, MetricFormula, RuleCondition
     from engine.load.library import BUILTIN_ROOT, HeldPack, PackLibrary, parse_extends
     from engine.load.located import MAX_FILE_BYTES, source_lines
@@ -48,7 +50,7 @@ if TYPE_CHECKING:
     from engine.render.pack_docs import pack_markdown
     from engine.render.report import render_csv, render_table
     from engine.render.template import TemplateColumn, render_template, template_columns
-    from engine.render.workbook import XLSX_MEDIA_TYPE, render_workbook
+    from engine.render.workbook import render_workbook
     from engine.validate.locales import missing_translations
     from engine.validate.schema import pack_schema
 
@@ -98,7 +100,6 @@ _HOMES = {
     "render_table": "engine.render.report",
     "render_csv": "engine.render.report",
     "render_workbook": "engine.render.workbook",
-    "XLSX_MEDIA_TYPE": "engine.render.workbook",
     "template_columns": "engine.render.template",
     "render_template": "engine.render.template",
     "TemplateColumn": "engine.render.template",
@@ -123,6 +124,9 @@ _HOMES = {
     "MAX_COLUMNS": "engine.evaluate.table",
     "read_csv_text": "engine.evaluate.table",
     "to_columns": "engine.evaluate.table",
+    "decode_text": "engine.core.encodings",
+    "read_xlsx": "engine.evaluate.workbook",
+    "XLSX_MEDIA_TYPE": "engine.evaluate.workbook",
     "CheckResult": "engine.evaluate.evaluation",
     "Judgement": "engine.evaluate.evaluation",
     "configure_duckdb": "engine.evaluate.measures.run",
@@ -177,6 +181,7 @@ __all__ = [
     "compile_pack",
     "configure_duckdb",
     "content_digest",
+    "decode_text",
     "display_text",
     "evaluate",
     "evaluate_records",
@@ -197,6 +202,7 @@ __all__ = [
     "read_csv_text",
     "read_pack_folder",
     "read_table",
+    "read_xlsx",
     "render_csv",
     "render_table",
     "render_template",

@@ -5,8 +5,9 @@ These are plain functions over picklable dicts so that they run the same in a wo
 ``{"body": bytes}`` or ``{"problem": slug, "detail": str, **extra}``.
 
     job = {"kind": "evaluate", "key": str | None, "source": Source, "body": bytes,
-           "media": "json" | "csv", "options": dict | None, "max_rows": int,
-           "records_of": str | None,    # CSV only: the body holds this source's raw records
+           "media": "json" | "csv" | "xlsx", "options": dict | None, "max_rows": int,
+           "records_of": str | None,    # CSV/xlsx: the body holds this source's raw records
+           "sheet": str | None,         # xlsx: the sheet read (default the first)
            "max_values": int | None, "max_bytes": int | None}  # result caps (413 result-too-large)
     job = {"kind": "check", "source": Source}
     job = {"kind": "header", "text": bytes}    # a posted pack's top-level keys, parsed here
@@ -43,10 +44,12 @@ from engine.api import (
     Problem,
     check_pack,
     check_text,
+    decode_text,
     evaluate,
     evaluate_records,
     load_pack_text,
     read_csv_text,
+    read_xlsx,
     render_workbook,
     to_columns,
 )
@@ -278,14 +281,16 @@ def _options(data: dict[str, Any]) -> EvaluateOptions | Outcome:
 
 
 def read_csv(body: bytes, max_rows: int, label: str = "the CSV body") -> Columns | Outcome:
-    """A CSV body (header row first) as text columns, exactly as ``kpi eval --inputs file.csv``."""
+    """A CSV body (header row first) as text columns, exactly as ``kpi eval --inputs file.csv``
+    (UTF-8, UTF-16 with a mark, or GB18030 Chinese text: engine.core.encodings)."""
     try:
-        text = body.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return problem("malformed-body", f"{label} is not UTF-8 text")
-    try:
+        text, _ = decode_text(body, source=label)
         return read_csv_text(text, source=label, max_rows=max_rows)
     except InputError as err:
+        if err.code == "KPI-E003":  # not text: the hint says how to save it as UTF-8
+            return problem(
+                "malformed-body", clip(err.reason), code=err.code, errors=[err.to_json()]
+            )
         if err.kind == "too_many_rows":
             return problem(
                 "too-many-rows",
@@ -294,6 +299,27 @@ def read_csv(body: bytes, max_rows: int, label: str = "the CSV body") -> Columns
             )
         if err.kind == "malformed":
             return problem("malformed-body", clip(err.reason), code=err.code)
+        return input_problem(err)
+
+
+def read_workbook(
+    body: bytes, max_rows: int, sheet: str | None, *, label: str, text: bool
+) -> Columns | Outcome:
+    """An .xlsx body's sheet as columns: typed cells for input rows, or (``text``) the text of
+    each cell as a CSV of the sheet holds it, for a source's raw records."""
+    try:
+        return read_xlsx(body, sheet, source=label, text=text, max_rows=max_rows)
+    except InputError as err:
+        if err.kind == "too_many_rows":
+            return problem(
+                "too-many-rows",
+                f"more than {max_rows:,} rows; one evaluation takes at most {max_rows:,}",
+                code=err.code,
+            )
+        if err.code == "KPI-E048":  # not a workbook at all
+            return problem(
+                "malformed-body", clip(err.reason), code=err.code, errors=[err.to_json()]
+            )
         return input_problem(err)
 
 
@@ -376,18 +402,18 @@ Read = tuple[Any, EvaluateOptions]  # input rows or Columns, or {source id: Colu
 def _read_request(job: dict[str, Any], compiled: CompiledPack) -> Read | Outcome:
     """The body as input rows (a list or :class:`Columns`)
     or as records by source; raises ApiProblem."""
-    if job["media"] == "csv":
+    if job["media"] in ("csv", "xlsx"):
         options = EvaluateOptions.model_validate(job.get("options") or {})
         sid = job.get("records_of")
         if sid is not None:
             sources.check_sources(compiled, [sid], "query.source")
-            table = read_csv(job["body"], job["max_rows"], label=f"the CSV of source '{sid}'")
+            table = _read_table(job, f"the {job['media'].upper()} of source '{sid}'", text=True)
             if isinstance(table, dict):
                 return table
             if table.n == 0:
                 raise sources.no_records(sid)
             return {sid: table}, options
-        rows = read_csv(job["body"], job["max_rows"])
+        rows = _read_table(job, f"the {job['media'].upper()} body", text=False)
         return rows if isinstance(rows, dict) else (rows, options)
     parsed = read_json(job["body"], job["max_rows"])
     if isinstance(parsed, dict):
@@ -397,6 +423,12 @@ def _read_request(job: dict[str, Any], compiled: CompiledPack) -> Read | Outcome
         sources.check_sources(compiled, data, "body.sources")
         return sources.json_tables(data), options
     return data, options
+
+
+def _read_table(job: dict[str, Any], label: str, *, text: bool) -> Columns | Outcome:
+    if job["media"] == "xlsx":
+        return read_workbook(job["body"], job["max_rows"], job.get("sheet"), label=label, text=text)
+    return read_csv(job["body"], job["max_rows"], label=label)
 
 
 def _evaluate(

@@ -102,6 +102,10 @@ EVALUATE_BODY = {
                 },
             },
         },
+        # the raw bytes of an .xlsx file (engine.api.XLSX_MEDIA_TYPE); options in the query
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+            "schema": {"type": "string", "format": "binary"}
+        },
     },
 }
 

@@ -98,11 +98,12 @@ _WORDS: dict[str, tuple[str, str]] = {  # key: (zh, en)
     "data": ("数据", "Data"),
     "example_data": ("示例数据", "Example data"),
     "use_example": ("使用示例数据", "Use the example data"),
-    "upload": ("上传 CSV", "Upload a CSV"),
+    "upload": ("上传 CSV 或 Excel", "Upload a CSV or Excel file"),
     "upload_button": ("上传并计算", "Upload and evaluate"),
     "upload_hint": (
-        "首行为表头:period、维度列与输入列。",
-        "Header row first: period, dimension columns and inputs.",
+        "首行为表头:period、维度列与输入列。CSV 可为 UTF-8、UTF-16 或 GBK;Excel 读取第一个工作表。",
+        "Header row first: period, dimension columns and inputs. CSV in UTF-8, UTF-16 or GBK; "
+        "of an .xlsx workbook, the first sheet.",
     ),
     "paste": ("或粘贴 CSV 文本", "Or paste CSV text"),
     "paste_button": ("计算粘贴的数据", "Evaluate the pasted data"),

@@ -35,7 +35,7 @@ from api.server.limits import read_body
 from api.server.problems import MEDIA_TYPE, ApiProblem, clip, log
 from api.server.responses import Lru, media_type
 from api.server.routes.deps import CatalogDep, PoolDep, RedactDep, SettingsDep
-from engine.api import CompiledPack, UnknownMetric, template_columns
+from engine.api import XLSX_MEDIA_TYPE, CompiledPack, UnknownMetric, template_columns
 
 from . import attention, i18n, report, views
 
@@ -323,19 +323,23 @@ async def report_upload(
     view: Choice = "",
     as_of: Choice = "",
 ) -> Response:
-    """An uploaded CSV (``text/csv``, sent by the page's script, options in the query), or pasted
-    CSV text (the options form posted as ``application/x-www-form-urlencoded``, options in it)."""
+    """An uploaded CSV or Excel workbook (``text/csv`` or the .xlsx media type, sent by the
+    page's script, options in the query; the first sheet is read), or pasted CSV text (the
+    options form posted as ``application/x-www-form-urlencoded``, options in it)."""
     try:
         ref, c = await run_in_threadpool(_pack, catalog, pack, owner)
     except ApiProblem as err:
         return await run_in_threadpool(error_page, request, err)
-    pasted, refused = "", None
+    pasted, refused, media = "", None, "csv"
     try:
         kind = media_type(request)
-        if kind not in ("text/csv", "application/x-www-form-urlencoded"):
+        if kind not in ("text/csv", XLSX_MEDIA_TYPE, "application/x-www-form-urlencoded"):
             raise ApiProblem(
-                "unsupported-media-type", "send the CSV file as text/csv, or paste it in the form"
+                "unsupported-media-type",
+                "send the CSV file as text/csv (an .xlsx workbook as "
+                f"{XLSX_MEDIA_TYPE}), or paste it in the form",
             )
+        media = "xlsx" if kind == XLSX_MEDIA_TYPE else "csv"
         # 413 past the limit, chunked uploads too
         body = await read_body(request, settings.max_body_bytes)
         if kind == "application/x-www-form-urlencoded":
@@ -361,6 +365,7 @@ async def report_upload(
         source="upload",
         pasted=pasted,
         refused=refused,
+        media=media,
     )
 
 
@@ -377,6 +382,7 @@ async def _report(
     source: str,
     pasted: str = "",
     refused: dict[str, Any] | None = None,
+    media: str = "csv",
 ) -> Response:
     grain, by, view, as_of = choice
     p = c.pack
@@ -402,14 +408,16 @@ async def _report(
     status = 200
     if body is not None:
         outcome = refused or await report.evaluate_csv(
-            pool, settings, ref, body, report.options(c, grain, by, view, locale, as_of)
+            pool, settings, ref, body, report.options(c, grain, by, view, locale, as_of), media
         )
         if "body" in outcome:
             ctx["result"] = await run_in_threadpool(
                 report.layout, c, outcome["body"], locale, words, view
             )
         else:
-            ctx["failure"] = await run_in_threadpool(report.failure, outcome, body, redact)
+            ctx["failure"] = await run_in_threadpool(
+                report.failure, outcome, body if media == "csv" else None, redact
+            )
             # the page's script asks for the results to show in place: the request itself worked
             # (a 4xx would be logged in the browser's console as a failed load)
             status = (

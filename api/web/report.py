@@ -26,7 +26,14 @@ from api.server.config import Settings
 from api.server.problems import ApiProblem, clip
 from api.server.redact import Redactor
 from api.server.worker import WorkerPool
-from engine.api import BUILTIN_ROOT, OUTPUT_GRAINS, CompiledPack, display_text
+from engine.api import (
+    BUILTIN_ROOT,
+    OUTPUT_GRAINS,
+    CompiledPack,
+    InputError,
+    decode_text,
+    display_text,
+)
 
 from . import attention
 from .svg import trend_chart
@@ -101,16 +108,18 @@ async def evaluate_csv(
     ref: PackRef,
     body: bytes,
     opts: dict[str, Any],
+    media: str = "csv",
     output: str = "json",
 ) -> dict[str, Any]:
-    """The worker's outcome for a CSV body: ``{"body":
-    bytes}`` (JSON, or ``output`` "xlsx": the workbook) or ``{"problem": slug, "detail": …}``."""
+    """The worker's outcome for a CSV body (``media`` "xlsx": an Excel workbook's first sheet):
+    ``{"body": bytes}`` (JSON, or ``output`` "xlsx": the workbook) or ``{"problem": slug,
+    "detail": …}``."""
     job = {
         "kind": "evaluate",
         "key": ref.key,
         "source": ref.source,
         "body": body,
-        "media": "csv",
+        "media": media,
         "options": opts,
         "max_rows": settings.max_rows,
         "max_values": min(settings.max_result_values, PAGE_MAX_VALUES),
@@ -155,7 +164,10 @@ def failure(outcome: dict[str, Any], body: bytes | None, redact: Redactor) -> di
 def rows_around(body: bytes, row: int, column: Any) -> dict[str, Any] | None:
     """The header and the data rows around ``row`` (1-based,
     blank lines not counted, as the reader counts)."""
-    text = body.decode("utf-8-sig", errors="replace")
+    try:  # as the worker decoded it (UTF-8, UTF-16 or GB18030)
+        text = decode_text(body)[0]
+    except InputError:
+        text = body.decode("utf-8-sig", errors="replace")
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader, None)

@@ -41,9 +41,16 @@ RUNTIME_CODES: dict[str, RuntimeCode] = _runtime_catalog(
         "KPI-E002",
         "File type not supported",
         "Give the data as `.csv` (a header row first), `.json` (a list of row objects), "
-        "`.parquet` or `.xlsx` (its first sheet, a header row first).",
+        "`.parquet` or an Excel workbook `.xlsx`.",
     ),
-    ("KPI-E003", "Not UTF-8 text", "Save the file as UTF-8 (a byte-order mark is fine)."),
+    (
+        "KPI-E003",
+        "Not text in an encoding read here",
+        "CSV text is read as UTF-8 (a byte-order mark is fine), UTF-16 with a byte-order mark, "
+        "or GB18030/GBK Chinese text (docs/evaluation.md, files and encodings). Save the file "
+        "as UTF-8: in Excel, File → Save As → CSV UTF-8 (Comma delimited) / 在 Excel 中选择 "
+        "文件 → 另存为 → CSV UTF-8(逗号分隔).",
+    ),
     (
         "KPI-E004",
         "Not valid JSON",
@@ -268,6 +275,43 @@ RUNTIME_CODES: dict[str, RuntimeCode] = _runtime_catalog(
         "A source given as an in-memory table maps each column's name (text, not empty) to its "
         "values, every column as long as the others.",
     ),
+    (
+        "KPI-E047",
+        "Text file too large to convert",
+        "A source's CSV that is not UTF-8 is converted to UTF-8 before DuckDB reads it, up to a "
+        "size (the message says it): save the file as CSV UTF-8 to read it as it is.",
+    ),
+    (
+        "KPI-E048",
+        "Not a readable workbook",
+        "The file is not an .xlsx workbook calamine can read (a damaged file, an old .xls, or a "
+        "workbook with a password): save it from Excel as Excel Workbook (*.xlsx) without a "
+        "password, or as CSV UTF-8.",
+    ),
+    (
+        "KPI-E049",
+        "Sheet not found",
+        "The workbook has no sheet of that name (the message lists its sheets): name one with "
+        "`--sheet NAME` or `book.xlsx#NAME` (`sheet=` over HTTP); the default is the first sheet.",
+    ),
+    (
+        "KPI-E050",
+        "Workbook too large",
+        "A workbook is refused before it is read when the file, the data its zip expands to, its "
+        "number of sheets or the cells of the sheet read pass the limits of docs/evaluation.md: "
+        "split it, or save the sheet as CSV UTF-8.",
+    ),
+    (
+        "KPI-E051",
+        "Excel error value in a cell",
+        "A cell holds #DIV/0!, #N/A, #VALUE! or another Excel error (a formula that failed): "
+        "fix the formula, or clear the cell for a blank, and save the workbook again.",
+    ),
+    (
+        "KPI-E052",
+        "Sheet chosen for a file that is not a workbook",
+        "`--sheet` (or `#NAME` after the path) chooses a sheet of an .xlsx workbook only.",
+    ),
     # -- the columns and cells of exports (issue 14) ----------------------------------------
     (
         "KPI-E053",
@@ -310,25 +354,25 @@ RUNTIME_CODES: dict[str, RuntimeCode] = _runtime_catalog(
     ),
     # -- kpi publish, kpi pull, kpi init ---------------------------------------------------
     (
-        "KPI-E063",
+        "KPI-E061",
         "The server refused the request",
         "The message is the server's problem (its type and detail, and the pack's problems "
         "at their files and lines): fix what it names, or publish under a new version.",
     ),
     (
-        "KPI-E064",
+        "KPI-E062",
         "The server cannot be reached",
         "Check --server (or $KPI_SERVER): the address of a running `kpi serve`, such as "
         "http://127.0.0.1:8000.",
     ),
     (
-        "KPI-E065",
+        "KPI-E063",
         "No API token",
         "Publishing needs a token: pass --token or set $KPI_TOKEN (create one with "
         "`kpi keys create --owner NAME` on the server). The token is never printed.",
     ),
     (
-        "KPI-E066",
+        "KPI-E064",
         "Folder or pack reference refused",
         "kpi pull and kpi init write into an empty or new folder (pass --force to replace "
         "the pack files of a non-empty one); a pack is named ID or ID@VERSION.",
@@ -394,7 +438,7 @@ RUNTIME_CODES: dict[str, RuntimeCode] = _runtime_catalog(
         "gets no band; past 50 for one metric, one entry with `more: true` stands for the rest.",
     ),
     (
-        "KPI-W013",
+        "KPI-W011",
         "Columns read by their labels",
         "Some columns of the data are headed with the pack's labels (充值金额, Recharge amount) "
         "rather than ids; `columns` maps each such header to the id it was read as.",
@@ -411,12 +455,5 @@ RUNTIME_CODES: dict[str, RuntimeCode] = _runtime_catalog(
         "Unknown source for a template",
         "`kpi template --source` names one of the pack's `sources:` (its raw ledgers): the "
         "message lists them; without `--source` the template has the pack's input rows.",
-    ),
-    (
-        "KPI-E061",
-        "Not a readable Excel workbook",
-        "An .xlsx data file (`--inputs`, `--data`) could not be opened as a workbook, or "
-        "unpacks to more than 1 GiB: save it from Excel as .xlsx (not .xls or .xlsm), or give "
-        "the data as CSV or Parquet. Its first sheet is read, a header row of column ids first.",
     ),
 )

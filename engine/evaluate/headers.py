@@ -52,7 +52,7 @@ def _readings(pack: Pack) -> dict[str, dict[str, str]]:
 
 def name_columns(pack: Pack, columns: Columns) -> tuple[Columns, list[dict[str, object]]]:
     """``columns`` with each column headed by a label renamed to the id it names, and a warning
-    (KPI-W013) listing those columns; unchanged when every header is an id or names nothing."""
+    (KPI-W011) listing those columns; unchanged when every header is an id or names nothing."""
     ids = {*pack.inputs, *pack.dimensions, "period"}
     readings = _readings(pack)
     renamed: dict[str, str] = {}  # header -> id
@@ -86,7 +86,7 @@ def name_columns(pack: Pack, columns: Columns) -> tuple[Columns, list[dict[str, 
     data = {renamed.get(h, h): col for h, col in columns.data.items()}
     headers = {**columns.headers, **{ident: h for h, ident in renamed.items()}}
     note: dict[str, object] = {
-        "code": "KPI-W013",
+        "code": "KPI-W011",
         "columns": dict(renamed),
         "message": "columns read by their labels: "
         + ", ".join(f"'{h}' as {ident}" for h, ident in renamed.items()),

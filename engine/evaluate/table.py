@@ -45,19 +45,24 @@ class Columns:
         return self.headers.get(name, name)
 
 
-def read_table(path: Path | str) -> Columns:
-    """Read CSV (with a header), JSON (a list of objects), Parquet or an Excel workbook (its
-    first sheet, a header row first), by file extension."""
-    p = Path(path)
+def read_table(path: Path | str, sheet: str | None = None) -> Columns:
+    """Read CSV (with a header; UTF-8, UTF-16 or GB18030: :mod:`engine.core.encodings`), JSON (a
+    list of objects), Parquet or an Excel workbook (``sheet``, or ``book.xlsx#Sheet``: default
+    the first sheet), by file extension."""
+    p, named = _split_sheet(path)
+    sheet = sheet if sheet is not None else named
     suffix = p.suffix.lower()
     if not p.is_file():
         raise InputError(f"file not found: {p}", code="KPI-E001")
+    if sheet is not None and suffix not in (".xlsx", ".xlsm"):
+        raise InputError(
+            f"{p.name} is not an Excel workbook: a sheet is chosen only in a .xlsx file",
+            code="KPI-E052",
+        )
     if suffix == ".csv":
-        try:
-            text = p.read_text(encoding="utf-8-sig")
-        except UnicodeDecodeError:
-            raise InputError(f"{p} is not UTF-8 text", code="KPI-E003") from None
-        return read_csv_text(text, source=str(p))
+        return read_csv_text(read_text_file(p), source=str(p))
+    if suffix in (".xlsx", ".xlsm"):
+        return _read_xlsx(p, sheet)
     if suffix == ".json":
         try:
             data = json.loads(p.read_text(encoding="utf-8-sig"), parse_constant=_no_constant)
@@ -68,13 +73,30 @@ def read_table(path: Path | str) -> Columns:
         return to_columns(data)
     if suffix == ".parquet":
         return _read_parquet(p)
-    if suffix == ".xlsx":
-        from engine.evaluate.xlsx_table import read_xlsx
-
-        return read_xlsx(p)
     raise InputError(
         f"cannot read '{p.name}': use a .csv, .json, .parquet or .xlsx file", code="KPI-E002"
     )
+
+
+def read_text_file(p: Path) -> str:
+    """A text file's content, decoded as :func:`engine.core.encodings.decode_text` says."""
+    from engine.core.encodings import decode_text
+
+    return decode_text(p.read_bytes(), source=str(p))[0]
+
+
+def _split_sheet(path: Path | str) -> tuple[Path, str | None]:
+    from engine.evaluate.workbook import split_sheet
+
+    return split_sheet(path)
+
+
+def _read_xlsx(p: Path, sheet: str | None) -> Columns:
+    from engine.evaluate.workbook import MAX_FILE_BYTES, read_xlsx
+
+    with p.open("rb") as fh:
+        data = fh.read(MAX_FILE_BYTES + 1)
+    return read_xlsx(data, sheet, source=str(p))
 
 
 MAX_COLUMNS = 2_000

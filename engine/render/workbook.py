@@ -34,12 +34,12 @@ from engine.core.errors import InputError
 from engine.core.model import Pack
 from engine.evaluate.evaluation import Evaluation
 from engine.evaluate.explain import format_number
+from engine.evaluate.workbook import XLSX_MEDIA_TYPE  # one home: the reader of workbooks
 from engine.render.lineage import lineage, measure_text
 from engine.render.sheet_formulas import cell_formula, exact_values
 
 __all__ = ["BAND_FILLS", "XLSX_MEDIA_TYPE", "render_workbook", "sheet_name"]
 
-XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 #: band status → cell fill (RGB), the background colours of the web pages (api/web/static/web.css)
 BAND_FILLS = {"good": "E3F2E4", "fair": "E1F0FA", "warning": "FFF1D6", "critical": "FDE4E4"}

@@ -133,10 +133,10 @@ def test_publish_refusals_are_coded_and_never_print_the_token(
     url, token = server["url"], server["alice"]
     folder = bakery_copy(tmp_path / "p", "refusals")
     r = kpi("publish", str(folder), "--server", url)
-    assert r.exit_code == 2 and "error KPI-E065: publishing needs a token" in r.stderr
+    assert r.exit_code == 2 and "error KPI-E063: publishing needs a token" in r.stderr
 
     r = kpi("publish", str(folder), "--server", url, "--token", "kpi_not-a-key")
-    assert r.exit_code == 1 and "error KPI-E063: the server refused it (401 unauthorized)" in (
+    assert r.exit_code == 1 and "error KPI-E061: the server refused it (401 unauthorized)" in (
         r.stderr
     )
     assert "kpi_not-a-key" not in r.output
@@ -159,7 +159,7 @@ def test_publish_refusals_are_coded_and_never_print_the_token(
     assert r.exit_code == 1 and "(403 forbidden)" in r.stderr and server["bob"] not in r.output
 
     r = kpi("publish", str(folder), "--server", "http://127.0.0.1:1", "--token", token)
-    assert r.exit_code == 2 and "error KPI-E064: cannot reach http://127.0.0.1:1" in r.stderr
+    assert r.exit_code == 2 and "error KPI-E062: cannot reach http://127.0.0.1:1" in r.stderr
 
 
 def test_a_pack_with_errors_is_not_sent(server: dict[str, str], tmp_path: Path):
@@ -195,7 +195,7 @@ def test_the_server_points_at_the_folders_files(server: dict[str, str], tmp_path
         "  5 | extends: ['local-only@>=1.0.0,<2']",
         "    |           ^",
         "  hint: known packs: bakery-stored-value, membership-core",
-        "error KPI-E063: the server refused it (422 pack-invalid): the pack has 1 error(s); "
+        "error KPI-E061: the server refused it (422 pack-invalid): the pack has 1 error(s); "
         "nothing was stored",
     ]
 
@@ -207,7 +207,7 @@ def test_pull_refuses_a_non_empty_folder_unless_forced(server: dict[str, str], t
     (target / "README.md").write_text("mine\n", encoding="utf-8")
     (target / "old.yaml").write_text("metrics: {}\n", encoding="utf-8")
     r = kpi("pull", BAKERY, str(target), "--server", url)
-    assert r.exit_code == 2 and "error KPI-E066:" in r.stderr and "--force" in r.stderr
+    assert r.exit_code == 2 and "error KPI-E064:" in r.stderr and "--force" in r.stderr
     assert files_of(target) == {"README.md": b"mine\n", "old.yaml": b"metrics: {}\n"}
 
     r = kpi("pull", BAKERY, str(target), "--server", url, "--force")
@@ -218,7 +218,7 @@ def test_pull_refuses_a_non_empty_folder_unless_forced(server: dict[str, str], t
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left
 
     r = kpi("pull", "Not A Pack", str(tmp_path / "y"), "--server", url)
-    assert r.exit_code == 2 and "error KPI-E066: 'Not A Pack' is not a pack" in r.stderr
+    assert r.exit_code == 2 and "error KPI-E064: 'Not A Pack' is not a pack" in r.stderr
     r = kpi("pull", f"{BAKERY}@9.9.9", str(tmp_path / "y"), "--server", url)
     assert r.exit_code == 1 and "(404 version-not-found)" in r.stderr
 

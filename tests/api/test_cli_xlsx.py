@@ -164,23 +164,22 @@ def test_a_file_that_is_not_a_workbook_is_a_coded_error(tmp_path: Path):
     bad.write_bytes(b"period,store\n2026-01,S1\n")
     result = run("eval", BAKERY, "-i", str(bad))
     assert result.exit_code == 2
-    assert "error KPI-E061: " in result.output and "as an Excel workbook" in result.output
+    assert (
+        "error KPI-E048: " in result.output and "is not a readable .xlsx workbook" in result.output
+    )
 
 
 def test_a_workbook_that_unpacks_to_too_much_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    from engine.evaluate import xlsx_table
+    from engine.evaluate import workbook
 
     out = tmp_path / "t.xlsx"
     assert run("template", BAKERY, "-f", "xlsx", "-o", str(out)).exit_code == 0
-    monkeypatch.setattr(xlsx_table, "MAX_UNPACKED_BYTES", 10_000)  # 1 GiB, made small
+    monkeypatch.setattr(workbook, "MAX_XML_BYTES", 10_000)  # 256 MB, made small
     result = run("eval", BAKERY, "-i", str(out))
     assert result.exit_code == 2
-    assert (
-        "error KPI-E061: " in result.output
-        and "a workbook of data may unpack to at most 10,000" in result.output
-    )
+    assert "error KPI-E050: " in result.output and "is refused before it is read" in result.output
 
 
 def test_csv_output_escapes_a_member_that_a_spreadsheet_would_run(tmp_path: Path):

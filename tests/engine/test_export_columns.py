@@ -86,12 +86,12 @@ def test_rows_headed_by_labels_give_the_values_of_rows_headed_by_ids(
     assert labelled["rows"] == by_id["rows"]  # cell by cell: periods, stores, every value
     assert len(by_id["rows"]) == 12 and len(by_id["rows"][0]["values"]) > 30
     note = labelled["warnings"][0]
-    assert note["code"] == "KPI-W013"
+    assert note["code"] == "KPI-W011"
     want = {"zh": ("充值金额", "期间", "门店"), "en": ("Recharge amount", "Period", "Store")}
     amount, period, store = want[locale]
     assert note["columns"][amount] == "recharge_amount"
     assert note["columns"][period] == "period" and note["columns"][store] == "store"
-    assert [w for w in by_id["warnings"] if w["code"] == "KPI-W013"] == []
+    assert [w for w in by_id["warnings"] if w["code"] == "KPI-W011"] == []
 
 
 def test_ids_and_labels_of_both_locales_mixed(bakery: CompiledPack) -> None:

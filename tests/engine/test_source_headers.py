@@ -155,7 +155,7 @@ def test_data_rows_with_the_records_are_read_by_their_labels(
     }
     assert spend[("2025-01", "S01")] == 1200.0 and spend[("2025-01", "S02")] == 800.0
     assert spend[("2025-01", "S03")] is None
-    note = next(w for w in json_body["warnings"] if w["code"] == "KPI-W013")
+    note = next(w for w in json_body["warnings"] if w["code"] == "KPI-W011")
     assert note["columns"] == {
         "期间": "period",
         "门店": "store",

@@ -79,6 +79,26 @@ def test_report_upload_fired_rule_and_shaded_chart(visit: Any):
     assert page.locator("tr.bad-row td.bad-cell").inner_text() == "lots"
 
 
+def test_report_upload_of_an_xlsx_workbook(visit: Any, tmp_path: Path):
+    """The page's script sends a file named *.xlsx with the workbook media type (issue 14)."""
+    import csv
+
+    from tests.xlsx_writer import write_xlsx
+
+    rows: list[list[object]] = []
+    for i, record in enumerate(csv.reader(SAMPLE.read_text().splitlines())):
+        rows.append(record if i == 0 else [*record[:2], *(float(c) for c in record[2:])])
+    book = write_xlsx(tmp_path / "月报.xlsx", {"月报": rows})
+    page, _ = visit()
+    page.goto("/packs/bakery-stored-value/report")
+    page.set_input_files("#file", str(book))
+    page.click("#upload-button")
+    rule = page.locator('li[data-rule="gift_share_too_high"]').first
+    rule.wait_for()
+    assert "Bonus share too high" in rule.inner_text()
+    assert page.locator("table.checks tr.c-fail").count() >= 1
+
+
 def _overflow(page: Any) -> int:
     return int(page.evaluate("document.documentElement.scrollWidth - window.innerWidth"))
 

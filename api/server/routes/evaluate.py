@@ -1,7 +1,8 @@
 """Evaluating a pack over data (spec §9): a JSON request, or CSV rows with options in the query.
 
 Either input rows, or the raw records of the pack's sources (docs/measures.md) from which the
-worker computes the measured inputs first: JSON ``sources``, or one source's CSV with ``source=``.
+worker computes the measured inputs first: JSON ``sources``, or one source's CSV or .xlsx with
+``source=``.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from api.server.routes.deps import (
 from engine.api import XLSX_MEDIA_TYPE
 
 router = APIRouter(prefix="/v1", tags=["evaluation"])
+#: the body's media type → the job's ``media``
+_MEDIA = {"application/json": "json", "text/csv": "csv", XLSX_MEDIA_TYPE: "xlsx"}
 
 _EXAMPLE = {
     "pack": "membership-core",
@@ -130,12 +133,14 @@ def _csv_options(
         **doc.problems(400, 401, 404, 413, 415, 422, 503, 504),
     },
     description="JSON: the §9 request `{rows, grain, by, metrics, params, locale, trace}` (the "
-    "query options must then be absent). CSV (`Content-Type: text/csv`, header row first): the "
-    "options as query parameters; `by=` (empty) totals across every dimension.\n\n"
+    "query options must then be absent). CSV (`Content-Type: text/csv`, header row first; "
+    "UTF-8, UTF-16 with a byte-order mark or GB18030) or an Excel workbook (`Content-Type: "
+    f"{XLSX_MEDIA_TYPE}`, the raw .xlsx bytes; `sheet=` names the sheet, default the first): "
+    "the options as query parameters; `by=` (empty) totals across every dimension.\n\n"
     "Raw records instead of input rows, for a pack whose inputs are computed from `sources:` "
     "(`measure:`): JSON `sources` `{source id: [record, …]}` in place of `rows`, or one "
-    "source's CSV with `?source=<id>`. Records count against the row limit; either `rows` or "
-    "`sources`, not both.\n\n"
+    "source's CSV or workbook with `?source=<id>`. Records count against the row limit; "
+    "either `rows` or `sources`, not both.\n\n"
     f"`Accept: {XLSX_MEDIA_TYPE}` answers with the evaluation as an Excel workbook (a sheet per "
     "view, every value, the rules fired, the checks and the lineage; docs/excel.md) instead of "
     "JSON; errors stay problem+json.",
@@ -182,11 +187,25 @@ async def evaluate_pack(
     formatted: Annotated[
         bool | None, Query(description="CSV only: add each value as shown")
     ] = None,
+    sheet: Annotated[
+        str | None,
+        Query(
+            description="xlsx only: the sheet to read (default: the first)",
+            examples=["流水"],
+            max_length=200,
+        ),
+    ] = None,
 ) -> Response:
-    kind = require_media(request, ("application/json", "text/csv"))
+    kind = require_media(request, ("application/json", "text/csv", XLSX_MEDIA_TYPE))
     ref = await run_in_threadpool(catalog.resolve, pack, owner, version)
     options = None
-    if kind == "text/csv":
+    if sheet is not None and kind != XLSX_MEDIA_TYPE:
+        raise ApiProblem(
+            "invalid-request",
+            "sheet= chooses a sheet of an .xlsx body only",
+            errors=[{"location": "query.sheet", "message": "only with an .xlsx body"}],
+        )
+    if kind != "application/json":
         options = _csv_options(grain, by, metrics, locale, trace, param or [], as_of, formatted)
     elif any(
         v is not None for v in (grain, by, metrics, locale, trace, param, source, as_of, formatted)
@@ -203,10 +222,11 @@ async def evaluate_pack(
         "key": ref.key,
         "source": ref.source,
         "body": body,
-        "media": "csv" if kind == "text/csv" else "json",
+        "media": _MEDIA[kind],
         "options": options,
         "max_rows": settings.max_rows,
-        "records_of": source if kind == "text/csv" else None,
+        "records_of": source if kind != "application/json" else None,
+        "sheet": sheet,
         "max_values": settings.max_result_values,
         "max_bytes": settings.max_result_bytes,
         "stream": True,

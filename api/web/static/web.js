@@ -1,4 +1,4 @@
-// KPI Forge web pages: the only script. Uploads a CSV on the report page with a progress bar
+// KPI Forge web pages: the only script. Uploads a CSV or .xlsx on the report page with a progress bar
 // (XMLHttpRequest upload events) and swaps in the results the server rendered. Everything else
 // works without it; what needs it (class "needs-js") shows only once it has run.
 "use strict";
@@ -83,7 +83,11 @@ document.documentElement.classList.add("js");
     if (!file.files || !file.files.length) { file.focus(); return; }
     var xhr = new XMLHttpRequest();
     xhr.open("POST", target());
-    xhr.setRequestHeader("Content-Type", "text/csv");
+    var xlsx = /\.xlsx$/i.test(file.files[0].name);  // a workbook: its first sheet is read
+    xhr.setRequestHeader(
+      "Content-Type",
+      xlsx ? "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" : "text/csv"
+    );
     xhr.setRequestHeader("X-KPI-Results", "1");  // errors come back as a page to show, with status 200
     progress.hidden = false;
     progress.value = 0;

@@ -26,11 +26,13 @@ from engine.core.errors import InputError
 from engine.core.model import DataSource
 from engine.core.periods import from_date, parse_period
 from engine.evaluate.cells import export_number
-from engine.evaluate.measures import memory
+from engine.evaluate.measures import ledger_files, memory
 from engine.evaluate.measures.headers import header_names, rename_headers
 from engine.evaluate.measures.query import measure_query, measured_sources
 from engine.evaluate.measures.sqlparts import COUNTER_DIGITS
 from engine.evaluate.table import Columns
+from engine.evaluate.workbook import SUFFIXES as XLSX_SUFFIXES
+from engine.evaluate.workbook import split_sheet
 from engine.formula import ENTITY_FUNCTIONS, FUNCTIONS
 
 #: Most offending rows quoted in an error.
@@ -91,10 +93,19 @@ def _load(con: Any, source: DataSource, sid: str, data: SourceData) -> None:
             ) from None
         rename_headers(con, source, sid, memory.LABEL)
         return
-    path = Path(str(data))
+    path, sheet = split_sheet(str(data))
     if not path.is_file():
         raise InputError(f"source '{sid}': file not found: {path}", code="KPI-E001")
     suffix = path.suffix.lower()
+    if suffix in XLSX_SUFFIXES or sheet is not None:
+        if suffix not in XLSX_SUFFIXES:
+            raise InputError(
+                f"source '{sid}' ({path.name}) is not an Excel workbook: a sheet is chosen only "
+                "in a .xlsx file",
+                code="KPI-E052",
+            )
+        _load(con, source, sid, ledger_files.xlsx_records(path, sheet, sid))
+        return
     try:
         if suffix in (".duckdb", ".db"):
             con.execute(
@@ -105,12 +116,7 @@ def _load(con: Any, source: DataSource, sid: str, data: SourceData) -> None:
         elif suffix == ".parquet":
             con.read_parquet(str(path)).create_view(sid, replace=True)
         else:
-            header = con.read_csv(str(path), header=True, all_varchar=True).columns
-            text = {n: "VARCHAR" for n in header if n in _text_columns(source)}
-            # the other columns' types are guessed from the whole file, not a sample
-            con.read_csv(str(path), header=True, dtype=text, sample_size=-1).create_view(
-                sid, replace=True
-            )
+            _load_csv(con, source, sid, path)
         con.execute(
             f"SELECT * FROM {_q(sid)} LIMIT 0"
         ).fetchall()  # a result left open blocks the connection
@@ -119,6 +125,19 @@ def _load(con: Any, source: DataSource, sid: str, data: SourceData) -> None:
             f"source '{sid}' ({path.name}): {str(err).splitlines()[0]}", code="KPI-E039"
         ) from None
     rename_headers(con, source, sid, path.name)
+
+
+def _load_csv(con: Any, source: DataSource, sid: str, path: Path) -> None:
+    """A view over a UTF-8 CSV; a table read from a UTF-8 copy of any other (ledger_files)."""
+    with ledger_files.utf8_csv(path, sid) as (csv, copied):
+        header = con.read_csv(str(csv), header=True, all_varchar=True).columns
+        text = {n: "VARCHAR" for n in header if n in _text_columns(source)}
+        # the other columns' types are guessed from the whole file, not a sample
+        rel = con.read_csv(str(csv), header=True, dtype=text, sample_size=-1)
+        if copied:  # read now: the copy is removed when the block ends
+            rel.create(sid)
+        else:
+            rel.create_view(sid, replace=True)
 
 
 def _used_columns(c: CompiledPack, sid: str) -> set[str]:

@@ -39,7 +39,11 @@ def test_openapi_documents_the_routes_with_problem_responses(client: TestClient)
         "/healthz",
     }
     evaluate = paths["/v1/packs/{pack}/evaluate"]["post"]
-    assert set(evaluate["requestBody"]["content"]) == {"application/json", "text/csv"}
+    assert set(evaluate["requestBody"]["content"]) == {
+        "application/json",
+        "text/csv",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    }
     assert {"200", "400", "404", "413", "415", "422", "429", "503", "504"} <= set(
         evaluate["responses"]
     )

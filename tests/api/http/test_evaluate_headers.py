@@ -38,7 +38,7 @@ def test_an_export_headed_by_labels_gives_the_values_of_the_sample(client: TestC
     want = json.loads(json.dumps(evaluate(c, read_table(SAMPLE)).to_json()))
     body = r.json()
     assert body["rows"] == want["rows"]
-    assert body["warnings"][0]["code"] == "KPI-W013"
+    assert body["warnings"][0]["code"] == "KPI-W011"
     assert body["warnings"][0]["columns"]["充值金额"] == "recharge_amount"
 
 

@@ -30,6 +30,10 @@ CHECKS = [
     content_type_conformance,
     response_schema_conformance,
 ]
+# an .xlsx body is raw bytes: generated like any binary body (mostly not a workbook: a 400)
+schemathesis.serializer.alias(
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "application/octet-stream"
+)
 # the schema is loaded when the module is collected
 _DATA = Path(tempfile.mkdtemp(prefix="kpi-schemathesis-"))
 APP = create_app(
