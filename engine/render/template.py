@@ -191,9 +191,10 @@ def _source_columns(c: CompiledPack, sid: str, loc: str) -> list[TemplateColumn]
         if declared is not None and declared.type == "time":
             example_value = EXAMPLE_DAY.isoformat()
         out.append(
-            TemplateColumn(
-                name, kind, label, None, kind != "column", src.description.get(loc)
-                if kind == "time" else "", "; ".join(notes), example_value,
+            TemplateColumn(  # headed as the source reads it: its `headers` mapping, if any
+                src.headers.get(name, name), kind, label, None, kind != "column",
+                src.description.get(loc) if kind == "time" else "", "; ".join(notes),
+                example_value,
             )
         )  # fmt: skip
     return out

@@ -51,7 +51,12 @@ def rename_headers(con: Any, source: DataSource, sid: str, label: str) -> None:
             )
         column_of[found] = name
     raw = f"kpi__file__{sid}"
-    con.execute(f"ALTER VIEW {_ident(sid).sql('duckdb')} RENAME TO {_ident(raw).sql('duckdb')}")
+    # a file is a view over it; a converted one (non-UTF-8 CSV, a workbook) a table
+    (tables,) = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [sid]
+    ).fetchone()
+    kind = "TABLE" if tables else "VIEW"
+    con.execute(f"ALTER {kind} {_ident(sid).sql('duckdb')} RENAME TO {_ident(raw).sql('duckdb')}")
     select = exp.select(
         *(
             exp.alias_(exp.column(_ident(h)), _ident(column_of[h]))
