@@ -405,8 +405,8 @@ CODES: dict[str, Code] = _catalog(
         "error",
         "Header of an unknown column",
         "A source's `headers` maps a name that is not a column of the source (its `time`, a "
-        "dimension or `entity` column, or a declared `columns` entry): declare the column, or "
-        "correct the name.",
+        "dimension or `entity` column, or a declared `columns` entry), or maps a column to a "
+        "blank header: declare the column, correct the name, or write the file's header.",
     ),
     Code(
         "KPI-R024",

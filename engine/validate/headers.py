@@ -1,5 +1,6 @@
-"""KPI-R023 a source's ``headers`` maps a name that is no column of the source, KPI-R024 two
-columns of a source read from one header of the file (docs/measures.md, "Headers"), and the
+"""KPI-R023 a source's ``headers`` maps a name that is no column of the source (or to a blank
+header), KPI-R024 two columns of a source read from one header of the file (docs/measures.md,
+"Headers"), and the
 warning KPI-R025: an input's or dimension's label that data rows could not be headed by, since
 it is another one's label or id too (docs/evaluation.md, "Column headers")."""
 
@@ -75,7 +76,15 @@ def _shared_labels(ctx: Context) -> Iterator[Problem]:
 def _check(sid: str, source: DataSource) -> Iterator[Problem]:
     src = source.field_source("headers")
     known = source_columns(source)
-    for name in source.headers:
+    for name, header in source.headers.items():
+        if not header.strip():
+            yield Problem.at(
+                "KPI-R023",
+                f"source '{sid}': headers maps '{name}' to a blank header",
+                src.doc.key_loc((*src.path, "headers", name)),
+                path=f"sources.{sid}.headers.{name}",
+                hint="write the header of the column in the file, e.g. 会员编号",
+            )
         if name not in known:
             yield Problem.at(
                 "KPI-R023",

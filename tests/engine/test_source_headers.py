@@ -185,3 +185,14 @@ def test_ledger_numbers_as_exports_write_them_are_refused_with_a_hint(pos: Compi
         "that is not a number — row 2: '1,200'; row 3: '¥80'"
     )
     assert err.hint is not None and "thousands separators, currency signs" in err.hint
+
+
+def test_a_blank_header_is_a_located_problem() -> None:
+    from engine.compile.pack import check_text
+
+    text = (POS / "pack.yaml").read_text(encoding="utf-8").replace("amount: 金额", "amount: '  '")
+    compiled, problems = check_text(text)
+    assert compiled is None
+    assert [(p.code, p.line, p.message) for p in problems] == [
+        ("KPI-R023", 15, "source 'card_events': headers maps 'amount' to a blank header")
+    ]
