@@ -869,7 +869,7 @@ def schema() -> None:
 
 
 @app.command()
-def codes(as_json: AsJson = False) -> None:
+def codes(as_json: AsJson = False, locale: TextLocale = None) -> None:
     """List every problem code with its meaning."""
     from engine.api import CODES, RUNTIME_CODES, Code, RuntimeCode
 
@@ -877,8 +877,9 @@ def codes(as_json: AsJson = False) -> None:
     if as_json:
         typer.echo(json.dumps([vars(c) for c in entries], ensure_ascii=False, indent=2))
         return
+    lang = _text_locale(locale)
     for c in entries:
-        typer.echo(f"{c.code}  {c.severity:<7}  {c.title}")
+        typer.echo(f"{c.code}  {c.severity:<7}  {c.title_in(lang)}")
 
 
 @app.command()

@@ -163,3 +163,11 @@ def test_run_with_a_missing_ledger_in_chinese(tmp_path: Path):
         "  提示: 作为数据（`--inputs`、`--data`）或来源记录（`--source NAME=PATH`）"
         "给出的文件不存在：请检查路径。",
     ]
+
+
+def test_codes_lists_the_chinese_titles():
+    lines = run("codes", "--locale", "zh").output.splitlines()
+    assert lines[0] == "KPI-L001  error    文件或指标包过大"
+    assert "KPI-E017  error    不是数字" in lines
+    assert "KPI-W011  warning  按标签读取的列" in lines
+    assert run("codes").output.splitlines()[0] == "KPI-L001  error    File or pack too large"
