@@ -100,7 +100,18 @@ PacksDir = Annotated[
 Locale = Annotated[
     str | None,
     typer.Option(
-        "--locale", help="Language of labels: zh or en (default: the pack's first locale)."
+        "--locale",
+        help="Language of labels: zh or en (default: the pack's first locale); zh also prints "
+        "the titles and hints of errors in Chinese (default: $KPI_LOCALE, else English).",
+    ),
+]
+TextLocale = Annotated[
+    str | None,
+    typer.Option(
+        "--locale",
+        help="Language of the problems' titles and hints: zh or en "
+        "(default: $KPI_LOCALE, else English).",
+        show_default=False,
     ),
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
@@ -153,15 +164,34 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _fail_input(err: KpiError, message: str) -> typer.Exit:
-    """An evaluation error with its code, as a pack problem shows its own:
-    ``error KPI-E017: message`` (docs/errors.md)."""
-    from engine.api import InputError
+def _text_locale(locale: str | None) -> str | None:
+    """The language of error titles and hints: ``--locale``, else ``$KPI_LOCALE``."""
+    return locale if locale is not None else os.environ.get("KPI_LOCALE")
 
+
+def _fail_input(err: KpiError, message: str, locale: str | None = None) -> typer.Exit:
+    """An evaluation error with its code, as a pack problem shows its own:
+    ``error KPI-E017: message``; in Chinese ``错误 KPI-E017（不是数字）: message`` with the
+    catalogue's hint when the error has none of its own (docs/errors.md)."""
+    from engine.api import InputError, code_entry, is_zh
+
+    lang = _text_locale(locale)
+    zh = is_zh(lang)
     code = err.code if isinstance(err, InputError) else None
-    if isinstance(err, InputError) and err.hint and "\n  hint: " not in message:
-        message += f"\n  hint: {err.hint}"
-    typer.echo(f"error {code}: {message}" if code else f"error: {message}", err=True)
+    hint = err.hint if isinstance(err, InputError) else None
+    label = "提示" if zh else "hint"
+    if zh:
+        message = message.replace("\n  hint: ", "\n  提示: ")
+    if hint and f"\n  {label}: " not in message:
+        message += f"\n  {label}: {hint}"
+    entry = code_entry(code)
+    if zh and entry is not None:
+        if not hint:
+            message += f"\n  提示: {entry.hint_in(lang)}"
+        typer.echo(f"错误 {code}（{entry.title_in(lang)}）: {message}", err=True)
+    else:
+        head = "错误" if zh else "error"
+        typer.echo(f"{head} {code}: {message}" if code else f"{head}: {message}", err=True)
     return typer.Exit(2)
 
 
@@ -171,14 +201,22 @@ def _color(text: str, severity: str) -> str:
     return typer.style(text, fg="red" if severity == "error" else "yellow", bold=True)
 
 
-def format_problem(p: Problem) -> str:
-    """A problem as a compiler prints it, with the source line and a caret."""
-    from engine.api import mask_bidi
+def format_problem(p: Problem, locale: str | None = None) -> str:
+    """A problem as a compiler prints it, with the source line and a caret; in Chinese
+    (``--locale zh`` or ``$KPI_LOCALE=zh``) with its code's title, and the code's explanation
+    when the problem has no hint of its own (the message itself stays English)."""
+    from engine.api import code_entry, is_zh, mask_bidi
 
+    lang = _text_locale(locale)
+    entry = code_entry(p.code) if is_zh(lang) else None
     head = f"{p.file or '<pack>'}"
     if p.line:
         head += f":{p.line}:{p.column or 1}"
-    lines = [f"{head}: {_color(p.severity, p.severity)} {p.code}: {p.message}"]
+    if entry is not None:
+        severity = _color("错误" if p.severity == "error" else "警告", p.severity)
+        lines = [f"{head}: {severity} {p.code}（{entry.title_in(lang)}）: {p.message}"]
+    else:
+        lines = [f"{head}: {_color(p.severity, p.severity)} {p.code}: {p.message}"]
     source = _source_line(p)
     if source is not None:
         width = len(str(p.line))
@@ -192,7 +230,9 @@ def format_problem(p: Problem) -> str:
         lines.append(f"  {p.line} | {source}")
         lines.append(f"  {' ' * width} | {' ' * (col - 1)}^{'~' * (length - 1)}")
     if p.hint:
-        lines.append(f"  hint: {p.hint}")
+        lines.append(f"  {'提示' if entry is not None else 'hint'}: {p.hint}")
+    elif entry is not None:
+        lines.append(f"  说明: {entry.hint_in(lang)}")
     return "\n".join(lines)
 
 
@@ -224,8 +264,8 @@ def _token_length(line: str, start: int) -> int:
     return max(end - start, 1)
 
 
-def _compile_or_exit(pack: str, dirs: list[Path] | None) -> CompiledPack:
-    from engine.api import PackNotFound, check_pack
+def _compile_or_exit(pack: str, dirs: list[Path] | None, locale: str | None = None) -> CompiledPack:
+    from engine.api import PackNotFound, check_pack, is_zh
 
     try:
         compiled, problems = check_pack(pack, _library(dirs))
@@ -233,7 +273,12 @@ def _compile_or_exit(pack: str, dirs: list[Path] | None) -> CompiledPack:
         raise _fail(str(err)) from None
     if compiled is None:
         for p in problems:
-            typer.echo(format_problem(p), err=True)
+            typer.echo(format_problem(p, locale), err=True)
+        if is_zh(_text_locale(locale)):
+            typer.echo(
+                f"错误: 指标包 '{pack}' 有错误；运行 `kpi validate {pack}` 查看详情", err=True
+            )
+            raise typer.Exit(1)
         raise _fail(f"pack '{pack}' has errors; run `kpi validate {pack}` for details", 1)
     return compiled
 
@@ -258,6 +303,7 @@ def validate(
             show_default=False,
         ),
     ] = None,
+    locale: TextLocale = None,
 ) -> None:
     """Check packs: YAML, schema, formulas, references, bands, cycles; prove their checks."""
     from engine.api import PackNotFound, Problem, check_pack, missing_translations
@@ -302,8 +348,8 @@ def validate(
         report.append(entry)
         if not as_json:
             for p in problems:
-                typer.echo(format_problem(p))
-            typer.echo(_summary(target, compiled, problems))
+                typer.echo(format_problem(p, locale))
+            typer.echo(_summary(target, compiled, problems, locale))
     if as_json:
         typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
     if failed:
@@ -321,12 +367,31 @@ def _locales(option: str | None) -> list[str]:
     return locales
 
 
-def _summary(target: str, c: CompiledPack | None, problems: list[Problem]) -> str:
+_PROOFS_ZH = {"proved": "已证明", "refuted": "已否定", "depends_on_data": "取决于数据"}
+
+
+def _summary(
+    target: str, c: CompiledPack | None, problems: list[Problem], locale: str | None = None
+) -> str:
+    from engine.api import is_zh
+
     errors = sum(p.severity == "error" for p in problems)
     warnings = len(problems) - errors
+    zh = is_zh(_text_locale(locale))
     if c is None or errors:
+        if zh:
+            return f"✗ {target}: {errors} 个错误，{warnings} 个警告\n"
         return f"✗ {target}: {errors} error(s), {warnings} warning(s)\n"
     statuses = [p.status for p in c.proofs.values()]
+    if zh:
+        done = "，".join(
+            f"{_PROOFS_ZH[s]} {statuses.count(s)} 项" for s in _PROOFS_ZH if s in statuses
+        )
+        return (
+            f"✓ {c.pack.id} {c.pack.version}: {len(c.pack.inputs)} 个输入，"
+            f"{len(c.pack.metrics)} 个指标，{len(c.pack.rules)} 条规则；校验: {done or '无'}；"
+            f"{warnings} 个警告\n"
+        )
     proofs = ", ".join(
         f"{statuses.count(s)} {s.replace('_', ' ')}"
         for s in ("proved", "refuted", "depends_on_data")
@@ -361,7 +426,7 @@ def lineage_cmd(
 
     if kind not in (None, "metric", "input", "param", "check", "rule"):
         raise _fail(f"unknown --kind '{kind}': choose metric, input, param, check or rule")
-    compiled = _compile_or_exit(pack, packs_dir)
+    compiled = _compile_or_exit(pack, packs_dir, locale)
     try:
         info = lineage(compiled, metric, locale, kind=kind)
     except KpiError as err:
@@ -385,7 +450,7 @@ period)."""
 
     if fmt not in ("json", "dot", "mermaid"):
         raise _fail(f"unknown format '{fmt}': choose json, dot or mermaid")
-    typer.echo(graph_export(_compile_or_exit(pack, packs_dir), fmt, locale))
+    typer.echo(graph_export(_compile_or_exit(pack, packs_dir, locale), fmt, locale))
 
 
 def _check_format(fmt: str, out: Path | None) -> None:
@@ -443,7 +508,7 @@ def _emit(
     try:
         emit(result, fmt, out, compiled, locale, formatted)
     except KpiError as err:
-        raise _fail_input(err, str(err)) from None
+        raise _fail_input(err, str(err), locale) from None
     except OSError as err:
         raise _fail(f"cannot write {out}: {err.strerror}") from None
 
@@ -505,7 +570,7 @@ def eval_cmd(
     from engine.api import InputError, evaluate, read_table
 
     _check_format(fmt, out)
-    compiled = _compile_or_exit(pack, packs_dir)
+    compiled = _compile_or_exit(pack, packs_dir, locale)
     overrides = _pairs(param or [], "--param", "name=value")
     day = _as_of(as_of)
     try:
@@ -524,7 +589,7 @@ def eval_cmd(
         message = f"{inputs}: {err}"
         if err.hint:
             message += f"\n  hint: {err.hint}"
-        raise _fail_input(err, message) from None
+        raise _fail_input(err, message, locale) from None
     _emit(result, fmt, out, compiled, locale, formatted)
 
 
@@ -646,7 +711,7 @@ def run_cmd(
     from engine.api import KpiError, evaluate_records, measured_sources, read_table
 
     _check_format(fmt, out)
-    compiled = _compile_or_exit(pack, packs_dir)
+    compiled = _compile_or_exit(pack, packs_dir, locale)
     paths = {name: Path(path) for name, path in _pairs(source, "--source", "NAME=PATH").items()}
     for sid in measured_sources(compiled):
         if sid not in paths and sid in compiled.pack.sources:
@@ -685,7 +750,7 @@ def run_cmd(
             if data is None and "the data lacks" in str(err)
             else ""
         )
-        raise _fail_input(err, f"{err}{hint}") from None
+        raise _fail_input(err, f"{err}{hint}", locale) from None
     _emit(result, fmt, out, compiled, locale, formatted)
 
 
@@ -744,7 +809,7 @@ def docs(
 source."""
     from engine.api import pack_markdown
 
-    compiled = _compile_or_exit(pack, packs_dir)
+    compiled = _compile_or_exit(pack, packs_dir, locale)
     if locale is not None and locale not in compiled.pack.locales:
         raise _fail(f"unknown locale '{locale}': this pack has {', '.join(compiled.pack.locales)}")
     typer.echo(pack_markdown(compiled, locale), nl=False)
@@ -804,7 +869,7 @@ def schema() -> None:
 
 
 @app.command()
-def codes(as_json: AsJson = False) -> None:
+def codes(as_json: AsJson = False, locale: TextLocale = None) -> None:
     """List every problem code with its meaning."""
     from engine.api import CODES, RUNTIME_CODES, Code, RuntimeCode
 
@@ -812,8 +877,9 @@ def codes(as_json: AsJson = False) -> None:
     if as_json:
         typer.echo(json.dumps([vars(c) for c in entries], ensure_ascii=False, indent=2))
         return
+    lang = _text_locale(locale)
     for c in entries:
-        typer.echo(f"{c.code}  {c.severity:<7}  {c.title}")
+        typer.echo(f"{c.code}  {c.severity:<7}  {c.title_in(lang)}")
 
 
 @app.command()

@@ -53,7 +53,7 @@ def template_cmd(
         raise _fail(f"unknown format '{fmt}': choose csv or xlsx")
     if fmt == "xlsx" and out is None:
         raise _fail("--format xlsx writes a workbook: give the file to write with --out FILE.xlsx")
-    compiled = _compile_or_exit(pack, packs_dir)
+    compiled = _compile_or_exit(pack, packs_dir, locale)
     if locale is not None and locale not in compiled.pack.locales:
         raise _fail(f"unknown locale '{locale}': this pack has {', '.join(compiled.pack.locales)}")
     try:
@@ -61,7 +61,7 @@ def template_cmd(
     except KpiError as err:
         hint = err.hint if isinstance(err, InputError) else None
         message = str(err) + ("\n  hint: " + hint if hint else "")
-        raise _fail_input(err, message) from None
+        raise _fail_input(err, message, locale) from None
     if out is None:
         sys.stdout.write(data.decode("utf-8").lstrip("\ufeff"))
         return

@@ -33,8 +33,9 @@ if TYPE_CHECKING:
     )
     from engine.core.model import Band, Definition, Metric, Pack, Text
     from engine.core.periods import GRAINS, OUTPUT_GRAINS, coarser_or_same, parse_period
+    from engine.core.problem_codes import is_zh
     from engine.core.problems import CODES, Code, Problem
-    from engine.core.runtime_codes import RUNTIME_CODES, RuntimeCode
+    from engine.core.runtime_codes import RUNTIME_CODES, RuntimeCode, code_entry
     from engine.evaluate.evaluation import CheckResult, Evaluation, Judgement, evaluate, read_table
     from engine.evaluate.measures import DIALECTS, measure_sql, measured_sources
     from engine.evaluate.measures.run import configure_duckdb, run_measures
@@ -73,6 +74,8 @@ _HOMES = {
     # problems and errors
     "CODES": "engine.core.problems",
     "RUNTIME_CODES": "engine.core.runtime_codes",
+    "code_entry": "engine.core.runtime_codes",
+    "is_zh": "engine.core.problem_codes",
     "Problem": "engine.core.problems",
     "KpiError": "engine.core.errors",
     "PackError": "engine.core.errors",
@@ -178,6 +181,7 @@ __all__ = [
     "check_pack",
     "check_text",
     "coarser_or_same",
+    "code_entry",
     "compile_pack",
     "configure_duckdb",
     "content_digest",
@@ -187,6 +191,7 @@ __all__ = [
     "evaluate_records",
     "format_value",
     "graph_export",
+    "is_zh",
     "join_stream",
     "lineage",
     "load_pack_text",

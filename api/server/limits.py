@@ -20,10 +20,11 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
+from starlette.datastructures import Headers
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.server.problems import SAFE_HEADERS, ApiProblem, problem_response
+from api.server.problems import SAFE_HEADERS, ApiProblem, accepts_zh, problem_response
 
 EXEMPT = ("/healthz", "/docs", "/static/")
 
@@ -145,6 +146,7 @@ class RateLimit:
                 "rate-limited",
                 f"too many requests from this client; retry in {seconds} s",
                 headers={"Retry-After": str(seconds)},
+                zh=accepts_zh(Headers(scope=scope).get("accept-language")),
             )
             await response(scope, receive, send)
             return

@@ -33,6 +33,11 @@ class PackProblem(BaseModel):
     """A problem found in a pack (the engine's problem as data: docs/errors.md)."""
 
     code: str = Field(examples=["KPI-R001"])
+    title: str | None = Field(
+        None,
+        examples=["未知引用"],
+        description="With `Accept-Language: zh` only: the code's title in Chinese (docs/errors.md)",
+    )
     severity: Literal["error", "warning"]
     message: str
     file: str | None = Field(
@@ -53,6 +58,11 @@ column."""
     code: str | None = Field(
         None, examples=["KPI-E017"], description="Its KPI-E… code (docs/errors.md)"
     )
+    title: str | None = Field(
+        None,
+        examples=["不是数字"],
+        description="With `Accept-Language: zh` only: the code's title in Chinese (docs/errors.md)",
+    )
     row: int | None = None
     column: str | None = None
     reason: str
@@ -70,7 +80,10 @@ class Problem(BaseModel):
     """RFC 9457 problem details. `type` is stable; see docs/api.md for every type."""
 
     type: str = Field(examples=["https://kpi-forge.dev/problems/pack-invalid"])
-    title: str
+    title: str = Field(
+        description="The type's title: in Chinese after `Accept-Language: zh` (or zh-CN), "
+        "else English"
+    )
     status: int
     detail: str
     code: str | None = Field(

@@ -36,6 +36,7 @@ class ProblemType:
     slug: str
     status: int
     title: str
+    title_zh: str
 
     @property
     def uri(self) -> str:
@@ -48,32 +49,67 @@ def _catalog(*types: ProblemType) -> dict[str, ProblemType]:
 
 #: Every problem type the API answers with. Stable: never rename a slug, only add.
 TYPES: dict[str, ProblemType] = _catalog(
-    ProblemType("malformed-body", 400, "The request body cannot be read"),
-    ProblemType("unauthorized", 401, "A valid bearer token is required"),
+    ProblemType("malformed-body", 400, "The request body cannot be read", "无法读取请求体"),
+    ProblemType("unauthorized", 401, "A valid bearer token is required", "需要有效的 bearer 令牌"),
     ProblemType(
-        "client-disconnected", 400, "The client closed the connection before the body was sent"
+        "client-disconnected",
+        400,
+        "The client closed the connection before the body was sent",
+        "请求体发送完之前，客户端已关闭连接",
     ),
-    ProblemType("forbidden", 403, "This token may not do that"),
-    ProblemType("quota-exceeded", 403, "The owner's storage quota would be exceeded"),
-    ProblemType("not-found", 404, "No such resource"),
-    ProblemType("pack-not-found", 404, "No such pack"),
-    ProblemType("version-not-found", 404, "No such version of the pack"),
-    ProblemType("metric-not-found", 404, "No such metric in the pack"),
-    ProblemType("method-not-allowed", 405, "Method not allowed"),
-    ProblemType("version-conflict", 409, "That version already exists with different content"),
-    ProblemType("payload-too-large", 413, "The request body is too large"),
-    ProblemType("result-too-large", 413, "The result would be too large; narrow the request"),
-    ProblemType("unsupported-media-type", 415, "Unsupported content type"),
-    ProblemType("invalid-request", 422, "The request's parameters are not valid"),
-    ProblemType("pack-invalid", 422, "The pack has errors"),
-    ProblemType("extends-private", 422, "A public pack cannot extend a private one"),
-    ProblemType("invalid-input", 422, "The evaluation data or options are not valid"),
-    ProblemType("too-many-rows", 422, "Too many rows for one evaluation"),
-    ProblemType("out-of-memory", 422, "The work needed more memory than a worker may use"),
-    ProblemType("rate-limited", 429, "Too many requests"),
-    ProblemType("internal-error", 500, "Internal server error"),
-    ProblemType("server-busy", 503, "Every evaluation worker is busy"),
-    ProblemType("evaluation-timeout", 504, "The evaluation took longer than the time limit"),
+    ProblemType("forbidden", 403, "This token may not do that", "此令牌无权执行该操作"),
+    ProblemType(
+        "quota-exceeded",
+        403,
+        "The owner's storage quota would be exceeded",
+        "将超出所有者的存储配额",
+    ),
+    ProblemType("not-found", 404, "No such resource", "没有这个资源"),
+    ProblemType("pack-not-found", 404, "No such pack", "没有这个指标包"),
+    ProblemType("version-not-found", 404, "No such version of the pack", "指标包没有这个版本"),
+    ProblemType("metric-not-found", 404, "No such metric in the pack", "指标包中没有这个指标"),
+    ProblemType("method-not-allowed", 405, "Method not allowed", "不允许的请求方法"),
+    ProblemType(
+        "version-conflict",
+        409,
+        "That version already exists with different content",
+        "该版本已存在，且内容不同",
+    ),
+    ProblemType("payload-too-large", 413, "The request body is too large", "请求体过大"),
+    ProblemType(
+        "result-too-large",
+        413,
+        "The result would be too large; narrow the request",
+        "结果会过大，请缩小请求范围",
+    ),
+    ProblemType("unsupported-media-type", 415, "Unsupported content type", "不支持的内容类型"),
+    ProblemType("invalid-request", 422, "The request's parameters are not valid", "请求参数无效"),
+    ProblemType("pack-invalid", 422, "The pack has errors", "指标包有错误"),
+    ProblemType(
+        "extends-private",
+        422,
+        "A public pack cannot extend a private one",
+        "公开的指标包不能扩展私有的指标包",
+    ),
+    ProblemType(
+        "invalid-input", 422, "The evaluation data or options are not valid", "计算的数据或选项无效"
+    ),
+    ProblemType("too-many-rows", 422, "Too many rows for one evaluation", "一次计算的行数过多"),
+    ProblemType(
+        "out-of-memory",
+        422,
+        "The work needed more memory than a worker may use",
+        "所需内存超过了单个工作进程的上限",
+    ),
+    ProblemType("rate-limited", 429, "Too many requests", "请求过多"),
+    ProblemType("internal-error", 500, "Internal server error", "服务器内部错误"),
+    ProblemType("server-busy", 503, "Every evaluation worker is busy", "所有计算工作进程都在忙"),
+    ProblemType(
+        "evaluation-timeout",
+        504,
+        "The evaluation took longer than the time limit",
+        "计算超过了时间限制",
+    ),
 )
 
 
@@ -95,11 +131,50 @@ class ApiProblem(Exception):
         self.extra = extra
 
 
-def problem_body(slug: str, detail: str, **extra: Any) -> dict[str, Any]:
+def accepts_zh(header: str | None) -> bool:
+    """Whether ``Accept-Language`` puts Chinese (``zh``, ``zh-CN``, …) above English, by weight
+    (``q``), the first on a tie; English when it names neither. ``zh;q=0.1, en`` is English."""
+    best, best_q = "en", 0.0
+    for part in (header or "")[:1000].lower().split(",")[:50]:
+        tag, *params = (p.strip() for p in part.split(";"))
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        primary = tag.split("-")[0]
+        if primary in ("zh", "en") and 0 < q <= 1 and q > best_q:
+            best, best_q = primary, q
+    return best == "zh"
+
+
+def _titled(items: Any) -> Any:
+    """Items of ``problems`` / ``errors`` with a catalogued code, each with the code's Chinese
+    ``title`` added (copies: the items themselves are left as they are)."""
+    from engine.api import code_entry
+
+    if not isinstance(items, list):
+        return items
+    out = []
+    for item in items:
+        entry = code_entry(item.get("code")) if isinstance(item, dict) else None
+        out.append(item if entry is None else {**item, "title": entry.title_zh})
+    return out
+
+
+def problem_body(slug: str, detail: str, *, zh: bool = False, **extra: Any) -> dict[str, Any]:
+    """The problem+json body; ``zh`` (``Accept-Language: zh``) gives the type's title, and each
+    item with a code of docs/errors.md a ``title``, in Chinese: the detail and the messages
+    stay English."""
     kind = TYPES[slug]
+    if zh:
+        extra = {k: _titled(v) if k in ("problems", "errors") else v for k, v in extra.items()}
     return {
         "type": kind.uri,
-        "title": kind.title,
+        "title": kind.title_zh if zh else kind.title,
         "status": kind.status,
         "detail": clip(detail, 2000),
         **extra,
@@ -117,10 +192,15 @@ SAFE_HEADERS = {
 
 
 def problem_response(
-    slug: str, detail: str, *, headers: dict[str, str] | None = None, **extra: Any
+    slug: str,
+    detail: str,
+    *,
+    headers: dict[str, str] | None = None,
+    zh: bool = False,
+    **extra: Any,
 ) -> Response:
-    body = problem_body(slug, detail, **extra)
-    headers = {**SAFE_HEADERS, **(headers or {})}
+    body = problem_body(slug, detail, zh=zh, **extra)
+    headers = {**SAFE_HEADERS, "Vary": "Accept-Language", **(headers or {})}
     # backslashreplace: a lone surrogate quoted from the request becomes a JSON escape, so building
     # the error answer can never fail itself
     return Response(
@@ -131,8 +211,8 @@ def problem_response(
     )
 
 
-def from_exception(err: ApiProblem) -> Response:
-    return problem_response(err.type.slug, err.detail, headers=err.headers, **err.extra)
+def from_exception(err: ApiProblem, zh: bool = False) -> Response:
+    return problem_response(err.type.slug, err.detail, headers=err.headers, zh=zh, **err.extra)
 
 
 def validation_errors(errors: Any) -> list[dict[str, Any]]:
@@ -177,12 +257,17 @@ def allowed_methods(request: Request) -> list[str]:
     ]
 
 
+def _zh(request: Request) -> bool:
+    return accepts_zh(request.headers.get("accept-language"))
+
+
 def install_handlers(app: FastAPI) -> None:
-    """Answer every error of the app as problem+json."""
+    """Answer every error of the app as problem+json (titles in Chinese after
+    ``Accept-Language: zh``)."""
 
     async def on_problem(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiProblem)
-        return from_exception(exc)
+        return from_exception(exc, _zh(request))
 
     async def on_validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
@@ -192,6 +277,7 @@ def install_handlers(app: FastAPI) -> None:
             "invalid-request",
             f"invalid parameters: {where}" if where else "invalid parameters",
             errors=errors,
+            zh=_zh(request),
         )
 
     async def on_http(request: Request, exc: Exception) -> Response:
@@ -207,20 +293,27 @@ def install_handlers(app: FastAPI) -> None:
         if exc.status_code == 405:
             headers["Allow"] = ", ".join(allowed_methods(request))
         return problem_response(
-            slug, detail.get(exc.status_code, TYPES[slug].title), headers=headers or None
+            slug,
+            detail.get(exc.status_code, TYPES[slug].title),
+            headers=headers or None,
+            zh=_zh(request),
         )
 
     async def on_disconnect(request: Request, exc: Exception) -> Response:
         # nobody is listening: one quiet line in the log, not a traceback per dropped upload
         log.info("client disconnected during %s %s", request.method, request.url.path)
         return problem_response(
-            "client-disconnected", "the connection closed before the whole body was received"
+            "client-disconnected",
+            "the connection closed before the whole body was received",
+            zh=_zh(request),
         )
 
     async def on_bug(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error in %s %s", request.method, request.url.path)
         return problem_response(
-            "internal-error", "the server failed to answer; the error has been logged"
+            "internal-error",
+            "the server failed to answer; the error has been logged",
+            zh=_zh(request),
         )
 
     app.add_exception_handler(ApiProblem, on_problem)
