@@ -65,7 +65,8 @@ def fired_entry(
         values.append({"id": name, "label": label, "text": text, "kind": kind})
     band = row["bands"].get(metric) if metric else None
     m = p.metrics.get(metric) if metric else None
-    edges = _band_edges(m, band, locale) if m is not None and band else None
+    value = row["values"].get(metric) if metric else None
+    edges = _band_edges(m, value) if m is not None and band and value is not None else None
     return {
         "period": row["period"],
         "member": member,
@@ -78,7 +79,7 @@ def fired_entry(
         "value": display_text(row["values"].get(metric), p.metrics.get(metric))
         if metric and metric in row["values"]
         else None,
-        "band": band["label"] or band["status"] if band else None,
+        "band": band["label"] if band else None,  # None: the page shows the translated status
         "status": band["status"] if band else None,
         "band_edges": edges,
         "when": spec.when if spec else "",
@@ -87,16 +88,12 @@ def fired_entry(
     }
 
 
-def _band_edges(m: Metric, shown: dict[str, Any], locale: str) -> str | None:
-    """The bounds of the band a value is in, as the metric shows values: "> 20.0%, ≤ 25.0%"."""
-    band: Band | None = next(
-        (
-            b
-            for b in m.bands
-            if b.status == shown["status"] and (b.label.get(locale) or None) == shown["label"]
-        ),
-        None,
-    )
+def _band_edges(m: Metric, value: float) -> str | None:
+    """The bounds of the band ``value`` is in, as the metric shows values: "> 20.0%, ≤ 25.0%".
+
+    The band is found the way the engine judges (:meth:`Band.contains`, the first band that
+    holds the exact value), not by status or label: two bands may share both."""
+    band: Band | None = next((b for b in m.bands if b.contains(value)), None)
     if band is None:
         return None
     parts = []
