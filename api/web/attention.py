@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
+from itertools import islice
 from typing import Any
 
 from engine.api import (
@@ -24,17 +25,20 @@ from engine.api import (
     Band,
     CompiledPack,
     Metric,
+    KpiError,
     coarser_or_same,
+    decode_text,
     display_text,
     format_value,
-    parse_period,
+    read_csv_text,
+    read_xlsx,
 )
+from engine.api import data_grain as engine_data_grain
 
 from .views import remedy_entry
 
 SEVERITIES = ("critical", "warning", "info")
 MAX_REASONS = 2  # distinct reasons named for one empty indicator
-SNIFF_BYTES = 64 * 1024  # how much of a CSV body is read to find its first period
 
 
 def fired_entry(
@@ -155,24 +159,28 @@ def empty_metrics(
     return out
 
 
-def data_grain(body: bytes | None) -> str | None:
-    """The grain of a CSV body's periods (its first row's; the engine refuses mixed grains), or
-    None when it cannot be told (no period column, no row, not a period)."""
+def data_grain(
+    c: CompiledPack, body: bytes | None, media: str = "csv", max_rows: int | None = None
+) -> str | None:
+    """The grain of a body's periods, read as the engine reads them (the worker's decoding, label
+    headers such as 期间, export periods such as 2026年1月, an .xlsx's first sheet: ``media``
+    "xlsx"), or None when it cannot be told (no period column, no row, not a period: the
+    evaluation then says why). A CSV is judged by its header and first data row (the engine
+    refuses mixed grains); a workbook by its first sheet, at most ``max_rows`` rows."""
     if not body:
         return None
-    text = body[:SNIFF_BYTES].decode("utf-8-sig", errors="replace")
-    reader = csv.reader(io.StringIO(text, newline=""))
     try:
-        header = [h.strip() for h in next(reader, [])]
-        if "period" not in header:
+        if media == "xlsx":
+            return engine_data_grain(c, read_xlsx(body, max_rows=max_rows))
+        text = decode_text(body)[0]  # whole: the encoding is judged as the worker judges it
+        first = list(islice(filter(None, csv.reader(io.StringIO(text, newline=""))), 2))
+        if len(first) < 2:
             return None
-        at = header.index("period")
-        for record in reader:
-            if record and at < len(record) and record[at].strip():
-                return parse_period(record[at]).grain
-    except (csv.Error, ValueError):
+        out = io.StringIO()
+        csv.writer(out).writerows(first)
+        return engine_data_grain(c, read_csv_text(out.getvalue()))
+    except (KpiError, csv.Error, ValueError):
         return None
-    return None
 
 
 def grains_for(grain: str | None) -> tuple[str, ...]:

@@ -131,9 +131,7 @@ async def report_workbook(
         raise ApiProblem(
             "invalid-request", "this address gives the example data's report (data=example)"
         )
-    return await _workbook(
-        request, ref, c, body, (grain, by, view, as_of), pool, settings, redact
-    )
+    return await _workbook(request, ref, c, body, (grain, by, view, as_of), pool, settings, redact)
 
 
 @router.post("/packs/{pack}/report.xlsx")
@@ -168,6 +166,4 @@ async def report_workbook_upload(
             for k, v in (("grain", grain), ("by", by), ("view", view), ("as_of", as_of))
         )
         body = first.get("csv", "").encode("utf-8")
-    return await _workbook(
-        request, ref, c, body, (grain, by, view, as_of), pool, settings, redact
-    )
+    return await _workbook(request, ref, c, body, (grain, by, view, as_of), pool, settings, redact)

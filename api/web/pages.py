@@ -393,7 +393,9 @@ async def _report(
         "pack": p,
         "pack_title": p.title.get(locale, p.id),
         # the data's grain and the coarser ones, once there is data (a finer one is an error)
-        "grains": attention.grains_for(await run_in_threadpool(attention.data_grain, body)),
+        "grains": attention.grains_for(
+            await run_in_threadpool(attention.data_grain, c, body, media, settings.max_rows)
+        ),
         "dims": [(d.id, d.label.get(locale, d.id)) for d in p.dimensions.values()],
         "views": [(v.id, v.label.get(locale, v.id)) for v in p.views.values()],
         "chosen": {"grain": grain, "by": by, "view": view, "as_of": report.day(as_of) or ""},

@@ -207,6 +207,17 @@ def test_sheets_are_chosen_by_name_and_a_missing_one_lists_the_others(tmp_path):
     assert info.value.code == "KPI-E052"
 
 
+def test_data_grain_reads_the_periods_as_evaluate_does(compiled):
+    from engine.evaluate.evaluation import data_grain
+    from engine.evaluate.table import read_csv_text
+
+    assert data_grain(compiled, [{"期间": "2026年1月", "x": 1}]) == "month"  # a label header
+    assert data_grain(compiled, read_csv_text("period\n2026/1/5\n")) == "day"
+    with pytest.raises(InputError) as info:
+        data_grain(compiled, [{"period": "2026-01"}, {"period": "2026-01-05"}])
+    assert info.value.code == "KPI-E015"
+
+
 def test_a_macro_enabled_workbook_is_refused_as_everywhere_else(tmp_path):
     # the upload page, its script and the HTTP API take .xlsx only: so does the reader
     book = write_xlsx(tmp_path / "b.xlsx", {"数据": [["period", "x"], ["2026-01", 5]]})

@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from api.server import Settings, create_app
 from api.web import attention
 from engine.api import compile_pack, display_text, evaluate, read_table
+from tests.xlsx_writer import write_xlsx
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_PATH = ROOT / "metrics" / "bakery-stored-value" / "examples" / "sample.csv"
@@ -209,10 +210,39 @@ def test_the_grain_menu_offers_only_the_grains_the_data_allows(client: TestClien
         (b"store\nS1\n", None),
         (b"period\nsoon\n", None),
         (b"", None),
+        # as the engine reads them (issue 14 review #12): a label header, GB18030 and UTF-16
+        # text, export periods
+        ("期间,门店\n2026-01-05,S01\n".encode("gb18030"), "day"),
+        ("月份,门店\n2026年1月,S01\n".encode("utf-16"), "month"),
+        (b"period,store\n2026/1,S01\n", "month"),
+        ("期间,门店\n2026年1月31日,S01\n".encode(), "day"),
     ],
 )
 def test_data_grain_reads_the_first_period(body: bytes, grain: str | None):
-    assert attention.data_grain(body) == grain
+    c = compile_pack("bakery-stored-value")
+    assert attention.data_grain(c, body) == grain
+
+
+def test_data_grain_of_a_workbook_is_its_first_sheets(tmp_path: Path):
+    c = compile_pack("bakery-stored-value")
+    book = write_xlsx(tmp_path / "b.xlsx", {"月报": [["期间", "门店"], ["2026-01-05", "S01"]]})
+    assert attention.data_grain(c, book.read_bytes(), "xlsx") == "day"
+    assert attention.data_grain(c, b"not a workbook", "xlsx") is None
+
+
+def test_the_grain_menu_follows_the_engine_on_a_gb18030_upload(client: TestClient):
+    # headed 期间, daily: day and week are offered (before, the menu said month and coarser for
+    # the UTF-8 twin headed period, and every grain for this file); and picking week works
+    body = "期间,门店,充值金额\n2026-01-05,S01,100\n2026-01-06,S01,50\n".encode("gb18030")
+    csv_zh = {**ZH, "Content-Type": "text/csv"}
+    up = client.post(REPORT, content=body, headers=csv_zh)
+    assert up.status_code == 200, up.text[:500]
+    assert grain_options(up.text) == ["", "day", "week", "month", "quarter", "year", "all"]
+    monthly = "月份,门店,充值金额\n2026年1月,S01,100\n".encode("gb18030")
+    up = client.post(REPORT, content=monthly, headers=csv_zh)
+    assert grain_options(up.text) == ["", "month", "quarter", "year", "all"]
+    week = client.post(REPORT, params={"grain": "week"}, content=body, headers=csv_zh)
+    assert week.status_code == 200 and 'data-problem="' not in week.text
 
 
 def test_a_view_says_how_many_rules_fired_outside_it(client: TestClient):
