@@ -22,8 +22,8 @@ from api.server.auth import Owner
 from api.server.catalog import PackRef
 from api.server.limits import read_body
 from api.server.problems import ApiProblem, clip
-from api.server.responses import media_type
 from api.server.redact import Redactor
+from api.server.responses import media_type
 from api.server.routes.deps import CatalogDep, PoolDep, RedactDep, SettingsDep
 from api.server.routes.evaluate import download_name
 from engine.api import XLSX_MEDIA_TYPE, CompiledPack, KpiError, render_template

@@ -409,8 +409,15 @@ async def _report(
     }
     status = 200
     if body is not None:
+        chosen_view = p.views.get(view)
         outcome = refused or await report.evaluate_csv(
-            pool, settings, ref, body, report.options(c, grain, by, view, locale, as_of), media
+            pool,
+            settings,
+            ref,
+            body,
+            report.options(c, grain, by, view, locale, as_of),
+            media,
+            view=chosen_view.metrics if chosen_view else None,
         )
         if "body" in outcome:
             ctx["result"] = await run_in_threadpool(

@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.server import Settings, create_app
-from api.web import attention
+from api.web import attention, report
 from engine.api import compile_pack, display_text, evaluate, read_table
 from tests.xlsx_writer import write_xlsx
 
@@ -330,3 +330,35 @@ def test_a_condition_shows_its_parameter_and_inputs_with_their_values(tmp_path: 
         ("min_ticket", "5", "param"),
     ]
     assert [g["severity"] for g in attention.by_severity([entry])] == ["critical"]
+
+
+def test_a_view_counts_the_page_cap_against_what_the_page_reads(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+):
+    # issue 14 review #2: with a view the page reads the view's metrics and the names of the
+    # rules judged (so that no fired rule is hidden), not every value: the cap counts those
+    c = compile_pack("bakery-stored-value")
+    result = evaluate(c, read_table(SAMPLE_PATH), by=["store"], locale="en")
+    names = set(c.pack.views["daily"].metrics)
+    for rid in result.plan.rules:
+        names |= c.rules[rid].names | {c.pack.rules[rid].metric or rid}
+    kept = names & set(result.plan.output)
+    rows, width = len(result), len(result.plan.output)
+    assert (rows, width) == (12, 41) and len(kept) < width
+    monkeypatch.setattr(report, "PAGE_MAX_VALUES", rows * len(kept))
+    html = page(client, EN, view="daily", by="store")
+    assert 'data-problem="' not in html
+    # every rule is judged still: those outside the view are counted as from the full result
+    view = set(c.pack.views["daily"].metrics)
+    fired = [x["id"] for row in result.to_json()["rows"] for x in row["rules"]]
+    outside = sum(not attention.in_view(c, rid, view) for rid in fired)
+    assert (len(fired), outside) == (8, 7)
+    assert f"{outside} more rules fired outside this view" in html
+    # without a view the page draws every value: over the cap, with the page's own advice
+    r = client.get(REPORT, params={"data": "example", "by": "store"}, headers=EN)
+    assert r.status_code == 413
+    assert (
+        f"the result would hold 12 rows x 41 values = 492 values; the limit is {rows * len(kept)}: "
+        "show totals (by: none), a coarser grain, a view, or fewer rows"
+    ) in htmllib.unescape(r.text)
+    assert "metrics=..." not in r.text
