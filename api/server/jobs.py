@@ -493,6 +493,8 @@ def _evaluate(
         )
     if output == "xlsx":
         return {"body": body, "media": XLSX_MEDIA_TYPE}
+    if page is not None:  # the page's grain menu: the data's grain, as the engine read it
+        return {"body": body, "data_grain": result.plan.data_grain}
     return {"body": body}
 
 

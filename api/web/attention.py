@@ -31,7 +31,6 @@ from engine.api import (
     display_text,
     format_value,
     read_csv_text,
-    read_xlsx,
 )
 from engine.api import data_grain as engine_data_grain
 
@@ -159,19 +158,15 @@ def empty_metrics(
     return out
 
 
-def data_grain(
-    c: CompiledPack, body: bytes | None, media: str = "csv", max_rows: int | None = None
-) -> str | None:
-    """The grain of a body's periods, read as the engine reads them (the worker's decoding, label
-    headers such as 期间, export periods such as 2026年1月, an .xlsx's first sheet: ``media``
-    "xlsx"), or None when it cannot be told (no period column, no row, not a period: the
-    evaluation then says why). A CSV is judged by its header and first data row (the engine
-    refuses mixed grains); a workbook by its first sheet, at most ``max_rows`` rows."""
+def data_grain(c: CompiledPack, body: bytes | None) -> str | None:
+    """The grain of a CSV body's periods, read as the engine reads them (the worker's decoding,
+    label headers such as 期间, export periods such as 2026年1月), judged by its header and
+    first data row (the engine refuses mixed grains); None when it cannot be told (no period
+    column, no row, not a period: the evaluation says why). The page asks this only when the
+    worker did not say (``data_grain`` of its outcome): when the evaluation failed."""
     if not body:
         return None
     try:
-        if media == "xlsx":
-            return engine_data_grain(c, read_xlsx(body, max_rows=max_rows))
         text = decode_text(body)[0]  # whole: the encoding is judged as the worker judges it
         first = list(islice(filter(None, csv.reader(io.StringIO(text, newline=""))), 2))
         if len(first) < 2:

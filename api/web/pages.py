@@ -392,10 +392,7 @@ async def _report(
     ctx: dict[str, Any] = {
         "pack": p,
         "pack_title": p.title.get(locale, p.id),
-        # the data's grain and the coarser ones, once there is data (a finer one is an error)
-        "grains": attention.grains_for(
-            await run_in_threadpool(attention.data_grain, c, body, media, settings.max_rows)
-        ),
+        "grains": attention.grains_for(None),  # every grain until there is data
         "dims": [(d.id, d.label.get(locale, d.id)) for d in p.dimensions.values()],
         "views": [(v.id, v.label.get(locale, v.id)) for v in p.views.values()],
         "chosen": {"grain": grain, "by": by, "view": view, "as_of": report.day(as_of) or ""},
@@ -419,6 +416,12 @@ async def _report(
             media,
             view=chosen_view.metrics if chosen_view else None,
         )
+        # the data's grain and the coarser ones (a finer one is an error): as the worker read
+        # the data, or, when it failed, from a CSV's first row (a workbook is read only there)
+        grain_of = outcome.get("data_grain")
+        if grain_of is None and media == "csv":
+            grain_of = await run_in_threadpool(attention.data_grain, c, body)
+        ctx["grains"] = attention.grains_for(grain_of)
         if "body" in outcome:
             ctx["result"] = await run_in_threadpool(
                 report.layout, c, outcome["body"], locale, words, view

@@ -223,11 +223,23 @@ def test_data_grain_reads_the_first_period(body: bytes, grain: str | None):
     assert attention.data_grain(c, body) == grain
 
 
-def test_data_grain_of_a_workbook_is_its_first_sheets(tmp_path: Path):
-    c = compile_pack("bakery-stored-value")
-    book = write_xlsx(tmp_path / "b.xlsx", {"月报": [["期间", "门店"], ["2026-01-05", "S01"]]})
-    assert attention.data_grain(c, book.read_bytes(), "xlsx") == "day"
-    assert attention.data_grain(c, b"not a workbook", "xlsx") is None
+def test_the_grain_menu_of_a_workbook_upload_is_its_first_sheets(
+    client: TestClient, tmp_path: Path
+):
+    # the worker reads the workbook and says its grain (the server process never parses it)
+    book = write_xlsx(
+        tmp_path / "b.xlsx",
+        {"月报": [["期间", "门店", "充值金额"], ["2026-01-05", "S01", 100]], "其他": [["x"]]},
+    )
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    up = client.post(REPORT, content=book.read_bytes(), headers={**EN, "Content-Type": xlsx})
+    assert up.status_code == 200, up.text[:500]
+    assert grain_options(up.text) == ["", "day", "week", "month", "quarter", "year", "all"]
+    monthly = write_xlsx(
+        tmp_path / "m.xlsx", {"月报": [["月份", "门店", "充值金额"], ["2026年1月", "S01", 100]]}
+    )
+    up = client.post(REPORT, content=monthly.read_bytes(), headers={**EN, "Content-Type": xlsx})
+    assert grain_options(up.text) == ["", "month", "quarter", "year", "all"]
 
 
 def test_the_grain_menu_follows_the_engine_on_a_gb18030_upload(client: TestClient):
@@ -241,6 +253,10 @@ def test_the_grain_menu_follows_the_engine_on_a_gb18030_upload(client: TestClien
     monthly = "月份,门店,充值金额\n2026年1月,S01,100\n".encode("gb18030")
     up = client.post(REPORT, content=monthly, headers=csv_zh)
     assert grain_options(up.text) == ["", "month", "quarter", "year", "all"]
+    # a failed evaluation (week asked of monthly data): the menu still offers the data's grains
+    finer = client.post(REPORT, params={"grain": "week"}, content=monthly, headers=csv_zh)
+    assert 'data-problem="invalid-input"' in finer.text
+    assert grain_options(finer.text) == ["", "month", "quarter", "year", "all"]
     week = client.post(REPORT, params={"grain": "week"}, content=body, headers=csv_zh)
     assert week.status_code == 200 and 'data-problem="' not in week.text
 
