@@ -464,7 +464,7 @@ def _evaluate(
                 return too_large(
                     f"the result would hold {len(result):,} rows x {width:,} "
                     f"values = {values:,} values; the limit is {cap:,}",
-                    page=page is not None,
+                    page=page is not None and output == "json",
                     values=values,
                     limit=cap,
                 )
