@@ -36,7 +36,14 @@ if TYPE_CHECKING:
     from engine.core.problem_codes import is_zh
     from engine.core.problems import CODES, Code, Problem
     from engine.core.runtime_codes import RUNTIME_CODES, RuntimeCode, code_entry
-    from engine.evaluate.evaluation import CheckResult, Evaluation, Judgement, evaluate, read_table
+    from engine.evaluate.evaluation import (
+        CheckResult,
+        Evaluation,
+        Judgement,
+        data_grain,
+        evaluate,
+        read_table,
+    )
     from engine.evaluate.measures import DIALECTS, measure_sql, measured_sources
     from engine.evaluate.measures.run import configure_duckdb, run_measures
     from engine.evaluate.records import evaluate_records
@@ -132,6 +139,7 @@ _HOMES = {
     "XLSX_MEDIA_TYPE": "engine.evaluate.workbook",
     "CheckResult": "engine.evaluate.evaluation",
     "Judgement": "engine.evaluate.evaluation",
+    "data_grain": "engine.evaluate.evaluation",
     "configure_duckdb": "engine.evaluate.measures.run",
     "run_measures": "engine.evaluate.measures.run",
     "format_value": "engine.core.display",
@@ -185,6 +193,7 @@ __all__ = [
     "compile_pack",
     "configure_duckdb",
     "content_digest",
+    "data_grain",
     "decode_text",
     "display_text",
     "evaluate",

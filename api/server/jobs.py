@@ -8,7 +8,9 @@ These are plain functions over picklable dicts so that they run the same in a wo
            "media": "json" | "csv" | "xlsx", "options": dict | None, "max_rows": int,
            "records_of": str | None,    # CSV/xlsx: the body holds this source's raw records
            "sheet": str | None,         # xlsx: the sheet read (default the first)
-           "max_values": int | None, "max_bytes": int | None}  # result caps (413 result-too-large)
+           "max_values": int | None, "max_bytes": int | None,  # result caps (413 result-too-large)
+           "page": Page | None}         # the report page's evaluation (api.web.report)
+    Page = {"view": [metric id, …] | None, "max_values": int}  # JSON: only what the page reads
     job = {"kind": "check", "source": Source}
     job = {"kind": "header", "text": bytes}    # a posted pack's top-level keys, parsed here
     Source = {"builtin": "<pack dir>"} | {"text": bytes, "name": str, "parents": Parents | None}
@@ -376,6 +378,7 @@ def run_evaluate(job: dict[str, Any], cache: CompileCache) -> Outcome:
             options,
             limits,
             job.get("output", "json"),
+            job.get("page"),
         )
     return _evaluate(
         compiled,
@@ -393,6 +396,7 @@ def run_evaluate(job: dict[str, Any], cache: CompileCache) -> Outcome:
         options,
         limits,
         job.get("output", "json"),
+        job.get("page"),
     )
 
 
@@ -437,24 +441,41 @@ def _evaluate(
     options: EvaluateOptions,
     limits: tuple[int | None, int | None] = (None, None),
     output: str = "json",
+    page: dict[str, Any] | None = None,
 ) -> Outcome:
-    """The outcome of an evaluation: its JSON, or (``output`` "xlsx") its Excel workbook."""
+    """The outcome of an evaluation: its JSON, or (``output`` "xlsx") its Excel workbook.
+
+    ``page``: the report page's evaluation. Its JSON holds only what the page reads (with a
+    view: the view's metrics and the names of the rules judged, so that a view never hides a
+    fired rule), and the page's value cap counts those values."""
     max_values, max_bytes = limits
     try:
         result = run()
-        values = len(result) * len(result.plan.output)
-        if max_values is not None and values > max_values:
-            return too_large(
-                f"the result would hold {len(result):,} rows x {len(result.plan.output):,} "
-                f"values = {values:,} values; the limit is {max_values:,}",
-                values=values,
-                limit=max_values,
-            )
+        shown = page_names(result, page) if output == "json" else None
+        for width, cap in (
+            (len(result.plan.output), max_values),
+            (
+                len(result.plan.output) if shown is None else len(shown),
+                (page or {}).get("max_values"),
+            ),
+        ):
+            values = len(result) * width
+            if cap is not None and values > cap:
+                return too_large(
+                    f"the result would hold {len(result):,} rows x {width:,} "
+                    f"values = {values:,} values; the limit is {cap:,}",
+                    page=page is not None and output == "json",
+                    values=values,
+                    limit=cap,
+                )
         if output == "xlsx":
             body = render_workbook(result)
         else:
+            data = result.to_json(formatted=options.formatted)
+            if shown is not None:
+                narrow(data, shown)
             body = json.dumps(
-                result.to_json(formatted=options.formatted),
+                data,
                 ensure_ascii=False,
                 allow_nan=False,
                 separators=(",", ":"),
@@ -472,16 +493,44 @@ def _evaluate(
         )
     if output == "xlsx":
         return {"body": body, "media": XLSX_MEDIA_TYPE}
+    if page is not None:  # the page's grain menu: the data's grain, as the engine read it
+        return {"body": body, "data_grain": result.plan.data_grain}
     return {"body": body}
 
 
-def too_large(what: str, **extra: Any) -> Outcome:
-    return problem(
-        "result-too-large",
-        f"{what}: ask for fewer metrics (metrics=...), a coarser grain (grain=month, quarter, "
-        "year or all), fewer dimensions (by=, empty for totals), a shorter period, or no trace",
-        **extra,
-    )
+def too_large(what: str, *, page: bool = False, **extra: Any) -> Outcome:
+    if page:  # the report page's own choices
+        advice = "show totals (by: none), a coarser grain, a view, or fewer rows"
+    else:
+        advice = (
+            "ask for fewer metrics (metrics=...), a coarser grain (grain=month, quarter, year "
+            "or all), fewer dimensions (by=, empty for totals), a shorter period, or no trace"
+        )
+    return problem("result-too-large", f"{what}: {advice}", **extra)
+
+
+def page_names(result: Evaluation, page: dict[str, Any] | None) -> set[str] | None:
+    """What the report page reads of a result with a view (None: every value): the view's
+    metrics, and every name of the rules judged and their metrics."""
+    view = page.get("view") if page else None
+    if view is None:
+        return None
+    c = result.plan.compiled
+    keep = set(view)
+    for rid in result.plan.rules:
+        keep |= c.rules[rid].names
+        metric = c.pack.rules[rid].metric
+        if metric:
+            keep.add(metric)
+    return keep & set(result.plan.output)
+
+
+def narrow(data: dict[str, Any], names: set[str]) -> None:
+    """Keep only ``names`` in each row's values and what is said of them."""
+    for row in data["rows"]:
+        for key in ("values", "formatted", "undefined", "bands", "implausible", "trace"):
+            if isinstance(row.get(key), dict):
+                row[key] = {k: v for k, v in row[key].items() if k in names}
 
 
 #: a summary keeps at most this many languages of a text, and this many characters of each

@@ -17,24 +17,27 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
+from itertools import islice
 from typing import Any
 
 from engine.api import (
     OUTPUT_GRAINS,
     Band,
     CompiledPack,
+    KpiError,
     Metric,
     coarser_or_same,
+    decode_text,
     display_text,
     format_value,
-    parse_period,
+    read_csv_text,
 )
+from engine.api import data_grain as engine_data_grain
 
 from .views import remedy_entry
 
 SEVERITIES = ("critical", "warning", "info")
 MAX_REASONS = 2  # distinct reasons named for one empty indicator
-SNIFF_BYTES = 64 * 1024  # how much of a CSV body is read to find its first period
 
 
 def fired_entry(
@@ -65,7 +68,8 @@ def fired_entry(
         values.append({"id": name, "label": label, "text": text, "kind": kind})
     band = row["bands"].get(metric) if metric else None
     m = p.metrics.get(metric) if metric else None
-    edges = _band_edges(m, band, locale) if m is not None and band else None
+    value = row["values"].get(metric) if metric else None
+    edges = _band_edges(m, value) if m is not None and band and value is not None else None
     return {
         "period": row["period"],
         "member": member,
@@ -78,7 +82,7 @@ def fired_entry(
         "value": display_text(row["values"].get(metric), p.metrics.get(metric))
         if metric and metric in row["values"]
         else None,
-        "band": band["label"] or band["status"] if band else None,
+        "band": band["label"] if band else None,  # None: the page shows the translated status
         "status": band["status"] if band else None,
         "band_edges": edges,
         "when": spec.when if spec else "",
@@ -87,16 +91,12 @@ def fired_entry(
     }
 
 
-def _band_edges(m: Metric, shown: dict[str, Any], locale: str) -> str | None:
-    """The bounds of the band a value is in, as the metric shows values: "> 20.0%, ≤ 25.0%"."""
-    band: Band | None = next(
-        (
-            b
-            for b in m.bands
-            if b.status == shown["status"] and (b.label.get(locale) or None) == shown["label"]
-        ),
-        None,
-    )
+def _band_edges(m: Metric, value: float) -> str | None:
+    """The bounds of the band ``value`` is in, as the metric shows values: "> 20.0%, ≤ 25.0%".
+
+    The band is found the way the engine judges (:meth:`Band.contains`, the first band that
+    holds the exact value), not by status or label: two bands may share both."""
+    band: Band | None = next((b for b in m.bands if b.contains(value)), None)
     if band is None:
         return None
     parts = []
@@ -158,24 +158,24 @@ def empty_metrics(
     return out
 
 
-def data_grain(body: bytes | None) -> str | None:
-    """The grain of a CSV body's periods (its first row's; the engine refuses mixed grains), or
-    None when it cannot be told (no period column, no row, not a period)."""
+def data_grain(c: CompiledPack, body: bytes | None) -> str | None:
+    """The grain of a CSV body's periods, read as the engine reads them (the worker's decoding,
+    label headers such as 期间, export periods such as 2026年1月), judged by its header and
+    first data row (the engine refuses mixed grains); None when it cannot be told (no period
+    column, no row, not a period: the evaluation says why). The page asks this only when the
+    worker did not say (``data_grain`` of its outcome): when the evaluation failed."""
     if not body:
         return None
-    text = body[:SNIFF_BYTES].decode("utf-8-sig", errors="replace")
-    reader = csv.reader(io.StringIO(text, newline=""))
     try:
-        header = [h.strip() for h in next(reader, [])]
-        if "period" not in header:
+        text = decode_text(body)[0]  # whole: the encoding is judged as the worker judges it
+        first = list(islice(filter(None, csv.reader(io.StringIO(text, newline=""))), 2))
+        if len(first) < 2:
             return None
-        at = header.index("period")
-        for record in reader:
-            if record and at < len(record) and record[at].strip():
-                return parse_period(record[at]).grain
-    except (csv.Error, ValueError):
+        out = io.StringIO()
+        csv.writer(out).writerows(first)
+        return engine_data_grain(c, read_csv_text(out.getvalue()))
+    except (KpiError, csv.Error, ValueError):
         return None
-    return None
 
 
 def grains_for(grain: str | None) -> tuple[str, ...]:

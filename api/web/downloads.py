@@ -22,8 +22,9 @@ from api.server.auth import Owner
 from api.server.catalog import PackRef
 from api.server.limits import read_body
 from api.server.problems import ApiProblem, clip
+from api.server.redact import Redactor
 from api.server.responses import media_type
-from api.server.routes.deps import CatalogDep, PoolDep, SettingsDep
+from api.server.routes.deps import CatalogDep, PoolDep, RedactDep, SettingsDep
 from api.server.routes.evaluate import download_name
 from engine.api import XLSX_MEDIA_TYPE, CompiledPack, KpiError, render_template
 
@@ -82,13 +83,28 @@ async def _workbook(
     choice: tuple[str, str, str, str],
     pool: PoolDep,
     settings: SettingsDep,
+    redact: Redactor,
 ) -> Response:
     grain, by, view, as_of = choice
     locale = views.pack_locale(c.pack, i18n.chosen(request))
     opts = report.options(c, grain, by, view, locale, as_of)
     outcome = await report.evaluate_csv(pool, settings, ref, body, opts, output="xlsx")
-    if "body" not in outcome:
-        raise ApiProblem(outcome["problem"], clip(str(outcome["detail"])))
+    if "body" not in outcome:  # the report page's failure block: the offending rows in context
+        from .pages import render
+
+        failure = await run_in_threadpool(report.failure, outcome, body, redact)
+        return await run_in_threadpool(
+            lambda: render(
+                request,
+                "error.html",
+                status=failure["status"],
+                private=True,
+                code=failure["status"],
+                title=failure["title"],
+                detail=failure["detail"],
+                failure=failure,
+            )
+        )
     name = f"{download_name(ref.id)}-report.xlsx"
     return _attachment(outcome["body"], XLSX_MEDIA_TYPE, name, private=True)
 
@@ -101,6 +117,7 @@ async def report_workbook(
     owner: Owner,
     pool: PoolDep,
     settings: SettingsDep,
+    redact: RedactDep,
     grain: Choice = "",
     by: Choice = "",
     view: Choice = "",
@@ -114,7 +131,7 @@ async def report_workbook(
         raise ApiProblem(
             "invalid-request", "this address gives the example data's report (data=example)"
         )
-    return await _workbook(request, ref, c, body, (grain, by, view, as_of), pool, settings)
+    return await _workbook(request, ref, c, body, (grain, by, view, as_of), pool, settings, redact)
 
 
 @router.post("/packs/{pack}/report.xlsx")
@@ -125,6 +142,7 @@ async def report_workbook_upload(
     owner: Owner,
     pool: PoolDep,
     settings: SettingsDep,
+    redact: RedactDep,
     grain: Choice = "",
     by: Choice = "",
     view: Choice = "",
@@ -148,4 +166,4 @@ async def report_workbook_upload(
             for k, v in (("grain", grain), ("by", by), ("view", view), ("as_of", as_of))
         )
         body = first.get("csv", "").encode("utf-8")
-    return await _workbook(request, ref, c, body, (grain, by, view, as_of), pool, settings)
+    return await _workbook(request, ref, c, body, (grain, by, view, as_of), pool, settings, redact)

@@ -392,8 +392,7 @@ async def _report(
     ctx: dict[str, Any] = {
         "pack": p,
         "pack_title": p.title.get(locale, p.id),
-        # the data's grain and the coarser ones, once there is data (a finer one is an error)
-        "grains": attention.grains_for(await run_in_threadpool(attention.data_grain, body)),
+        "grains": attention.grains_for(None),  # every grain until there is data
         "dims": [(d.id, d.label.get(locale, d.id)) for d in p.dimensions.values()],
         "views": [(v.id, v.label.get(locale, v.id)) for v in p.views.values()],
         "chosen": {"grain": grain, "by": by, "view": view, "as_of": report.day(as_of) or ""},
@@ -407,9 +406,22 @@ async def _report(
     }
     status = 200
     if body is not None:
+        chosen_view = p.views.get(view)
         outcome = refused or await report.evaluate_csv(
-            pool, settings, ref, body, report.options(c, grain, by, view, locale, as_of), media
+            pool,
+            settings,
+            ref,
+            body,
+            report.options(c, grain, by, view, locale, as_of),
+            media,
+            view=chosen_view.metrics if chosen_view else None,
         )
+        # the data's grain and the coarser ones (a finer one is an error): as the worker read
+        # the data, or, when it failed, from a CSV's first row (a workbook is read only there)
+        grain_of = outcome.get("data_grain")
+        if grain_of is None and media == "csv":
+            grain_of = await run_in_threadpool(attention.data_grain, c, body)
+        ctx["grains"] = attention.grains_for(grain_of)
         if "body" in outcome:
             ctx["result"] = await run_in_threadpool(
                 report.layout, c, outcome["body"], locale, words, view

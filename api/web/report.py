@@ -98,7 +98,8 @@ def day(text: str) -> str | None:
 
 
 #: most values of a result a report page reads (the page is laid out in the server process from
-#: the result's JSON; it shows the first MAX_TABLES members of it)
+#: the result's JSON; it shows the first MAX_TABLES members of it); with a view, the values of
+#: its metrics and of the names the rules use (the rest is not sent)
 PAGE_MAX_VALUES = 300_000
 
 
@@ -110,10 +111,15 @@ async def evaluate_csv(
     opts: dict[str, Any],
     media: str = "csv",
     output: str = "json",
+    view: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """The worker's outcome for a CSV body (``media`` "xlsx": an Excel workbook's first sheet):
     ``{"body": bytes}`` (JSON, or ``output`` "xlsx": the workbook) or ``{"problem": slug,
-    "detail": …}``."""
+    "detail": …}``.
+
+    ``view``: the chosen view's metrics. The JSON then holds those and what the rules judged
+    need (``api.server.jobs.page_names``), and :data:`PAGE_MAX_VALUES` counts only them: a view
+    is the page's way to show a part of a wide result."""
     job = {
         "kind": "evaluate",
         "key": ref.key,
@@ -122,9 +128,10 @@ async def evaluate_csv(
         "media": media,
         "options": opts,
         "max_rows": settings.max_rows,
-        "max_values": min(settings.max_result_values, PAGE_MAX_VALUES),
+        "max_values": settings.max_result_values,
         "max_bytes": settings.max_result_bytes,
         "output": output,
+        "page": {"view": None if view is None else list(view), "max_values": PAGE_MAX_VALUES},
     }
     try:
         return await pool.run(job, settings.eval_timeout)

@@ -47,6 +47,7 @@ __all__ = [
     "CheckResult",
     "Evaluation",
     "Judgement",
+    "data_grain",
     "evaluate",
     "evaluate_plan",
     "read_table",
@@ -100,6 +101,14 @@ def evaluate(
         if better is None:
             raise
         raise better from None
+
+
+def data_grain(pack: CompiledPack, rows: Rows | Columns) -> str:
+    """The grain of the rows' periods, read as :func:`evaluate` reads them: the period column by
+    its id or a label header (期间, 月份 …), export periods (2026年1月, 2026/1) and one grain for
+    every row. Bad rows raise the :class:`InputError` evaluate would raise."""
+    columns, _ = name_columns(pack.pack, to_columns(rows))
+    return periods_of(columns)[1]
 
 
 def rows_until(

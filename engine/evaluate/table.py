@@ -24,6 +24,9 @@ from engine.core.periods import Period, parse_period
 from engine.evaluate.cells import export_number, export_period
 
 Rows = Sequence[Mapping[str, Any]] | Mapping[str, Any]
+#: the Excel workbooks read (read_table, `kpi run --source`, the web upload and HTTP take the same:
+#: .xlsx, whose media type the server accepts; an .xlsm is refused with a hint to save as .xlsx)
+WORKBOOK_SUFFIXES = (".xlsx",)
 
 
 @dataclass
@@ -54,14 +57,14 @@ def read_table(path: Path | str, sheet: str | None = None) -> Columns:
     suffix = p.suffix.lower()
     if not p.is_file():
         raise InputError(f"file not found: {p}", code="KPI-E001")
-    if sheet is not None and suffix not in (".xlsx", ".xlsm"):
+    if sheet is not None and suffix not in WORKBOOK_SUFFIXES:
         raise InputError(
             f"{p.name} is not an Excel workbook: a sheet is chosen only in a .xlsx file",
             code="KPI-E052",
         )
     if suffix == ".csv":
         return read_csv_text(read_text_file(p), source=str(p))
-    if suffix in (".xlsx", ".xlsm"):
+    if suffix in WORKBOOK_SUFFIXES:
         return _read_xlsx(p, sheet)
     if suffix == ".json":
         try:
@@ -74,7 +77,11 @@ def read_table(path: Path | str, sheet: str | None = None) -> Columns:
     if suffix == ".parquet":
         return _read_parquet(p)
     raise InputError(
-        f"cannot read '{p.name}': use a .csv, .json, .parquet or .xlsx file", code="KPI-E002"
+        f"cannot read '{p.name}': use a .csv, .json, .parquet or .xlsx file",
+        code="KPI-E002",
+        hint="save the workbook as .xlsx (Excel: File → Save As → Excel Workbook)"
+        if suffix in (".xlsm", ".xls", ".xlsb")
+        else None,
     )
 
 

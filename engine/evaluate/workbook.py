@@ -26,9 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from engine.core.errors import InputError
-from engine.evaluate.table import MAX_COLUMNS, Columns, _unique_names
+from engine.evaluate.table import MAX_COLUMNS, WORKBOOK_SUFFIXES, Columns, _unique_names
 
-SUFFIXES = (".xlsx", ".xlsm")
+#: the workbook suffixes every reader accepts (files, `kpi run --source`, the web upload, HTTP):
+#: .xlsx only, the one media type the server and the upload page take
+SUFFIXES = WORKBOOK_SUFFIXES
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: most bytes of a workbook file
 MAX_FILE_BYTES = 64 * 1024 * 1024

@@ -207,6 +207,33 @@ def test_sheets_are_chosen_by_name_and_a_missing_one_lists_the_others(tmp_path):
     assert info.value.code == "KPI-E052"
 
 
+def test_data_grain_reads_the_periods_as_evaluate_does(compiled):
+    from engine.evaluate.evaluation import data_grain
+    from engine.evaluate.table import read_csv_text
+
+    assert data_grain(compiled, [{"期间": "2026年1月", "x": 1}]) == "month"  # a label header
+    assert data_grain(compiled, read_csv_text("period\n2026/1/5\n")) == "day"
+    with pytest.raises(InputError) as info:
+        data_grain(compiled, [{"period": "2026-01"}, {"period": "2026-01-05"}])
+    assert info.value.code == "KPI-E015"
+
+
+def test_a_macro_enabled_workbook_is_refused_as_everywhere_else(tmp_path):
+    # the upload page, its script and the HTTP API take .xlsx only: so does the reader
+    book = write_xlsx(tmp_path / "b.xlsx", {"数据": [["period", "x"], ["2026-01", 5]]})
+    xlsm = tmp_path / "b.xlsm"
+    xlsm.write_bytes(book.read_bytes())
+    with pytest.raises(InputError) as info:
+        read_table(xlsm)
+    assert info.value.code == "KPI-E002"
+    assert str(info.value) == "cannot read 'b.xlsm': use a .csv, .json, .parquet or .xlsx file"
+    assert info.value.hint == "save the workbook as .xlsx (Excel: File → Save As → Excel Workbook)"
+    with pytest.raises(InputError) as info:
+        read_table(xlsm, "数据")
+    assert info.value.code == "KPI-E052"
+    assert split_sheet(f"{xlsm}#数据") == (Path(f"{xlsm}#数据"), None)
+
+
 def test_an_excel_error_value_is_refused_with_its_cell(tmp_path):
     book = write_xlsx(
         tmp_path / "e.xlsx",

@@ -93,3 +93,29 @@ def test_the_report_downloads_as_a_workbook(client: TestClient):
     )
     assert bad.status_code == 422 and "text/html" in bad.headers["content-type"]
     assert client.get(f"/packs/{BAKERY}/report.xlsx").status_code == 422  # no data=example
+
+
+def _failure_block(html: str) -> str:
+    """The report page's failure block (the problem and the offending rows in context)."""
+    start = html.index('<div class="problem" role="alert"')
+    return html[start : html.index("</div>\n</div>", start)]
+
+
+def test_a_failed_download_shows_the_report_pages_failure_block(client: TestClient):
+    # abc in 充值金额 (recharge_amount) on data row 2: the same rows in context, the same
+    # reason and hint as the report page shows for the same body, under the data-error heading
+    lines = SAMPLE.decode().splitlines()
+    header = lines[0].split(",")
+    at = header.index("recharge_amount")
+    cells = lines[2].split(",")
+    cells[at] = "abc"
+    body = "\n".join([lines[0], lines[1], ",".join(cells), *lines[3:6]]).encode()
+    zh = {"Cookie": "kpi_lang=zh", "Content-Type": "text/csv"}
+    page = client.post(f"/packs/{BAKERY}/report", content=body, headers=zh)
+    got = client.post(f"/packs/{BAKERY}/report.xlsx", content=body, headers=zh)
+    assert page.status_code == got.status_code == 422
+    assert "text/html" in got.headers["content-type"]
+    block = _failure_block(page.text)
+    assert _failure_block(got.text) == block
+    assert 'class="bad-row" id="bad-row-2"' in block and 'class="bad-cell">abc</td>' in block
+    assert "<h1>数据有误</h1>" in got.text and "地址中的参数无效" not in got.text

@@ -16,8 +16,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.server import Settings, create_app
-from api.web import attention
+from api.web import attention, report
 from engine.api import compile_pack, display_text, evaluate, read_table
+from tests.xlsx_writer import write_xlsx
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_PATH = ROOT / "metrics" / "bakery-stored-value" / "examples" / "sample.csv"
@@ -209,10 +210,55 @@ def test_the_grain_menu_offers_only_the_grains_the_data_allows(client: TestClien
         (b"store\nS1\n", None),
         (b"period\nsoon\n", None),
         (b"", None),
+        # as the engine reads them (issue 14 review #12): a label header, GB18030 and UTF-16
+        # text, export periods
+        ("期间,门店\n2026-01-05,S01\n".encode("gb18030"), "day"),
+        ("月份,门店\n2026年1月,S01\n".encode("utf-16"), "month"),
+        (b"period,store\n2026/1,S01\n", "month"),
+        ("期间,门店\n2026年1月31日,S01\n".encode(), "day"),
     ],
 )
 def test_data_grain_reads_the_first_period(body: bytes, grain: str | None):
-    assert attention.data_grain(body) == grain
+    c = compile_pack("bakery-stored-value")
+    assert attention.data_grain(c, body) == grain
+
+
+def test_the_grain_menu_of_a_workbook_upload_is_its_first_sheets(
+    client: TestClient, tmp_path: Path
+):
+    # the worker reads the workbook and says its grain (the server process never parses it)
+    book = write_xlsx(
+        tmp_path / "b.xlsx",
+        {"月报": [["期间", "门店", "充值金额"], ["2026-01-05", "S01", 100]], "其他": [["x"]]},
+    )
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    up = client.post(REPORT, content=book.read_bytes(), headers={**EN, "Content-Type": xlsx})
+    assert up.status_code == 200, up.text[:500]
+    assert grain_options(up.text) == ["", "day", "week", "month", "quarter", "year", "all"]
+    monthly = write_xlsx(
+        tmp_path / "m.xlsx", {"月报": [["月份", "门店", "充值金额"], ["2026年1月", "S01", 100]]}
+    )
+    up = client.post(REPORT, content=monthly.read_bytes(), headers={**EN, "Content-Type": xlsx})
+    assert grain_options(up.text) == ["", "month", "quarter", "year", "all"]
+
+
+def test_the_grain_menu_follows_the_engine_on_a_gb18030_upload(client: TestClient):
+    # headed 期间, daily: day and week are offered (before, the menu said month and coarser for
+    # the UTF-8 twin headed period, and every grain for this file); and picking week works
+    body = "期间,门店,充值金额\n2026-01-05,S01,100\n2026-01-06,S01,50\n".encode("gb18030")
+    csv_zh = {**ZH, "Content-Type": "text/csv"}
+    up = client.post(REPORT, content=body, headers=csv_zh)
+    assert up.status_code == 200, up.text[:500]
+    assert grain_options(up.text) == ["", "day", "week", "month", "quarter", "year", "all"]
+    monthly = "月份,门店,充值金额\n2026年1月,S01,100\n".encode("gb18030")
+    up = client.post(REPORT, content=monthly, headers=csv_zh)
+    assert grain_options(up.text) == ["", "month", "quarter", "year", "all"]
+    # a failed evaluation (week asked of monthly data): the menu still offers the data's grains
+    finer = client.post(REPORT, params={"grain": "week"}, content=monthly, headers=csv_zh)
+    assert 'data-problem="invalid-input"' in finer.text
+    assert grain_options(finer.text) == ["", "month", "quarter", "year", "all"]
+    week = client.post(REPORT, params={"grain": "week"}, content=body, headers=csv_zh)
+    assert week.status_code == 200 and 'data-problem="' not in week.text
 
 
 def test_a_view_says_how_many_rules_fired_outside_it(client: TestClient):
@@ -300,3 +346,35 @@ def test_a_condition_shows_its_parameter_and_inputs_with_their_values(tmp_path: 
         ("min_ticket", "5", "param"),
     ]
     assert [g["severity"] for g in attention.by_severity([entry])] == ["critical"]
+
+
+def test_a_view_counts_the_page_cap_against_what_the_page_reads(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+):
+    # issue 14 review #2: with a view the page reads the view's metrics and the names of the
+    # rules judged (so that no fired rule is hidden), not every value: the cap counts those
+    c = compile_pack("bakery-stored-value")
+    result = evaluate(c, read_table(SAMPLE_PATH), by=["store"], locale="en")
+    names = set(c.pack.views["daily"].metrics)
+    for rid in result.plan.rules:
+        names |= c.rules[rid].names | {c.pack.rules[rid].metric or rid}
+    kept = names & set(result.plan.output)
+    rows, width = len(result), len(result.plan.output)
+    assert (rows, width) == (12, 41) and len(kept) < width
+    monkeypatch.setattr(report, "PAGE_MAX_VALUES", rows * len(kept))
+    html = page(client, EN, view="daily", by="store")
+    assert 'data-problem="' not in html
+    # every rule is judged still: those outside the view are counted as from the full result
+    view = set(c.pack.views["daily"].metrics)
+    fired = [x["id"] for row in result.to_json()["rows"] for x in row["rules"]]
+    outside = sum(not attention.in_view(c, rid, view) for rid in fired)
+    assert (len(fired), outside) == (8, 7)
+    assert f"{outside} more rules fired outside this view" in html
+    # without a view the page draws every value: over the cap, with the page's own advice
+    r = client.get(REPORT, params={"data": "example", "by": "store"}, headers=EN)
+    assert r.status_code == 413
+    assert (
+        f"the result would hold 12 rows x 41 values = 492 values; the limit is {rows * len(kept)}: "
+        "show totals (by: none), a coarser grain, a view, or fewer rows"
+    ) in htmllib.unescape(r.text)
+    assert "metrics=..." not in r.text

@@ -62,3 +62,16 @@ def test_a_latin1_upload_shows_how_to_save_it(client: TestClient):
     assert r.status_code == 400
     assert 'data-problem="malformed-body"' in r.text
     assert "File → Save As → CSV UTF-8" in r.text and "CSV UTF-8(逗号分隔)" in r.text
+
+
+def test_the_page_the_script_and_the_reader_take_the_same_workbooks(client: TestClient):
+    # the file input's accept list, the script's test for a workbook and the reader's suffixes
+    from engine.evaluate.workbook import SUFFIXES
+
+    page = client.get(PAGE, headers=EN).text
+    accept = re.search(r'<input id="file" name="file" type="file" accept="([^"]+)"', page)
+    assert accept is not None
+    suffixes = [a for a in accept.group(1).split(",") if a.startswith(".")]
+    assert suffixes == [".csv", *SUFFIXES] == [".csv", ".xlsx"]
+    script = (ROOT / "api" / "web" / "static" / "web.js").read_text("utf-8")
+    assert "var xlsx = /\\.xlsx$/i.test(file.files[0].name);" in script
