@@ -24,13 +24,13 @@ from sqlglot import exp
 from engine.compile.pack import CompiledPack
 from engine.core.errors import InputError
 from engine.core.model import DataSource
-from engine.core.periods import from_date, parse_period
-from engine.evaluate.cells import export_number
+from engine.core.periods import Period, from_date
+from engine.evaluate.cells import RATIO_UNITS, export_number
 from engine.evaluate.measures import ledger_files, memory
 from engine.evaluate.measures.headers import header_names, rename_headers
 from engine.evaluate.measures.query import measure_query, measured_sources
 from engine.evaluate.measures.sqlparts import COUNTER_DIGITS
-from engine.evaluate.table import Columns
+from engine.evaluate.table import Columns, cell_text, dimension_codes, numeric, periods_of
 from engine.evaluate.workbook import SUFFIXES as XLSX_SUFFIXES
 from engine.evaluate.workbook import split_sheet
 from engine.formula import ENTITY_FUNCTIONS, FUNCTIONS
@@ -79,8 +79,11 @@ def _text_columns(source: DataSource) -> set[str]:
     )
 
 
-def _load(con: Any, source: DataSource, sid: str, data: SourceData) -> None:
-    """A view named after the source over its file or its in-memory table."""
+def _load(
+    con: Any, source: DataSource, sid: str, data: SourceData, label: str = memory.LABEL
+) -> None:
+    """A view named after the source over its file or its in-memory table (``label``: how
+    messages name a table: ``records``, or the workbook it was read from)."""
     import duckdb
 
     table = _table(data)
@@ -89,9 +92,9 @@ def _load(con: Any, source: DataSource, sid: str, data: SourceData) -> None:
             memory.register_table(con, sid, table, _text_columns(source))
         except duckdb.Error as err:
             raise InputError(
-                f"source '{sid}' ({memory.LABEL}): {str(err).splitlines()[0]}", code="KPI-E039"
+                f"source '{sid}' ({label}): {str(err).splitlines()[0]}", code="KPI-E039"
             ) from None
-        rename_headers(con, source, sid, memory.LABEL)
+        rename_headers(con, source, sid, label)
         return
     path, sheet = split_sheet(str(data))
     if not path.is_file():
@@ -104,7 +107,7 @@ def _load(con: Any, source: DataSource, sid: str, data: SourceData) -> None:
                 "in a .xlsx file",
                 code="KPI-E052",
             )
-        _load(con, source, sid, ledger_files.xlsx_records(path, sheet, sid))
+        _load(con, source, sid, ledger_files.xlsx_records(path, sheet, sid), path.name)
         return
     try:
         if suffix in (".duckdb", ".db"):
@@ -603,17 +606,48 @@ def merge_inputs(
             f"no other: it has {', '.join(d for d in c.pack.dimensions if d in data) or 'none'}",
             code="KPI-E045",
         )
+    # the data's own keys, read as an evaluation reads them, so that errors name its rows and
+    # headers: periods as periods_of reads them (2026/1, 2026年1月), dimension values as text as
+    # dimension_codes makes it (101, not the 101.0 a workbook's number cell gives)
+    index, grain = periods_of(data)
+    periods = [Period(grain, int(t)).label for t in index.tolist()]
+    members = []
+    for d in dims:
+        codes, labels = dimension_codes(data, d)
+        members.append([labels[k] for k in codes.tolist()])
+    _check_numbers(c, data)
     rows: dict[tuple[Any, ...], dict[str, Any]] = {}
     names = list(dict.fromkeys([*measured, *data.data]))
     for k in range(len(measured.get("period", []))):
         row = {n: measured[n][k] for n in measured}
-        rows[(row["period"], *(str(row[d]) for d in dims))] = row
+        rows[(str(row["period"]), *(cell_text(row[d]).strip() for d in dims))] = row
+    given: dict[tuple[Any, ...], int] = {}
     for k in range(data.n):
+        key = (periods[k], *(m[k] for m in members))
+        if key in given:
+            raise InputError(
+                f"duplicate row for ({', '.join(key)}): the same key is on data row {given[key]}",
+                code="KPI-E020",
+                row=k + 1,
+                column=data.header("period"),
+                hint="each period and dimension member may appear once; sum them first",
+            )
+        given[key] = k + 1
         row = {n: data.data[n][k] for n in data.data}
-        try:
-            row["period"] = str(parse_period(str(row["period"]).strip()))
-        except ValueError as err:
-            raise InputError(f"data row {k + 1}: {err}", code="KPI-E014") from None
-        key = (row["period"], *(str(row[d]) for d in dims))
+        row.update(zip(["period", *dims], key, strict=True))
         rows.setdefault(key, {}).update(row)
     return {n: [r.get(n) for r in rows.values()] for n in names}
+
+
+def _check_numbers(c: CompiledPack, data: Columns) -> None:
+    """The data's input cells read as the evaluation reads them, before the rows are joined
+    (and reordered): a bad cell is named by the data's own row and header."""
+    for name, spec in c.pack.inputs.items():
+        if name in data:
+            numeric(
+                data,
+                name,
+                spec.default,
+                fill_blank=not spec.required,
+                percent=spec.unit in RATIO_UNITS,
+            )
