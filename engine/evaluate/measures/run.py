@@ -34,6 +34,7 @@ from engine.evaluate.table import Columns, cell_text, dimension_codes, numeric, 
 from engine.evaluate.workbook import SUFFIXES as XLSX_SUFFIXES
 from engine.evaluate.workbook import split_sheet
 from engine.formula import ENTITY_FUNCTIONS, FUNCTIONS
+from engine.validate.measure_types import column_types, number_columns
 
 #: Most offending rows quoted in an error.
 SAMPLE_ROWS = 5
@@ -238,31 +239,7 @@ def _check(con: Any, c: CompiledPack, sid: str, label: str) -> None:
         )
     for name, spec in source.columns.items():
         if spec.type == "number":
-            # the digits of other scripts (١٢٣, １２３): not numbers to DuckDB either, but say why
-            tests.append(
-                (
-                    name,
-                    _FOREIGN_DIGITS,
-                    f"TRY_CAST({_q(name)} AS DOUBLE) IS NULL AND regexp_matches(regexp_replace("
-                    f"CAST({_q(name)} AS VARCHAR), '[0-9]', '', 'g'), '\\p{{Nd}}')",
-                )
-            )
-            tests.append(
-                (
-                    name,
-                    "a value that is not a number",
-                    f"{_q(name)} IS NOT NULL AND (TRY_CAST({_q(name)} AS DOUBLE) IS NULL "
-                    f"OR lower(CAST({_q(name)} AS VARCHAR)) IN ('true', 'false'))",
-                )
-            )
-            tests.append(
-                (
-                    name,
-                    "a value that is not a finite number",
-                    f"isinf(TRY_CAST({_q(name)} AS DOUBLE)) OR "
-                    f"isnan(TRY_CAST({_q(name)} AS DOUBLE))",
-                )
-            )
+            tests += _number_tests(name)
         elif spec.type == "time":
             tests.append(
                 (
@@ -289,6 +266,10 @@ def _check(con: Any, c: CompiledPack, sid: str, label: str) -> None:
                     f"TRY_CAST({_q(name)} AS DOUBLE) < {spec.min!r}",
                 )
             )
+    # columns not declared that the measures sum or compare with numbers: checked the same way,
+    # rather than left to fail in the query as a SQL engine's type error
+    for name in _number_columns(c, sid):
+        tests += _number_tests(name)
     numbered = f"(SELECT *, row_number() OVER () AS kpi__row FROM {_q(sid)})"
     counts = con.execute(
         "SELECT "
@@ -313,6 +294,50 @@ def _check(con: Any, c: CompiledPack, sid: str, label: str) -> None:
         err.row, err.column = ((int(rows[0][0]) if rows else None), column)
         err.hint = "write digits 0-9" if what == _FOREIGN_DIGITS else _export_hint(rows)
         raise err
+
+
+def _number_tests(name: str) -> list[tuple[str, str, str]]:
+    """The checks of a number column: (column, what is wrong, SQL condition of a bad row)."""
+    return [
+        # the digits of other scripts (١٢٣, １２３): not numbers to DuckDB either, but say why
+        (
+            name,
+            _FOREIGN_DIGITS,
+            f"TRY_CAST({_q(name)} AS DOUBLE) IS NULL AND regexp_matches(regexp_replace("
+            f"CAST({_q(name)} AS VARCHAR), '[0-9]', '', 'g'), '\\p{{Nd}}')",
+        ),
+        (
+            name,
+            "a value that is not a number",
+            f"{_q(name)} IS NOT NULL AND (TRY_CAST({_q(name)} AS DOUBLE) IS NULL "
+            f"OR lower(CAST({_q(name)} AS VARCHAR)) IN ('true', 'false'))",
+        ),
+        (
+            name,
+            "a value that is not a finite number",
+            f"isinf(TRY_CAST({_q(name)} AS DOUBLE)) OR isnan(TRY_CAST({_q(name)} AS DOUBLE))",
+        ),
+    ]
+
+
+def _number_columns(c: CompiledPack, sid: str) -> list[str]:
+    """Columns the source does not declare that its measures read as numbers (engine.validate.
+    measure_types.number_columns): an ``of`` summed, an operand of arithmetic, a comparison with
+    a number."""
+    source = c.pack.sources[sid]
+    types = column_types(source)
+    params = set(c.pack.params)
+    names: set[str] = set()
+    for x in c.measures.values():
+        if x.measure.source != sid:
+            continue
+        summed = x.measure.agg in ("sum", "avg", "min", "max")
+        for parsed in x.of:
+            names |= number_columns(parsed, types, params, number=summed)
+        for other in (x.where, x.since, x.until, x.having):
+            if other is not None:
+                names |= number_columns(other, types, params)
+    return sorted(names - set(source.columns))
 
 
 def _export_hint(rows: Sequence[tuple[Any, Any]]) -> str | None:
