@@ -144,22 +144,23 @@ def _load_csv(con: Any, source: DataSource, sid: str, path: Path) -> None:
             rel.create_view(sid, replace=True)
 
 
-def _used_columns(c: CompiledPack, sid: str) -> set[str]:
-    """Columns the pack's measures on ``sid`` name (for sources that declare none)."""
-    names: set[str] = set()
+def used_columns(c: CompiledPack, sid: str) -> list[str]:
+    """Columns the pack's measures on ``sid`` name (for sources that declare none), in the order
+    the measures first name them."""
+    names: dict[str, None] = {}
     for x in c.measures.values():
         if x.measure.source != sid:
             continue
         for parsed, mode in x.each():
-            names |= {
-                r.name
-                for r in parsed.refs
-                if r.name not in c.pack.params
-                and r.name not in FUNCTIONS
-                and r.name not in ENTITY_FUNCTIONS
-                and (r.in_attribute or mode == "measure")
-            }
-    return names
+            for r in parsed.refs:
+                if (
+                    r.name not in c.pack.params
+                    and r.name not in FUNCTIONS
+                    and r.name not in ENTITY_FUNCTIONS
+                    and (r.in_attribute or mode == "measure")
+                ):
+                    names.setdefault(r.name, None)
+    return list(names)
 
 
 def check_source(con: Any, c: CompiledPack, sid: str, label: str) -> None:
@@ -194,7 +195,7 @@ def _check(con: Any, c: CompiledPack, sid: str, label: str) -> None:
         *source.dimensions.values(),
         *([source.entity] if source.entity else []),
         *source.columns,
-        *_used_columns(c, sid),
+        *used_columns(c, sid),
     }
     missing = sorted(n for n in needed if n not in have)
     if missing:
@@ -268,7 +269,7 @@ def _check(con: Any, c: CompiledPack, sid: str, label: str) -> None:
             )
     # columns not declared that the measures sum or compare with numbers: checked the same way,
     # rather than left to fail in the query as a SQL engine's type error
-    for name in _number_columns(c, sid):
+    for name in number_columns_of(c, sid):
         tests += _number_tests(name)
     numbered = f"(SELECT *, row_number() OVER () AS kpi__row FROM {_q(sid)})"
     counts = con.execute(
@@ -320,7 +321,7 @@ def _number_tests(name: str) -> list[tuple[str, str, str]]:
     ]
 
 
-def _number_columns(c: CompiledPack, sid: str) -> list[str]:
+def number_columns_of(c: CompiledPack, sid: str) -> list[str]:
     """Columns the source does not declare that its measures read as numbers (engine.validate.
     measure_types.number_columns): an ``of`` summed, an operand of arithmetic, a comparison with
     a number."""
