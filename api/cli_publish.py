@@ -163,14 +163,33 @@ def _ref(ref: str) -> tuple[str, str | None]:
 
 
 def _is_empty(folder: Path) -> bool:
-    return not folder.exists() or (folder.is_dir() and not any(folder.iterdir()))
+    try:
+        return not folder.exists() or (folder.is_dir() and not any(folder.iterdir()))
+    except OSError as err:
+        _fail("KPI-E064", f"cannot read {folder}: {_reason(err)}")
 
 
 def write_folder(folder: Path, files: list[tuple[str, str]], force: bool) -> None:
     """Write a pack's files as ``folder``: built in a temporary sibling, then renamed into place.
 
     With ``force``, a non-empty folder's files other than *.yaml/*.yml (README, examples) are
-    kept; its YAML files are replaced by the pack's."""
+    kept; its YAML files are replaced by the pack's. A folder that cannot be written (a part of
+    its path is a file, no permission, a full disk) is KPI-E064 with the system's reason."""
+    try:
+        _write_folder(folder, files, force)
+    except OSError as err:
+        _fail("KPI-E064", f"cannot write {folder}: {_reason(err)}")
+
+
+def _reason(err: OSError) -> str:
+    """An OS error as a sentence: what failed and the system's reason, never a traceback."""
+    if isinstance(err, (FileExistsError, NotADirectoryError)) and err.filename:
+        return f"{err.filename} is a file, not a folder"
+    reason = err.strerror or err.__class__.__name__
+    return f"{reason} ({err.filename})" if err.filename else reason
+
+
+def _write_folder(folder: Path, files: list[tuple[str, str]], force: bool) -> None:
     if folder.exists() and not folder.is_dir():
         _fail("KPI-E064", f"{folder} is a file, not a folder")
     if not _is_empty(folder) and not force:
@@ -247,25 +266,33 @@ def pull(
     typer.echo(f"wrote {len(files)} file(s) of {shown} to {folder} sha256:{digest}")
 
 
+#: the examples of the files `kpi init` writes: each commented block, uncommented in place of
+#: the file's last line, is valid YAML of the pack (tests/api/test_cli_publish.py checks it)
 _METRICS_EXAMPLE = """\
-# Metrics of this pack: add your own, or override an inherited one by its id.
-# Each has a label in every language of the pack and a formula over inputs and metrics:
+# Metrics of this pack: add your own, or override an inherited one by its id. A metric is a
+# formula over inputs and metrics; its label (in the pack's languages) is optional.
+# Inherited from {parent} (`kpi docs {parent}` lists them all,
+# `kpi lineage {parent} METRIC` explains one): {sample}, …
 #
+# For example (with the input of inputs.yaml's example), in place of the last line:
+#
+# metrics:
 #   repeat_rate:
 #     label: {{zh: 复购率, en: Repeat purchase rate}}
 #     formula: repeat_members / active_members
-#     unit: percent
-#
-# Inherited from {parent} (see `kpi explain {parent}`): {sample}.
+#     unit: ratio
 metrics: {{}}
 """
 _INPUTS_EXAMPLE = """\
 # Inputs: the measures your data supplies, beyond those of {parent}.
 #
+# For example, in place of the last line:
+#
+# inputs:
 #   repeat_members:
 #     label: {{zh: 复购会员数, en: Repeat members}}
 #     unit: count
-#     rollup: sum
+#     rollup: {{time: sum, dims: sum}}
 inputs: {{}}
 """
 _README = """\

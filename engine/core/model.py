@@ -513,6 +513,8 @@ class Pack:
         tuple[str, str], ...
     ] = ()  # (pack id, version) of every ancestor, nearest first
     sha256: str = ""  # content hash of the pack's own text (engine.load.sources.content_digest)
+    #: the pack's own files as loaded: where its header (``pack:``, title, …) is written
+    header: Source | None = field(default=None, repr=False, compare=False)
 
     @property
     def default_locale(self) -> str:

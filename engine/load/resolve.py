@@ -424,5 +424,6 @@ def _typed(layer: Layer) -> Pack:
             (a, layer.versions[a]) for a in layer.ancestors if a in layer.versions
         ),
         sha256=layer.source.sha256,
+        header=Source(layer.source.doc, (), str(data["pack"])),
         **sections,  # type: ignore[arg-type]
     )

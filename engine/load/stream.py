@@ -31,8 +31,12 @@ from __future__ import annotations
 import io
 import re
 import stat
+import struct
 import zipfile
+import zlib
 
+from engine.core.characters import visible
+from engine.core.encodings import plausible_chinese
 from engine.core.problems import Location, Problem
 from engine.load.located import MAX_FILE_BYTES, MAX_PACK_BYTES, LoadError, decode
 
@@ -42,6 +46,14 @@ FILE_HEADER = re.compile(r"^# file: *(?P<name>[^\r\n]*?) *\r?\n---[ \t]*(?:\r?\n
 FILE_NAME = re.compile(r"[^\W_][\w.-]{0,99}\.ya?ml")
 #: files a pack archive may hold besides its YAML files (accepted, not stored)
 IGNORED_FILES = ("README.md",)
+#: what macOS Finder adds to a zip besides the folder's files: resource forks in ``__MACOSX/``
+#: and ``._NAME`` files, and ``.DS_Store`` (skipped unread)
+FINDER_FOLDER = "__MACOSX"
+FINDER_FILES = (".DS_Store",)
+#: the zip flag of a member whose name is UTF-8 (general purpose bit 11)
+UTF8_FLAG = 0x800
+#: the Info-ZIP Unicode Path extra field: the UTF-8 name of a member whose header name is not
+UNICODE_PATH = 0x7075
 MAX_PACK_FILES = 64
 #: a zip's compressed size: uncompressed, the files may add up to MAX_PACK_BYTES
 MAX_ARCHIVE_BYTES = MAX_PACK_BYTES
@@ -58,7 +70,8 @@ def _too_large(message: str, where: str | Location, hint: str | None = None) -> 
 
 
 def _shown(path: str) -> str:
-    return path.encode("unicode_escape").decode("ascii")[:120]
+    """A name for a message: as written (Chinese too), its control and bidi characters escaped."""
+    return visible(path)[:120]
 
 
 def unsafe_path(path: str, where: str | Location) -> Problem | None:
@@ -178,8 +191,9 @@ def read_archive(
     uncompressed size are capped before anything is inflated, and reading stops at the caps
     whatever the headers claim; names must be plain relative paths of *.yaml/*.yml files (and
     README.md, skipped), all at the top or all in one folder; no links, no encryption, only the
-    stored and deflate methods. ``limit`` lowers the uncompressed cap (the server's pack size
-    limit), never raises it."""
+    stored and deflate methods. Names not flagged UTF-8 are read as :func:`member_names` says;
+    what macOS Finder adds (``__MACOSX/``, ``._*``, ``.DS_Store``) is skipped. ``limit`` lowers
+    the uncompressed cap (the server's pack size limit), never raises it."""
     if len(data) > MAX_ARCHIVE_BYTES:
         return [], [
             _too_large(
@@ -201,10 +215,82 @@ def read_archive(
         return _members(archive, infos, where, min(limit, MAX_PACK_BYTES))
 
 
+def _unicode_path(info: zipfile.ZipInfo, raw: bytes) -> str | None:
+    """The name an Info-ZIP Unicode Path extra field gives ``info``, if it has a valid one: its
+    version is 1 and its CRC-32 is that of the header's name (else the name was changed since
+    and the field is stale)."""
+    extra, i = info.extra, 0
+    while i + 4 <= len(extra):
+        kind, size = struct.unpack_from("<HH", extra, i)
+        body = extra[i + 4 : i + 4 + size]
+        i += 4 + size
+        if kind != UNICODE_PATH or len(body) < 5 or body[0] != 1:
+            continue
+        if struct.unpack_from("<I", body, 1)[0] != zlib.crc32(raw):
+            return None
+        try:
+            return body[5:].decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    return None
+
+
+def _gb18030(raw: bytes) -> str | None:
+    try:
+        text = raw.decode("gb18030")
+    except UnicodeDecodeError:
+        return None
+    return text if plausible_chinese(text) else None
+
+
+def _utf8(raw: bytes) -> str | None:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def member_names(infos: list[zipfile.ZipInfo]) -> list[str | None]:
+    """Each member's name as the archiver meant it, or None for a name in no encoding read here.
+
+    A name flagged UTF-8 (bit 11), or ASCII, is the header's. Otherwise the zip format says
+    CP437, which is what :mod:`zipfile` decodes, but no archiver of today means it: Info-ZIP
+    ``zip`` (Linux, macOS) writes UTF-8 bytes without the flag, sometimes with a Unicode Path
+    extra field (0x7075, used when valid); Chinese Windows Explorer writes GBK. The header's
+    bytes are read as UTF-8 if every such name of the archive is UTF-8, else as GB18030 if
+    every one reads as Chinese (:func:`engine.core.encodings.plausible_chinese`), else each
+    by itself in that order."""
+    names: list[str | None] = []
+    pending: list[tuple[int, bytes]] = []
+    for info in infos:
+        if info.flag_bits & UTF8_FLAG or info.orig_filename.isascii():
+            names.append(info.filename)
+            continue
+        raw = info.orig_filename.encode("cp437")  # zipfile's decoding, undone byte for byte
+        names.append(_unicode_path(info, raw))
+        if names[-1] is None:
+            pending.append((len(names) - 1, raw))
+    for decode_name in (_utf8, _gb18030):
+        decoded = [decode_name(raw) for _, raw in pending]
+        if all(name is not None for name in decoded):
+            for (i, _), name in zip(pending, decoded, strict=True):
+                names[i] = name
+            return names
+    for i, raw in pending:
+        names[i] = _utf8(raw) or _gb18030(raw)
+    return names
+
+
+def _finder_litter(path: str) -> bool:
+    parts = path.split("/")
+    return parts[0] == FINDER_FOLDER or parts[-1].startswith("._") or parts[-1] in FINDER_FILES
+
+
 def _members(
     archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo], where: str, limit: int
 ) -> tuple[list[tuple[str, str]], list[Problem]]:
-    entries = [i for i in infos if not i.is_dir()]
+    # Finder's additions are skipped by their ASCII markers, which read the same in CP437
+    entries = [i for i in infos if not i.is_dir() and not _finder_litter(i.filename)]
     if len(entries) > MAX_PACK_FILES:
         return [], [
             _too_large(
@@ -225,14 +311,29 @@ def _members(
             )
         ]
     problems: list[Problem] = []
+    named: list[tuple[str, zipfile.ZipInfo]] = []
+    for info, name in zip(entries, member_names(entries), strict=True):
+        if name is not None:
+            named.append((name, info))
+            continue
+        spelt = info.orig_filename.encode("cp437").decode("ascii", "backslashreplace")[:120]
+        problems.append(
+            _refused(
+                f"the name '{spelt}' is in no encoding read here (UTF-8, or GB18030/GBK Chinese)",
+                f"{where}/{spelt}",
+                hint="give the file a name in ASCII letters, or zip the folder with a tool that "
+                "writes UTF-8 names (zip on Linux or macOS, 7-Zip)",
+            )
+        )
+    if problems:
+        return [], problems
     wanted: list[tuple[str, zipfile.ZipInfo]] = []
-    folders = {i.filename.split("/")[0] for i in entries if "/" in i.filename}
+    folders = {name.split("/")[0] for name, _ in named if "/" in name}
     top = next(iter(folders)) if len(folders) == 1 else None
     seen: set[str] = set()
-    for info in entries:
-        shown = _shown(info.filename)  # a hostile name's control characters, escaped
+    for path, info in named:
+        shown = _shown(path)  # a hostile name's control characters, escaped
         member = f"{where}/{shown}"
-        path = info.filename
         problem = unsafe_path(path, member)  # the whole path first: no '..', nothing absolute
         if problem is not None:
             problems.append(problem)

@@ -28,7 +28,7 @@ def missing_translations(pack: Pack, locales: Sequence[str]) -> list[Problem]:
     """KPI-R026 at each text of ``pack`` that lacks one of ``locales``, located at the text's
     value, in file order."""
     wanted = tuple(dict.fromkeys(locales))
-    doc = _own_doc(pack)
+    doc = pack.header.doc if pack.header is not None else Document(data=None)
     problems: list[Problem] = []
     fallback = Location(pack.files[0] if pack.files else pack.root)
     for name in ("title", "description"):
@@ -40,15 +40,6 @@ def missing_translations(pack: Pack, locales: Sequence[str]) -> list[Problem]:
         for d in pack.section(section).values():
             problems.extend(_definition(pack, section, d, wanted))
     return sort_problems(problems)
-
-
-def _own_doc(pack: Pack) -> Document:
-    """The pack's own document (every definition's source points into it)."""
-    for section in SECTIONS:
-        for d in pack.section(section).values():
-            if d.source.pack == pack.id:
-                return d.source.doc
-    return Document(data=None)
 
 
 def _definition(

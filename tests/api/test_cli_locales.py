@@ -93,3 +93,19 @@ def test_a_bad_locale_is_a_usage_error(chinese_only: Path, option: str):
     result = run("validate", "zh-shop", "--strict-locales", option)
     assert result.exit_code == 2
     assert "--strict-locales:" in result.output and "is not a locale code" in result.output
+
+
+def test_a_pack_without_definitions_of_its_own_points_at_its_header(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    # a `kpi init` pack: pack.yaml holds `pack:` and the title; inputs.yaml and metrics.yaml
+    # (first in name order) define nothing, so no definition leads to the pack's document
+    monkeypatch.chdir(tmp_path)
+    result = run("init", "init-shop", "--extends", "bakery-stored-value", "--id", "my-shop")
+    assert result.exit_code == 0, result.output
+    result = run("validate", "init-shop", "--strict-locales", "zh,en,ja", "--json")
+    assert result.exit_code == 1
+    [entry] = json.loads(result.output)
+    got = [(p["code"], p["file"], p["line"], p["column"], p["path"]) for p in entry["problems"]]
+    assert got == [("KPI-R026", "init-shop/pack.yaml", 4, 8, "title")]
+    assert entry["problems"][0]["message"] == "'title': no 'ja' text"

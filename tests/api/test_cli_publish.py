@@ -4,6 +4,8 @@ loopback port in a thread of this process, the CLI talking HTTP to it over a soc
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 import shutil
 import socket
 import threading
@@ -287,3 +289,52 @@ def test_a_pack_published_as_one_document_is_pulled_as_pack_yaml(
     assert r.exit_code == 0, r.output
     assert files_of(tmp_path / "gym") == {"pack.yaml": gym}
     assert digest_of(tmp_path / "gym") == hashlib.sha256(gym).hexdigest()
+
+
+def test_pull_and_init_under_a_file_are_coded_errors(server: dict[str, str], tmp_path: Path):
+    (tmp_path / "data.csv").write_text("period,store\n", encoding="utf-8")
+    target = tmp_path / "data.csv" / "sub"
+    r = kpi("pull", BAKERY, str(target), "--server", server["url"])
+    assert r.exit_code == 2 and r.exception is not None and isinstance(r.exception, SystemExit)
+    assert r.stderr == (
+        f"error KPI-E064: cannot write {target}: {tmp_path / 'data.csv'} is a file, not a folder\n"
+    )
+    r = kpi("init", str(target), "--extends", BAKERY, "--id", "abc")
+    assert r.exit_code == 2 and isinstance(r.exception, SystemExit)
+    assert r.stderr.startswith(f"error KPI-E064: cannot write {target}: ")
+    assert (tmp_path / "data.csv").read_text(encoding="utf-8") == "period,store\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.csv"]  # no staging left
+
+
+def _with_example(text: str) -> str:
+    """A file `kpi init` wrote, with its commented example in place of its last line."""
+    lines = text.rstrip("\n").split("\n")
+    start = next(i for i, line in enumerate(lines) if re.fullmatch(r"# [a-z]+:", line))
+    return "".join(line[2:] + "\n" for line in lines[start:-1])
+
+
+def test_the_examples_init_writes_validate_and_name_real_commands(tmp_path: Path):
+    folder = tmp_path / "shop"
+    assert kpi("init", str(folder), "--extends", BAKERY, "--id", "my-shop").exit_code == 0
+    texts = {n: (folder / n).read_text(encoding="utf-8") for n in ("inputs.yaml", "metrics.yaml")}
+    for name, text in texts.items():
+        (folder / name).write_text(_with_example(text), encoding="utf-8")
+    assert (folder / "inputs.yaml").read_text(encoding="utf-8") == (
+        "inputs:\n"
+        "  repeat_members:\n"
+        "    label: {zh: 复购会员数, en: Repeat members}\n"
+        "    unit: count\n"
+        "    rollup: {time: sum, dims: sum}\n"
+    )
+    r = kpi("validate", str(folder), "--json")
+    assert r.exit_code == 0, r.output
+    report = json.loads(r.stdout)[0]
+    assert report["valid"] is True and report["problems"] == []
+    assert (report["metrics"], report["inputs"]) == (72, 69)  # 71 and 68 inherited, one each
+    r = kpi("lineage", str(folder), "repeat_rate")
+    assert r.exit_code == 0 and "repeat_members / active_members" in r.stdout, r.output
+    commands = re.findall(r"`kpi ([a-z-]+)", "".join(texts.values()))
+    assert sorted(set(commands)) == ["docs", "lineage"]
+    assert all(kpi(c, "--help").exit_code == 0 for c in commands)
+    # labels are optional: the example no longer says every metric has one in every language
+    assert "every language" not in texts["metrics.yaml"] and "optional" in texts["metrics.yaml"]

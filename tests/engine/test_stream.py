@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import struct
 import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
@@ -154,3 +156,116 @@ def test_an_archive_compressed_otherwise_is_refused():
     files, problems = read_archive(_zip({"pack.yaml": b"pack: x\n"}, zipfile.ZIP_BZIP2))
     assert files == [] and [p.code for p in problems] == ["KPI-L013"]
     assert "only stored and deflate" in problems[0].message
+
+
+def legacy_zip(
+    entries: list[tuple[bytes, bytes]], extras: dict[bytes, bytes] | None = None
+) -> bytes:
+    """A zip whose member names are the given bytes with the UTF-8 flag (bit 11) cleared, as
+    Info-ZIP `zip` and Windows Explorer write them (zipfile itself always flags a non-ASCII
+    name): written under ASCII stand-ins of the same length, whose bytes are then replaced in
+    the local and central headers. ``extras`` gives a member's extra field by its name."""
+    out = io.BytesIO()
+    stand_ins = []
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for i, (raw, data) in enumerate(entries):
+            stand_in = (f"~{i:02d}" * 100)[: len(raw) - 1] + ("/" if raw.endswith(b"/") else "~")
+            info = zipfile.ZipInfo(stand_in)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.extra = (extras or {}).get(raw, b"")
+            zf.writestr(info, data)
+            stand_ins.append((stand_in.encode("ascii"), raw))
+    body = out.getvalue()
+    for stand_in, raw in stand_ins:
+        assert body.count(stand_in) == 2  # the local header and the central directory
+        body = body.replace(stand_in, raw)
+    return body
+
+
+def unicode_path(header_name: bytes, name: str) -> bytes:
+    """An Info-ZIP Unicode Path extra field (0x7075): version 1, the header name's CRC-32, the
+    UTF-8 name."""
+    utf8 = name.encode("utf-8")
+    return struct.pack("<HHBI", 0x7075, 5 + len(utf8), 1, zlib.crc32(header_name)) + utf8
+
+
+def chinese_bakery(tmp_path: Path) -> tuple[Path, str]:
+    """The bakery pack's files with members.yaml named 会员.yaml, and its ``pack_sha256``."""
+    folder = tmp_path / "我的门店"
+    folder.mkdir()
+    for f in BAKERY.glob("*.yaml"):
+        (folder / f.name.replace("members", "会员")).write_bytes(f.read_bytes())
+    compiled, problems = check_pack(folder)
+    assert compiled is not None, problems
+    texts, _ = read_pack_folder(folder)
+    assert compiled.pack.sha256 == content_digest(texts)
+    return folder, compiled.pack.sha256
+
+
+NAMES = [
+    "efficiency.yaml",
+    "funds.yaml",
+    "inputs.yaml",
+    "pack.yaml",
+    "reports.yaml",
+    "rules.yaml",
+    "会员.yaml",
+]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "gbk"], ids=["info-zip-utf8", "windows-gbk"])
+def test_an_archive_with_unflagged_chinese_names_keeps_them_and_the_hash(
+    tmp_path: Path, encoding: str
+):
+    folder, sha256 = chinese_bakery(tmp_path)
+    entries = [(f.name.encode(encoding), f.read_bytes()) for f in sorted(folder.iterdir())]
+    assert (b"\xe4\xbc\x9a" if encoding == "utf-8" else b"\xbb\xe1") in entries[-1][0]
+    body = legacy_zip(entries)
+    assert not any(i.flag_bits & 0x800 for i in zipfile.ZipFile(io.BytesIO(body)).infolist())
+    files, problems = read_archive(body)
+    assert problems == [] and [name for name, _ in files] == NAMES
+    assert content_digest(files) == sha256
+    assert "# file: 会员.yaml\n---\n" in join_stream(files)
+
+
+def test_an_archive_names_its_files_by_the_unicode_path_field(tmp_path: Path):
+    folder, sha256 = chinese_bakery(tmp_path)
+    header = b"\xff\xfe.yaml"  # a name in no encoding read here: only the field names it
+    entries = [
+        (header if f.name == "会员.yaml" else f.name.encode(), f.read_bytes())
+        for f in sorted(folder.iterdir())
+    ]
+    files, problems = read_archive(legacy_zip(entries, {header: unicode_path(header, "会员.yaml")}))
+    assert problems == [] and [name for name, _ in files] == NAMES
+    assert content_digest(files) == sha256
+    # a stale field (its CRC is another name's) is ignored: the header's name is refused
+    stale = legacy_zip(entries, {header: unicode_path(b"other.yaml", "会员.yaml")})
+    files, problems = read_archive(stale)
+    assert files == [] and [p.code for p in problems] == ["KPI-L013"]
+    assert problems[0].message == (
+        "the name '\\xff\\xfe.yaml' is in no encoding read here (UTF-8, or GB18030/GBK Chinese)"
+    )
+    assert problems[0].file == "<archive>/\\xff\\xfe.yaml" and "7-Zip" in (problems[0].hint or "")
+
+
+def test_a_finder_archive_skips_the_macos_additions(tmp_path: Path):
+    folder, sha256 = chinese_bakery(tmp_path)
+    top = "我的门店/".encode()
+    entries = [(top, b""), (b"__MACOSX/", b""), (b"__MACOSX/" + top, b"")]
+    for f in sorted(folder.iterdir()):
+        entries.append((top + f.name.encode(), f.read_bytes()))
+        entries.append((b"__MACOSX/" + top + b"._" + f.name.encode(), b"\x00\x05\x16\x07resource"))
+    entries.append((top + b".DS_Store", b"\x00\x00\x00\x01Bud1"))
+    entries.append((b"__MACOSX/._" + top.rstrip(b"/"), b"\x00\x05\x16\x07"))
+    files, problems = read_archive(legacy_zip(entries))
+    assert problems == [] and [name for name, _ in files] == NAMES
+    assert content_digest(files) == sha256
+
+
+def test_a_refused_name_reads_as_written_but_controls_are_escaped():
+    files, problems = read_archive(_zip({"pack.yaml": b"pack: x\n", "门店图片.png": b"\x89PNG"}))
+    assert [p.code for p in problems] == ["KPI-L013"]
+    assert problems[0].message.startswith("'门店图片.png' is not a pack file")
+    assert problems[0].file == "<archive>/门店图片.png"
+    files, problems = read_archive(_zip({"指标\u202e.yaml": b"x: 1\n"}))
+    assert problems[0].message.startswith("'指标\\u202e.yaml' is not a pack file")

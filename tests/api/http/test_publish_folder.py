@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from engine.api import BUILTIN_ROOT, content_digest, join_stream, read_pack_folder
 from tests.api.http.conftest import YAML, assert_problem, bearer
+from tests.engine.test_stream import legacy_zip
 
 BAKERY = "bakery-stored-value"
 ZIP = {"Content-Type": "application/zip"}
@@ -92,6 +93,24 @@ def test_the_same_folder_as_a_zip_and_as_a_stream_is_the_same_version(
     (folder / "rules.yaml").write_text("rules: {}\n", encoding="utf-8")
     r = client.post("/v1/packs", content=folder_zip(folder), headers={**ZIP, **auth})
     assert_problem(r, 409, "version-conflict")
+
+
+def test_a_zip_with_unflagged_chinese_names_is_stored_under_them(
+    client: TestClient, keys: dict[str, str], tmp_path: Path
+):
+    """Info-ZIP `zip` (Linux, macOS) writes UTF-8 names without the UTF-8 flag: the server
+    stores the folder's names and hash, not zipfile's CP437 reading of them."""
+    folder = my_bakery(tmp_path)
+    (folder / "members.yaml").rename(folder / "会员.yaml")
+    texts, _ = read_pack_folder(folder)
+    body = legacy_zip(
+        [(f"my-bakery/{f.name}".encode(), f.read_bytes()) for f in sorted(folder.glob("*.yaml"))]
+    )
+    r = client.post("/v1/packs", content=body, headers={**ZIP, **bearer(keys["alice"])})
+    assert r.status_code == 201, r.text
+    assert r.json()["sha256"] == content_digest(texts)
+    got = client.get("/v1/packs/my-bakery", headers={"Accept": "application/yaml"}).text
+    assert got == join_stream(texts) and "# file: 会员.yaml\n---\n" in got
 
 
 def test_validate_takes_a_zip_too(client: TestClient, tmp_path: Path):
