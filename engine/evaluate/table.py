@@ -250,7 +250,7 @@ def _text_array(raw: Any) -> np.ndarray:
         return raw
     values = raw.tolist() if isinstance(raw, np.ndarray) else raw
     return np.asarray(
-        ["" if v is None else v if isinstance(v, str) else _number_text(v) for v in values],
+        [cell_text(v) for v in values],
         dtype=str,
     )
 
@@ -336,7 +336,13 @@ def dimension_codes(columns: Columns, dim: str) -> tuple[np.ndarray, list[str]]:
     return codes.reshape(-1).astype(np.int64), [str(x) for x in labels]
 
 
-def _number_text(v: Any) -> str:
+def cell_text(v: Any) -> str:
+    """A cell as the text a period or dimension value is read as: a whole number without its
+    ``.0`` (a workbook's number cell 101 arrives as 101.0), empty for a missing cell."""
+    if v is None:
+        return ""
+    if isinstance(v, str):
+        return v
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
     return str(v)

@@ -5,12 +5,13 @@ with one example row that is valid data.
   too (``kpi eval`` reads them from the rows; ``kpi run`` computes them from the source's
   records, and reads only the others from ``--data``).
 * A source's raw ledger (``source``): its time column, the columns of its dimensions and entity,
-  then its declared columns.
+  its declared columns, then the columns its measures read that it does not declare (a number
+  where they are summed or compared with a number).
 
-The header row holds the ids — what ``kpi eval --inputs`` and ``kpi run --source`` read — and
-row 2 an example. The CSV has nothing else (one header row is all a CSV can have); the workbook
-has a second sheet, Notes (说明), with each column's label, unit, whether it is needed, and its
-description.
+The header row holds what ``kpi eval --inputs`` and ``kpi run --source`` read — the ids; for a
+source, each column headed as the source's ``headers`` maps it — and row 2 an example. The CSV
+has nothing else (one header row is all a CSV can have); the workbook has a second sheet, Notes
+(说明), with each column's label, unit, whether it is needed, and its description.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ _WORDS: dict[str, dict[str, Any]] = {
         "default": "optional: missing values count as {default}",
         "values": "one of: {values}",
         "min": "at least {min}",
+        "used": "read by the measures (the source does not declare it)",
         "kinds": {
             "period": "period",
             "dimension": "dimension",
@@ -70,6 +72,7 @@ _WORDS: dict[str, dict[str, Any]] = {
         "default": "可选:缺失时按 {default} 计",
         "values": "取值之一:{values}",
         "min": "不小于 {min}",
+        "used": "指标计算要用到此列(数据源未声明)",
         "kinds": {
             "period": "期间",
             "dimension": "维度",
@@ -164,9 +167,15 @@ def _source_columns(c: CompiledPack, sid: str, loc: str) -> list[TemplateColumn]
             code="KPI-E060",
             hint=f"the pack's sources: {known}",
         )
+    from engine.evaluate.measures.run import number_columns_of, used_columns
+
     dims = {column: d for d, column in src.dimensions.items()}
-    names = list(dict.fromkeys([src.time, *src.dimensions.values(), *(
-        [src.entity] if src.entity else []), *src.columns]))  # fmt: skip
+    declared_names = [src.time, *src.dimensions.values(), *(
+        [src.entity] if src.entity else []), *src.columns]  # fmt: skip
+    # and the columns the measures read that the source does not declare (amount, kind …)
+    used = [n for n in used_columns(c, sid) if n not in declared_names]
+    numbers = set(number_columns_of(c, sid))
+    names = list(dict.fromkeys([*declared_names, *used]))
     out = []
     for name in names:
         declared = src.columns.get(name)
@@ -190,9 +199,12 @@ def _source_columns(c: CompiledPack, sid: str, loc: str) -> list[TemplateColumn]
                 notes.append(w["min"].format(min=declared.min))
         if declared is not None and declared.type == "time":
             example_value = EXAMPLE_DAY.isoformat()
+        if name in used:
+            notes.append(w["used"])
+            example_value = 1.0 if name in numbers else example
         out.append(
             TemplateColumn(  # headed as the source reads it: its `headers` mapping, if any
-                src.headers.get(name, name), kind, label, None, kind != "column",
+                src.headers.get(name, name), kind, label, None, kind != "column" or name in used,
                 src.description.get(loc) if kind == "time" else "", "; ".join(notes),
                 example_value,
             )

@@ -187,3 +187,52 @@ def _a(t: Type) -> str:
         "condition": "a condition",
         "any": "a value",
     }[t]
+
+
+def number_columns(
+    parsed: ParsedFormula, columns: dict[str, Type], params: set[str], *, number: bool = False
+) -> set[str]:
+    """The columns of undeclared type (``any``) the expression reads as numbers: operands of
+    arithmetic, ``abs``/``min``/``max`` and ``total()``, compared with a number (``amount >
+    100``), or the whole value when ``number`` (the ``of`` of sum/avg/min/max). A ledger's cells
+    there must be numbers, and are checked as a declared number column is (KPI-E043)."""
+    typer = _Typer(columns, params)
+    out: set[str] = set()
+
+    def is_number(node: Any) -> bool:
+        try:
+            return typer.of(node) == "number"
+        except TypeMismatch:
+            return False
+
+    def walk(node: Any, as_number: bool) -> None:  # noqa: C901 - one case per node type
+        if isinstance(node, sympy.Symbol):
+            if as_number and typer.of(node) == "any":
+                out.add(node.name)
+        elif isinstance(node, sympy.Rel):
+            a, b = node.args
+            walk(a, is_number(b))
+            walk(b, is_number(a))
+        elif isinstance(node, In):
+            left, items = node.args[0], node.args[1].args
+            walk(left, any(is_number(x) for x in items))
+        elif isinstance(node, If):
+            walk(node.args[0], False)
+            walk(node.args[1], as_number)
+            walk(node.args[2], as_number)
+        elif isinstance(node, Coalesce):
+            for x in node.args:
+                walk(x, as_number)
+        elif isinstance(node, EntityAttribute):
+            walk(node.args[0], node.kpi_name in ("total", "total_to_date"))
+        elif isinstance(
+            node, sympy.Add | sympy.Mul | sympy.Pow | sympy.Abs | sympy.Min | sympy.Max
+        ):
+            for x in node.args:
+                walk(x, True)
+        else:
+            for x in getattr(node, "args", ()):
+                walk(x, False)
+
+    walk(parsed.expr, number)
+    return out

@@ -202,3 +202,48 @@ def test_csv_output_escapes_a_member_that_a_spreadsheet_would_run(tmp_path: Path
         '=HYPERLINK("http://x","y")',
         "s",
     )  # text, not a formula
+
+
+LEDGER_DEMO = Path(__file__).resolve().parents[1] / "packs" / "measures" / "ledger-demo"
+
+
+def test_a_source_template_has_the_columns_its_measures_read(tmp_path: Path):
+    """ledger-demo declares no columns: its measures read amount, kind and gift."""
+    out = tmp_path / "t.csv"
+    args = ("template", str(LEDGER_DEMO), "--source", "card_events", "-o", str(out))
+    assert run(*args).exit_code == 0
+    assert out.read_text(encoding="utf-8-sig").splitlines() == [
+        "event_time,store_id,member_id,amount,kind,gift",
+        "2026-01-15,store_1,member_id_1,1.0,x,1.0",
+    ]
+    result = run("run", str(LEDGER_DEMO), "--source", f"card_events={out}", "-f", "csv")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-2:] == [
+        "period,store,recharge_per_visit,gift_share_of_recharge,newcomers,partial",
+        "2026-01,store_1,,,0.0,true",
+    ]
+    # headed as the source's headers map them (they map declared columns only: KPI-R023)
+    pack = tmp_path / "pos"
+    pack.mkdir()
+    text = (LEDGER_DEMO / "pack.yaml").read_text(encoding="utf-8")
+    text = text.replace("pack: ledger-demo", "pack: ledger-pos").replace(
+        "    entity: member_id\n",
+        "    entity: member_id\n    headers: {member_id: 会员编号}\n",
+    )
+    (pack / "pack.yaml").write_text(text, encoding="utf-8")
+    book = tmp_path / "t.xlsx"
+    assert run(
+        "template", str(pack), "--source", "card_events", "-f", "xlsx", "--locale", "zh",
+        "-o", str(book),
+    ).exit_code == 0  # fmt: skip
+    sheets = openpyxl.load_workbook(book)
+    data, notes = sheets.worksheets
+    assert [c.value for c in data[1]] == [
+        *("event_time", "store_id", "会员编号", "amount", "kind", "gift")
+    ]
+    assert [c.value for c in data[2]] == ["2026-01-15", "store_1", "member_id_1", 1.0, "x", 1.0]
+    amount = next(r for r in notes.iter_rows(min_row=2, values_only=True) if r[0] == "amount")
+    assert (amount[4], amount[6]) == ("是", "指标计算要用到此列(数据源未声明)")
+    result = run("run", str(pack), "--source", f"card_events={book}", "-f", "csv")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-1] == "2026-01,store_1,,,0.0,true"

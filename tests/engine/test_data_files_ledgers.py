@@ -103,3 +103,17 @@ def test_a_latin1_ledger_is_refused_with_the_hint(tmp_path):
     assert result.exit_code == 2
     assert "error KPI-E003: source 'card_events' (card_events.csv) is not text" in result.output
     assert "CSV UTF-8(逗号分隔)" in result.output
+
+
+def test_errors_about_an_xlsx_ledger_name_the_workbook(tmp_path):
+    # the POS export's headers with 积分 (points) misspelled: the pack's headers map reads 积分
+    head = ["发生时间", "门店编号", "会员编号", "类型", "金额", "本金", "赠送", "积分X"]
+    row = [datetime(2026, 1, 3, 9, 12), "S01", "M001", "register", 0.0, 0.0, 0.0, 0.0]
+    book = write_xlsx(tmp_path / "bad.xlsx", {"流水": [head, row]})
+    result = CliRunner().invoke(
+        app,
+        ["run", "tests/packs/measures/bakery-pos-export", "--source", f"card_events={book}"],
+    )
+    assert result.exit_code == 2
+    assert "error KPI-E058: source 'card_events' (bad.xlsx): no header '积分'" in result.output
+    assert "(records)" not in result.output

@@ -101,14 +101,17 @@ def test_a_late_word_in_a_number_column_is_an_error_not_a_traceback(tmp_path: Pa
         match=r"column 'amount': 1 row with a value that is not a number — row 30001: 'abc'",
     ):
         run_measures(c, {"ev": csv(tmp_path, "ev.csv", "\n".join(lines) + "\n")})
-    # undeclared: the type is guessed from the whole file (text here), and summing text is a
-    # clean error naming the source, not a traceback
+    # undeclared but summed: checked as a declared number column is (not a SQL type error)
     lines = (
         ["t,s,m,amount"]
         + ["2025-01-05 10:00:00,S1,m1,1"] * 30_000
         + ["2025-02-05 10:00:00,S1,m1,abc"]
     )
-    with pytest.raises(InputError, match=r"source 'ev' \(ev.csv\): "):
+    with pytest.raises(
+        InputError,
+        match=r"source 'ev' \(ev.csv\), column 'amount': 1 row with a value that is not a "
+        r"number — row 30001: 'abc'",
+    ):
         run_measures(pack(SUM), {"ev": csv(tmp_path, "ev.csv", "\n".join(lines) + "\n")})
 
 
@@ -288,3 +291,53 @@ def test_a_negative_power_of_zero_is_null_in_sql_as_in_the_evaluator(tmp_path: P
     column = [d[0] for d in cursor.description].index("inverse")
     # 0 ** -2 is null (not inf); 1 ** -2 is 1
     assert [r[column] for r in cursor.fetchall()] == [None, 1.0]
+
+
+LEDGER_DEMO = Path(__file__).resolve().parents[1] / "packs" / "measures" / "ledger-demo"
+
+
+def test_export_numbers_in_an_undeclared_summed_column_get_the_plain_numbers_hint(
+    tmp_path: Path,
+) -> None:
+    """ledger-demo declares no columns: amount and gift are summed, kind compared with text."""
+    c = compile_pack(LEDGER_DEMO)
+    head = "event_time,store_id,member_id,kind,amount,gift\n"
+    bad = csv(
+        tmp_path,
+        "ld.csv",
+        head + "2026-01-03 09:15:00,S01,M001,recharge,200,10\n"
+        '2026-01-04 09:15:00,S01,M002,recharge,"1,100",100\n',
+    )
+    with pytest.raises(InputError) as err:
+        run_measures(c, {"card_events": bad})
+    assert err.value.code == "KPI-E043"
+    assert (err.value.row, err.value.column) == (2, "amount")
+    assert "column 'amount': 1 row with a value that is not a number — row 2: '1,100'" in str(
+        err.value
+    )
+    assert err.value.hint is not None and "export the column as plain numbers" in err.value.hint
+    # the same ledger written plainly is measured; kind (text) is not taken for a number
+    good = csv(tmp_path, "ok.csv", bad.read_text("utf-8").replace('"1,100"', "1100"))
+    got = run_measures(c, {"card_events": good})
+    assert (got["recharge_amount"], got["gift_income"]) == ([1300], [110])
+
+
+@pytest.mark.parametrize(
+    ("text", "summed", "want"),
+    [
+        ("if(kind == 'recharge', amount - gift, 0)", True, {"amount", "gift"}),
+        ("amount", True, {"amount"}),
+        ("amount", False, set()),  # count_distinct of amount: any type
+        ("kind == 'recharge'", False, set()),
+        ("amount > 100 and kind in ('a', 'b')", False, {"amount"}),
+        ("code in (1, 2)", False, {"code"}),
+        ("store_id == 'S01' and qty * price >= 10", False, {"qty", "price"}),
+    ],
+)
+def test_number_columns_are_those_read_as_numbers(text: str, summed: bool, want: set[str]) -> None:
+    from engine.formula import parse_formula
+    from engine.validate.measure_types import number_columns
+
+    parsed = parse_formula(text, expect="any", mode="measure")
+    # store_id is a dimension column (text): declared, so never reported
+    assert number_columns(parsed, {"store_id": "text"}, set(), number=summed) == want

@@ -24,16 +24,17 @@ from sqlglot import exp
 from engine.compile.pack import CompiledPack
 from engine.core.errors import InputError
 from engine.core.model import DataSource
-from engine.core.periods import from_date, parse_period
-from engine.evaluate.cells import export_number
+from engine.core.periods import Period, from_date
+from engine.evaluate.cells import RATIO_UNITS, export_number
 from engine.evaluate.measures import ledger_files, memory
 from engine.evaluate.measures.headers import header_names, rename_headers
 from engine.evaluate.measures.query import measure_query, measured_sources
 from engine.evaluate.measures.sqlparts import COUNTER_DIGITS
-from engine.evaluate.table import Columns
+from engine.evaluate.table import Columns, cell_text, dimension_codes, numeric, periods_of
 from engine.evaluate.workbook import SUFFIXES as XLSX_SUFFIXES
 from engine.evaluate.workbook import split_sheet
 from engine.formula import ENTITY_FUNCTIONS, FUNCTIONS
+from engine.validate.measure_types import column_types, number_columns
 
 #: Most offending rows quoted in an error.
 SAMPLE_ROWS = 5
@@ -79,8 +80,11 @@ def _text_columns(source: DataSource) -> set[str]:
     )
 
 
-def _load(con: Any, source: DataSource, sid: str, data: SourceData) -> None:
-    """A view named after the source over its file or its in-memory table."""
+def _load(
+    con: Any, source: DataSource, sid: str, data: SourceData, label: str = memory.LABEL
+) -> None:
+    """A view named after the source over its file or its in-memory table (``label``: how
+    messages name a table: ``records``, or the workbook it was read from)."""
     import duckdb
 
     table = _table(data)
@@ -89,9 +93,9 @@ def _load(con: Any, source: DataSource, sid: str, data: SourceData) -> None:
             memory.register_table(con, sid, table, _text_columns(source))
         except duckdb.Error as err:
             raise InputError(
-                f"source '{sid}' ({memory.LABEL}): {str(err).splitlines()[0]}", code="KPI-E039"
+                f"source '{sid}' ({label}): {str(err).splitlines()[0]}", code="KPI-E039"
             ) from None
-        rename_headers(con, source, sid, memory.LABEL)
+        rename_headers(con, source, sid, label)
         return
     path, sheet = split_sheet(str(data))
     if not path.is_file():
@@ -104,7 +108,7 @@ def _load(con: Any, source: DataSource, sid: str, data: SourceData) -> None:
                 "in a .xlsx file",
                 code="KPI-E052",
             )
-        _load(con, source, sid, ledger_files.xlsx_records(path, sheet, sid))
+        _load(con, source, sid, ledger_files.xlsx_records(path, sheet, sid), path.name)
         return
     try:
         if suffix in (".duckdb", ".db"):
@@ -140,22 +144,23 @@ def _load_csv(con: Any, source: DataSource, sid: str, path: Path) -> None:
             rel.create_view(sid, replace=True)
 
 
-def _used_columns(c: CompiledPack, sid: str) -> set[str]:
-    """Columns the pack's measures on ``sid`` name (for sources that declare none)."""
-    names: set[str] = set()
+def used_columns(c: CompiledPack, sid: str) -> list[str]:
+    """Columns the pack's measures on ``sid`` name (for sources that declare none), in the order
+    the measures first name them."""
+    names: dict[str, None] = {}
     for x in c.measures.values():
         if x.measure.source != sid:
             continue
         for parsed, mode in x.each():
-            names |= {
-                r.name
-                for r in parsed.refs
-                if r.name not in c.pack.params
-                and r.name not in FUNCTIONS
-                and r.name not in ENTITY_FUNCTIONS
-                and (r.in_attribute or mode == "measure")
-            }
-    return names
+            for r in parsed.refs:
+                if (
+                    r.name not in c.pack.params
+                    and r.name not in FUNCTIONS
+                    and r.name not in ENTITY_FUNCTIONS
+                    and (r.in_attribute or mode == "measure")
+                ):
+                    names.setdefault(r.name, None)
+    return list(names)
 
 
 def check_source(con: Any, c: CompiledPack, sid: str, label: str) -> None:
@@ -190,7 +195,7 @@ def _check(con: Any, c: CompiledPack, sid: str, label: str) -> None:
         *source.dimensions.values(),
         *([source.entity] if source.entity else []),
         *source.columns,
-        *_used_columns(c, sid),
+        *used_columns(c, sid),
     }
     missing = sorted(n for n in needed if n not in have)
     if missing:
@@ -235,31 +240,7 @@ def _check(con: Any, c: CompiledPack, sid: str, label: str) -> None:
         )
     for name, spec in source.columns.items():
         if spec.type == "number":
-            # the digits of other scripts (١٢٣, １２３): not numbers to DuckDB either, but say why
-            tests.append(
-                (
-                    name,
-                    _FOREIGN_DIGITS,
-                    f"TRY_CAST({_q(name)} AS DOUBLE) IS NULL AND regexp_matches(regexp_replace("
-                    f"CAST({_q(name)} AS VARCHAR), '[0-9]', '', 'g'), '\\p{{Nd}}')",
-                )
-            )
-            tests.append(
-                (
-                    name,
-                    "a value that is not a number",
-                    f"{_q(name)} IS NOT NULL AND (TRY_CAST({_q(name)} AS DOUBLE) IS NULL "
-                    f"OR lower(CAST({_q(name)} AS VARCHAR)) IN ('true', 'false'))",
-                )
-            )
-            tests.append(
-                (
-                    name,
-                    "a value that is not a finite number",
-                    f"isinf(TRY_CAST({_q(name)} AS DOUBLE)) OR "
-                    f"isnan(TRY_CAST({_q(name)} AS DOUBLE))",
-                )
-            )
+            tests += _number_tests(name)
         elif spec.type == "time":
             tests.append(
                 (
@@ -286,6 +267,10 @@ def _check(con: Any, c: CompiledPack, sid: str, label: str) -> None:
                     f"TRY_CAST({_q(name)} AS DOUBLE) < {spec.min!r}",
                 )
             )
+    # columns not declared that the measures sum or compare with numbers: checked the same way,
+    # rather than left to fail in the query as a SQL engine's type error
+    for name in number_columns_of(c, sid):
+        tests += _number_tests(name)
     numbered = f"(SELECT *, row_number() OVER () AS kpi__row FROM {_q(sid)})"
     counts = con.execute(
         "SELECT "
@@ -310,6 +295,50 @@ def _check(con: Any, c: CompiledPack, sid: str, label: str) -> None:
         err.row, err.column = ((int(rows[0][0]) if rows else None), column)
         err.hint = "write digits 0-9" if what == _FOREIGN_DIGITS else _export_hint(rows)
         raise err
+
+
+def _number_tests(name: str) -> list[tuple[str, str, str]]:
+    """The checks of a number column: (column, what is wrong, SQL condition of a bad row)."""
+    return [
+        # the digits of other scripts (١٢٣, １２３): not numbers to DuckDB either, but say why
+        (
+            name,
+            _FOREIGN_DIGITS,
+            f"TRY_CAST({_q(name)} AS DOUBLE) IS NULL AND regexp_matches(regexp_replace("
+            f"CAST({_q(name)} AS VARCHAR), '[0-9]', '', 'g'), '\\p{{Nd}}')",
+        ),
+        (
+            name,
+            "a value that is not a number",
+            f"{_q(name)} IS NOT NULL AND (TRY_CAST({_q(name)} AS DOUBLE) IS NULL "
+            f"OR lower(CAST({_q(name)} AS VARCHAR)) IN ('true', 'false'))",
+        ),
+        (
+            name,
+            "a value that is not a finite number",
+            f"isinf(TRY_CAST({_q(name)} AS DOUBLE)) OR isnan(TRY_CAST({_q(name)} AS DOUBLE))",
+        ),
+    ]
+
+
+def number_columns_of(c: CompiledPack, sid: str) -> list[str]:
+    """Columns the source does not declare that its measures read as numbers (engine.validate.
+    measure_types.number_columns): an ``of`` summed, an operand of arithmetic, a comparison with
+    a number."""
+    source = c.pack.sources[sid]
+    types = column_types(source)
+    params = set(c.pack.params)
+    names: set[str] = set()
+    for x in c.measures.values():
+        if x.measure.source != sid:
+            continue
+        summed = x.measure.agg in ("sum", "avg", "min", "max")
+        for parsed in x.of:
+            names |= number_columns(parsed, types, params, number=summed)
+        for other in (x.where, x.since, x.until, x.having):
+            if other is not None:
+                names |= number_columns(other, types, params)
+    return sorted(names - set(source.columns))
 
 
 def _export_hint(rows: Sequence[tuple[Any, Any]]) -> str | None:
@@ -603,17 +632,48 @@ def merge_inputs(
             f"no other: it has {', '.join(d for d in c.pack.dimensions if d in data) or 'none'}",
             code="KPI-E045",
         )
+    # the data's own keys, read as an evaluation reads them, so that errors name its rows and
+    # headers: periods as periods_of reads them (2026/1, 2026年1月), dimension values as text as
+    # dimension_codes makes it (101, not the 101.0 a workbook's number cell gives)
+    index, grain = periods_of(data)
+    periods = [Period(grain, int(t)).label for t in index.tolist()]
+    members = []
+    for d in dims:
+        codes, labels = dimension_codes(data, d)
+        members.append([labels[k] for k in codes.tolist()])
+    _check_numbers(c, data)
     rows: dict[tuple[Any, ...], dict[str, Any]] = {}
     names = list(dict.fromkeys([*measured, *data.data]))
     for k in range(len(measured.get("period", []))):
         row = {n: measured[n][k] for n in measured}
-        rows[(row["period"], *(str(row[d]) for d in dims))] = row
+        rows[(str(row["period"]), *(cell_text(row[d]).strip() for d in dims))] = row
+    given: dict[tuple[Any, ...], int] = {}
     for k in range(data.n):
+        key = (periods[k], *(m[k] for m in members))
+        if key in given:
+            raise InputError(
+                f"duplicate row for ({', '.join(key)}): the same key is on data row {given[key]}",
+                code="KPI-E020",
+                row=k + 1,
+                column=data.header("period"),
+                hint="each period and dimension member may appear once; sum them first",
+            )
+        given[key] = k + 1
         row = {n: data.data[n][k] for n in data.data}
-        try:
-            row["period"] = str(parse_period(str(row["period"]).strip()))
-        except ValueError as err:
-            raise InputError(f"data row {k + 1}: {err}", code="KPI-E014") from None
-        key = (row["period"], *(str(row[d]) for d in dims))
+        row.update(zip(["period", *dims], key, strict=True))
         rows.setdefault(key, {}).update(row)
     return {n: [r.get(n) for r in rows.values()] for n in names}
+
+
+def _check_numbers(c: CompiledPack, data: Columns) -> None:
+    """The data's input cells read as the evaluation reads them, before the rows are joined
+    (and reordered): a bad cell is named by the data's own row and header."""
+    for name, spec in c.pack.inputs.items():
+        if name in data:
+            numeric(
+                data,
+                name,
+                spec.default,
+                fill_blank=not spec.required,
+                percent=spec.unit in RATIO_UNITS,
+            )
