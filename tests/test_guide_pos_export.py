@@ -28,18 +28,20 @@ sources:
       net: 本金
       gift: 赠送
       points: 积分
+    recode:
+      kind: {注册: register, 充值: recharge, 消费: consume}
 """
 
 POS = """发生时间,门店编号,会员编号,类型,金额,本金,赠送,积分
-2026-01-03 09:12:00,S01,M001,register,0,0,0,0
-2026-01-03 09:15:00,S01,M001,recharge,1100,1000,100,0
-2026-01-10 18:02:00,S01,M001,consume,230,209,21,0
-2026-01-20 08:30:00,S02,M002,register,0,0,0,0
-2026-01-20 08:31:00,S02,M002,recharge,550,500,50,0
-2026-02-14 12:00:00,S02,M002,consume,110,100,10,0
-2026-02-18 17:45:00,S01,M001,consume,440,400,40,0
+2026-01-03 09:12:00,S01,M001,注册,0,0,0,0
+2026-01-03 09:15:00,S01,M001,充值,1100,1000,100,0
+2026-01-10 18:02:00,S01,M001,消费,230,209,21,0
+2026-01-20 08:30:00,S02,M002,注册,0,0,0,0
+2026-01-20 08:31:00,S02,M002,充值,550,500,50,0
+2026-02-14 12:00:00,S02,M002,消费,110,100,10,0
+2026-02-18 17:45:00,S01,M001,消费,440,400,40,0
 """
-METRICS = "recharge_amount,consume_amount,closing_amount,gift_share"
+METRICS = "new_members,recharge_amount,consume_amount,closing_amount,gift_share"
 
 
 def kpi(*args: str) -> str:
@@ -65,9 +67,11 @@ def test_from_a_pos_export_to_a_report(tmp_path: Path) -> None:
     )  # fmt: skip
     ((row,),) = [body["rows"]]
     assert row["period"] == "2026-Q1" and row["partial"] is True  # the data ends 2026-02-18
-    # recharges 1100 + 550; spending 230 + 110 + 440; what is left 1650 − 780; the bonus share
-    # of the money recharged: (100 + 50) / (1000 + 500)
+    # the POS's kinds read as the pack's codes (注册 register, 充值 recharge, 消费 consume):
+    # two new members; recharges 1100 + 550; spending 230 + 110 + 440; what is left
+    # 1650 − 780; the bonus share of the money recharged: (100 + 50) / (1000 + 500)
     assert row["values"] == {
+        "new_members": 2.0,
         "recharge_amount": 1650.0,
         "consume_amount": 780.0,
         "closing_amount": 870.0,
@@ -94,7 +98,7 @@ def test_from_a_pos_export_to_a_report(tmp_path: Path) -> None:
     template = tmp_path / "流水模板.csv"
     kpi("template", str(shop), "--source", "card_events", "--out", str(template))
     header, example = template.read_text(encoding="utf-8-sig").splitlines()
-    assert header.split(",") == [line.split(": ")[1] for line in HEADERS.splitlines()[6:]]
+    assert header.split(",") == [line.split(": ")[1] for line in HEADERS.splitlines()[6:14]]
     # the templates are read back through the same headers, as CSV and as a workbook: one
     # register event of 1 (the example row), so one new member and no money
     book_template = tmp_path / "流水模板.xlsx"
@@ -107,3 +111,18 @@ def test_from_a_pos_export_to_a_report(tmp_path: Path) -> None:
         assert [(r["period"], r["values"]) for r in rows] == [
             ("2026-01", {"new_members": 1.0, "recharge_amount": 0.0})
         ]
+
+
+def test_a_recode_into_a_code_the_pack_lacks_is_located(tmp_path: Path) -> None:
+    shop = tmp_path / "shop"
+    kpi("init", str(shop), "--extends", "bakery-stored-value", "--id", "my-bakery")
+    with (shop / "pack.yaml").open("a", encoding="utf-8") as f:
+        f.write(HEADERS.replace("消费: consume}", "消费: consumption}"))
+    result = runner.invoke(app, ["validate", str(shop)])
+    assert result.exit_code == 1
+    line = len((shop / "pack.yaml").read_text(encoding="utf-8").splitlines())
+    assert (
+        f"pack.yaml:{line}:42: error KPI-R027: source 'card_events': recode reads '消费' in "
+        "column 'kind' as 'consumption', which is not one of its values"
+    ) in result.output
+    assert "hint: did you mean 'consume'?" in result.output

@@ -245,6 +245,8 @@ class DataSource(Definition):
     columns: Mapping[str, Column] = field(default_factory=dict)
     # column (as measures name it) -> its header in the file, when they differ
     headers: Mapping[str, str] = field(default_factory=dict)
+    # column -> {value in the file: value the pack uses} (a POS's 充值 read as recharge)
+    recode: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -419,6 +421,7 @@ def build(
             entity=fields.get("entity"),
             columns={k: _column(v or {}) for k, v in (fields.get("columns") or {}).items()},
             headers=dict(fields.get("headers") or {}),
+            recode={k: dict(v or {}) for k, v in (fields.get("recode") or {}).items()},
         )
     if kind == "param":
         return Param(

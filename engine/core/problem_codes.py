@@ -635,4 +635,15 @@ CODES: dict[str, Code] = _catalog(
         "准、详情、原因、场景或区间文本缺少所列语言之一。省略的标签（显示为 id）视为缺"
         "少所有语言。内置指标包在 `zh,en` 下均能通过。",
     ),
+    Code(
+        "KPI-R027",
+        "error",
+        "Recoded into a value the column does not allow",
+        "A source's `recode` reads a value of the file as one that is not among the column's "
+        "declared `values` (so every such row would be refused), or names a column the source "
+        "does not have: recode into one of the declared values, or correct the column's name.",
+        "重新编码为该列不允许的值",
+        "来源的 `recode` 把文件中的某个值读作不在该列声明的 `values` 中的值（这样每一行都"
+        "会被拒绝），或者指定了来源没有的列：请编码为已声明的值之一，或更正列名。",
+    ),
 )

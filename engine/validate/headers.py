@@ -1,6 +1,7 @@
 """KPI-R023 a source's ``headers`` maps a name that is no column of the source (or to a blank
 header), KPI-R024 two columns of a source read from one header of the file (docs/measures.md,
-"Headers"), and the
+"Headers"), KPI-R027 a ``recode`` of a column the source lacks or into a value it does not
+allow, and the
 warning KPI-R025: an input's or dimension's label that data rows could not be headed by, since
 it is another one's label or id too (docs/evaluation.md, "Column headers")."""
 
@@ -27,7 +28,7 @@ def source_columns(source: DataSource) -> set[str]:
 
 def check_headers(ctx: Context) -> Iterator[Problem]:
     for sid, source in ctx.pack.sources.items():
-        if source.headers:
+        if source.headers or source.recode:
             yield from _check(sid, source)
     yield from _shared_labels(ctx)
 
@@ -95,6 +96,29 @@ def _check(sid: str, source: DataSource) -> Iterator[Problem]:
                 or f"declare it under sources.{sid}.columns, or map one of: "
                 + ", ".join(sorted(known)),
             )
+    for name, codes in source.recode.items():
+        where = src.doc.key_loc((*src.path, "recode", name))
+        if name not in known:
+            yield Problem.at(
+                "KPI-R027",
+                f"source '{sid}': recode names '{name}', which is not a column of the source",
+                where,
+                path=f"sources.{sid}.recode.{name}",
+                hint=suggest(name, known) or "recode one of: " + ", ".join(sorted(known)),
+            )
+            continue
+        declared = source.columns.get(name)
+        allowed = declared.values if declared is not None else None
+        for written, value in codes.items():
+            if allowed and value not in allowed:
+                yield Problem.at(
+                    "KPI-R027",
+                    f"source '{sid}': recode reads '{written}' in column '{name}' as "
+                    f"'{value}', which is not one of its values ({', '.join(allowed)})",
+                    src.doc.key_loc((*src.path, "recode", name, written)),
+                    path=f"sources.{sid}.recode.{name}.{written}",
+                    hint=suggest(value, set(allowed)) or f"use one of: {', '.join(allowed)}",
+                )
     read_from: dict[str, str] = {}  # header in the file -> the column read from it
     for name in sorted(known | set(source.headers)):
         header = source.headers.get(name, name).strip()

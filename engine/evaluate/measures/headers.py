@@ -5,11 +5,13 @@ A POS export heads its columns ``会员编号`` and ``金额``; the pack's measu
 measures read renames the file's headers to the pack's names (``SELECT "会员编号" AS
 "member_id", …``: identifiers quoted by SQLGlot, never spliced as text), before anything is
 checked or measured. Headers are matched exactly, after trimming spaces (docs/measures.md,
-"Headers").
+"Headers"). ``recode`` reads a column's values as the pack's codes in the same view (``充值`` as
+``recharge``: docs/measures.md, "Recoding values").
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlglot import exp
@@ -23,9 +25,10 @@ def _ident(name: str) -> exp.Identifier:
 
 
 def rename_headers(con: Any, source: DataSource, sid: str, label: str) -> None:
-    """Replace the view ``sid`` (the file as it is) by one with the pack's column names; raises
-    KPI-E058 when a mapped header is not in the file, or the file also has the pack's name."""
-    if not source.headers:
+    """Replace the view ``sid`` (the file as it is) by one with the pack's column names and
+    values (``headers``, ``recode``); raises KPI-E058 when a mapped header is not in the file, or
+    the file also has the pack's name."""
+    if not source.headers and not source.recode:
         return
     cursor = con.execute(f"SELECT * FROM {_ident(sid).sql('duckdb')} LIMIT 0")
     have = [d[0] for d in cursor.description]
@@ -58,15 +61,32 @@ def rename_headers(con: Any, source: DataSource, sid: str, label: str) -> None:
     kind = "TABLE" if tables else "VIEW"
     con.execute(f"ALTER {kind} {_ident(sid).sql('duckdb')} RENAME TO {_ident(raw).sql('duckdb')}")
     select = exp.select(
-        *(
-            exp.alias_(exp.column(_ident(h)), _ident(column_of[h]))
-            if h in column_of
-            else exp.column(_ident(h))
-            for h in have
-        )
+        *(_read(h, column_of.get(h, h), source.recode.get(column_of.get(h, h))) for h in have)
     ).from_(exp.Table(this=_ident(raw)))
     view = exp.Create(this=exp.Table(this=_ident(sid)), kind="VIEW", expression=select)
     con.execute(view.sql("duckdb"))
+
+
+def _read(header: str, name: str, codes: Mapping[str, str] | None) -> exp.Expression:
+    """The file's column ``header`` as the pack's column ``name``: its values recoded when the
+    source says so (a value written with spaces around it is matched trimmed; any other value is
+    read as it is, and checked against the declared values like any cell)."""
+    column: exp.Expression = exp.column(_ident(header))
+    if codes:
+        text = exp.Trim(this=exp.cast(column.copy(), "varchar"))
+        column = exp.Case(
+            ifs=[
+                exp.If(
+                    this=exp.EQ(this=text.copy(), expression=exp.Literal.string(written.strip())),
+                    true=exp.Literal.string(value),
+                )
+                for written, value in codes.items()
+            ],
+            default=exp.cast(column.copy(), "varchar"),  # a recoded column is text
+        )
+    if name == header and not codes:
+        return column
+    return exp.Alias(this=column, alias=_ident(name))
 
 
 def header_names(source: DataSource, names: set[str]) -> set[str]:
