@@ -78,6 +78,18 @@ def test_from_a_pos_export_to_a_report(tmp_path: Path) -> None:
         "gift_share": 0.1,
     }
 
+    # the same export with its amounts written as POS exports write them: the same numbers
+    formatted = tmp_path / "pos-formatted.csv"
+    text = POS.replace(",1100,", ',"1,100",').replace(",550,", ",¥550.00,")
+    formatted.write_bytes(text.replace(",440,", ",440元,").encode("gb18030"))
+    again = json.loads(
+        kpi(
+            "run", str(shop), "--source", f"card_events={formatted}", "--grain", "quarter",
+            "--by", "", "--metrics", METRICS,
+        )
+    )  # fmt: skip
+    assert again["rows"][0]["values"] == row["values"]
+
     report = tmp_path / "报表.xlsx"
     kpi(
         "run", str(shop), "--source", f"card_events={pos}", "--grain", "quarter", "--by", "",

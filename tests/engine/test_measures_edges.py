@@ -296,30 +296,29 @@ def test_a_negative_power_of_zero_is_null_in_sql_as_in_the_evaluator(tmp_path: P
 LEDGER_DEMO = Path(__file__).resolve().parents[1] / "packs" / "measures" / "ledger-demo"
 
 
-def test_export_numbers_in_an_undeclared_summed_column_get_the_plain_numbers_hint(
+def test_export_numbers_in_an_undeclared_summed_column_are_read_or_refused_with_their_row(
     tmp_path: Path,
 ) -> None:
-    """ledger-demo declares no columns: amount and gift are summed, kind compared with text."""
+    """ledger-demo declares no columns: amount and gift are summed, kind compared with text. An
+    export form that reads one way ("1,100") is read as the number; one that reads two ways
+    ("1,10") is refused with its row and the hint; kind (text) is never taken for a number."""
     c = compile_pack(LEDGER_DEMO)
     head = "event_time,store_id,member_id,kind,amount,gift\n"
-    bad = csv(
-        tmp_path,
-        "ld.csv",
+    text = (
         head + "2026-01-03 09:15:00,S01,M001,recharge,200,10\n"
-        '2026-01-04 09:15:00,S01,M002,recharge,"1,100",100\n',
+        '2026-01-04 09:15:00,S01,M002,recharge,"1,100",100\n'
     )
+    got = run_measures(c, {"card_events": csv(tmp_path, "ld.csv", text)})
+    assert (got["recharge_amount"], got["gift_income"]) == ([1300], [110])
+    bad = csv(tmp_path, "bad.csv", text.replace('"1,100"', '"1,10"'))
     with pytest.raises(InputError) as err:
         run_measures(c, {"card_events": bad})
     assert err.value.code == "KPI-E043"
     assert (err.value.row, err.value.column) == (2, "amount")
-    assert "column 'amount': 1 row with a value that is not a number — row 2: '1,100'" in str(
+    assert "column 'amount': 1 row with a value that is not a number — row 2: '1,10'" in str(
         err.value
     )
-    assert err.value.hint is not None and "export the column as plain numbers" in err.value.hint
-    # the same ledger written plainly is measured; kind (text) is not taken for a number
-    good = csv(tmp_path, "ok.csv", bad.read_text("utf-8").replace('"1,100"', "1100"))
-    got = run_measures(c, {"card_events": good})
-    assert (got["recharge_amount"], got["gift_income"]) == ([1300], [110])
+    assert err.value.hint is not None and "could be read two ways" in err.value.hint
 
 
 @pytest.mark.parametrize(

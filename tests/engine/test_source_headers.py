@@ -163,9 +163,12 @@ def test_data_rows_with_the_records_are_read_by_their_labels(
     }
 
 
-def test_ledger_numbers_as_exports_write_them_are_refused_with_a_hint(pos: CompiledPack) -> None:
-    """A ledger's cells are read by the SQL engine, which reads plain numbers only: 1,200 and ¥80
-    are refused (rows named) with a hint, not summed as something else."""
+def test_ledger_numbers_as_exports_write_them_are_read_by_the_rows_rule(
+    pos: CompiledPack,
+) -> None:
+    """A ledger's number cells written as exports write them are read as input rows read them
+    (1,200 and ¥80 and 300元); a cell that reads two ways, or a percent (a ledger's column has no
+    unit), is refused with its rows and why, not summed as something else."""
     table = {
         "发生时间": ["2026-01-02 09:05:00", "2026-01-03 10:00:00", "2026-01-04 11:00:00"],
         "门店编号": ["S1", "S1", "S1"],
@@ -173,18 +176,22 @@ def test_ledger_numbers_as_exports_write_them_are_refused_with_a_hint(pos: Compi
         "类型": ["recharge"] * 3,
         "金额": ["100", "1,200", "¥80"],
         "本金": ["1", "1", "1"],
-        "赠送": ["0", "0", "0"],
+        "赠送": ["0", "0", "300元"],
         "积分": ["0", "0", "0"],
     }
+    got = run_measures(pos, {"card_events": table})
+    assert got["recharge_amount"] == [1380.0]  # 100 + 1200 + 80
+    assert got["gift_income"] == [300.0]
+    table["金额"] = ["100", "1,20", "12%"]
     with pytest.raises(InputError) as info:
         run_measures(pos, {"card_events": table})
     err = info.value
     assert err.code == "KPI-E043" and (err.row, err.column) == (2, "amount")
     assert err.reason == (
         "source 'card_events' (records), column 'amount' (header '金额'): 2 rows with a value "
-        "that is not a number — row 2: '1,200'; row 3: '¥80'"
+        "that is not a number — row 2: '1,20'; row 3: '12%'"
     )
-    assert err.hint is not None and "thousands separators, currency signs" in err.hint
+    assert err.hint is not None and "could be read two ways" in err.hint
 
 
 def test_a_blank_header_is_a_located_problem() -> None:

@@ -27,6 +27,7 @@ from engine.core.model import DataSource
 from engine.core.periods import Period, from_date
 from engine.evaluate.cells import RATIO_UNITS, export_number
 from engine.evaluate.measures import ledger_files, memory
+from engine.evaluate.measures.export_cells import read_export_numbers
 from engine.evaluate.measures.headers import header_names, rename_headers
 from engine.evaluate.measures.query import measure_query, measured_sources
 from engine.evaluate.measures.sqlparts import COUNTER_DIGITS
@@ -204,6 +205,11 @@ def _check(con: Any, c: CompiledPack, sid: str, label: str) -> None:
             f"(it has: {', '.join(have[:30])}{' …' if len(have) > 30 else ''})",
             code="KPI-E042",
         )
+    numbers = [n for n, spec in source.columns.items() if spec.type == "number"]
+    if read_export_numbers(con, sid, [*numbers, *number_columns_of(c, sid)]):
+        cursor = con.execute(f"SELECT * FROM {_q(sid)} LIMIT 0")
+        described = cursor.description
+        cursor.fetchall()
     tests: list[tuple[str, str, str]] = []  # (column, what is wrong, SQL condition of a bad row)
     types = {d[0]: str(d[1]) for d in described}
     if (
@@ -342,19 +348,14 @@ def number_columns_of(c: CompiledPack, sid: str) -> list[str]:
 
 
 def _export_hint(rows: Sequence[tuple[Any, Any]]) -> str | None:
-    """A hint when a ledger's bad number cells are written as exports write them (1,200, ¥80):
-    the SQL engine reads a ledger's cells, and it reads plain numbers only (docs/measures.md)."""
+    """A hint when a ledger's bad number cells look like export forms that are still not read:
+    a number that could be read two ways (1,20), or a percent (a ledger's column has no unit).
+    Export forms that read one way (1,200, ¥80, (120), 300元) are read (export_cells.py)."""
     for _, value in rows:
         try:
-            read = export_number(str(value), percent=True, row=1, column="")
-        except InputError:
-            read = None
-        if read is not None:
-            return (
-                "a ledger's numbers are read by the SQL engine, plainly: thousands separators, "
-                "currency signs, parentheses and percents are not read there; export the "
-                "column as plain numbers (1200.50)"
-            )
+            export_number(str(value), percent=False, row=1, column="")
+        except InputError as err:
+            return f"{err.reason}; {err.hint}" if err.hint else err.reason
     return None
 
 
