@@ -72,7 +72,7 @@ def _request(method: str, url: str, **kwargs: Any) -> httpx.Response:
 
 def _refused(r: httpx.Response, folder: Path | None = None) -> NoReturn:
     """Print the server's problem (and a pack's problems at the folder's files) and exit."""
-    from api.cli import _CONTROL, format_problem
+    from api.cli_output import _CONTROL, format_problem
     from engine.api import Problem, mask_bidi
 
     def clean(value: object, size: int = 2000) -> str:
@@ -122,7 +122,7 @@ def publish(
     ] = None,
 ) -> None:
     """Validate a pack folder (as `kpi validate`), then publish it to a KPI Forge server."""
-    from api.cli import _library, _summary, format_problem
+    from api.cli_output import _library, _summary, format_problem
     from engine.api import check_pack, content_digest, join_stream, read_pack_folder
 
     secret = token or os.environ.get("KPI_TOKEN")
@@ -348,7 +348,7 @@ def init(
     ] = None,
 ) -> None:
     """Start a pack folder that extends a built-in pack; it validates at once."""
-    from api.cli import _library
+    from api.cli_output import _library
     from engine.api import check_pack
 
     new_id = ident or folder.resolve().name

@@ -46,7 +46,7 @@ def template_cmd(
     adds a Notes sheet with each column's label, unit and description."""
     import sys
 
-    from api.cli import _compile_or_exit, _fail, _fail_input
+    from api.cli_output import _compile_or_exit, _fail, _fail_input
     from engine.api import InputError, KpiError, render_template
 
     if fmt not in ("csv", "xlsx"):

@@ -167,7 +167,7 @@ def _source_columns(c: CompiledPack, sid: str, loc: str) -> list[TemplateColumn]
             code="KPI-E060",
             hint=f"the pack's sources: {known}",
         )
-    from engine.evaluate.measures.run import number_columns_of, used_columns
+    from engine.evaluate.measures.checks import number_columns_of, used_columns
 
     dims = {column: d for d, column in src.dimensions.items()}
     declared_names = [src.time, *src.dimensions.values(), *(

@@ -8,17 +8,20 @@
   measures allow it in :mod:`engine.evaluate.measures.preagg`;
 * :mod:`engine.evaluate.measures.metrics` — a whole evaluation plan as SQL (metrics too), and
   :func:`measure_sql` for any dialect;
-* :mod:`engine.evaluate.measures.run` — declared-column checks and the queries run on DuckDB;
+* :mod:`engine.evaluate.measures.checks` — a source's records checked against the pack (export
+  cells read first by :mod:`engine.evaluate.measures.export_cells`);
+* :mod:`engine.evaluate.measures.run` — sources loaded and the queries run on DuckDB;
   sources given in memory are registered and typed by :mod:`engine.evaluate.measures.memory`.
 
-Imports go one way: sqlexpr, sqlparts ← preagg, entity ← query ← metrics; memory ← run.
+Imports go one way: sqlexpr, sqlparts ← preagg, entity ← query ← metrics; export_cells ← checks,
+memory, ledger_files ← run.
 """
 
+from engine.evaluate.measures.checks import check_source
 from engine.evaluate.measures.metrics import measure_sql, metric_query, sql_metrics, sql_plan
 from engine.evaluate.measures.query import measure_query, measured_sources
 from engine.evaluate.measures.run import (
     Records,
-    check_source,
     merge_inputs,
     open_sources,
     run_measures,
